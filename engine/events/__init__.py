@@ -1,0 +1,1 @@
+"""Wire schemas: the envelope, inbound and outbound payloads, and the type registry."""

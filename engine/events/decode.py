@@ -1,0 +1,71 @@
+"""Raw bytes → validated (envelope, payload), or an :class:`InvalidEvent` that says exactly why."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from pydantic import BaseModel, ValidationError
+
+from engine.events.envelope import Envelope
+from engine.events.registry import INBOUND
+
+# (event_type, from_version) -> function lifting a payload one version up. Empty until a v2 exists.
+UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+class InvalidEvent(ValueError):
+    """A message that can never be applied: it goes to the dead letters with this reason."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    envelope: Envelope
+    payload: BaseModel
+
+
+def _short(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors()[:4]:
+        where = ".".join(str(p) for p in item["loc"]) or "(root)"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def parse_json(raw: bytes | str) -> dict[str, Any]:
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidEvent(f"bad JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidEvent(f"bad JSON: expected an object, got {type(data).__name__}")
+    return data
+
+
+def upcast(event_type: str, version: int, payload: dict[str, Any], target: int) -> dict[str, Any]:
+    while version < target:
+        step = UPCASTERS.get((event_type, version))
+        if step is None:
+            raise InvalidEvent(f"{event_type} schema_version {version} has no upcaster to {target}")
+        payload, version = step(payload), version + 1
+    return payload
+
+
+def decode(raw: bytes | str) -> Decoded:
+    data = parse_json(raw)
+    try:
+        envelope = Envelope.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidEvent(f"invalid envelope: {_short(exc)}") from None
+    spec = INBOUND.get(envelope.event_type)
+    if spec is None:
+        raise InvalidEvent(f"unknown event_type {envelope.event_type!r}")
+    if envelope.schema_version > spec.version:
+        raise InvalidEvent(f"{envelope.event_type} schema_version {envelope.schema_version} is newer "
+                           f"than supported {spec.version}")
+    body = upcast(envelope.event_type, envelope.schema_version, envelope.payload, spec.version)
+    try:
+        payload = spec.model.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidEvent(f"invalid {envelope.event_type} payload: {_short(exc)}") from None
+    return Decoded(envelope, payload)

@@ -1,0 +1,103 @@
+"""Outbound payloads: decisions, alerts, reports and dead letters (DESIGN §3). Each says why."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from engine.events.envelope import OutboundPayload
+
+
+class AllocationMade(OutboundPayload):
+    plan_version: int
+    referral_id: str
+    crn: str
+    cohort_id: str
+    programme_code: str
+    start_date: date
+    end_date: date
+    deadline: date
+    reason: str
+
+
+class AllocationChanged(OutboundPayload):
+    plan_version: int
+    referral_id: str
+    crn: str
+    cohort_id: str
+    previous_cohort_id: str
+    start_date: date
+    end_date: date
+    deadline: date
+    reason: str
+
+
+class AllocationRemoved(OutboundPayload):
+    plan_version: int
+    referral_id: str
+    crn: str
+    previous_cohort_id: str
+    reason: str
+
+
+class CohortProposed(OutboundPayload):
+    plan_version: int
+    cohort_id: str
+    programme_code: str
+    office_code: str
+    start_date: date
+    end_date: date
+    facilitator_ids: list[str]
+    places_filled: int
+    reason: str
+
+
+class PlanPublished(OutboundPayload):
+    plan_version: int
+    region_code: str
+    allocator: str
+    as_of: date
+    assigned: int
+    unallocated: int
+    cohorts_opened: int
+    made: int
+    changed: int
+    removed: int
+    status: str
+    objective: dict[str, float] = Field(default_factory=dict)
+
+
+class AlertRaised(OutboundPayload):
+    alert_id: str
+    kind: str
+    severity: Literal["INFO", "WARNING", "CRITICAL"]
+    subject_type: Literal["crn", "referral", "cohort", "facilitator", "event"]
+    subject_id: str
+    act_by: date | None = None
+    reason: str
+
+
+class AlertCleared(OutboundPayload):
+    alert_id: str
+    kind: str
+    subject_type: Literal["crn", "referral", "cohort", "facilitator", "event"]
+    subject_id: str
+    reason: str
+
+
+class ReportPublished(OutboundPayload):
+    report_id: str
+    kind: str
+    period_start: date
+    period_end: date
+    location: str
+
+
+class DeadLettered(OutboundPayload):
+    original: str = Field(description="the original message text (bytes decoded as UTF-8 with replacement)")
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    line_number: int | None = None
+    reason: str

@@ -1,0 +1,110 @@
+"""Domain entity ⇄ row dict. JSON columns hold sorted lists so rows compare and diff stably."""
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from datetime import date, datetime, timezone
+from typing import Any, Callable
+
+from engine.domain.calendar import WeeklySlot
+from engine.domain.model import (Allocation, Cohort, CohortStatus, Facilitator, LifeStatus, Person,
+                                 Referral, Requirement, Sentence, SentenceType)
+from engine.domain.statuses import ReferralStatus
+
+
+def _pairs(values) -> list:
+    return sorted([int(w), str(p)] for w, p in values)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite drops tzinfo; everything stored is UTC, so put it back."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def _date(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+def person_to_row(p: Person) -> dict[str, Any]:
+    row = asdict(p)
+    row.update(availability=_pairs(p.availability), preferred_offices=sorted(p.preferred_offices),
+               cannot_attend_offices=sorted(p.cannot_attend_offices),
+               non_associations=sorted(p.non_associations))
+    return row
+
+
+def person_from_row(r: dict[str, Any]) -> Person:
+    return Person(**{**r, "availability": frozenset((w, p) for w, p in r["availability"]),
+                     "preferred_offices": frozenset(r["preferred_offices"]),
+                     "cannot_attend_offices": frozenset(r["cannot_attend_offices"]),
+                     "non_associations": frozenset(r["non_associations"]),
+                     "updated_at": _utc(r["updated_at"])})
+
+
+def sentence_to_row(s: Sentence) -> dict[str, Any]:
+    return {**asdict(s), "sentence_type": str(s.sentence_type), "status": str(s.status)}
+
+
+def sentence_from_row(r: dict[str, Any]) -> Sentence:
+    return Sentence(**{**r, "sentence_type": SentenceType(r["sentence_type"]),
+                       "status": LifeStatus(r["status"]), "updated_at": _utc(r["updated_at"])})
+
+
+def requirement_to_row(q: Requirement) -> dict[str, Any]:
+    return {**asdict(q), "status": str(q.status)}
+
+
+def requirement_from_row(r: dict[str, Any]) -> Requirement:
+    return Requirement(**{**r, "status": LifeStatus(r["status"]), "updated_at": _utc(r["updated_at"])})
+
+
+def referral_to_row(f: Referral) -> dict[str, Any]:
+    row = {fl.name: getattr(f, fl.name) for fl in fields(f) if fl.name != "history"}
+    row["status"] = str(f.status)
+    return row
+
+
+def referral_from_row(r: dict[str, Any]) -> Referral:
+    return Referral(**{**r, "status": ReferralStatus(r["status"]), "updated_at": _utc(r["updated_at"])})
+
+
+def cohort_to_row(c: Cohort) -> dict[str, Any]:
+    row = {fl.name: getattr(c, fl.name) for fl in fields(c)}
+    row.update(slots=[[s.weekday, s.start, s.period] for s in c.slots],
+               facilitator_ids=list(c.facilitator_ids), status=str(c.status))
+    return row
+
+
+def cohort_from_row(r: dict[str, Any]) -> Cohort:
+    return Cohort(**{**r, "slots": tuple(WeeklySlot(w, s, p) for w, s, p in r["slots"]),
+                     "facilitator_ids": tuple(r["facilitator_ids"]), "status": CohortStatus(r["status"]),
+                     "updated_at": _utc(r["updated_at"])})
+
+
+def facilitator_to_row(f: Facilitator) -> dict[str, Any]:
+    row = {fl.name: getattr(f, fl.name) for fl in fields(f)}
+    row.update(programmes=sorted(f.programmes), offices=sorted(f.offices),
+               availability=_pairs(f.availability),
+               absences=sorted([a.isoformat(), b.isoformat()] for a, b in f.absences))
+    return row
+
+
+def facilitator_from_row(r: dict[str, Any]) -> Facilitator:
+    return Facilitator(**{**r, "programmes": frozenset(r["programmes"]), "offices": frozenset(r["offices"]),
+                          "availability": frozenset((w, p) for w, p in r["availability"]),
+                          "absences": tuple((_date(a), _date(b)) for a, b in r["absences"]),
+                          "updated_at": _utc(r["updated_at"])})
+
+
+def allocation_to_row(a: Allocation) -> dict[str, Any]:
+    return asdict(a)
+
+
+def allocation_from_row(r: dict[str, Any]) -> Allocation:
+    return Allocation(**r)
+
+
+Mapper = tuple[Callable[[Any], dict[str, Any]], Callable[[dict[str, Any]], Any]]

@@ -1,0 +1,111 @@
+"""Generic SQL repository: identity map, snapshot-based change detection, batched upserts."""
+from __future__ import annotations
+
+from typing import Any, Callable, Generic, Iterable, TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from engine.ports import Repository
+
+T = TypeVar("T")
+
+
+def upsert(session: Session, row_cls: type, rows: list[dict[str, Any]], keys: Iterable[str]) -> None:
+    """INSERT … ON CONFLICT DO UPDATE on SQLite and PostgreSQL alike, executed as one batch."""
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    keys = list(keys)
+    stmt = dialect.insert(row_cls)
+    updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+    stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates) if updates else \
+        stmt.on_conflict_do_nothing(index_elements=keys)
+    session.execute(stmt, rows)
+
+
+def insert_ignore(session: Session, row_cls: type, rows: list[dict[str, Any]], keys: Iterable[str]) -> None:
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(row_cls).on_conflict_do_nothing(index_elements=list(keys)), rows)
+
+
+class SqlRepository(Repository[T], Generic[T]):
+    def __init__(self, session: Session, row_cls: type, key: str,
+                 to_row: Callable[[T], dict[str, Any]], from_row: Callable[[dict[str, Any]], T],
+                 before_flush: Callable[[], None] | None = None) -> None:
+        self._session, self._row_cls, self._key = session, row_cls, key
+        self._to_row, self._from_row = to_row, from_row
+        self._columns = [c.name for c in row_cls.__table__.columns]
+        self._seen: dict[str, T] = {}
+        self._snapshots: dict[str, dict[str, Any] | None] = {}
+        self._removed: set[str] = set()
+        self._autoflush = before_flush
+
+    # reads ------------------------------------------------------------------------------------
+    def get(self, key: str) -> T | None:
+        if key in self._seen:
+            return self._seen[key]
+        if key in self._removed:
+            return None
+        row = self._session.execute(
+            select(*self._row_cls.__table__.columns).where(getattr(self._row_cls, self._key) == key)
+        ).mappings().first()
+        return self._track(dict(row)) if row else None
+
+    def where(self, **equals: Any) -> list[T]:
+        if self._autoflush:
+            self._autoflush()
+        stmt = select(*self._row_cls.__table__.columns)
+        for column, value in equals.items():
+            attr = getattr(self._row_cls, column)
+            is_many = isinstance(value, (list, tuple, set, frozenset))
+            stmt = stmt.where(attr.in_(list(value)) if is_many else attr == value)
+        rows = self._session.execute(stmt).mappings().all()
+        return [self._seen.get(r[self._key]) or self._track(dict(r)) for r in rows]
+
+    def _track(self, row: dict[str, Any]) -> T:
+        entity = self._from_row(row)
+        key = row[self._key]
+        self._seen[key] = entity
+        self._snapshots[key] = self._to_row(entity)
+        self.after_load([entity])
+        return entity
+
+    def after_load(self, entities: list[T]) -> None:
+        """Hook for aggregates with child tables."""
+
+    # writes -----------------------------------------------------------------------------------
+    def add(self, entity: T) -> T:
+        key = getattr(entity, self._key)
+        self._removed.discard(key)
+        self._seen[key] = entity
+        self._snapshots.setdefault(key, None)
+        return entity
+
+    def remove(self, key: str) -> None:
+        self._seen.pop(key, None)
+        self._snapshots.pop(key, None)
+        self._removed.add(key)
+
+    def flush(self) -> None:
+        if self._removed:
+            self._session.execute(delete(self._row_cls).where(
+                getattr(self._row_cls, self._key).in_(list(self._removed))))
+            self._removed.clear()
+        dirty = []
+        for key, entity in self._seen.items():
+            row = self._to_row(entity)
+            if row != self._snapshots.get(key):
+                dirty.append(row)
+                self._snapshots[key] = row
+        upsert(self._session, self._row_cls, dirty, [self._key])
+        self.after_flush()
+
+    def after_flush(self) -> None:
+        """Hook for aggregates with child tables."""
+
+    def seen(self) -> list[T]:
+        return list(self._seen.values())

@@ -1,0 +1,228 @@
+"""ORM-declared tables. Aggregates are stored flat; small collections are JSON columns.
+
+Only this package imports SQLAlchemy. Writes go through :mod:`engine.persistence.uow` as batched
+upserts; the declarative classes here are the schema of record for Alembic.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+Id = String(64)
+Code = String(40)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PersonRow(Base):
+    __tablename__ = "people"
+    crn: Mapped[str] = mapped_column(String(16), primary_key=True)
+    region_code: Mapped[str] = mapped_column(Code, index=True, default="")
+    pdu_code: Mapped[str] = mapped_column(Code, default="")
+    sex: Mapped[str] = mapped_column(String(8))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    ethnicity_group: Mapped[str] = mapped_column(Code, default="")
+    ldc: Mapped[bool] = mapped_column(Boolean, default=False)
+    availability: Mapped[list] = mapped_column(JSON, default=list)
+    preferred_offices: Mapped[list] = mapped_column(JSON, default=list)
+    cannot_attend_offices: Mapped[list] = mapped_column(JSON, default=list)
+    interpreter_needed: Mapped[bool] = mapped_column(Boolean, default=False)
+    non_associations: Mapped[list] = mapped_column(JSON, default=list)
+    merged_into: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SentenceRow(Base):
+    __tablename__ = "sentences"
+    sentence_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    crn: Mapped[str] = mapped_column(String(16), index=True)
+    sentence_type: Mapped[str] = mapped_column(Code)
+    start_date: Mapped[date] = mapped_column(Date)
+    expected_end_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(Code)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RequirementRow(Base):
+    __tablename__ = "requirements"
+    requirement_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    crn: Mapped[str] = mapped_column(String(16), index=True)
+    sentence_id: Mapped[str] = mapped_column(Id, index=True)
+    programme_code: Mapped[str] = mapped_column(Code)
+    kind: Mapped[str] = mapped_column(Code)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(Code)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReferralRow(Base):
+    __tablename__ = "referrals"
+    __table_args__ = (UniqueConstraint("crn", "requirement_id", "source", name="uq_referral_intake"),)
+    referral_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    crn: Mapped[str] = mapped_column(String(16), index=True)
+    requirement_id: Mapped[str] = mapped_column(Id, index=True)
+    programme_code: Mapped[str] = mapped_column(Code)
+    source: Mapped[str] = mapped_column(Code)
+    referred_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(Code, index=True)
+    pathway: Mapped[str] = mapped_column(Code)
+    offence_cohort: Mapped[str] = mapped_column(Code)
+    ldc: Mapped[bool] = mapped_column(Boolean)
+    risk_band: Mapped[str] = mapped_column(String(8))
+    need_band: Mapped[str] = mapped_column(String(8))
+    ready_from: Mapped[date | None] = mapped_column(Date)
+    cohort_id: Mapped[str | None] = mapped_column(Id, index=True)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReferralHistoryRow(Base):
+    """Append-only: rows are inserted, never updated or deleted."""
+
+    __tablename__ = "referral_history"
+    __table_args__ = (UniqueConstraint("referral_id", "seq", name="uq_history_seq"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    referral_id: Mapped[str] = mapped_column(Id, index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    from_status: Mapped[str | None] = mapped_column(Code)
+    to_status: Mapped[str] = mapped_column(Code)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    event_id: Mapped[str] = mapped_column(String(36), default="")
+
+
+class CohortRow(Base):
+    __tablename__ = "cohorts"
+    cohort_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    region_code: Mapped[str] = mapped_column(Code, index=True)
+    programme_code: Mapped[str] = mapped_column(Code)
+    office_code: Mapped[str] = mapped_column(Code)
+    pdu_code: Mapped[str] = mapped_column(Code)
+    slots: Mapped[list] = mapped_column(JSON)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    group_weeks: Mapped[int] = mapped_column(Integer)
+    pathway: Mapped[str] = mapped_column(Code)
+    sex: Mapped[str] = mapped_column(String(8))
+    offence_cohort: Mapped[str] = mapped_column(Code)
+    ldc: Mapped[bool] = mapped_column(Boolean)
+    min_size: Mapped[int] = mapped_column(Integer)
+    max_size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(Code, index=True)
+    facilitator_ids: Mapped[list] = mapped_column(JSON, default=list)
+    origin: Mapped[str] = mapped_column(Code)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FacilitatorRow(Base):
+    __tablename__ = "facilitators"
+    facilitator_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    region_code: Mapped[str] = mapped_column(Code, index=True)
+    home_pdu: Mapped[str] = mapped_column(Code)
+    programmes: Mapped[list] = mapped_column(JSON)
+    offices: Mapped[list] = mapped_column(JSON)
+    weekly_hours: Mapped[float] = mapped_column(Float)
+    availability: Mapped[list] = mapped_column(JSON, default=list)
+    absences: Mapped[list] = mapped_column(JSON, default=list)
+    left_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AllocationRow(Base):
+    """The current place of each referral: one row per referral enforces one active membership."""
+
+    __tablename__ = "allocations"
+    referral_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    cohort_id: Mapped[str] = mapped_column(Id, index=True)
+    plan_version: Mapped[int] = mapped_column(Integer)
+    allocated_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Code)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PlanRow(Base):
+    __tablename__ = "plans"
+    plan_version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_code: Mapped[str] = mapped_column(Code, index=True)
+    allocator: Mapped[str] = mapped_column(Code)
+    as_of: Mapped[date] = mapped_column(Date)
+    assigned: Mapped[int] = mapped_column(Integer)
+    unallocated: Mapped[int] = mapped_column(Integer)
+    cohorts_opened: Mapped[int] = mapped_column(Integer)
+    objective: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(Code)
+
+
+class AttendanceRow(Base):
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("referral_id", "cohort_id", "session_number", name="uq_attendance"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    referral_id: Mapped[str] = mapped_column(Id, index=True)
+    cohort_id: Mapped[str] = mapped_column(Id)
+    session_number: Mapped[int] = mapped_column(Integer)
+    session_date: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[str] = mapped_column(Code)
+
+
+class ProcessedEventRow(Base):
+    __tablename__ = "processed_events"
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    event_type: Mapped[str] = mapped_column(Code)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(Code)  # APPLIED | STALE | PARKED | REJECTED
+
+
+class ParkedEventRow(Base):
+    __tablename__ = "parked_events"
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    waiting_for: Mapped[str] = mapped_column(String(100), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    raw: Mapped[str] = mapped_column(Text)
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(36), unique=True)
+    topic: Mapped[str] = mapped_column(String(100), index=True)
+    key: Mapped[str] = mapped_column(String(100))
+    event_type: Mapped[str] = mapped_column(String(60))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class DeadLetterRow(Base):
+    __tablename__ = "dead_letters"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    origin: Mapped[str] = mapped_column(String(200))  # file path or topic
+    line_number: Mapped[int | None] = mapped_column(Integer)
+    partition: Mapped[int | None] = mapped_column(Integer)
+    offset: Mapped[int | None] = mapped_column(BigInteger)
+    event_id: Mapped[str | None] = mapped_column(String(36))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)
+
+
+class OfficeRow(Base):
+    __tablename__ = "offices"
+    office_code: Mapped[str] = mapped_column(Code, primary_key=True)
+    region_code: Mapped[str] = mapped_column(Code, index=True)
+    pdu_code: Mapped[str] = mapped_column(Code)
+    rooms: Mapped[int] = mapped_column(Integer)
+    rural: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class EngineStateRow(Base):
+    __tablename__ = "engine_state"
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

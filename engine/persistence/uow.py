@@ -1,0 +1,177 @@
+"""SQL unit of work: one transaction, one identity map, every write flushed in batches on commit."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.domain.model import Office, PlanRecord, Referral, StatusChange
+from engine.domain.statuses import ReferralStatus
+from engine.persistence import mappers as m
+from engine.persistence import tables as t
+from engine.persistence.mappers import _utc
+from engine.persistence.repository import SqlRepository, insert_ignore, upsert
+from engine.ports import Attendance, DeadLetter, UnitOfWork
+
+
+class ReferralRepository(SqlRepository[Referral]):
+    """Referrals with their append-only status history (a child table only ever inserted into)."""
+
+    def __init__(self, session: Session, before_flush) -> None:
+        super().__init__(session, t.ReferralRow, "referral_id", m.referral_to_row, m.referral_from_row,
+                         before_flush)
+        self._history_len: dict[str, int] = {}
+
+    def after_load(self, entities: list[Referral]) -> None:
+        ids = [r.referral_id for r in entities]
+        rows = self._session.execute(select(t.ReferralHistoryRow).where(
+            t.ReferralHistoryRow.referral_id.in_(ids)).order_by(t.ReferralHistoryRow.seq)).scalars()
+        by_id = {r.referral_id: r for r in entities}
+        for row in rows:
+            by_id[row.referral_id].history.append(StatusChange(
+                _utc(row.at), ReferralStatus(row.from_status) if row.from_status else None,
+                ReferralStatus(row.to_status), row.reason, row.event_id))
+        for referral in entities:
+            self._history_len[referral.referral_id] = len(referral.history)
+
+    def after_flush(self) -> None:
+        rows = []
+        for referral in self.seen():
+            start = self._history_len.get(referral.referral_id, 0)
+            for seq, change in enumerate(referral.history[start:], start=start):
+                rows.append(dict(referral_id=referral.referral_id, seq=seq, at=change.at,
+                                 from_status=change.from_status and str(change.from_status),
+                                 to_status=str(change.to_status), reason=change.reason,
+                                 event_id=change.event_id))
+            self._history_len[referral.referral_id] = len(referral.history)
+        if rows:
+            self._session.execute(t.ReferralHistoryRow.__table__.insert(), rows)
+
+
+class SqlUnitOfWork(UnitOfWork):
+    def __init__(self, session_factory: sessionmaker) -> None:
+        self._session: Session = session_factory()
+        s, f = self._session, self.flush
+        self.people = SqlRepository(s, t.PersonRow, "crn", m.person_to_row, m.person_from_row, f)
+        self.sentences = SqlRepository(s, t.SentenceRow, "sentence_id", m.sentence_to_row,
+                                       m.sentence_from_row, f)
+        self.requirements = SqlRepository(s, t.RequirementRow, "requirement_id", m.requirement_to_row,
+                                          m.requirement_from_row, f)
+        self.referrals = ReferralRepository(s, f)
+        self.cohorts = SqlRepository(s, t.CohortRow, "cohort_id", m.cohort_to_row, m.cohort_from_row, f)
+        self.facilitators = SqlRepository(s, t.FacilitatorRow, "facilitator_id", m.facilitator_to_row,
+                                          m.facilitator_from_row, f)
+        self.allocations = SqlRepository(s, t.AllocationRow, "referral_id", m.allocation_to_row,
+                                         m.allocation_from_row, f)
+        self._repos = (self.people, self.sentences, self.requirements, self.referrals, self.cohorts,
+                       self.facilitators, self.allocations)
+        self._pending: dict[type, list[dict]] = {}
+
+    # transaction ------------------------------------------------------------------------------
+    def flush(self) -> None:
+        for repo in self._repos:
+            repo.flush()
+        for row_cls, rows in self._pending.items():
+            if rows:
+                self._session.execute(row_cls.__table__.insert(), rows)
+        self._pending.clear()
+
+    def commit(self) -> None:
+        self.flush()
+        self._session.commit()
+
+    def rollback(self) -> None:
+        self._session.rollback()
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __exit__(self, *exc) -> None:
+        self.rollback()
+        self.close()
+
+    def _queue(self, row_cls: type, **row) -> None:
+        self._pending.setdefault(row_cls, []).append(row)
+
+    # idempotency and parking --------------------------------------------------------------------
+    def already_processed(self, event_ids: Iterable[str]) -> set[str]:
+        ids = list(event_ids)
+        queued = {r["event_id"] for r in self._pending.get(t.ProcessedEventRow, [])}
+        found = set(self._session.execute(select(t.ProcessedEventRow.event_id).where(
+            t.ProcessedEventRow.event_id.in_(ids))).scalars()) if ids else set()
+        return found | (queued & set(ids))
+
+    def mark_processed(self, event_id: str, event_type: str, occurred_at: datetime, outcome: str) -> None:
+        self._queue(t.ProcessedEventRow, event_id=event_id, event_type=event_type,
+                    occurred_at=occurred_at, outcome=outcome)
+
+    def park(self, event_id: str, waiting_for: str, occurred_at: datetime, raw: str) -> None:
+        self.flush()
+        insert_ignore(self._session, t.ParkedEventRow, [dict(event_id=event_id, waiting_for=waiting_for,
+                                                              occurred_at=occurred_at, raw=raw)],
+                      ["event_id"])
+
+    def unpark(self, waiting_for: str) -> list[str]:
+        self.flush()
+        rows = self._session.execute(select(t.ParkedEventRow.event_id, t.ParkedEventRow.raw).where(
+            t.ParkedEventRow.waiting_for == waiting_for).order_by(t.ParkedEventRow.occurred_at,
+                                                                   t.ParkedEventRow.event_id)).all()
+        if rows:
+            self._session.execute(delete(t.ParkedEventRow).where(
+                t.ParkedEventRow.event_id.in_([r.event_id for r in rows])))
+        return [r.raw for r in rows]
+
+    # outbox, dead letters, attendance ---------------------------------------------------------
+    def emit(self, message_id: str, topic: str, key: str, event_type: str, message: str,
+             created_at: datetime) -> None:
+        self._queue(t.OutboxRow, message_id=message_id, topic=topic, key=key, event_type=event_type,
+                    message=message, created_at=created_at, sent_at=None)
+
+    def dead_letter(self, letter: DeadLetter, received_at: datetime) -> None:
+        self._queue(t.DeadLetterRow, received_at=received_at, origin=letter.origin,
+                    line_number=letter.line_number, partition=letter.partition, offset=letter.offset,
+                    event_id=letter.event_id, reason=letter.reason, raw=letter.raw)
+
+    def record_attendance(self, record: Attendance) -> bool:
+        self.flush()
+        exists = self._session.execute(select(t.AttendanceRow.id).where(
+            t.AttendanceRow.referral_id == record.referral_id, t.AttendanceRow.cohort_id == record.cohort_id,
+            t.AttendanceRow.session_number == record.session_number)).first()
+        if exists:
+            return False
+        self._queue(t.AttendanceRow, **record.__dict__)
+        return True
+
+    def attendance_for(self, referral_id: str) -> list[Attendance]:
+        self.flush()
+        rows = self._session.execute(select(t.AttendanceRow).where(
+            t.AttendanceRow.referral_id == referral_id).order_by(t.AttendanceRow.session_date)).scalars()
+        return [Attendance(r.referral_id, r.cohort_id, r.session_number, r.session_date, r.outcome)
+                for r in rows]
+
+    # planning -----------------------------------------------------------------------------------
+    def offices(self, region_code: str) -> list[Office]:
+        rows = self._session.execute(select(t.OfficeRow).where(
+            t.OfficeRow.region_code == region_code).order_by(t.OfficeRow.office_code)).scalars()
+        return [Office(r.office_code, r.pdu_code, rooms=r.rooms, rural=r.rural) for r in rows]
+
+    def save_offices(self, region_code: str, offices: Iterable[Office]) -> None:
+        rows = [dict(office_code=o.office_code, region_code=region_code, pdu_code=o.pdu_code,
+                     rooms=o.rooms, rural=o.rural) for o in offices]
+        upsert(self._session, t.OfficeRow, rows, ["office_code"])
+
+    def next_plan_version(self) -> int:
+        self.flush()
+        return (self._session.execute(select(func.max(t.PlanRow.plan_version))).scalar() or 0) + 1
+
+    def save_plan(self, record: PlanRecord) -> None:
+        self._queue(t.PlanRow, **record.__dict__)
+
+    def get_state(self, name: str) -> str | None:
+        return self._session.execute(select(t.EngineStateRow.value).where(
+            t.EngineStateRow.name == name)).scalar()
+
+    def set_state(self, name: str, value: str) -> None:
+        upsert(self._session, t.EngineStateRow, [dict(name=name, value=value)], ["name"])

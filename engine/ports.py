@@ -1,0 +1,122 @@
+"""Ports the handlers and services depend on; persistence provides the SQL implementation.
+
+Kept abstract so the engine's rules are testable without a database, and so the composition root
+(:mod:`engine.bootstrap`) is the only place that picks the adapter.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, Iterable, TypeVar
+
+from engine.domain.model import (Allocation, Cohort, Facilitator, Office, Person, PlanRecord, Referral,
+                                 Requirement, Sentence)
+
+T = TypeVar("T")
+
+
+class Repository(ABC, Generic[T]):
+    """Aggregates by primary key; changes to loaded entities are saved on commit."""
+
+    @abstractmethod
+    def get(self, key: str) -> T | None: ...
+
+    @abstractmethod
+    def add(self, entity: T) -> T: ...
+
+    @abstractmethod
+    def remove(self, key: str) -> None: ...
+
+    @abstractmethod
+    def where(self, **equals: Any) -> list[T]:
+        """Entities whose columns equal the given values (IN for list/tuple/set values)."""
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    origin: str
+    reason: str
+    raw: str
+    line_number: int | None = None
+    partition: int | None = None
+    offset: int | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Attendance:
+    referral_id: str
+    cohort_id: str
+    session_number: int
+    session_date: Any
+    outcome: str
+
+
+class UnitOfWork(ABC):
+    people: Repository[Person]
+    sentences: Repository[Sentence]
+    requirements: Repository[Requirement]
+    referrals: Repository[Referral]
+    cohorts: Repository[Cohort]
+    facilitators: Repository[Facilitator]
+    allocations: Repository[Allocation]
+
+    def __enter__(self) -> "UnitOfWork":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.rollback()
+
+    @abstractmethod
+    def commit(self) -> None: ...
+
+    @abstractmethod
+    def rollback(self) -> None: ...
+
+    # idempotency, parking, outbox, dead letters ---------------------------------------------
+    @abstractmethod
+    def already_processed(self, event_ids: Iterable[str]) -> set[str]: ...
+
+    @abstractmethod
+    def mark_processed(self, event_id: str, event_type: str, occurred_at: datetime, outcome: str) -> None: ...
+
+    @abstractmethod
+    def park(self, event_id: str, waiting_for: str, occurred_at: datetime, raw: str) -> None: ...
+
+    @abstractmethod
+    def unpark(self, waiting_for: str) -> list[str]:
+        """Remove and return (in occurrence order) the raw events waiting for this key."""
+
+    @abstractmethod
+    def emit(self, message_id: str, topic: str, key: str, event_type: str, message: str,
+             created_at: datetime) -> None: ...
+
+    @abstractmethod
+    def dead_letter(self, letter: DeadLetter, received_at: datetime) -> None: ...
+
+    @abstractmethod
+    def record_attendance(self, record: Attendance) -> bool:
+        """False when this session was already recorded for the referral."""
+
+    @abstractmethod
+    def attendance_for(self, referral_id: str) -> list[Attendance]: ...
+
+    # planning ---------------------------------------------------------------------------------
+    @abstractmethod
+    def offices(self, region_code: str) -> list[Office]: ...
+
+    @abstractmethod
+    def save_offices(self, region_code: str, offices: Iterable[Office]) -> None: ...
+
+    @abstractmethod
+    def next_plan_version(self) -> int: ...
+
+    @abstractmethod
+    def save_plan(self, record: PlanRecord) -> None: ...
+
+    @abstractmethod
+    def get_state(self, name: str) -> str | None: ...
+
+    @abstractmethod
+    def set_state(self, name: str, value: str) -> None: ...

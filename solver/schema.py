@@ -1,0 +1,199 @@
+"""Plain data in and out of every allocator: no ORM objects, no ortools, no engine imports.
+
+The engine builds a :class:`Problem` from its state; an :class:`Allocator` returns a :class:`Plan`.
+The same data feeds the FIFO and current-practice baselines and (issue 3) the CP-SAT model, and
+:mod:`solver.check` validates any plan against it without a solver.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Mapping, Protocol
+
+
+class Period(StrEnum):
+    DAYTIME = "DAYTIME"
+    EVENING = "EVENING"
+
+
+class CohortState(StrEnum):
+    """Whether a cohort already runs (its places exist) or is a candidate the plan may open."""
+
+    OPEN = "OPEN"            # confirmed or started: members are fixed, free places can be filled
+    CANDIDATE = "CANDIDATE"  # planned slot: runs only if the plan opens it with facilitators
+
+
+class UnallocatedReason(StrEnum):
+    """Why a waiting referral has no place, in the words a planner uses."""
+
+    NO_COHORT_BEFORE_DEADLINE = "NO_COHORT_BEFORE_DEADLINE"  # nothing compatible finishes in time
+    NO_COMPATIBLE_COHORT = "NO_COMPATIBLE_COHORT"            # no cohort matches programme/rules at all
+    NOT_AVAILABLE = "NOT_AVAILABLE"                          # cohorts exist but not on their days/offices
+    NO_PLACE = "NO_PLACE"                                    # compatible cohorts are full
+    NO_FACILITATOR = "NO_FACILITATOR"                        # a group could open but nobody can run it
+    TOO_FEW_WAITING = "TOO_FEW_WAITING"                      # not enough people to open a group yet
+    NOT_READY = "NOT_READY"                                  # ready_from after every candidate start
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    """A weekly slot: weekday (0 = Monday) and start time, in a daytime or evening period."""
+
+    weekday: int
+    start: str  # "HH:MM"
+    period: Period = Period.DAYTIME
+
+
+@dataclass(frozen=True)
+class Demand:
+    """One referral waiting for (or holding an unpinned) place."""
+
+    referral_id: str
+    crn: str
+    programme_code: str
+    pathway: str            # HIGH | MODERATE
+    offence_cohort: str     # GENERAL_OFFENCE | SEXUAL_OFFENCE
+    ldc: bool
+    sex: str                # MALE | FEMALE
+    risk_band: str          # HIGH | MEDIUM | LOW
+    referred_on: date       # FIFO order and wait origin
+    ready_from: date
+    deadline: date          # requirement end, else sentence end (before the safety margin)
+    pdu_code: str = ""
+    availability: frozenset[tuple[int, Period]] = frozenset()  # empty = available any time
+    reachable_offices: frozenset[str] = frozenset()            # empty = any office in the region
+    excluded_offices: frozenset[str] = frozenset()
+    non_associations: frozenset[str] = frozenset()             # crns
+    current_cohort_id: str | None = None                       # in the published plan, not pinned
+
+
+@dataclass(frozen=True)
+class CohortOption:
+    """A cohort that exists (OPEN) or that the plan may open (CANDIDATE)."""
+
+    cohort_id: str
+    programme_code: str
+    pathway: str
+    offence_cohort: str
+    ldc: bool
+    sex: str                 # MALE | FEMALE | MIXED
+    office_code: str
+    pdu_code: str
+    slots: tuple[Slot, ...]
+    start_date: date
+    end_date: date           # last session including the post-programme review
+    min_size: int
+    max_size: int
+    state: CohortState
+    members: tuple[str, ...] = ()            # pinned referral ids (started / frozen), count towards size
+    member_crns: tuple[str, ...] = ()        # their crns, for non-associations
+    facilitator_ids: tuple[str, ...] = ()    # already assigned (OPEN cohorts)
+    facilitators_required: int = 2
+    facilitator_weekly_hours: float = 7.0    # delivery + preparation per facilitator per week
+    group_weeks: int = 1                     # weeks in which group sessions run (load span)
+
+    @property
+    def free_places(self) -> int:
+        return self.max_size - len(self.members)
+
+    @property
+    def load_weeks(self) -> tuple[date, ...]:
+        """Mondays of the weeks in which this cohort's facilitators carry its load."""
+        first = self.start_date - timedelta(days=self.start_date.weekday())
+        return tuple(first + timedelta(weeks=i) for i in range(max(1, self.group_weeks)))
+
+
+@dataclass(frozen=True)
+class Facilitator:
+    facilitator_id: str
+    programmes: frozenset[str]
+    offices: frozenset[str]                                 # offices they can reach
+    weekly_hours: float                                     # contracted delivery + prep hours
+    availability: frozenset[tuple[int, Period]] = frozenset()  # empty = any slot
+    absences: tuple[tuple[date, date], ...] = ()             # inclusive ranges
+    active_until: date | None = None                         # left on
+
+
+@dataclass(frozen=True)
+class Office:
+    office_code: str
+    pdu_code: str
+    rooms: int = 1
+
+
+@dataclass(frozen=True)
+class Params:
+    """Allocator parameters, passed as data: the solver never reads the environment."""
+
+    freeze_days: int = 14
+    deadline_margin_days: int = 14
+    horizon_weeks: int = 52
+    wait_target_weeks: int = 18
+    open_threshold: float = 1.0      # share of a cohort's min size that must wait before opening
+    time_limit_s: float = 10.0
+    workers: int = 2
+    seed: int = 7
+
+
+@dataclass(frozen=True)
+class Problem:
+    region_code: str
+    as_of: date
+    demands: tuple[Demand, ...]
+    cohorts: tuple[CohortOption, ...]
+    facilitators: tuple[Facilitator, ...] = ()
+    offices: tuple[Office, ...] = ()
+    params: Params = field(default_factory=Params)
+
+    def cohort(self, cohort_id: str) -> CohortOption:
+        return self._cohorts_by_id()[cohort_id]
+
+    def _cohorts_by_id(self) -> Mapping[str, CohortOption]:
+        return {c.cohort_id: c for c in self.cohorts}
+
+
+@dataclass(frozen=True)
+class Assignment:
+    referral_id: str
+    cohort_id: str
+    reason: str  # why this cohort, in one line
+
+
+@dataclass(frozen=True)
+class OpenedCohort:
+    cohort_id: str
+    facilitator_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Unallocated:
+    referral_id: str
+    reason: UnallocatedReason
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    allocator: str
+    region_code: str
+    as_of: date
+    assignments: tuple[Assignment, ...]
+    opened: tuple[OpenedCohort, ...] = ()
+    unallocated: tuple[Unallocated, ...] = ()
+    objective: Mapping[str, float] = field(default_factory=dict)
+    status: str = "FEASIBLE"
+    best_bound: float | None = None
+    gap: float | None = None
+    solve_seconds: float = 0.0
+
+    def cohort_of(self, referral_id: str) -> str | None:
+        return next((a.cohort_id for a in self.assignments if a.referral_id == referral_id), None)
+
+
+class Allocator(Protocol):
+    """The allocation seam: the engine calls this and nothing else."""
+
+    name: str
+
+    def allocate(self, problem: Problem) -> Plan: ...

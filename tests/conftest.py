@@ -1,0 +1,66 @@
+"""Shared fixtures.
+
+- ``sqlite_url``: a SQLite database file in the test's tmp dir (for SQLite-only tests).
+- ``database_url``: parametrized ``sqlite`` / ``postgres``; the postgres case gets a fresh
+  database on the session PostgreSQL server and carries ``pytest.mark.postgres``.
+- ``postgres_server``: the session's throwaway PostgreSQL server. It is started lazily,
+  only when a selected test actually needs it, and a missing server is a FAILURE, not a skip.
+"""
+
+from __future__ import annotations
+
+import uuid
+import warnings
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.postgres import PostgresServer, PostgresUnavailable
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    missing = None
+    try:
+        server.start()
+    except PostgresUnavailable as exc:
+        missing = str(exc)
+    if missing is not None:
+        pytest.fail(
+            f"{missing}. PostgreSQL is required (never skipped): run the suite via scripts/test, "
+            "which installs the Debian 'postgresql' package (apt-get install -y postgresql) when "
+            "pg_ctl/initdb are missing, or set COHORTPLAN_TEST_POSTGRES_URL to an existing "
+            "server's admin URL.",
+            pytrace=False,
+        )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path}/cohortplan.db"
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def database_url(request, tmp_path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/cohortplan.db"
+        return
+    # Resolved lazily so the server only starts when a postgres case is selected.
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = server.create_database(name)
+    yield url
+    try:
+        server.drop_database(name)
+    except Exception as exc:  # best effort: a throwaway server is deleted anyway
+        warnings.warn(f"could not drop test database {name}: {exc}", stacklevel=1)
