@@ -116,6 +116,16 @@ class UnitOfWork(ABC):
     def save_plan(self, record: PlanRecord) -> None: ...
 
     @abstractmethod
+    def active_alerts(self, kind: str, region_code: str) -> dict[str, dict]:
+        """Raised and not cleared alerts of a kind in a region, by alert id."""
+
+    @abstractmethod
+    def raise_alert(self, alert: dict) -> None: ...
+
+    @abstractmethod
+    def clear_alert(self, alert_id: str) -> None: ...
+
+    @abstractmethod
     def get_state(self, name: str) -> str | None: ...
 
     @abstractmethod

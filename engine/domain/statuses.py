@@ -109,3 +109,26 @@ def parse_status(value: str) -> ReferralStatus:
     if key == "SUITABLE_BUT_NOT_READY":
         return S.SUITABLE_NOT_READY
     raise DomainError(f"unknown referral status {value!r}; expected one of {', '.join(ReferralStatus)}")
+
+
+def path_to(from_status: ReferralStatus, goal: ReferralStatus) -> list[ReferralStatus]:
+    """Shortest walk along the graph (excluding the start), e.g. to close a referral step by step.
+
+    Raises :class:`InvalidTransition` when the goal cannot be reached (from a closed status).
+    """
+    frontier, came_from = [from_status], {from_status: None}
+    while frontier:
+        nxt = []
+        for status in frontier:
+            for step in sorted(TRANSITIONS[status] - ALLOCATION_ONLY):
+                if step not in came_from:
+                    came_from[step] = status
+                    nxt.append(step)
+        frontier = nxt
+    if goal not in came_from or goal == from_status:
+        raise InvalidTransition("-", from_status, goal, "no path in the status graph")
+    path, node = [], goal
+    while node != from_status:
+        path.append(node)
+        node = came_from[node]
+    return path[::-1]

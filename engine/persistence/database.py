@@ -64,3 +64,8 @@ class Database:
 
     def dispose(self) -> None:
         make_engine(self.url).dispose()
+
+
+def queries(db: Database):
+    from engine.persistence.queries import Queries
+    return Queries(db._sessions())

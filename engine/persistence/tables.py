@@ -226,3 +226,18 @@ class EngineStateRow(Base):
     __tablename__ = "engine_state"
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class ActiveAlertRow(Base):
+    """Alerts currently raised: raised once per condition, deleted when cleared."""
+
+    __tablename__ = "active_alerts"
+    alert_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60), index=True)
+    region_code: Mapped[str] = mapped_column(Code, index=True)
+    subject_type: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[str] = mapped_column(Id)
+    severity: Mapped[str] = mapped_column(String(10))
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    act_by: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)

@@ -169,6 +169,18 @@ class SqlUnitOfWork(UnitOfWork):
     def save_plan(self, record: PlanRecord) -> None:
         self._queue(t.PlanRow, **record.__dict__)
 
+    def active_alerts(self, kind: str, region_code: str) -> dict[str, dict]:
+        rows = self._session.execute(select(t.ActiveAlertRow).where(
+            t.ActiveAlertRow.kind == kind, t.ActiveAlertRow.region_code == region_code)).scalars()
+        return {r.alert_id: {c.name: getattr(r, c.name) for c in t.ActiveAlertRow.__table__.columns}
+                for r in rows}
+
+    def raise_alert(self, alert: dict) -> None:
+        upsert(self._session, t.ActiveAlertRow, [alert], ["alert_id"])
+
+    def clear_alert(self, alert_id: str) -> None:
+        self._session.execute(delete(t.ActiveAlertRow).where(t.ActiveAlertRow.alert_id == alert_id))
+
     def get_state(self, name: str) -> str | None:
         return self._session.execute(select(t.EngineStateRow.value).where(
             t.EngineStateRow.name == name)).scalar()

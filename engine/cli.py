@@ -1,0 +1,180 @@
+"""The ``cohortplan`` command: generate, replay, plan, demo and look at the waiting list."""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from engine.bootstrap import ALLOCATORS, Engine, bootstrap
+from engine.settings import EngineSettings
+
+app = typer.Typer(help="cohortplan: waiting lists and cohort allocation for accredited programmes.",
+                  no_args_is_help=True, add_completion=False)
+schemas_app = typer.Typer(help="Event schemas (JSON Schema export).", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+console = Console()
+
+DbOption = typer.Option(None, "--database-url", envvar="COHORTPLAN_DATABASE_URL",
+                        help="SQLAlchemy URL (default: SQLite file out/cohortplan.db).")
+
+
+def _engine(database_url: str | None, **overrides) -> Engine:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if database_url:
+        values["database_url"] = database_url
+    return bootstrap(EngineSettings(**values))
+
+
+@contextmanager
+def _progress(description: str, total: int | None) -> Iterator:
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n=1: progress.advance(task, n)
+
+
+def _check_allocator(name: str) -> str:
+    if name not in ALLOCATORS:
+        raise typer.BadParameter(f"unknown allocator {name!r}; choose one of {', '.join(ALLOCATORS)}")
+    return name
+
+
+@app.command()
+def generate(
+    output: Path = typer.Option(Path("events.jsonl"), "-o", "--output", help="Event file to write (JSONL)."),
+    region_profile: str = typer.Option("default", help="Region reference profile."),
+    weeks: int = typer.Option(104, min=1, max=520, help="Weeks of events to generate."),
+    seed: int = typer.Option(7, help="Random seed: same seed, same file."),
+    start: Optional[str] = typer.Option(None, help="First Monday (YYYY-MM-DD); default 2024-11-25."),
+    requirements_per_year: float = typer.Option(1100.0, min=1, help="New programme requirements a year."),
+    scale: float = typer.Option(1.0, min=0.01, help="Multiplies demand and capacity."),
+    facilitator_fte: float = typer.Option(14.0, min=0, help="Facilitator FTE at scale 1."),
+    programme_mix: str = typer.Option("building-choices", help="building-choices | legacy."),
+) -> None:
+    """Write a realistic, reproducible event stream for a synthetic region."""
+    from engine.generator import GeneratorParams, generate as run
+    kwargs = dict(region_profile=region_profile, weeks=weeks, seed=seed, requirements_per_year=requirements_per_year,
+                  scale=scale, facilitator_fte=facilitator_fte, programme_mix=programme_mix)
+    if start:
+        kwargs["start"] = date.fromisoformat(start)
+    params = GeneratorParams(**kwargs)
+    with _progress("generating", None) as advance:
+        summary = run(params, output, progress=lambda done, total: advance(0) if done is None else None)
+    console.print(f"wrote {summary.lines} events to {output}")
+
+
+@app.command()
+def replay(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Event file (JSONL) to apply."),
+    database_url: Optional[str] = DbOption,
+    plan_every_days: int = typer.Option(0, min=0, help="Plan on the event clock every N days (0: never)."),
+    allocator: str = typer.Option("current-practice", callback=_check_allocator, help="fifo | current-practice."),
+    batch_size: int = typer.Option(2000, min=1, help="Events per transaction."),
+) -> None:
+    """Apply an event file in-process against the database (bad lines go to the dead letters)."""
+    engine = _engine(database_url, batch_size=batch_size)
+    summary = _replay(engine, file, plan_every_days, allocator)
+    _print_ingest(summary)
+
+
+def _replay(engine: Engine, file: Path, plan_every_days: int, allocator: str):
+    from engine.services.replay import Replay, read_lines
+    engine.load_region()
+    events = list(read_lines(file))
+    planner = engine.planner(allocator) if plan_every_days else None
+    runner = Replay(engine.ingestor, planner, timedelta(days=plan_every_days) if plan_every_days else None,
+                    engine.settings.batch_size)
+    with _progress(f"replaying {file.name}", len(events)) as advance:
+        return runner.run(events, progress=advance)
+
+
+def _print_ingest(summary) -> None:
+    r = summary.ingest
+    rate = r.received / summary.seconds if summary.seconds else 0
+    console.print(f"events {r.received:,}: applied {r.applied:,}, duplicates {r.duplicates:,}, stale {r.stale:,}, "
+                  f"parked {r.parked:,} (released {r.unparked:,}), dead letters {r.dead_lettered:,} "
+                  f"in {summary.seconds:.1f} s ({rate:,.0f} events/s); plans {len(summary.plans)}")
+
+
+@app.command()
+def plan(
+    database_url: Optional[str] = DbOption,
+    region: Optional[str] = typer.Option(None, help="Region code (default: the region profile's)."),
+    as_of: Optional[str] = typer.Option(None, help="Plan date YYYY-MM-DD (default: today)."),
+    allocator: str = typer.Option("current-practice", callback=_check_allocator, help="fifo | current-practice."),
+) -> None:
+    """Allocate now and publish the plan (allocation events go to the outbox)."""
+    engine = _engine(database_url)
+    region = region or engine.load_region()
+    outcome = engine.planner(allocator).plan(region, date.fromisoformat(as_of) if as_of else date.today())
+    console.print(f"plan {outcome.plan_version} for {region} as of {outcome.as_of} ({outcome.plan.allocator}): "
+                  f"{len(outcome.plan.assignments)} placed, {len(outcome.plan.unallocated)} unplaced, "
+                  f"{outcome.made} made, {outcome.changed} changed, {outcome.removed} removed, "
+                  f"{outcome.opened} cohorts opened, {len(outcome.at_risk)} at risk")
+
+
+@app.command()
+def waitlist(
+    database_url: Optional[str] = DbOption,
+    region: Optional[str] = typer.Option(None), programme: Optional[str] = typer.Option(None),
+    limit: int = typer.Option(30, min=1),
+) -> None:
+    """The waiting list in allocation order (risk, then deadline); crn and ids only."""
+    q = _engine(database_url).queries()
+    rows = q.waitlist(region, programme)
+    table = Table("referral", "crn", "programme", "risk", "pdu", "referred", "deadline", title=f"{len(rows)} waiting")
+    for r in rows[:limit]:
+        table.add_row(r["referral_id"], r["crn"], r["programme_code"], r["risk_band"], r["pdu_code"],
+                      str(r["referred_on"]), str(r["deadline"]))
+    console.print(table)
+
+
+@app.command()
+def status(crn: str, database_url: Optional[str] = DbOption) -> None:
+    """Everything cohortplan knows about one case: sentences, referrals, history, allocation."""
+    found = _engine(database_url).queries().person(crn)
+    if found is None:
+        console.print(f"[red]no person with crn {crn}[/red]; check the crn or replay the events first")
+        raise typer.Exit(1)
+    console.print_json(json.dumps(found, default=str))
+
+
+@app.command()
+def deadletters(database_url: Optional[str] = DbOption, limit: int = typer.Option(50, min=1)) -> None:
+    """Rejected input with line/offset and the reason."""
+    q = _engine(database_url).queries()
+    table = Table("line", "origin", "reason", title=f"{q.dead_letter_count()} dead letters")
+    for d in q.dead_letters(limit):
+        table.add_row(str(d["line_number"] or d["offset"] or ""), d["origin"], d["reason"])
+    console.print(table)
+
+
+@schemas_app.command("export")
+def schemas_export(directory: Path = typer.Argument(..., file_okay=False, help="Directory to write into.")) -> None:
+    """Write one JSON Schema file per event type (plus the envelope)."""
+    from engine.events.schemas import export_schemas
+    written = export_schemas(directory)
+    console.print(f"wrote {len(written)} schema files to {directory}")
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("out"), help="Directory for the database, events and outputs."),
+    weeks: int = typer.Option(104, min=8, help="Weeks to simulate."),
+    seed: int = typer.Option(7), scale: float = typer.Option(1.0, min=0.05),
+    allocator: str = typer.Option("current-practice", callback=_check_allocator),
+) -> None:
+    """Generate a region, replay it planning weekly, and print what happened."""
+    from engine.demo import run_demo
+    run_demo(console, out, weeks, seed, scale, allocator, _progress, _replay)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,160 @@
+"""What a handler gets: the unit of work, the event being applied, and the engine's shared rules.
+
+Handlers validate before they mutate, so a rejected event (a :class:`DomainError`) leaves no
+partial change behind; the ingest service turns the error into a dead letter.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from pydantic import BaseModel
+
+from engine.calendars import england_and_wales_bank_holidays
+from engine.domain import policies
+from engine.domain.calendar import cohort_end_date, group_weeks
+from engine.domain.model import Cohort, Referral, Requirement
+from engine.domain.programmes import Catalogue, load_catalogue
+from engine.domain.statuses import ReferralStatus, path_to
+from engine.events.envelope import Envelope
+from engine.outbox import emit, stable_id
+from engine.events.outbound import AlertRaised, AllocationRemoved
+from engine.ports import UnitOfWork
+
+class Parked(Exception):
+    """The event refers to something not seen yet; it waits under ``waiting_for``."""
+
+    def __init__(self, waiting_for: str) -> None:
+        super().__init__(waiting_for)
+        self.waiting_for = waiting_for
+
+
+class Stale(Exception):
+    """The event is older than the state it would change: recorded and ignored."""
+
+
+@dataclass
+class EngineRules:
+    """Policy knobs the handlers share (from settings, passed in at the composition root)."""
+
+    deadline_margin_days: int = 14
+    freeze_days: int = 14
+    catalogue: Catalogue = field(default_factory=load_catalogue)
+    is_holiday: object = field(default_factory=england_and_wales_bank_holidays)
+
+
+@dataclass
+class Context:
+    uow: UnitOfWork
+    envelope: Envelope
+    rules: EngineRules
+    dirty_regions: set[str] = field(default_factory=set)
+    unparked: list[str] = field(default_factory=list)
+
+    @property
+    def now(self) -> datetime:
+        return self.envelope.occurred_at
+
+    @property
+    def event_id(self) -> str:
+        return str(self.envelope.event_id)
+
+    # freshness and parking ---------------------------------------------------------------------
+    def require_fresh(self, entity) -> None:
+        if entity.updated_at is not None and entity.updated_at > self.now:
+            raise Stale(f"{type(entity).__name__} changed at {entity.updated_at:%Y-%m-%dT%H:%M:%S}")
+
+    def stamp(self, *entities) -> None:
+        for entity in entities:
+            entity.updated_at = max(filter(None, (entity.updated_at, self.now)))
+
+    def need(self, entity, waiting_for: str):
+        if entity is None:
+            raise Parked(waiting_for)
+        return entity
+
+    def arrived(self, waiting_for: str) -> None:
+        """Something new exists: release the events parked for it."""
+        self.unparked.extend(self.uow.unpark(waiting_for))
+
+    # outbound ----------------------------------------------------------------------------------
+    def emit(self, event_type: str, key: str, payload: BaseModel, discriminator: str = "") -> None:
+        emit(self.uow, event_type, key, payload, self.now,
+             stable_id(self.event_id, event_type, key, discriminator))
+
+    def alert(self, kind: str, severity: str, subject_type: str, subject_id: str, reason: str,
+              act_by: date | None = None) -> None:
+        alert_id = f"{kind}:{subject_type}:{subject_id}"
+        self.emit("alert.raised", subject_id, AlertRaised(
+            alert_id=alert_id, kind=kind, severity=severity, subject_type=subject_type,
+            subject_id=subject_id, act_by=act_by, reason=reason), alert_id)
+
+    # shared rules ------------------------------------------------------------------------------
+    def deadline_of(self, referral: Referral) -> date | None:
+        requirement = self.uow.requirements.get(referral.requirement_id)
+        sentence = requirement and self.uow.sentences.get(requirement.sentence_id)
+        return policies.deadline(requirement.end_date, sentence.expected_end_date) if sentence else None
+
+    def schedule(self, cohort: Cohort) -> None:
+        programme = self.rules.catalogue.get(cohort.programme_code)
+        cohort.end_date = cohort_end_date(programme, cohort.slots, cohort.start_date, self.rules.is_holiday)
+        cohort.group_weeks = group_weeks(programme, cohort.slots, cohort.start_date, self.rules.is_holiday)
+
+    def region_of(self, crn: str) -> str:
+        person = self.uow.people.get(crn)
+        return person.region_code if person else ""
+
+    def move(self, referral: Referral, to: ReferralStatus, reason: str) -> None:
+        """One transition; a freed place removes the allocation and says why."""
+        previous = referral.cohort_id
+        if referral.move_to(to, self.now, reason, self.event_id):
+            self.free_place(referral, previous, reason)
+        self.stamp(referral)
+        self.dirty_regions.add(self.region_of(referral.crn))
+
+    def walk(self, referral: Referral, goal: ReferralStatus, reason: str,
+             via: ReferralStatus | None = None) -> None:
+        """Move along the graph to ``goal``, preferring a route through ``via`` (e.g. return to court)."""
+        if referral.status == goal:
+            return
+        steps = self._route(referral.status, goal, via)
+        for step in steps:
+            self.move(referral, step, reason)
+
+    @staticmethod
+    def _route(start: ReferralStatus, goal: ReferralStatus, via: ReferralStatus | None):
+        if via is not None and via not in (start, goal):
+            try:
+                return path_to(start, via) + path_to(via, goal)
+            except Exception:  # no route through via: fall back to the shortest one
+                pass
+        return path_to(start, goal)
+
+    def free_place(self, referral: Referral, cohort_id: str | None, reason: str) -> None:
+        allocation = self.uow.allocations.get(referral.referral_id)
+        self.uow.allocations.remove(referral.referral_id)
+        if cohort_id is None:
+            return
+        self.emit("allocation.removed", referral.crn, AllocationRemoved(
+            plan_version=allocation.plan_version if allocation else 0, referral_id=referral.referral_id,
+            crn=referral.crn, previous_cohort_id=cohort_id, reason=reason), referral.referral_id)
+
+    def recheck_place(self, referral: Referral, reason: str) -> None:
+        """After a deadline or calendar change: keep the place only if the cohort still ends in time."""
+        if referral.cohort_id is None:
+            return
+        cohort, deadline = self.uow.cohorts.get(referral.cohort_id), self.deadline_of(referral)
+        if cohort is None or deadline is None:
+            return
+        latest_end = deadline - timedelta(days=self.rules.deadline_margin_days)
+        if cohort.end_date <= latest_end:
+            return
+        allocation = self.uow.allocations.get(referral.referral_id)
+        why = f"{reason}: cohort {cohort.cohort_id} ends {cohort.end_date}, after {latest_end}"
+        if allocation is not None and allocation.pinned or referral.status != ReferralStatus.SCHEDULED:
+            self.alert("deadline.cannot_complete", "CRITICAL", "referral", referral.referral_id, why, deadline)
+            return
+        self.move(referral, ReferralStatus.AWAITING_ALLOCATION, why)
+
+    def requirement_referrals(self, requirement: Requirement) -> list[Referral]:
+        return self.uow.referrals.where(requirement_id=requirement.requirement_id)

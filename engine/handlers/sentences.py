@@ -1,0 +1,169 @@
+"""probation.sentences.v1: people, sentences, requirements, licence conditions, enforcement."""
+from __future__ import annotations
+
+from datetime import date
+
+from engine.domain.errors import DomainError
+from engine.domain.model import LifeStatus, Person, Requirement, Sentence, SentenceType
+from engine.domain.statuses import ReferralStatus as S
+from engine.events import inbound as i
+from engine.handlers.context import Context
+
+
+def person_updated(ctx: Context, p: i.PersonUpdated) -> None:
+    person = ctx.uow.people.get(p.crn)
+    if person is None:
+        person = ctx.uow.people.add(Person(crn=p.crn))
+    ctx.require_fresh(person)
+    changes = p.model_dump(exclude_unset=True, exclude={"crn"})
+    if "non_associations" in changes:
+        changes["non_associations"] = frozenset(changes["non_associations"] or ())
+    for name, value in changes.items():
+        if value is not None or name == "date_of_birth":
+            setattr(person, name, value)
+    ctx.stamp(person)
+    ctx.dirty_regions.add(person.region_code)
+    ctx.arrived(f"person:{p.crn}")
+
+
+def sentence_imposed(ctx: Context, p: i.SentenceImposed) -> None:
+    if p.expected_end_date <= p.start_date:
+        raise DomainError(f"sentence {p.sentence_id}: end {p.expected_end_date} is not after start {p.start_date}")
+    existing = ctx.uow.sentences.get(p.sentence_id)
+    if existing is not None:
+        ctx.require_fresh(existing)
+    sentence = existing or ctx.uow.sentences.add(Sentence(
+        p.sentence_id, p.crn, SentenceType(p.sentence_type), p.start_date, p.expected_end_date))
+    sentence.start_date, sentence.expected_end_date = p.start_date, p.expected_end_date
+    ctx.stamp(sentence)
+    ctx.arrived(f"sentence:{p.sentence_id}")
+
+
+def sentence_amended(ctx: Context, p: i.SentenceAmended) -> None:
+    sentence = ctx.need(ctx.uow.sentences.get(p.sentence_id), f"sentence:{p.sentence_id}")
+    ctx.require_fresh(sentence)
+    earlier = p.expected_end_date < sentence.expected_end_date
+    sentence.expected_end_date = p.expected_end_date
+    ctx.stamp(sentence)
+    for referral in _open_referrals(ctx, sentence_id=p.sentence_id):
+        ctx.dirty_regions.add(ctx.region_of(referral.crn))
+        if earlier:
+            ctx.recheck_place(referral, f"sentence end moved earlier to {p.expected_end_date}")
+
+
+def sentence_terminated(ctx: Context, p: i.SentenceTerminated) -> None:
+    sentence = ctx.need(ctx.uow.sentences.get(p.sentence_id), f"sentence:{p.sentence_id}")
+    ctx.require_fresh(sentence)
+    sentence.status = LifeStatus.TERMINATED
+    ctx.stamp(sentence)
+    for requirement in ctx.uow.requirements.where(sentence_id=p.sentence_id):
+        _terminate_requirement(ctx, requirement, p.terminated_on, f"sentence terminated: {p.reason}")
+
+
+def requirement_created(ctx: Context, p: i.RequirementCreated) -> None:
+    _create_requirement(ctx, p.requirement_id, p.crn, p.sentence_id, p.programme_code, p.end_date, "REQUIREMENT")
+
+
+def licence_condition_created(ctx: Context, p: i.LicenceConditionCreated) -> None:
+    _create_requirement(ctx, p.licence_condition_id, p.crn, p.sentence_id, p.programme_code, p.end_date,
+                        "LICENCE_CONDITION")
+
+
+def requirement_terminated(ctx: Context, p: i.RequirementTerminated) -> None:
+    requirement = ctx.need(ctx.uow.requirements.get(p.requirement_id), f"requirement:{p.requirement_id}")
+    _terminate_requirement(ctx, requirement, p.terminated_on, f"requirement terminated: {p.reason}")
+
+
+def licence_condition_terminated(ctx: Context, p: i.LicenceConditionTerminated) -> None:
+    requirement = ctx.need(ctx.uow.requirements.get(p.licence_condition_id),
+                           f"requirement:{p.licence_condition_id}")
+    _terminate_requirement(ctx, requirement, p.terminated_on, f"licence condition terminated: {p.reason}")
+
+
+def case_merged(ctx: Context, p: i.CaseMerged) -> None:
+    """Everything of the source case now belongs to the target crn; the source is kept as a pointer."""
+    if p.source_crn == p.target_crn:
+        raise DomainError(f"case.merged: source and target are the same crn {p.source_crn}")
+    source = ctx.need(ctx.uow.people.get(p.source_crn), f"person:{p.source_crn}")
+    for repo in (ctx.uow.sentences, ctx.uow.requirements, ctx.uow.referrals):
+        for entity in repo.where(crn=p.source_crn):
+            entity.crn = p.target_crn
+    source.merged_into = p.target_crn
+    ctx.stamp(source)
+    ctx.dirty_regions.add(source.region_code)
+
+
+def breach_raised(ctx: Context, p: i.BreachRaised) -> None:
+    sentence = ctx.need(ctx.uow.sentences.get(p.sentence_id), f"sentence:{p.sentence_id}")
+    sentence.status = LifeStatus.BREACHED
+    for referral in _open_referrals(ctx, sentence_id=p.sentence_id):
+        if referral.status == S.ON_PROGRAMME:
+            ctx.move(referral, S.BREACH, f"breach {p.breach_id} raised on {p.raised_on}")
+
+
+def breach_concluded(ctx: Context, p: i.BreachConcluded) -> None:
+    sentence = ctx.need(ctx.uow.sentences.get(p.sentence_id), f"sentence:{p.sentence_id}")
+    if p.outcome == "EXTENDED" and p.new_end_date is None:
+        raise DomainError(f"breach {p.breach_id}: outcome EXTENDED needs new_end_date")
+    reason = f"breach {p.breach_id} concluded {p.outcome.lower()} on {p.concluded_on}"
+    if p.outcome == "REVOKED":
+        sentence.status = LifeStatus.TERMINATED
+        for requirement in ctx.uow.requirements.where(sentence_id=p.sentence_id):
+            _terminate_requirement(ctx, requirement, p.concluded_on, reason)
+        return
+    sentence.status = LifeStatus.ACTIVE
+    if p.new_end_date is not None:
+        sentence.expected_end_date = p.new_end_date
+    for referral in _open_referrals(ctx, sentence_id=p.sentence_id):
+        if referral.status == S.BREACH:
+            ctx.move(referral, S.AWAITING_ASSESSMENT, reason)
+        ctx.dirty_regions.add(ctx.region_of(referral.crn))
+
+
+def recall_raised(ctx: Context, p: i.RecallRaised) -> None:
+    sentence = ctx.need(ctx.uow.sentences.get(p.sentence_id), f"sentence:{p.sentence_id}")
+    sentence.status = LifeStatus.RECALLED
+    for referral in _open_referrals(ctx, sentence_id=p.sentence_id):
+        if referral.status not in (S.RECALL, S.RETURN_TO_COURT, S.DEFERRED, S.BREACH):
+            ctx.walk(referral, S.RECALL, f"recall {p.recall_id} raised on {p.raised_on}")
+
+
+def recall_concluded(ctx: Context, p: i.RecallConcluded) -> None:
+    sentence = ctx.need(ctx.uow.sentences.get(p.sentence_id), f"sentence:{p.sentence_id}")
+    reason = f"recall {p.recall_id} concluded: {p.outcome.lower()} on {p.concluded_on}"
+    sentence.status = LifeStatus.ACTIVE if p.outcome == "RE_RELEASED" else LifeStatus.RECALLED
+    goal = S.AWAITING_ASSESSMENT if p.outcome == "RE_RELEASED" else S.WITHDRAWN
+    for referral in _open_referrals(ctx, sentence_id=p.sentence_id):
+        if referral.status == S.RECALL:
+            ctx.move(referral, goal, reason)
+
+
+# shared -------------------------------------------------------------------------------------------
+
+def _create_requirement(ctx: Context, requirement_id: str, crn: str, sentence_id: str, programme_code: str,
+                        end_date: date | None, kind: str) -> None:
+    ctx.rules.catalogue.get(programme_code)  # unknown programme → dead letter, naming the code
+    ctx.need(ctx.uow.sentences.get(sentence_id), f"sentence:{sentence_id}")
+    requirement = ctx.uow.requirements.get(requirement_id)
+    if requirement is None:
+        requirement = ctx.uow.requirements.add(Requirement(requirement_id, crn, sentence_id, programme_code, kind))
+    ctx.require_fresh(requirement)
+    requirement.programme_code, requirement.end_date = programme_code, end_date
+    ctx.stamp(requirement)
+    ctx.arrived(f"requirement:{requirement_id}")
+
+
+def _terminate_requirement(ctx: Context, requirement: Requirement, on: date, reason: str) -> None:
+    requirement.status = LifeStatus.TERMINATED
+    ctx.stamp(requirement)
+    for referral in ctx.requirement_referrals(requirement):
+        if not referral.status.closed:
+            ctx.walk(referral, S.WITHDRAWN, f"{reason} on {on}", via=S.RETURN_TO_COURT)
+
+
+def _open_referrals(ctx: Context, sentence_id: str):
+    requirements = ctx.uow.requirements.where(sentence_id=sentence_id)
+    if not requirements:
+        return []
+    referrals = ctx.uow.referrals.where(requirement_id=[r.requirement_id for r in requirements])
+    return [r for r in referrals if not r.status.closed]

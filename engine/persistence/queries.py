@@ -1,0 +1,145 @@
+"""Read side: plain-data answers for the CLI, the demo summary and tests (no entities leak out)."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.persistence import tables as t
+
+# Tables that make up the engine's state, with the columns that are storage details, not state.
+STATE_TABLES = {
+    t.PersonRow: (), t.SentenceRow: (), t.RequirementRow: (), t.ReferralRow: (), t.ReferralHistoryRow: ("id",),
+    t.CohortRow: (), t.FacilitatorRow: (), t.AllocationRow: (), t.PlanRow: (), t.AttendanceRow: ("id",),
+    t.ProcessedEventRow: (), t.ParkedEventRow: (), t.OutboxRow: ("id", "sent_at"), t.OfficeRow: (),
+    t.ActiveAlertRow: (),
+}
+
+
+class Queries:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def close(self) -> None:
+        self.s.close()
+
+    def canonical_state(self) -> dict[str, list[dict[str, Any]]]:
+        """Every state table as sorted rows of JSON-friendly values: equal state, equal export."""
+        out = {}
+        for row_cls, skip in STATE_TABLES.items():
+            cols = [c for c in row_cls.__table__.columns if c.name not in skip]
+            rows = [{k: _plain(v) for k, v in r.items()} for r in self.s.execute(select(*cols)).mappings()]
+            out[row_cls.__tablename__] = sorted(rows, key=lambda r: repr(sorted(r.items())))
+        return out
+
+    def waitlist(self, region: str | None = None, programme: str | None = None) -> list[dict[str, Any]]:
+        stmt = (select(t.ReferralRow.referral_id, t.ReferralRow.crn, t.ReferralRow.programme_code,
+                       t.ReferralRow.risk_band, t.ReferralRow.referred_on, t.ReferralRow.ready_from,
+                       t.PersonRow.pdu_code, t.PersonRow.region_code, t.SentenceRow.expected_end_date,
+                       t.RequirementRow.end_date)
+                .join(t.PersonRow, t.PersonRow.crn == t.ReferralRow.crn)
+                .join(t.RequirementRow, t.RequirementRow.requirement_id == t.ReferralRow.requirement_id)
+                .join(t.SentenceRow, t.SentenceRow.sentence_id == t.RequirementRow.sentence_id)
+                .where(t.ReferralRow.status == "AWAITING_ALLOCATION"))
+        if region:
+            stmt = stmt.where(t.PersonRow.region_code == region)
+        if programme:
+            stmt = stmt.where(t.ReferralRow.programme_code == programme)
+        rows = []
+        for r in self.s.execute(stmt).mappings():
+            row = dict(r)
+            ends = [d for d in (row.pop("end_date"), row.pop("expected_end_date")) if d]
+            row["deadline"] = min(ends)
+            rows.append(row)
+        return sorted(rows, key=lambda r: ({"HIGH": 0, "MEDIUM": 1}.get(r["risk_band"], 2), r["deadline"]))
+
+    def waiting_by_programme(self) -> dict[str, int]:
+        rows = self.s.execute(select(t.ReferralRow.programme_code, func.count()).where(
+            t.ReferralRow.status == "AWAITING_ALLOCATION").group_by(t.ReferralRow.programme_code))
+        return dict(sorted(rows.all()))
+
+    def status_counts(self) -> dict[str, int]:
+        rows = self.s.execute(select(t.ReferralRow.status, func.count()).group_by(t.ReferralRow.status))
+        return dict(sorted(rows.all()))
+
+    def person(self, crn: str) -> dict[str, Any] | None:
+        person = self.s.get(t.PersonRow, crn)
+        if person is None:
+            return None
+        referrals = self.s.execute(select(t.ReferralRow).where(t.ReferralRow.crn == crn)).scalars().all()
+        out = {"crn": crn, "pdu": person.pdu_code, "region": person.region_code, "merged_into": person.merged_into,
+               "sentences": [_row(x) for x in self.s.execute(select(t.SentenceRow).where(
+                   t.SentenceRow.crn == crn)).scalars()],
+               "referrals": []}
+        for referral in referrals:
+            history = self.s.execute(select(t.ReferralHistoryRow).where(
+                t.ReferralHistoryRow.referral_id == referral.referral_id).order_by(t.ReferralHistoryRow.seq)).scalars()
+            allocation = self.s.get(t.AllocationRow, referral.referral_id)
+            cohort = allocation and self.s.get(t.CohortRow, allocation.cohort_id)
+            out["referrals"].append({**_row(referral), "history": [_row(h) for h in history],
+                                     "allocation": _row(allocation) if allocation else None,
+                                     "cohort": _row(cohort) if cohort else None})
+        return out
+
+    def dead_letters(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self.s.execute(select(t.DeadLetterRow).order_by(t.DeadLetterRow.id).limit(limit)).scalars()
+        return [_row(r) for r in rows]
+
+    def dead_letter_count(self) -> int:
+        return self.s.execute(select(func.count()).select_from(t.DeadLetterRow)).scalar_one()
+
+    def outbox(self, topic: str | None = None) -> list[dict[str, Any]]:
+        stmt = select(t.OutboxRow).order_by(t.OutboxRow.id)
+        if topic:
+            stmt = stmt.where(t.OutboxRow.topic == topic)
+        return [_row(r) for r in self.s.execute(stmt).scalars()]
+
+    def outbox_counts(self) -> dict[str, int]:
+        rows = self.s.execute(select(t.OutboxRow.event_type, func.count()).group_by(t.OutboxRow.event_type))
+        return dict(sorted(rows.all()))
+
+    def requirement_outcomes(self, as_of: date) -> list[dict[str, Any]]:
+        """Per referral: deadline, closing status, and the start of the cohort it got (if any)."""
+        stmt = (select(t.ReferralRow.referral_id, t.ReferralRow.status, t.ReferralRow.programme_code,
+                       t.ReferralRow.referred_on, t.RequirementRow.status.label("requirement_status"),
+                       t.RequirementRow.end_date, t.SentenceRow.expected_end_date,
+                       t.SentenceRow.status.label("sentence_status"), t.CohortRow.start_date.label("cohort_start"),
+                       t.CohortRow.end_date.label("cohort_end"))
+                .join(t.RequirementRow, t.RequirementRow.requirement_id == t.ReferralRow.requirement_id)
+                .join(t.SentenceRow, t.SentenceRow.sentence_id == t.RequirementRow.sentence_id)
+                .outerjoin(t.AllocationRow, t.AllocationRow.referral_id == t.ReferralRow.referral_id)
+                .outerjoin(t.CohortRow, t.CohortRow.cohort_id == t.AllocationRow.cohort_id))
+        started = {r for (r,) in self.s.execute(select(t.ReferralHistoryRow.referral_id).where(
+            t.ReferralHistoryRow.to_status == "ON_PROGRAMME").distinct())}
+        rows = []
+        for r in self.s.execute(stmt).mappings():
+            row = dict(r)
+            ends = [d for d in (row["end_date"], row["expected_end_date"]) if d]
+            row["deadline"] = min(ends)
+            row["ever_on_programme"] = row["referral_id"] in started
+            rows.append(row)
+        return rows
+
+    def counts(self) -> dict[str, int]:
+        out = {}
+        for row_cls in (t.PersonRow, t.ReferralRow, t.CohortRow, t.FacilitatorRow, t.AllocationRow, t.PlanRow,
+                        t.ProcessedEventRow, t.ParkedEventRow, t.OutboxRow, t.DeadLetterRow):
+            out[row_cls.__tablename__] = self.s.execute(select(func.count()).select_from(row_cls)).scalar_one()
+        return out
+
+    def unsent_outbox(self, limit: int = 500) -> list[dict[str, Any]]:
+        stmt = select(t.OutboxRow).where(t.OutboxRow.sent_at.is_(None)).order_by(t.OutboxRow.id).limit(limit)
+        return [_row(r) for r in self.s.execute(stmt).scalars()]
+
+
+def _row(obj) -> dict[str, Any]:
+    return {c.name: _plain(getattr(obj, c.name)) for c in obj.__table__.columns}
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

@@ -1,0 +1,1 @@
+"""Application services: ingest events, plan, and replay files — the engine's use cases."""

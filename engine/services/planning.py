@@ -1,0 +1,186 @@
+"""Plan a region now: advance cohorts, build the problem, call the allocator, publish the diff.
+
+The diff against the current allocations becomes allocation.made / changed / removed and
+cohort.proposed events in the outbox, each with its reason and the plan version, all in the same
+transaction as the new allocations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Callable
+
+from engine.domain.model import Allocation, CohortStatus, PlanRecord
+from engine.domain.statuses import ReferralStatus as S
+from engine.events import outbound as o
+from engine.handlers.context import EngineRules
+from engine.outbox import emit, stable_id
+from engine.ports import UnitOfWork
+from engine.services.problem import Snapshot, build_problem, pinned_cohort
+from solver import schema as s
+
+AT_RISK = "deadline.at_risk"
+AT_RISK_WEEKS = 8  # an unallocated person whose deadline leaves fewer weeks than this is at risk
+
+
+@dataclass
+class PlanOutcome:
+    plan_version: int
+    region_code: str
+    as_of: date
+    plan: s.Plan
+    made: int = 0
+    changed: int = 0
+    removed: int = 0
+    opened: int = 0
+    at_risk: list[str] = field(default_factory=list)
+
+
+class Planner:
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], allocator: s.Allocator,
+                 rules: EngineRules | None = None, params: s.Params | None = None) -> None:
+        self._uow_factory, self.allocator = uow_factory, allocator
+        self.rules, self.params = rules or EngineRules(), params or s.Params()
+
+    def plan(self, region: str, as_of: date) -> PlanOutcome:
+        with self._uow_factory() as uow:
+            _advance(uow, region, as_of, self.params.freeze_days)
+            snapshot = build_problem(uow, region, as_of, self.rules, self.params)
+            plan = self.allocator.allocate(snapshot.problem)
+            outcome = _Publisher(uow, snapshot, plan, uow.next_plan_version()).publish()
+            uow.commit()
+        return outcome
+
+
+def _advance(uow: UnitOfWork, region: str, as_of: date, freeze_days: int) -> None:
+    """Cohorts move along their calendars; places in started or frozen cohorts are pinned."""
+    live = uow.cohorts.where(region_code=region, status=[CohortStatus.CONFIRMED, CohortStatus.STARTED])
+    frozen = [c.cohort_id for c in live if pinned_cohort(c, as_of, freeze_days)]
+    for cohort in live:
+        cohort.advance(as_of)
+    for allocation in uow.allocations.where(cohort_id=frozen) if frozen else []:
+        allocation.pinned = True
+
+
+class _Publisher:
+    def __init__(self, uow: UnitOfWork, snapshot: Snapshot, plan: s.Plan, version: int) -> None:
+        self.uow, self.snap, self.plan, self.version = uow, snapshot, plan, version
+        self.at = datetime.combine(plan.as_of, time(6, 0), tzinfo=timezone.utc)
+        self.outcome = PlanOutcome(version, plan.region_code, plan.as_of, plan)
+
+    def publish(self) -> PlanOutcome:
+        self._open_cohorts()
+        assigned = {a.referral_id: a for a in self.plan.assignments}
+        for demand in self.snap.problem.demands:
+            self._settle(demand, assigned.get(demand.referral_id))
+        self._at_risk()
+        self._record()
+        return self.outcome
+
+    def _emit(self, event_type: str, key: str, payload, subject: str) -> None:
+        emit(self.uow, event_type, key, payload, self.at, stable_id("plan", self.version, event_type, subject))
+
+    def _open_cohorts(self) -> None:
+        filled: dict[str, int] = {}
+        for a in self.plan.assignments:
+            filled[a.cohort_id] = filled.get(a.cohort_id, 0) + 1
+        for opened in self.plan.opened:
+            cohort = self.snap.cohorts[opened.cohort_id]
+            if cohort.live:
+                continue
+            cohort.confirm(opened.facilitator_ids)
+            cohort.origin = "PLAN"
+            self.outcome.opened += 1
+            self._emit("cohort.proposed", cohort.region_code, o.CohortProposed(
+                plan_version=self.version, cohort_id=cohort.cohort_id, programme_code=cohort.programme_code,
+                office_code=cohort.office_code, start_date=cohort.start_date, end_date=cohort.end_date,
+                facilitator_ids=list(opened.facilitator_ids), places_filled=filled.get(cohort.cohort_id, 0),
+                reason=f"{filled.get(cohort.cohort_id, 0)} eligible people waiting; trained facilitators "
+                       f"{', '.join(opened.facilitator_ids)} have the hours"), cohort.cohort_id)
+
+    def _settle(self, demand: s.Demand, assignment: s.Assignment | None) -> None:
+        referral = self.snap.referrals[demand.referral_id]
+        current = referral.cohort_id
+        if assignment is None:
+            if current is not None:
+                self._remove(referral, current)
+            return
+        if assignment.cohort_id == current:
+            return
+        cohort = self.snap.cohorts[assignment.cohort_id]
+        self.uow.allocations.add(Allocation(referral.referral_id, cohort.cohort_id, self.version,
+                                            self.plan.as_of, assignment.reason))
+        common = dict(plan_version=self.version, referral_id=referral.referral_id, crn=referral.crn,
+                      cohort_id=cohort.cohort_id, start_date=cohort.start_date, end_date=cohort.end_date,
+                      deadline=demand.deadline, reason=assignment.reason)
+        if current is None:
+            referral.move_to(S.SCHEDULED, self.at, f"allocated to {cohort.cohort_id} in plan {self.version}",
+                             by_allocation=True)
+            self.outcome.made += 1
+            self._emit("allocation.made", referral.crn, o.AllocationMade(
+                programme_code=cohort.programme_code, **common), referral.referral_id)
+        else:
+            self.outcome.changed += 1
+            self._emit("allocation.changed", referral.crn, o.AllocationChanged(
+                previous_cohort_id=current, **common), referral.referral_id)
+        referral.cohort_id = cohort.cohort_id
+
+    def _remove(self, referral, current: str) -> None:
+        reason = next((f"{u.reason}: {u.detail}" for u in self.plan.unallocated
+                       if u.referral_id == referral.referral_id), "no longer placed by the plan")
+        referral.move_to(S.AWAITING_ALLOCATION, self.at, f"plan {self.version}: {reason}")
+        self.uow.allocations.remove(referral.referral_id)
+        self.outcome.removed += 1
+        self._emit("allocation.removed", referral.crn, o.AllocationRemoved(
+            plan_version=self.version, referral_id=referral.referral_id, crn=referral.crn,
+            previous_cohort_id=current, reason=reason), referral.referral_id)
+
+    def _at_risk(self) -> None:
+        """Unallocated people with nothing that finishes in time, or whose deadline is near.
+
+        Raised once per referral, kept while the condition holds, cleared when it ends.
+        """
+        limit = self.plan.as_of + timedelta(weeks=AT_RISK_WEEKS)
+        demands = {d.referral_id: d for d in self.snap.problem.demands}
+        active = self.uow.active_alerts(AT_RISK, self.plan.region_code)
+        now_at_risk = {}
+        for u in self.plan.unallocated:
+            demand = demands[u.referral_id]
+            if u.reason == s.UnallocatedReason.NO_COHORT_BEFORE_DEADLINE or demand.deadline <= limit:
+                self.outcome.at_risk.append(u.referral_id)
+                now_at_risk[f"{AT_RISK}:referral:{u.referral_id}"] = (demand, u)
+        for alert_id, (demand, u) in now_at_risk.items():
+            if alert_id not in active:
+                self._raise(alert_id, demand, u)
+        for alert_id, alert in active.items():
+            if alert_id not in now_at_risk:
+                self._clear(alert_id, alert)
+
+    def _raise(self, alert_id: str, demand: s.Demand, u: s.Unallocated) -> None:
+        reason = f"no place finishing before the deadline {demand.deadline}: {u.reason}"
+        severity = "CRITICAL" if u.reason == s.UnallocatedReason.NO_COHORT_BEFORE_DEADLINE else "WARNING"
+        self.uow.raise_alert(dict(alert_id=alert_id, kind=AT_RISK, region_code=self.plan.region_code,
+                                  subject_type="referral", subject_id=demand.referral_id, severity=severity,
+                                  raised_at=self.at, act_by=demand.deadline, reason=reason))
+        self._emit("alert.raised", demand.crn, o.AlertRaised(
+            alert_id=alert_id, kind=AT_RISK, severity=severity, subject_type="referral",
+            subject_id=demand.referral_id, act_by=demand.deadline, reason=reason), alert_id)
+
+    def _clear(self, alert_id: str, alert: dict) -> None:
+        referral = self.snap.referrals.get(alert["subject_id"])
+        placed = referral is not None and referral.cohort_id is not None
+        reason = "placed on a cohort finishing in time" if placed else "no longer waiting for a place"
+        self.uow.clear_alert(alert_id)
+        self._emit("alert.cleared", referral.crn if referral else alert["subject_id"], o.AlertCleared(
+            alert_id=alert_id, kind=AT_RISK, subject_type="referral", subject_id=alert["subject_id"],
+            reason=reason), alert_id)
+
+    def _record(self) -> None:
+        p = self.plan
+        self.uow.save_plan(PlanRecord(self.version, p.region_code, p.allocator, p.as_of, len(p.assignments),
+                                      len(p.unallocated), self.outcome.opened, dict(p.objective), p.status))
+        self._emit("plan.published", p.region_code, o.PlanPublished(
+            plan_version=self.version, region_code=p.region_code, allocator=p.allocator, as_of=p.as_of,
+            assigned=len(p.assignments), unallocated=len(p.unallocated), cohorts_opened=self.outcome.opened,
+            made=self.outcome.made, changed=self.outcome.changed, removed=self.outcome.removed,
+            status=p.status, objective={k: float(v) for k, v in p.objective.items()}), p.region_code)

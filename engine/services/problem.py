@@ -1,0 +1,122 @@
+"""State → the allocator's plain-data :class:`~solver.schema.Problem` (the allocation seam's input).
+
+Who is pinned is decided here, not by allocators: anyone in a cohort that has started, or that
+starts within the freeze window, is a fixed member; everyone else waiting or scheduled is a demand.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from engine.domain import policies
+from engine.domain.model import Cohort, CohortStatus, Person, Referral
+from engine.domain.statuses import ReferralStatus as S
+from engine.handlers.context import EngineRules
+from engine.ports import UnitOfWork
+from solver import schema as s
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the plan was built from, kept for the diff and the explanation of decisions."""
+
+    problem: s.Problem
+    referrals: dict[str, Referral]
+    cohorts: dict[str, Cohort]
+    deadlines: dict[str, date]
+    pinned: set[str]
+
+
+def pinned_cohort(cohort: Cohort, as_of: date, freeze_days: int) -> bool:
+    return cohort.status == CohortStatus.STARTED or cohort.start_date <= as_of + timedelta(days=freeze_days)
+
+
+def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
+                  params: s.Params) -> Snapshot:
+    people = {p.crn: p for p in uow.people.where(region_code=region)}
+    referrals = [r for r in uow.referrals.where(crn=list(people), status=[
+        S.AWAITING_ALLOCATION, S.SCHEDULED, S.ON_PROGRAMME])] if people else []
+    deadlines = _deadlines(uow, referrals)
+    cohorts = {c.cohort_id: c for c in uow.cohorts.where(region_code=region, status=[
+        CohortStatus.PROPOSED, CohortStatus.CONFIRMED, CohortStatus.STARTED])}
+    horizon = as_of + timedelta(weeks=params.horizon_weeks)
+    pinned_ids = {cid for cid, c in cohorts.items() if c.live and pinned_cohort(c, as_of, params.freeze_days)}
+    members: dict[str, list[Referral]] = {}
+    demands = []
+    for referral in referrals:
+        if referral.cohort_id in pinned_ids or referral.status == S.ON_PROGRAMME:
+            members.setdefault(referral.cohort_id or "", []).append(referral)
+        elif _plannable(referral, deadlines.get(referral.referral_id), as_of, horizon):
+            demands.append(_demand(referral, people[referral.crn], deadlines[referral.referral_id]))
+    options = [_option(c, members.get(cid, ()), rules, as_of) for cid, c in sorted(cohorts.items())
+               if _offerable(c, cid in pinned_ids, as_of, horizon)]
+    problem = s.Problem(region, as_of, tuple(sorted(demands, key=lambda d: d.referral_id)), tuple(options),
+                        tuple(_facilitators(uow, region, as_of)), tuple(
+                            s.Office(o.office_code, o.pdu_code, o.rooms) for o in uow.offices(region)), params)
+    pinned = {r.referral_id for group in members.values() for r in group}
+    return Snapshot(problem, {r.referral_id: r for r in referrals}, cohorts, deadlines, pinned)
+
+
+def _plannable(referral: Referral, deadline: date | None, as_of: date, horizon: date) -> bool:
+    """Waiting (or holding an unpinned place), with a deadline still ahead and ready within the horizon."""
+    return deadline is not None and deadline > as_of and (referral.ready_from or as_of) <= horizon
+
+
+def _offerable(cohort: Cohort, pinned: bool, as_of: date, horizon: date) -> bool:
+    if cohort.live:
+        return True  # places in running groups are counted even when full (members, load, rooms)
+    return as_of + timedelta(days=1) <= cohort.start_date <= horizon and not pinned
+
+
+def _deadlines(uow: UnitOfWork, referrals: list[Referral]) -> dict[str, date]:
+    requirements = {q.requirement_id: q for q in uow.requirements.where(
+        requirement_id=[r.requirement_id for r in referrals])} if referrals else {}
+    sentences = {x.sentence_id: x for x in uow.sentences.where(
+        sentence_id=[q.sentence_id for q in requirements.values()])} if requirements else {}
+    out = {}
+    for referral in referrals:
+        requirement = requirements.get(referral.requirement_id)
+        sentence = requirement and sentences.get(requirement.sentence_id)
+        if sentence:
+            out[referral.referral_id] = policies.deadline(requirement.end_date, sentence.expected_end_date)
+    return out
+
+
+def _demand(referral: Referral, person: Person, deadline: date) -> s.Demand:
+    return s.Demand(
+        referral_id=referral.referral_id, crn=referral.crn, programme_code=referral.programme_code,
+        pathway=referral.pathway, offence_cohort=referral.offence_cohort, ldc=referral.ldc, sex=person.sex,
+        risk_band=referral.risk_band, referred_on=referral.referred_on,
+        ready_from=referral.ready_from or referral.referred_on, deadline=deadline, pdu_code=person.pdu_code,
+        availability=frozenset((w, s.Period(p)) for w, p in person.availability),
+        reachable_offices=frozenset(), excluded_offices=person.cannot_attend_offices,
+        non_associations=person.non_associations, current_cohort_id=referral.cohort_id)
+
+
+def _option(cohort: Cohort, members, rules: EngineRules, as_of: date) -> s.CohortOption:
+    programme = rules.catalogue.get(cohort.programme_code)
+    hours = _weekly_hours(programme, len(cohort.slots))
+    return s.CohortOption(
+        cohort_id=cohort.cohort_id, programme_code=cohort.programme_code, pathway=cohort.pathway,
+        offence_cohort=cohort.offence_cohort, ldc=cohort.ldc, sex=cohort.sex, office_code=cohort.office_code,
+        pdu_code=cohort.pdu_code, slots=tuple(s.Slot(x.weekday, x.start, s.Period(x.period)) for x in cohort.slots),
+        start_date=cohort.start_date, end_date=cohort.end_date, min_size=cohort.min_size,
+        max_size=cohort.max_size, state=s.CohortState.OPEN if cohort.live else s.CohortState.CANDIDATE,
+        members=tuple(sorted(m.referral_id for m in members)), member_crns=tuple(sorted(m.crn for m in members)),
+        facilitator_ids=cohort.facilitator_ids, facilitators_required=programme.facilitators_per_group,
+        facilitator_weekly_hours=hours, group_weeks=max(1, cohort.group_weeks))
+
+
+def _weekly_hours(programme, sessions_per_week: int) -> float:
+    """Delivery plus preparation per facilitator per week while the group runs."""
+    group = next((t for t in programme.sessions_in_order if t.is_group), None)
+    minutes = (group.minutes if group else 150) + programme.prep_minutes_per_group_session
+    return round(sessions_per_week * minutes / 60, 2)
+
+
+def _facilitators(uow: UnitOfWork, region: str, as_of: date):
+    for f in uow.facilitators.where(region_code=region):
+        if f.left_on is not None and f.left_on <= as_of:
+            continue
+        yield s.Facilitator(f.facilitator_id, f.programmes, f.offices, f.weekly_hours,
+                            frozenset((w, s.Period(p)) for w, p in f.availability), f.absences, f.left_on)

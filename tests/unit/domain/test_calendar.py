@@ -1,0 +1,263 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.calendars import england_and_wales_bank_holidays
+from engine.domain.calendar import (
+    Period, WeeklySlot, cohort_end_date, group_weeks, latest_start_date, no_holidays, schedule_sessions,
+    weeks_spanned,
+)
+from engine.domain.errors import DomainError
+from engine.domain.programmes import (
+    GapFrom, Intake, LdcRule, Programme, SessionKind, SessionTemplate, load_catalogue,
+)
+
+MON = WeeklySlot(0, "10:00", Period.DAYTIME)
+THU = WeeklySlot(3, "10:00", Period.DAYTIME)
+WED_EVENING = WeeklySlot(2, "18:00", Period.EVENING)
+EASTER_MONDAY_2026 = date(2026, 4, 6)
+MONDAY_5_JAN_2026 = date(2026, 1, 5)
+
+
+def bcm() -> Programme:
+    return load_catalogue().get("BC-M")
+
+
+def holidays_on(*days: date):
+    return frozenset(days).__contains__
+
+
+def weeks_between(first: date, last: date) -> float:
+    return (last - first).days / 7
+
+
+def make_programme(*sessions: SessionTemplate, cadences=(1, 2)) -> Programme:
+    return Programme(
+        code="TEST", name="Test", sessions=sessions, cadences=cadences, min_size=6, hard_min_size=4,
+        max_size=12, facilitators_per_group=2, facilitators_per_one_to_one=1,
+        prep_minutes_per_group_session=60, intake=Intake.CLOSED, eligible_sexes=frozenset({"MALE"}),
+        ldc_rule=LdcRule.ANY, offence_cohorts=frozenset({"GENERAL_OFFENCE"}),
+        pathways=frozenset({"MODERATE"}),
+    )
+
+
+# --- programme length ---------------------------------------------------------------------------
+
+def test_building_choices_moderate_takes_about_33_weeks_at_one_slot_a_week():
+    sessions = schedule_sessions(bcm(), [MON], MONDAY_5_JAN_2026, no_holidays)
+    assert len(sessions) == 27
+    assert 32 <= weeks_between(sessions[0].on, sessions[-1].on) <= 34
+
+
+def test_building_choices_moderate_takes_about_21_weeks_at_two_slots_a_week():
+    sessions = schedule_sessions(bcm(), [MON, THU], MONDAY_5_JAN_2026, no_holidays)
+    assert 20 <= weeks_between(sessions[0].on, sessions[-1].on) <= 22
+
+
+def test_building_choices_length_holds_on_the_real_calendar_for_an_evening_track():
+    start = date(2026, 1, 7)  # a Wednesday
+    end = cohort_end_date(bcm(), [WED_EVENING], start, england_and_wales_bank_holidays())
+    assert 32 <= weeks_between(start, end) <= 34
+
+
+# --- filling slots ------------------------------------------------------------------------------
+
+def test_sessions_fill_the_slots_in_weekly_order_one_session_per_slot():
+    sessions = schedule_sessions(bcm(), [THU, MON], MONDAY_5_JAN_2026, no_holidays)
+    assert [s.on.weekday() for s in sessions[1:6]] == [0, 3, 0, 3, 0]
+    assert [s.number for s in sessions] == list(range(1, 28))
+    assert len({s.on for s in sessions}) == 27
+
+
+def test_the_first_session_takes_the_first_slot_on_or_after_the_start_date():
+    sunday = date(2026, 1, 4)
+    assert schedule_sessions(bcm(), [MON], sunday, no_holidays)[0].on == MONDAY_5_JAN_2026
+
+
+def test_one_to_ones_take_a_slot_of_their_own():
+    sessions = schedule_sessions(bcm(), [MON], MONDAY_5_JAN_2026, no_holidays)
+    module_one_to_one = next(s for s in sessions[1:] if s.kind is SessionKind.ONE_TO_ONE)
+    assert module_one_to_one.on == sessions[module_one_to_one.number - 2].on + timedelta(weeks=1)
+    assert module_one_to_one.minutes == 60 and module_one_to_one.module == "Managing myself"
+
+
+# --- bank holidays ------------------------------------------------------------------------------
+
+def test_a_session_on_easter_monday_moves_to_the_next_monday_and_the_cohort_ends_a_week_later():
+    plain = schedule_sessions(bcm(), [MON], MONDAY_5_JAN_2026, no_holidays)
+    easter = schedule_sessions(bcm(), [MON], MONDAY_5_JAN_2026, holidays_on(EASTER_MONDAY_2026))
+    moved = next(i for i, s in enumerate(plain) if s.on == EASTER_MONDAY_2026)
+    assert easter[moved].on == date(2026, 4, 13)
+    assert EASTER_MONDAY_2026 not in {s.on for s in easter}
+    assert [s.on for s in easter[:moved]] == [s.on for s in plain[:moved]]
+    assert easter[-1].on == plain[-1].on + timedelta(weeks=1)
+
+
+def test_a_holiday_on_the_start_date_pushes_the_first_session_to_the_next_slot():
+    first = schedule_sessions(bcm(), [MON, THU], MONDAY_5_JAN_2026, holidays_on(MONDAY_5_JAN_2026))[0]
+    assert first.on == date(2026, 1, 8)
+
+
+def test_group_weeks_count_the_holiday_week_the_group_still_spans():
+    assert group_weeks(bcm(), [MON], MONDAY_5_JAN_2026, no_holidays) == 25
+    assert group_weeks(bcm(), [MON], MONDAY_5_JAN_2026, holidays_on(EASTER_MONDAY_2026)) == 26
+    assert group_weeks(bcm(), [MON, THU], MONDAY_5_JAN_2026, no_holidays) == 13
+
+
+def test_a_calendar_where_every_day_is_a_holiday_is_refused_rather_than_looping():
+    with pytest.raises(DomainError, match="no usable slot"):
+        schedule_sessions(bcm(), [MON], MONDAY_5_JAN_2026, lambda day: True)
+
+
+# --- gaps ---------------------------------------------------------------------------------------
+
+def test_groups_start_three_weeks_after_the_pre_group_session():
+    sessions = schedule_sessions(bcm(), [MON, THU], MONDAY_5_JAN_2026, no_holidays)
+    assert sessions[1].on - sessions[0].on == timedelta(weeks=3)
+
+
+def test_the_review_comes_six_weeks_after_the_last_group_session():
+    sessions = schedule_sessions(bcm(), [MON], MONDAY_5_JAN_2026, no_holidays)
+    last_group = [s for s in sessions if s.is_group][-1]
+    assert sessions[-1].label == "post-programme review"
+    assert sessions[-1].on - last_group.on == timedelta(weeks=6)
+
+
+def test_a_gap_lands_on_the_first_slot_at_least_that_many_weeks_later():
+    # Pre-group on a Thursday, slots Mon/Thu: three weeks later is a Thursday, exactly.
+    sessions = schedule_sessions(bcm(), [MON, THU], date(2026, 1, 8), no_holidays)
+    assert sessions[1].on == date(2026, 1, 29)
+
+
+def test_a_review_gap_counts_from_the_last_group_not_a_later_one_to_one():
+    programme = make_programme(
+        SessionTemplate(SessionKind.GROUP, 150, count=2),
+        SessionTemplate(SessionKind.ONE_TO_ONE, 60),
+        SessionTemplate(SessionKind.ONE_TO_ONE, 60, min_gap_weeks_before=6,
+                        min_gap_from=GapFrom.LAST_GROUP_SESSION),
+    )
+    sessions = schedule_sessions(programme, [MON], MONDAY_5_JAN_2026, no_holidays)
+    assert sessions[-1].on == sessions[1].on + timedelta(weeks=6)
+
+
+def test_a_previous_session_gap_counts_from_the_session_just_before():
+    programme = make_programme(
+        SessionTemplate(SessionKind.GROUP, 150, count=2),
+        SessionTemplate(SessionKind.ONE_TO_ONE, 60),
+        SessionTemplate(SessionKind.ONE_TO_ONE, 60, min_gap_weeks_before=6),
+    )
+    sessions = schedule_sessions(programme, [MON], MONDAY_5_JAN_2026, no_holidays)
+    assert sessions[-1].on == sessions[2].on + timedelta(weeks=6)
+
+
+def test_a_holiday_at_the_end_of_a_gap_pushes_the_session_to_the_following_slot():
+    three_weeks_on = MONDAY_5_JAN_2026 + timedelta(weeks=3)
+    sessions = schedule_sessions(bcm(), [MON], MONDAY_5_JAN_2026, holidays_on(three_weeks_on))
+    assert sessions[1].on == three_weeks_on + timedelta(weeks=1)
+
+
+# --- slots --------------------------------------------------------------------------------------
+
+def test_a_slot_count_the_programme_does_not_run_is_refused():
+    with pytest.raises(DomainError, match="DIDP runs 1 session"):
+        schedule_sessions(load_catalogue().get("DIDP"), [MON, THU], MONDAY_5_JAN_2026, no_holidays)
+
+
+def test_the_same_slot_twice_is_refused():
+    with pytest.raises(DomainError, match="twice"):
+        schedule_sessions(bcm(), [MON, MON], MONDAY_5_JAN_2026, no_holidays)
+
+
+@pytest.mark.parametrize("weekday, start, period", [
+    (7, "10:00", "DAYTIME"), (-1, "10:00", "DAYTIME"), (0, "9:00", "DAYTIME"), (0, "24:00", "DAYTIME"),
+    (0, "10:00", "NIGHT"),
+])
+def test_malformed_slots_are_refused(weekday, start, period):
+    with pytest.raises(DomainError):
+        WeeklySlot(weekday, start, period)
+
+
+def test_a_slot_accepts_its_period_as_plain_text():
+    assert WeeklySlot(2, "18:00", "EVENING").period is Period.EVENING
+
+
+def test_weeks_spanned_counts_monday_to_sunday_weeks():
+    assert weeks_spanned([date(2026, 1, 4), date(2026, 1, 5)]) == 2  # Sunday, then Monday
+    assert weeks_spanned([]) == 0
+
+
+# --- latest start date --------------------------------------------------------------------------
+
+def test_a_cohort_starting_on_the_latest_start_date_ends_by_the_deadline_and_a_week_later_does_not():
+    is_holiday = england_and_wales_bank_holidays()
+    deadline = date(2026, 12, 1)
+    latest = latest_start_date(bcm(), [MON], deadline, is_holiday, earliest=date(2026, 1, 1))
+    assert latest is not None and latest.weekday() == 0
+    assert cohort_end_date(bcm(), [MON], latest, is_holiday) <= deadline
+    assert cohort_end_date(bcm(), [MON], latest + timedelta(weeks=1), is_holiday) > deadline
+
+
+def test_the_latest_start_date_may_end_exactly_on_the_deadline():
+    end = cohort_end_date(bcm(), [MON], MONDAY_5_JAN_2026, no_holidays)
+    assert latest_start_date(bcm(), [MON], end, no_holidays, earliest=date(2025, 6, 1)) == MONDAY_5_JAN_2026
+
+
+def test_no_latest_start_date_when_even_the_earliest_start_ends_too_late():
+    earliest = MONDAY_5_JAN_2026
+    deadline = earliest + timedelta(weeks=20)
+    assert latest_start_date(bcm(), [MON], deadline, no_holidays, earliest=earliest) is None
+    assert latest_start_date(bcm(), [MON], earliest - timedelta(days=1), no_holidays, earliest) is None
+
+
+def test_the_latest_start_date_is_never_a_bank_holiday():
+    end_if_easter_start = cohort_end_date(bcm(), [MON], EASTER_MONDAY_2026, no_holidays)
+    latest = latest_start_date(bcm(), [MON], end_if_easter_start, holidays_on(EASTER_MONDAY_2026),
+                               earliest=MONDAY_5_JAN_2026)
+    assert latest == date(2026, 3, 30)
+
+
+SLOT_SETS = [(MON,), (WED_EVENING,), (MON, THU), (WeeklySlot(1, "09:30"), WeeklySlot(4, "13:00"))]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    code=st.sampled_from(["BC-M", "BC-H", "BBR", "TSP", "KZN", "HZN"]),
+    slots=st.sampled_from(SLOT_SETS),
+    earliest=st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31)),
+    days_to_deadline=st.integers(min_value=-30, max_value=3 * 365),
+)
+def test_latest_start_date_is_the_last_start_that_still_finishes_in_time(code, slots, earliest,
+                                                                        days_to_deadline):
+    programme = load_catalogue().get(code)
+    is_holiday = england_and_wales_bank_holidays()
+    deadline = earliest + timedelta(days=days_to_deadline)
+    latest = latest_start_date(programme, slots, deadline, is_holiday, earliest)
+    if latest is None:
+        assert deadline < earliest or cohort_end_date(programme, slots, earliest, is_holiday) > deadline
+        return
+    assert earliest <= latest and latest.weekday() in {s.weekday for s in slots}
+    assert not is_holiday(latest)
+    assert schedule_sessions(programme, slots, latest, is_holiday)[0].on == latest
+    assert cohort_end_date(programme, slots, latest, is_holiday) <= deadline
+    # Any later start (the next slot onwards) would miss the deadline.
+    assert cohort_end_date(programme, slots, latest + timedelta(days=1), is_holiday) > deadline
+
+
+# --- England and Wales bank holidays (engine.calendars adapter) ---------------------------------
+
+@pytest.mark.parametrize("day", [date(2025, 12, 25), date(2025, 12, 26), date(2026, 4, 3), date(2026, 8, 31)])
+def test_england_and_wales_bank_holidays_are_holidays(day):
+    assert england_and_wales_bank_holidays()(day)
+
+
+def test_an_ordinary_monday_is_not_a_bank_holiday():
+    assert not england_and_wales_bank_holidays()(date(2026, 8, 24))
+
+
+def test_the_bank_holiday_calendar_answers_for_any_year():
+    is_holiday = england_and_wales_bank_holidays()
+    assert is_holiday(date(2031, 12, 25)) and is_holiday(date(1999, 12, 27))
