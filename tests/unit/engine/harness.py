@@ -1,0 +1,45 @@
+"""A real engine on a throwaway SQLite file: feed wire events, plan, look at the state."""
+from __future__ import annotations
+
+from datetime import date
+
+from engine.handlers.context import EngineRules
+from engine.persistence.database import Database, queries
+from engine.services.ingest import BatchResult, Ingestor, RawEvent
+from engine.services.planning import PlanOutcome, Planner
+from solver.baselines import CurrentPracticeAllocator
+
+
+class Harness:
+    def __init__(self, url: str) -> None:
+        self.db = Database(url)
+        self.rules = EngineRules()
+        self.ingestor = Ingestor(self.db.uow, self.rules)
+
+    def feed(self, *lines: str) -> BatchResult:
+        return self.ingestor.process([RawEvent(line, "test", n) for n, line in enumerate(lines, start=1)])
+
+    def plan(self, as_of: date, region: str = "RS") -> PlanOutcome:
+        return Planner(self.db.uow, CurrentPracticeAllocator(), self.rules).plan(region, as_of)
+
+    def referral(self, referral_id: str):
+        with self.db.uow() as uow:
+            return uow.referrals.get(referral_id)
+
+    def allocation(self, referral_id: str):
+        with self.db.uow() as uow:
+            return uow.allocations.get(referral_id)
+
+    def outbox(self, event_type: str | None = None) -> list[dict]:
+        q = queries(self.db)
+        try:
+            return [r for r in q.outbox() if event_type is None or r["event_type"] == event_type]
+        finally:
+            q.close()
+
+    def dead_letters(self) -> list[dict]:
+        q = queries(self.db)
+        try:
+            return q.dead_letters(1000)
+        finally:
+            q.close()
