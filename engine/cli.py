@@ -164,6 +164,16 @@ def schemas_export(directory: Path = typer.Argument(..., file_okay=False, help="
     console.print(f"wrote {len(written)} schema files to {directory}")
 
 
+@schemas_app.command("asyncapi")
+def schemas_asyncapi(path: Path = typer.Argument(Path("docs/asyncapi.json"), dir_okay=False,
+                                                 help="File to write (default docs/asyncapi.json).")) -> None:
+    """Write the AsyncAPI 3.0 document for every topic, messages typed by the exported JSON Schemas."""
+    from engine.events.asyncapi import build_asyncapi
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(build_asyncapi(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    console.print(f"wrote {path}")
+
+
 @app.command()
 def demo(
     out: Path = typer.Option(Path("out"), help="Directory for the database, events and outputs."),

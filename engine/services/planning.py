@@ -48,8 +48,15 @@ class Planner:
             snapshot = build_problem(uow, region, as_of, self.rules, self.params)
             plan = self.allocator.allocate(snapshot.problem)
             outcome = _Publisher(uow, snapshot, plan, uow.next_plan_version()).publish()
+            uow.set_state(f"last_planned:{region}", as_of.isoformat())
             uow.commit()
         return outcome
+
+    def last_planned(self, region: str) -> date | None:
+        """The engine's planning clock for a region: it never plans an earlier date by replay."""
+        with self._uow_factory() as uow:
+            value = uow.get_state(f"last_planned:{region}")
+        return date.fromisoformat(value) if value else None
 
 
 def _advance(uow: UnitOfWork, region: str, as_of: date, freeze_days: int) -> None:

@@ -87,8 +87,11 @@ class Replay:
         batch.clear()
 
     def _plan_all(self, summary: ReplaySummary, as_of: date) -> None:
+        """Plan each region seen, unless it was already planned for this date (a replay of old events)."""
         for region in sorted(summary.regions):
-            summary.plans.append(self.planner.plan(region, as_of))
+            last = self.planner.last_planned(region)
+            if last is None or as_of > last:
+                summary.plans.append(self.planner.plan(region, as_of))
 
 
 def _next_monday(at: datetime) -> datetime:
