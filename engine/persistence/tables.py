@@ -5,13 +5,42 @@ upserts; the declarative classes here are the schema of record for Alembic.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, Integer, String, Text, TypeDecorator,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 Id = String(64)
 Code = String(40)
+
+
+class UtcDateTime(TypeDecorator):
+    """``DateTime(timezone=True)`` that stores UTC and reads back aware UTC on every backend.
+
+    SQLite has no time zone type: SQLAlchemy writes the wall-clock digits and drops the offset, so
+    an aware non-UTC value was stored shifted and read back naive. Converting to UTC on the way in
+    and attaching UTC on the way out makes both backends hold and return the same instants (and makes
+    ``Queries.canonical_state`` render them identically). Naive values are taken to be UTC.
+    The DDL is plain ``DateTime(timezone=True)``, so migrations are unaffected.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
 
 
 class Base(DeclarativeBase):
@@ -33,7 +62,7 @@ class PersonRow(Base):
     interpreter_needed: Mapped[bool] = mapped_column(Boolean, default=False)
     non_associations: Mapped[list] = mapped_column(JSON, default=list)
     merged_into: Mapped[str | None] = mapped_column(String(16))
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class SentenceRow(Base):
@@ -44,7 +73,7 @@ class SentenceRow(Base):
     start_date: Mapped[date] = mapped_column(Date)
     expected_end_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(Code)
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class RequirementRow(Base):
@@ -56,7 +85,7 @@ class RequirementRow(Base):
     kind: Mapped[str] = mapped_column(Code)
     end_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(Code)
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class ReferralRow(Base):
@@ -76,7 +105,7 @@ class ReferralRow(Base):
     need_band: Mapped[str] = mapped_column(String(8))
     ready_from: Mapped[date | None] = mapped_column(Date)
     cohort_id: Mapped[str | None] = mapped_column(Id, index=True)
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class ReferralHistoryRow(Base):
@@ -88,7 +117,7 @@ class ReferralHistoryRow(Base):
                                     autoincrement=True)
     referral_id: Mapped[str] = mapped_column(Id, index=True)
     seq: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     from_status: Mapped[str | None] = mapped_column(Code)
     to_status: Mapped[str] = mapped_column(Code)
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -115,7 +144,7 @@ class CohortRow(Base):
     status: Mapped[str] = mapped_column(Code, index=True)
     facilitator_ids: Mapped[list] = mapped_column(JSON, default=list)
     origin: Mapped[str] = mapped_column(Code)
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class FacilitatorRow(Base):
@@ -129,7 +158,7 @@ class FacilitatorRow(Base):
     availability: Mapped[list] = mapped_column(JSON, default=list)
     absences: Mapped[list] = mapped_column(JSON, default=list)
     left_on: Mapped[date | None] = mapped_column(Date)
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class AllocationRow(Base):
@@ -174,7 +203,7 @@ class ProcessedEventRow(Base):
     __tablename__ = "processed_events"
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     event_type: Mapped[str] = mapped_column(Code)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
     outcome: Mapped[str] = mapped_column(Code)  # APPLIED | STALE | PARKED | REJECTED
 
 
@@ -182,7 +211,7 @@ class ParkedEventRow(Base):
     __tablename__ = "parked_events"
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     waiting_for: Mapped[str] = mapped_column(String(100), index=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
     raw: Mapped[str] = mapped_column(Text)
 
 
@@ -195,15 +224,15 @@ class OutboxRow(Base):
     key: Mapped[str] = mapped_column(String(100))
     event_type: Mapped[str] = mapped_column(String(60))
     message: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
 
 class DeadLetterRow(Base):
     __tablename__ = "dead_letters"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                     autoincrement=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     origin: Mapped[str] = mapped_column(String(200))  # file path or topic
     line_number: Mapped[int | None] = mapped_column(Integer)
     partition: Mapped[int | None] = mapped_column(Integer)
@@ -238,6 +267,6 @@ class ActiveAlertRow(Base):
     subject_type: Mapped[str] = mapped_column(String(20))
     subject_id: Mapped[str] = mapped_column(Id)
     severity: Mapped[str] = mapped_column(String(10))
-    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime())
     act_by: Mapped[date | None] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)

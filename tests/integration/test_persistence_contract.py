@@ -1,0 +1,848 @@
+"""Contract of the SQL unit of work, run identically on SQLite and on a real PostgreSQL server.
+
+Every test takes ``database_url`` (parametrized ``sqlite`` / ``postgres`` in tests/conftest.py), builds
+the schema through :class:`engine.persistence.database.Database` (Alembic migrations, never
+``create_all``), writes in one unit of work and reads back in a *new* one, so nothing is answered from
+the identity map by accident.
+"""
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from engine.domain.calendar import Period, WeeklySlot
+from engine.domain.model import (Allocation, Cohort, CohortStatus, Facilitator, LifeStatus, Office, Person,
+                                 PlanRecord, Referral, Requirement, Sentence, SentenceType, StatusChange)
+from engine.domain.statuses import ReferralStatus as S
+from engine.persistence import tables as t
+from engine.persistence.database import Database, alembic_config, make_engine, queries
+from engine.ports import Attendance, DeadLetter
+
+T0 = datetime(2025, 3, 3, 9, 30, 15, 123456, tzinfo=timezone.utc)
+BST = timezone(timedelta(hours=1), "BST")
+
+
+# factories -------------------------------------------------------------------------------------
+
+def a_person(crn: str = "X000001", **overrides) -> Person:
+    values = dict(region_code="NE", pdu_code="PDU_A", sex="FEMALE", date_of_birth=date(1990, 1, 2),
+                  ethnicity_group="W1", ldc=True,
+                  availability=frozenset({(0, "DAYTIME"), (2, "EVENING"), (4, "DAYTIME")}),
+                  preferred_offices=frozenset({"OFF_B", "OFF_A"}), cannot_attend_offices=frozenset({"OFF_Z"}),
+                  interpreter_needed=True, non_associations=frozenset({"X000009", "X000008"}),
+                  merged_into=None, updated_at=T0)
+    return Person(crn, **{**values, **overrides})
+
+
+def a_sentence(sentence_id: str = "S1", crn: str = "X000001", **overrides) -> Sentence:
+    values = dict(sentence_type=SentenceType.SUSPENDED_SENTENCE_ORDER, start_date=date(2025, 1, 6),
+                  expected_end_date=date(2027, 1, 5), status=LifeStatus.ACTIVE, updated_at=T0)
+    return Sentence(sentence_id, crn, **{**values, **overrides})
+
+
+def a_requirement(requirement_id: str = "Q1", crn: str = "X000001", **overrides) -> Requirement:
+    values = dict(sentence_id="S1", programme_code="BB", kind="LICENCE_CONDITION", end_date=date(2026, 6, 30),
+                  status=LifeStatus.BREACHED, updated_at=T0)
+    return Requirement(requirement_id, crn, **{**values, **overrides})
+
+
+def a_referral(referral_id: str = "R1", crn: str = "X000001", requirement_id: str = "Q1",
+               source: str = "NDELIUS", moves: tuple[S, ...] = (), **overrides) -> Referral:
+    values = dict(programme_code="BB", referred_on=date(2025, 2, 1), pathway="HIGH_INTENSITY",
+                  offence_cohort="SEXUAL_OFFENCE", ldc=True, risk_band="HIGH", need_band="LOW",
+                  ready_from=date(2025, 4, 1), updated_at=T0)
+    referral = Referral(referral_id, crn, requirement_id, source=source, **{**values, **overrides})
+    for n, status in enumerate(moves):
+        referral.move_to(status, T0 + timedelta(hours=n), f"move {n}", f"event-{n}",
+                         by_allocation=status == S.SCHEDULED)
+    return referral
+
+
+def a_cohort(cohort_id: str = "C1", **overrides) -> Cohort:
+    values = dict(region_code="NE", programme_code="BB", office_code="OFF_A", pdu_code="PDU_A",
+                  slots=(WeeklySlot(3, "18:00", Period.EVENING), WeeklySlot(0, "09:30")),
+                  start_date=date(2025, 5, 5), end_date=date(2025, 9, 1), group_weeks=17,
+                  pathway="HIGH_INTENSITY", sex="FEMALE", offence_cohort="SEXUAL_OFFENCE", ldc=True,
+                  min_size=4, max_size=8, status=CohortStatus.CONFIRMED, facilitator_ids=("F2", "F1"),
+                  origin="PLAN", updated_at=T0)
+    return Cohort(cohort_id, **{**values, **overrides})
+
+
+def a_facilitator(facilitator_id: str = "F1", **overrides) -> Facilitator:
+    values = dict(region_code="NE", home_pdu="PDU_A", programmes=frozenset({"BB", "HSP"}),
+                  offices=frozenset({"OFF_A", "OFF_B"}), weekly_hours=22.5,
+                  availability=frozenset({(1, "EVENING"), (3, "DAYTIME")}),
+                  absences=((date(2025, 8, 4), date(2025, 8, 15)), (date(2025, 12, 22), date(2026, 1, 2))),
+                  left_on=date(2026, 3, 31), updated_at=T0)
+    return Facilitator(facilitator_id, **{**values, **overrides})
+
+
+def an_allocation(referral_id: str = "R1", cohort_id: str = "C1", **overrides) -> Allocation:
+    values = dict(plan_version=3, allocated_on=date(2025, 4, 2), reason="best fit", source="DELIVERY",
+                  pinned=True)
+    return Allocation(referral_id, cohort_id, **{**values, **overrides})
+
+
+def an_alert(alert_id: str = "AT_RISK:referral:R1", **overrides) -> dict:
+    values = dict(alert_id=alert_id, kind="AT_RISK", region_code="NE", subject_type="referral",
+                  subject_id="R1", severity="WARNING", raised_at=T0, act_by=date(2025, 7, 1),
+                  reason="no place finishing before the deadline")
+    return {**values, **overrides}
+
+
+def a_plan(version: int, **overrides) -> PlanRecord:
+    values = dict(region_code="NE", allocator="greedy", as_of=date(2025, 3, 3), assigned=10, unallocated=2,
+                  cohorts_opened=1, objective={"score": 12.5, "terms": {"wait": 3, "travel": [1, 2]}},
+                  status="APPLIED")
+    return PlanRecord(version, **{**values, **overrides})
+
+
+# aggregate name -> (repository attribute, factory, key attribute)
+AGGREGATES = {
+    "person": ("people", lambda: a_person(), "crn"),
+    "sentence": ("sentences", lambda: a_sentence(), "sentence_id"),
+    "requirement": ("requirements", lambda: a_requirement(), "requirement_id"),
+    "referral": ("referrals", lambda: a_referral(moves=(S.AWAITING_ALLOCATION, S.SCHEDULED), cohort_id="C1"),
+                 "referral_id"),
+    "cohort": ("cohorts", lambda: a_cohort(), "cohort_id"),
+    "facilitator": ("facilitators", lambda: a_facilitator(), "facilitator_id"),
+    "allocation": ("allocations", lambda: an_allocation(), "referral_id"),
+}
+
+
+# helpers -----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def db(database_url):
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+def rows(db: Database, row_cls: type, order_by=None) -> list[dict]:
+    """Raw rows of a table, straight from the database."""
+    stmt = select(*row_cls.__table__.columns)
+    if order_by is not None:
+        stmt = stmt.order_by(order_by)
+    with make_engine(db.url).connect() as connection:
+        return [dict(r) for r in connection.execute(stmt).mappings()]
+
+
+def count(db: Database, row_cls: type) -> int:
+    with make_engine(db.url).connect() as connection:
+        return connection.execute(select(func.count()).select_from(row_cls)).scalar_one()
+
+
+def canonical_state(db: Database) -> dict:
+    q = queries(db)
+    try:
+        return q.canonical_state()
+    finally:
+        q.close()
+
+
+def assert_same_value_and_type(actual, expected) -> None:
+    """Dataclass equality plus the Python type of every field (a str is == to a StrEnum, a list is not a tuple)."""
+    assert actual == expected
+    for f in fields(expected):
+        a, e = getattr(actual, f.name), getattr(expected, f.name)
+        assert type(a) is type(e), f"{f.name}: {type(a).__name__} != {type(e).__name__}"
+
+
+# round trips -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("aggregate", list(AGGREGATES))
+def test_every_aggregate_is_equal_after_reload_in_a_new_unit_of_work(db, aggregate):
+    repo_name, make, key = AGGREGATES[aggregate]
+    original = make()
+    with db.uow() as uow:
+        getattr(uow, repo_name).add(original)
+        uow.commit()
+
+    with db.uow() as uow:
+        loaded = getattr(uow, repo_name).get(getattr(original, key))
+
+    assert loaded is not original
+    assert_same_value_and_type(loaded, make())
+
+
+def test_a_person_keeps_its_availability_offices_and_non_associations_as_frozensets(db):
+    with db.uow() as uow:
+        uow.people.add(a_person())
+        uow.commit()
+
+    with db.uow() as uow:
+        person = uow.people.get("X000001")
+
+    assert person.availability == frozenset({(0, "DAYTIME"), (2, "EVENING"), (4, "DAYTIME")})
+    assert all(type(pair) is tuple for pair in person.availability)
+    assert person.preferred_offices == frozenset({"OFF_A", "OFF_B"})
+    assert person.cannot_attend_offices == frozenset({"OFF_Z"})
+    assert person.non_associations == frozenset({"X000008", "X000009"})
+    assert person.updated_at == T0 and person.updated_at.utcoffset() == timedelta(0)
+
+
+def test_a_cohort_keeps_its_slot_order_and_facilitator_order(db):
+    with db.uow() as uow:
+        uow.cohorts.add(a_cohort())
+        uow.commit()
+
+    with db.uow() as uow:
+        cohort = uow.cohorts.get("C1")
+
+    assert cohort.slots == (WeeklySlot(3, "18:00", Period.EVENING), WeeklySlot(0, "09:30", Period.DAYTIME))
+    assert all(type(s) is WeeklySlot and type(s.period) is Period for s in cohort.slots)
+    assert cohort.facilitator_ids == ("F2", "F1")
+
+
+def test_a_facilitator_keeps_its_absences_as_date_pairs(db):
+    with db.uow() as uow:
+        uow.facilitators.add(a_facilitator())
+        uow.commit()
+
+    with db.uow() as uow:
+        facilitator = uow.facilitators.get("F1")
+
+    assert facilitator.absences == ((date(2025, 8, 4), date(2025, 8, 15)), (date(2025, 12, 22), date(2026, 1, 2)))
+    assert all(type(d) is date for pair in facilitator.absences for d in pair)
+    assert facilitator.weekly_hours == 22.5
+
+
+def test_a_referral_reloads_with_its_whole_history_in_order(db):
+    with db.uow() as uow:
+        uow.referrals.add(a_referral(moves=(S.AWAITING_ALLOCATION, S.SCHEDULED, S.ON_PROGRAMME)))
+        uow.commit()
+
+    with db.uow() as uow:
+        referral = uow.referrals.get("R1")
+
+    assert referral.status is S.ON_PROGRAMME
+    assert referral.history == [
+        StatusChange(T0, S.AWAITING_ASSESSMENT, S.AWAITING_ALLOCATION, "move 0", "event-0"),
+        StatusChange(T0 + timedelta(hours=1), S.AWAITING_ALLOCATION, S.SCHEDULED, "move 1", "event-1"),
+        StatusChange(T0 + timedelta(hours=2), S.SCHEDULED, S.ON_PROGRAMME, "move 2", "event-2"),
+    ]
+    assert all(type(c.to_status) is S and type(c.from_status) is S for c in referral.history)
+
+
+def test_optional_fields_left_empty_reload_as_none_and_empty_collections(db):
+    person = Person("X000002")
+    referral = Referral("R2", "X000002", "Q2", "BB", "NDELIUS", date(2025, 2, 1))
+    facilitator = Facilitator("F9", "NE", "PDU_A", frozenset(), frozenset(), 0.0)
+    with db.uow() as uow:
+        uow.people.add(person)
+        uow.referrals.add(referral)
+        uow.facilitators.add(facilitator)
+        uow.commit()
+
+    with db.uow() as uow:
+        assert_same_value_and_type(uow.people.get("X000002"), Person("X000002"))
+        assert_same_value_and_type(uow.referrals.get("R2"), Referral("R2", "X000002", "Q2", "BB", "NDELIUS",
+                                                                      date(2025, 2, 1)))
+        assert_same_value_and_type(uow.facilitators.get("F9"),
+                                   Facilitator("F9", "NE", "PDU_A", frozenset(), frozenset(), 0.0))
+
+
+def test_a_timestamp_with_a_non_utc_offset_reloads_as_the_same_instant_in_utc(db):
+    summer = datetime(2025, 6, 1, 12, 0, tzinfo=BST)  # 11:00 UTC
+    with db.uow() as uow:
+        uow.people.add(a_person(updated_at=summer))
+        uow.referrals.add(a_referral())
+        uow.park("e1", "crn:X000001", summer, "raw")
+        uow.commit()
+    with db.uow() as uow:
+        uow.referrals.get("R1").move_to(S.AWAITING_ALLOCATION, summer, "assessed", "e2")
+        uow.commit()
+
+    with db.uow() as uow:
+        person, referral = uow.people.get("X000001"), uow.referrals.get("R1")
+
+    assert person.updated_at == summer
+    assert person.updated_at.utcoffset() == timedelta(0)
+    assert referral.history[0].at == summer
+    assert rows(db, t.ParkedEventRow)[0]["occurred_at"] == summer
+
+
+def test_a_loaded_entity_is_the_same_object_for_get_and_where_in_one_unit_of_work(db):
+    with db.uow() as uow:
+        uow.people.add(a_person())
+        uow.commit()
+
+    with db.uow() as uow:
+        first = uow.people.get("X000001")
+        assert uow.people.get("X000001") is first
+        assert uow.people.where(region_code="NE") == [first]
+        assert uow.people.where(region_code="NE")[0] is first
+        assert uow.people.get("X_UNKNOWN") is None
+
+
+# change tracking and transactions ----------------------------------------------------------------
+
+def test_changes_to_a_loaded_entity_are_saved_on_commit_without_calling_add_again(db):
+    with db.uow() as uow:
+        uow.people.add(a_person())
+        uow.cohorts.add(a_cohort())
+        uow.facilitators.add(a_facilitator())
+        uow.commit()
+
+    later = T0 + timedelta(days=1)
+    with db.uow() as uow:
+        person = uow.people.get("X000001")
+        person.pdu_code = "PDU_B"
+        person.availability = person.availability | {(5, "DAYTIME")}
+        person.non_associations = frozenset()
+        person.updated_at = later
+        cohort = uow.cohorts.where(cohort_id="C1")[0]
+        cohort.status = CohortStatus.STARTED
+        cohort.facilitator_ids = ("F3",)
+        cohort.slots = (WeeklySlot(1, "10:00"),)
+        facilitator = uow.facilitators.get("F1")
+        facilitator.absences = ()
+        uow.commit()
+
+    with db.uow() as uow:
+        assert uow.people.get("X000001") == replace(
+            a_person(), pdu_code="PDU_B", non_associations=frozenset(), updated_at=later,
+            availability=a_person().availability | {(5, "DAYTIME")})
+        assert uow.cohorts.get("C1") == replace(a_cohort(), status=CohortStatus.STARTED, facilitator_ids=("F3",),
+                                                slots=(WeeklySlot(1, "10:00"),))
+        assert uow.facilitators.get("F1").absences == ()
+
+
+def test_committing_an_unchanged_loaded_entity_writes_nothing_new(db):
+    with db.uow() as uow:
+        uow.referrals.add(a_referral(moves=(S.AWAITING_ALLOCATION,)))
+        uow.people.add(a_person())
+        uow.commit()
+    before = canonical_state(db)
+
+    with db.uow() as uow:
+        uow.referrals.get("R1")
+        uow.people.where(crn=["X000001"])
+        uow.commit()
+
+    assert canonical_state(db) == before
+    assert count(db, t.ReferralHistoryRow) == 1
+
+
+def test_nothing_is_written_when_the_unit_of_work_is_not_committed(db):
+    with db.uow() as uow:
+        uow.people.add(a_person())
+        uow.commit()
+    before = canonical_state(db)
+
+    with db.uow() as uow:
+        uow.people.get("X000001").pdu_code = "CHANGED"
+        uow.people.add(a_person("X000002"))
+        uow.referrals.add(a_referral(moves=(S.AWAITING_ALLOCATION,)))
+        uow.people.where(pdu_code="CHANGED")  # autoflush: the writes reach the transaction, not the database
+        uow.mark_processed("e1", "referral.created", T0, "APPLIED")
+        uow.emit("m1", "topic", "key", "t.e", "{}", T0)
+        uow.dead_letter(DeadLetter("file.jsonl", "bad json", "{", line_number=1), T0)
+        uow.park("e2", "crn:X000002", T0, "{}")
+        uow.record_attendance(Attendance("R1", "C1", 1, date(2025, 5, 5), "ATTENDED"))
+        uow.save_offices("NE", [Office("OFF_A", "PDU_A", rooms=2)])
+        uow.save_plan(a_plan(1))
+        uow.raise_alert(an_alert())
+        uow.set_state("cursor", "42")
+        assert uow.people.where(pdu_code="CHANGED") != []
+        # leaving the block without commit rolls back
+
+    assert canonical_state(db) == before
+    assert count(db, t.DeadLetterRow) == 0
+    with db.uow() as uow:
+        assert uow.people.get("X000001").pdu_code == "PDU_A"
+        assert uow.people.get("X000002") is None
+        assert uow.get_state("cursor") is None
+
+
+def test_an_exception_inside_the_unit_of_work_rolls_everything_back(db):
+    with pytest.raises(RuntimeError, match="boom"):
+        with db.uow() as uow:
+            uow.people.add(a_person())
+            uow.flush()
+            raise RuntimeError("boom")
+
+    assert count(db, t.PersonRow) == 0
+
+
+def test_a_unit_of_work_can_commit_several_times_and_only_new_changes_are_written(db):
+    with db.uow() as uow:
+        referral = uow.referrals.add(a_referral())
+        uow.commit()
+        referral.move_to(S.AWAITING_ALLOCATION, T0, "assessed", "e1")
+        uow.commit()
+        referral.move_to(S.SCHEDULED, T0 + timedelta(hours=1), "allocated", "e2", by_allocation=True)
+        uow.commit()
+        uow.commit()
+
+    history = rows(db, t.ReferralHistoryRow, order_by=t.ReferralHistoryRow.seq)
+    assert [(h["seq"], h["from_status"], h["to_status"]) for h in history] == [
+        (0, "AWAITING_ASSESSMENT", "AWAITING_ALLOCATION"), (1, "AWAITING_ALLOCATION", "SCHEDULED")]
+    assert rows(db, t.ReferralRow)[0]["status"] == "SCHEDULED"
+
+
+# where ---------------------------------------------------------------------------------------------
+
+def test_where_sees_entities_added_earlier_in_the_same_unit_of_work(db):
+    with db.uow() as uow:
+        uow.referrals.add(a_referral("R0", requirement_id="Q0", status=S.WITHDRAWN))
+        uow.commit()
+
+    with db.uow() as uow:
+        added = [uow.referrals.add(a_referral(f"R{i}", requirement_id=f"Q{i}", status=S.AWAITING_ALLOCATION))
+                 for i in (1, 2, 3)]
+        found = uow.referrals.where(status=S.AWAITING_ALLOCATION)
+        assert sorted(r.referral_id for r in found) == ["R1", "R2", "R3"]
+        assert all(any(f is a for a in added) for f in found)  # the very objects added, not copies
+
+        # an in-memory change to a loaded entity is visible to where() too
+        r0 = uow.referrals.get("R0")
+        r0.status = S.DEFERRED
+        assert [r.referral_id for r in uow.referrals.where(status="DEFERRED")] == ["R0"]
+        assert uow.referrals.where(status=S.WITHDRAWN) == []
+
+
+def test_where_supports_lists_tuples_and_sets_as_in_and_combines_filters(db):
+    with db.uow() as uow:
+        for i in range(1, 6):
+            uow.referrals.add(a_referral(f"R{i}", crn=f"X00000{i % 2}", requirement_id=f"Q{i}",
+                                         programme_code="BB" if i <= 3 else "HSP"))
+        uow.commit()
+
+    with db.uow() as uow:
+        def ids(**equals):
+            return sorted(r.referral_id for r in uow.referrals.where(**equals))
+
+        assert ids(referral_id=["R1", "R3", "R9"]) == ["R1", "R3"]
+        assert ids(referral_id=("R2",)) == ["R2"]
+        assert ids(referral_id={"R4", "R5"}) == ["R4", "R5"]
+        assert ids(referral_id=frozenset({"R5"})) == ["R5"]
+        assert ids(referral_id=[]) == []
+        assert ids(crn="X000001", programme_code=["BB", "HSP"]) == ["R1", "R3", "R5"]
+        assert ids(crn="X000001", programme_code="HSP") == ["R5"]
+        assert ids(ready_from=date(2025, 4, 1)) == ["R1", "R2", "R3", "R4", "R5"]
+        assert ids(cohort_id=None) == ["R1", "R2", "R3", "R4", "R5"]  # == None compiles to IS NULL
+
+
+# referral history and intake uniqueness -------------------------------------------------------
+
+def test_referral_history_is_append_only_and_earlier_rows_are_never_rewritten(db):
+    with db.uow() as uow:
+        uow.referrals.add(a_referral(moves=(S.AWAITING_ALLOCATION,)))
+        uow.commit()
+    first = rows(db, t.ReferralHistoryRow, order_by=t.ReferralHistoryRow.seq)
+
+    with db.uow() as uow:
+        uow.referrals.get("R1").move_to(S.SCHEDULED, T0 + timedelta(days=1), "allocated", "e-2",
+                                        by_allocation=True)
+        uow.commit()
+    second = rows(db, t.ReferralHistoryRow, order_by=t.ReferralHistoryRow.seq)
+
+    with db.uow() as uow:
+        uow.referrals.where(referral_id=["R1"])[0].move_to(S.ON_PROGRAMME, T0 + timedelta(days=2), "started", "e-3")
+        uow.commit()
+    third = rows(db, t.ReferralHistoryRow, order_by=t.ReferralHistoryRow.seq)
+
+    assert len(first) == 1 and len(second) == 2 and len(third) == 3
+    assert second[:1] == first  # ids included: the earlier row is untouched
+    assert third[:2] == second
+    assert [h["id"] for h in third] == sorted(h["id"] for h in third)  # inserted in order
+    assert canonical_state(db)["referral_history"] == [
+        {"referral_id": "R1", "seq": 0, "at": T0.isoformat(), "from_status": "AWAITING_ASSESSMENT",
+         "to_status": "AWAITING_ALLOCATION", "reason": "move 0", "event_id": "event-0"},
+        {"referral_id": "R1", "seq": 1, "at": (T0 + timedelta(days=1)).isoformat(),
+         "from_status": "AWAITING_ALLOCATION", "to_status": "SCHEDULED", "reason": "allocated", "event_id": "e-2"},
+        {"referral_id": "R1", "seq": 2, "at": (T0 + timedelta(days=2)).isoformat(), "from_status": "SCHEDULED",
+         "to_status": "ON_PROGRAMME", "reason": "started", "event_id": "e-3"},
+    ]
+
+
+def test_the_database_rejects_a_second_referral_for_the_same_crn_requirement_and_source(db):
+    with db.uow() as uow:
+        uow.referrals.add(a_referral("R1"))
+        uow.commit()
+
+    with db.uow() as uow:
+        uow.referrals.add(a_referral("R2"))  # different id, same (crn, requirement_id, source)
+        with pytest.raises(IntegrityError):
+            uow.commit()
+
+    with db.uow() as uow:
+        uow.referrals.add(a_referral("R3", source="COURT"))  # a different source is a different intake
+        uow.commit()
+    assert sorted(r["referral_id"] for r in rows(db, t.ReferralRow)) == ["R1", "R3"]
+
+
+def test_two_referrals_for_the_same_intake_in_one_unit_of_work_fail_on_commit(db):
+    with db.uow() as uow:
+        uow.referrals.add(a_referral("R1"))
+        uow.referrals.add(a_referral("R2"))
+        with pytest.raises(IntegrityError):
+            uow.commit()
+
+    assert count(db, t.ReferralRow) == 0
+
+
+# allocations and removal ---------------------------------------------------------------------------
+
+def test_one_allocation_row_per_referral_and_re_adding_replaces_it(db):
+    with db.uow() as uow:
+        uow.allocations.add(an_allocation("R1", "C1"))
+        uow.allocations.add(an_allocation("R2", "C1"))
+        uow.commit()
+
+    with db.uow() as uow:
+        uow.allocations.add(an_allocation("R1", "C2", plan_version=4, pinned=False, source="PLAN"))
+        uow.commit()
+
+    with db.uow() as uow:
+        uow.allocations.add(an_allocation("R2", "C3"))
+        uow.allocations.add(an_allocation("R2", "C4"))  # same unit of work: the last one wins
+        uow.commit()
+
+    stored = {r["referral_id"]: r for r in rows(db, t.AllocationRow)}
+    assert sorted(stored) == ["R1", "R2"]
+    assert (stored["R1"]["cohort_id"], stored["R1"]["plan_version"], stored["R1"]["pinned"]) == ("C2", 4, False)
+    assert stored["R2"]["cohort_id"] == "C4"
+    with db.uow() as uow:
+        assert uow.allocations.get("R1") == an_allocation("R1", "C2", plan_version=4, pinned=False, source="PLAN")
+        assert sorted(a.referral_id for a in uow.allocations.where(cohort_id=["C1", "C2", "C4"])) == ["R1", "R2"]
+
+
+def test_remove_deletes_the_row_and_hides_the_entity_at_once(db):
+    with db.uow() as uow:
+        uow.people.add(a_person("X000001"))
+        uow.people.add(a_person("X000002"))
+        uow.allocations.add(an_allocation())
+        uow.commit()
+
+    with db.uow() as uow:
+        uow.people.get("X000001")
+        uow.people.remove("X000001")
+        uow.allocations.remove("R1")  # never loaded
+        assert uow.people.get("X000001") is None
+        assert uow.allocations.get("R1") is None
+        assert [p.crn for p in uow.people.where(region_code="NE")] == ["X000002"]
+        uow.commit()
+
+    assert [r["crn"] for r in rows(db, t.PersonRow)] == ["X000002"]
+    assert count(db, t.AllocationRow) == 0
+    with db.uow() as uow:
+        assert uow.people.get("X000001") is None
+        uow.people.remove("NEVER_EXISTED")
+        uow.commit()
+
+
+def test_an_entity_removed_then_added_again_in_one_unit_of_work_is_kept(db):
+    with db.uow() as uow:
+        uow.people.add(a_person())
+        uow.commit()
+
+    with db.uow() as uow:
+        uow.people.remove("X000001")
+        uow.people.add(a_person(pdu_code="PDU_NEW"))
+        uow.commit()
+
+    with db.uow() as uow:
+        assert uow.people.get("X000001").pdu_code == "PDU_NEW"
+
+
+# idempotency and parking -------------------------------------------------------------------------
+
+def test_already_processed_sees_committed_ids_and_ids_queued_in_the_same_unit_of_work(db):
+    with db.uow() as uow:
+        assert uow.already_processed([]) == set()
+        assert uow.already_processed(["e1"]) == set()
+        uow.mark_processed("e1", "referral.created", T0, "APPLIED")
+        assert uow.already_processed(["e1", "e2"]) == {"e1"}  # queued, not flushed yet
+        uow.mark_processed("e2", "referral.created", T0, "PARKED")
+        assert uow.already_processed(iter(["e2", "e3"])) == {"e2"}
+        uow.commit()
+
+    with db.uow() as uow:
+        assert uow.already_processed(["e1", "e2", "e3"]) == {"e1", "e2"}
+        uow.mark_processed("e3", "status.changed", T0, "STALE")
+        uow.flush()
+        assert uow.already_processed(["e3"]) == {"e3"}  # flushed, not committed
+
+    stored = {r["event_id"]: r for r in rows(db, t.ProcessedEventRow)}
+    assert sorted(stored) == ["e1", "e2"]
+    assert stored["e2"]["outcome"] == "PARKED"
+
+
+def test_unpark_returns_raw_events_in_occurrence_order_and_removes_them(db):
+    with db.uow() as uow:
+        uow.park("e3", "crn:X1", T0 + timedelta(minutes=2), "third")
+        uow.park("e1", "crn:X1", T0, "first")
+        uow.park("e2b", "crn:X1", T0 + timedelta(minutes=1), "second-b")
+        uow.park("e2a", "crn:X1", T0 + timedelta(minutes=1), "second-a")  # tie broken by event id
+        uow.park("o1", "crn:X2", T0, "other key")
+        uow.commit()
+
+    with db.uow() as uow:
+        assert uow.unpark("crn:X1") == ["first", "second-a", "second-b", "third"]
+        assert uow.unpark("crn:X1") == []
+        assert uow.unpark("crn:NOBODY") == []
+        uow.commit()
+
+    assert [(r["event_id"], r["raw"]) for r in rows(db, t.ParkedEventRow)] == [("o1", "other key")]
+
+
+def test_unpark_in_an_uncommitted_unit_of_work_leaves_the_events_parked(db):
+    with db.uow() as uow:
+        uow.park("e1", "crn:X1", T0, "first")
+        uow.commit()
+
+    with db.uow() as uow:
+        assert uow.unpark("crn:X1") == ["first"]
+
+    with db.uow() as uow:
+        assert uow.unpark("crn:X1") == ["first"]
+
+
+def test_parking_the_same_event_id_twice_keeps_one_copy(db):
+    with db.uow() as uow:
+        uow.park("e1", "crn:X1", T0, "original")
+        uow.park("e1", "crn:X1", T0, "original")
+        uow.commit()
+    with db.uow() as uow:
+        uow.park("e1", "crn:X1", T0 + timedelta(hours=1), "again")  # a redelivery in a later unit of work
+        uow.commit()
+
+    assert [(r["event_id"], r["raw"]) for r in rows(db, t.ParkedEventRow)] == [("e1", "original")]
+    with db.uow() as uow:
+        assert uow.unpark("crn:X1") == ["original"]
+
+
+# outbox, dead letters, attendance ----------------------------------------------------------------
+
+def test_emit_writes_outbox_rows_in_emission_order_with_unique_message_ids(db):
+    messages = [(f"m{i}", "cohortplan.referrals" if i % 2 else "cohortplan.alerts", f"X00000{i}",
+                 "referral.allocated", f'{{"n": {i}}}', T0 + timedelta(seconds=i)) for i in (3, 1, 2)]
+    with db.uow() as uow:
+        for message in messages:
+            uow.emit(*message)
+        uow.commit()
+    with db.uow() as uow:
+        uow.emit("m4", "cohortplan.alerts", "X000004", "alert.raised", "{}", T0)
+        uow.commit()
+
+    q = queries(db)
+    try:
+        outbox = q.outbox()
+        unsent = q.unsent_outbox()
+        alerts = q.outbox(topic="cohortplan.alerts")
+    finally:
+        q.close()
+    assert [o["message_id"] for o in outbox] == ["m3", "m1", "m2", "m4"]
+    assert unsent == outbox
+    assert [o["message_id"] for o in alerts] == ["m2", "m4"]
+    assert outbox[0] | {"id": None} == {"id": None, "message_id": "m3", "topic": "cohortplan.referrals",
+                                         "key": "X000003", "event_type": "referral.allocated",
+                                         "message": '{"n": 3}', "created_at": (T0 + timedelta(seconds=3)).isoformat(),
+                                         "sent_at": None}
+    assert len({o["id"] for o in outbox}) == 4
+
+
+def test_emitting_a_message_id_twice_is_rejected_on_commit(db):
+    with db.uow() as uow:
+        uow.emit("m1", "topic", "k", "t.e", "{}", T0)
+        uow.commit()
+
+    with db.uow() as uow:
+        uow.emit("m1", "topic", "k", "t.e", '{"again": true}', T0)
+        with pytest.raises(IntegrityError):
+            uow.commit()
+
+    assert [r["message"] for r in rows(db, t.OutboxRow)] == ["{}"]
+
+
+def test_dead_letters_keep_line_number_partition_offset_event_id_and_raw_text(db):
+    raw_line = '{"event_id": "Ⅹ", "payload": \t"broken"\n  ,'
+    big_offset = 2**40 + 7
+    with db.uow() as uow:
+        uow.dead_letter(DeadLetter("events/2025-03.jsonl", "invalid JSON", raw_line, line_number=17), T0)
+        uow.dead_letter(DeadLetter("probation.referrals", "unknown event type", "{}", partition=3,
+                                   offset=big_offset, event_id="8b1f2c1e-0000-4000-8000-000000000001"),
+                        T0 + timedelta(seconds=1))
+        uow.commit()
+
+    q = queries(db)
+    try:
+        letters, total = q.dead_letters(), q.dead_letter_count()
+    finally:
+        q.close()
+    assert total == 2
+    assert [{k: v for k, v in letter.items() if k != "id"} for letter in letters] == [
+        {"received_at": T0.isoformat(), "origin": "events/2025-03.jsonl", "line_number": 17, "partition": None,
+         "offset": None, "event_id": None, "reason": "invalid JSON", "raw": raw_line},
+        {"received_at": (T0 + timedelta(seconds=1)).isoformat(), "origin": "probation.referrals",
+         "line_number": None, "partition": 3, "offset": big_offset,
+         "event_id": "8b1f2c1e-0000-4000-8000-000000000001", "reason": "unknown event type", "raw": "{}"},
+    ]
+
+
+def test_recording_the_same_attendance_session_twice_returns_false(db):
+    first = Attendance("R1", "C1", 1, date(2025, 5, 5), "ATTENDED")
+    with db.uow() as uow:
+        assert uow.record_attendance(first) is True
+        assert uow.record_attendance(first) is False  # queued in this unit of work already
+        assert uow.record_attendance(replace(first, outcome="ABSENT")) is False
+        assert uow.record_attendance(Attendance("R1", "C1", 3, date(2025, 5, 19), "ABSENT")) is True
+        assert uow.record_attendance(Attendance("R1", "C2", 1, date(2025, 5, 12), "ATTENDED")) is True
+        uow.commit()
+
+    with db.uow() as uow:
+        assert uow.record_attendance(first) is False
+        assert uow.record_attendance(Attendance("R1", "C1", 2, date(2025, 5, 12), "LATE")) is True
+        recorded = uow.attendance_for("R1")  # includes the record queued in this unit of work
+        assert [a.session_date for a in recorded] == sorted(a.session_date for a in recorded)
+        assert set(recorded) == {first, Attendance("R1", "C1", 3, date(2025, 5, 19), "ABSENT"),
+                                 Attendance("R1", "C2", 1, date(2025, 5, 12), "ATTENDED"),
+                                 Attendance("R1", "C1", 2, date(2025, 5, 12), "LATE")}
+        assert recorded[0] == first and recorded[-1].session_number == 3
+        assert uow.attendance_for("R_NONE") == []
+        uow.commit()
+
+    assert count(db, t.AttendanceRow) == 4
+
+
+# planning: alerts, offices, plans, engine state ------------------------------------------------
+
+def test_active_alerts_are_raised_updated_and_cleared(db):
+    with db.uow() as uow:
+        uow.raise_alert(an_alert("AT_RISK:referral:R1"))
+        uow.raise_alert(an_alert("AT_RISK:referral:R2", subject_id="R2", act_by=None))
+        uow.raise_alert(an_alert("AT_RISK:referral:R3", region_code="SW", subject_id="R3"))
+        uow.raise_alert(an_alert("CAPACITY:office:OFF_A", kind="CAPACITY", subject_type="office",
+                                 subject_id="OFF_A"))
+        assert sorted(uow.active_alerts("AT_RISK", "NE")) == ["AT_RISK:referral:R1", "AT_RISK:referral:R2"]
+        uow.commit()
+
+    with db.uow() as uow:
+        active = uow.active_alerts("AT_RISK", "NE")
+        assert active == {"AT_RISK:referral:R1": an_alert("AT_RISK:referral:R1"),
+                          "AT_RISK:referral:R2": an_alert("AT_RISK:referral:R2", subject_id="R2", act_by=None)}
+        uow.raise_alert(an_alert("AT_RISK:referral:R1", severity="CRITICAL"))  # raised again: one row, updated
+        uow.clear_alert("AT_RISK:referral:R2")
+        uow.clear_alert("AT_RISK:referral:NEVER")
+        assert list(uow.active_alerts("AT_RISK", "NE")) == ["AT_RISK:referral:R1"]
+        uow.commit()
+
+    with db.uow() as uow:
+        assert uow.active_alerts("AT_RISK", "NE") == {
+            "AT_RISK:referral:R1": an_alert("AT_RISK:referral:R1", severity="CRITICAL")}
+        assert list(uow.active_alerts("AT_RISK", "SW")) == ["AT_RISK:referral:R3"]
+        assert list(uow.active_alerts("CAPACITY", "NE")) == ["CAPACITY:office:OFF_A"]
+        assert uow.active_alerts("AT_RISK", "NOWHERE") == {}
+    assert count(db, t.ActiveAlertRow) == 3
+
+
+def test_saved_offices_are_read_back_by_region_in_code_order_and_re_saving_updates(db):
+    # Office.name_code is not stored (no column): offices here leave it at its default "".
+    with db.uow() as uow:
+        uow.save_offices("NE", [Office("OFF_B", "PDU_A", rooms=2), Office("OFF_A", "PDU_B", rooms=0, rural=True)])
+        uow.save_offices("SW", [Office("OFF_S", "PDU_S", rooms=1)])
+        uow.commit()
+    with db.uow() as uow:
+        uow.save_offices("NE", [Office("OFF_B", "PDU_A", rooms=3), Office("OFF_C", "PDU_A", rooms=1)])
+        uow.commit()
+
+    with db.uow() as uow:
+        assert uow.offices("NE") == [Office("OFF_A", "PDU_B", rooms=0, rural=True), Office("OFF_B", "PDU_A", rooms=3),
+                                     Office("OFF_C", "PDU_A", rooms=1)]
+        assert uow.offices("SW") == [Office("OFF_S", "PDU_S", rooms=1)]
+        assert uow.offices("NOWHERE") == []
+
+
+def test_next_plan_version_increments_after_save_plan(db):
+    with db.uow() as uow:
+        assert uow.next_plan_version() == 1
+        uow.save_plan(a_plan(1))
+        assert uow.next_plan_version() == 2  # the queued plan counts before commit
+        uow.commit()
+
+    with db.uow() as uow:
+        assert uow.next_plan_version() == 2
+        uow.save_plan(a_plan(2, region_code="SW", objective={}))
+        uow.commit()
+
+    with db.uow() as uow:
+        assert uow.next_plan_version() == 3
+    stored = rows(db, t.PlanRow, order_by=t.PlanRow.plan_version)
+    assert [(p["plan_version"], p["region_code"]) for p in stored] == [(1, "NE"), (2, "SW")]
+    assert stored[0]["objective"] == {"score": 12.5, "terms": {"wait": 3, "travel": [1, 2]}}
+    assert stored[0]["as_of"] == date(2025, 3, 3)
+
+
+def test_engine_state_is_read_back_and_upserted(db):
+    with db.uow() as uow:
+        assert uow.get_state("replay.cursor") is None
+        uow.set_state("replay.cursor", "10")
+        assert uow.get_state("replay.cursor") == "10"
+        uow.set_state("replay.cursor", "11")
+        uow.set_state("other", "x" * 5000)
+        uow.commit()
+
+    with db.uow() as uow:
+        assert uow.get_state("replay.cursor") == "11"
+        uow.set_state("replay.cursor", "12")
+        uow.commit()
+
+    with db.uow() as uow:
+        assert uow.get_state("replay.cursor") == "12"
+        assert uow.get_state("other") == "x" * 5000
+    assert count(db, t.EngineStateRow) == 2
+
+
+# canonical export ----------------------------------------------------------------------------------
+
+def test_canonical_state_renders_timestamps_the_same_way_on_every_backend(db):
+    """Equal state must give an equal export whichever backend holds it (aware UTC ISO strings)."""
+    with db.uow() as uow:
+        uow.people.add(a_person(updated_at=T0))
+        uow.mark_processed("e1", "referral.created", T0, "APPLIED")
+        uow.raise_alert(an_alert())
+        uow.commit()
+
+    state = canonical_state(db)
+    assert state["people"][0]["updated_at"] == "2025-03-03T09:30:15.123456+00:00"
+    assert state["processed_events"][0]["occurred_at"] == "2025-03-03T09:30:15.123456+00:00"
+    assert state["active_alerts"][0]["raised_at"] == "2025-03-03T09:30:15.123456+00:00"
+    assert state["active_alerts"][0]["act_by"] == "2025-07-01"
+
+
+# schema ------------------------------------------------------------------------------------------
+
+def test_migrations_are_idempotent_and_keep_existing_data(database_url):
+    first = Database(database_url)
+    with first.uow() as uow:
+        uow.people.add(a_person())
+        uow.commit()
+
+    second = Database(database_url)
+    Database(database_url)
+
+    with second.uow() as uow:
+        assert uow.people.get("X000001") == a_person()
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    with make_engine(database_url).connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == head
+    second.dispose()
+
+
+def test_the_migrated_schema_matches_the_models(db):
+    with make_engine(db.url).connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                               "compare_server_default": False})
+        diffs = compare_metadata(context, t.Base.metadata)
+
+    assert diffs == []
