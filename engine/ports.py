@@ -74,6 +74,9 @@ class UnitOfWork(ABC):
     @abstractmethod
     def rollback(self) -> None: ...
 
+    def prefetch(self, keys: dict[str, set[str]]) -> None:
+        """Optional hint: the ids a batch will touch (crn, sentence_id, requirement_id, referral_id…)."""
+
     # idempotency, parking, outbox, dead letters ---------------------------------------------
     @abstractmethod
     def already_processed(self, event_ids: Iterable[str]) -> set[str]: ...

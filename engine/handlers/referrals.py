@@ -54,6 +54,9 @@ def referral_status_changed(ctx: Context, p: i.ReferralStatusChanged) -> None:
     to = parse_status(p.to_status)
     if p.ready_from is not None:
         referral.ready_from = p.ready_from
+        ctx.stamp(referral)
+    if to == referral.status:
+        return  # the source system re-stating the current status: nothing moves
     ctx.move(referral, to, p.reason or "status changed by practitioner")
 
 

@@ -1,7 +1,8 @@
 """Domain entity ⇄ row dict. JSON columns hold sorted lists so rows compare and diff stably."""
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import fields
+from functools import cache
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 
@@ -9,6 +10,16 @@ from engine.domain.calendar import WeeklySlot
 from engine.domain.model import (Allocation, Cohort, CohortStatus, Facilitator, LifeStatus, Person,
                                  Referral, Requirement, Sentence, SentenceType)
 from engine.domain.statuses import ReferralStatus
+
+
+@cache
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def asdict(entity) -> dict[str, Any]:
+    """Shallow field dict: values are immutable or rebuilt below, so no deep copy is needed."""
+    return {name: getattr(entity, name) for name in _names(type(entity))}
 
 
 def _pairs(values) -> list:
@@ -62,7 +73,8 @@ def requirement_from_row(r: dict[str, Any]) -> Requirement:
 
 
 def referral_to_row(f: Referral) -> dict[str, Any]:
-    row = {fl.name: getattr(f, fl.name) for fl in fields(f) if fl.name != "history"}
+    row = asdict(f)
+    del row["history"]
     row["status"] = str(f.status)
     return row
 
@@ -72,7 +84,7 @@ def referral_from_row(r: dict[str, Any]) -> Referral:
 
 
 def cohort_to_row(c: Cohort) -> dict[str, Any]:
-    row = {fl.name: getattr(c, fl.name) for fl in fields(c)}
+    row = asdict(c)
     row.update(slots=[[s.weekday, s.start, s.period] for s in c.slots],
                facilitator_ids=list(c.facilitator_ids), status=str(c.status))
     return row
@@ -85,7 +97,7 @@ def cohort_from_row(r: dict[str, Any]) -> Cohort:
 
 
 def facilitator_to_row(f: Facilitator) -> dict[str, Any]:
-    row = {fl.name: getattr(f, fl.name) for fl in fields(f)}
+    row = asdict(f)
     row.update(programmes=sorted(f.programmes), offices=sorted(f.offices),
                availability=_pairs(f.availability),
                absences=sorted([a.isoformat(), b.isoformat()] for a, b in f.absences))

@@ -15,7 +15,7 @@ STATE_TABLES = {
     t.PersonRow: (), t.SentenceRow: (), t.RequirementRow: (), t.ReferralRow: (), t.ReferralHistoryRow: ("id",),
     t.CohortRow: (), t.FacilitatorRow: (), t.AllocationRow: (), t.PlanRow: (), t.AttendanceRow: ("id",),
     t.ProcessedEventRow: (), t.ParkedEventRow: (), t.OutboxRow: ("id", "sent_at"), t.OfficeRow: (),
-    t.ActiveAlertRow: (),
+    t.ActiveAlertRow: (), t.EngineStateRow: (),
 }
 
 

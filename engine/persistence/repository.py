@@ -1,6 +1,7 @@
 """Generic SQL repository: identity map, snapshot-based change detection, batched upserts."""
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any, Callable, Generic, Iterable, TypeVar
 
 from sqlalchemy import delete, select
@@ -34,21 +35,21 @@ def insert_ignore(session: Session, row_cls: type, rows: list[dict[str, Any]], k
 
 class SqlRepository(Repository[T], Generic[T]):
     def __init__(self, session: Session, row_cls: type, key: str,
-                 to_row: Callable[[T], dict[str, Any]], from_row: Callable[[dict[str, Any]], T],
-                 before_flush: Callable[[], None] | None = None) -> None:
+                 to_row: Callable[[T], dict[str, Any]], from_row: Callable[[dict[str, Any]], T]) -> None:
         self._session, self._row_cls, self._key = session, row_cls, key
         self._to_row, self._from_row = to_row, from_row
         self._columns = [c.name for c in row_cls.__table__.columns]
         self._seen: dict[str, T] = {}
         self._snapshots: dict[str, dict[str, Any] | None] = {}
         self._removed: set[str] = set()
-        self._autoflush = before_flush
+        self._absent: set[str] = set()                  # keys known not to exist (prefetched misses)
+        self._covered: dict[str, set[Any]] = {}         # column -> values whose every row is loaded
 
     # reads ------------------------------------------------------------------------------------
     def get(self, key: str) -> T | None:
         if key in self._seen:
             return self._seen[key]
-        if key in self._removed:
+        if key in self._removed or key in self._absent:
             return None
         row = self._session.execute(
             select(*self._row_cls.__table__.columns).where(getattr(self._row_cls, self._key) == key)
@@ -56,15 +57,57 @@ class SqlRepository(Repository[T], Generic[T]):
         return self._track(dict(row)) if row else None
 
     def where(self, **equals: Any) -> list[T]:
-        if self._autoflush:
-            self._autoflush()
+        """Stored matches merged with this unit of work's own changes, without flushing them.
+
+        The database answers for what it holds; entities loaded or added here are re-checked in
+        memory, so a change made earlier in the same transaction is seen (and a match it undid is not).
+        """
+        wanted = {c: (set(v) if isinstance(v, (list, tuple, set, frozenset)) else {v}) for c, v in equals.items()}
+        if any(not values for values in wanted.values()):
+            return []
         stmt = select(*self._row_cls.__table__.columns)
-        for column, value in equals.items():
+        for column, values in wanted.items():
             attr = getattr(self._row_cls, column)
-            is_many = isinstance(value, (list, tuple, set, frozenset))
-            stmt = stmt.where(attr.in_(list(value)) if is_many else attr == value)
-        rows = self._session.execute(stmt).mappings().all()
-        return [self._seen.get(r[self._key]) or self._track(dict(r)) for r in rows]
+            stmt = stmt.where(attr.in_(list(values)) if len(values) > 1 else attr == next(iter(values)))
+        covered = any(values <= self._covered.get(column, set()) for column, values in wanted.items())
+        if not covered:
+            rows = [dict(r) for r in self._session.execute(stmt).mappings()
+                    if r[self._key] not in self._seen and r[self._key] not in self._removed]
+            self._track_many(rows)
+        # Everything stored that matches is now in the identity map; filter it as it is now.
+        matches = list(self._seen.values())
+        for column, values in wanted.items():
+            get = attrgetter(column)
+            matches = [e for e in matches if get(e) in values]
+        return matches
+
+    def prefetch(self, column: str, values: Iterable[Any], chunk: int = 900) -> None:
+        """Load every row whose ``column`` is in ``values`` in a few queries; later reads stay in memory.
+
+        Keys that were asked for and not found are remembered as absent, so a batch of new people
+        costs one query rather than one per event.
+        """
+        todo = sorted(set(values) - self._covered.get(column, set()))
+        attr = getattr(self._row_cls, column)
+        loaded = []
+        for start in range(0, len(todo), chunk):
+            part = todo[start:start + chunk]
+            rows = self._session.execute(select(*self._row_cls.__table__.columns).where(attr.in_(part))).mappings()
+            loaded += [dict(r) for r in rows if r[self._key] not in self._seen and r[self._key] not in self._removed]
+        self._track_many(loaded)
+        if column == self._key:
+            self._absent |= {v for v in todo if v not in self._seen}
+        self._covered.setdefault(column, set()).update(todo)
+
+    def _track_many(self, rows: list[dict[str, Any]]) -> None:
+        entities = []
+        for row in rows:
+            entity = self._from_row(row)
+            self._seen[row[self._key]] = entity
+            self._snapshots[row[self._key]] = self._to_row(entity)
+            entities.append(entity)
+        if entities:
+            self.after_load(entities)
 
     def _track(self, row: dict[str, Any]) -> T:
         entity = self._from_row(row)
@@ -81,6 +124,7 @@ class SqlRepository(Repository[T], Generic[T]):
     def add(self, entity: T) -> T:
         key = getattr(entity, self._key)
         self._removed.discard(key)
+        self._absent.discard(key)
         self._seen[key] = entity
         self._snapshots.setdefault(key, None)
         return entity

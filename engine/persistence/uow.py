@@ -19,9 +19,8 @@ from engine.ports import Attendance, DeadLetter, UnitOfWork
 class ReferralRepository(SqlRepository[Referral]):
     """Referrals with their append-only status history (a child table only ever inserted into)."""
 
-    def __init__(self, session: Session, before_flush) -> None:
-        super().__init__(session, t.ReferralRow, "referral_id", m.referral_to_row, m.referral_from_row,
-                         before_flush)
+    def __init__(self, session: Session) -> None:
+        super().__init__(session, t.ReferralRow, "referral_id", m.referral_to_row, m.referral_from_row)
         self._history_len: dict[str, int] = {}
 
     def after_load(self, entities: list[Referral]) -> None:
@@ -53,26 +52,31 @@ class ReferralRepository(SqlRepository[Referral]):
 class SqlUnitOfWork(UnitOfWork):
     def __init__(self, session_factory: sessionmaker) -> None:
         self._session: Session = session_factory()
-        s, f = self._session, self.flush
-        self.people = SqlRepository(s, t.PersonRow, "crn", m.person_to_row, m.person_from_row, f)
-        self.sentences = SqlRepository(s, t.SentenceRow, "sentence_id", m.sentence_to_row,
-                                       m.sentence_from_row, f)
+        s = self._session
+        self.people = SqlRepository(s, t.PersonRow, "crn", m.person_to_row, m.person_from_row)
+        self.sentences = SqlRepository(s, t.SentenceRow, "sentence_id", m.sentence_to_row, m.sentence_from_row)
         self.requirements = SqlRepository(s, t.RequirementRow, "requirement_id", m.requirement_to_row,
-                                          m.requirement_from_row, f)
-        self.referrals = ReferralRepository(s, f)
-        self.cohorts = SqlRepository(s, t.CohortRow, "cohort_id", m.cohort_to_row, m.cohort_from_row, f)
+                                          m.requirement_from_row)
+        self.referrals = ReferralRepository(s)
+        self.cohorts = SqlRepository(s, t.CohortRow, "cohort_id", m.cohort_to_row, m.cohort_from_row)
         self.facilitators = SqlRepository(s, t.FacilitatorRow, "facilitator_id", m.facilitator_to_row,
-                                          m.facilitator_from_row, f)
+                                          m.facilitator_from_row)
         self.allocations = SqlRepository(s, t.AllocationRow, "referral_id", m.allocation_to_row,
-                                         m.allocation_from_row, f)
+                                         m.allocation_from_row)
         self._repos = (self.people, self.sentences, self.requirements, self.referrals, self.cohorts,
                        self.facilitators, self.allocations)
         self._pending: dict[type, list[dict]] = {}
+        self._attendance_keys: set[tuple] = set()
+        self._attendance_covered: set[str] = set()
+        self._parked_keys: set[str] | None = None
 
     # transaction ------------------------------------------------------------------------------
     def flush(self) -> None:
         for repo in self._repos:
             repo.flush()
+        self._flush_pending()
+
+    def _flush_pending(self) -> None:
         for row_cls, rows in self._pending.items():
             if rows:
                 self._session.execute(row_cls.__table__.insert(), rows)
@@ -107,14 +111,39 @@ class SqlUnitOfWork(UnitOfWork):
         self._queue(t.ProcessedEventRow, event_id=event_id, event_type=event_type,
                     occurred_at=occurred_at, outcome=outcome)
 
+    def prefetch(self, keys: dict[str, set[str]]) -> None:
+        """Load what a batch of events will touch in a handful of queries (see SqlRepository.prefetch)."""
+        crns = keys.get("crn", set())
+        self.people.prefetch("crn", crns)
+        self.sentences.prefetch("sentence_id", keys.get("sentence_id", set()))
+        self.requirements.prefetch("requirement_id", keys.get("requirement_id", set()))
+        self.referrals.prefetch("crn", crns)
+        self.referrals.prefetch("referral_id", keys.get("referral_id", set()))
+        self.allocations.prefetch("referral_id", keys.get("referral_id", set()))
+        self.cohorts.prefetch("cohort_id", keys.get("cohort_id", set()))
+        self.facilitators.prefetch("facilitator_id", keys.get("facilitator_id", set()))
+        referral_ids = sorted(keys.get("referral_id", set()) - self._attendance_covered)
+        for start in range(0, len(referral_ids), 900):
+            rows = self._session.execute(select(
+                t.AttendanceRow.referral_id, t.AttendanceRow.cohort_id, t.AttendanceRow.session_number).where(
+                t.AttendanceRow.referral_id.in_(referral_ids[start:start + 900])))
+            self._attendance_keys |= {tuple(r) for r in rows}
+        self._attendance_covered |= set(referral_ids)
+
+    def _parked(self) -> set[str]:
+        if self._parked_keys is None:
+            self._parked_keys = set(self._session.execute(select(t.ParkedEventRow.waiting_for).distinct()).scalars())
+        return self._parked_keys
+
     def park(self, event_id: str, waiting_for: str, occurred_at: datetime, raw: str) -> None:
-        self.flush()
+        self._parked().add(waiting_for)
         insert_ignore(self._session, t.ParkedEventRow, [dict(event_id=event_id, waiting_for=waiting_for,
                                                               occurred_at=occurred_at, raw=raw)],
                       ["event_id"])
 
     def unpark(self, waiting_for: str) -> list[str]:
-        self.flush()
+        if waiting_for not in self._parked():
+            return []
         rows = self._session.execute(select(t.ParkedEventRow.event_id, t.ParkedEventRow.raw).where(
             t.ParkedEventRow.waiting_for == waiting_for).order_by(t.ParkedEventRow.occurred_at,
                                                                    t.ParkedEventRow.event_id)).all()
@@ -135,17 +164,17 @@ class SqlUnitOfWork(UnitOfWork):
                     event_id=letter.event_id, reason=letter.reason, raw=letter.raw)
 
     def record_attendance(self, record: Attendance) -> bool:
-        self.flush()
-        exists = self._session.execute(select(t.AttendanceRow.id).where(
-            t.AttendanceRow.referral_id == record.referral_id, t.AttendanceRow.cohort_id == record.cohort_id,
-            t.AttendanceRow.session_number == record.session_number)).first()
-        if exists:
+        key = (record.referral_id, record.cohort_id, record.session_number)
+        if key in self._attendance_keys or record.referral_id not in self._attendance_covered and self._session.execute(select(t.AttendanceRow.id).where(
+                t.AttendanceRow.referral_id == record.referral_id, t.AttendanceRow.cohort_id == record.cohort_id,
+                t.AttendanceRow.session_number == record.session_number)).first():
             return False
+        self._attendance_keys.add(key)
         self._queue(t.AttendanceRow, **record.__dict__)
         return True
 
     def attendance_for(self, referral_id: str) -> list[Attendance]:
-        self.flush()
+        self._flush_pending()
         rows = self._session.execute(select(t.AttendanceRow).where(
             t.AttendanceRow.referral_id == referral_id).order_by(t.AttendanceRow.session_date)).scalars()
         return [Attendance(r.referral_id, r.cohort_id, r.session_number, r.session_date, r.outcome)
@@ -163,7 +192,7 @@ class SqlUnitOfWork(UnitOfWork):
         upsert(self._session, t.OfficeRow, rows, ["office_code"])
 
     def next_plan_version(self) -> int:
-        self.flush()
+        self._flush_pending()
         return (self._session.execute(select(func.max(t.PlanRow.plan_version))).scalar() or 0) + 1
 
     def save_plan(self, record: PlanRecord) -> None:

@@ -49,6 +49,25 @@ class BatchResult:
             self.clock = other.clock
 
 
+# Payload fields that name an aggregate, by the key family they belong to.
+_KEY_FIELDS = {"crn": "crn", "source_crn": "crn", "target_crn": "crn", "sentence_id": "sentence_id",
+               "requirement_id": "requirement_id", "licence_condition_id": "requirement_id",
+               "referral_id": "referral_id", "members": "referral_id", "cohort_id": "cohort_id",
+               "facilitator_id": "facilitator_id"}
+
+
+def batch_keys(payloads: Iterable) -> dict[str, set[str]]:
+    keys: dict[str, set[str]] = {family: set() for family in set(_KEY_FIELDS.values())}
+    for payload in payloads:
+        for name, family in _KEY_FIELDS.items():
+            value = getattr(payload, name, None)
+            if isinstance(value, str):
+                keys[family].add(value)
+            elif isinstance(value, list):
+                keys[family].update(value)
+    return keys
+
+
 class Ingestor:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], rules: EngineRules | None = None) -> None:
         self._uow_factory = uow_factory
@@ -59,6 +78,7 @@ class Ingestor:
         with self._uow_factory() as uow:
             decoded = [(item, self._decode(uow, item, result)) for item in batch]
             seen = uow.already_processed(str(d.envelope.event_id) for _, d in decoded if d)
+            uow.prefetch(batch_keys(d.payload for _, d in decoded if d))
             for item, event in decoded:
                 if event is None:
                     continue

@@ -34,8 +34,8 @@ def pinned_cohort(cohort: Cohort, as_of: date, freeze_days: int) -> bool:
 def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
                   params: s.Params) -> Snapshot:
     people = {p.crn: p for p in uow.people.where(region_code=region)}
-    referrals = [r for r in uow.referrals.where(crn=list(people), status=[
-        S.AWAITING_ALLOCATION, S.SCHEDULED, S.ON_PROGRAMME])] if people else []
+    referrals = [r for r in uow.referrals.where(status=[S.AWAITING_ALLOCATION, S.SCHEDULED, S.ON_PROGRAMME])
+                 if r.crn in people]
     deadlines = _deadlines(uow, referrals)
     cohorts = {c.cohort_id: c for c in uow.cohorts.where(region_code=region, status=[
         CohortStatus.PROPOSED, CohortStatus.CONFIRMED, CohortStatus.STARTED])}
@@ -43,8 +43,10 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
     pinned_ids = {cid for cid, c in cohorts.items() if c.live and pinned_cohort(c, as_of, params.freeze_days)}
     members: dict[str, list[Referral]] = {}
     demands = []
+    movable = {cid for cid, c in cohorts.items() if c.live and cid not in pinned_ids}
     for referral in referrals:
-        if referral.cohort_id in pinned_ids or referral.status == S.ON_PROGRAMME:
+        holds_fixed_place = referral.cohort_id is not None and referral.cohort_id not in movable
+        if holds_fixed_place or referral.status == S.ON_PROGRAMME:
             members.setdefault(referral.cohort_id or "", []).append(referral)
         elif _plannable(referral, deadlines.get(referral.referral_id), as_of, horizon):
             demands.append(_demand(referral, people[referral.crn], deadlines[referral.referral_id]))
