@@ -157,4 +157,4 @@ class Context:
         self.move(referral, ReferralStatus.AWAITING_ALLOCATION, why)
 
     def requirement_referrals(self, requirement: Requirement) -> list[Referral]:
-        return self.uow.referrals.where(requirement_id=requirement.requirement_id)
+        return self.uow.referrals.where(crn=requirement.crn, requirement_id=requirement.requirement_id)

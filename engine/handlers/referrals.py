@@ -19,8 +19,7 @@ def referral_created(ctx: Context, p: i.ReferralCreated) -> None:
                           f"requirement {p.requirement_id} ({requirement.programme_code})")
     if ctx.uow.referrals.get(p.referral_id) is not None:
         return  # the same referral re-sent with a new event id: intake is idempotent
-    duplicate = [r for r in ctx.uow.referrals.where(crn=p.crn, requirement_id=p.requirement_id)
-                 if r.source == p.source]
+    duplicate = ctx.uow.referrals.where(crn=p.crn, requirement_id=p.requirement_id, source=p.source)
     if duplicate:
         raise DomainError(f"referral {p.referral_id}: {p.crn} already has referral "
                           f"{duplicate[0].referral_id} for requirement {p.requirement_id} from {p.source}")

@@ -56,7 +56,7 @@ def sentence_terminated(ctx: Context, p: i.SentenceTerminated) -> None:
     ctx.require_fresh(sentence)
     sentence.status = LifeStatus.TERMINATED
     ctx.stamp(sentence)
-    for requirement in ctx.uow.requirements.where(sentence_id=p.sentence_id):
+    for requirement in _requirements(ctx, sentence):
         _terminate_requirement(ctx, requirement, p.terminated_on, f"sentence terminated: {p.reason}")
 
 
@@ -88,6 +88,7 @@ def case_merged(ctx: Context, p: i.CaseMerged) -> None:
     for repo in (ctx.uow.sentences, ctx.uow.requirements, ctx.uow.referrals):
         for entity in repo.where(crn=p.source_crn):
             entity.crn = p.target_crn
+            repo.add(entity)  # re-index under the new crn
     source.merged_into = p.target_crn
     ctx.stamp(source)
     ctx.dirty_regions.add(source.region_code)
@@ -108,7 +109,7 @@ def breach_concluded(ctx: Context, p: i.BreachConcluded) -> None:
     reason = f"breach {p.breach_id} concluded {p.outcome.lower()} on {p.concluded_on}"
     if p.outcome == "REVOKED":
         sentence.status = LifeStatus.TERMINATED
-        for requirement in ctx.uow.requirements.where(sentence_id=p.sentence_id):
+        for requirement in _requirements(ctx, sentence):
             _terminate_requirement(ctx, requirement, p.concluded_on, reason)
         return
     sentence.status = LifeStatus.ACTIVE
@@ -161,9 +162,15 @@ def _terminate_requirement(ctx: Context, requirement: Requirement, on: date, rea
             ctx.walk(referral, S.WITHDRAWN, f"{reason} on {on}", via=S.RETURN_TO_COURT)
 
 
+def _requirements(ctx: Context, sentence: Sentence) -> list[Requirement]:
+    # Scoped by crn as well: the batch prefetch covers a crn, so this is answered from memory.
+    return ctx.uow.requirements.where(crn=sentence.crn, sentence_id=sentence.sentence_id)
+
+
 def _open_referrals(ctx: Context, sentence_id: str):
-    requirements = ctx.uow.requirements.where(sentence_id=sentence_id)
+    sentence = ctx.uow.sentences.get(sentence_id)
+    requirements = _requirements(ctx, sentence) if sentence else []
     if not requirements:
         return []
-    referrals = ctx.uow.referrals.where(requirement_id=[r.requirement_id for r in requirements])
+    referrals = ctx.uow.referrals.where(crn=sentence.crn, requirement_id=[r.requirement_id for r in requirements])
     return [r for r in referrals if not r.status.closed]

@@ -35,7 +35,8 @@ def insert_ignore(session: Session, row_cls: type, rows: list[dict[str, Any]], k
 
 class SqlRepository(Repository[T], Generic[T]):
     def __init__(self, session: Session, row_cls: type, key: str,
-                 to_row: Callable[[T], dict[str, Any]], from_row: Callable[[dict[str, Any]], T]) -> None:
+                 to_row: Callable[[T], dict[str, Any]], from_row: Callable[[dict[str, Any]], T],
+                 indexed: tuple[str, ...] = ()) -> None:
         self._session, self._row_cls, self._key = session, row_cls, key
         self._to_row, self._from_row = to_row, from_row
         self._columns = [c.name for c in row_cls.__table__.columns]
@@ -44,6 +45,10 @@ class SqlRepository(Repository[T], Generic[T]):
         self._removed: set[str] = set()
         self._absent: set[str] = set()                  # keys known not to exist (prefetched misses)
         self._covered: dict[str, set[Any]] = {}         # column -> values whose every row is loaded
+        # In-memory indexes of the identity map for hot lookup columns. An entry can go stale when an
+        # entity's value changes (say a case merge moves a crn): lookups re-check current values, and
+        # code that changes an indexed value calls add() again to re-index.
+        self._index: dict[str, dict[Any, set[str]]] = {column: {} for column in indexed}
 
     # reads ------------------------------------------------------------------------------------
     def get(self, key: str) -> T | None:
@@ -75,11 +80,22 @@ class SqlRepository(Repository[T], Generic[T]):
                     if r[self._key] not in self._seen and r[self._key] not in self._removed]
             self._track_many(rows)
         # Everything stored that matches is now in the identity map; filter it as it is now.
-        matches = list(self._seen.values())
+        matches = self._candidates(wanted)
         for column, values in wanted.items():
             get = attrgetter(column)
             matches = [e for e in matches if get(e) in values]
         return matches
+
+    def _candidates(self, wanted: dict[str, set[Any]]) -> list[T]:
+        column = next((c for c in wanted if c in self._index), None)
+        if column is None:
+            return list(self._seen.values())
+        keys = set().union(*(self._index[column].get(v, ()) for v in wanted[column]))
+        return [self._seen[k] for k in keys if k in self._seen]
+
+    def _reindex(self, key: str, entity: T) -> None:
+        for column, index in self._index.items():
+            index.setdefault(getattr(entity, column), set()).add(key)
 
     def prefetch(self, column: str, values: Iterable[Any], chunk: int = 900) -> None:
         """Load every row whose ``column`` is in ``values`` in a few queries; later reads stay in memory.
@@ -105,6 +121,7 @@ class SqlRepository(Repository[T], Generic[T]):
             entity = self._from_row(row)
             self._seen[row[self._key]] = entity
             self._snapshots[row[self._key]] = self._to_row(entity)
+            self._reindex(row[self._key], entity)
             entities.append(entity)
         if entities:
             self.after_load(entities)
@@ -114,6 +131,7 @@ class SqlRepository(Repository[T], Generic[T]):
         key = row[self._key]
         self._seen[key] = entity
         self._snapshots[key] = self._to_row(entity)
+        self._reindex(key, entity)
         self.after_load([entity])
         return entity
 
@@ -127,6 +145,7 @@ class SqlRepository(Repository[T], Generic[T]):
         self._absent.discard(key)
         self._seen[key] = entity
         self._snapshots.setdefault(key, None)
+        self._reindex(key, entity)
         return entity
 
     def remove(self, key: str) -> None:

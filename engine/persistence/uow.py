@@ -20,7 +20,8 @@ class ReferralRepository(SqlRepository[Referral]):
     """Referrals with their append-only status history (a child table only ever inserted into)."""
 
     def __init__(self, session: Session) -> None:
-        super().__init__(session, t.ReferralRow, "referral_id", m.referral_to_row, m.referral_from_row)
+        super().__init__(session, t.ReferralRow, "referral_id", m.referral_to_row, m.referral_from_row,
+                         indexed=("crn",))
         self._history_len: dict[str, int] = {}
 
     def after_load(self, entities: list[Referral]) -> None:
@@ -54,9 +55,10 @@ class SqlUnitOfWork(UnitOfWork):
         self._session: Session = session_factory()
         s = self._session
         self.people = SqlRepository(s, t.PersonRow, "crn", m.person_to_row, m.person_from_row)
-        self.sentences = SqlRepository(s, t.SentenceRow, "sentence_id", m.sentence_to_row, m.sentence_from_row)
+        self.sentences = SqlRepository(s, t.SentenceRow, "sentence_id", m.sentence_to_row, m.sentence_from_row,
+                                       indexed=("crn",))
         self.requirements = SqlRepository(s, t.RequirementRow, "requirement_id", m.requirement_to_row,
-                                          m.requirement_from_row)
+                                          m.requirement_from_row, indexed=("crn",))
         self.referrals = ReferralRepository(s)
         self.cohorts = SqlRepository(s, t.CohortRow, "cohort_id", m.cohort_to_row, m.cohort_from_row)
         self.facilitators = SqlRepository(s, t.FacilitatorRow, "facilitator_id", m.facilitator_to_row,
@@ -117,6 +119,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.people.prefetch("crn", crns)
         self.sentences.prefetch("sentence_id", keys.get("sentence_id", set()))
         self.requirements.prefetch("requirement_id", keys.get("requirement_id", set()))
+        self.requirements.prefetch("crn", crns)
         self.referrals.prefetch("crn", crns)
         self.referrals.prefetch("referral_id", keys.get("referral_id", set()))
         self.allocations.prefetch("referral_id", keys.get("referral_id", set()))

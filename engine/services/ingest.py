@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Sequence
 
@@ -56,11 +57,17 @@ _KEY_FIELDS = {"crn": "crn", "source_crn": "crn", "target_crn": "crn", "sentence
                "facilitator_id": "facilitator_id"}
 
 
+@cache
+def _key_fields(model: type) -> tuple[tuple[str, str], ...]:
+    return tuple((name, family) for name, family in _KEY_FIELDS.items() if name in model.model_fields)
+
+
 def batch_keys(payloads: Iterable) -> dict[str, set[str]]:
     keys: dict[str, set[str]] = {family: set() for family in set(_KEY_FIELDS.values())}
     for payload in payloads:
-        for name, family in _KEY_FIELDS.items():
-            value = getattr(payload, name, None)
+        values = payload.__dict__
+        for name, family in _key_fields(type(payload)):
+            value = values[name]
             if isinstance(value, str):
                 keys[family].add(value)
             elif isinstance(value, list):
