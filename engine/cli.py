@@ -32,12 +32,24 @@ def _engine(database_url: str | None, **overrides) -> Engine:
     return bootstrap(EngineSettings(**values))
 
 
+class _Bar:
+    """A rich progress bar that both counters (advance by n) and reporters (done, total) can drive."""
+
+    def __init__(self, progress: Progress, task) -> None:
+        self._progress, self._task = progress, task
+
+    def __call__(self, n: int = 1, total: int | None = None) -> None:
+        if total is None:
+            self._progress.advance(self._task, n)
+        else:
+            self._progress.update(self._task, completed=n, total=total)
+
+
 @contextmanager
-def _progress(description: str, total: int | None) -> Iterator:
+def _progress(description: str, total: int | None) -> Iterator[_Bar]:
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda n=1: progress.advance(task, n)
+        yield _Bar(progress, progress.add_task(description, total=total))
 
 
 def _check_allocator(name: str) -> str:
@@ -65,8 +77,8 @@ def generate(
     if start:
         kwargs["start"] = date.fromisoformat(start)
     params = GeneratorParams(**kwargs)
-    with _progress("generating", None) as advance:
-        summary = run(params, output, progress=lambda done, total: advance(0) if done is None else None)
+    with _progress("generating", None) as bar:
+        summary = run(params, output, progress=bar)
     console.print(f"wrote {summary.lines} events to {output}")
 
 

@@ -23,8 +23,8 @@ def run_demo(console: Console, out: Path, weeks: int, seed: int, scale: float, a
         stale.unlink()
     events = out / "events.jsonl"
     params = GeneratorParams(weeks=weeks, seed=seed, scale=scale)
-    with progress("generating region", None) as advance:
-        generated = generate(params, events, progress=lambda done, total: advance(0))
+    with progress("generating region", None) as bar:
+        generated = generate(params, events, progress=bar)
     console.print(f"generated {generated.lines:,} events for {weeks} weeks (seed {seed}) → {events}")
     engine = bootstrap(EngineSettings(database_url=f"sqlite:///{db_path}", output_dir=out))
     summary = replay(engine, events, 7, allocator)
