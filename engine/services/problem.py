@@ -33,17 +33,21 @@ def pinned_cohort(cohort: Cohort, as_of: date, freeze_days: int) -> bool:
 
 def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
                   params: s.Params) -> Snapshot:
-    people = {p.crn: p for p in uow.people.where(region_code=region)}
-    referrals = [r for r in uow.referrals.where(status=[S.AWAITING_ALLOCATION, S.SCHEDULED, S.ON_PROGRAMME])
-                 if r.crn in people]
-    deadlines = _deadlines(uow, referrals)
     cohorts = {c.cohort_id: c for c in uow.cohorts.where(region_code=region, status=[
         CohortStatus.PROPOSED, CohortStatus.CONFIRMED, CohortStatus.STARTED])}
+    live = [cid for cid, c in cohorts.items() if c.live]
+    # Only who matters to this plan: the waiting list and the members of running groups.
+    candidates = uow.referrals.where(status=S.AWAITING_ALLOCATION) + (uow.referrals.where(
+        cohort_id=live, status=[S.SCHEDULED, S.ON_PROGRAMME]) if live else [])
+    people = {p.crn: p for p in uow.people.where(crn=sorted({r.crn for r in candidates}))
+              if p.region_code == region} if candidates else {}
+    referrals = [r for r in candidates if r.crn in people]
+    deadlines = _deadlines(uow, [r for r in referrals if r.waiting or r.cohort_id in cohorts])
     horizon = as_of + timedelta(weeks=params.horizon_weeks)
-    pinned_ids = {cid for cid, c in cohorts.items() if c.live and pinned_cohort(c, as_of, params.freeze_days)}
+    pinned_ids = {cid for cid in live if pinned_cohort(cohorts[cid], as_of, params.freeze_days)}
     members: dict[str, list[Referral]] = {}
     demands = []
-    movable = {cid for cid, c in cohorts.items() if c.live and cid not in pinned_ids}
+    movable = set(live) - pinned_ids
     for referral in referrals:
         holds_fixed_place = referral.cohort_id is not None and referral.cohort_id not in movable
         if holds_fixed_place or referral.status == S.ON_PROGRAMME:
