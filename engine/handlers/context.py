@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from engine.calendars import england_and_wales_bank_holidays
 from engine.domain import policies
-from engine.domain.calendar import cohort_end_date, group_weeks
+from engine.domain.calendar import schedule_sessions, weeks_spanned
 from engine.domain.model import Cohort, Referral, Requirement
 from engine.domain.programmes import Catalogue, load_catalogue
 from engine.domain.statuses import ReferralStatus, path_to
@@ -97,8 +97,9 @@ class Context:
 
     def schedule(self, cohort: Cohort) -> None:
         programme = self.rules.catalogue.get(cohort.programme_code)
-        cohort.end_date = cohort_end_date(programme, cohort.slots, cohort.start_date, self.rules.is_holiday)
-        cohort.group_weeks = group_weeks(programme, cohort.slots, cohort.start_date, self.rules.is_holiday)
+        sessions = schedule_sessions(programme, cohort.slots, cohort.start_date, self.rules.is_holiday)
+        cohort.end_date = sessions[-1].on
+        cohort.group_weeks = weeks_spanned(s.on for s in sessions if s.is_group)
 
     def region_of(self, crn: str) -> str:
         person = self.uow.people.get(crn)
