@@ -92,6 +92,7 @@ class CohortOption:
     facilitators_required: int = 2
     facilitator_weekly_hours: float = 7.0    # delivery + preparation per facilitator per week
     group_weeks: int = 1                     # weeks in which group sessions run (load span)
+    load_start: date | None = None           # first group session (default: start_date)
 
     @property
     def free_places(self) -> int:
@@ -100,7 +101,8 @@ class CohortOption:
     @property
     def load_weeks(self) -> tuple[date, ...]:
         """Mondays of the weeks in which this cohort's facilitators carry its load."""
-        first = self.start_date - timedelta(days=self.start_date.weekday())
+        begin = self.load_start or self.start_date
+        first = begin - timedelta(days=begin.weekday())
         return tuple(first + timedelta(weeks=i) for i in range(max(1, self.group_weeks)))
 
 

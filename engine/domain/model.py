@@ -157,6 +157,7 @@ class Cohort:
     status: CohortStatus = CohortStatus.PROPOSED
     facilitator_ids: tuple[str, ...] = ()
     origin: str = "DELIVERY"  # DELIVERY (planned by the delivery team) | PLAN (opened by cohortplan)
+    group_start: date | None = None  # first group session: facilitators carry the load from then
     updated_at: datetime | None = None
 
     @property

@@ -99,7 +99,9 @@ class Context:
         programme = self.rules.catalogue.get(cohort.programme_code)
         sessions = schedule_sessions(programme, cohort.slots, cohort.start_date, self.rules.is_holiday)
         cohort.end_date = sessions[-1].on
-        cohort.group_weeks = weeks_spanned(s.on for s in sessions if s.is_group)
+        group_days = [s.on for s in sessions if s.is_group]
+        cohort.group_weeks = weeks_spanned(group_days)
+        cohort.group_start = min(group_days, default=cohort.start_date)
 
     def region_of(self, crn: str) -> str:
         person = self.uow.people.get(crn)

@@ -144,6 +144,7 @@ class CohortRow(Base):
     status: Mapped[str] = mapped_column(Code, index=True)
     facilitator_ids: Mapped[list] = mapped_column(JSON, default=list)
     origin: Mapped[str] = mapped_column(Code)
+    group_start: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 

@@ -110,7 +110,7 @@ def _option(cohort: Cohort, members, rules: EngineRules, as_of: date) -> s.Cohor
         max_size=cohort.max_size, state=s.CohortState.OPEN if cohort.live else s.CohortState.CANDIDATE,
         members=tuple(sorted(m.referral_id for m in members)), member_crns=tuple(sorted(m.crn for m in members)),
         facilitator_ids=cohort.facilitator_ids, facilitators_required=programme.facilitators_per_group,
-        facilitator_weekly_hours=hours, group_weeks=max(1, cohort.group_weeks))
+        facilitator_weekly_hours=hours, group_weeks=max(1, cohort.group_weeks), load_start=cohort.group_start)
 
 
 def _weekly_hours(programme, sessions_per_week: int) -> float:

@@ -2,7 +2,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from engine.persistence.tables import Base
+from engine.persistence.tables import Base, UtcDateTime
 
 config = context.config
 target_metadata = Base.metadata
@@ -17,9 +17,16 @@ def run() -> None:
         _migrate(connection)
 
 
+def _render_item(type_, obj, autogen_context):
+    """Migrations stay free of application imports: UtcDateTime is stored as a plain timestamptz."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _migrate(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
+                      render_as_batch=connection.dialect.name == "sqlite", render_item=_render_item)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 11:49:59.868787
+Create Date: 2026-11-26 13:00:20.586543
 """
 from alembic import op
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('active_alerts',
     sa.Column('alert_id', sa.String(length=200), nullable=False),
     sa.Column('kind', sa.String(length=60), nullable=False),
@@ -77,6 +77,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=40), nullable=False),
     sa.Column('facilitator_ids', sa.JSON(), nullable=False),
     sa.Column('origin', sa.String(length=40), nullable=False),
+    sa.Column('group_start', sa.Date(), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('cohort_id')
     )
@@ -264,11 +265,11 @@ def upgrade() -> None:
     with op.batch_alter_table('sentences', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sentences_crn'), ['crn'], unique=False)
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('sentences', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sentences_crn'))
 
@@ -335,4 +336,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_active_alerts_kind'))
 
     op.drop_table('active_alerts')
-    
+
