@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import resource
 import statistics
 import tempfile
 import time
@@ -70,7 +71,8 @@ def main() -> None:
     table.add_row("replay into SQLite", f"{replay_median:.2f}", f"{len(events) / replay_median:,.0f}",
                   f"{replay_median / base_median:.2f}x slower")
     console.print(table)
-    console.print(f"peak traced Python memory during replay: {peak / 2**20:.0f} MiB")
+    console.print(f"peak traced Python allocations during one replay: {peak / 2**20:.0f} MiB; "
+                  f"process max RSS (generate + all runs): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     console.print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}, "
                   f"runs {[round(s, 2) for s, _ in runs]}")
 

@@ -36,9 +36,8 @@ def _report(console: Console, engine, summary, window_start: date, out: Path) ->
     last = summary.plans[-1] if summary.plans else None
     as_of = last.as_of if last else window_start
     r = summary.ingest
-    console.print(f"replayed {r.received:,} events in {summary.seconds:.1f} s "
-                  f"({r.received / max(summary.seconds, 1e-9):,.0f} events/s), {len(summary.plans)} weekly plans "
-                  f"({last.plan.allocator if last else '-'})")
+    console.print(f"replayed {r.received:,} events with {len(summary.plans)} weekly plans "
+                  f"({last.plan.allocator if last else '-'}) in {summary.seconds:.1f} s")
     waiting = Table("programme", "waiting", title=f"People waiting by programme on {as_of}")
     for code, n in q.waiting_by_programme().items():
         waiting.add_row(code, str(n))
