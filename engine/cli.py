@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -9,17 +10,21 @@ from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
+from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from engine.bootstrap import ALLOCATORS, Engine, bootstrap
 from engine.settings import EngineSettings
 
+logging.basicConfig(level=logging.WARNING, format="%(message)s",
+                    handlers=[RichHandler(console=Console(stderr=True), show_path=False)])
 app = typer.Typer(help="cohortplan: waiting lists and cohort allocation for accredited programmes.",
                   no_args_is_help=True, add_completion=False)
 schemas_app = typer.Typer(help="Event schemas (JSON Schema export).", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
-console = Console()
+console = Console(soft_wrap=True)
 
 DbOption = typer.Option(None, "--database-url", envvar="COHORTPLAN_DATABASE_URL",
                         help="SQLAlchemy URL (default: SQLite file out/cohortplan.db).")
@@ -94,6 +99,12 @@ def replay(
     engine = _engine(database_url, batch_size=batch_size)
     summary = _replay(engine, file, plan_every_days, allocator)
     _print_ingest(summary)
+    if summary.ingest.dead_lettered:
+        q = engine.queries()
+        for letter in q.dead_letters(5):
+            console.print(f"[yellow]{escape(letter['origin'])} line {letter['line_number']}[/yellow]: "
+                          f"{escape(letter['reason'])}")
+        console.print("all rejected lines, with reasons: cohortplan deadletters")
 
 
 def _replay(engine: Engine, file: Path, plan_every_days: int, allocator: str):
@@ -164,7 +175,7 @@ def deadletters(database_url: Optional[str] = DbOption, limit: int = typer.Optio
     q = _engine(database_url).queries()
     table = Table("line", "origin", "reason", title=f"{q.dead_letter_count()} dead letters")
     for d in q.dead_letters(limit):
-        table.add_row(str(d["line_number"] or d["offset"] or ""), d["origin"], d["reason"])
+        table.add_row(str(d["line_number"] or d["offset"] or ""), escape(d["origin"]), escape(d["reason"]))
     console.print(table)
 
 
