@@ -162,11 +162,26 @@ def waitlist(
 @app.command()
 def status(crn: str, database_url: Optional[str] = DbOption) -> None:
     """Everything cohortplan knows about one case: sentences, referrals, history, allocation."""
-    found = _engine(database_url).queries().person(crn)
+    engine = _engine(database_url)
+    found = engine.queries().person(crn)
     if found is None:
         console.print(f"[red]no person with crn {crn}[/red]; check the crn or replay the events first")
         raise typer.Exit(1)
+    for referral in found["referrals"]:
+        referral["latest_start"] = _latest_starts(engine, referral, found["sentences"])
     console.print_json(json.dumps(found, default=str))
+
+
+def _latest_starts(engine: Engine, referral: dict, sentences: list[dict]) -> dict[str, str | None]:
+    """Per usual weekly pattern, the last start date that still finishes before the deadline."""
+    from engine.services.deadlines import latest_starts
+    if referral.get("deadline") is None:
+        return {}
+    deadline = date.fromisoformat(referral["deadline"])
+    earliest = date.fromisoformat(referral.get("ready_from") or referral["referred_on"])
+    found = latest_starts(engine.rules.catalogue, referral["programme_code"], deadline,
+                          engine.settings.deadline_margin_days, earliest, engine.rules.is_holiday)
+    return {label: (d.isoformat() if d else None) for label, d in found.items()}
 
 
 @app.command()

@@ -79,7 +79,11 @@ class Queries:
                 t.ReferralHistoryRow.referral_id == referral.referral_id).order_by(t.ReferralHistoryRow.seq)).scalars()
             allocation = self.s.get(t.AllocationRow, referral.referral_id)
             cohort = allocation and self.s.get(t.CohortRow, allocation.cohort_id)
-            out["referrals"].append({**_row(referral), "history": [_row(h) for h in history],
+            requirement = self.s.get(t.RequirementRow, referral.requirement_id)
+            sentence = requirement and self.s.get(t.SentenceRow, requirement.sentence_id)
+            ends = [d for d in (requirement and requirement.end_date, sentence and sentence.expected_end_date) if d]
+            out["referrals"].append({**_row(referral), "deadline": _plain(min(ends)) if ends else None,
+                                     "history": [_row(h) for h in history],
                                      "allocation": _row(allocation) if allocation else None,
                                      "cohort": _row(cohort) if cohort else None})
         return out

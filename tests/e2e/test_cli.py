@@ -55,6 +55,7 @@ def test_status_shows_a_case_by_crn_and_refuses_an_unknown_one(replayed):
                if json.loads(line)["event_type"] == "referral.created")
     shown = runner.invoke(app, ["status", crn, "--database-url", url])
     assert shown.exit_code == 0 and crn in shown.output and "history" in shown.output
+    assert "latest_start" in shown.output and "deadline" in shown.output
     missing = runner.invoke(app, ["status", "X000000", "--database-url", url])
     assert missing.exit_code == 1 and "no person with crn X000000" in missing.output
 

@@ -1,0 +1,27 @@
+"""Latest start dates: for a referral's deadline, the last cohort start on each usual weekly pattern
+that still finishes in time (after the safety margin for catch-up sessions)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from engine.domain.calendar import WeeklySlot, latest_start_date
+from engine.domain.programmes import Catalogue
+
+# The weekly patterns hubs run: a daytime track on two days, or one slot a week (evening).
+PATTERNS: dict[int, tuple[str, tuple[WeeklySlot, ...]]] = {
+    2: ("twice a week (Mon+Wed 10:00)", (WeeklySlot(0, "10:00", "DAYTIME"), WeeklySlot(2, "10:00", "DAYTIME"))),
+    1: ("once a week (Tue 18:00)", (WeeklySlot(1, "18:00", "EVENING"),)),
+}
+
+
+def latest_starts(catalogue: Catalogue, programme_code: str, deadline: date, margin_days: int,
+                  earliest: date, is_holiday) -> dict[str, date | None]:
+    """Pattern label → latest start date (None: no start on or after ``earliest`` finishes in time)."""
+    programme = catalogue.get(programme_code)
+    finish_by = deadline - timedelta(days=margin_days)
+    out = {}
+    for cadence in sorted(programme.cadences, reverse=True):
+        label, slots = PATTERNS.get(cadence, (None, None))
+        if slots is not None:
+            out[label] = latest_start_date(programme, slots, finish_by, is_holiday, earliest)
+    return out
