@@ -14,8 +14,14 @@ import warnings
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.support.postgres import PostgresServer, PostgresUnavailable
+
+
+# Shared, noisy machines: no per-example time limit (speed is measured in bench/, not asserted here).
+settings.register_profile("cohortplan", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("cohortplan")
 
 
 @pytest.fixture(scope="session")
