@@ -1,4 +1,4 @@
-"""Handlers against a real SQLite database: intake, parking, staleness, freeing places, rejections."""
+"""Handlers against real databases (SQLite and PostgreSQL): intake, parking, staleness, freeing places, rejections."""
 from __future__ import annotations
 
 import json
@@ -12,8 +12,9 @@ from tests.unit.engine.harness import Harness
 
 
 @pytest.fixture
-def h(sqlite_url) -> Harness:
-    return Harness(sqlite_url)
+def h(database_url) -> Harness:
+    """The same handler suite on SQLite and on the real PostgreSQL server."""
+    return Harness(database_url)
 
 
 def group_of_eight(h: Harness, start: date = date(2025, 3, 3)) -> None:
