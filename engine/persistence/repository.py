@@ -70,12 +70,12 @@ class SqlRepository(Repository[T], Generic[T]):
         wanted = {c: (set(v) if isinstance(v, (list, tuple, set, frozenset)) else {v}) for c, v in equals.items()}
         if any(not values for values in wanted.values()):
             return []
-        stmt = select(*self._row_cls.__table__.columns)
-        for column, values in wanted.items():
-            attr = getattr(self._row_cls, column)
-            stmt = stmt.where(attr.in_(list(values)) if len(values) > 1 else attr == next(iter(values)))
         covered = any(values <= self._covered.get(column, set()) for column, values in wanted.items())
         if not covered:
+            stmt = select(*self._row_cls.__table__.columns)
+            for column, values in wanted.items():
+                attr = getattr(self._row_cls, column)
+                stmt = stmt.where(attr.in_(list(values)) if len(values) > 1 else attr == next(iter(values)))
             rows = [dict(r) for r in self._session.execute(stmt).mappings()
                     if r[self._key] not in self._seen and r[self._key] not in self._removed]
             self._track_many(rows)

@@ -56,10 +56,9 @@ class Replay:
     def run(self, events: Iterable[RawEvent], progress: Callable[[int], None] | None = None) -> ReplaySummary:
         import time
         started = time.perf_counter()
-        ordered = sorted(events, key=event_time_key)
+        ordered = sorted(((event_time_key(item), item) for item in events), key=lambda pair: pair[0])
         summary, batch, next_plan = ReplaySummary(), [], None
-        for item in ordered:
-            at = event_time_key(item)[1]
+        for (_, at, _, _), item in ordered:
             if self._planning() and at != _EPOCH:
                 next_plan = next_plan or _next_monday(at)
                 while at >= next_plan:
