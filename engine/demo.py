@@ -55,7 +55,8 @@ def _report(console: Console, engine, summary, window_start: date, out: Path) ->
                   f"{share.started_in_time:,}/{share.orders_ended:,} ({share.share:.1%}); median wait to start "
                   f"{share.median_wait_weeks or 0:.1f} weeks")
     console.print(f"people at risk now (no place finishing in time, or deadline within 8 weeks): "
-                  f"{len(last.at_risk) if last else 0:,}; alerts raised {counts.get('alert.raised', 0):,}, "
+                  f"{len(last.at_risk) if last else 0:,}; still waiting after their deadline passed: "
+                  f"{len(last.missed) if last else 0:,}; alerts raised {counts.get('alert.raised', 0):,}, "
                   f"cleared {counts.get('alert.cleared', 0):,}")
     console.print(f"dead letters: {q.dead_letter_count():,}")
     for topic, name in ((ALLOCATIONS, "allocations.jsonl"), (ALERTS, "alerts.jsonl")):
@@ -68,6 +69,6 @@ def _report(console: Console, engine, summary, window_start: date, out: Path) ->
         "as_of": str(as_of), "waiting_by_programme": q.waiting_by_programme(), "allocations_made": made,
         "orders_ended": share.orders_ended, "started_in_time": share.started_in_time,
         "start_share": round(share.share, 4), "finishing_in_time": [in_time, allocated],
-        "at_risk": len(last.at_risk) if last else 0, "dead_letters": q.dead_letter_count(),
+        "at_risk": len(last.at_risk) if last else 0, "missed_while_waiting": len(last.missed) if last else 0, "dead_letters": q.dead_letter_count(),
         "events": r.received, "replay_seconds": round(summary.seconds, 2)}, indent=2))
     q.close()

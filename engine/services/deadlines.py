@@ -25,3 +25,24 @@ def latest_starts(catalogue: Catalogue, programme_code: str, deadline: date, mar
         if slots is not None:
             out[label] = latest_start_date(programme, slots, finish_by, is_holiday, earliest)
     return out
+
+
+_LATEST: dict[tuple, date | None] = {}
+
+
+def latest_start_any(catalogue: Catalogue, programme_code: str, deadline: date, margin_days: int,
+                     is_holiday) -> date | None:
+    """The latest start on the fastest usual pattern that still finishes in time.
+
+    Memoised per (catalogue, calendar, programme, finish-by date): weekly plans ask about the same
+    deadlines again and again, and each answer costs a handful of session calendars.
+    """
+    finish_by = deadline - timedelta(days=margin_days)
+    key = (id(catalogue), id(is_holiday), programme_code, finish_by)
+    if key not in _LATEST:
+        programme = catalogue.get(programme_code)
+        earliest = finish_by - timedelta(weeks=156)
+        starts = [latest_start_date(programme, slots, finish_by, is_holiday, earliest)
+                  for cadence, (_, slots) in PATTERNS.items() if cadence in programme.cadences]
+        _LATEST[key] = max((d for d in starts if d is not None), default=None)
+    return _LATEST[key]

@@ -16,11 +16,13 @@ from engine.events import outbound as o
 from engine.handlers.context import EngineRules
 from engine.outbox import emit, stable_id
 from engine.ports import UnitOfWork
+from engine.services.deadlines import latest_start_any
 from engine.services.problem import Snapshot, build_problem, pinned_cohort
 from solver import schema as s
 
 AT_RISK = "deadline.at_risk"
-AT_RISK_WEEKS = 8  # an unallocated person whose deadline leaves fewer weeks than this is at risk
+MISSED = "deadline.missed"
+AT_RISK_WEEKS = 8  # unplaced and the latest start that still finishes in time is this close: at risk
 
 
 @dataclass
@@ -34,6 +36,7 @@ class PlanOutcome:
     removed: int = 0
     opened: int = 0
     at_risk: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
 
 
 class Planner:
@@ -47,7 +50,7 @@ class Planner:
             _advance(uow, region, as_of, self.params.freeze_days)
             snapshot = build_problem(uow, region, as_of, self.rules, self.params)
             plan = self.allocator.allocate(snapshot.problem)
-            outcome = _Publisher(uow, snapshot, plan, uow.next_plan_version()).publish()
+            outcome = _Publisher(uow, snapshot, plan, uow.next_plan_version(), self.rules).publish()
             uow.set_state(f"last_planned:{region}", as_of.isoformat())
             uow.commit()
         return outcome
@@ -70,10 +73,12 @@ def _advance(uow: UnitOfWork, region: str, as_of: date, freeze_days: int) -> Non
 
 
 class _Publisher:
-    def __init__(self, uow: UnitOfWork, snapshot: Snapshot, plan: s.Plan, version: int) -> None:
+    def __init__(self, uow: UnitOfWork, snapshot: Snapshot, plan: s.Plan, version: int,
+                 rules: EngineRules) -> None:
         self.uow, self.snap, self.plan, self.version = uow, snapshot, plan, version
         self.at = datetime.combine(plan.as_of, time(6, 0), tzinfo=timezone.utc)
         self.outcome = PlanOutcome(version, plan.region_code, plan.as_of, plan)
+        self.rules = rules
 
     def publish(self) -> PlanOutcome:
         self._open_cohorts()
@@ -143,43 +148,62 @@ class _Publisher:
             previous_cohort_id=current, reason=reason), referral.referral_id)
 
     def _at_risk(self) -> None:
-        """Unallocated people with nothing that finishes in time, or whose deadline is near.
+        """Keep two alert kinds in step with this plan, each raised once and cleared when it ends.
 
-        Raised once per referral, kept while the condition holds, cleared when it ends.
+        deadline.at_risk: waiting, unplaced, and nothing compatible finishes in time or the deadline
+        is within AT_RISK_WEEKS. deadline.missed: still waiting when the deadline passed.
         """
         limit = self.plan.as_of + timedelta(weeks=AT_RISK_WEEKS)
         demands = {d.referral_id: d for d in self.snap.problem.demands}
-        active = self.uow.active_alerts(AT_RISK, self.plan.region_code)
-        now_at_risk = {}
+        at_risk = {}
         for u in self.plan.unallocated:
             demand = demands[u.referral_id]
-            if u.reason == s.UnallocatedReason.NO_COHORT_BEFORE_DEADLINE or demand.deadline <= limit:
+            latest = latest_start_any(self.rules.catalogue, demand.programme_code, demand.deadline,
+                                      self.snap.problem.params.deadline_margin_days, self.rules.is_holiday)
+            hopeless = u.reason == s.UnallocatedReason.NO_COHORT_BEFORE_DEADLINE or latest is None \
+                or latest < self.plan.as_of
+            if hopeless or latest <= limit:
                 self.outcome.at_risk.append(u.referral_id)
-                now_at_risk[f"{AT_RISK}:referral:{u.referral_id}"] = (demand, u)
-        for alert_id, (demand, u) in now_at_risk.items():
-            if alert_id not in active:
-                self._raise(alert_id, demand, u)
-        for alert_id, alert in active.items():
-            if alert_id not in now_at_risk:
-                self._clear(alert_id, alert)
+                act_by = latest if latest and latest >= self.plan.as_of else demand.deadline
+                at_risk[u.referral_id] = (demand.crn, "CRITICAL" if hopeless else "WARNING", act_by,
+                                          f"latest start {latest or 'passed'} for deadline {demand.deadline}; "
+                                          f"unplaced: {u.reason}")
+        missed = {rid: (r.crn, "CRITICAL", self.snap.deadlines[rid],
+                        f"deadline {self.snap.deadlines[rid]} passed while waiting for a place")
+                  for rid, r in self.snap.referrals.items()
+                  if r.waiting and rid in self.snap.deadlines and self.snap.deadlines[rid] <= self.plan.as_of}
+        self.outcome.missed = sorted(missed)
+        self._sync(AT_RISK, at_risk)
+        self._sync(MISSED, missed)
 
-    def _raise(self, alert_id: str, demand: s.Demand, u: s.Unallocated) -> None:
-        reason = f"no place finishing before the deadline {demand.deadline}: {u.reason}"
-        severity = "CRITICAL" if u.reason == s.UnallocatedReason.NO_COHORT_BEFORE_DEADLINE else "WARNING"
-        self.uow.raise_alert(dict(alert_id=alert_id, kind=AT_RISK, region_code=self.plan.region_code,
-                                  subject_type="referral", subject_id=demand.referral_id, severity=severity,
-                                  raised_at=self.at, act_by=demand.deadline, reason=reason))
-        self._emit("alert.raised", demand.crn, o.AlertRaised(
-            alert_id=alert_id, kind=AT_RISK, severity=severity, subject_type="referral",
-            subject_id=demand.referral_id, act_by=demand.deadline, reason=reason), alert_id)
+    def _sync(self, kind: str, current: dict[str, tuple]) -> None:
+        active = self.uow.active_alerts(kind, self.plan.region_code)
+        for referral_id, (crn, severity, act_by, reason) in sorted(current.items()):
+            alert_id = f"{kind}:referral:{referral_id}"
+            if alert_id in active:
+                continue
+            self.uow.raise_alert(dict(alert_id=alert_id, kind=kind, region_code=self.plan.region_code,
+                                      subject_type="referral", subject_id=referral_id, severity=severity,
+                                      raised_at=self.at, act_by=act_by, reason=reason))
+            self._emit("alert.raised", crn, o.AlertRaised(
+                alert_id=alert_id, kind=kind, severity=severity, subject_type="referral",
+                subject_id=referral_id, act_by=act_by, reason=reason), alert_id)
+        for alert_id, alert in sorted(active.items()):
+            if alert["subject_id"] not in current:
+                self._clear(kind, alert_id, alert)
 
-    def _clear(self, alert_id: str, alert: dict) -> None:
+    def _clear(self, kind: str, alert_id: str, alert: dict) -> None:
         referral = self.snap.referrals.get(alert["subject_id"])
-        placed = referral is not None and referral.cohort_id is not None
-        reason = "placed on a cohort finishing in time" if placed else "no longer waiting for a place"
+        deadline = self.snap.deadlines.get(alert["subject_id"])
+        if referral is not None and referral.cohort_id is not None:
+            reason = "placed on a cohort finishing in time"
+        elif referral is not None and referral.waiting and deadline is not None and deadline <= self.plan.as_of:
+            reason = f"deadline {deadline} passed: see deadline.missed"
+        else:
+            reason = "no longer waiting for a place"
         self.uow.clear_alert(alert_id)
         self._emit("alert.cleared", referral.crn if referral else alert["subject_id"], o.AlertCleared(
-            alert_id=alert_id, kind=AT_RISK, subject_type="referral", subject_id=alert["subject_id"],
+            alert_id=alert_id, kind=kind, subject_type="referral", subject_id=alert["subject_id"],
             reason=reason), alert_id)
 
     def _record(self) -> None:

@@ -42,7 +42,7 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
     people = {p.crn: p for p in uow.people.where(crn=sorted({r.crn for r in candidates}))
               if p.region_code == region} if candidates else {}
     referrals = [r for r in candidates if r.crn in people]
-    deadlines = _deadlines(uow, [r for r in referrals if r.waiting or r.cohort_id in cohorts])
+    deadlines = _deadlines(uow, referrals)
     horizon = as_of + timedelta(weeks=params.horizon_weeks)
     pinned_ids = {cid for cid in live if pinned_cohort(cohorts[cid], as_of, params.freeze_days)}
     members: dict[str, list[Referral]] = {}
