@@ -38,9 +38,11 @@ def _report(console: Console, engine, summary, window_start: date, out: Path) ->
     r = summary.ingest
     console.print(f"replayed {r.received:,} events with {len(summary.plans)} weekly plans "
                   f"({last.plan.allocator if last else '-'}) in {summary.seconds:.1f} s")
-    waiting = Table("programme", "waiting", title=f"People waiting by programme on {as_of}")
+    waiting = Table("programme", "waiting", "deadline already passed", title=f"People waiting by programme on {as_of}")
+    rows = q.waitlist()
     for code, n in q.waiting_by_programme().items():
-        waiting.add_row(code, str(n))
+        expired = sum(1 for r in rows if r["programme_code"] == code and r["deadline"] <= as_of)
+        waiting.add_row(code, str(n), str(expired))
     console.print(waiting)
     outcomes = q.requirement_outcomes(as_of)
     share = metrics.start_share(outcomes, window_start, as_of)
@@ -54,7 +56,8 @@ def _report(console: Console, engine, summary, window_start: date, out: Path) ->
     console.print(f"requirements whose order ended in the window that started before it ended: "
                   f"{share.started_in_time:,}/{share.orders_ended:,} ({share.share:.1%}); median wait to start "
                   f"{share.median_wait_weeks or 0:.1f} weeks")
-    console.print(f"people at risk now (no place finishing in time, or deadline within 8 weeks): "
+    console.print(f"people at risk now (unplaced, and the latest start that still finishes in time is within "
+                  f"8 weeks or gone): "
                   f"{len(last.at_risk) if last else 0:,}; still waiting after their deadline passed: "
                   f"{len(last.missed) if last else 0:,}; alerts raised {counts.get('alert.raised', 0):,}, "
                   f"cleared {counts.get('alert.cleared', 0):,}")
