@@ -1,10 +1,11 @@
 """Generic SQL repository: identity map, snapshot-based change detection, batched upserts."""
 from __future__ import annotations
 
+from functools import lru_cache
 from operator import attrgetter
 from typing import Any, Callable, Generic, Iterable, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -17,13 +18,65 @@ def upsert(session: Session, row_cls: type, rows: list[dict[str, Any]], keys: It
     """INSERT … ON CONFLICT DO UPDATE on SQLite and PostgreSQL alike, executed as one batch."""
     if not rows:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    connection = session.connection()
     keys = list(keys)
+    stmt = _upsert_statement(row_cls, tuple(rows[0]), tuple(keys), connection.dialect.name)
+    if connection.dialect.name == "sqlite":
+        _executemany_compiled(connection, stmt, rows)
+    else:
+        session.execute(stmt, rows)
+
+
+@lru_cache(maxsize=128)
+def _upsert_statement(row_cls: type, columns: tuple[str, ...], keys: tuple[str, ...], dialect_name: str):
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     stmt = dialect.insert(row_cls)
-    updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
-    stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates) if updates else \
-        stmt.on_conflict_do_nothing(index_elements=keys)
-    session.execute(stmt, rows)
+    updates = {c: stmt.excluded[c] for c in columns if c not in keys}
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=updates) if updates else \
+        stmt.on_conflict_do_nothing(index_elements=list(keys))
+
+
+def _executemany_compiled(connection, stmt, rows: list[dict[str, Any]]) -> None:
+    """Compile once, convert values with the columns' own bind processors, executemany on the driver.
+
+    The same SQL and the same stored formats SQLAlchemy would produce, without its per-row parameter
+    bookkeeping, which dominated batch commits on SQLite.
+    """
+    sql, names, processors = _compiled(stmt, tuple(rows[0]), connection.dialect)
+    params = [tuple(p(row[n]) if p else row[n] for n, p in zip(names, processors)) for row in rows]
+    connection.exec_driver_sql(sql, params)
+
+
+_COMPILED: dict[tuple, tuple] = {}
+
+
+def _compiled(stmt, columns: tuple[str, ...], dialect) -> tuple[str, tuple[str, ...], tuple]:
+    key = (id(stmt), columns)
+    if key not in _COMPILED:
+        table = stmt.table
+        bound = stmt.values({c: bindparam(c) for c in columns})
+        compiled = bound.compile(dialect=dialect)
+        names = tuple(compiled.positiontup)
+        processors = tuple(table.c[n].type._cached_bind_processor(dialect) for n in names)
+        _COMPILED[key] = (str(compiled), names, processors, stmt)  # keep stmt alive: id() stays unique
+    sql, names, processors, _ = _COMPILED[key]
+    return sql, names, processors
+
+
+def insert_many(session: Session, row_cls: type, rows: list[dict[str, Any]]) -> None:
+    """Plain batched INSERT (append-only tables: processed events, outbox, history, attendance)."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        _executemany_compiled(connection, _insert_statement(row_cls), rows)
+    else:
+        session.execute(row_cls.__table__.insert(), rows)
+
+
+@lru_cache(maxsize=64)
+def _insert_statement(row_cls: type):
+    return row_cls.__table__.insert()
 
 
 def insert_ignore(session: Session, row_cls: type, rows: list[dict[str, Any]], keys: Iterable[str]) -> None:

@@ -12,7 +12,7 @@ from engine.domain.statuses import ReferralStatus
 from engine.persistence import mappers as m
 from engine.persistence import tables as t
 from engine.persistence.mappers import _utc
-from engine.persistence.repository import SqlRepository, insert_ignore, upsert
+from engine.persistence.repository import SqlRepository, insert_ignore, insert_many, upsert
 from engine.ports import Attendance, DeadLetter, UnitOfWork
 
 
@@ -46,8 +46,7 @@ class ReferralRepository(SqlRepository[Referral]):
                                  to_status=str(change.to_status), reason=change.reason,
                                  event_id=change.event_id))
             self._history_len[referral.referral_id] = len(referral.history)
-        if rows:
-            self._session.execute(t.ReferralHistoryRow.__table__.insert(), rows)
+        insert_many(self._session, t.ReferralHistoryRow, rows)
 
 
 class SqlUnitOfWork(UnitOfWork):
@@ -80,8 +79,7 @@ class SqlUnitOfWork(UnitOfWork):
 
     def _flush_pending(self) -> None:
         for row_cls, rows in self._pending.items():
-            if rows:
-                self._session.execute(row_cls.__table__.insert(), rows)
+            insert_many(self._session, row_cls, rows)
         self._pending.clear()
 
     def commit(self) -> None:
