@@ -51,8 +51,9 @@ def upcast(event_type: str, version: int, payload: dict[str, Any], target: int) 
     return payload
 
 
-def decode(raw: bytes | str) -> Decoded:
-    data = parse_json(raw)
+def decode(raw: bytes | str, data: dict[str, Any] | None = None) -> Decoded:
+    """Validate one message; ``data`` is its already-parsed JSON when the caller has it."""
+    data = parse_json(raw) if data is None else data
     try:
         envelope = Envelope.model_validate(data)
     except ValidationError as exc:

@@ -156,7 +156,11 @@ class SqlRepository(Repository[T], Generic[T]):
         Keys that were asked for and not found are remembered as absent, so a batch of new people
         costs one query rather than one per event.
         """
-        todo = sorted(set(values) - self._covered.get(column, set()))
+        todo = set(values) - self._covered.get(column, set())
+        if column == self._key:  # already in the identity map (say, loaded by crn): nothing to fetch
+            self._covered.setdefault(column, set()).update(todo & self._seen.keys())
+            todo -= self._seen.keys()
+        todo = sorted(todo)
         attr = getattr(self._row_cls, column)
         loaded = []
         for start in range(0, len(todo), chunk):

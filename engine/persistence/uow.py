@@ -115,9 +115,10 @@ class SqlUnitOfWork(UnitOfWork):
         """Load what a batch of events will touch in a handful of queries (see SqlRepository.prefetch)."""
         crns = keys.get("crn", set())
         self.people.prefetch("crn", crns)
+        self.sentences.prefetch("crn", crns)
         self.sentences.prefetch("sentence_id", keys.get("sentence_id", set()))
-        self.requirements.prefetch("requirement_id", keys.get("requirement_id", set()))
         self.requirements.prefetch("crn", crns)
+        self.requirements.prefetch("requirement_id", keys.get("requirement_id", set()))
         self.referrals.prefetch("crn", crns)
         self.referrals.prefetch("referral_id", keys.get("referral_id", set()))
         self.allocations.prefetch("referral_id", keys.get("referral_id", set()))

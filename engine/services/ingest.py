@@ -28,6 +28,7 @@ class RawEvent:
     line_number: int | None = None
     partition: int | None = None
     offset: int | None = None
+    parsed: dict | None = field(default=None, compare=False, repr=False)  # the raw JSON, if already parsed
 
 
 @dataclass
@@ -100,7 +101,7 @@ class Ingestor:
 
     def _decode(self, uow: UnitOfWork, item: RawEvent, result: BatchResult) -> Decoded | None:
         try:
-            return decode(item.raw)
+            return decode(item.raw, item.parsed)
         except InvalidEvent as exc:
             self._reject(uow, item, str(exc), None, result)
             return None

@@ -22,16 +22,25 @@ _EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 
 
 def read_lines(path: Path) -> Iterator[RawEvent]:
+    """Non-blank lines with their numbers; JSON objects are parsed once here for sorting and decoding."""
     with path.open("r", encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             if line.strip():
-                yield RawEvent(line.rstrip("\n"), str(path), line_number=number)
+                yield RawEvent(line.rstrip("\n"), str(path), line_number=number, parsed=_object_or_none(line))
+
+
+def _object_or_none(line: str) -> dict | None:
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def event_time_key(item: RawEvent) -> tuple:
     """Sort key from the content only; unreadable lines sort first (they go straight to dead letters)."""
     try:
-        data = json.loads(item.raw)
+        data = item.parsed if item.parsed is not None else json.loads(item.raw)
         at = datetime.fromisoformat(data["occurred_at"])
         at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
         return (1, at, _RANK.get(data.get("event_type"), 5), str(data.get("event_id")))
