@@ -5,12 +5,14 @@ from dataclasses import dataclass
 
 from engine.domain.regions import load_region
 from engine.handlers.context import EngineRules
-from engine.persistence.database import Database, queries
+from engine.persistence.database import Database, DatabaseUnavailable, queries
 from engine.services.ingest import Ingestor
 from engine.services.planning import Planner
 from engine.settings import EngineSettings
 from solver import schema as s
 from solver.baselines import CurrentPracticeAllocator, FifoAllocator
+
+__all__ = ["ALLOCATORS", "DatabaseUnavailable", "Engine", "bootstrap", "make_allocator"]
 
 ALLOCATORS = {"fifo": FifoAllocator, "current-practice": CurrentPracticeAllocator}
 

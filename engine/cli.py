@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from engine.bootstrap import ALLOCATORS, Engine, bootstrap
+from engine.bootstrap import ALLOCATORS, DatabaseUnavailable, Engine, bootstrap
 from engine.settings import EngineSettings
 
 logging.basicConfig(level=logging.WARNING, format="%(message)s",
@@ -34,7 +34,11 @@ def _engine(database_url: str | None, **overrides) -> Engine:
     values = {k: v for k, v in overrides.items() if v is not None}
     if database_url:
         values["database_url"] = database_url
-    return bootstrap(EngineSettings(**values))
+    try:
+        return bootstrap(EngineSettings(**values))
+    except DatabaseUnavailable as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
 
 
 class _Bar:
@@ -80,8 +84,14 @@ def generate(
     kwargs = dict(region_profile=region_profile, weeks=weeks, seed=seed, requirements_per_year=requirements_per_year,
                   scale=scale, facilitator_fte=facilitator_fte, programme_mix=programme_mix)
     if start:
-        kwargs["start"] = date.fromisoformat(start)
-    params = GeneratorParams(**kwargs)
+        try:
+            kwargs["start"] = date.fromisoformat(start)
+        except ValueError:
+            raise typer.BadParameter(f"--start {start!r} is not a date like 2024-11-25") from None
+    try:
+        params = GeneratorParams(**kwargs)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     with _progress("generating", None) as bar:
         summary = run(params, output, progress=bar)
     console.print(f"wrote {summary.lines} events to {output}")

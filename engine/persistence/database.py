@@ -7,7 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from engine.persistence.uow import SqlUnitOfWork
@@ -50,14 +51,32 @@ def migrate(url: str) -> None:
         command.upgrade(config, "head")
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The configured database cannot be opened or migrated; the message says which and what to do."""
+
+
+def redacted(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
 class Database:
     """Factory of units of work over one database URL."""
 
     def __init__(self, url: str, run_migrations: bool = True) -> None:
         self.url = url
-        if run_migrations:
-            migrate(url)
-        self._sessions = sessionmaker(make_engine(url), expire_on_commit=False)
+        try:
+            if run_migrations:
+                migrate(url)
+            self._sessions = sessionmaker(make_engine(url), expire_on_commit=False)
+        except (ArgumentError, OperationalError, NoSuchModuleError, OSError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise DatabaseUnavailable(
+                f"cannot open database {redacted(url)}: {reason}. Set COHORTPLAN_DATABASE_URL (or --database-url) "
+                "to a writable SQLite path (sqlite:///out/cohortplan.db) or a reachable PostgreSQL URL "
+                "(postgresql+psycopg://user@host:5432/db)") from None
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._sessions)

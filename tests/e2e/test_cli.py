@@ -85,3 +85,15 @@ def test_demo_prints_the_summary_and_writes_its_outputs(tmp_path):
     assert (tmp_path / "alerts.jsonl").exists()
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["allocations_made"] == sum(m["event_type"] == "allocation.made" for m in made)
+
+
+def test_an_unreachable_database_is_named_with_what_to_do_and_no_password():
+    result = runner.invoke(app, ["waitlist", "--database-url", "postgresql+psycopg://ops:s3cret@127.0.0.1:1/none"])
+    assert result.exit_code == 2
+    assert "cannot open database" in result.output and "COHORTPLAN_DATABASE_URL" in result.output
+    assert "s3cret" not in result.output
+
+
+def test_a_generator_parameter_that_makes_no_sense_is_refused_with_the_reason(tmp_path):
+    result = runner.invoke(app, ["generate", "--start", "2024-11-26", "-o", str(tmp_path / "x.jsonl")])
+    assert result.exit_code == 2 and "Monday" in result.output
