@@ -48,7 +48,7 @@ def cohort_planned(cohort_id: str, start: date, at: datetime = T0, programme: st
                    min_size: int | None = None) -> str:
     return event("cohort.planned", at, key="RS", cohort_id=cohort_id, region_code="RS", programme_code=programme,
                  pathway="MODERATE", office_code=office, pdu_code="RS-P01", sex=sex, offence_cohort="GENERAL_OFFENCE",
-                 ldc=False, slots=[{"weekday": w, "start": t, "period": "DAYTIME"} for w, t in slots],
+                 ldc=False, slots=[{"weekday": w, "start": t, "period": "EVENING" if t >= "17:00" else "DAYTIME"} for w, t in slots],
                  start_date=start, min_size=min_size)
 
 

@@ -200,3 +200,23 @@ def test_the_next_plan_keeps_places_and_publishes_no_changes(h):
     h.plan(date(2025, 2, 10))
     again = h.plan(date(2025, 2, 11))
     assert (again.made, again.changed, again.removed) == (0, 0, 0)
+
+
+def test_a_person_who_can_no_longer_attend_their_group_is_moved_and_the_change_is_published(h):
+    lines = [line for i in range(8) for line in person_with_referral(f"X{i:06d}")]
+    lines += [line for i in range(8, 20) for line in person_with_referral(f"X{i:06d}")]  # both groups open
+    h.feed(*lines, cohort_planned("C1", date(2025, 3, 3)), facilitator("F1"), facilitator("F2"),
+           facilitator("F3"), facilitator("F4"),
+           cohort_planned("C2", date(2025, 3, 4), slots=((1, "18:00"),)))
+    h.plan(date(2025, 2, 10))
+    placed = {m["referral_id"]: m["cohort_id"] for m in
+              (json.loads(x["message"])["payload"] for x in h.outbox("allocation.made"))}
+    mover = next(rid for rid, cohort in sorted(placed.items()) if cohort == "C1")
+    crn = mover.removeprefix("REF-")
+    h.feed(event("referral.availability_updated", T0 + timedelta(days=40), crn=crn, referral_id=mover,
+                 availability=[{"weekday": 1, "period": "EVENING"}]))
+    outcome = h.plan(date(2025, 2, 11))
+    changed = [json.loads(x["message"])["payload"] for x in h.outbox("allocation.changed")]
+    assert outcome.changed == 1 and changed[0]["referral_id"] == mover
+    assert changed[0]["previous_cohort_id"] == "C1" and changed[0]["cohort_id"] == "C2"
+    assert h.allocation(mover).cohort_id == "C2" and h.referral(mover).status == S.SCHEDULED
