@@ -157,15 +157,21 @@ def plan(
 def waitlist(
     database_url: Optional[str] = DbOption,
     region: Optional[str] = typer.Option(None), programme: Optional[str] = typer.Option(None),
+    as_of: Optional[str] = typer.Option(None, help="Date to count weeks left from (default: today)."),
     limit: int = typer.Option(30, min=1),
 ) -> None:
     """The waiting list in allocation order (risk, then deadline); crn and ids only."""
     q = _engine(database_url).queries()
-    rows = q.waitlist(region, programme)
-    table = Table("referral", "crn", "programme", "risk", "pdu", "referred", "deadline", title=f"{len(rows)} waiting")
+    today = date.fromisoformat(as_of) if as_of else date.today()
+    # Still actionable first (risk, then deadline); those already past their deadline at the end.
+    rows = sorted(q.waitlist(region, programme), key=lambda r: r["deadline"] <= today)
+    expired = sum(1 for r in rows if r["deadline"] <= today)
+    table = Table("referral", "crn", "programme", "risk", "pdu", "referred", "deadline", "weeks left",
+                  title=f"{len(rows)} waiting on {today}, {expired} already past their deadline")
     for r in rows[:limit]:
+        weeks = (r["deadline"] - today).days // 7
         table.add_row(r["referral_id"], r["crn"], r["programme_code"], r["risk_band"], r["pdu_code"],
-                      str(r["referred_on"]), str(r["deadline"]))
+                      str(r["referred_on"]), str(r["deadline"]), str(weeks) if weeks >= 0 else "[red]passed[/red]")
     console.print(table)
 
 
