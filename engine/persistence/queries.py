@@ -1,7 +1,6 @@
 """Read side: plain-data answers for the CLI, the demo summary and tests (no entities leak out)."""
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date
 from typing import Any
 
