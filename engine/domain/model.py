@@ -129,12 +129,6 @@ class Referral:
     def waiting(self) -> bool:
         return self.status == ReferralStatus.AWAITING_ALLOCATION
 
-    def entered_waiting_list_on(self) -> date:
-        """Date of the latest move onto the waiting list (the wait clock's origin)."""
-        for change in reversed(self.history):
-            if change.to_status == ReferralStatus.AWAITING_ALLOCATION:
-                return change.at.date()
-        return self.referred_on
 
 
 @dataclass

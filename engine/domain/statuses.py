@@ -36,10 +36,6 @@ class ReferralStatus(StrEnum):
     def closed(self) -> bool:
         return self in CLOSED
 
-    @property
-    def holds_place(self) -> bool:
-        """Statuses in which the person keeps (or may keep) a group place."""
-        return self in (S.SCHEDULED, S.ON_PROGRAMME)
 
 
 S = ReferralStatus

@@ -85,8 +85,7 @@ def facilitator_registered(ctx: Context, p: i.FacilitatorRegistered) -> None:
     existing = ctx.uow.facilitators.get(p.facilitator_id)
     if existing is not None:
         ctx.require_fresh(existing)
-    for code in p.programmes:
-        ctx.rules.catalogue.get(code)
+    _known_programmes(ctx, p.programmes)
     facilitator = Facilitator(p.facilitator_id, p.region_code, p.home_pdu, frozenset(p.programmes),
                               frozenset(p.offices), p.weekly_hours,
                               frozenset((w.weekday, w.period) for w in p.availability))
@@ -101,8 +100,7 @@ def facilitator_registered(ctx: Context, p: i.FacilitatorRegistered) -> None:
 def facilitator_updated(ctx: Context, p: i.FacilitatorUpdated) -> None:
     facilitator = _facilitator(ctx, p.facilitator_id)
     ctx.require_fresh(facilitator)
-    for code in p.programmes or ():
-        ctx.rules.catalogue.get(code)
+    _known_programmes(ctx, p.programmes or ())
     if p.programmes is not None:
         facilitator.programmes = frozenset(p.programmes)
     if p.offices is not None:
@@ -148,6 +146,12 @@ def attendance_recorded(ctx: Context, p: i.AttendanceRecorded) -> None:
     if attended and p.final_session and referral.status == S.ON_PROGRAMME:
         ctx.move(referral, S.PROGRAMME_COMPLETE, f"attended the post-programme review on {p.session_date}")
     cohort.advance(p.session_date)
+
+
+def _known_programmes(ctx: Context, codes) -> None:
+    """Unknown programme codes are rejected (dead letter naming the code) before anything changes."""
+    for code in codes:
+        ctx.rules.catalogue.get(code)
 
 
 def _cohort(ctx: Context, cohort_id: str) -> Cohort:

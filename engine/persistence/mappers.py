@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 from functools import cache
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any, Callable
 
 from engine.domain.calendar import WeeklySlot
@@ -26,12 +26,6 @@ def _pairs(values) -> list:
     return sorted([int(w), str(p)] for w, p in values)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """SQLite drops tzinfo; everything stored is UTC, so put it back."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
-
 
 def _date(value) -> date | None:
     if value is None or isinstance(value, date):
@@ -51,8 +45,7 @@ def person_from_row(r: dict[str, Any]) -> Person:
     return Person(**{**r, "availability": frozenset((w, p) for w, p in r["availability"]),
                      "preferred_offices": frozenset(r["preferred_offices"]),
                      "cannot_attend_offices": frozenset(r["cannot_attend_offices"]),
-                     "non_associations": frozenset(r["non_associations"]),
-                     "updated_at": _utc(r["updated_at"])})
+                     "non_associations": frozenset(r["non_associations"])})
 
 
 def sentence_to_row(s: Sentence) -> dict[str, Any]:
@@ -61,7 +54,7 @@ def sentence_to_row(s: Sentence) -> dict[str, Any]:
 
 def sentence_from_row(r: dict[str, Any]) -> Sentence:
     return Sentence(**{**r, "sentence_type": SentenceType(r["sentence_type"]),
-                       "status": LifeStatus(r["status"]), "updated_at": _utc(r["updated_at"])})
+                       "status": LifeStatus(r["status"])})
 
 
 def requirement_to_row(q: Requirement) -> dict[str, Any]:
@@ -69,7 +62,7 @@ def requirement_to_row(q: Requirement) -> dict[str, Any]:
 
 
 def requirement_from_row(r: dict[str, Any]) -> Requirement:
-    return Requirement(**{**r, "status": LifeStatus(r["status"]), "updated_at": _utc(r["updated_at"])})
+    return Requirement(**{**r, "status": LifeStatus(r["status"])})
 
 
 def referral_to_row(f: Referral) -> dict[str, Any]:
@@ -80,7 +73,7 @@ def referral_to_row(f: Referral) -> dict[str, Any]:
 
 
 def referral_from_row(r: dict[str, Any]) -> Referral:
-    return Referral(**{**r, "status": ReferralStatus(r["status"]), "updated_at": _utc(r["updated_at"])})
+    return Referral(**{**r, "status": ReferralStatus(r["status"])})
 
 
 def cohort_to_row(c: Cohort) -> dict[str, Any]:
@@ -92,8 +85,7 @@ def cohort_to_row(c: Cohort) -> dict[str, Any]:
 
 def cohort_from_row(r: dict[str, Any]) -> Cohort:
     return Cohort(**{**r, "slots": tuple(WeeklySlot(w, s, p) for w, s, p in r["slots"]),
-                     "facilitator_ids": tuple(r["facilitator_ids"]), "status": CohortStatus(r["status"]),
-                     "updated_at": _utc(r["updated_at"])})
+                     "facilitator_ids": tuple(r["facilitator_ids"]), "status": CohortStatus(r["status"])})
 
 
 def facilitator_to_row(f: Facilitator) -> dict[str, Any]:
@@ -107,8 +99,7 @@ def facilitator_to_row(f: Facilitator) -> dict[str, Any]:
 def facilitator_from_row(r: dict[str, Any]) -> Facilitator:
     return Facilitator(**{**r, "programmes": frozenset(r["programmes"]), "offices": frozenset(r["offices"]),
                           "availability": frozenset((w, p) for w, p in r["availability"]),
-                          "absences": tuple((_date(a), _date(b)) for a, b in r["absences"]),
-                          "updated_at": _utc(r["updated_at"])})
+                          "absences": tuple((_date(a), _date(b)) for a, b in r["absences"])})
 
 
 def allocation_to_row(a: Allocation) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.domain.policies import deadline
 from engine.persistence import tables as t
 
 # Tables that make up the engine's state, with the columns that are storage details, not state.
@@ -50,8 +51,7 @@ class Queries:
         rows = []
         for r in self.s.execute(stmt).mappings():
             row = dict(r)
-            ends = [d for d in (row.pop("end_date"), row.pop("expected_end_date")) if d]
-            row["deadline"] = min(ends)
+            row["deadline"] = deadline(row.pop("end_date"), row.pop("expected_end_date"))
             rows.append(row)
         return sorted(rows, key=lambda r: ({"HIGH": 0, "MEDIUM": 1}.get(r["risk_band"], 2), r["deadline"]))
 
@@ -60,9 +60,6 @@ class Queries:
             t.ReferralRow.status == "AWAITING_ALLOCATION").group_by(t.ReferralRow.programme_code))
         return dict(sorted(rows.all()))
 
-    def status_counts(self) -> dict[str, int]:
-        rows = self.s.execute(select(t.ReferralRow.status, func.count()).group_by(t.ReferralRow.status))
-        return dict(sorted(rows.all()))
 
     def person(self, crn: str) -> dict[str, Any] | None:
         person = self.s.get(t.PersonRow, crn)
@@ -80,8 +77,8 @@ class Queries:
             cohort = allocation and self.s.get(t.CohortRow, allocation.cohort_id)
             requirement = self.s.get(t.RequirementRow, referral.requirement_id)
             sentence = requirement and self.s.get(t.SentenceRow, requirement.sentence_id)
-            ends = [d for d in (requirement and requirement.end_date, sentence and sentence.expected_end_date) if d]
-            out["referrals"].append({**_row(referral), "deadline": _plain(min(ends)) if ends else None,
+            ends = _plain(deadline(requirement.end_date, sentence.expected_end_date)) if sentence else None
+            out["referrals"].append({**_row(referral), "deadline": ends,
                                      "history": [_row(h) for h in history],
                                      "allocation": _row(allocation) if allocation else None,
                                      "cohort": _row(cohort) if cohort else None})
@@ -120,8 +117,7 @@ class Queries:
         rows = []
         for r in self.s.execute(stmt).mappings():
             row = dict(r)
-            ends = [d for d in (row["end_date"], row["expected_end_date"]) if d]
-            row["deadline"] = min(ends)
+            row["deadline"] = deadline(row["end_date"], row["expected_end_date"])
             row["ever_on_programme"] = row["referral_id"] in started
             rows.append(row)
         return rows

@@ -47,20 +47,12 @@ def _executemany_compiled(connection, stmt, rows: list[dict[str, Any]]) -> None:
     connection.exec_driver_sql(sql, params)
 
 
-_COMPILED: dict[tuple, tuple] = {}
-
-
+@lru_cache(maxsize=256)
 def _compiled(stmt, columns: tuple[str, ...], dialect) -> tuple[str, tuple[str, ...], tuple]:
-    key = (id(stmt), columns)
-    if key not in _COMPILED:
-        table = stmt.table
-        bound = stmt.values({c: bindparam(c) for c in columns})
-        compiled = bound.compile(dialect=dialect)
-        names = tuple(compiled.positiontup)
-        processors = tuple(table.c[n].type._cached_bind_processor(dialect) for n in names)
-        _COMPILED[key] = (str(compiled), names, processors, stmt)  # keep stmt alive: id() stays unique
-    sql, names, processors, _ = _COMPILED[key]
-    return sql, names, processors
+    """SQL text, positional parameter names and their bind processors; statements come from caches too."""
+    compiled = stmt.values({c: bindparam(c) for c in columns}).compile(dialect=dialect)
+    names = tuple(compiled.positiontup)
+    return str(compiled), names, tuple(stmt.table.c[n].type._cached_bind_processor(dialect) for n in names)
 
 
 def insert_many(session: Session, row_cls: type, rows: list[dict[str, Any]]) -> None:

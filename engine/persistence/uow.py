@@ -11,7 +11,6 @@ from engine.domain.model import Office, PlanRecord, Referral, StatusChange
 from engine.domain.statuses import ReferralStatus
 from engine.persistence import mappers as m
 from engine.persistence import tables as t
-from engine.persistence.mappers import _utc
 from engine.persistence.repository import SqlRepository, insert_ignore, insert_many, upsert
 from engine.ports import Attendance, DeadLetter, UnitOfWork
 
@@ -31,7 +30,7 @@ class ReferralRepository(SqlRepository[Referral]):
         by_id = {r.referral_id: r for r in entities}
         for row in rows:
             by_id[row.referral_id].history.append(StatusChange(
-                _utc(row.at), ReferralStatus(row.from_status) if row.from_status else None,
+                row.at, ReferralStatus(row.from_status) if row.from_status else None,
                 ReferralStatus(row.to_status), row.reason, row.event_id))
         for referral in entities:
             self._history_len[referral.referral_id] = len(referral.history)

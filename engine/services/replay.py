@@ -7,6 +7,7 @@ replay of a duplicated or shuffled copy end in the same state as a clean one.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -63,7 +64,6 @@ class Replay:
         self.plan_every, self.batch_size = plan_every, batch_size
 
     def run(self, events: Iterable[RawEvent], progress: Callable[[int], None] | None = None) -> ReplaySummary:
-        import time
         started = time.perf_counter()
         ordered = sorted(((event_time_key(item), item) for item in events), key=lambda pair: pair[0])
         summary, batch, next_plan = ReplaySummary(), [], None
