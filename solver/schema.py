@@ -132,10 +132,13 @@ class Params:
     deadline_margin_days: int = 14
     horizon_weeks: int = 52
     wait_target_weeks: int = 18
+    wait_step_weeks: int = 26        # extra cost, in weeks of waiting, past the target and past a year
     open_threshold: float = 1.0      # share of a cohort's min size that must wait before opening
     time_limit_s: float = 10.0
     workers: int = 2
     seed: int = 7
+    objective_mode: str = "lexicographic"  # lexicographic | weighted
+    focus: frozenset[tuple[str, str]] = frozenset()  # (programme, office) cells free to change; empty = all
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,8 @@ class Plan:
     best_bound: float | None = None
     gap: float | None = None
     solve_seconds: float = 0.0
+    trace: tuple[tuple[float, str, float], ...] = ()  # (seconds, stage, objective) per improving solution
+    note: str = ""                                      # e.g. why a fallback plan was returned
 
     def cohort_of(self, referral_id: str) -> str | None:
         return next((a.cohort_id for a in self.assignments if a.referral_id == referral_id), None)

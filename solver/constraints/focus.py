@@ -1,0 +1,20 @@
+"""Hard (incremental re-plan): outside the programme × office cells being re-planned, nothing changes."""
+from __future__ import annotations
+
+
+def in_focus(b, cohort_id: str) -> bool:
+    cohort = b.cohorts[cohort_id]
+    return not b.params.focus or (cohort.programme_code, cohort.office_code) in b.params.focus
+
+
+def add_focus(b) -> None:
+    """Hard: when params.focus names cells, a place in a cohort outside them is exactly the published one
+    and no candidate outside them opens."""
+    if not b.params.focus:
+        return
+    for (rid, cid), var in b.vars.x.items():
+        if not in_focus(b, cid):
+            b.vars.fix(var, int(b.demands[rid].current_cohort_id == cid))
+    for cid, var in b.vars.open.items():
+        if not in_focus(b, cid):
+            b.vars.fix(var, 0)

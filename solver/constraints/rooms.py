@@ -1,0 +1,23 @@
+"""Hard: an office never has more groups in a slot than it has group rooms (a missing office has one)."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from solver.rules import slot_weeks
+
+
+def add_rooms(b) -> None:
+    """Hard: per office and slot-week, running groups + Σ opened candidates ≤ rooms."""
+    using: dict[tuple, list[str]] = defaultdict(list)
+    for cid in b.vars.open:
+        cohort = b.cohorts[cid]
+        for day, start, week in slot_weeks(cohort):
+            using[(cohort.office_code, day, start, week)].append(cid)
+    limits: dict[tuple[str, ...], int] = {}
+    for (office, day, start, week), cids in using.items():
+        spare = b.rooms.get(office, 1) - len(b.running.rooms.get((office, day, start, week), ()))
+        key = tuple(sorted(cids))
+        limits[key] = min(limits.get(key, spare), spare)
+    for cids, spare in sorted(limits.items()):
+        if len(cids) > spare:
+            b.model.add(sum(b.vars.open[cid] for cid in cids) <= max(spare, 0))

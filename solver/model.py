@@ -1,0 +1,230 @@
+"""The CP-SAT allocator: compose the registered rules and goals, solve tier by tier, return a Plan.
+
+Warm start and safety net: the current-practice plan for the same problem is computed first, hinted
+in full, and its tier-1 value bounds the search, so the published plan is never worse on deadline
+misses than current practice. If CP-SAT finds nothing in time, or its plan fails the independent
+checker, the current-practice plan is returned instead (status ``FALLBACK``).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from ortools.sat.python import cp_model
+
+from solver.baselines import CurrentPracticeAllocator
+from solver.build import Build, Constraint, Objective, Term, create_variables
+from solver.check import check_plan
+from solver.constraints import CONSTRAINTS, PAIR_RULES, STAFF_RULES
+from solver.evaluate import plan_metrics
+from solver.explain import Explainer, assignment
+from solver.objectives import OBJECTIVES
+from solver.schema import OpenedCohort, Plan, Problem
+from solver.variables import PairRule, StaffRule
+
+TIER_SHARE = {1: 0.4, 2: 0.35, 3: 0.1, 4: 0.15}  # of the time limit; unused time rolls forward
+MAX_COEF = 2 ** 62
+
+
+@dataclass
+class Rules:
+    """Which rules and goals to build: all of them in production, one at a time in the rule tests."""
+
+    pair: Mapping[str, PairRule] = field(default_factory=lambda: PAIR_RULES)
+    staff: Mapping[str, StaffRule] = field(default_factory=lambda: STAFF_RULES)
+    constraints: Mapping[str, Constraint] = field(default_factory=lambda: CONSTRAINTS)
+    objectives: Mapping[str, Objective] = field(default_factory=lambda: OBJECTIVES)
+
+
+class _Trace(cp_model.CpSolverSolutionCallback):
+    """Records (seconds since the solve began, stage, objective) for every improving solution."""
+
+    def __init__(self, began: float, stage: str, points: list) -> None:
+        super().__init__()
+        self.began, self.stage, self.points = began, stage, points
+
+    def on_solution_callback(self) -> None:
+        self.points.append((round(time.perf_counter() - self.began, 4), self.stage, self.objective_value))
+
+
+def build(problem: Problem, rules: Rules | None = None) -> Build:
+    rules = rules or Rules()
+    b = Build(problem)
+    create_variables(b, rules.pair, rules.staff)
+    for add in rules.constraints.values():
+        add(b)
+    b.terms = [objective(b) for objective in rules.objectives.values()]
+    return b
+
+
+def tiers(b: Build) -> dict[int, list[Term]]:
+    out: dict[int, list[Term]] = {}
+    for term in b.terms:
+        out.setdefault(term.tier, []).append(term)
+    return dict(sorted(out.items()))
+
+
+def tier_expr(terms: list[Term]) -> cp_model.LinearExpr:
+    return sum((t.expr() for t in terms), cp_model.LinearExpr.constant(0))
+
+
+class CpSatAllocator:
+    """The production allocator. ``in_process=False`` runs each solve in a worker process."""
+
+    name = "cpsat"
+
+    def __init__(self, rules: Rules | None = None, in_process: bool = True, warm_start: bool = True) -> None:
+        self.rules, self.in_process, self.warm_start = rules, in_process, warm_start
+
+    def allocate(self, problem: Problem) -> Plan:
+        if self.in_process:
+            return solve(problem, self.rules, self.warm_start)
+        from solver.workers import run_in_worker
+        return run_in_worker(solve, problem, self.rules, self.warm_start)
+
+
+def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True) -> Plan:
+    began = time.perf_counter()
+    b = build(problem, rules)
+    baseline = CurrentPracticeAllocator().allocate(problem) if warm_start else None
+    start = _warm_start(b, baseline)
+    by_tier = tiers(b)
+    run = _Run(b, began)
+    if problem.params.objective_mode == "weighted":
+        run.weighted(by_tier)
+    else:
+        run.lexicographic(by_tier)
+    if run.values is None:
+        return _fallback(baseline, problem, began, "no CP-SAT solution within the time limit")
+    plan = run.plan(by_tier)
+    if start is not None and run.tier_values.get(1, 0) > start.get(1, 0):
+        return _fallback(baseline, problem, began, "CP-SAT plan worse on deadline misses than current practice")
+    violations = check_plan(problem, plan)
+    if violations:
+        return _fallback(baseline, problem, began, f"CP-SAT plan failed the checker: {violations[0].message}")
+    return plan
+
+
+def _warm_start(b: Build, baseline: Plan | None) -> dict[int, int] | None:
+    """Hint the current-practice plan; when the model can express it, bound tier 1 by its value."""
+    if baseline is None:
+        return None
+    chosen = {a.referral_id: a.cohort_id for a in baseline.assignments}
+    opened = {o.cohort_id: o.facilitator_ids for o in baseline.opened}
+    values = b.vars.values_of(chosen, opened)
+    b.vars.hint(values)
+    if not b.vars.represents(chosen, opened) or b.params.focus:
+        return None
+    start = {tier: sum(t.value(lambda v: values.get(v.index, 0)) for t in terms)
+             for tier, terms in tiers(b).items()}
+    if 1 in start:
+        b.model.add(tier_expr(tiers(b)[1]) <= start[1])
+    return start
+
+
+def _fallback(baseline: Plan | None, problem: Problem, began: float, why: str) -> Plan:
+    if baseline is None:
+        raise RuntimeError(f"cpsat for region {problem.region_code}: {why}, and no warm start to fall back on")
+    objective = {**plan_metrics(problem, baseline), "fallback": 1.0}
+    return replace(baseline, allocator="cpsat", status="FALLBACK", objective=objective,
+                   solve_seconds=time.perf_counter() - began, note=why)
+
+
+class _Run:
+    def __init__(self, b: Build, began: float) -> None:
+        self.b, self.began, self.params = b, began, b.params
+        self.values: dict[int, int] | None = None
+        self.tier_values: dict[int, int] = {}
+        self.bounds: dict[int, float] = {}
+        self.statuses: list[str] = []
+        self.trace: list[tuple[float, str, float]] = []
+
+    def _solver(self, seconds: float) -> cp_model.CpSolver:
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(0.05, seconds)
+        solver.parameters.num_workers = max(1, self.params.workers)
+        solver.parameters.random_seed = self.params.seed
+        return solver
+
+    def _solve(self, stage: str, seconds: float) -> tuple[cp_model.CpSolver, int]:
+        solver = self._solver(seconds)
+        status = solver.solve(self.b.model, _Trace(self.began, stage, self.trace))
+        self.statuses.append(f"{stage}:{solver.status_name(status)}")
+        return solver, status
+
+    def _keep(self, solver: cp_model.CpSolver) -> None:
+        self.values = {var.index: int(solver.value(var)) for var in self.b.vars.all_vars()}
+        self.b.vars.hint(self.values)
+
+    def lexicographic(self, by_tier: dict[int, list[Term]]) -> None:
+        """Minimise tier 1, hold it, minimise tier 2 … each stage starting from the last solution."""
+        deadline = self.began + self.params.time_limit_s
+        for tier, terms in by_tier.items():
+            budget = (deadline - time.perf_counter()) * TIER_SHARE.get(tier, 0.1) / sum(
+                TIER_SHARE.get(t, 0.1) for t in by_tier if t >= tier)
+            expr = tier_expr(terms)
+            self.b.model.minimize(expr)
+            solver, status = self._solve(f"T{tier}", budget)
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                if self.values is None:
+                    return
+                break
+            self._keep(solver)
+            self.tier_values[tier] = round(solver.objective_value)
+            self.bounds[tier] = solver.best_objective_bound
+            self.b.model.add(expr <= self.tier_values[tier])
+        self._evaluate_tiers(by_tier)
+
+    def weighted(self, by_tier: dict[int, list[Term]]) -> None:
+        """One solve of Σ weight_tier × tier, each weight above the whole range of the tiers below."""
+        weight, weights = 1, {}
+        for tier in sorted(by_tier, reverse=True):
+            weights[tier] = weight
+            weight *= 1 + sum(sum(abs(c) for c, _ in t.coefs) for t in by_tier[tier])
+        if weight > MAX_COEF:
+            return self.lexicographic(by_tier)
+        self.b.model.minimize(sum((weights[t] * tier_expr(ts) for t, ts in by_tier.items()),
+                                  cp_model.LinearExpr.constant(0)))
+        solver, status = self._solve("weighted", self.params.time_limit_s - (time.perf_counter() - self.began))
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            self._keep(solver)
+            self.bounds[0] = solver.best_objective_bound
+            self._evaluate_tiers(by_tier)
+
+    def _evaluate_tiers(self, by_tier: dict[int, list[Term]]) -> None:
+        if self.values is not None:
+            self.tier_values = {tier: sum(t.value(self._value) for t in terms) for tier, terms in by_tier.items()}
+
+    def _value(self, var: cp_model.IntVar) -> int:
+        return self.values.get(var.index, 0)
+
+    def plan(self, by_tier: dict[int, list[Term]]) -> Plan:
+        b = self.b
+        chosen, opened = b.vars.extract(self._value)
+        explainer = Explainer(b, chosen, opened)
+        current = {d.referral_id: d.current_cohort_id for d in b.problem.demands}
+        assignments = tuple(assignment(b.demands[rid], b.cohorts[cid], b.params,
+                                       "keeps current cohort" if current[rid] == cid else
+                                       "opens candidate" if cid in opened else "earliest fitting place")
+                            for rid, cid in sorted(chosen.items()))
+        unallocated = tuple(explainer.unallocated(d) for d in sorted(b.problem.demands, key=lambda d: d.referral_id)
+                            if d.referral_id not in chosen)
+        plan = Plan("cpsat", b.problem.region_code, b.as_of, assignments,
+                    tuple(OpenedCohort(cid, fids) for cid, fids in sorted(opened.items())), unallocated,
+                    status=self._status(), solve_seconds=time.perf_counter() - self.began,
+                    best_bound=self.bounds.get(1, self.bounds.get(0)), trace=tuple(self.trace))
+        objective = {**plan_metrics(b.problem, plan),
+                     **{f"term:{t.name}": float(t.value(self._value)) for t in b.terms},
+                     **{f"tier{k}": float(v) for k, v in self.tier_values.items()}}
+        gap = _gap(self.tier_values.get(1), self.bounds.get(1))
+        return replace(plan, objective=objective, gap=gap)
+
+    def _status(self) -> str:
+        return "OPTIMAL" if all(s.endswith("OPTIMAL") for s in self.statuses) else "FEASIBLE"
+
+
+def _gap(value: float | None, bound: float | None) -> float | None:
+    if value is None or bound is None:
+        return None
+    return 0.0 if value == bound else round(abs(value - bound) / max(abs(value), 1), 6)

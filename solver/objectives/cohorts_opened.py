@@ -1,0 +1,14 @@
+"""Soft (tier 4): every new cohort is a cost (rooms, staff, management), so open no more than needed."""
+from __future__ import annotations
+
+from solver.build import Term
+
+COST_PER_COHORT = 50
+
+
+def cohorts_opened(b) -> Term:
+    """Soft: COST_PER_COHORT per candidate opened (points)."""
+    term = Term("cohorts_opened", 4)
+    for var in b.vars.open.values():
+        term.add(COST_PER_COHORT, var)
+    return term
