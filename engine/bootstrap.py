@@ -10,18 +10,24 @@ from engine.services.ingest import Ingestor
 from engine.services.planning import Planner
 from engine.settings import EngineSettings
 from solver import schema as s
+from engine.domain.regions import load_group_weekdays
+from engine.services.candidates import Grid
 from solver.baselines import CurrentPracticeAllocator, FifoAllocator
+from solver.model import CpSatAllocator
 
 __all__ = ["ALLOCATORS", "DatabaseUnavailable", "Engine", "bootstrap", "make_allocator"]
 
-ALLOCATORS = {"fifo": FifoAllocator, "current-practice": CurrentPracticeAllocator}
+ALLOCATORS = ("cpsat", "current-practice", "fifo")
 
 
-def make_allocator(name: str) -> s.Allocator:
-    try:
-        return ALLOCATORS[name]()
-    except KeyError:
-        raise ValueError(f"unknown allocator {name!r}; choose one of {', '.join(ALLOCATORS)}") from None
+def make_allocator(name: str, settings: EngineSettings | None = None) -> s.Allocator:
+    if name == "fifo":
+        return FifoAllocator()
+    if name == "current-practice":
+        return CurrentPracticeAllocator()
+    if name == "cpsat":
+        return CpSatAllocator(in_process=(settings or EngineSettings()).solver_in_process)
+    raise ValueError(f"unknown allocator {name!r}; choose one of {', '.join(ALLOCATORS)}")
 
 
 @dataclass
@@ -32,10 +38,18 @@ class Engine:
     ingestor: Ingestor
 
     def planner(self, allocator: str | None = None) -> Planner:
-        params = s.Params(freeze_days=self.settings.freeze_days,
-                          deadline_margin_days=self.settings.deadline_margin_days,
-                          horizon_weeks=self.settings.horizon_weeks)
-        return Planner(self.database.uow, make_allocator(allocator or self.settings.allocator), self.rules, params)
+        return Planner(self.database.uow, make_allocator(allocator or self.settings.allocator, self.settings),
+                       self.rules, self.params(), self.grid())
+
+    def params(self, **overrides) -> s.Params:
+        x = self.settings
+        return s.Params(**{**dict(freeze_days=x.freeze_days, deadline_margin_days=x.deadline_margin_days,
+                                  horizon_weeks=x.horizon_weeks, time_limit_s=x.solver_time_limit_s,
+                                  workers=x.solver_workers, seed=x.solver_seed), **overrides})
+
+    def grid(self) -> Grid:
+        return Grid(step_weeks=self.settings.grid_step_weeks, lead_days=self.settings.freeze_days,
+                    group_weekdays=load_group_weekdays(self.settings.region_profile))
 
     def queries(self):
         return queries(self.database)

@@ -16,6 +16,11 @@ class EngineSettings(BaseSettings):
     deadline_margin_days: int = Field(14, ge=0, le=120)
     freeze_days: int = Field(14, ge=0, le=90)
     horizon_weeks: int = Field(52, ge=4, le=156)
-    allocator: str = "current-practice"
+    allocator: str = "cpsat"
+    solver_time_limit_s: float = Field(10.0, gt=0, le=3600, description="CP-SAT time limit per region plan")
+    solver_workers: int = Field(2, ge=1, le=64, description="CP-SAT search workers")
+    solver_seed: int = 7
+    solver_in_process: bool = Field(False, description="solve on the calling thread (tests, benchmarks)")
+    grid_step_weeks: int = Field(4, ge=1, le=26, description="weeks between candidate starts per venue and track")
     batch_size: int = Field(2000, ge=1, le=100_000)
     output_dir: Path = Path("out")

@@ -17,6 +17,7 @@ from engine.handlers.context import EngineRules
 from engine.outbox import emit, stable_id
 from engine.ports import UnitOfWork
 from engine.services.deadlines import latest_start_any
+from engine.services.candidates import Grid
 from engine.services.problem import Snapshot, build_problem, pinned_cohort
 from solver import schema as s
 
@@ -41,14 +42,14 @@ class PlanOutcome:
 
 class Planner:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], allocator: s.Allocator,
-                 rules: EngineRules | None = None, params: s.Params | None = None) -> None:
+                 rules: EngineRules | None = None, params: s.Params | None = None, grid: Grid | None = None) -> None:
         self._uow_factory, self.allocator = uow_factory, allocator
-        self.rules, self.params = rules or EngineRules(), params or s.Params()
+        self.rules, self.params, self.grid = rules or EngineRules(), params or s.Params(), grid
 
     def plan(self, region: str, as_of: date) -> PlanOutcome:
         with self._uow_factory() as uow:
             _advance(uow, region, as_of, self.params.freeze_days)
-            snapshot = build_problem(uow, region, as_of, self.rules, self.params)
+            snapshot = build_problem(uow, region, as_of, self.rules, self.params, self.grid)
             plan = self.allocator.allocate(snapshot.problem)
             outcome = _Publisher(uow, snapshot, plan, uow.next_plan_version(), self.rules).publish()
             uow.set_state(f"last_planned:{region}", as_of.isoformat())
@@ -100,6 +101,8 @@ class _Publisher:
             cohort = self.snap.cohorts[opened.cohort_id]
             if cohort.live:
                 continue
+            if cohort.cohort_id in self.snap.grid:
+                self.uow.cohorts.add(cohort)
             cohort.confirm(opened.facilitator_ids)
             cohort.origin = "PLAN"
             self.outcome.opened += 1

@@ -13,6 +13,7 @@ from engine.domain.model import Cohort, CohortStatus, Person, Referral
 from engine.domain.statuses import ReferralStatus as S
 from engine.handlers.context import EngineRules
 from engine.ports import UnitOfWork
+from engine.services.candidates import Grid, grid_cohorts
 from solver import schema as s
 
 
@@ -25,6 +26,7 @@ class Snapshot:
     cohorts: dict[str, Cohort]
     deadlines: dict[str, date]
     pinned: set[str]
+    grid: frozenset[str] = frozenset()  # candidate ids from the grid: not stored until the plan opens one
 
 
 def pinned_cohort(cohort: Cohort, as_of: date, freeze_days: int) -> bool:
@@ -32,7 +34,7 @@ def pinned_cohort(cohort: Cohort, as_of: date, freeze_days: int) -> bool:
 
 
 def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
-                  params: s.Params) -> Snapshot:
+                  params: s.Params, grid: Grid | None = None) -> Snapshot:
     cohorts = {c.cohort_id: c for c in uow.cohorts.where(region_code=region, status=[
         CohortStatus.PROPOSED, CohortStatus.CONFIRMED, CohortStatus.STARTED])}
     live = [cid for cid, c in cohorts.items() if c.live]
@@ -56,11 +58,17 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
             demands.append(_demand(referral, people[referral.crn], deadlines[referral.referral_id]))
     options = [_option(c, members.get(cid, ()), rules, as_of) for cid, c in sorted(cohorts.items())
                if _offerable(c, cid in pinned_ids, as_of, horizon)]
+    offices = uow.offices(region)
+    gridded = [c for c in grid_cohorts(region, as_of, params.horizon_weeks, demands, offices, rules.catalogue,
+                                       rules.is_holiday, grid) if c.cohort_id not in cohorts] if grid else []
+    options += [_option(c, (), rules, as_of) for c in gridded]
+    cohorts.update({c.cohort_id: c for c in gridded})
     problem = s.Problem(region, as_of, tuple(sorted(demands, key=lambda d: d.referral_id)), tuple(options),
                         tuple(_facilitators(uow, region, as_of)), tuple(
-                            s.Office(o.office_code, o.pdu_code, o.rooms) for o in uow.offices(region)), params)
+                            s.Office(o.office_code, o.pdu_code, o.rooms) for o in offices), params)
     pinned = {r.referral_id for group in members.values() for r in group}
-    return Snapshot(problem, {r.referral_id: r for r in referrals}, cohorts, deadlines, pinned)
+    return Snapshot(problem, {r.referral_id: r for r in referrals}, cohorts, deadlines, pinned,
+                    frozenset(c.cohort_id for c in gridded))
 
 
 def _plannable(referral: Referral, deadline: date | None, as_of: date, horizon: date) -> bool:

@@ -1,0 +1,121 @@
+"""The candidate grid: cohorts the plan may open, programme × venue × track × start week over the horizon.
+
+The delivery team's planned cohorts are candidates already; the grid adds the ones nobody has
+planned yet, so the solver can open a group where and when the waiting list needs it. A grid cell is
+offered only where it could run: a variant (programme, pathway, offence cohort, LDC, sex) with at
+least a minimum group's worth of people waiting, a venue with group rooms that enough of them can
+reach, and a track (daytime or evening) enough of them can attend. Ids are stable across plans, so
+the plan diff and the hints of the next plan recognise the same candidate.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+
+from engine.domain.calendar import WeeklySlot, schedule_sessions, weeks_spanned
+from engine.domain.model import Cohort, Office
+from engine.domain.programmes import Catalogue, Programme
+from solver import schema as s
+from solver.rules import covers_slots, office_allowed
+
+Variant = tuple[str, str, str, bool, str]  # programme, pathway, offence cohort, LDC, group sex
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Where and when the plan may open cohorts nobody has planned yet."""
+
+    step_weeks: int = 4                           # a start every this many weeks per venue and track
+    offer_ratio: float = 2.0                      # at most this many cohorts per variant's worth of groups
+    daytime_start: str = "10:00"
+    evening_start: str = "18:00"
+    group_weekdays: tuple[int, ...] = (0, 1, 2, 3)
+    lead_days: int = 14                           # nothing starts inside the freeze window
+
+
+def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence[s.Demand],
+                 offices: Iterable[Office], catalogue: Catalogue, is_holiday: Callable[[date], bool],
+                 grid: Grid) -> list[Cohort]:
+    venues = sorted((o for o in offices if o.rooms > 0), key=lambda o: o.office_code)
+    first = _monday(as_of + timedelta(days=grid.lead_days + 7))
+    out = []
+    for variant, waiting in sorted(_variants(demands).items()):
+        programme = catalogue.get(variant[0])
+        tracks = [(v, venue, period) for v, venue in enumerate(venues) for period in ("DAYTIME", "EVENING")
+                  if _enough(waiting, venue, _patterns(programme, period, grid)[0], programme.min_size)]
+        for n, week in enumerate(range(0, horizon_weeks, _step(grid, len(waiting), programme, len(tracks),
+                                                                   horizon_weeks))):
+            for v, venue, period in tracks:
+                patterns = _patterns(programme, period, grid)
+                slots = patterns[(n + v) % len(patterns)]
+                start = first + timedelta(weeks=week, days=slots[0].weekday)
+                out.append(_cohort(region, variant, venue, slots, start, programme, is_holiday))
+    return out
+
+
+def _enough(waiting: list[s.Demand], venue: Office, slots: tuple[WeeklySlot, ...], min_size: int) -> bool:
+    """Enough of the variant's waiting people can reach the venue and attend the track to fill a group."""
+    return len(_attending([d for d in waiting if office_allowed(d, venue.office_code)], slots)) >= min_size
+
+
+def _step(grid: Grid, waiting: int, programme: Programme, tracks: int, horizon_weeks: int) -> int:
+    """Weeks between starts for a variant: the grid's step, widened so that the cohorts offered stay
+    within offer_ratio times the groups its waiting list could fill."""
+    budget = max(1.0, grid.offer_ratio * waiting / programme.min_size)
+    step = grid.step_weeks
+    while tracks * -(-horizon_weeks // step) > budget and step < horizon_weeks:
+        step += 1
+    return step
+
+
+def _variants(demands: Sequence[s.Demand]) -> dict[Variant, list[s.Demand]]:
+    grouped: dict[Variant, list[s.Demand]] = {}
+    for d in demands:
+        sex = d.sex if d.sex in ("MALE", "FEMALE") else "MIXED"
+        grouped.setdefault((d.programme_code, d.pathway, d.offence_cohort, d.ldc, sex), []).append(d)
+    return grouped
+
+
+def _attending(demands: list[s.Demand], slots: tuple[WeeklySlot, ...]) -> list[s.Demand]:
+    probe = s.CohortOption("probe", "", "", "", False, "MIXED", "", "", tuple(
+        s.Slot(x.weekday, x.start, s.Period(x.period)) for x in slots), date.min, date.min, 0, 0,
+        s.CohortState.CANDIDATE)
+    return [d for d in demands if covers_slots(d.availability, probe)]
+
+
+def _patterns(programme: Programme, period: str, grid: Grid) -> list[tuple[WeeklySlot, ...]]:
+    """Daytime tracks run twice a week where the programme allows it, evening tracks once."""
+    days, start = grid.group_weekdays, grid.daytime_start if period == "DAYTIME" else grid.evening_start
+    twice = period == "DAYTIME" and 2 in programme.cadences and len(days) >= 2
+    if twice:
+        half = len(days) // 2
+        return [(WeeklySlot(days[k], start, period), WeeklySlot(days[k + half], start, period)) for k in range(half)]
+    per_week = 1 if 1 in programme.cadences else min(programme.cadences)
+    return [tuple(WeeklySlot(days[(k + i) % len(days)], start, period) for i in range(per_week))
+            for k in range(len(days))]
+
+
+def _cohort(region: str, variant: Variant, venue: Office, slots: tuple[WeeklySlot, ...], start: date,
+            programme: Programme, is_holiday: Callable[[date], bool]) -> Cohort:
+    code, pathway, offence, ldc, sex = variant
+    end, weeks, group_start = _calendar(programme, slots, start, is_holiday)
+    track = "D" if slots[0].period == "DAYTIME" else "E"
+    cohort_id = (f"{region}-G-{code}-{pathway[0]}{offence[0]}{'L' if ldc else ''}{sex[0]}-"
+                 f"{venue.office_code}-{track}{''.join(str(x.weekday) for x in slots)}-{start:%Y%m%d}")
+    return Cohort(cohort_id, region, code, venue.office_code, venue.pdu_code, slots, start, end, weeks,
+                  pathway, sex, offence, ldc, programme.min_size, programme.max_size, origin="PLAN",
+                  group_start=group_start)
+
+
+@lru_cache(maxsize=8192)
+def _calendar(programme: Programme, slots: tuple[WeeklySlot, ...], start: date,
+              is_holiday: Callable[[date], bool]) -> tuple[date, int, date]:
+    sessions = schedule_sessions(programme, slots, start, is_holiday)
+    group_days = [x.on for x in sessions if x.is_group]
+    return sessions[-1].on, weeks_spanned(group_days), min(group_days, default=start)
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
