@@ -102,11 +102,12 @@ def replay(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Event file (JSONL) to apply."),
     database_url: Optional[str] = DbOption,
     plan_every_days: int = typer.Option(0, min=0, help="Plan on the event clock every N days (0: never)."),
-    allocator: str = typer.Option("current-practice", callback=_check_allocator, help="fifo | current-practice."),
+    allocator: str = typer.Option("cpsat", callback=_check_allocator, help="cpsat | current-practice | fifo."),
     batch_size: int = typer.Option(2000, min=1, help="Events per transaction."),
+    time_limit: Optional[float] = typer.Option(None, min=0.1, help="CP-SAT seconds per plan (default: settings)."),
 ) -> None:
     """Apply an event file in-process against the database (bad lines go to the dead letters)."""
-    engine = _engine(database_url, batch_size=batch_size)
+    engine = _engine(database_url, batch_size=batch_size, solver_time_limit_s=time_limit)
     summary = _replay(engine, file, plan_every_days, allocator)
     _print_ingest(summary)
     if summary.ingest.dead_lettered:
@@ -141,16 +142,56 @@ def plan(
     database_url: Optional[str] = DbOption,
     region: Optional[str] = typer.Option(None, help="Region code (default: the region profile's)."),
     as_of: Optional[str] = typer.Option(None, help="Plan date YYYY-MM-DD (default: today)."),
-    allocator: str = typer.Option("current-practice", callback=_check_allocator, help="fifo | current-practice."),
+    allocator: str = typer.Option("cpsat", callback=_check_allocator, help="cpsat | current-practice | fifo."),
+    time_limit: Optional[float] = typer.Option(None, min=0.1, help="CP-SAT seconds (default: settings)."),
 ) -> None:
     """Allocate now and publish the plan (allocation events go to the outbox)."""
-    engine = _engine(database_url)
+    engine = _engine(database_url, solver_time_limit_s=time_limit)
     region = region or engine.load_region()
     outcome = engine.planner(allocator).plan(region, date.fromisoformat(as_of) if as_of else date.today())
     console.print(f"plan {outcome.plan_version} for {region} as of {outcome.as_of} ({outcome.plan.allocator}): "
                   f"{len(outcome.plan.assignments)} placed, {len(outcome.plan.unallocated)} unplaced, "
                   f"{outcome.made} made, {outcome.changed} changed, {outcome.removed} removed, "
                   f"{outcome.opened} cohorts opened, {len(outcome.at_risk)} at risk")
+    p = outcome.plan
+    gap = f", gap {p.gap:.2%}" if p.gap is not None else ""
+    console.print(f"status {p.status}{gap} in {p.solve_seconds:.1f} s; deadline misses "
+                  f"{p.objective.get('deadline_misses', 0):g}, median wait {p.objective.get('median_wait_weeks', 0):g} "
+                  f"weeks" + (f"; {escape(p.note)}" if p.note else ""))
+
+
+@app.command()
+def explain(
+    crn: str, database_url: Optional[str] = DbOption,
+    as_of: Optional[str] = typer.Option(None, help="Plan date (default: the region's last plan date)."),
+    allocator: str = typer.Option("cpsat", callback=_check_allocator, help="cpsat | current-practice | fifo."),
+) -> None:
+    """Why this person has the cohort they have, or none: the plan's reason, re-derived without publishing."""
+    engine = _engine(database_url)
+    found = engine.queries().person(crn)
+    if found is None:
+        console.print(f"[red]no person with crn {crn}[/red]; check the crn or replay the events first")
+        raise typer.Exit(1)
+    region = found["region"]
+    planner = engine.planner(allocator)
+    day = date.fromisoformat(as_of) if as_of else planner.last_planned(region) or date.today()
+    snapshot, plan = planner.dry_run(region, day)
+    for referral in found["referrals"]:
+        console.print(_explanation(referral, snapshot, plan))
+
+
+def _explanation(referral: dict, snapshot, plan) -> str:
+    rid, head = referral["referral_id"], f"{referral['referral_id']} ({referral['programme_code']}, {referral['status']})"
+    allocation = referral.get("allocation")
+    if rid in snapshot.pinned:
+        return f"{head}: holds a fixed place on {allocation['cohort_id'] if allocation else '?'} (started or frozen)"
+    chosen = next((a for a in plan.assignments if a.referral_id == rid), None)
+    if chosen is not None:
+        return f"{head}: {escape(chosen.reason)}"
+    missing = next((u for u in plan.unallocated if u.referral_id == rid), None)
+    if missing is not None:
+        return f"{head}: no place: {missing.reason.value}: {escape(missing.detail)}"
+    return f"{head}: not planned (not waiting, or its deadline has passed, or not ready within the horizon)"
 
 
 @app.command()
@@ -233,11 +274,12 @@ def demo(
     out: Path = typer.Option(Path("out"), help="Directory for the database, events and outputs."),
     weeks: int = typer.Option(104, min=8, help="Weeks to simulate."),
     seed: int = typer.Option(7), scale: float = typer.Option(1.0, min=0.05),
-    allocator: str = typer.Option("current-practice", callback=_check_allocator),
+    allocator: str = typer.Option("cpsat", callback=_check_allocator, help="cpsat | current-practice | fifo."),
+    time_limit: float = typer.Option(2.0, min=0.1, help="CP-SAT seconds per weekly plan."),
 ) -> None:
     """Generate a region, replay it planning weekly, and print what happened."""
     from engine.demo import run_demo
-    run_demo(console, out, weeks, seed, scale, allocator, _progress, _replay)
+    run_demo(console, out, weeks, seed, scale, allocator, _progress, _replay, time_limit)
 
 
 if __name__ == "__main__":

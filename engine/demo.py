@@ -15,7 +15,7 @@ from engine.settings import EngineSettings
 
 
 def run_demo(console: Console, out: Path, weeks: int, seed: int, scale: float, allocator: str,
-             progress, replay) -> None:
+             progress, replay, time_limit: float = 2.0) -> None:
     from engine.generator import GeneratorParams, generate
     out.mkdir(parents=True, exist_ok=True)
     db_path = out / "cohortplan.db"
@@ -26,7 +26,8 @@ def run_demo(console: Console, out: Path, weeks: int, seed: int, scale: float, a
     with progress("generating region", None) as bar:
         generated = generate(params, events, progress=bar)
     console.print(f"generated {generated.lines:,} events for {weeks} weeks (seed {seed}) → {events}")
-    engine = bootstrap(EngineSettings(database_url=f"sqlite:///{db_path}", output_dir=out))
+    engine = bootstrap(EngineSettings(database_url=f"sqlite:///{db_path}", output_dir=out,
+                                      solver_time_limit_s=time_limit))
     summary = replay(engine, events, 7, allocator)
     _report(console, engine, summary, params.start, out)
 

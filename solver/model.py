@@ -58,10 +58,16 @@ def build(problem: Problem, rules: Rules | None = None) -> Build:
     return b
 
 
-def tiers(b: Build) -> dict[int, list[Term]]:
-    out: dict[int, list[Term]] = {}
+STABILITY_FIRST = 1.5  # in an incremental re-plan, plan changes rank right after deadline misses
+
+
+def tiers(b: Build) -> dict[float, list[Term]]:
+    """Terms by tier. An incremental re-plan (params.focus) ranks stability above waits: one new
+    referral must not reshuffle other people's published places to shave a few weeks off waits."""
+    out: dict[float, list[Term]] = {}
     for term in b.terms:
-        out.setdefault(term.tier, []).append(term)
+        tier = STABILITY_FIRST if b.params.focus and term.name == "plan_changes" else term.tier
+        out.setdefault(tier, []).append(term)
     return dict(sorted(out.items()))
 
 
@@ -216,7 +222,7 @@ class _Run:
                     best_bound=self.bounds.get(1, self.bounds.get(0)), trace=tuple(self.trace))
         objective = {**plan_metrics(b.problem, plan),
                      **{f"term:{t.name}": float(t.value(self._value)) for t in b.terms},
-                     **{f"tier{k}": float(v) for k, v in self.tier_values.items()}}
+                     **{f"tier{k:g}": float(v) for k, v in self.tier_values.items()}}
         gap = _gap(self.tier_values.get(1), self.bounds.get(1))
         return replace(plan, objective=objective, gap=gap)
 

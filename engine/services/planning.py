@@ -56,6 +56,12 @@ class Planner:
             uow.commit()
         return outcome
 
+    def dry_run(self, region: str, as_of: date) -> tuple[Snapshot, s.Plan]:
+        """Build and solve without publishing or storing anything: for explanations and what-ifs."""
+        with self._uow_factory() as uow:
+            snapshot = build_problem(uow, region, as_of, self.rules, self.params, self.grid)
+        return snapshot, self.allocator.allocate(snapshot.problem)
+
     def last_planned(self, region: str) -> date | None:
         """The engine's planning clock for a region: it never plans an earlier date by replay."""
         with self._uow_factory() as uow:

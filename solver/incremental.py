@@ -1,0 +1,59 @@
+"""Incremental re-planning: the next problem as if a plan were published, and the cells an event frees.
+
+After a plan is published, opened candidates run (OPEN, with their facilitators) and every placed
+person holds their place; places in cohorts starting within the freeze window become fixed members.
+A re-plan after a few events frees only the affected programme × office cells (``Params.focus``); the
+rest of the plan is fixed by :mod:`solver.constraints.focus` and hinted from the published plan.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import timedelta
+
+from solver.schema import CohortState, Demand, Plan, Problem
+
+
+def published(problem: Problem, plan: Plan) -> Problem:
+    """``problem`` with ``plan`` in force: opened cohorts running, people holding their places."""
+    placed = {a.referral_id: a.cohort_id for a in plan.assignments}
+    staff = {o.cohort_id: o.facilitator_ids for o in plan.opened}
+    frozen_until = problem.as_of + timedelta(days=problem.params.freeze_days)
+    cohorts = {c.cohort_id: c for c in problem.cohorts}
+    frozen = {cid for cid, c in cohorts.items()
+              if (c.state == CohortState.OPEN or cid in staff) and c.start_date <= frozen_until}
+    members: dict[str, list[Demand]] = {}
+    demands = []
+    for d in problem.demands:
+        cid = placed.get(d.referral_id)
+        if cid in frozen:
+            members.setdefault(cid, []).append(d)
+        else:
+            demands.append(replace(d, current_cohort_id=cid))
+    out = []
+    for cid, c in cohorts.items():
+        joined = members.get(cid, [])
+        c = replace(c, members=c.members + tuple(d.referral_id for d in joined),
+                    member_crns=c.member_crns + tuple(d.crn for d in joined))
+        if cid in staff:
+            c = replace(c, state=CohortState.OPEN, facilitator_ids=staff[cid])
+        out.append(c)
+    return replace(problem, demands=tuple(demands), cohorts=tuple(out))
+
+
+def cells_for(problem: Problem, programmes: Iterable[str]) -> frozenset[tuple[str, str]]:
+    """Every programme × office cell of the given programmes: what a referral event can change."""
+    wanted = set(programmes)
+    return frozenset((c.programme_code, c.office_code) for c in problem.cohorts if c.programme_code in wanted)
+
+
+def changed_programmes(before: Problem, after: Problem) -> set[str]:
+    """Programmes whose waiting demand differs between two problems (arrivals, withdrawals, edits)."""
+    old = {d.referral_id: d for d in before.demands}
+    new = {d.referral_id: d for d in after.demands}
+    touched = {d.programme_code for rid, d in new.items() if old.get(rid) != d}
+    return touched | {d.programme_code for rid, d in old.items() if rid not in new}
+
+
+def replan_params(problem: Problem, programmes: Iterable[str], time_limit_s: float):
+    return replace(problem.params, focus=cells_for(problem, programmes), time_limit_s=time_limit_s)
