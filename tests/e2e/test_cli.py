@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from engine.cli import app
 
 runner = CliRunner()
-COMMANDS = ["generate", "replay", "plan", "demo", "waitlist", "status", "deadletters", "schemas export",
+COMMANDS = ["generate", "replay", "plan", "explain", "demo", "waitlist", "status", "deadletters", "schemas export",
             "schemas asyncapi"]
 
 
@@ -30,7 +30,8 @@ def replayed(tmp_path_factory):
     bad = tmp / "bad.jsonl"
     bad.write_text("\n".join(lines[:10] + ["{broken", '{"event_type": "person.updated"}'] + lines[10:]) + "\n")
     url = f"sqlite:///{tmp}/cli.db"
-    result = runner.invoke(app, ["replay", str(bad), "--database-url", url, "--plan-every-days", "7"])
+    result = runner.invoke(app, ["replay", str(bad), "--database-url", url, "--plan-every-days", "7",
+                                 "--time-limit", "1"])
     return url, lines, result
 
 
@@ -97,3 +98,26 @@ def test_an_unreachable_database_is_named_with_what_to_do_and_no_password():
 def test_a_generator_parameter_that_makes_no_sense_is_refused_with_the_reason(tmp_path):
     result = runner.invoke(app, ["generate", "--start", "2024-11-26", "-o", str(tmp_path / "x.jsonl")])
     assert result.exit_code == 2 and "Monday" in result.output
+
+
+def test_replay_plans_with_cpsat_by_default(replayed):
+    url, _, result = replayed
+    assert "plans " in result.output
+    plan = runner.invoke(app, ["plan", "--database-url", url, "--as-of", "2025-03-17", "--time-limit", "2"])
+    assert plan.exit_code == 0, plan.output
+    assert "(cpsat)" in plan.output and "status " in plan.output and "deadline misses" in plan.output
+
+
+def test_explain_says_why_each_referral_has_its_cohort_or_none(replayed):
+    url, lines, _ = replayed
+    crns = [json.loads(line)["payload"]["crn"] for line in lines
+            if json.loads(line)["event_type"] == "referral.created"][:5]
+    outputs = [runner.invoke(app, ["explain", crn, "--database-url", url, "--allocator", "current-practice"])
+               for crn in crns]
+    assert all(o.exit_code == 0 for o in outputs), [o.output for o in outputs]
+    phrases = ("by latest end", "no place: ", "holds a fixed place", "not planned (")
+    for crn, out in zip(crns, outputs):
+        lines = [line for line in out.output.splitlines() if line.strip()]
+        assert lines and all(any(p in line for p in phrases) for line in lines), out.output
+    missing = runner.invoke(app, ["explain", "X000000", "--database-url", url])
+    assert missing.exit_code == 1 and "no person with crn X000000" in missing.output
