@@ -24,6 +24,10 @@ from solver.schema import OpenedCohort, Plan, Problem
 from solver.variables import PairRule, StaffRule
 
 TIER_SHARE = {1: 0.4, 2: 0.35, 3: 0.1, 4: 0.15}  # of the time limit; unused time rolls forward
+# Deterministic time units per wall second, measured with 2 interleaved workers on the 2-core CI machine
+# (BENCHMARKS.md), so a reproducible solve takes about time_limit_s of wall time there.
+DETERMINISTIC_PER_SECOND = 0.35
+WALL_CAP = 2.0  # a reproducible solve stops at this multiple of time_limit_s whatever the deterministic budget
 MAX_COEF = 2 ** 62
 
 
@@ -137,25 +141,50 @@ def _fallback(baseline: Plan | None, problem: Problem, began: float, why: str) -
                    solve_seconds=time.perf_counter() - began, note=why)
 
 
+class _Budget:
+    """Time per stage. Reproducible runs (the default) budget CP-SAT's deterministic time, so the same
+    problem gives the same plan on any machine and under any load, with the wall clock only as a cap
+    (hitting it is noted on the plan); otherwise stages get wall seconds. Unused time rolls forward."""
+
+    def __init__(self, params, began: float) -> None:
+        self.reproducible, self.workers, self.seed = params.reproducible, max(1, params.workers), params.seed
+        self.left = params.time_limit_s * (DETERMINISTIC_PER_SECOND if self.reproducible else 1.0)
+        self.wall_deadline = began + params.time_limit_s * WALL_CAP
+        self.capped = False
+
+    def solver(self, share: float) -> cp_model.CpSolver:
+        solver = cp_model.CpSolver()
+        budget, wall = max(0.01, self.left * share), max(0.05, self.wall_deadline - time.perf_counter())
+        solver.parameters.num_workers = self.workers
+        solver.parameters.random_seed = self.seed
+        if self.reproducible:
+            solver.parameters.max_deterministic_time = budget
+            solver.parameters.interleave_search = self.workers > 1
+            solver.parameters.max_time_in_seconds = wall
+        else:
+            solver.parameters.max_time_in_seconds = min(budget, wall)
+        return solver
+
+    def spend(self, solver: cp_model.CpSolver) -> None:
+        used = solver.response_proto.deterministic_time if self.reproducible else solver.wall_time
+        self.left = max(0.0, self.left - used)
+        self.capped |= self.reproducible and time.perf_counter() >= self.wall_deadline - 0.01
+
+
 class _Run:
     def __init__(self, b: Build, began: float) -> None:
         self.b, self.began, self.params = b, began, b.params
+        self.budget = _Budget(b.params, began)
         self.values: dict[int, int] | None = None
-        self.tier_values: dict[int, int] = {}
-        self.bounds: dict[int, float] = {}
+        self.tier_values: dict[float, int] = {}
+        self.bounds: dict[float, float] = {}
         self.statuses: list[str] = []
         self.trace: list[tuple[float, str, float]] = []
 
-    def _solver(self, seconds: float) -> cp_model.CpSolver:
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = max(0.05, seconds)
-        solver.parameters.num_workers = max(1, self.params.workers)
-        solver.parameters.random_seed = self.params.seed
-        return solver
-
-    def _solve(self, stage: str, seconds: float) -> tuple[cp_model.CpSolver, int]:
-        solver = self._solver(seconds)
+    def _solve(self, stage: str, share: float) -> tuple[cp_model.CpSolver, int]:
+        solver = self.budget.solver(share)
         status = solver.solve(self.b.model, _Trace(self.began, stage, self.trace))
+        self.budget.spend(solver)
         self.statuses.append(f"{stage}:{solver.status_name(status)}")
         return solver, status
 
@@ -165,13 +194,11 @@ class _Run:
 
     def lexicographic(self, by_tier: dict[int, list[Term]]) -> None:
         """Minimise tier 1, hold it, minimise tier 2 … each stage starting from the last solution."""
-        deadline = self.began + self.params.time_limit_s
         for tier, terms in by_tier.items():
-            budget = (deadline - time.perf_counter()) * TIER_SHARE.get(tier, 0.1) / sum(
-                TIER_SHARE.get(t, 0.1) for t in by_tier if t >= tier)
+            share = TIER_SHARE.get(tier, 0.1) / sum(TIER_SHARE.get(t, 0.1) for t in by_tier if t >= tier)
             expr = tier_expr(terms)
             self.b.model.minimize(expr)
-            solver, status = self._solve(f"T{tier}", budget)
+            solver, status = self._solve(f"T{tier:g}", share)
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 if self.values is None:
                     return
@@ -192,7 +219,7 @@ class _Run:
             return self.lexicographic(by_tier)
         self.b.model.minimize(sum((weights[t] * tier_expr(ts) for t, ts in by_tier.items()),
                                   cp_model.LinearExpr.constant(0)))
-        solver, status = self._solve("weighted", self.params.time_limit_s - (time.perf_counter() - self.began))
+        solver, status = self._solve("weighted", 1.0)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             self._keep(solver)
             self.bounds[0] = solver.best_objective_bound
@@ -219,7 +246,7 @@ class _Run:
         plan = Plan("cpsat", b.problem.region_code, b.as_of, assignments,
                     tuple(OpenedCohort(cid, fids) for cid, fids in sorted(opened.items())), unallocated,
                     status=self._status(), solve_seconds=time.perf_counter() - self.began,
-                    best_bound=self.bounds.get(1, self.bounds.get(0)), trace=tuple(self.trace))
+                    best_bound=self.bounds.get(1, self.bounds.get(0)), trace=tuple(self.trace), note=self.note())
         objective = {**plan_metrics(b.problem, plan),
                      **{f"term:{t.name}": float(t.value(self._value)) for t in b.terms},
                      **{f"tier{k:g}": float(v) for k, v in self.tier_values.items()}}
@@ -228,6 +255,9 @@ class _Run:
 
     def _status(self) -> str:
         return "OPTIMAL" if all(s.endswith("OPTIMAL") for s in self.statuses) else "FEASIBLE"
+
+    def note(self) -> str:
+        return "wall-time cap reached: this plan may not be reproducible" if self.budget.capped else ""
 
 
 def _gap(value: float | None, bound: float | None) -> float | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Mapping, Protocol
 
 
@@ -98,9 +99,9 @@ class CohortOption:
     def free_places(self) -> int:
         return self.max_size - len(self.members)
 
-    @property
+    @cached_property
     def load_weeks(self) -> tuple[date, ...]:
-        """Mondays of the weeks in which this cohort's facilitators carry its load."""
+        """Mondays of the weeks in which this cohort's facilitators carry its load (computed once)."""
         begin = self.load_start or self.start_date
         first = begin - timedelta(days=begin.weekday())
         return tuple(first + timedelta(weeks=i) for i in range(max(1, self.group_weeks)))
@@ -133,11 +134,13 @@ class Params:
     horizon_weeks: int = 52
     wait_target_weeks: int = 18
     wait_step_weeks: int = 26        # extra cost, in weeks of waiting, past the target and past a year
+    move_threshold_weeks: int = 4    # a published place moves only for a wait at least this much shorter
     open_threshold: float = 1.0      # share of a cohort's min size that must wait before opening
     time_limit_s: float = 10.0
     workers: int = 2
     seed: int = 7
     objective_mode: str = "lexicographic"  # lexicographic | weighted
+    reproducible: bool = True              # deterministic time budget: same problem, same plan
     focus: frozenset[tuple[str, str]] = frozenset()  # (programme, office) cells free to change; empty = all
 
 

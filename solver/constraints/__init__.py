@@ -14,6 +14,7 @@ from solver.constraints.facilitator_count import add_facilitator_count
 from solver.constraints.facilitator_hours import add_facilitator_hours
 from solver.constraints.focus import add_focus
 from solver.constraints.intake import allows_intake
+from solver.constraints.keep_published import add_keep_published
 from solver.constraints.max_size import add_max_size
 from solver.constraints.min_size import add_min_size
 from solver.constraints.non_associations import add_non_associations, allows_non_association
@@ -54,5 +55,6 @@ CONSTRAINTS = {
     "rooms": add_rooms,
     "non_associations": add_non_associations,
     "pinned": add_pinned,
+    "keep_published": add_keep_published,
     "focus": add_focus,
 }

@@ -18,7 +18,7 @@ def add_facilitator_hours(b) -> None:
     for (fid, week), cids in weekly.items():
         facilitator = b.facilitators[fid]
         spare = facilitator.weekly_hours - b.running.hours.get((fid, week), 0.0)
-        limit = math.floor(spare * HOURS_SCALE + 1e-6)
+        limit = max(0, math.floor(spare * HOURS_SCALE + 1e-6))  # already over on running groups: no more
         key = (fid, tuple(sorted(cids)))
         if key not in seen or limit < seen[key]:
             seen[key] = limit

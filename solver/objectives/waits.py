@@ -18,13 +18,18 @@ def wait_cost(demand: Demand, start: date, params: Params) -> int:
 
 
 def waits(b) -> Term:
-    """Soft: Σ wait cost of each person's start (unplaced: as if starting at the horizon's end)
-    (week-equivalents)."""
+    """Soft: Σ wait cost of each person's start (unplaced: as if starting at the horizon's end), less
+    move_threshold_weeks for the cohort they already hold (week-equivalents).
+
+    The credit is the switching cost of a published place: a move has to shorten a wait by more than
+    the threshold to be worth telling the person, so weekly re-plans do not churn for a week's gain.
+    """
     term = Term("waits", 2)
     for demand in b.problem.demands:
         unplaced = wait_cost(demand, b.horizon_end, b.params)
         term.constant += unplaced
         for cid in b.vars.cohorts_of.get(demand.referral_id, ()):
-            term.add(wait_cost(demand, b.cohorts[cid].start_date, b.params) - unplaced,
+            credit = b.params.move_threshold_weeks if cid == demand.current_cohort_id else 0
+            term.add(wait_cost(demand, b.cohorts[cid].start_date, b.params) - credit - unplaced,
                      b.vars.x[(demand.referral_id, cid)])
     return term
