@@ -39,7 +39,7 @@ class Engine:
 
     def planner(self, allocator: str | None = None) -> Planner:
         return Planner(self.database.uow, make_allocator(allocator or self.settings.allocator, self.settings),
-                       self.rules, self.params(), self.grid())
+                       self.rules, self.params(), self.grid(), self.settings.replan_time_limit_s)
 
     def params(self, **overrides) -> s.Params:
         x = self.settings

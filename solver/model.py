@@ -70,7 +70,7 @@ def tiers(b: Build) -> dict[float, list[Term]]:
     referral must not reshuffle other people's published places to shave a few weeks off waits."""
     out: dict[float, list[Term]] = {}
     for term in b.terms:
-        tier = STABILITY_FIRST if b.params.focus and term.name == "plan_changes" else term.tier
+        tier = STABILITY_FIRST if b.params.focus is not None and term.name == "plan_changes" else term.tier
         out.setdefault(tier, []).append(term)
     return dict(sorted(out.items()))
 
@@ -124,7 +124,7 @@ def _warm_start(b: Build, baseline: Plan | None) -> dict[int, int] | None:
     opened = {o.cohort_id: o.facilitator_ids for o in baseline.opened}
     values = b.vars.values_of(chosen, opened)
     b.vars.hint(values)
-    if not b.vars.represents(chosen, opened) or b.params.focus:
+    if not b.vars.represents(chosen, opened) or b.params.focus is not None:
         return None
     start = {tier: sum(t.value(lambda v: values.get(v.index, 0)) for t in terms)
              for tier, terms in tiers(b).items()}

@@ -141,7 +141,7 @@ class Params:
     seed: int = 7
     objective_mode: str = "lexicographic"  # lexicographic | weighted
     reproducible: bool = True              # deterministic time budget: same problem, same plan
-    focus: frozenset[tuple[str, str]] = frozenset()  # (programme, office) cells free to change; empty = all
+    focus: frozenset[tuple[str, str]] | None = None  # (programme, office) cells free to change; None = all
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ transaction as the new allocations.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Callable
+from typing import Callable, Iterable
 
 from engine.domain.model import Allocation, CohortStatus, PlanRecord
 from engine.domain.statuses import ReferralStatus as S
@@ -20,6 +20,7 @@ from engine.services.deadlines import latest_start_any
 from engine.services.candidates import Grid
 from engine.services.problem import Snapshot, build_problem, pinned_cohort
 from solver import schema as s
+from solver.incremental import replan_params
 
 AT_RISK = "deadline.at_risk"
 MISSED = "deadline.missed"
@@ -42,14 +43,21 @@ class PlanOutcome:
 
 class Planner:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], allocator: s.Allocator,
-                 rules: EngineRules | None = None, params: s.Params | None = None, grid: Grid | None = None) -> None:
+                 rules: EngineRules | None = None, params: s.Params | None = None, grid: Grid | None = None,
+                 replan_time_limit_s: float = 1.5) -> None:
         self._uow_factory, self.allocator = uow_factory, allocator
         self.rules, self.params, self.grid = rules or EngineRules(), params or s.Params(), grid
+        self.replan_time_limit_s = replan_time_limit_s
 
-    def plan(self, region: str, as_of: date) -> PlanOutcome:
+    def plan(self, region: str, as_of: date, programmes: Iterable[str] | None = None) -> PlanOutcome:
+        """Plan the region; with ``programmes``, an incremental re-plan that frees only their
+        programme × office cells, within the re-plan time limit (the rest of the plan stays as published)."""
         with self._uow_factory() as uow:
             _advance(uow, region, as_of, self.params.freeze_days)
             snapshot = build_problem(uow, region, as_of, self.rules, self.params, self.grid)
+            if programmes is not None:
+                snapshot = replace(snapshot, problem=replace(snapshot.problem, params=replan_params(
+                    snapshot.problem, programmes, self.replan_time_limit_s)))
             plan = self.allocator.allocate(snapshot.problem)
             outcome = _Publisher(uow, snapshot, plan, uow.next_plan_version(), self.rules).publish()
             uow.set_state(f"last_planned:{region}", as_of.isoformat())

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 def in_focus(b, cohort_id: str) -> bool:
     cohort = b.cohorts[cohort_id]
-    return not b.params.focus or (cohort.programme_code, cohort.office_code) in b.params.focus
+    return b.params.focus is None or (cohort.programme_code, cohort.office_code) in b.params.focus
 
 
 def add_focus(b) -> None:
-    """Hard: when params.focus names cells, a place in a cohort outside them is exactly the published one
-    and no candidate outside them opens."""
-    if not b.params.focus:
+    """Hard: when params.focus is set, a place in a cohort outside its cells is exactly the published one
+    and no candidate outside them opens (an empty focus changes nothing at all)."""
+    if b.params.focus is None:
         return
     for (rid, cid), var in b.vars.x.items():
         if not in_focus(b, cid):

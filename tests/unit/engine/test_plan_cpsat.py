@@ -57,3 +57,18 @@ def test_a_dry_run_publishes_nothing(h):
     snapshot, plan = planner(h).dry_run("RS", AS_OF)
     assert len(plan.assignments) == 8 and snapshot.grid
     assert h.outbox() == [] and h.allocation("REF-X000000") is None
+
+
+def test_an_incremental_replan_after_a_new_referral_places_them_and_moves_nobody_else(h):
+    first = planner(h).plan("RS", AS_OF)
+    h.feed(*person_with_referral("X000100"))
+    again = planner(h).plan("RS", date(2025, 2, 5), programmes={"BC-M"})
+    assert again.plan.cohort_of("REF-X000100") == first.plan.opened[0].cohort_id
+    assert again.made == 1 and again.changed == again.removed == 0
+
+
+def test_an_incremental_replan_of_another_programme_leaves_this_one_alone(h):
+    planner(h).plan("RS", AS_OF)
+    h.feed(*person_with_referral("X000100"))
+    again = planner(h).plan("RS", date(2025, 2, 5), programmes={"BBR"})
+    assert again.plan.cohort_of("REF-X000100") is None and again.made == 0
