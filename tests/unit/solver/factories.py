@@ -86,3 +86,110 @@ def people(count: int, **overrides) -> list[Demand]:
                     referred_on=date(2024, 10, 1 + i), **overrides)
         for i in range(1, count + 1)
     ]
+
+
+# ---- tiny CP-SAT models: one rule at a time ------------------------------------------------------
+# Appended below the plain factories (which stay as they were); these build and solve real models.
+from dataclasses import dataclass as _dataclass  # noqa: E402
+
+from ortools.sat.python import cp_model  # noqa: E402
+
+from solver.build import Build, Term  # noqa: E402
+from solver.constraints import CONSTRAINTS, PAIR_RULES, STAFF_RULES  # noqa: E402
+from solver.model import Rules, build  # noqa: E402
+from solver.objectives import OBJECTIVES  # noqa: E402
+
+URGENT_DEADLINE = date(2025, 5, 20)  # latest end = the default cohort's end: unplaced, it counts as a miss
+
+
+def make_candidate(**overrides) -> CohortOption:
+    """A candidate cohort K1 (same defaults as :func:`make_cohort`), needing two facilitators."""
+    return make_cohort(**{**dict(cohort_id="K1", state=CohortState.CANDIDATE), **overrides})
+
+
+def tiny_problem(demands=(), cohorts=(), facilitators=(), offices=(), **params) -> Problem:
+    """A problem whose solves are quick and repeatable: 5 s limit, one worker."""
+    return make_problem(demands, cohorts, facilitators, offices, **{**dict(time_limit_s=5, workers=1), **params})
+
+
+def most_places(b) -> Term:
+    """Soft (test only): one point for every place taken, so a model with no other goal fills cohorts."""
+    term = Term("most_places", 1)
+    for var in b.vars.x.values():
+        term.add(-1, var)
+    return term
+
+
+def only(pair=(), staff=(), constraints=(), objectives=(), **custom) -> Rules:
+    """Rules with just the named registry entries; ``custom`` adds test objectives by name (default:
+    :func:`most_places` when no objective is named)."""
+    goals = {name: OBJECTIVES[name] for name in objectives} | custom
+    return Rules(pair={name: PAIR_RULES[name] for name in pair},
+                 staff={name: STAFF_RULES[name] for name in staff},
+                 constraints={name: CONSTRAINTS[name] for name in constraints},
+                 objectives=goals or {"most_places": most_places})
+
+
+@_dataclass
+class Outcome:
+    """One solve of a tiny model: every place and staffing set to 1 (several places per person when no
+    rule stops it) and the model behind them."""
+
+    build: Build
+    status: str
+    values: dict[int, int]
+
+    @property
+    def feasible(self) -> bool:
+        return self.status in ("OPTIMAL", "FEASIBLE")
+
+    @property
+    def placed(self) -> set[tuple[str, str]]:
+        return {key for key, var in self.build.vars.x.items() if self.values.get(var.index)}
+
+    @property
+    def opened(self) -> dict[str, tuple[str, ...]]:
+        return self.build.vars.extract(lambda var: self.values.get(var.index, 0))[1]
+
+    def members(self, cohort_id: str) -> set[str]:
+        return {rid for rid, cid in self.placed if cid == cohort_id}
+
+    def value(self, term: Term) -> int:
+        return term.value(lambda var: self.values.get(var.index, 0))
+
+
+def solve_model(problem: Problem, rules: Rules, fixed=None) -> Outcome:
+    """Build ``problem`` with ``rules``, minimise the sum of its terms and read back every variable.
+
+    ``fixed`` pins variables of the build: a callable ``build -> [(var, value), ...]``."""
+    b = build(problem, rules)
+    for var, value in (fixed(b) if fixed else ()):
+        b.vars.fix(var, value)
+    b.model.minimize(sum((term.expr() for term in b.terms), cp_model.LinearExpr.constant(0)))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = problem.params.time_limit_s
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = problem.params.seed
+    status = solver.status_name(solver.solve(b.model))
+    values = ({var.index: int(solver.value(var)) for var in b.vars.all_vars()}
+              if status in ("OPTIMAL", "FEASIBLE") else {})
+    return Outcome(b, status, values)
+
+
+def term_value(problem: Problem, objective: str, places=(), opened=(), staffed=(), pair=()) -> int:
+    """The named objective's value with every variable fixed: the ``places`` (referral, cohort) pairs, the
+    ``opened`` candidate ids and the ``staffed`` (facilitator, cohort) pairs are 1, everything else 0.
+    Built with only the ``pair`` rules named, so every place variable exists unless a rule removes it."""
+    places, opened, staffed = set(places), set(opened), set(staffed)
+
+    def fix(b):
+        missing = (places - b.vars.x.keys()) | (opened - b.vars.open.keys()) | (staffed - b.vars.staff.keys())
+        assert not missing, f"no variable for {sorted(missing)}"
+        return ([(var, int(key in places)) for key, var in b.vars.x.items()]
+                + [(var, int(key in opened)) for key, var in b.vars.open.items()]
+                + [(var, int(key in staffed)) for key, var in b.vars.staff.items()])
+
+    outcome = solve_model(problem, only(pair=pair, objectives=[objective]), fixed=fix)
+    assert outcome.feasible
+    (term,) = outcome.build.terms
+    return outcome.value(term)

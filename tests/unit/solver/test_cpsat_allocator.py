@@ -1,0 +1,122 @@
+"""The CP-SAT allocator end to end on hand-made problems: what it opens, whom it places, why it leaves
+people out, and that whatever it returns passes the checker."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from solver.baselines import CurrentPracticeAllocator
+from solver.check import check_plan
+from solver.model import CpSatAllocator, Rules
+from solver.schema import OpenedCohort, Plan, Slot, UnallocatedReason
+from tests.unit.solver.factories import (
+    URGENT_DEADLINE,
+    make_candidate,
+    make_cohort,
+    make_demand,
+    make_facilitator,
+    people,
+    tiny_problem,
+    two_facilitators,
+)
+
+ALLOCATOR = CpSatAllocator()
+
+
+def allocate(problem) -> Plan:
+    plan = ALLOCATOR.allocate(problem)
+    assert check_plan(problem, plan) == []
+    return plan
+
+
+def reasons(plan: Plan) -> dict[str, UnallocatedReason]:
+    return {u.referral_id: u.reason for u in plan.unallocated}
+
+
+def comparable(plan: Plan) -> Plan:
+    """The plan without its timings (solve seconds, seconds on the trace)."""
+    return replace(plan, solve_seconds=0.0, trace=tuple((stage, value) for _, stage, value in plan.trace))
+
+
+def test_allocator_opens_a_candidate_when_enough_people_wait_and_two_trained_facilitators_have_hours():
+    untrained = make_facilitator(facilitator_id="F0", programmes=frozenset({"HSP"}))
+    problem = tiny_problem(people(3), [make_candidate(min_size=3)], [untrained, *two_facilitators()])
+    plan = allocate(problem)
+    assert plan.status == "OPTIMAL"
+    assert plan.opened == (OpenedCohort("K1", ("F1", "F2")),)
+    assert {a.referral_id: a.cohort_id for a in plan.assignments} == {"R01": "K1", "R02": "K1", "R03": "K1"}
+    assert plan.unallocated == ()
+
+
+def test_allocator_gives_the_last_place_to_the_person_with_the_earlier_deadline():
+    # Both must start in this plan (a later cohort of the group exists but neither can finish it in time);
+    # A was referred first and sorts first, B's deadline is 3 months earlier.
+    last_place = make_cohort(cohort_id="O1", max_size=2, members=("M1",), member_crns=("Y1",))
+    too_late = make_candidate(cohort_id="K9", start_date=date(2025, 6, 3), end_date=date(2025, 10, 1))
+    a = make_demand(referral_id="A", crn="XA", referred_on=date(2024, 9, 1), deadline=date(2025, 9, 1))
+    b = make_demand(referral_id="B", crn="XB", referred_on=date(2024, 11, 1), deadline=URGENT_DEADLINE)
+    plan = allocate(tiny_problem([a, b], [last_place, too_late]))
+    assert plan.cohort_of("B") == "O1"
+    assert reasons(plan) == {"A": UnallocatedReason.NO_PLACE}
+
+
+UNTRAINED = [make_facilitator(facilitator_id=fid, programmes=frozenset({"HSP"})) for fid in ("F1", "F2")]
+FULL = make_cohort(cohort_id="O1", max_size=2, members=("M1", "M2"), member_crns=("Y1", "Y2"))
+CASES = {
+    "nobody trained": (tiny_problem(people(3), [make_candidate(min_size=2)], UNTRAINED),
+                       UnallocatedReason.NO_FACILITATOR),
+    "too few waiting": (tiny_problem(people(2), [make_candidate(min_size=4)], two_facilitators()),
+                        UnallocatedReason.TOO_FEW_WAITING),
+    "deadline before every end": (tiny_problem([make_demand(deadline=date(2025, 4, 1))], [make_cohort()]),
+                                  UnallocatedReason.NO_COHORT_BEFORE_DEADLINE),
+    "only cohort full": (tiny_problem(people(1), [FULL]), UnallocatedReason.NO_PLACE),
+}
+
+
+@pytest.mark.parametrize("problem, reason", CASES.values(), ids=CASES.keys())
+def test_allocator_says_why_each_person_is_left_out(problem, reason):
+    plan = allocate(problem)
+    assert plan.assignments == () and plan.opened == ()
+    assert reasons(plan) == {d.referral_id: reason for d in problem.demands}
+
+
+MIXED = tiny_problem(
+    [*people(6), make_demand(referral_id="U1", crn="XU1", deadline=URGENT_DEADLINE, risk_band="HIGH"),
+     make_demand(referral_id="U2", crn="XU2", deadline=URGENT_DEADLINE, non_associations=frozenset({"XU1"}))],
+    [make_cohort(cohort_id="O1", max_size=3, members=("M1",), member_crns=("Y1",)),
+     make_candidate(cohort_id="K1", min_size=2, max_size=4, slots=(Slot(3, "10:00"),)),
+     make_candidate(cohort_id="K2", min_size=2)],  # K2 shares O1's slot and the office's only room
+    [*two_facilitators(), make_facilitator(facilitator_id="F3", weekly_hours=7.0)])
+
+
+def test_the_same_problem_and_seed_give_the_same_plan_twice():
+    first, again = (allocate(MIXED) for _ in range(2))
+    assert first.status == "OPTIMAL" and first.opened and first.unallocated
+    assert comparable(first) == comparable(again)
+
+
+def test_a_tiny_time_limit_still_returns_a_plan_that_passes_the_checker():
+    problem = replace(MIXED, params=replace(MIXED.params, time_limit_s=0.001))
+    plan = allocate(problem)
+    assert plan.status in ("OPTIMAL", "FEASIBLE", "FALLBACK")
+    if plan.status == "FALLBACK":
+        assert plan.note and plan.objective["fallback"] == 1.0
+
+
+def test_a_plan_failing_the_checker_falls_back_to_current_practice_with_a_note():
+    # Without its hard constraints the model places everyone, which the checker refuses.
+    problem = tiny_problem(people(3), [make_cohort(max_size=2)])
+    plan = CpSatAllocator(rules=Rules(constraints={})).allocate(problem)
+    baseline = CurrentPracticeAllocator().allocate(problem)
+    assert (plan.status, plan.allocator) == ("FALLBACK", "cpsat")
+    assert "failed the checker" in plan.note
+    assert (plan.assignments, plan.unallocated) == (baseline.assignments, baseline.unallocated)
+    assert check_plan(problem, plan) == []
+
+
+def test_a_worker_process_returns_the_same_plan_as_the_caller_process():
+    in_process = CpSatAllocator().allocate(MIXED)
+    in_worker = CpSatAllocator(in_process=False).allocate(MIXED)
+    assert comparable(in_worker) == comparable(in_process)
