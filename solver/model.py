@@ -106,7 +106,9 @@ def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True)
     else:
         run.lexicographic(by_tier)
     if run.values is None:
-        return _fallback(baseline, problem, began, "no CP-SAT solution within the time limit")
+        why = ("the model is infeasible (contradictory input: see the rule tests)" if run.infeasible
+               else "no CP-SAT solution within the time limit")
+        return _fallback(baseline, problem, began, why)
     plan = run.plan(by_tier)
     if start is not None and run.tier_values.get(1, 0) > start.get(1, 0):
         return _fallback(baseline, problem, began, "CP-SAT plan worse on deadline misses than current practice")
@@ -179,6 +181,7 @@ class _Run:
         self.tier_values: dict[float, int] = {}
         self.bounds: dict[float, float] = {}
         self.statuses: list[str] = []
+        self.infeasible = False
         self.trace: list[tuple[float, str, float]] = []
 
     def _solve(self, stage: str, share: float) -> tuple[cp_model.CpSolver, int]:
@@ -186,6 +189,7 @@ class _Run:
         status = solver.solve(self.b.model, _Trace(self.began, stage, self.trace))
         self.budget.spend(solver)
         self.statuses.append(f"{stage}:{solver.status_name(status)}")
+        self.infeasible = status == cp_model.INFEASIBLE
         return solver, status
 
     def _keep(self, solver: cp_model.CpSolver) -> None:

@@ -133,7 +133,7 @@ class Params:
     deadline_margin_days: int = 14
     horizon_weeks: int = 52
     wait_target_weeks: int = 18
-    wait_step_weeks: int = 26        # extra cost, in weeks of waiting, past the target and past a year
+    wait_slope_step: int = 1         # extra cost per week waited past the target, and again past a year
     move_threshold_weeks: int = 4    # a published place moves only for a wait at least this much shorter
     open_threshold: float = 1.0      # share of a cohort's min size that must wait before opening
     time_limit_s: float = 10.0

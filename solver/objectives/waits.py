@@ -1,4 +1,4 @@
-"""Soft (tier 2): waits from referral to start, with steps at the wait target and at a year."""
+"""Soft (tier 2): waits from referral to start, costing more per week past the wait target and again past a year."""
 from __future__ import annotations
 
 from datetime import date
@@ -10,11 +10,15 @@ YEAR_WEEKS = 52
 
 
 def wait_cost(demand: Demand, start: date, params: Params) -> int:
-    """Weeks from referral to start, + a step past the target and another past a year; doubled for HIGH
-    risk. The steps are what pulls the 92nd percentile down rather than only the mean."""
+    """Weeks from referral to start, the slope stepping up by ``wait_slope_step`` past the target and again
+    past a year; doubled for HIGH risk.
+
+    Convex on purpose: a week saved for someone already past the target is worth more than a week saved for
+    someone under it, so the long tail (the 92nd percentile) is cut first. A flat step at the target would
+    do the opposite, favouring people who can still make the target over those who already missed it."""
     weeks = max(0, round((start - demand.referred_on).days / 7))
-    cost = weeks + params.wait_step_weeks * ((weeks > params.wait_target_weeks) + (weeks > YEAR_WEEKS))
-    return cost * (2 if demand.risk_band == "HIGH" else 1)
+    extra = max(0, weeks - params.wait_target_weeks) + max(0, weeks - YEAR_WEEKS)
+    return (weeks + params.wait_slope_step * extra) * (2 if demand.risk_band == "HIGH" else 1)
 
 
 def waits(b) -> Term:

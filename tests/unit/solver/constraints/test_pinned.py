@@ -45,3 +45,10 @@ def test_a_longer_freeze_window_pins_a_later_start():
 
 def test_place_on_a_candidate_is_never_pinned():
     assert placed(RULE, starts_in_days=7, state=CohortState.CANDIDATE, freeze_days=14) == {("R1", "O2")}
+
+
+def test_an_over_committed_frozen_cohort_does_not_make_the_plan_impossible():
+    held = make_cohort(cohort_id="O1", start_date=AS_OF + timedelta(days=7), max_size=1)
+    holders = [make_demand(referral_id=f"R{i}", crn=f"X{i}", current_cohort_id="O1") for i in (1, 2)]
+    outcome = solve_model(tiny_problem(holders, [held], freeze_days=14), only(constraints=["pinned", "max_size"]))
+    assert outcome.feasible and len(outcome.placed) == 1  # most_places fills the one place, nobody is forced
