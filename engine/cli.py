@@ -275,7 +275,7 @@ def demo(
     weeks: int = typer.Option(104, min=8, help="Weeks to simulate."),
     seed: int = typer.Option(7), scale: float = typer.Option(1.0, min=0.05),
     allocator: str = typer.Option("cpsat", callback=_check_allocator, help="cpsat | current-practice | fifo."),
-    time_limit: float = typer.Option(2.0, min=0.1, help="CP-SAT seconds per weekly plan."),
+    time_limit: float = typer.Option(1.0, min=0.1, help="CP-SAT seconds per weekly plan."),
 ) -> None:
     """Generate a region, replay it planning weekly, and print what happened."""
     from engine.demo import run_demo

@@ -15,7 +15,7 @@ from engine.settings import EngineSettings
 
 
 def run_demo(console: Console, out: Path, weeks: int, seed: int, scale: float, allocator: str,
-             progress, replay, time_limit: float = 2.0) -> None:
+             progress, replay, time_limit: float = 1.0) -> None:
     from engine.generator import GeneratorParams, generate
     out.mkdir(parents=True, exist_ok=True)
     db_path = out / "cohortplan.db"

@@ -1,7 +1,7 @@
 """Soft (tier 2): waits from referral to start, costing more per week past the wait target and again past a year."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from solver.build import Term
 from solver.schema import Demand, Params
@@ -22,8 +22,8 @@ def wait_cost(demand: Demand, start: date, params: Params) -> int:
 
 
 def waits(b) -> Term:
-    """Soft: Σ wait cost of each person's start (unplaced: as if starting at the horizon's end), less
-    move_threshold_weeks for the cohort they already hold (week-equivalents).
+    """Soft: Σ wait cost of each person's start (unplaced: as if starting at the horizon's end), the cohort
+    they already hold costed as if it started move_threshold_weeks earlier (week-equivalents).
 
     The credit is the switching cost of a published place: a move has to shorten a wait by more than
     the threshold to be worth telling the person, so weekly re-plans do not churn for a week's gain.
@@ -33,7 +33,8 @@ def waits(b) -> Term:
         unplaced = wait_cost(demand, b.horizon_end, b.params)
         term.constant += unplaced
         for cid in b.vars.cohorts_of.get(demand.referral_id, ()):
-            credit = b.params.move_threshold_weeks if cid == demand.current_cohort_id else 0
-            term.add(wait_cost(demand, b.cohorts[cid].start_date, b.params) - credit - unplaced,
-                     b.vars.x[(demand.referral_id, cid)])
+            start = b.cohorts[cid].start_date
+            if cid == demand.current_cohort_id:
+                start -= timedelta(weeks=b.params.move_threshold_weeks)
+            term.add(wait_cost(demand, start, b.params) - unplaced, b.vars.x[(demand.referral_id, cid)])
     return term

@@ -66,6 +66,13 @@ def test_the_cohort_a_person_holds_is_credited_the_move_threshold():
     assert term_value(problem, "waits", [("A", "O2")]) == A_PLACED
 
 
+def test_past_the_target_the_move_threshold_is_worth_the_steeper_weeks():
+    """Referred 30 weeks ago, holding O1 in 4 weeks: 34 weeks costs 34 + 16, 31 weeks costs 31 + 13."""
+    holder = make_demand(referral_id="A", referred_on=AS_OF - 30 * WEEK, current_cohort_id="O1")
+    problem = tiny_problem([holder], [COHORT], move_threshold_weeks=3)
+    assert term_value(problem, "waits", [("A", "O1")]) == 31 + 13
+
+
 def test_the_last_place_goes_to_the_person_already_past_the_target():
     """The convex cost cuts the tail: with one place, the 20-week waiter beats the 10-week one."""
     long_wait = make_demand(referral_id="A", crn="XA", referred_on=AS_OF - 20 * WEEK)
