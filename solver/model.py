@@ -111,6 +111,8 @@ def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True)
         return _fallback(baseline, problem, began, why)
     plan = run.plan(by_tier)
     if start is not None and run.tier_values.get(1, 0) > start.get(1, 0):
+        if problem.params.focus is not None:  # the cells held fixed cost deadlines: re-plan everything
+            return solve(replace(problem, params=replace(problem.params, focus=None)), rules, warm_start)
         return _fallback(baseline, problem, began, "CP-SAT plan worse on deadline misses than current practice")
     violations = check_plan(problem, plan)
     if violations:
@@ -118,19 +120,20 @@ def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True)
     return plan
 
 
-def _warm_start(b: Build, baseline: Plan | None) -> dict[int, int] | None:
-    """Hint the current-practice plan; when the model can express it, bound tier 1 by its value."""
+def _warm_start(b: Build, baseline: Plan | None) -> dict[float, int] | None:
+    """Hint the current-practice plan and return its tier values. When the model can express it and no
+    cells are held fixed, its tier 1 also bounds the search (so the solve can never end worse)."""
     if baseline is None:
         return None
     chosen = {a.referral_id: a.cohort_id for a in baseline.assignments}
     opened = {o.cohort_id: o.facilitator_ids for o in baseline.opened}
     values = b.vars.values_of(chosen, opened)
     b.vars.hint(values)
-    if not b.vars.represents(chosen, opened) or b.params.focus is not None:
+    if not b.vars.represents(chosen, opened):
         return None
     start = {tier: sum(t.value(lambda v: values.get(v.index, 0)) for t in terms)
              for tier, terms in tiers(b).items()}
-    if 1 in start:
+    if 1 in start and b.params.focus is None:
         b.model.add(tier_expr(tiers(b)[1]) <= start[1])
     return start
 

@@ -120,3 +120,10 @@ def test_a_worker_process_returns_the_same_plan_as_the_caller_process():
     in_process = CpSatAllocator().allocate(MIXED)
     in_worker = CpSatAllocator(in_process=False).allocate(MIXED)
     assert comparable(in_worker) == comparable(in_process)
+
+
+def test_an_incremental_replan_that_would_miss_more_deadlines_than_current_practice_replans_everything():
+    person = make_demand(referral_id="R1", deadline=URGENT_DEADLINE)
+    problem = tiny_problem([person], [make_cohort(cohort_id="O1")], focus=frozenset())  # nothing may change
+    plan = allocate(problem)
+    assert plan.cohort_of("R1") == "O1" and plan.status != "FALLBACK"
