@@ -45,7 +45,8 @@ class Engine:
         x = self.settings
         return s.Params(**{**dict(freeze_days=x.freeze_days, deadline_margin_days=x.deadline_margin_days,
                                   horizon_weeks=x.horizon_weeks, time_limit_s=x.solver_time_limit_s,
-                                  workers=x.solver_workers, seed=x.solver_seed), **overrides})
+                                  workers=x.solver_workers, seed=x.solver_seed,
+                                  move_threshold_weeks=x.move_threshold_weeks), **overrides})
 
     def grid(self) -> Grid:
         return Grid(step_weeks=self.settings.grid_step_weeks, lead_days=self.settings.freeze_days,
