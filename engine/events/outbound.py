@@ -66,7 +66,6 @@ class PlanPublished(OutboundPayload):
     removed: int
     status: str
     objective: dict[str, float] = Field(default_factory=dict)
-    solve_seconds: float = 0.0
     gap: float | None = None          # relative gap of tier 1 (deadline misses) to the proven bound
     best_bound: float | None = None
     note: str = ""                    # e.g. why a fallback plan was published

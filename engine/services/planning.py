@@ -232,4 +232,4 @@ class _Publisher:
             assigned=len(p.assignments), unallocated=len(p.unallocated), cohorts_opened=self.outcome.opened,
             made=self.outcome.made, changed=self.outcome.changed, removed=self.outcome.removed,
             status=p.status, objective={k: float(v) for k, v in p.objective.items()},
-            solve_seconds=round(p.solve_seconds, 3), gap=p.gap, best_bound=p.best_bound, note=p.note), p.region_code)
+            gap=p.gap, best_bound=p.best_bound, note=p.note), p.region_code)  # no timings: replays must match
