@@ -29,7 +29,7 @@ class Grid:
 
     step_weeks: int = 4                           # a start every this many weeks per venue and track
     offer_ratio: float = 2.0                      # at most this many cohorts per variant's worth of groups
-    daytime_start: str = "10:00"
+    daytime_starts: tuple[str, ...] = ("10:00", "13:30")  # morning and afternoon groups share a room
     evening_start: str = "18:00"
     group_weekdays: tuple[int, ...] = (0, 1, 2, 3)
     lead_days: int = 14                           # nothing starts inside the freeze window
@@ -87,14 +87,16 @@ def _attending(demands: list[s.Demand], slots: tuple[WeeklySlot, ...]) -> list[s
 
 def _patterns(programme: Programme, period: str, grid: Grid) -> list[tuple[WeeklySlot, ...]]:
     """Daytime tracks run twice a week where the programme allows it, evening tracks once."""
-    days, start = grid.group_weekdays, grid.daytime_start if period == "DAYTIME" else grid.evening_start
+    days = grid.group_weekdays
+    starts = grid.daytime_starts if period == "DAYTIME" else (grid.evening_start,)
     twice = period == "DAYTIME" and 2 in programme.cadences and len(days) >= 2
     if twice:
         half = len(days) // 2
-        return [(WeeklySlot(days[k], start, period), WeeklySlot(days[k + half], start, period)) for k in range(half)]
+        return [(WeeklySlot(days[k], start, period), WeeklySlot(days[k + half], start, period))
+                for k in range(half) for start in starts]
     per_week = 1 if 1 in programme.cadences else min(programme.cadences)
     return [tuple(WeeklySlot(days[(k + i) % len(days)], start, period) for i in range(per_week))
-            for k in range(len(days))]
+            for k in range(len(days)) for start in starts]
 
 
 def _cohort(region: str, variant: Variant, venue: Office, slots: tuple[WeeklySlot, ...], start: date,
