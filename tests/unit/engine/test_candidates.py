@@ -1,0 +1,71 @@
+"""The candidate grid: where and when the plan may open a cohort nobody has planned yet."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from engine.domain.calendar import no_holidays
+from engine.domain.model import Office
+from engine.domain.programmes import load_catalogue
+from engine.services.candidates import Grid, grid_cohorts
+from solver.schema import Period
+from tests.unit.solver.factories import make_demand
+
+AS_OF = date(2025, 2, 3)  # a Monday
+HUB, SATELLITE, DESK = Office("HUB", "P1", rooms=2), Office("SAT", "P2", rooms=1), Office("DESK", "P1", rooms=0)
+CATALOGUE = load_catalogue()
+
+
+def waiting(n: int, **overrides):
+    return [make_demand(referral_id=f"R{i}", crn=f"X{i}", programme_code="BC-M", **overrides) for i in range(n)]
+
+
+def grid(demands, offices=(HUB, SATELLITE, DESK), horizon_weeks=12, **settings):
+    return grid_cohorts("RS", AS_OF, horizon_weeks, demands, offices, CATALOGUE, no_holidays, Grid(**settings))
+
+
+def test_fewer_people_waiting_than_a_minimum_group_get_no_candidates():
+    assert grid(waiting(CATALOGUE.get("BC-M").min_size - 1)) == []
+
+
+def test_candidates_are_offered_only_at_venues_with_group_rooms():
+    offered = grid(waiting(12))
+    assert offered and {c.office_code for c in offered} == {"HUB", "SAT"}
+
+
+def test_nothing_starts_inside_the_lead_time_and_everything_within_the_horizon():
+    offered = grid(waiting(12), lead_days=14)
+    assert min(c.start_date for c in offered) >= AS_OF + timedelta(days=14)
+    assert max(c.start_date for c in offered) < AS_OF + timedelta(weeks=12 + 3)
+
+
+def test_people_available_only_in_the_evening_get_only_evening_tracks():
+    evenings = frozenset((day, Period.EVENING) for day in range(5))
+    offered = grid(waiting(12, availability=evenings))
+    assert offered and all(slot.period == "EVENING" for c in offered for slot in c.slots)
+
+
+def test_daytime_tracks_run_twice_a_week_where_the_programme_allows_it():
+    offered = grid(waiting(12))
+    daytime = [c for c in offered if c.slots[0].period == "DAYTIME"]
+    assert daytime and all(len(c.slots) == 2 for c in daytime)
+    assert {c.slots[0].start for c in daytime} == {"10:00", "13:30"}
+
+
+def test_the_same_state_gives_the_same_ids_and_each_id_once():
+    first, second = grid(waiting(12)), grid(waiting(12))
+    ids = [c.cohort_id for c in first]
+    assert ids == [c.cohort_id for c in second] and len(ids) == len(set(ids))
+    assert all(c.cohort_id.startswith("RS-G-BC-M-") and c.origin == "PLAN" for c in first)
+
+
+def test_candidates_stay_within_the_offer_ratio_of_the_groups_the_list_could_fill():
+    assert CATALOGUE.get("BC-M").min_size == 6  # 12 waiting fill two groups; ratio 2 offers four
+    offered = grid(waiting(12), horizon_weeks=52, offer_ratio=2.0, step_weeks=1)
+    assert len(offered) == 4  # 4 tracks (two venues × daytime, evening), so the step widens to one start each
+    assert len(grid(waiting(12), horizon_weeks=52, offer_ratio=8.0, step_weeks=1)) == 16
+
+
+def test_women_and_men_get_separate_groups():
+    offered = grid(waiting(12) + [make_demand(referral_id=f"W{i}", crn=f"Y{i}", programme_code="BC-M", sex="FEMALE")
+                                  for i in range(12)])
+    assert {c.sex for c in offered} == {"MALE", "FEMALE"}
