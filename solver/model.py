@@ -24,8 +24,10 @@ from solver.schema import OpenedCohort, Plan, Problem
 from solver.variables import PairRule, StaffRule
 
 TIER_SHARE = {1: 0.4, 2: 0.35, 3: 0.1, 4: 0.15}  # of the time limit; unused time rolls forward
-# Deterministic time units per wall second, measured with 2 interleaved workers on the 2-core CI machine
-# (BENCHMARKS.md), so a reproducible solve takes about time_limit_s of wall time there.
+# Deterministic time units per wall second with 2 interleaved workers on the 2-core CI machine: about 0.35
+# with a second job running, 0.7-1.6 idle (BENCHMARKS.md). A reproducible solve therefore takes at most
+# about time_limit_s of wall time on a busy machine and a half to a fifth of it on an idle one; the wall
+# cap (WALL_CAP × time_limit_s) holds whatever the load.
 DETERMINISTIC_PER_SECOND = 0.35
 WALL_CAP = 2.0  # a reproducible solve stops at this multiple of time_limit_s whatever the deterministic budget
 MAX_COEF = 2 ** 62
