@@ -17,7 +17,10 @@ from solver.constraints.intake import allows_intake
 from solver.constraints.keep_published import add_keep_published
 from solver.constraints.max_size import add_max_size
 from solver.constraints.min_size import add_min_size
-from solver.constraints.non_associations import add_non_associations, allows_non_association
+from solver.constraints.non_associations import (
+    add_non_associations,
+    allows_non_association,
+)
 from solver.constraints.office import allows_office
 from solver.constraints.one_cohort import add_one_cohort
 from solver.constraints.pinned import add_pinned

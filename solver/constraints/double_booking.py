@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from solver.build import Build
 from solver.rules import slot_weeks
 
 
-def add_double_booking(b) -> None:
+def add_double_booking(b: Build) -> None:
     """Hard: per facilitator and slot-week, running bookings + Σ staffed candidates ≤ 1."""
     booked: dict[tuple, list[str]] = defaultdict(list)
     for (fid, cid) in b.vars.staff:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from solver.build import HOURS_SCALE
+from solver.build import HOURS_SCALE, Build
 
 
-def add_facilitator_hours(b) -> None:
+def add_facilitator_hours(b: Build) -> None:
     """Hard: for every facilitator and week, running load + Σ staffed candidates' weekly hours ≤ contracted
     weekly hours (hundredths of an hour)."""
     weekly: dict[tuple[str, object], list[str]] = defaultdict(list)

@@ -1,13 +1,15 @@
 """Hard (incremental re-plan): outside the programme × office cells being re-planned, nothing changes."""
 from __future__ import annotations
 
+from solver.build import Build
 
-def in_focus(b, cohort_id: str) -> bool:
+
+def in_focus(b: Build, cohort_id: str) -> bool:
     cohort = b.cohorts[cohort_id]
     return b.params.focus is None or (cohort.programme_code, cohort.office_code) in b.params.focus
 
 
-def add_focus(b) -> None:
+def add_focus(b: Build) -> None:
     """Hard: when params.focus is set, a place in a cohort outside its cells is exactly the published one
     and no candidate outside them opens (an empty focus changes nothing at all)."""
     if b.params.focus is None:

@@ -6,10 +6,11 @@ over-committed the group and the rule cannot hold for all of them).
 """
 from __future__ import annotations
 
+from solver.build import Build
 from solver.schema import CohortState
 
 
-def add_keep_published(b) -> None:
+def add_keep_published(b: Build) -> None:
     """Hard: Σ places of a person holding a compatible place on an OPEN cohort = 1 (people)."""
     keepers: dict[str, list[str]] = {}
     for demand in b.problem.demands:

@@ -1,8 +1,10 @@
 """Hard: a candidate cohort opens only with at least its minimum size (fixed members count)."""
 from __future__ import annotations
 
+from solver.build import Build
 
-def add_min_size(b) -> None:
+
+def add_min_size(b: Build) -> None:
     """Hard: members + Σ places ≥ min size × opened, for every candidate cohort (people)."""
     for cid, opened in b.vars.open.items():
         cohort = b.cohorts[cid]

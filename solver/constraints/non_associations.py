@@ -1,6 +1,7 @@
 """Hard: people with a non-association are never in the same group (either side naming the other)."""
 from __future__ import annotations
 
+from solver.build import Build
 from solver.rules import conflicts_with_members
 from solver.schema import CohortOption, Demand, Problem
 
@@ -10,7 +11,7 @@ def allows_non_association(demand: Demand, cohort: CohortOption, problem: Proble
     return not conflicts_with_members(demand, cohort)
 
 
-def add_non_associations(b) -> None:
+def add_non_associations(b: Build) -> None:
     """Hard: two non-associated waiting people take at most one place between them in any cohort."""
     flagged = [d for d in b.problem.demands if d.non_associations]
     by_crn: dict[str, list[Demand]] = {}

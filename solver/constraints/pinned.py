@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from solver.build import Build
 from solver.schema import CohortState
 
 
-def add_pinned(b) -> None:
+def add_pinned(b: Build) -> None:
     """Hard: a demand holding a place on a running cohort that starts within freeze_days keeps it."""
     frozen_until = b.as_of + timedelta(days=b.params.freeze_days)
     holders: dict[str, list] = {}

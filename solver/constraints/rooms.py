@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from solver.build import Build
 from solver.rules import slot_weeks
 
 
-def add_rooms(b) -> None:
+def add_rooms(b: Build) -> None:
     """Hard: per office and slot-week, running groups + Σ opened candidates ≤ rooms."""
     using: dict[tuple, list[str]] = defaultdict(list)
     for cid in b.vars.open:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from solver.build import Term
+from solver.build import Build, Term
 from solver.rules import latest_end
 from solver.schema import Demand, Params
 
@@ -17,7 +17,7 @@ def miss_weight(demand: Demand, params: Params, as_of: date) -> int:
     return RISK_WEIGHT.get(demand.risk_band, 1) + int(urgent)
 
 
-def deadline_misses(b) -> Term:
+def deadline_misses(b: Build) -> Term:
     """Soft: Σ weight × (1 − placed) over people who must start within this plan to finish in time
     (weighted people). People with no place possible count as a constant."""
     term = Term("deadline_misses", 1)

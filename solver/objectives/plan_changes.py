@@ -1,13 +1,13 @@
 """Soft (tier 3): changes to the published plan, weighted by how public each place already is."""
 from __future__ import annotations
 
-from solver.build import Term
+from solver.build import Build, Term
 from solver.schema import CohortState
 
 PUBLICITY = {CohortState.CANDIDATE: 1, CohortState.OPEN: 3}  # draft < published (frozen is pinned)
 
 
-def plan_changes(b) -> Term:
+def plan_changes(b: Build) -> Term:
     """Soft: Σ publicity weight over people moved off (or removed from) the cohort they hold (changes)."""
     term = Term("plan_changes", 3)
     for demand in b.problem.demands:

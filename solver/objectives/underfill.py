@@ -1,12 +1,12 @@
 """Soft (tier 4): empty places in cohorts the plan opens."""
 from __future__ import annotations
 
-from solver.build import Term
+from solver.build import Build, Term
 
 COST_PER_EMPTY_PLACE = 5
 
 
-def underfill(b) -> Term:
+def underfill(b: Build) -> Term:
     """Soft: COST_PER_EMPTY_PLACE × (max size − members − placed) for each opened candidate (points)."""
     term = Term("underfill", 4)
     for cid, opened in b.vars.open.items():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from solver.build import Term
+from solver.build import Build, Term
 from solver.schema import Demand, Params
 
 YEAR_WEEKS = 52
@@ -21,7 +21,7 @@ def wait_cost(demand: Demand, start: date, params: Params) -> int:
     return (weeks + params.wait_slope_step * extra) * (2 if demand.risk_band == "HIGH" else 1)
 
 
-def waits(b) -> Term:
+def waits(b: Build) -> Term:
     """Soft: Σ wait cost of each person's start (unplaced: as if starting at the horizon's end), the cohort
     they already hold costed as if it started move_threshold_weeks earlier (week-equivalents).
 
