@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import cache
 from datetime import timedelta
+from functools import cache
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,7 +11,12 @@ from hypothesis import strategies as st
 from solver.baselines import CurrentPracticeAllocator, FifoAllocator
 from solver.check import check_plan
 from solver.schema import CohortState, Office, Params, Period, Problem, Slot
-from tests.unit.solver.factories import AS_OF, make_cohort, make_demand, make_facilitator
+from tests.unit.solver.factories import (
+    AS_OF,
+    make_cohort,
+    make_demand,
+    make_facilitator,
+)
 
 ALLOCATORS = [FifoAllocator(), CurrentPracticeAllocator()]
 OFFICES = ("OFF1", "OFF2", "OFF3")
@@ -95,19 +100,22 @@ DEMAND, COHORT, FACILITATOR = demand(), cohort(), facilitator()
 
 
 @st.composite
-def problems(draw) -> Problem:
-    """2-30 demands, 1-8 cohorts mixing OPEN and CANDIDATE, 0-6 facilitators; ids may dangle on purpose."""
-    sizes = draw(st.tuples(st.integers(2, 30), st.integers(1, 8), st.integers(0, 6)))
-    people, groups, staff = (draw(st.lists(strategy, min_size=n, max_size=n))
-                             for strategy, n in zip((DEMAND, COHORT, FACILITATOR), sizes))
+def problems(draw, demands=(2, 30), cohorts=(1, 8), staff=(0, 6), **params) -> Problem:
+    """2-30 demands, 1-8 cohorts mixing OPEN and CANDIDATE, 0-6 facilitators by default; ids may dangle on
+    purpose; ``params`` are fixed Params fields (the rest drawn)."""
+    sizes = draw(st.tuples(st.integers(*demands), st.integers(*cohorts), st.integers(*staff)))
+    people, groups, workers = (draw(st.lists(strategy, min_size=n, max_size=n))
+                               for strategy, n in zip((DEMAND, COHORT, FACILITATOR), sizes))
+    drawn = dict(deadline_margin_days=draw(st.sampled_from((0, 14, 28))),
+                 open_threshold=draw(st.sampled_from((0.5, 1.0, 1.5))))
     return Problem(
         region_code="REG", as_of=AS_OF,
         demands=tuple(replace(d, referral_id=f"R{i:02d}", crn=CRNS[i]) for i, d in enumerate(people)),
         cohorts=tuple(replace(c, cohort_id=COHORT_IDS[i]) for i, c in enumerate(groups)),
-        facilitators=tuple(replace(f, facilitator_id=STAFF_IDS[i]) for i, f in enumerate(staff)),
-        offices=(Office("OFF1", "PDU1", rooms=draw(st.integers(1, 2))), Office("OFF2", "PDU1", rooms=1)),
-        params=Params(deadline_margin_days=draw(st.sampled_from((0, 14, 28))),
-                      open_threshold=draw(st.sampled_from((0.5, 1.0, 1.5)))),
+        facilitators=tuple(replace(f, facilitator_id=STAFF_IDS[i]) for i, f in enumerate(workers)),
+        offices=(Office("OFF1", "PDU1", rooms=draw(st.integers(1, 2))),
+                 Office("OFF2", "PDU1", rooms=draw(st.integers(1, 2)))),
+        params=Params(**{**drawn, **params}),
     )
 
 
