@@ -37,13 +37,15 @@ from engine.settings import EngineSettings  # noqa: E402
 ALLOCATORS = ("fifo", "current-practice", "cpsat")
 
 
-def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, progress: Progress) -> dict:
+def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, progress: Progress,
+        move_threshold: int = 8) -> dict:
     params = GeneratorParams(weeks=weeks, seed=seed)
     events = work / f"events-{seed}.jsonl"
     if not events.exists():
         generate(params, events)
-    engine = bootstrap(EngineSettings(database_url=f"sqlite:///{work}/{allocator}-{seed}.db",
-                                      solver_time_limit_s=time_limit, solver_in_process=True))
+    engine = bootstrap(EngineSettings(database_url=f"sqlite:///{work}/{allocator}-{seed}-{move_threshold}.db",
+                                      solver_time_limit_s=time_limit, solver_in_process=True,
+                                      move_threshold_weeks=move_threshold))
     engine.load_region()
     lines = list(read_lines(events))
     task = progress.add_task(f"seed {seed} {allocator}", total=len(lines))
@@ -56,7 +58,7 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
     share = metrics.start_share(q.requirement_outcomes(last.as_of), params.start, last.as_of)
     counts = q.outbox_counts()
     q.close()
-    return {"seed": seed, "allocator": allocator, "orders_ended": share.orders_ended,
+    return {"seed": seed, "allocator": allocator, "move_threshold": move_threshold, "orders_ended": share.orders_ended,
             "started_in_time": share.started_in_time, "share": round(share.share, 4),
             "median_wait": round(share.median_wait_weeks or 0, 2), "p92_wait": round(share.p92_wait_weeks or 0, 2),
             "missed_while_waiting": len(last.missed), "at_risk": len(last.at_risk),
@@ -71,6 +73,7 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=104)
     parser.add_argument("--time-limit", type=float, default=1.0, help="CP-SAT seconds per weekly plan")
     parser.add_argument("--allocators", default=",".join(ALLOCATORS))
+    parser.add_argument("--move-thresholds", default="8", help="CP-SAT move thresholds (weeks) to sweep")
     parser.add_argument("--out", type=Path, default=Path("bench/.cache/closed_loop.json"))
     args = parser.parse_args()
     console = Console(width=200)
@@ -79,7 +82,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="closed-loop-") as tmp, Progress(console=console) as progress:
         for seed in (int(s) for s in args.seeds.split(",")):
             for allocator in args.allocators.split(","):
-                rows.append(run(seed, args.weeks, allocator, args.time_limit, Path(tmp), progress))
+                thresholds = args.move_thresholds.split(",") if allocator == "cpsat" else ["8"]  # unused by them
+                for threshold in (int(t) for t in thresholds):
+                    rows.append(run(seed, args.weeks, allocator, args.time_limit, Path(tmp), progress, threshold))
     table = Table(*rows[0].keys(), title=f"closed loop, {args.weeks} weeks, CP-SAT {args.time_limit:g} s per plan")
     for row in rows:
         table.add_row(*(str(v) for v in row.values()))

@@ -22,7 +22,7 @@ class EngineSettings(BaseSettings):
     solver_seed: int = 7
     solver_in_process: bool = Field(False, description="solve on the calling thread (tests, benchmarks)")
     replan_time_limit_s: float = Field(1.5, gt=0, le=600, description="CP-SAT seconds for an incremental re-plan")
-    move_threshold_weeks: int = Field(4, ge=0, le=52, description="a published place moves only for a wait this much shorter")
+    move_threshold_weeks: int = Field(8, ge=0, le=52, description="a published place moves only for a wait this much shorter")
     grid_step_weeks: int = Field(4, ge=1, le=26, description="weeks between candidate starts per venue and track")
     batch_size: int = Field(2000, ge=1, le=100_000)
     output_dir: Path = Path("out")

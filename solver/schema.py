@@ -134,7 +134,7 @@ class Params:
     horizon_weeks: int = 52
     wait_target_weeks: int = 18
     wait_slope_step: int = 1         # extra cost per week waited past the target, and again past a year
-    move_threshold_weeks: int = 4    # a published place moves only for a wait at least this much shorter
+    move_threshold_weeks: int = 8    # a published place moves only for a wait at least this much shorter
     open_threshold: float = 1.0      # share of a cohort's min size that must wait before opening
     time_limit_s: float = 10.0       # reproducible: a deterministic budget worth about this many wall seconds on
                                      # a busy 2-core machine (less when idle), capped at 2× wall; else wall seconds
