@@ -21,14 +21,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
 
+from solver.explain import PRECEDENCE, mismatch
 from solver.rules import (
     Ledger,
+    compatible,
     conflicts_with_any,
     conflicts_with_members,
-    compatible,
     group_key,
     latest_end,
-    most_specific_reason,
     risk_rank,
     room_counts,
 )
@@ -45,14 +45,6 @@ from solver.schema import (
 )
 
 OrderKey = Callable[[Demand], tuple]
-
-# When several candidates a person waited for failed, the blocker a planner can act on comes first.
-BLOCKER_PRECEDENCE = {
-    UnallocatedReason.NO_FACILITATOR: 0,
-    UnallocatedReason.NO_PLACE: 1,  # enough people and staff, but no room free
-    UnallocatedReason.TOO_FEW_WAITING: 2,
-}
-
 
 def fifo_order(demand: Demand) -> tuple:
     """Referral date order: first come, first served."""
@@ -111,10 +103,7 @@ class _GreedyRun:
         self.kept = 0
         self.opened: dict[str, tuple[str, ...]] = {}
         self.blocked: dict[str, tuple[UnallocatedReason, str]] = {}
-        self.ledger = Ledger()
-        for cohort in self.cohorts:
-            if cohort.state == CohortState.OPEN:
-                self.ledger.add(cohort, cohort.facilitator_ids)
+        self.ledger = Ledger.of(self.cohorts)
         self._index()
 
     def _index(self) -> None:
@@ -233,28 +222,13 @@ class _GreedyRun:
     def _explain(self, demand: Demand) -> Unallocated:
         rid, options = demand.referral_id, self.options[demand.referral_id]
         if not options:
-            return self._explain_mismatch(demand)
+            return mismatch(demand, self.groups.get(group_key(demand), ()), self.params, self.as_of)
         blockers = [self.blocked[c.cohort_id] for c in options if c.cohort_id in self.blocked]
         if blockers:
-            reason, detail = min(blockers, key=lambda b: BLOCKER_PRECEDENCE[b[0]])
+            reason, detail = min(blockers, key=lambda b: PRECEDENCE.index(b[0]))
             return Unallocated(rid, reason, detail)
         ids = ", ".join(c.cohort_id for c in options)
         return Unallocated(rid, UnallocatedReason.NO_PLACE, f"full or non-associated: {ids}")
-
-    def _explain_mismatch(self, demand: Demand) -> Unallocated:
-        group = self.groups.get(group_key(demand), [])
-        reason = most_specific_reason(demand, group, self.params, self.as_of)
-        assert reason is not None  # no options means nothing in the group is compatible
-        details = {
-            UnallocatedReason.NO_COMPATIBLE_COHORT: f"no joinable {demand.programme_code} "
-                                                    f"{demand.pathway} cohort for sex {demand.sex}",
-            UnallocatedReason.NOT_AVAILABLE: "no matching cohort at a reachable office on available slots",
-            UnallocatedReason.NOT_READY: f"ready from {demand.ready_from}, after every matching start",
-            UnallocatedReason.NO_COHORT_BEFORE_DEADLINE: f"no matching cohort ends by "
-                                                         f"{latest_end(demand, self.params)} "
-                                                         f"(deadline {demand.deadline})",
-        }
-        return Unallocated(demand.referral_id, reason, details[reason])
 
     def plan(self, name: str, seconds: float) -> Plan:
         assignments = tuple(sorted(self.chosen.values(), key=lambda a: a.referral_id))

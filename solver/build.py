@@ -15,7 +15,14 @@ from functools import cached_property
 
 from ortools.sat.python import cp_model
 
-from solver.rules import Ledger, group_key, latest_end, room_counts
+from solver.rules import (
+    Ledger,
+    deferrable,
+    group_key,
+    last_ends,
+    latest_end,
+    room_counts,
+)
 from solver.schema import CohortOption, CohortState, Demand, Facilitator, Problem
 from solver.variables import PairRule, StaffRule, Variables
 
@@ -70,25 +77,36 @@ class Build:
     @cached_property
     def running(self) -> Ledger:
         """Claims already made by OPEN cohorts: hours, facilitator slots and rooms the plan cannot use."""
-        ledger = Ledger()
-        for cohort in self.problem.cohorts:
-            if cohort.state == CohortState.OPEN:
-                ledger.add(cohort, cohort.facilitator_ids)
-        return ledger
+        return Ledger.of(self.problem.cohorts)
 
     @cached_property
     def group_last_end(self) -> dict[tuple, date]:
-        """The latest end of any cohort per programme group: beyond it, the plan has nothing to offer."""
-        last: dict[tuple, date] = {}
-        for cohort in self.problem.cohorts:
-            key = group_key(cohort)
-            last[key] = max(last.get(key, cohort.end_date), cohort.end_date)
-        return last
+        return last_ends(self.problem.cohorts)
+
+    @cached_property
+    def groups(self) -> dict[tuple, tuple[list[CohortOption], list[date]]]:
+        """Cohorts per programme group in start order, with their start dates (for bisecting)."""
+        grouped: dict[tuple, list[CohortOption]] = defaultdict(list)
+        for cohort in sorted(self.problem.cohorts, key=lambda c: (c.start_date, c.cohort_id)):
+            grouped[group_key(cohort)].append(cohort)
+        return {key: (cs, [c.start_date for c in cs]) for key, cs in grouped.items()}
 
     def deferrable(self, demand: Demand) -> bool:
         """Could still finish in time on a cohort starting after every cohort in this plan's grid."""
-        last = self.group_last_end.get(group_key(demand))
-        return last is not None and latest_end(demand, self.params) > last
+        return deferrable(demand, self.group_last_end, self.params)
+
+    def held_places(self, starting_by: date | None = None) -> dict[str, list[str]]:
+        """Running cohort id → the waiting people who hold a still-compatible place on it (only cohorts
+        starting by ``starting_by``, when given). A cohort whose holders outnumber its free places is
+        left out: the input over-committed it, and no rule can keep every one of those promises."""
+        held: dict[str, list[str]] = defaultdict(list)
+        for demand in self.problem.demands:
+            cohort = self.cohorts.get(demand.current_cohort_id or "")
+            if (cohort is not None and cohort.state == CohortState.OPEN
+                    and (starting_by is None or cohort.start_date <= starting_by)
+                    and (demand.referral_id, cohort.cohort_id) in self.vars.x):
+                held[cohort.cohort_id].append(demand.referral_id)
+        return {cid: rids for cid, rids in sorted(held.items()) if len(rids) <= self.cohorts[cid].free_places}
 
     def candidates(self) -> Iterable[CohortOption]:
         return (c for c in self.problem.cohorts if c.state == CohortState.CANDIDATE)
@@ -116,18 +134,7 @@ def _near(build: Build, demand: Demand, pair_rules: Mapping[str, PairRule]) -> l
     an index per programme group, in start order, cut to the start window (a speed-up, not a rule)."""
     if "programme" not in pair_rules:
         return list(build.problem.cohorts)
-    group, starts = _groups(build).get(group_key(demand), ([], []))
+    group, starts = build.groups.get(group_key(demand), ([], []))
     first = bisect_left(starts, demand.ready_from) if "ready" in pair_rules else 0
     last = bisect_right(starts, latest_end(demand, build.params)) if "deadline" in pair_rules else len(group)
     return group[first:last]
-
-
-def _groups(build: Build) -> dict[tuple, tuple[list[CohortOption], list[date]]]:
-    cached = build.__dict__.get("_group_index")
-    if cached is None:
-        grouped: dict[tuple, list[CohortOption]] = defaultdict(list)
-        for cohort in sorted(build.problem.cohorts, key=lambda c: (c.start_date, c.cohort_id)):
-            grouped[group_key(cohort)].append(cohort)
-        cached = {key: (cs, [c.start_date for c in cs]) for key, cs in grouped.items()}
-        build.__dict__["_group_index"] = cached
-    return cached

@@ -49,14 +49,7 @@ class _Context:
 
     @cached_property
     def ledger(self) -> Ledger:
-        ledger = Ledger()
-        for cohort in self.cohorts.values():
-            if cohort.state == CohortState.OPEN:
-                ledger.add(cohort, cohort.facilitator_ids)
-            elif cohort.cohort_id in self.opened:
-                staff = tuple(dict.fromkeys(self.opened[cohort.cohort_id]))  # repeats: facilitator-count
-                ledger.add(cohort, staff)
-        return ledger
+        return Ledger.of(self.cohorts.values(), self.opened)  # repeated staff: facilitator-count's finding
 
 
 Check = Callable[[_Context], Iterator[Violation]]

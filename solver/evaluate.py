@@ -1,12 +1,12 @@
 """Allocator-independent measures of a plan, so FIFO, current practice and CP-SAT are judged alike."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from statistics import median, quantiles
 
+from solver.rules import deferrable, last_ends
 from solver.schema import CohortState, Plan, Problem
-
-YEAR_WEEKS = 52
 
 
 def percentile(values: list[float], pct: int) -> float:
@@ -28,25 +28,20 @@ def plan_metrics(problem: Problem, plan: Plan, previous: Plan | None = None) -> 
     params, cohorts = problem.params, {c.cohort_id: c for c in problem.cohorts}
     placed = {a.referral_id: cohorts[a.cohort_id] for a in plan.assignments}
     horizon_end = problem.as_of + timedelta(weeks=params.horizon_weeks)
-    last_end = {}
-    for c in problem.cohorts:
-        key = (c.programme_code, c.pathway, c.offence_cohort, c.ldc)
-        last_end[key] = max(last_end.get(key, c.end_date), c.end_date)
+    ends = last_ends(problem.cohorts)
     waits, misses, deferred = [], 0, 0
     for d in problem.demands:
         cohort = placed.get(d.referral_id)
         start = cohort.start_date if cohort else horizon_end
         waits.append(max(0.0, (start - d.referred_on).days / 7))
         if cohort is None:
-            reach = last_end.get((d.programme_code, d.pathway, d.offence_cohort, d.ldc))
-            latest = d.deadline - timedelta(days=params.deadline_margin_days)
-            if reach is not None and latest > reach:
+            if deferrable(d, ends, params):
                 deferred += 1
             else:
                 misses += 1
     opened = {o.cohort_id: o for o in plan.opened}
-    fills = [(len(c.members) + sum(1 for x in placed.values() if x.cohort_id == cid)) / c.max_size
-             for cid, c in cohorts.items() if cid in opened]
+    taken = Counter(a.cohort_id for a in plan.assignments)
+    fills = [(len(cohorts[cid].members) + taken[cid]) / cohorts[cid].max_size for cid in opened if cid in cohorts]
     hours = sum(cohorts[cid].facilitator_weekly_hours * len(cohorts[cid].load_weeks) * len(o.facilitator_ids)
                 for cid, o in opened.items())
     demands = len(problem.demands)
@@ -63,8 +58,6 @@ def plan_metrics(problem: Problem, plan: Plan, previous: Plan | None = None) -> 
         "open_places_used": float(sum(1 for c in placed.values() if c.state == CohortState.OPEN)),
     }
     if previous is not None:
-        before = {a.referral_id: a.cohort_id for a in previous.assignments}
-        metrics["churn"] = float(sum(1 for a in plan.assignments if a.referral_id in before
-                                     and before[a.referral_id] != a.cohort_id)
-                                 + sum(1 for rid in before if rid not in {a.referral_id for a in plan.assignments}))
+        now = {a.referral_id: a.cohort_id for a in plan.assignments}
+        metrics["churn"] = float(sum(1 for a in previous.assignments if now.get(a.referral_id) != a.cohort_id))
     return metrics

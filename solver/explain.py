@@ -5,10 +5,19 @@ words from :class:`~solver.schema.UnallocatedReason` and name the cohorts behind
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import date
 
 from solver.rules import Ledger, group_key, latest_end, most_specific_reason
-from solver.schema import Assignment, CohortOption, CohortState, Demand, Params, Unallocated, UnallocatedReason
+from solver.schema import (
+    Assignment,
+    CohortOption,
+    CohortState,
+    Demand,
+    Params,
+    Unallocated,
+    UnallocatedReason,
+)
 
 # When several candidates could have served a person, the blocker a planner can act on comes first.
 PRECEDENCE = (UnallocatedReason.NO_FACILITATOR, UnallocatedReason.NO_PLACE, UnallocatedReason.TOO_FEW_WAITING)
@@ -22,9 +31,8 @@ def assignment(demand: Demand, cohort: CohortOption, params: Params, how: str) -
                       f"wait {weeks:.0f} weeks; risk {demand.risk_band}")
 
 
-def mismatch(demand: Demand, cohorts: list[CohortOption], params: Params, as_of) -> Unallocated:
-    """Nothing in the problem is compatible: the stage the closest cohort got to, in words."""
-    group = [c for c in cohorts if group_key(c) == group_key(demand)]
+def mismatch(demand: Demand, group: Iterable[CohortOption], params: Params, as_of: date) -> Unallocated:
+    """Nothing in the person's programme group is compatible: the stage the closest cohort got to, in words."""
     reason = most_specific_reason(demand, group, params, as_of) or UnallocatedReason.NO_PLACE
     details = {
         UnallocatedReason.NO_COMPATIBLE_COHORT: f"no joinable {demand.programme_code} {demand.pathway} "
@@ -43,12 +51,7 @@ class Explainer:
 
     def __init__(self, b, chosen: Mapping[str, str], opened: Mapping[str, tuple[str, ...]]) -> None:
         self.b, self.chosen, self.opened = b, chosen, opened
-        self.ledger = Ledger()
-        for cohort in b.problem.cohorts:
-            if cohort.state == CohortState.OPEN:
-                self.ledger.add(cohort, cohort.facilitator_ids)
-            elif cohort.cohort_id in opened:
-                self.ledger.add(cohort, opened[cohort.cohort_id])
+        self.ledger = Ledger.of(b.problem.cohorts, opened)
         self.placed: dict[str, int] = {}
         for cid in chosen.values():
             self.placed[cid] = self.placed.get(cid, 0) + 1
@@ -56,7 +59,8 @@ class Explainer:
     def unallocated(self, demand: Demand) -> Unallocated:
         options = [self.b.cohorts[cid] for cid in self.b.vars.cohorts_of.get(demand.referral_id, ())]
         if not options:
-            return mismatch(demand, list(self.b.problem.cohorts), self.b.params, self.b.as_of)
+            group = self.b.groups.get(group_key(demand), ((), ()))[0]
+            return mismatch(demand, group, self.b.params, self.b.as_of)
         running = [c for c in options if c.state == CohortState.OPEN or c.cohort_id in self.opened]
         if running:
             return Unallocated(demand.referral_id, UnallocatedReason.NO_PLACE,

@@ -32,9 +32,7 @@ def published(problem: Problem, plan: Plan) -> Problem:
             demands.append(replace(d, current_cohort_id=cid))
     out = []
     for cid, c in cohorts.items():
-        joined = members.get(cid, [])
-        c = replace(c, members=c.members + tuple(d.referral_id for d in joined),
-                    member_crns=c.member_crns + tuple(d.crn for d in joined))
+        c = c.joined(members.get(cid, []))
         if cid in staff:
             c = replace(c, state=CohortState.OPEN, facilitator_ids=staff[cid])
         out.append(c)

@@ -100,8 +100,8 @@ def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True)
     began = time.perf_counter()
     b = build(problem, rules)
     baseline = CurrentPracticeAllocator().allocate(problem) if warm_start else None
-    start = _warm_start(b, baseline)
     by_tier = tiers(b)
+    start = _warm_start(b, by_tier, baseline)
     run = _Run(b, began)
     if problem.params.objective_mode == "weighted":
         run.weighted(by_tier)
@@ -122,7 +122,7 @@ def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True)
     return plan
 
 
-def _warm_start(b: Build, baseline: Plan | None) -> dict[float, int] | None:
+def _warm_start(b: Build, by_tier: dict[float, list[Term]], baseline: Plan | None) -> dict[float, int] | None:
     """Hint the current-practice plan and return its tier values. When the model can express it and no
     cells are held fixed, its tier 1 also bounds the search (so the solve can never end worse)."""
     if baseline is None:
@@ -134,9 +134,9 @@ def _warm_start(b: Build, baseline: Plan | None) -> dict[float, int] | None:
     if not b.vars.represents(chosen, opened):
         return None
     start = {tier: sum(t.value(lambda v: values.get(v.index, 0)) for t in terms)
-             for tier, terms in tiers(b).items()}
+             for tier, terms in by_tier.items()}
     if 1 in start and b.params.focus is None:
-        b.model.add(tier_expr(tiers(b)[1]) <= start[1])
+        b.model.add(tier_expr(by_tier[1]) <= start[1])
     return start
 
 
@@ -201,7 +201,7 @@ class _Run:
         self.values = {var.index: int(solver.value(var)) for var in self.b.vars.all_vars()}
         self.b.vars.hint(self.values)
 
-    def lexicographic(self, by_tier: dict[int, list[Term]]) -> None:
+    def lexicographic(self, by_tier: dict[float, list[Term]]) -> None:
         """Minimise tier 1, hold it, minimise tier 2 … each stage starting from the last solution."""
         for tier, terms in by_tier.items():
             share = TIER_SHARE.get(tier, 0.1) / sum(TIER_SHARE.get(t, 0.1) for t in by_tier if t >= tier)
@@ -213,12 +213,11 @@ class _Run:
                     return
                 break
             self._keep(solver)
-            self.tier_values[tier] = round(solver.objective_value)
             self.bounds[tier] = solver.best_objective_bound
-            self.b.model.add(expr <= self.tier_values[tier])
-        self._evaluate_tiers(by_tier)
+            self.b.model.add(expr <= round(solver.objective_value))
+        self._evaluate_tiers(by_tier)  # every tier's value in the final solution
 
-    def weighted(self, by_tier: dict[int, list[Term]]) -> None:
+    def weighted(self, by_tier: dict[float, list[Term]]) -> None:
         """One solve of Σ weight_tier × tier, each weight above the whole range of the tiers below."""
         weight, weights = 1, {}
         for tier in sorted(by_tier, reverse=True):
@@ -234,14 +233,14 @@ class _Run:
             self.bounds[0] = solver.best_objective_bound
             self._evaluate_tiers(by_tier)
 
-    def _evaluate_tiers(self, by_tier: dict[int, list[Term]]) -> None:
+    def _evaluate_tiers(self, by_tier: dict[float, list[Term]]) -> None:
         if self.values is not None:
             self.tier_values = {tier: sum(t.value(self._value) for t in terms) for tier, terms in by_tier.items()}
 
     def _value(self, var: cp_model.IntVar) -> int:
         return self.values.get(var.index, 0)
 
-    def plan(self, by_tier: dict[int, list[Term]]) -> Plan:
+    def plan(self, by_tier: dict[float, list[Term]]) -> Plan:
         b = self.b
         chosen, opened = b.vars.extract(self._value)
         explainer = Explainer(b, chosen, opened)

@@ -51,7 +51,5 @@ def _running_after(problem: Problem, plan: Plan):
     for c in problem.cohorts:
         if c.state != CohortState.OPEN and c.cohort_id not in opened:
             continue
-        joined = members.get(c.cohort_id, [])
-        yield replace(c, state=CohortState.OPEN, facilitator_ids=opened.get(c.cohort_id, c.facilitator_ids),
-                      members=c.members + tuple(d.referral_id for d in joined),
-                      member_crns=c.member_crns + tuple(d.crn for d in joined))
+        yield replace(c.joined(members.get(c.cohort_id, [])), state=CohortState.OPEN,
+                      facilitator_ids=opened.get(c.cohort_id, c.facilitator_ids))

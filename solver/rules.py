@@ -7,10 +7,19 @@ at a time, and the checker builds it from a whole plan and asks which claims ove
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 
-from solver.schema import CohortOption, Demand, Facilitator, Params, Period, Problem, UnallocatedReason
+from solver.schema import (
+    CohortOption,
+    CohortState,
+    Demand,
+    Facilitator,
+    Params,
+    Period,
+    Problem,
+    UnallocatedReason,
+)
 
 SEX_GROUPS = {"FEMALE": frozenset({"FEMALE", "MIXED"}), "MALE": frozenset({"MALE", "MIXED"})}
 MIXED_ONLY = frozenset({"MIXED"})  # a person of unrecorded sex only joins mixed groups
@@ -54,9 +63,14 @@ def office_allowed(demand: Demand, office_code: str) -> bool:
     return not demand.reachable_offices or office_code in demand.reachable_offices
 
 
+def available_on(availability: frozenset[tuple[int, Period]], slots: Iterable) -> bool:
+    """Availability (empty = any time) must include every weekly slot (anything with ``weekday`` and
+    ``period``), or the person misses sessions."""
+    return not availability or all((s.weekday, s.period) in availability for s in slots)
+
+
 def covers_slots(availability: frozenset[tuple[int, Period]], cohort: CohortOption) -> bool:
-    """Availability (empty = any time) must include every weekly slot, or the person misses sessions."""
-    return not availability or all((s.weekday, s.period) in availability for s in cohort.slots)
+    return available_on(availability, cohort.slots)
 
 
 def latest_end(demand: Demand, params: Params) -> date:
@@ -82,6 +96,21 @@ def compatible(demand: Demand, cohort: CohortOption, params: Params, as_of: date
     if not finishes_in_time(demand, cohort, params):
         return UnallocatedReason.NO_COHORT_BEFORE_DEADLINE
     return None
+
+
+def last_ends(cohorts: Iterable[CohortOption]) -> dict[GroupKey, date]:
+    """The latest end of any cohort per programme group: beyond it, a plan has nothing to offer."""
+    last: dict[GroupKey, date] = {}
+    for cohort in cohorts:
+        key = group_key(cohort)
+        last[key] = max(last.get(key, cohort.end_date), cohort.end_date)
+    return last
+
+
+def deferrable(demand: Demand, ends: Mapping[GroupKey, date], params: Params) -> bool:
+    """Could still finish in time on a cohort starting after every cohort in the plan: not a miss yet."""
+    last = ends.get(group_key(demand))
+    return last is not None and latest_end(demand, params) > last
 
 
 def most_specific_reason(
@@ -178,6 +207,18 @@ class Ledger:
                for w in cohort.load_weeks):
             return False
         return not any(self.booked.get((fid, d, s, w)) for d, s, w in slot_weeks(cohort))
+
+    @classmethod
+    def of(cls, cohorts: Iterable[CohortOption], opened: Mapping[str, Sequence[str]] | None = None) -> Ledger:
+        """Claims of the running (OPEN) cohorts and of the candidates ``opened`` with their staff
+        (a facilitator listed twice for one cohort counts once)."""
+        ledger, opened = cls(), opened or {}
+        for cohort in cohorts:
+            if cohort.state == CohortState.OPEN:
+                ledger.add(cohort, cohort.facilitator_ids)
+            elif cohort.cohort_id in opened:
+                ledger.add(cohort, tuple(dict.fromkeys(opened[cohort.cohort_id])))
+        return ledger
 
     def room_free(self, cohort: CohortOption, rooms: int) -> bool:
         return all(len(self.rooms.get((cohort.office_code, d, s, w), ())) < rooms

@@ -6,11 +6,11 @@ The same data feeds the FIFO and current-practice baselines and (issue 3) the CP
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import cached_property
-from typing import Mapping, Protocol
+from typing import Mapping, Protocol, Sequence
 
 
 class Period(StrEnum):
@@ -98,6 +98,11 @@ class CohortOption:
     @property
     def free_places(self) -> int:
         return self.max_size - len(self.members)
+
+    def joined(self, demands: Sequence[Demand]) -> CohortOption:
+        """This cohort with ``demands`` added as fixed members."""
+        return replace(self, members=self.members + tuple(d.referral_id for d in demands),
+                       member_crns=self.member_crns + tuple(d.crn for d in demands))
 
     @cached_property
     def load_weeks(self) -> tuple[date, ...]:

@@ -84,6 +84,25 @@ class ScheduledSession:
         return self.kind is SessionKind.GROUP
 
 
+def slots_per_week(programme: Programme, period: str) -> int:
+    """Daytime tracks run twice a week where the programme allows it, evening tracks once."""
+    wanted = 2 if period == "DAYTIME" else 1
+    return max((c for c in programme.cadences if c <= wanted), default=min(programme.cadences))
+
+
+def weekly_patterns(programme: Programme, period: str, weekdays: Sequence[int],
+                    starts: Sequence[str]) -> list[tuple[WeeklySlot, ...]]:
+    """Weekly slot sets a track of ``programme`` can take on the group ``weekdays``: twice-weekly tracks
+    pair each day with the one half a week later (Monday with Wednesday on Monday–Thursday)."""
+    days = list(weekdays)
+    if slots_per_week(programme, period) == 2 and len(days) >= 2:
+        half = len(days) // 2
+        combos = [(days[k], days[k + half]) for k in range(half)]
+    else:
+        combos = [(d,) for d in days]
+    return [tuple(WeeklySlot(d, start, period) for d in combo) for start in starts for combo in combos]
+
+
 def schedule_sessions(
     programme: Programme, slots: Iterable[WeeklySlot], start_date: date, is_holiday: IsHoliday
 ) -> list[ScheduledSession]:

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from engine.domain.calendar import WeeklySlot
+from engine.domain.calendar import WeeklySlot, weekly_patterns
 from engine.domain.model import Office
 from engine.domain.programmes import Programme
 from engine.events import inbound as i
@@ -52,22 +52,11 @@ class CohortPlan:
         return Emitted(moment, "cohort.planned", world.code, self.planned(world), DELIVERY_SOURCE)
 
 
-def slots_per_week(programme: Programme, period: str) -> int:
-    """Daytime tracks run twice a week where the programme allows it, evening tracks once."""
-    wanted = 2 if period == "DAYTIME" else 1
-    return max((c for c in programme.cadences if c <= wanted), default=min(programme.cadences))
-
-
 def slot_patterns(world: World, programme: Programme, period: str) -> list[tuple[WeeklySlot, ...]]:
     """Weekly slot sets a track of ``programme`` can take on the region's group days."""
-    p, days = world.params, world.group_weekdays
+    p = world.params
     starts = p.daytime_starts if period == "DAYTIME" else (p.evening_start,)
-    if slots_per_week(programme, period) == 2 and len(days) >= 2:
-        half = len(days) // 2
-        combos = [(days[k], days[k + half]) for k in range(half)]
-    else:
-        combos = [(d,) for d in days]
-    return [tuple(WeeklySlot(d, start, period) for d in combo) for start in starts for combo in combos]
+    return weekly_patterns(programme, period, world.group_weekdays, starts)
 
 
 def planned_cohorts(world: World, ids: Ids, rng: random.Random) -> tuple[list[CohortPlan], list[Emitted]]:

@@ -14,11 +14,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from engine.domain.calendar import WeeklySlot, schedule_sessions, weeks_spanned
+from engine.domain.calendar import (
+    WeeklySlot,
+    schedule_sessions,
+    weekly_patterns,
+    weeks_spanned,
+)
 from engine.domain.model import Cohort, Office
 from engine.domain.programmes import Catalogue, Programme
 from solver import schema as s
-from solver.rules import covers_slots, office_allowed
+from solver.rules import available_on, office_allowed
 
 Variant = tuple[str, str, str, bool, str]  # programme, pathway, offence cohort, LDC, group sex
 
@@ -59,7 +64,7 @@ def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence
 
 def _enough(waiting: list[s.Demand], venue: Office, slots: tuple[WeeklySlot, ...], min_size: int) -> bool:
     """Enough of the variant's waiting people can reach the venue and attend the track to fill a group."""
-    return len(_attending([d for d in waiting if office_allowed(d, venue.office_code)], slots)) >= min_size
+    return sum(1 for d in waiting if office_allowed(d, venue.office_code) and available_on(d.availability, slots)) >= min_size
 
 
 def _step(grid: Grid, waiting: int, programme: Programme, tracks: int, horizon_weeks: int) -> int:
@@ -80,25 +85,13 @@ def _variants(demands: Sequence[s.Demand]) -> dict[Variant, list[s.Demand]]:
     return grouped
 
 
-def _attending(demands: list[s.Demand], slots: tuple[WeeklySlot, ...]) -> list[s.Demand]:
-    probe = s.CohortOption("probe", "", "", "", False, "MIXED", "", "", tuple(
-        s.Slot(x.weekday, x.start, s.Period(x.period)) for x in slots), date.min, date.min, 0, 0,
-        s.CohortState.CANDIDATE)
-    return [d for d in demands if covers_slots(d.availability, probe)]
-
-
 def _patterns(programme: Programme, period: str, grid: Grid) -> list[tuple[WeeklySlot, ...]]:
-    """Daytime tracks run twice a week where the programme allows it, evening tracks once."""
-    days = grid.group_weekdays
+    """The track's weekly patterns, start times alternating first, so that neighbouring venues and
+    start weeks in the rotation differ in time of day before they differ in weekday."""
     starts = grid.daytime_starts if period == "DAYTIME" else (grid.evening_start,)
-    twice = period == "DAYTIME" and 2 in programme.cadences and len(days) >= 2
-    if twice:
-        half = len(days) // 2
-        return [(WeeklySlot(days[k], start, period), WeeklySlot(days[k + half], start, period))
-                for k in range(half) for start in starts]
-    per_week = 1 if 1 in programme.cadences else min(programme.cadences)
-    return [tuple(WeeklySlot(days[(k + i) % len(days)], start, period) for i in range(per_week))
-            for k in range(len(days)) for start in starts]
+    by_start = weekly_patterns(programme, period, grid.group_weekdays, starts)  # start-major
+    days = len(by_start) // len(starts)
+    return [by_start[n * days + k] for k in range(days) for n in range(len(starts))]
 
 
 def _cohort(region: str, variant: Variant, venue: Office, slots: tuple[WeeklySlot, ...], start: date,

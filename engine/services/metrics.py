@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from statistics import median, quantiles
+from statistics import median
 from typing import Any, Iterable
+
+from solver.evaluate import percentile
 
 # Closed before the order ended for reasons outside programme delivery: not counted, as in the
 # public figure (programmes imposed on orders that ended successfully).
@@ -42,14 +44,7 @@ def start_share(rows: Iterable[dict[str, Any]], window_start: date, as_of: date)
             if cohort_start:
                 waits.append((cohort_start - _d(row["referred_on"])).days / 7)
     return StartShare(ended, started, started / ended if ended else 0.0, median(waits) if waits else None,
-                      _p92(waits))
-
-
-def _p92(values: list[float]) -> float | None:
-    """The 92nd percentile (inclusive method), the tail the national wait target is set on."""
-    if len(values) < 2:
-        return values[0] if values else None
-    return quantiles(values, n=100, method="inclusive")[91]
+                      percentile(waits, 92) if waits else None)
 
 
 def finishing_in_time(rows: Iterable[dict[str, Any]]) -> tuple[int, int]:

@@ -94,6 +94,7 @@ class _Publisher:
         self.at = datetime.combine(plan.as_of, time(6, 0), tzinfo=timezone.utc)
         self.outcome = PlanOutcome(version, plan.region_code, plan.as_of, plan)
         self.rules = rules
+        self.why_unplaced = {u.referral_id: f"{u.reason}: {u.detail}" for u in plan.unallocated}
 
     def publish(self) -> PlanOutcome:
         self._open_cohorts()
@@ -155,8 +156,7 @@ class _Publisher:
         referral.cohort_id = cohort.cohort_id
 
     def _remove(self, referral, current: str) -> None:
-        reason = next((f"{u.reason}: {u.detail}" for u in self.plan.unallocated
-                       if u.referral_id == referral.referral_id), "no longer placed by the plan")
+        reason = self.why_unplaced.get(referral.referral_id, "no longer placed by the plan")
         referral.move_to(S.AWAITING_ALLOCATION, self.at, f"plan {self.version}: {reason}")
         self.uow.allocations.remove(referral.referral_id)
         self.outcome.removed += 1

@@ -9,19 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from solver.build import Build
-from solver.schema import CohortState
 
 
 def add_pinned(b: Build) -> None:
     """Hard: a demand holding a place on a running cohort that starts within freeze_days keeps it."""
     frozen_until = b.as_of + timedelta(days=b.params.freeze_days)
-    holders: dict[str, list] = {}
-    for demand in b.problem.demands:
-        cohort = b.cohorts.get(demand.current_cohort_id or "")
-        var = b.vars.x.get((demand.referral_id, cohort.cohort_id)) if cohort else None
-        if var is not None and cohort.state == CohortState.OPEN and cohort.start_date <= frozen_until:
-            holders.setdefault(cohort.cohort_id, []).append(var)
-    for cid, places in sorted(holders.items()):
-        if len(places) <= b.cohorts[cid].free_places:
-            for var in places:
-                b.vars.fix(var, 1)
+    for cid, rids in b.held_places(starting_by=frozen_until).items():
+        for rid in rids:
+            b.vars.fix(b.vars.x[(rid, cid)], 1)
