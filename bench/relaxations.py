@@ -42,8 +42,9 @@ RELAXATIONS = {
 def relaxed(problem, drop: tuple[str, ...]) -> dict:
     started = time.perf_counter()
     b = build(problem, Rules(constraints={k: v for k, v in CONSTRAINTS.items() if k not in drop}))
-    _warm_start(b, CurrentPracticeAllocator().allocate(problem))
-    run, by_tier = _Run(b, started), tiers(b)
+    by_tier = tiers(b)
+    _warm_start(b, by_tier, CurrentPracticeAllocator().allocate(problem))
+    run = _Run(b, started)
     run.lexicographic(by_tier)
     plan = run.plan(by_tier)
     m = plan_metrics(problem, plan)
