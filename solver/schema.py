@@ -142,7 +142,7 @@ class Params:
     move_threshold_weeks: int = 8    # a published place moves only for a wait at least this much shorter
     open_threshold: float = 1.0      # share of a cohort's min size that must wait before opening
     time_limit_s: float = 10.0       # reproducible: a deterministic budget worth about this many wall seconds on
-                                     # a busy 2-core machine (less when idle), capped at 2× wall; else wall seconds
+                                     # a busy 2-core machine (less when idle), capped at 4× wall; else wall seconds
     workers: int = 2
     seed: int = 7
     objective_mode: str = "lexicographic"  # lexicographic | weighted
