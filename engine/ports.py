@@ -77,6 +77,24 @@ class UnitOfWork(ABC):
     def prefetch(self, keys: dict[str, set[str]]) -> None:
         """Optional hint: the ids a batch will touch (crn, sentence_id, requirement_id, referral_id…)."""
 
+    def lock_writes(self) -> None:
+        """Serialise state-changing transactions across processes (several workers, one database).
+
+        Called first in every transaction that reads state to change it (ingest, plan publish), so
+        what it reads is what it changes. A no-op where the store has a single writer anyway.
+        """
+
+    def try_lock(self, name: str) -> bool:
+        """A transaction-scoped named lock, without waiting: False when another process holds it."""
+        return True
+
+    def unsent_outbox(self, limit: int) -> list[dict]:
+        """Outbox rows not yet acknowledged by the broker, oldest first."""
+        raise NotImplementedError
+
+    def mark_sent(self, ids: list[int], sent_at: datetime) -> None:
+        raise NotImplementedError
+
     # idempotency, parking, outbox, dead letters ---------------------------------------------
     @abstractmethod
     def already_processed(self, event_ids: Iterable[str]) -> set[str]: ...
@@ -126,6 +144,16 @@ class UnitOfWork(ABC):
     def raise_alert(self, alert: dict) -> None: ...
 
     @abstractmethod
+    def get_state(self, name: str) -> str | None: ...
+
+    @abstractmethod
+    def set_state(self, name: str, value: str) -> None: ...
+
+    def states(self, prefix: str) -> dict[str, str]:
+        """Engine state values whose name starts with ``prefix``, by name."""
+        raise NotImplementedError
+
+    @abstractmethod
     def clear_alert(self, alert_id: str) -> None: ...
 
     @abstractmethod
@@ -133,3 +161,7 @@ class UnitOfWork(ABC):
 
     @abstractmethod
     def set_state(self, name: str, value: str) -> None: ...
+
+    def states(self, prefix: str) -> dict[str, str]:
+        """Engine state values whose name starts with ``prefix``, by name."""
+        raise NotImplementedError

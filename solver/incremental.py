@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
 
-from solver.schema import CohortState, Demand, Plan, Problem
+from solver.check import check_plan
+from solver.schema import (Assignment, CohortState, Demand, Plan, Problem, Unallocated,
+                           UnallocatedReason)
 
 
 def published(problem: Problem, plan: Plan) -> Problem:
@@ -55,3 +57,38 @@ def changed_programmes(before: Problem, after: Problem) -> set[str]:
 
 def replan_params(problem: Problem, programmes: Iterable[str], time_limit_s: float):
     return replace(problem.params, focus=cells_for(problem, programmes), time_limit_s=time_limit_s)
+
+
+def rebase(plan: Plan, before: Problem, after: Problem) -> Plan | None:
+    """Carry a plan solved on ``before`` onto ``after``, the state when it is published.
+
+    A service keeps applying events while the solver runs. Referrals whose demand is unchanged keep
+    the plan's decision; new or changed ones keep the place they hold (or wait, ``PENDING``) until the
+    next plan, which their event has already requested. ``None`` when the result would break a hard
+    rule of ``after`` (say a cohort it fills was cancelled meanwhile): then nothing is published and
+    the region is planned again.
+    """
+    if (before.demands, before.cohorts, before.facilitators) == (after.demands, after.cohorts,
+                                                                  after.facilitators):
+        return plan
+    old = {d.referral_id: d for d in before.demands}
+    new = {d.referral_id: d for d in after.demands}
+    same = {rid for rid, d in new.items() if old.get(rid) == d}
+    cohort_ids = {c.cohort_id for c in after.cohorts}
+    if any(o.cohort_id not in cohort_ids for o in plan.opened):
+        return None
+    assignments = [a for a in plan.assignments if a.referral_id in same]
+    unallocated = [u for u in plan.unallocated if u.referral_id in same]
+    for rid in sorted(new.keys() - same):
+        held = new[rid].current_cohort_id
+        if held in cohort_ids:
+            assignments.append(Assignment(rid, held, "keeps the published place: changed while the plan was "
+                                                     "solved, the next plan reconsiders it"))
+        else:
+            unallocated.append(Unallocated(rid, UnallocatedReason.PENDING,
+                                           "arrived or changed while the plan was solved; the next plan places it"))
+    changed = len(new.keys() - same) + len(old.keys() - new.keys())
+    rebased = replace(plan, assignments=tuple(assignments), unallocated=tuple(unallocated),
+                      note="; ".join(filter(None, (plan.note, f"rebased over {changed} referral(s) that changed "
+                                                                 "while solving"))))
+    return None if check_plan(after, rebased) else rebased

@@ -35,6 +35,7 @@ class UnallocatedReason(StrEnum):
     NO_FACILITATOR = "NO_FACILITATOR"                        # a group could open but nobody can run it
     TOO_FEW_WAITING = "TOO_FEW_WAITING"                      # not enough people to open a group yet
     NOT_READY = "NOT_READY"                                  # ready_from after every candidate start
+    PENDING = "PENDING"                                      # arrived while the plan was solved: next plan
 
 
 @dataclass(frozen=True, order=True)

@@ -17,6 +17,8 @@ STATE_TABLES = {
     t.ProcessedEventRow: (), t.ParkedEventRow: (), t.OutboxRow: ("id", "sent_at"), t.OfficeRow: (),
     t.ActiveAlertRow: (), t.EngineStateRow: (),
 }
+# engine_state rows that record how the state was delivered (consumer offsets, re-plan marks), not what it is.
+BOOKKEEPING_PREFIXES = ("offset:", "dirty:", "clock")
 
 
 class Queries:
@@ -32,6 +34,8 @@ class Queries:
         for row_cls, skip in STATE_TABLES.items():
             cols = [c for c in row_cls.__table__.columns if c.name not in skip]
             rows = [{k: _plain(v) for k, v in r.items()} for r in self.s.execute(select(*cols)).mappings()]
+            if row_cls is t.EngineStateRow:
+                rows = [r for r in rows if not r["name"].startswith(BOOKKEEPING_PREFIXES)]
             out[row_cls.__tablename__] = sorted(rows, key=lambda r: repr(sorted(r.items())))
         return out
 
@@ -96,6 +100,16 @@ class Queries:
         if topic:
             stmt = stmt.where(t.OutboxRow.topic == topic)
         return [_row(r) for r in self.s.execute(stmt).scalars()]
+
+    def outbox_backlog(self) -> int:
+        """Outbox rows the broker has not acknowledged yet."""
+        return self.s.execute(select(func.count()).select_from(t.OutboxRow).where(
+            t.OutboxRow.sent_at.is_(None))).scalar_one()
+
+    def states(self, prefix: str) -> dict[str, str]:
+        rows = self.s.execute(select(t.EngineStateRow.name, t.EngineStateRow.value).where(
+            t.EngineStateRow.name.startswith(prefix, autoescape=True)))
+        return dict(rows.all())
 
     def outbox_counts(self) -> dict[str, int]:
         rows = self.s.execute(select(t.OutboxRow.event_type, func.count()).group_by(t.OutboxRow.event_type))

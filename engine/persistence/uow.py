@@ -1,10 +1,11 @@
 """SQL unit of work: one transaction, one identity map, every write flushed in batches on commit."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.domain.model import Office, PlanRecord, Referral, StatusChange
@@ -211,9 +212,45 @@ class SqlUnitOfWork(UnitOfWork):
     def clear_alert(self, alert_id: str) -> None:
         self._session.execute(delete(t.ActiveAlertRow).where(t.ActiveAlertRow.alert_id == alert_id))
 
+    # cross-process coordination and the outbox relay ----------------------------------------------
+    def lock_writes(self) -> None:
+        if self._dialect == "postgresql":  # SQLite: one writer per file already
+            self._session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key("writes")})
+
+    def try_lock(self, name: str) -> bool:
+        if self._dialect != "postgresql":
+            return True
+        return bool(self._session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
+                                          {"k": _lock_key(name)}).scalar())
+
+    def unsent_outbox(self, limit: int) -> list[dict]:
+        stmt = select(t.OutboxRow.id, t.OutboxRow.message_id, t.OutboxRow.topic, t.OutboxRow.key,
+                      t.OutboxRow.event_type, t.OutboxRow.message).where(
+            t.OutboxRow.sent_at.is_(None)).order_by(t.OutboxRow.id).limit(limit)
+        return [dict(r) for r in self._session.execute(stmt).mappings()]
+
+    def mark_sent(self, ids: list[int], sent_at: datetime) -> None:
+        if ids:
+            self._session.execute(update(t.OutboxRow).where(t.OutboxRow.id.in_(ids)).values(sent_at=sent_at))
+
+    @property
+    def _dialect(self) -> str:
+        return self._session.get_bind().dialect.name
+
     def get_state(self, name: str) -> str | None:
         return self._session.execute(select(t.EngineStateRow.value).where(
             t.EngineStateRow.name == name)).scalar()
 
+    def states(self, prefix: str) -> dict[str, str]:
+        rows = self._session.execute(select(t.EngineStateRow.name, t.EngineStateRow.value).where(
+            t.EngineStateRow.name.startswith(prefix, autoescape=True)))
+        return {name: value for name, value in rows}
+
     def set_state(self, name: str, value: str) -> None:
         upsert(self._session, t.EngineStateRow, [dict(name=name, value=value)], ["name"])
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for a lock name."""
+    return int.from_bytes(hashlib.blake2b(f"cohortplan:{name}".encode(), digest_size=8).digest(), "big",
+                          signed=True)

@@ -2,6 +2,13 @@
 
 Nothing stops a batch: bad input becomes a dead letter with its reason and the raw text, an event
 whose subject has not arrived yet is parked, a stale one is recorded and ignored.
+
+Messages from a broker carry their topic, partition and offset. The highest offset applied per
+partition is stored in the same transaction as the state it produced, so a message redelivered after
+a crash (the broker's committed offset lags the database) is recognised and skipped even when it has
+no event id, and a dead letter from a broker is also sent to the dead-letter topic through the outbox.
+Every region a batch changes gets its dirty generation bumped in the same transaction: the re-planner
+plans regions whose generation moved, and a plan clears the mark only if nothing arrived meanwhile.
 """
 from __future__ import annotations
 
@@ -12,8 +19,10 @@ from datetime import datetime, timezone
 from typing import Callable, Iterable, Sequence
 
 from engine.domain.errors import DomainError
+from engine.events import outbound as o
 from engine.events.decode import Decoded, InvalidEvent, decode
 from engine.handlers import HANDLERS, Context, EngineRules, Parked, Stale
+from engine.outbox import emit, stable_id
 from engine.ports import DeadLetter, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -40,11 +49,13 @@ class BatchResult:
     parked: int = 0
     unparked: int = 0
     dead_lettered: int = 0
+    redelivered: int = 0  # broker messages at or below the partition's stored offset: already applied
     dirty_regions: set[str] = field(default_factory=set)
     clock: datetime | None = None
 
     def add(self, other: "BatchResult") -> None:
-        for name in ("received", "applied", "duplicates", "stale", "parked", "unparked", "dead_lettered"):
+        for name in ("received", "applied", "duplicates", "stale", "parked", "unparked", "dead_lettered",
+                     "redelivered"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.dirty_regions |= other.dirty_regions
         if other.clock and (self.clock is None or other.clock > self.clock):
@@ -84,6 +95,8 @@ class Ingestor:
     def process(self, batch: Sequence[RawEvent]) -> BatchResult:
         result = BatchResult(received=len(batch))
         with self._uow_factory() as uow:
+            uow.lock_writes()
+            batch = self._unseen(uow, batch, result)
             decoded = [(item, self._decode(uow, item, result)) for item in batch]
             seen = uow.already_processed(str(d.envelope.event_id) for _, d in decoded if d)
             uow.prefetch(batch_keys(d.payload for _, d in decoded if d))
@@ -96,8 +109,50 @@ class Ingestor:
                     continue
                 seen.add(event_id)
                 self._apply(uow, item, event, result)
+            for region in sorted(result.dirty_regions):
+                mark_dirty(uow, region)
+            clock = event_clock(uow)
+            if result.clock is not None and (clock is None or result.clock > clock):
+                uow.set_state(CLOCK, result.clock.isoformat())
             uow.commit()
         return result
+
+    def reject(self, item: RawEvent, reason: str) -> BatchResult:
+        """Set one message aside as a dead letter (it failed on its own for a reason not its content's)."""
+        result = BatchResult(received=1)
+        with self._uow_factory() as uow:
+            uow.lock_writes()
+            for fresh in self._unseen(uow, [item], result):
+                self._reject(uow, fresh, reason, None, result)
+            uow.commit()
+        return result
+
+    @staticmethod
+    def _unseen(uow: UnitOfWork, batch: Sequence[RawEvent], result: BatchResult) -> list[RawEvent]:
+        """Drop broker messages already applied (by stored offset) and store the new high-water marks."""
+        stored: dict[str, int] = {}
+        for item in batch:
+            if item.offset is not None and item.partition is not None:
+                name = position_key(item.origin, item.partition)
+                if name not in stored:
+                    stored[name] = int(uow.get_state(name) or -1)
+        if not stored:
+            return list(batch)
+        fresh, high = [], dict(stored)
+        for item in batch:
+            if item.offset is None or item.partition is None:
+                fresh.append(item)
+                continue
+            name = position_key(item.origin, item.partition)
+            if item.offset <= high[name]:
+                result.redelivered += 1
+                continue
+            high[name] = item.offset
+            fresh.append(item)
+        for name, offset in high.items():
+            if offset != stored[name]:
+                uow.set_state(name, str(offset))
+        return fresh
 
     def _decode(self, uow: UnitOfWork, item: RawEvent, result: BatchResult) -> Decoded | None:
         try:
@@ -141,6 +196,32 @@ class Ingestor:
     def _reject(uow: UnitOfWork, item: RawEvent, reason: str, event_id: str | None,
                 result: BatchResult) -> None:
         log.warning("dead letter from %s line %s: %s", item.origin, item.line_number, reason)
+        now = datetime.now(timezone.utc)
         uow.dead_letter(DeadLetter(item.origin, reason, item.raw, item.line_number, item.partition,
-                                   item.offset, event_id), datetime.now(timezone.utc))
+                                   item.offset, event_id), now)
+        if item.partition is not None:  # from a broker: the dead-letter topic too, once per offset
+            emit(uow, "event.dead_lettered", f"{item.origin}:{item.partition}", o.DeadLettered(
+                original=item.raw, topic=item.origin, partition=item.partition, offset=item.offset,
+                reason=reason), now, stable_id("dead-letter", item.origin, item.partition, item.offset))
         result.dead_lettered += 1
+
+
+CLOCK = "clock"  # the latest event time applied: a service planning on event time plans as of its date
+
+
+def event_clock(uow: UnitOfWork) -> datetime | None:
+    value = uow.get_state(CLOCK)
+    return datetime.fromisoformat(value) if value else None
+
+
+def position_key(topic: str, partition: int) -> str:
+    return f"offset:{topic}:{partition}"
+
+
+def dirty_key(region: str) -> str:
+    return f"dirty:{region}"
+
+
+def mark_dirty(uow: UnitOfWork, region: str) -> None:
+    """Bump the region's dirty generation: state changed since its last plan."""
+    uow.set_state(dirty_key(region), str(int(uow.get_state(dirty_key(region)) or 0) + 1))

@@ -3,6 +3,13 @@
 The diff against the current allocations becomes allocation.made / changed / removed and
 cohort.proposed events in the outbox, each with its reason and the plan version, all in the same
 transaction as the new allocations.
+
+A service that keeps applying events while the solver runs plans in three steps instead of one
+transaction: :meth:`Planner.prepare` reads a snapshot, the caller solves it (off its event loop, in a
+worker process), and :meth:`Planner.publish` takes the writer lock, re-reads the region, carries the
+plan onto that state (:func:`solver.incremental.rebase`) and publishes the diff. A publish whose basis
+(the region's plan version when the snapshot was read) moved is dropped: two workers can never
+publish conflicting plans for one region, whoever owns it.
 """
 from __future__ import annotations
 
@@ -17,10 +24,11 @@ from engine.handlers.context import EngineRules
 from engine.outbox import emit, stable_id
 from engine.ports import UnitOfWork
 from engine.services.deadlines import latest_start_any
+from engine.services.ingest import dirty_key, event_clock
 from engine.services.candidates import Grid
 from engine.services.problem import Snapshot, build_problem, pinned_cohort
 from solver import schema as s
-from solver.incremental import replan_params
+from solver.incremental import rebase, replan_params
 
 AT_RISK = "deadline.at_risk"
 MISSED = "deadline.missed"
@@ -41,6 +49,21 @@ class PlanOutcome:
     missed: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A region's snapshot, to be solved away from the database and then published."""
+
+    region_code: str
+    as_of: date
+    problem: s.Problem
+    basis: int | None   # the region's last published plan version when the snapshot was read
+    dirty: str | None   # the region's dirty generation then: cleared on publish only if unchanged
+
+
+class Stale(RuntimeError):
+    """The region was planned by someone else since the snapshot: nothing was published."""
+
+
 class Planner:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], allocator: s.Allocator,
                  rules: EngineRules | None = None, params: s.Params | None = None, grid: Grid | None = None,
@@ -53,16 +76,71 @@ class Planner:
         """Plan the region; with ``programmes``, an incremental re-plan that frees only their
         programme × office cells, within the re-plan time limit (the rest of the plan stays as published)."""
         with self._uow_factory() as uow:
-            _advance(uow, region, as_of, self.params.freeze_days)
-            snapshot = build_problem(uow, region, as_of, self.rules, self.params, self.grid)
-            if programmes is not None:
-                snapshot = replace(snapshot, problem=replace(snapshot.problem, params=replan_params(
-                    snapshot.problem, programmes, self.replan_time_limit_s)))
+            uow.lock_writes()
+            snapshot = self._snapshot(uow, region, as_of, programmes)
+            dirty = uow.get_state(dirty_key(region))
             plan = self.allocator.allocate(snapshot.problem)
-            outcome = _Publisher(uow, snapshot, plan, uow.next_plan_version(), self.rules).publish()
-            uow.set_state(f"last_planned:{region}", as_of.isoformat())
-            uow.commit()
+            outcome = self._commit(uow, snapshot, plan, dirty)
         return outcome
+
+    def prepare(self, region: str, as_of: date, programmes: Iterable[str] | None = None) -> Prepared:
+        """Read the region's snapshot (nothing is written): step 1 of a service re-plan."""
+        with self._uow_factory() as uow:
+            snapshot = self._snapshot(uow, region, as_of, programmes)
+            return Prepared(region, as_of, snapshot.problem, _basis(uow, region), uow.get_state(dirty_key(region)))
+
+    def publish(self, prepared: Prepared, plan: s.Plan) -> PlanOutcome | None:
+        """Publish a plan solved on ``prepared`` against the state now: step 3 of a service re-plan.
+
+        Raises :class:`Stale` if another plan for the region was published since the snapshot; returns
+        None if the plan could not be carried onto the current state (the region stays dirty).
+        """
+        region = prepared.region_code
+        with self._uow_factory() as uow:
+            uow.lock_writes()
+            if _basis(uow, region) != prepared.basis:
+                raise Stale(f"region {region} was planned (version {_basis(uow, region)}) since this plan's "
+                            f"snapshot (version {prepared.basis})")
+            snapshot = self._snapshot(uow, region, prepared.as_of, None)
+            snapshot = replace(snapshot, problem=replace(snapshot.problem, params=prepared.problem.params))
+            carried = rebase(plan, prepared.problem, snapshot.problem)
+            if carried is None:
+                return None
+            return self._commit(uow, snapshot, carried, prepared.dirty)
+
+    def _snapshot(self, uow: UnitOfWork, region: str, as_of: date, programmes: Iterable[str] | None) -> Snapshot:
+        _advance(uow, region, as_of, self.params.freeze_days)
+        snapshot = build_problem(uow, region, as_of, self.rules, self.params, self.grid)
+        if programmes is None:
+            return snapshot
+        return replace(snapshot, problem=replace(snapshot.problem, params=replan_params(
+            snapshot.problem, programmes, self.replan_time_limit_s)))
+
+    def _commit(self, uow: UnitOfWork, snapshot: Snapshot, plan: s.Plan, dirty: str | None) -> PlanOutcome:
+        region = snapshot.problem.region_code
+        outcome = _Publisher(uow, snapshot, plan, uow.next_plan_version(), self.rules).publish()
+        uow.set_state(f"last_planned:{region}", plan.as_of.isoformat())
+        uow.set_state(f"plan_version:{region}", str(outcome.plan_version))
+        if dirty is not None and uow.get_state(dirty_key(region)) == dirty:
+            uow.set_state(dirty_key(region), "0")
+        uow.commit()
+        return outcome
+
+    def dirty_regions(self) -> list[str]:
+        """Regions whose state changed since their last plan (marks survive restarts: they are rows)."""
+        with self._uow_factory() as uow:
+            marks = uow.states(dirty_key(""))
+        return sorted(name.split(":", 1)[1] for name, value in marks.items() if value != "0")
+
+    def known_regions(self) -> list[str]:
+        with self._uow_factory() as uow:
+            names = {*uow.states(dirty_key("")), *uow.states("last_planned:")}
+        return sorted({name.split(":", 1)[1] for name in names})
+
+    def clock(self) -> datetime | None:
+        """The latest event time applied (a service on event time plans as of its date)."""
+        with self._uow_factory() as uow:
+            return event_clock(uow)
 
     def dry_run(self, region: str, as_of: date) -> tuple[Snapshot, s.Plan]:
         """Build and solve without publishing or storing anything: for explanations and what-ifs."""
@@ -75,6 +153,11 @@ class Planner:
         with self._uow_factory() as uow:
             value = uow.get_state(f"last_planned:{region}")
         return date.fromisoformat(value) if value else None
+
+
+def _basis(uow: UnitOfWork, region: str) -> int | None:
+    value = uow.get_state(f"plan_version:{region}")
+    return int(value) if value else None
 
 
 def _advance(uow: UnitOfWork, region: str, as_of: date, freeze_days: int) -> None:

@@ -1,0 +1,194 @@
+"""The faust worker: one thin agent per inbound topic, a re-plan agent, the outbox relay and timers.
+
+Inbound agents (concurrency 1): take a batch of messages → hand it to the engine on its database
+thread (decode, validate, apply, dead-letter, in one transaction with the partition offsets) → send a
+re-plan request for every region it changed → return, which acknowledges the batch for commit.
+
+Re-planning is owned through Kafka: requests go to ``programmes.replan.v1`` keyed by region, to the
+partition :func:`region_partition` names, and only the worker that owns that partition plans the
+region — after a debounce (quiet period, maximum delay). A rebalance hands regions over; the new owner
+finds regions still dirty in the database and plans them. A publish whose basis moved is dropped, so
+even a stale owner during a rebalance cannot publish a conflicting plan.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+import faust
+from aiokafka.partitioner import murmur2
+
+from engine.bootstrap import Engine, bootstrap
+from engine.services.ingest import RawEvent
+from engine.settings import EngineSettings
+from streams.debounce import Debouncer
+from streams.service import EngineService
+from streams.settings import StreamSettings
+
+log = logging.getLogger(__name__)
+HEARTBEAT_S = 0.1
+
+
+def region_partition(region: str, partitions: int) -> int:
+    """The re-plan partition of a region (Kafka's default key partitioner, fixed here explicitly)."""
+    return (murmur2(region.encode()) & 0x7FFFFFFF) % partitions
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    return value.decode("utf-8", errors="replace") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+class LoopWatch:
+    """Heartbeats on the event loop: the longest gap shows whether anything blocked it."""
+
+    def __init__(self) -> None:
+        self.beats, self.last, self.max_gap = 0, time.monotonic(), 0.0
+
+    def beat(self) -> None:
+        now = time.monotonic()
+        if self.beats:
+            self.max_gap = max(self.max_gap, now - self.last)
+        self.beats, self.last = self.beats + 1, now
+
+
+class Worker:
+    """A cohortplan service worker: the faust app wired to one engine."""
+
+    def __init__(self, settings: StreamSettings | None = None, engine: Engine | None = None) -> None:
+        self.settings = s = settings or StreamSettings()
+        self.engine = engine or bootstrap(EngineSettings())
+        self.service = EngineService(self.engine, s.clock, s.relay_batch)
+        self.debouncer = Debouncer(s.replan_quiet_s, s.replan_max_delay_s)
+        self.watch = LoopWatch()
+        self.owned: set[int] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self.app = faust.App(
+            s.app_id, broker=s.broker_url, value_serializer="raw", key_serializer="raw",
+            topic_partitions=s.partitions, topic_replication_factor=s.replication_factor,
+            topic_allow_declare=True, consumer_auto_offset_reset="earliest", producer_acks=-1,
+            web_enabled=s.web_enabled, web_host=s.web_host, web_port=s.web_port, store="memory://",
+            broker_commit_interval=1.0)
+        self.replan_topic = self._topic(s.topic_replan)
+        for name in s.inbound_topics:
+            self.app.agent(self._topic(name), name=f"ingest.{name}", concurrency=1)(self._ingest_agent())
+        self.app.agent(self.replan_topic, name="replan", concurrency=1)(self._replan_agent)
+        self.app.timer(HEARTBEAT_S, name="heartbeat")(self._heartbeat)
+        self.app.timer(0.2, name="schedule")(self._schedule)
+        self.app.timer(s.relay_interval_s, name="relay")(self._relay)
+        self.app.timer(s.sweep_interval_s, name="sweep")(self._sweep)
+        self.app.on_partitions_assigned.connect(self._on_assigned)
+        self.app.on_partitions_revoked.connect(self._on_revoked)
+        if s.web_enabled:
+            self.app.page("/health")(self._health_page)
+
+    def _topic(self, name: str) -> Any:
+        return self.app.topic(name, partitions=self.settings.partitions, key_type=bytes, value_type=bytes,
+                              key_serializer="raw", value_serializer="raw")
+
+    # agents -----------------------------------------------------------------------------------
+    def _ingest_agent(self):
+        s = self.settings
+
+        async def ingest(stream):
+            async for events in stream.take_events(s.batch_max, within=s.batch_within_s):
+                batch = [RawEvent(_text(e.message.value), e.message.topic, partition=e.message.partition,
+                                  offset=e.message.offset) for e in events]
+                result = await self.service.apply(batch)
+                for region in sorted(result.dirty_regions):
+                    await self.request_replan(region)
+        return ingest
+
+    async def request_replan(self, region: str) -> None:
+        await self.replan_topic.send(key=region.encode(), value=json.dumps({"region": region}).encode(),
+                                     partition=region_partition(region, self.settings.partitions))
+
+    async def _replan_agent(self, stream) -> None:
+        async for event in stream.events():
+            self.debouncer.note(_text(event.key), time.monotonic())
+
+    # timers -----------------------------------------------------------------------------------
+    async def _heartbeat(self) -> None:
+        self.watch.beat()
+
+    def owns(self, region: str) -> bool:
+        return region_partition(region, self.settings.partitions) in self.owned
+
+    async def _schedule(self) -> None:
+        for region in self.debouncer.due(time.monotonic()):
+            if not self.owns(region):
+                self.debouncer.done(region)
+                continue
+            task = asyncio.create_task(self._plan(region), name=f"plan:{region}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _plan(self, region: str) -> None:
+        try:
+            await self.service.replan(region)
+        except Exception:  # noqa: BLE001 - a failed plan is retried after the quiet period
+            log.exception("re-plan of %s failed; it stays dirty and is planned again", region)
+        finally:
+            self.debouncer.done(region)
+        if self.owns(region) and region in await self.service.dirty_regions():
+            self.debouncer.note(region, time.monotonic())
+
+    async def _relay(self) -> None:
+        try:
+            while await self.service.relay(self._send) >= self.settings.relay_batch:
+                pass
+        except Exception:  # noqa: BLE001 - unsent rows stay unsent and go on the next tick
+            log.exception("outbox relay failed; retrying on the next tick")
+
+    async def _send(self, rows: list[dict]) -> None:
+        futures = []
+        for row in rows:
+            futures.append(await self.app.producer.send(
+                self.settings.outbound_topic(row["topic"]), row["key"].encode(), row["message"].encode(),
+                None, None, [("message_id", row["message_id"].encode()), ("event_type", row["event_type"].encode())]))
+        await asyncio.gather(*futures)
+
+    async def _sweep(self) -> None:
+        """On the wall clock, alerts that depend only on the date need a plan once the day changed."""
+        if self.settings.clock != "wall":
+            return  # on event time the date only moves with events, and those request plans already
+        today = await self.service.as_of()
+        for region in await self.service.known_regions():
+            last = await self.service.last_planned(region)
+            if self.owns(region) and (last is None or last < today):
+                self.debouncer.note(region, time.monotonic() - self.settings.replan_quiet_s)
+
+    # rebalances -------------------------------------------------------------------------------
+    async def _on_assigned(self, app, assigned, **_: Any) -> None:
+        self.owned = {tp.partition for tp in app.consumer.assignment() if tp.topic == self.settings.topic_replan}
+        log.info("worker %s owns re-plan partitions %s", self.settings.worker_id, sorted(self.owned))
+        for region in await self.service.dirty_regions():
+            if self.owns(region):
+                self.debouncer.note(region, time.monotonic())
+
+    async def _on_revoked(self, app, revoked, **_: Any) -> None:
+        self.owned -= {tp.partition for tp in revoked if tp.topic == self.settings.topic_replan}
+        for region in self.debouncer.pending:
+            if not self.owns(region):
+                self.debouncer.forget(region)
+
+    # health -----------------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        stats = self.service.stats
+        r = stats.ingest
+        return dict(
+            worker_id=self.settings.worker_id, leader=self.app.is_leader(), replan_partitions=sorted(self.owned),
+            regions_pending=self.debouncer.pending, regions_planning=self.debouncer.running,
+            loop=dict(heartbeats=self.watch.beats, max_gap_s=round(self.watch.max_gap, 3)),
+            ingest=dict(batches=stats.batches, received=r.received, applied=r.applied, duplicates=r.duplicates,
+                        redelivered=r.redelivered, dead_lettered=r.dead_lettered, parked=r.parked, stale=r.stale,
+                        retries=stats.retries, isolated=stats.isolated),
+            plans=dict(published=stats.plans, dropped=stats.plans_dropped, last=stats.last_plan),
+            relayed=stats.relayed, uptime_s=round(time.time() - stats.started, 1))
+
+    async def _health_page(self, web, request):
+        return web.json(self.health())

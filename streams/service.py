@@ -1,0 +1,177 @@
+"""The engine behind the stream consumer: every database call and every solve runs off the event loop.
+
+- Database work runs on one dedicated thread (ingest batches, plan snapshots and publishes), so a
+  worker's own writes never interleave; across workers ``UnitOfWork.lock_writes`` serialises them.
+- A solve runs on its own thread, which waits on the CP-SAT process pool (``solver.workers``): the
+  GIL-free search happens in another process, and neither the loop nor ingest waits for it.
+- The outbox relay reads and marks rows on a third thread, holding its transaction (and, on
+  PostgreSQL, the ``relay`` advisory lock) while the broker acknowledges: one relay at a time across
+  workers, rows marked sent only after the acknowledgement, in outbox order.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, TypeVar
+
+from engine.bootstrap import Engine
+from engine.services.ingest import BatchResult, RawEvent
+from engine.services.planning import PlanOutcome, Stale
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRIES = 3          # whole-batch attempts before a batch is split to find the message that fails
+BACKOFF_S = (0.2, 1.0, 5.0)
+
+
+@dataclass
+class Stats:
+    """Counters the health endpoint and tests read."""
+
+    batches: int = 0
+    ingest: BatchResult = field(default_factory=BatchResult)
+    plans: int = 0
+    plans_dropped: int = 0      # stale basis or not carried onto the current state: planned again
+    relayed: int = 0
+    retries: int = 0
+    isolated: int = 0           # batches split after repeated failure
+    last_plan: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+
+
+class EngineService:
+    def __init__(self, engine: Engine, clock: str = "event", relay_batch: int = 1000) -> None:
+        self.engine = engine
+        self.ingestor = engine.ingestor
+        self.planner = engine.planner()
+        self.clock_mode, self.relay_batch = clock, relay_batch
+        self.stats = Stats()
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="cohortplan-db")
+        self._solve = ThreadPoolExecutor(1, thread_name_prefix="cohortplan-solve")
+        self._relay = ThreadPoolExecutor(1, thread_name_prefix="cohortplan-relay")
+
+    async def _on(self, executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(executor, functools.partial(fn, *args))
+
+    def close(self) -> None:
+        for executor in (self._db, self._solve, self._relay):
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    # ingest -----------------------------------------------------------------------------------
+    async def apply(self, batch: Sequence[RawEvent]) -> BatchResult:
+        """Apply a batch in one transaction. A batch that keeps failing while the database answers
+        is split, and a message that fails on its own becomes a dead letter: processing continues.
+        While the database does not answer, it waits and retries: nothing is lost or skipped."""
+        for attempt in range(RETRIES):
+            try:
+                result = await self._on(self._db, self.ingestor.process, batch)
+                self._count(result)
+                return result
+            except Exception as exc:  # noqa: BLE001 - any failure: retry, then isolate
+                self.stats.retries += 1
+                log.warning("batch of %d from %s failed (attempt %d): %r", len(batch), batch[0].origin,
+                            attempt + 1, exc)
+                await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
+        await self._wait_for_database()
+        if len(batch) == 1:
+            return await self._reject(batch[0])
+        self.stats.isolated += 1
+        total = BatchResult()
+        for item in batch:
+            total.add(await self.apply([item]))
+        return total
+
+    async def _reject(self, item: RawEvent) -> BatchResult:
+        reason = f"internal error applying this message (see the worker log at partition {item.partition} " \
+                 f"offset {item.offset}); it was set aside so processing could continue"
+        while True:
+            try:
+                result = await self._on(self._db, self.ingestor.reject, item, reason)
+                self._count(result)
+                return result
+            except Exception as exc:  # noqa: BLE001
+                log.error("could not dead-letter %s/%s@%s: %r; retrying", item.origin, item.partition,
+                          item.offset, exc)
+                await self._wait_for_database()
+
+    async def _wait_for_database(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self._on(self._db, self.planner.clock)
+                return
+            except Exception as exc:  # noqa: BLE001
+                log.error("database unavailable (%r); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    def _count(self, result: BatchResult) -> None:
+        self.stats.batches += 1
+        self.stats.ingest.add(result)
+
+    # planning ---------------------------------------------------------------------------------
+    async def as_of(self) -> date:
+        if self.clock_mode == "wall":
+            return datetime.now(timezone.utc).date()
+        clock = await self._on(self._db, self.planner.clock)
+        return (clock or datetime.now(timezone.utc)).date()
+
+    async def replan(self, region: str) -> PlanOutcome | None:
+        """Snapshot → solve in the process pool → publish carried onto the state now."""
+        started = time.perf_counter()
+        as_of = await self.as_of()
+        prepared = await self._on(self._db, self.planner.prepare, region, as_of)
+        plan = await self._on(self._solve, self.planner.allocator.allocate, prepared.problem)
+        try:
+            outcome = await self._on(self._db, self.planner.publish, prepared, plan)
+        except Stale as exc:
+            log.warning("plan for %s dropped: %s", region, exc)
+            outcome = None
+        if outcome is None:
+            self.stats.plans_dropped += 1
+            return None
+        self.stats.plans += 1
+        self.stats.last_plan = dict(region=region, as_of=as_of.isoformat(), version=outcome.plan_version,
+                                    status=plan.status, made=outcome.made, changed=outcome.changed,
+                                    removed=outcome.removed, seconds=round(time.perf_counter() - started, 3))
+        log.info("plan %d for %s as of %s: %s, made %d changed %d removed %d in %.2f s", outcome.plan_version,
+                 region, as_of, plan.status, outcome.made, outcome.changed, outcome.removed,
+                 time.perf_counter() - started)
+        return outcome
+
+    async def dirty_regions(self) -> list[str]:
+        return await self._on(self._db, self.planner.dirty_regions)
+
+    async def known_regions(self) -> list[str]:
+        return await self._on(self._db, self.planner.known_regions)
+
+    async def last_planned(self, region: str) -> date | None:
+        return await self._on(self._db, self.planner.last_planned, region)
+
+    # outbox -----------------------------------------------------------------------------------
+    async def relay(self, send: Callable[[list[dict]], Awaitable[None]]) -> int:
+        """Send unsent outbox rows (oldest first) and mark them sent once the broker acknowledged."""
+        loop = asyncio.get_running_loop()
+
+        def drain() -> int:
+            with self.engine.database.uow() as uow:
+                if not uow.try_lock("relay"):
+                    return 0
+                rows = uow.unsent_outbox(self.relay_batch)
+                if not rows:
+                    return 0
+                asyncio.run_coroutine_threadsafe(send(rows), loop).result(timeout=120)
+                uow.mark_sent([row["id"] for row in rows], datetime.now(timezone.utc))
+                uow.commit()
+                return len(rows)
+
+        sent = await self._on(self._relay, drain)
+        self.stats.relayed += sent
+        return sent
