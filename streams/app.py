@@ -20,16 +20,19 @@ from typing import Any
 
 import faust
 from aiokafka.partitioner import murmur2
+from faust.types import TP
 
 from engine.bootstrap import Engine, bootstrap
 from engine.services.ingest import RawEvent
 from engine.settings import EngineSettings
 from streams.debounce import Debouncer
+from streams.merge import EventTimeMerger
 from streams.service import EngineService
 from streams.settings import StreamSettings
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 0.1
+SEEK_PATIENCE_S = 30.0  # after seeking back to a missing offset, how long to wait for it to come
 
 
 def region_partition(region: str, partitions: int) -> int:
@@ -67,6 +70,10 @@ class Worker:
         self.watch = LoopWatch()
         self.owned: set[int] = set()
         self._tasks: set[asyncio.Task] = set()
+        self.merger = EventTimeMerger(self._apply, s.merge_idle_s, s.batch_max)
+        self._expected: dict[tuple[str, int], int] = {}  # next offset to admit per inbound partition
+        self._seeks: dict[tuple[str, int], float] = {}   # when a partition was sought back to its expected offset
+        self.gaps = 0
         self.app = faust.App(
             s.app_id, broker=s.broker_url, value_serializer="raw", key_serializer="raw",
             topic_partitions=s.partitions, topic_replication_factor=s.replication_factor,
@@ -77,6 +84,7 @@ class Worker:
         for name in s.inbound_topics:
             self.app.agent(self._topic(name), name=f"ingest.{name}", concurrency=1)(self._ingest_agent())
         self.app.agent(self.replan_topic, name="replan", concurrency=1)(self._replan_agent)
+        self.app.task(self._run_merger)
         self.app.timer(HEARTBEAT_S, name="heartbeat")(self._heartbeat)
         self.app.timer(0.2, name="schedule")(self._schedule)
         self.app.timer(s.relay_interval_s, name="relay")(self._relay)
@@ -84,7 +92,9 @@ class Worker:
         self.app.on_partitions_assigned.connect(self._on_assigned)
         self.app.on_partitions_revoked.connect(self._on_revoked)
         if s.web_enabled:
-            self.app.page("/health")(self._health_page)
+            async def health(view, request):
+                return view.json(self.health())
+            self.app.page("/health")(health)
 
     def _topic(self, name: str) -> Any:
         return self.app.topic(name, partitions=self.settings.partitions, key_type=bytes, value_type=bytes,
@@ -98,10 +108,54 @@ class Worker:
             async for events in stream.take_events(s.batch_max, within=s.batch_within_s):
                 batch = [RawEvent(_text(e.message.value), e.message.topic, partition=e.message.partition,
                                   offset=e.message.offset) for e in events]
-                result = await self.service.apply(batch)
-                for region in sorted(result.dirty_regions):
-                    await self.request_replan(region)
+                await self.merger.submit(await self._admit(batch))
         return ingest
+
+    async def _admit(self, batch: list[RawEvent]) -> list[RawEvent]:
+        """Keep each partition contiguous from the database's stored offset.
+
+        The broker's committed offset can be ahead of the database (messages acknowledged while still
+        queued in the merger when the worker died) or behind it. Messages below the next expected
+        offset were applied already; a message beyond it means a gap, so the partition is sought back
+        to the expected offset and read again.
+        """
+        admitted = []
+        for item in batch:
+            tp = (item.origin, item.partition or 0)
+            expected = self._expected.get(tp)
+            if expected is None or item.offset is None or item.offset == expected:
+                admitted.append(item)
+                self._expected[tp] = (item.offset or 0) + 1
+                self._seeks.pop(tp, None)
+            elif item.offset > expected:
+                sought = self._seeks.get(tp)
+                if sought is None:
+                    self.gaps += 1
+                    self._seeks[tp] = time.monotonic()
+                    log.info("%s[%d]: got offset %d, expected %d: seeking back", *tp, item.offset, expected)
+                    await self.app.consumer.seek(TP(*tp), expected)
+                elif time.monotonic() - sought > SEEK_PATIENCE_S:  # the log starts later (retention)
+                    log.warning("%s[%d] has no offset %d (retention?): continuing at %d", *tp, expected, item.offset)
+                    admitted.append(item)
+                    self._expected[tp] = item.offset + 1
+                    self._seeks.pop(tp, None)
+                # else: read before the seek took effect; dropped, it comes again
+        return admitted
+
+    async def _apply(self, batch: list[RawEvent]) -> None:
+        result = await self.service.apply(batch)
+        for region in sorted(result.dirty_regions):
+            await self.request_replan(region)
+
+    async def _run_merger(self) -> None:
+        while True:
+            try:
+                await self.merger.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep applying; the batch is retried from the stored offsets
+                log.exception("event-time merger failed; restarting it")
+                await asyncio.sleep(1.0)
 
     async def request_replan(self, region: str) -> None:
         await self.replan_topic.send(key=region.encode(), value=json.dumps({"region": region}).encode(),
@@ -164,7 +218,15 @@ class Worker:
 
     # rebalances -------------------------------------------------------------------------------
     async def _on_assigned(self, app, assigned, **_: Any) -> None:
-        self.owned = {tp.partition for tp in app.consumer.assignment() if tp.topic == self.settings.topic_replan}
+        assignment = app.consumer.assignment()
+        self.owned = {tp.partition for tp in assignment if tp.topic == self.settings.topic_replan}
+        inbound = [(tp.topic, tp.partition) for tp in assignment if tp.topic in self.settings.inbound_topics]
+        stored = await self.service.offsets()
+        self._expected = {tp: int(stored[f"offset:{tp[0]}:{tp[1]}"]) + 1 if f"offset:{tp[0]}:{tp[1]}" in stored
+                          else 0 for tp in inbound}
+        self._seeks.clear()
+        self.merger.revoke([tp for tp in self.merger.partitions if tp not in self._expected])
+        self.merger.assign(inbound)
         log.info("worker %s owns re-plan partitions %s", self.settings.worker_id, sorted(self.owned))
         for region in await self.service.dirty_regions():
             if self.owns(region):
@@ -172,6 +234,7 @@ class Worker:
 
     async def _on_revoked(self, app, revoked, **_: Any) -> None:
         self.owned -= {tp.partition for tp in revoked if tp.topic == self.settings.topic_replan}
+        self.merger.revoke([(tp.topic, tp.partition) for tp in revoked if tp.topic in self.settings.inbound_topics])
         for region in self.debouncer.pending:
             if not self.owns(region):
                 self.debouncer.forget(region)
@@ -184,11 +247,9 @@ class Worker:
             worker_id=self.settings.worker_id, leader=self.app.is_leader(), replan_partitions=sorted(self.owned),
             regions_pending=self.debouncer.pending, regions_planning=self.debouncer.running,
             loop=dict(heartbeats=self.watch.beats, max_gap_s=round(self.watch.max_gap, 3)),
+            merge=dict(buffered=self.merger.buffered, partitions=len(self.merger.partitions), gaps_sought=self.gaps),
             ingest=dict(batches=stats.batches, received=r.received, applied=r.applied, duplicates=r.duplicates,
                         redelivered=r.redelivered, dead_lettered=r.dead_lettered, parked=r.parked, stale=r.stale,
                         retries=stats.retries, isolated=stats.isolated),
             plans=dict(published=stats.plans, dropped=stats.plans_dropped, last=stats.last_plan),
             relayed=stats.relayed, uptime_s=round(time.time() - stats.started, 1))
-
-    async def _health_page(self, web, request):
-        return web.json(self.health())

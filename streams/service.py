@@ -152,6 +152,13 @@ class EngineService:
     async def known_regions(self) -> list[str]:
         return await self._on(self._db, self.planner.known_regions)
 
+    async def offsets(self) -> dict[str, str]:
+        """The applied offset per inbound partition, as stored with the state (``offset:topic:partition``)."""
+        def read() -> dict[str, str]:
+            with self.engine.database.uow() as uow:
+                return uow.states("offset:")
+        return await self._on(self._db, read)
+
     async def last_planned(self, region: str) -> date | None:
         return await self._on(self._db, self.planner.last_planned, region)
 
