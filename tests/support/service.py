@@ -138,6 +138,11 @@ def wait_settled(database_url: str, expected_messages: int, workers: list[Worker
     raise AssertionError(f"not settled after {timeout} s: {last}\n" + "\n".join(w.log_tail() for w in workers))
 
 
+def create_topics(settings: StreamSettings) -> None:
+    from streams.topics import ensure_topics
+    asyncio.run(ensure_topics(settings.bootstrap_servers, settings.all_topics, settings.partitions))
+
+
 def send_file(path: Path, settings: StreamSettings) -> int:
     routed, skipped = plan_file(path, settings)
     assert not skipped, skipped[:5]

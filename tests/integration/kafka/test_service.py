@@ -1,0 +1,318 @@
+"""The service on a real broker: worker subprocesses, real topics, PostgreSQL or SQLite.
+
+The streaming guarantees (poison, duplicates, crashes, broker restart, two workers) are checked with
+the current-practice allocator, whose plans depend only on the state; the end-to-end comparison
+with the embedded replay uses CP-SAT, reproducible by its deterministic time budget.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import socket
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from engine.bootstrap import bootstrap
+from engine.generator import GeneratorParams, generate
+from streams.kafka_io import Routed, plan_file, produce
+from tests.support.service import (Decisions, WorkerProcess, create_topics, embedded_reference, engine_settings, progress,
+                                   read_all, send_file, service_env, stream_settings, wait_settled)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def region_file(tmp_path_factory) -> Path:
+    """A small generated region: 26 weeks at 0.3 scale (about 2,600 events)."""
+    path = tmp_path_factory.mktemp("region") / "events.jsonl"
+    generate(GeneratorParams(weeks=26, scale=0.3, seed=7), path)
+    return path
+
+
+@pytest.fixture
+def pg_url(postgres_server):
+    name = f"svc_{uuid.uuid4().hex[:10]}"
+    yield postgres_server.create_database(name)
+
+
+class Service:
+    """One isolated service under test: its topics, group, database and worker processes."""
+
+    def __init__(self, broker, database_url: str, tmp_path: Path, **extra) -> None:
+        self.env = service_env(broker.bootstrap, database_url, **extra)
+        self.settings = stream_settings(self.env)
+        self.database_url = database_url
+        self.tmp_path = tmp_path
+        self.workers: list[WorkerProcess] = []
+        create_topics(self.settings)
+
+    def worker(self) -> WorkerProcess:
+        w = WorkerProcess(self.env, self.tmp_path / f"worker{len(self.workers)}.log")
+        self.workers.append(w)
+        return w.start()
+
+    def settle(self, expected: int, timeout: float = 300) -> None:
+        wait_settled(self.database_url, expected, self.workers, timeout)
+
+    def decisions(self) -> Decisions:
+        return Decisions(read_all(self.settings, self.settings.topic_allocations))
+
+    def dead_letters(self):
+        return read_all(self.settings, self.settings.topic_deadletter, idle_s=2.0)
+
+    def stop(self) -> None:
+        for w in self.workers:
+            w.stop()
+
+
+@pytest.fixture
+def service_factory(kafka_broker, tmp_path):
+    made: list[Service] = []
+
+    def make(database_url: str, **extra) -> Service:
+        service = Service(kafka_broker, database_url, tmp_path / f"s{len(made)}", **extra)
+        service.tmp_path.mkdir()
+        made.append(service)
+        return service
+    yield make
+    for service in made:
+        service.stop()
+
+
+@pytest.fixture(scope="module")
+def reference(kafka_broker, region_file, tmp_path_factory, postgres_server):
+    """A crash-free single-worker run with the current-practice allocator: the decisions to match."""
+    url = postgres_server.create_database(f"ref_{uuid.uuid4().hex[:10]}")
+    service = Service(kafka_broker, url, tmp_path_factory.mktemp("reference"), COHORTPLAN_ALLOCATOR="current-practice")
+    try:
+        n = send_file(region_file, service.settings)
+        service.worker()
+        service.settle(n)
+        decisions = service.decisions()
+    finally:
+        service.stop()
+    assert decisions.raw_duplicates == 0
+    assert decisions.counts()["allocation.made"] > 50
+    return n, decisions
+
+
+def _state_counts(url: str) -> dict[str, int]:
+    q = bootstrap_queries(url)
+    try:
+        return q.counts()
+    finally:
+        q.close()
+
+
+def bootstrap_queries(url: str):
+    from engine.settings import EngineSettings
+    return bootstrap(EngineSettings(database_url=url)).queries()
+
+
+def test_end_to_end_equals_the_embedded_replay(service_factory, region_file, tmp_path):
+    service = service_factory(f"sqlite:///{tmp_path}/service.db", COHORTPLAN_ALLOCATOR="cpsat")
+    n = send_file(region_file, service.settings)
+    service.worker()
+    service.settle(n)
+    decisions = service.decisions()
+    plans = [m.json()["payload"] for m in decisions.of("plan.published")]
+    assert len(plans) == 1 and plans[0]["status"] in ("OPTIMAL", "FEASIBLE"), plans
+    as_of = plans[0]["as_of"]
+    from datetime import date
+    expected = embedded_reference(region_file, f"sqlite:///{tmp_path}/embedded.db",
+                                  engine_settings(service.env), date.fromisoformat(as_of))
+    assert len(expected) > 50
+    assert decisions.final_allocations() == expected
+    assert decisions.raw_duplicates == 0
+    assert service.dead_letters() == []
+    assert _state_counts(service.database_url)["dead_letters"] == 0
+
+
+def _poison(settings, count: int = 100) -> list[Routed]:
+    """Malformed and invalid messages of five kinds, spread over the inbound topics."""
+    rng = random.Random(3)
+    topics = settings.inbound_topics
+    kinds = [
+        lambda i: b"this is not json %d" % i,
+        lambda i: b"\xff\xfe\x00broken utf-8 %d" % i,
+        lambda i: json.dumps([1, 2, i]).encode(),
+        lambda i: json.dumps({"event_id": str(uuid.uuid4()), "event_type": "referral.teleported",
+                              "schema_version": 1, "occurred_at": "2025-01-01T00:00:00Z", "source": "test",
+                              "key": f"X{i}", "payload": {}}).encode(),
+        lambda i: json.dumps({"event_id": str(uuid.uuid4()), "event_type": "referral.created",
+                              "schema_version": 1, "occurred_at": "2025-01-01T00:00:00Z", "source": "test",
+                              "key": f"X{i}", "payload": {"crn": f"X{i}"}}).encode(),
+    ]
+    return [Routed(topics[i % len(topics)], f"poison-{i}".encode(), kinds[i % len(kinds)](i))
+            for i in rng.sample(range(count), count)]
+
+
+def test_poison_messages_go_to_the_dead_letter_topic_and_processing_continues(service_factory, region_file,
+                                                                             tmp_path):
+    service = service_factory(f"sqlite:///{tmp_path}/poison.db", COHORTPLAN_ALLOCATOR="current-practice")
+    valid, _ = plan_file(region_file, service.settings)
+    poison = _poison(service.settings)
+    mixed = list(valid)
+    rng = random.Random(11)
+    for message in poison:
+        mixed.insert(rng.randrange(len(mixed) + 1), message)
+    asyncio.run(produce(mixed, service.settings.bootstrap_servers))
+    worker = service.worker()
+    service.settle(len(mixed))
+    assert worker.alive()
+
+    letters = [m.json()["payload"] for m in service.dead_letters()]
+    assert len(letters) == 100
+    sent = {m.value.decode("utf-8", errors="replace") for m in poison}
+    assert {p["original"] for p in letters} == sent
+    for p in letters:
+        assert p["reason"] and p["topic"] in service.settings.inbound_topics
+        assert p["partition"] is not None and p["offset"] is not None
+    reasons = " ".join(p["reason"] for p in letters)
+    for fragment in ("bad JSON", "expected an object", "referral.teleported", "invalid"):
+        assert fragment in reasons
+
+    ids = {json.loads(m.value)["event_id"] for m in valid}
+    q = bootstrap_queries(service.database_url)
+    try:
+        processed = {row["event_id"] for row in q.canonical_state()["processed_events"]}
+        parked = {row["event_id"] for row in q.canonical_state()["parked_events"]}
+    finally:
+        q.close()
+    assert ids <= processed | parked
+    assert service.decisions().counts()["allocation.made"] > 50
+
+
+def test_the_stream_sent_twice_produces_no_second_decision(service_factory, region_file, pg_url, reference):
+    n, expected = reference
+    service = service_factory(pg_url, COHORTPLAN_ALLOCATOR="current-practice")
+    send_file(region_file, service.settings)
+    service.worker()
+    service.settle(n)
+    first = service.decisions()
+    send_file(region_file, service.settings)
+    service.settle(2 * n)
+    time.sleep(service.settings.replan_quiet_s + 2)  # a re-plan would have been requested by now
+    second = service.decisions()
+    assert second.raw_duplicates == 0
+    assert set(second.unique) == set(first.unique)
+    assert second.decision_set() == expected.decision_set()
+    assert _state_counts(pg_url)["processed_events"] == n
+
+
+def test_sigkill_three_times_loses_and_doubles_nothing(service_factory, region_file, pg_url, reference, record_property):
+    n, expected = reference
+    service = service_factory(pg_url, COHORTPLAN_ALLOCATOR="current-practice")
+    send_file(region_file, service.settings)
+    rng = random.Random()
+    worker = service.worker()
+    kills = []
+    for _ in range(3):
+        delay = rng.uniform(3.0, 9.0)
+        time.sleep(delay)
+        kills.append((round(delay, 1), sum(v + 1 for v in progress(pg_url).applied_offsets.values())))
+        worker.kill()
+        worker.start()
+    service.settle(n)
+    decisions = service.decisions()
+    record_property("kills (seconds after start, messages applied)", kills)
+    record_property("raw duplicates on the allocations topic", decisions.raw_duplicates)
+    print(f"kills {kills}; raw duplicates {decisions.raw_duplicates}")
+    assert worker.starts == 4
+    assert decisions.decision_set() == expected.decision_set()
+    assert decisions.final_allocations() == expected.final_allocations()
+    assert _state_counts(pg_url)["processed_events"] == n
+
+
+def test_broker_restart_mid_stream_recovers_without_help(kafka_broker, service_factory, region_file, pg_url,
+                                                         reference):
+    n, expected = reference
+    service = service_factory(pg_url, COHORTPLAN_ALLOCATOR="current-practice")
+    routed, _ = plan_file(region_file, service.settings)
+    half = len(routed) // 2
+    asyncio.run(produce(routed[:half], service.settings.bootstrap_servers))
+    service.worker()
+    deadline = time.monotonic() + 120
+    while progress(pg_url).caught_up < half // 4 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    kafka_broker.restart()
+    asyncio.run(produce(routed[half:], service.settings.bootstrap_servers))
+    service.settle(n, timeout=400)
+    assert service.workers[0].alive()
+    decisions = service.decisions()
+    assert decisions.final_allocations() == expected.final_allocations()
+    assert decisions.decision_set() == expected.decision_set()
+
+
+def test_two_workers_share_the_partitions_and_one_dying_changes_nothing(service_factory, region_file, pg_url,
+                                                                        reference):
+    n, expected = reference
+    service = service_factory(pg_url, COHORTPLAN_ALLOCATOR="current-practice")
+    send_file(region_file, service.settings)
+    first, second = service.worker(), service.worker()
+    time.sleep(random.uniform(6.0, 9.0))
+    second.kill()
+    service.settle(n)
+    assert first.alive()
+    decisions = service.decisions()
+    assert decisions.decision_set() == expected.decision_set()
+    assert decisions.final_allocations() == expected.final_allocations()
+
+
+def test_two_workers_publish_every_decision_exactly_once(service_factory, region_file, pg_url, reference):
+    n, expected = reference
+    service = service_factory(pg_url, COHORTPLAN_ALLOCATOR="current-practice")
+    send_file(region_file, service.settings)
+    workers = [service.worker(), service.worker()]
+    service.settle(n)
+    assert all(w.alive() for w in workers)
+    decisions = service.decisions()
+    assert decisions.raw_duplicates == 0
+    assert decisions.decision_set() == expected.decision_set()
+    logs = "".join(w.log_path.read_text() for w in workers)
+    assert logs.count("owns re-plan partitions") >= 2
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _health(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+        return json.loads(response.read())
+
+
+def test_the_event_loop_keeps_flowing_during_a_long_solve(service_factory, region_file, tmp_path):
+    port = _free_port()
+    service = service_factory(f"sqlite:///{tmp_path}/loop.db", COHORTPLAN_ALLOCATOR="cpsat",
+                              COHORTPLAN_SOLVER_TIME_LIMIT_S="8", COHORTPLAN_REPLAN_QUIET_S="1",
+                              COHORTPLAN_WEB_ENABLED="true", COHORTPLAN_WEB_PORT=str(port))
+    routed, _ = plan_file(region_file, service.settings)
+    first, rest = routed[: len(routed) * 3 // 4], routed[len(routed) * 3 // 4:]
+    asyncio.run(produce(first, service.settings.bootstrap_servers))
+    service.worker()
+    deadline, health = time.monotonic() + 180, {}
+    while time.monotonic() < deadline:
+        try:
+            health = _health(port)
+        except OSError:
+            health = {}
+        if health.get("regions_planning"):
+            break
+        time.sleep(0.1)
+    assert health.get("regions_planning"), f"no plan started: {health}"
+    before = health
+    asyncio.run(produce(rest, service.settings.bootstrap_servers))
+    time.sleep(2.0)
+    during = _health(port)
+    assert during["regions_planning"], "the solve should still be running (8 s limit)"
+    assert during["ingest"]["applied"] > before["ingest"]["applied"], "ingest stalled during the solve"
+    assert during["loop"]["heartbeats"] >= before["loop"]["heartbeats"] + 10
+    assert during["loop"]["max_gap_s"] < 1.0, during["loop"]
