@@ -24,6 +24,7 @@ from faust.types import TP
 
 from engine.bootstrap import Engine, bootstrap
 from engine.services.ingest import RawEvent
+from engine.services.replay import object_or_none
 from engine.settings import EngineSettings
 from streams.debounce import Debouncer
 from streams.merge import EventTimeMerger
@@ -32,7 +33,6 @@ from streams.settings import StreamSettings
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 0.1
-SEEK_PATIENCE_S = 30.0  # after seeking back to a missing offset, how long to wait for it to come
 
 
 def region_partition(region: str, partitions: int) -> int:
@@ -44,6 +44,12 @@ def _text(value: bytes | str | None) -> str:
     if value is None:
         return ""
     return value.decode("utf-8", errors="replace") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+def _raw_event(message: Any) -> RawEvent:
+    text = _text(message.value)
+    return RawEvent(text, message.topic, partition=message.partition, offset=message.offset,
+                    parsed=object_or_none(text))
 
 
 class LoopWatch:
@@ -70,16 +76,17 @@ class Worker:
         self.watch = LoopWatch()
         self.owned: set[int] = set()
         self._tasks: set[asyncio.Task] = set()
-        self.merger = EventTimeMerger(self._apply, s.merge_idle_s, s.batch_max)
+        self.merger = EventTimeMerger(self._apply, s.merge_idle_s, s.batch_max, caught_up=self._caught_up)
         self._expected: dict[tuple[str, int], int] = {}  # next offset to admit per inbound partition
-        self._seeks: dict[tuple[str, int], float] = {}   # when a partition was sought back to its expected offset
+        self._pending: dict[int, Any] = {}                # id(RawEvent) → its faust event, acked once applied
         self.gaps = 0
         self.app = faust.App(
             s.app_id, broker=s.broker_url, value_serializer="raw", key_serializer="raw",
             topic_partitions=s.partitions, topic_replication_factor=s.replication_factor,
             topic_allow_declare=True, consumer_auto_offset_reset="earliest", producer_acks=-1,
             web_enabled=s.web_enabled, web_host=s.web_host, web_port=s.web_port, store="memory://",
-            broker_commit_interval=1.0)
+            broker_commit_interval=1.0, stream_wait_empty=False, broker_session_timeout=s.session_timeout_s,
+            broker_heartbeat_interval=s.session_timeout_s / 3)
         self.replan_topic = self._topic(s.topic_replan)
         for name in s.inbound_topics:
             self.app.agent(self._topic(name), name=f"ingest.{name}", concurrency=1)(self._ingest_agent())
@@ -102,48 +109,51 @@ class Worker:
 
     # agents -----------------------------------------------------------------------------------
     def _ingest_agent(self):
-        s = self.settings
-
         async def ingest(stream):
-            async for events in stream.take_events(s.batch_max, within=s.batch_within_s):
-                batch = [RawEvent(_text(e.message.value), e.message.topic, partition=e.message.partition,
-                                  offset=e.message.offset) for e in events]
-                await self.merger.submit(await self._admit(batch))
+            # Manual acks: a message is acknowledged (so its offset may be committed) only once the
+            # transaction that applied it committed. The merger holds messages in between.
+            async for event in stream.noack().events():
+                item = _raw_event(event.message)
+                if not self._admit(item):
+                    event.ack()
+                    continue
+                self._pending[id(item)] = event
+                await self.merger.submit([item])
         return ingest
 
-    async def _admit(self, batch: list[RawEvent]) -> list[RawEvent]:
-        """Keep each partition contiguous from the database's stored offset.
+    def _admit(self, item: RawEvent) -> bool:
+        """Admit each partition's messages once, contiguously from the database's stored offset.
 
-        The broker's committed offset can be ahead of the database (messages acknowledged while still
-        queued in the merger when the worker died) or behind it. Messages below the next expected
-        offset were applied already; a message beyond it means a gap, so the partition is sought back
-        to the expected offset and read again.
+        Messages below the next expected offset were applied already (the committed offset lags the
+        database after a crash): they are dropped. Commits never run ahead of the database, so a gap
+        means someone else moved this group's offsets: it is logged and counted, then accepted.
         """
-        admitted = []
-        for item in batch:
-            tp = (item.origin, item.partition or 0)
-            expected = self._expected.get(tp)
-            if expected is None or item.offset is None or item.offset == expected:
-                admitted.append(item)
-                self._expected[tp] = (item.offset or 0) + 1
-                self._seeks.pop(tp, None)
-            elif item.offset > expected:
-                sought = self._seeks.get(tp)
-                if sought is None:
-                    self.gaps += 1
-                    self._seeks[tp] = time.monotonic()
-                    log.info("%s[%d]: got offset %d, expected %d: seeking back", *tp, item.offset, expected)
-                    await self.app.consumer.seek(TP(*tp), expected)
-                elif time.monotonic() - sought > SEEK_PATIENCE_S:  # the log starts later (retention)
-                    log.warning("%s[%d] has no offset %d (retention?): continuing at %d", *tp, expected, item.offset)
-                    admitted.append(item)
-                    self._expected[tp] = item.offset + 1
-                    self._seeks.pop(tp, None)
-                # else: read before the seek took effect; dropped, it comes again
-        return admitted
+        tp = (item.origin, item.partition or 0)
+        expected = self._expected.get(tp)
+        if expected is not None and item.offset is not None and item.offset < expected:
+            return False
+        if expected is not None and item.offset is not None and item.offset > expected:
+            self.gaps += 1
+            log.error("%s[%d]: offsets %d..%d were never applied here and are skipped (someone moved the "
+                      "group's committed offsets?)", *tp, expected, item.offset - 1)
+        self._expected[tp] = (item.offset or 0) + 1
+        return True
+
+    def _caught_up(self, tp: tuple[str, int]) -> bool:
+        """Everything the broker had in this partition at the last fetch was admitted."""
+        expected = self._expected.get(tp)
+        try:
+            highwater = self.app.consumer.highwater(TP(*tp))
+        except Exception:  # noqa: BLE001 - not assigned (any more), or no fetch yet
+            return False
+        return expected is not None and highwater is not None and expected >= highwater
 
     async def _apply(self, batch: list[RawEvent]) -> None:
         result = await self.service.apply(batch)
+        for item in batch:
+            event = self._pending.pop(id(item), None)
+            if event is not None:
+                event.ack()
         for region in sorted(result.dirty_regions):
             await self.request_replan(region)
 
@@ -224,7 +234,6 @@ class Worker:
         stored = await self.service.offsets()
         self._expected = {tp: int(stored[f"offset:{tp[0]}:{tp[1]}"]) + 1 if f"offset:{tp[0]}:{tp[1]}" in stored
                           else 0 for tp in inbound}
-        self._seeks.clear()
         self.merger.revoke([tp for tp in self.merger.partitions if tp not in self._expected])
         self.merger.assign(inbound)
         log.info("worker %s owns re-plan partitions %s", self.settings.worker_id, sorted(self.owned))
@@ -234,7 +243,9 @@ class Worker:
 
     async def _on_revoked(self, app, revoked, **_: Any) -> None:
         self.owned -= {tp.partition for tp in revoked if tp.topic == self.settings.topic_replan}
-        self.merger.revoke([(tp.topic, tp.partition) for tp in revoked if tp.topic in self.settings.inbound_topics])
+        gone = [(tp.topic, tp.partition) for tp in revoked if tp.topic in self.settings.inbound_topics]
+        for item in self.merger.revoke(gone):  # unapplied, never acked: the next owner reads them again
+            self._pending.pop(id(item), None)
         for region in self.debouncer.pending:
             if not self.owns(region):
                 self.debouncer.forget(region)
@@ -247,7 +258,7 @@ class Worker:
             worker_id=self.settings.worker_id, leader=self.app.is_leader(), replan_partitions=sorted(self.owned),
             regions_pending=self.debouncer.pending, regions_planning=self.debouncer.running,
             loop=dict(heartbeats=self.watch.beats, max_gap_s=round(self.watch.max_gap, 3)),
-            merge=dict(buffered=self.merger.buffered, partitions=len(self.merger.partitions), gaps_sought=self.gaps),
+            merge=dict(buffered=self.merger.buffered, partitions=len(self.merger.partitions), gaps=self.gaps),
             ingest=dict(batches=stats.batches, received=r.received, applied=r.applied, duplicates=r.duplicates,
                         redelivered=r.redelivered, dead_lettered=r.dead_lettered, parked=r.parked, stale=r.stale,
                         retries=stats.retries, isolated=stats.isolated),

@@ -8,12 +8,14 @@ replay's sort, as far as it is safe:
 
     a message is released when every other partition either has a queued message (its head is not
     earlier, or the merge would have picked it), has already delivered a message at least as late
-    (its frontier: partitions are in event-time order), or has been idle for ``idle_s``.
+    (its frontier: the time of its last valid message, as partitions are in event-time order), is caught up (everything up to the broker's
+    high-water mark was admitted), or has delivered nothing for ``idle_s`` since its last delivery
+    (a last resort; a partition that never delivered holds the others until it is caught up).
 
-So a caught-up partition holds the others back by at most ``idle_s``: the latency a live stream pays
-for order. Partition order is never changed, so the applied offsets of a partition are contiguous and
-the database's stored offset is where a restarted worker resumes (:meth:`Worker._on_assigned` seeks
-there); that is why agents do not wait for their messages to be applied before fetching more.
+A live stream's partitions are caught up almost always, so order costs it nearly no latency; a worker
+catching up (after a restart, or a bulk replay through Kafka) gets the replay's order. Partition order is never changed, so the applied offsets of a partition are contiguous and
+messages are acknowledged (so their offsets committed) as their batch commits: the broker's committed
+offset never runs ahead of the database, and agents need not wait for the merge before fetching more.
 """
 from __future__ import annotations
 
@@ -23,16 +25,21 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from engine.events.decode import InvalidEvent, decode
 from engine.services.ingest import RawEvent
 from engine.services.replay import event_time_key
 
 TP = tuple[str, int]
+POLL_S = 0.02
+INVALID = (0,)  # sorts before every event-time key
 
 
 class EventTimeMerger:
-    def __init__(self, apply: Callable[[list[RawEvent]], Awaitable[Any]], idle_s: float = 0.2,
-                 batch_max: int = 1000, max_buffered: int = 50_000) -> None:
+    def __init__(self, apply: Callable[[list[RawEvent]], Awaitable[Any]], idle_s: float = 2.0,
+                 batch_max: int = 1000, max_buffered: int = 50_000,
+                 caught_up: Callable[[TP], bool] = lambda tp: False) -> None:
         self._apply, self.idle_s, self.batch_max, self.max_buffered = apply, idle_s, batch_max, max_buffered
+        self._caught_up = caught_up
         self._queues: dict[TP, deque[tuple[tuple, RawEvent]]] = {}
         self._frontier: dict[TP, tuple] = {}      # event-time key of the last message received per partition
         self._arrived: dict[TP, float] = {}       # monotonic time of the last arrival per partition
@@ -44,20 +51,21 @@ class EventTimeMerger:
 
     # partitions ---------------------------------------------------------------------------------
     def assign(self, partitions: Iterable[TP]) -> None:
-        now = time.monotonic()
-        for tp in partitions:
+        for tp in partitions:  # never idle before a first delivery: it may still be starting to fetch
             self._queues.setdefault(tp, deque())
-            self._arrived.setdefault(tp, now)
         self._wake.set()
 
-    def revoke(self, partitions: Iterable[TP]) -> None:
-        """Forget revoked partitions; their unapplied messages are re-read by the new owner."""
+    def revoke(self, partitions: Iterable[TP]) -> list[RawEvent]:
+        """Forget revoked partitions; returns their unapplied messages (the new owner reads them again)."""
+        dropped = []
         for tp in partitions:
-            self.buffered -= len(self._queues.pop(tp, ()))
+            dropped.extend(item for _, item in self._queues.pop(tp, ()))
             self._frontier.pop(tp, None)
             self._arrived.pop(tp, None)
+        self.buffered -= len(dropped)
         self._signal_room()
         self._wake.set()
+        return dropped
 
     @property
     def partitions(self) -> list[TP]:
@@ -70,9 +78,12 @@ class EventTimeMerger:
         for item in events:
             tp = (item.origin, item.partition or 0)
             queue = self._queues.setdefault(tp, deque())
-            key = event_time_key(item)
+            if _valid(item):
+                key = event_time_key(item)
+                self._frontier[tp] = key
+            else:  # its claimed time means nothing: first out (to the dead letters), and no frontier
+                key = INVALID
             queue.append((key, item))
-            self._frontier[tp] = max(self._frontier.get(tp, key), key)
             self._arrived[tp] = now
             self.buffered += 1
         self._wake.set()
@@ -94,19 +105,18 @@ class EventTimeMerger:
             if not heads:
                 break
             key, tp = min(heads)
-            if not all(self._queues[t] or self._frontier.get(t, ()) >= key or now - self._arrived[t] >= self.idle_s
-                       for t in self._queues if t != tp):
+            if not all(self._queues[t] or self._frontier.get(t, ()) >= key or self._caught_up(t)
+                       or now - self._arrived.get(t, now) >= self.idle_s for t in self._queues if t != tp):
                 break
-            out.append(self._queues[tp].popleft()[1])
+            item = self._queues[tp].popleft()[1]
+            out.append(item)
         self.buffered -= len(out)
         self._signal_room()
         return out
 
-    def next_deadline(self, now: float) -> float | None:
-        """Seconds until a waiting partition turns idle (when the merge may move again), if any."""
-        waits = [self.idle_s - (now - self._arrived[t]) for t, q in self._queues.items() if not q]
-        waits = [w for w in waits if w > 0]
-        return min(waits) if waits and self.buffered else None
+    def next_deadline(self) -> float | None:
+        """How long to wait before looking again while messages are held (a partition may catch up)."""
+        return POLL_S if self.buffered else None
 
     async def run(self) -> None:
         """Apply released batches forever (one at a time, so the database sees event-time order)."""
@@ -117,8 +127,16 @@ class EventTimeMerger:
                 self.applied_batches += 1
                 continue
             self._wake.clear()
-            timeout = self.next_deadline(time.monotonic())
+            timeout = self.next_deadline()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=timeout)
             except asyncio.TimeoutError:
                 pass
+
+
+def _valid(item: RawEvent) -> bool:
+    try:
+        decode(item.raw, item.parsed)
+    except InvalidEvent:
+        return False
+    return True

@@ -27,10 +27,10 @@ def read_lines(path: Path) -> Iterator[RawEvent]:
     with path.open("r", encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             if line.strip():
-                yield RawEvent(line.rstrip("\n"), str(path), line_number=number, parsed=_object_or_none(line))
+                yield RawEvent(line.rstrip("\n"), str(path), line_number=number, parsed=object_or_none(line))
 
 
-def _object_or_none(line: str) -> dict | None:
+def object_or_none(line: str) -> dict | None:
     try:
         data = json.loads(line)
     except ValueError:
