@@ -1,0 +1,86 @@
+"""A service plan in three steps: snapshot, solve elsewhere, publish onto the state as it is then."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from engine.domain.model import Office
+from engine.services.ingest import dirty_key
+from engine.services.planning import Planner, Stale
+from solver.baselines import CurrentPracticeAllocator
+from tests.support.events import cohort_planned, facilitator, person_with_referral
+from tests.unit.engine.harness import Harness
+
+AS_OF = date(2025, 2, 3)
+
+
+@pytest.fixture
+def h(sqlite_url) -> Harness:
+    h = Harness(sqlite_url)
+    h.feed(*[line for i in range(8) for line in person_with_referral(f"X{i:06d}")],
+           facilitator("F1"), facilitator("F2"), cohort_planned("C1", date(2025, 3, 3)))
+    with h.db.uow() as uow:
+        uow.save_offices("RS", [Office("RS-P01-O1", "RS-P01", rooms=1)])
+        uow.commit()
+    return h
+
+
+def _planner(h: Harness) -> Planner:
+    return Planner(h.db.uow, CurrentPracticeAllocator(), h.rules)
+
+
+def _dirty(h: Harness) -> str | None:
+    with h.db.uow() as uow:
+        return uow.get_state(dirty_key("RS"))
+
+
+def test_prepare_solve_publish_equals_one_plan_when_nothing_changed(h, tmp_path):
+    planner = _planner(h)
+    assert planner.dirty_regions() == ["RS"]
+    prepared = planner.prepare("RS", AS_OF)
+    outcome = planner.publish(prepared, planner.allocator.allocate(prepared.problem))
+    assert outcome is not None and outcome.made == 8
+    assert planner.dirty_regions() == [] and _dirty(h) == "0"
+    other = Harness(f"sqlite:///{tmp_path}/other.db")
+    other.feed(*[line for i in range(8) for line in person_with_referral(f"X{i:06d}")],
+               facilitator("F1"), facilitator("F2"), cohort_planned("C1", date(2025, 3, 3)))
+    with other.db.uow() as uow:
+        uow.save_offices("RS", [Office("RS-P01-O1", "RS-P01", rooms=1)])
+        uow.commit()
+    assert _planner(other).plan("RS", AS_OF).plan.assignments == outcome.plan.assignments
+
+
+def test_a_referral_arriving_during_the_solve_waits_for_the_next_plan_and_keeps_the_region_dirty(h):
+    planner = _planner(h)
+    prepared = planner.prepare("RS", AS_OF)
+    plan = planner.allocator.allocate(prepared.problem)
+    h.feed(*person_with_referral("X000100"))  # applied while the solver ran
+    outcome = planner.publish(prepared, plan)
+    assert outcome is not None and outcome.made == 8
+    pending = [u for u in outcome.plan.unallocated if u.referral_id == "REF-X000100"]
+    assert [u.reason for u in pending] == ["PENDING"]
+    assert "rebased over 1 referral" in outcome.plan.note
+    assert planner.dirty_regions() == ["RS"]  # the next plan is still owed
+    assert _planner(h).plan("RS", AS_OF).made == 1
+
+
+def test_a_plan_whose_basis_moved_is_not_published(h):
+    planner = _planner(h)
+    prepared = planner.prepare("RS", AS_OF)
+    plan = planner.allocator.allocate(prepared.problem)
+    planner.plan("RS", AS_OF)  # another worker published first
+    with pytest.raises(Stale, match="was planned"):
+        planner.publish(prepared, plan)
+    assert len(h.outbox("plan.published")) == 1
+
+
+def test_a_plan_that_no_longer_fits_the_state_is_dropped(h):
+    from tests.support.events import event
+    planner = _planner(h)
+    prepared = planner.prepare("RS", AS_OF)
+    plan = planner.allocator.allocate(prepared.problem)
+    assert plan.cohort_of("REF-X000000") == "C1"
+    assert h.feed(event("cohort.cancelled", key="RS", cohort_id="C1", reason="room flooded")).applied == 1
+    assert planner.publish(prepared, plan) is None
+    assert h.outbox("plan.published") == [] and planner.dirty_regions() == ["RS"]

@@ -1,0 +1,111 @@
+"""The event-time merge: a worker's partitions applied in event-time order, as the embedded replay would."""
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from datetime import datetime, timedelta, timezone
+
+from engine.services.ingest import RawEvent
+from engine.services.replay import event_time_key, object_or_none
+from streams.merge import EventTimeMerger
+from tests.support.events import event
+
+T0 = datetime(2025, 1, 6, tzinfo=timezone.utc)
+
+
+def _msg(tp: tuple[str, int], offset: int, at: datetime, raw: str | None = None) -> RawEvent:
+    line = raw if raw is not None else event("person.updated", at, crn=f"X{offset:06d}", region_code="RS",
+                                              pdu_code="RS-P01", sex="MALE")
+    return RawEvent(line, tp[0], partition=tp[1], offset=offset, parsed=object_or_none(line))
+
+
+def _merger(caught_up=lambda tp: False, idle_s=100.0):
+    return EventTimeMerger(lambda batch: asyncio.sleep(0), idle_s=idle_s, caught_up=caught_up)
+
+
+A, B = ("a", 0), ("b", 0)
+
+
+def test_a_message_waits_for_a_partition_that_has_not_delivered_yet():
+    m = _merger()
+    m.assign([A, B])
+    asyncio.run(m.submit([_msg(A, 0, T0 + timedelta(hours=1))]))
+    assert m.release(now=0.0) == []
+    asyncio.run(m.submit([_msg(B, 0, T0)]))
+    released = m.release(now=0.0)
+    assert [r.origin for r in released] == ["b"]  # b's earlier message first; a's waits for b's next
+
+
+def test_a_caught_up_partition_holds_nobody_back():
+    m = _merger(caught_up=lambda tp: tp == B)
+    m.assign([A, B])
+    asyncio.run(m.submit([_msg(A, 0, T0)]))
+    assert [r.origin for r in m.release(now=0.0)] == ["a"]
+
+
+def test_a_partition_that_went_quiet_holds_the_others_back_at_most_idle_s():
+    m = _merger(idle_s=2.0)
+    m.assign([A, B])
+    asyncio.run(m.submit([_msg(B, 0, T0)]))
+    asyncio.run(m.submit([_msg(A, 0, T0 + timedelta(hours=1))]))
+    assert [r.origin for r in m.release()] == ["b"]
+    import time
+    later = time.monotonic() + 1.0
+    assert m.release(now=later) == []
+    assert [r.origin for r in m.release(now=later + 1.5)] == ["a"]
+
+
+def test_an_invalid_message_goes_first_and_its_claimed_time_moves_no_frontier():
+    m = _merger()
+    m.assign([A, B])
+    bogus = json.dumps({"event_type": "referral.teleported", "occurred_at": "2030-01-01T00:00:00Z"})
+    asyncio.run(m.submit([_msg(A, 0, T0, raw=bogus), _msg(A, 1, T0 + timedelta(hours=5))]))
+    asyncio.run(m.submit([_msg(B, 0, T0 + timedelta(hours=1))]))
+    out = m.release(now=0.0)
+    assert [(r.origin, r.offset) for r in out] == [("a", 0), ("b", 0)]  # then a@1 waits for b's next
+
+
+def test_revoking_a_partition_returns_its_unapplied_messages():
+    m = _merger()
+    m.assign([A, B])
+    asyncio.run(m.submit([_msg(A, 0, T0), _msg(A, 1, T0)]))
+    dropped = m.revoke([A])
+    assert [r.offset for r in dropped] == [0, 1] and m.buffered == 0 and m.partitions == [B]
+
+
+def test_random_interleavings_come_out_in_event_time_order():
+    rng = random.Random(5)
+    parts = {(t, p): [] for t in "abc" for p in range(2)}
+    at = T0
+    for n in range(600):
+        at += timedelta(minutes=rng.randint(0, 30))
+        tp = rng.choice(list(parts))
+        parts[tp].append(_msg(tp, len(parts[tp]), at))
+    applied: list[RawEvent] = []
+    pos = dict.fromkeys(parts, 0)
+
+    async def apply(batch):
+        applied.extend(batch)
+
+    async def main():
+        m = EventTimeMerger(apply, idle_s=100, batch_max=50, caught_up=lambda tp: pos[tp] >= len(parts[tp]))
+        m.assign(parts)
+        task = asyncio.create_task(m.run())
+        while any(pos[tp] < len(parts[tp]) for tp in parts):
+            tp = rng.choice([t for t in parts if pos[t] < len(parts[t])])
+            chunk = parts[tp][pos[tp]:pos[tp] + rng.randint(1, 40)]
+            pos[tp] += len(chunk)
+            await m.submit(chunk)
+            await asyncio.sleep(0)
+        for _ in range(200):
+            if len(applied) == 600:
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    asyncio.run(main())
+    keys = [event_time_key(e) for e in applied]
+    assert len(applied) == 600 and keys == sorted(keys)
+    for tp in parts:  # each partition contiguous and in offset order
+        assert [e.offset for e in applied if (e.origin, e.partition) == tp] == list(range(len(parts[tp])))
