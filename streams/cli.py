@@ -160,6 +160,9 @@ def health(
         q.close()
     try:
         rows = asyncio.run(lag(settings, stored))
+    except LookupError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
     except (KafkaError, OSError) as exc:
         raise _unreachable(settings, exc) from None
     total = sum(r["lag"] for r in rows)

@@ -126,11 +126,16 @@ async def lag(settings: StreamSettings, stored: dict[str, str]) -> list[dict]:
     """Per inbound partition: end offset, the consumer group's committed offset and the database's
     applied offset (the engine's own record, written with the state), and the lag behind the end."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None)
+    consumer = AIOKafkaConsumer(*settings.inbound_topics, bootstrap_servers=settings.bootstrap_servers,
+                                group_id=None, enable_auto_commit=False)
     await admin.start()
     await consumer.start()
     try:
         committed = await admin.list_consumer_group_offsets(settings.app_id)
+        missing = [t for t in settings.inbound_topics if not consumer.partitions_for_topic(t)]
+        if missing:
+            raise LookupError(f"inbound topic(s) {', '.join(missing)} do not exist on this broker yet: start "
+                              "the worker (it declares them) or produce to them")
         parts = [TopicPartition(t, p) for t in settings.inbound_topics
                  for p in sorted(consumer.partitions_for_topic(t) or ())]
         ends = await consumer.end_offsets(parts) if parts else {}
