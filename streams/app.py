@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -76,6 +77,7 @@ class Worker:
         self.watch = LoopWatch()
         self.owned: set[int] = set()
         self._tasks: set[asyncio.Task] = set()
+        Path(s.data_dir, s.app_id).mkdir(parents=True, exist_ok=True)  # faust does not create parents
         self.merger = EventTimeMerger(self._apply, s.merge_idle_s, s.batch_max, caught_up=self._caught_up)
         self._expected: dict[tuple[str, int], int] = {}  # next offset to admit per inbound partition
         self._pending: dict[int, Any] = {}                # id(RawEvent) → its faust event, acked once applied
@@ -85,7 +87,7 @@ class Worker:
             topic_partitions=s.partitions, topic_replication_factor=s.replication_factor,
             topic_allow_declare=True, consumer_auto_offset_reset="earliest", producer_acks=-1,
             web_enabled=s.web_enabled, web_host=s.web_host, web_port=s.web_port, store="memory://",
-            broker_commit_interval=1.0, stream_wait_empty=False, broker_session_timeout=s.session_timeout_s,
+            datadir=f"{s.data_dir}/{s.app_id}", broker_commit_interval=1.0, stream_wait_empty=False, broker_session_timeout=s.session_timeout_s,
             broker_heartbeat_interval=s.session_timeout_s / 3)
         self.replan_topic = self._topic(s.topic_replan)
         for name in s.inbound_topics:
@@ -96,6 +98,7 @@ class Worker:
         self.app.timer(0.2, name="schedule")(self._schedule)
         self.app.timer(s.relay_interval_s, name="relay")(self._relay)
         self.app.timer(s.sweep_interval_s, name="sweep")(self._sweep)
+        self.app.crontab(s.report_cron, on_leader=True)(self._weekly_report)
         self.app.on_partitions_assigned.connect(self._on_assigned)
         self.app.on_partitions_revoked.connect(self._on_revoked)
         if s.web_enabled:
@@ -225,6 +228,19 @@ class Worker:
             last = await self.service.last_planned(region)
             if self.owns(region) and (last is None or last < today):
                 self.debouncer.note(region, time.monotonic() - self.settings.replan_quiet_s)
+
+    async def weekly_report(self) -> list:
+        """Every known region's weekly summary (the leader runs this on the report crontab)."""
+        out = self.engine.settings.output_dir
+        paths = [await self.service.weekly_report(region, out) for region in await self.service.known_regions()]
+        return [p for p in paths if p]
+
+    async def _weekly_report(self) -> None:
+        try:
+            for path in await self.weekly_report():
+                log.info("weekly report written to %s", path)
+        except Exception:  # noqa: BLE001 - the next tick tries again; nothing else depends on it
+            log.exception("weekly report failed")
 
     # rebalances -------------------------------------------------------------------------------
     async def _on_assigned(self, app, assigned, **_: Any) -> None:

@@ -16,11 +16,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.bootstrap import Engine
+from engine.events import outbound as o
+from engine.outbox import emit, stable_id
+from engine.services.reports import weekly_summary
 from engine.services.ingest import BatchResult, RawEvent
 from engine.services.planning import PlanOutcome, Stale
 
@@ -182,3 +187,36 @@ class EngineService:
         sent = await self._on(self._relay, drain)
         self.stats.relayed += sent
         return sent
+
+    # reports ----------------------------------------------------------------------------------
+    async def weekly_report(self, region: str, out_dir: Path) -> Path | None:
+        """Write the region's weekly summary and publish ``report.published`` (once per region and date)."""
+        as_of = await self.as_of()
+
+        def run() -> Path | None:
+            done = f"report:{region}:{as_of.isoformat()}"
+            with self.engine.database.uow() as uow:
+                if uow.get_state(done):
+                    return None
+            q = self.engine.queries()
+            try:
+                summary = weekly_summary(region, as_of, q.waitlist(region), q.requirement_outcomes(as_of))
+            finally:
+                q.close()
+            path = out_dir / "reports" / region / f"weekly-{as_of.isoformat()}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(summary, indent=2))
+            now = datetime.now(timezone.utc)
+            with self.engine.database.uow() as uow:
+                uow.lock_writes()
+                if uow.get_state(done):
+                    return None
+                emit(uow, "report.published", region, o.ReportPublished(
+                    report_id=f"weekly-{region}-{as_of.isoformat()}", kind="weekly-summary",
+                    period_start=as_of - timedelta(days=7), period_end=as_of, location=str(path)), now,
+                    stable_id("report", "weekly", region, as_of))
+                uow.set_state(done, now.isoformat())
+                uow.commit()
+            return path
+
+        return await self._on(self._db, run)

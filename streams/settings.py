@@ -49,6 +49,7 @@ class StreamSettings(BaseSettings):
     report_cron: str = Field("0 6 * * 1", description="weekly report crontab (leader only)")
     clock: Literal["event", "wall"] = Field(
         "event", description="plan as of the latest event time applied (replays, tests) or today's date")
+    data_dir: str = Field("out/faust", description="faust's local state directory (one subdirectory per app id)")
     web_enabled: bool = True
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=0, le=65535)

@@ -71,7 +71,9 @@ class WorkerProcess:
         handle.write(f"\n===== start {self.starts} at {time.strftime('%H:%M:%S')} =====\n")
         handle.flush()
         self.process = subprocess.Popen([sys.executable, "-m", "streams", "worker", "--loglevel", "info"],
-                                        env={**os.environ, **self.env}, stdout=handle, stderr=subprocess.STDOUT,
+                                        env={**os.environ, "COHORTPLAN_DATA_DIR": str(self.log_path.parent / "faust"),
+                                             **self.env},
+                                        cwd=self.log_path.parent, stdout=handle, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         return self
 

@@ -70,3 +70,21 @@ def test_the_relay_marks_rows_sent_only_after_the_send_succeeded(svc):
     assert asyncio.run(svc.relay(ok)) == 1
     assert [r["event_type"] for r in sent] == ["event.dead_lettered"]
     assert asyncio.run(svc.relay(ok)) == 0
+
+
+def test_the_weekly_summary_is_written_and_published_once_per_region_and_date(svc, tmp_path):
+    import json as _json
+    lines = [line for i in range(5) for line in person_with_referral(f"X{i:06d}")]
+    asyncio.run(svc.apply(_batch(lines)))
+    path = asyncio.run(svc.weekly_report("RS", tmp_path))
+    summary = _json.loads(path.read_text())
+    q = svc.engine.queries()
+    try:
+        waiting = q.waiting_by_programme()
+        published = [r for r in q.outbox() if r["event_type"] == "report.published"]
+    finally:
+        q.close()
+    assert summary["waiting"] == sum(waiting.values()) == 5
+    assert summary["waiting_by_programme"] == waiting and summary["as_of"] == "2025-01-26"
+    assert len(published) == 1 and str(path) in published[0]["message"]
+    assert asyncio.run(svc.weekly_report("RS", tmp_path)) is None
