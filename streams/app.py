@@ -48,9 +48,13 @@ def _text(value: bytes | str | None) -> str:
 
 
 def _raw_event(message: Any) -> RawEvent:
-    text = _text(message.value)
+    value = message.value
+    try:
+        text, exact = (value.decode("utf-8"), None) if isinstance(value, (bytes, bytearray)) else (_text(value), None)
+    except UnicodeDecodeError:  # kept as bytes too, so a dead letter carries them exactly
+        text, exact = value.decode("utf-8", errors="replace"), bytes(value)
     return RawEvent(text, message.topic, partition=message.partition, offset=message.offset,
-                    parsed=object_or_none(text))
+                    parsed=object_or_none(text), raw_bytes=exact)
 
 
 class LoopWatch:
@@ -96,7 +100,7 @@ class Worker:
         self.app.task(self._run_merger)
         self.app.timer(HEARTBEAT_S, name="heartbeat")(self._heartbeat)
         self.app.timer(0.2, name="schedule")(self._schedule)
-        self.app.timer(s.relay_interval_s, name="relay")(self._relay)
+        self.app.task(self._relay_loop)
         self.app.timer(s.sweep_interval_s, name="sweep")(self._sweep)
         self.app.crontab(s.report_cron, on_leader=True)(self._weekly_report)
         self.app.on_partitions_assigned.connect(self._on_assigned)
@@ -204,12 +208,18 @@ class Worker:
         if self.owns(region) and region in await self.service.dirty_regions():
             self.debouncer.note(region, time.monotonic())
 
-    async def _relay(self) -> None:
-        try:
-            while await self.service.relay(self._send) >= self.settings.relay_batch:
-                pass
-        except Exception:  # noqa: BLE001 - unsent rows stay unsent and go on the next tick
-            log.exception("outbox relay failed; retrying on the next tick")
+    async def _relay_loop(self) -> None:
+        """Drain the outbox continuously; sleep only when it is empty (or after a failure)."""
+        while True:
+            try:
+                if await self.service.relay(self._send) >= self.settings.relay_batch:
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - unsent rows stay unsent and go on the next round
+                log.exception("outbox relay failed; retrying")
+                await asyncio.sleep(1.0)
+            await asyncio.sleep(self.settings.relay_interval_s)
 
     async def _send(self, rows: list[dict]) -> None:
         futures = []
@@ -266,7 +276,19 @@ class Worker:
             if not self.owns(region):
                 self.debouncer.forget(region)
 
-    # health -----------------------------------------------------------------------------------
+    # health ---------------------------------------------------------------------------------
+    def lag(self) -> dict[str, int]:
+        """Messages on the broker not yet admitted, per assigned inbound partition (at the last fetch)."""
+        out = {}
+        for tp in self.merger.partitions:
+            try:
+                highwater = self.app.consumer.highwater(TP(*tp))
+            except Exception:  # noqa: BLE001 - unassigned meanwhile
+                continue
+            if highwater is not None:
+                out[f"{tp[0]}:{tp[1]}"] = max(0, highwater - self._expected.get(tp, 0))
+        return out
+
     def health(self) -> dict[str, Any]:
         stats = self.service.stats
         r = stats.ingest
@@ -275,6 +297,7 @@ class Worker:
             regions_pending=self.debouncer.pending, regions_planning=self.debouncer.running,
             loop=dict(heartbeats=self.watch.beats, max_gap_s=round(self.watch.max_gap, 3)),
             merge=dict(buffered=self.merger.buffered, partitions=len(self.merger.partitions), gaps=self.gaps),
+            lag=self.lag(),
             ingest=dict(batches=stats.batches, received=r.received, applied=r.applied, duplicates=r.duplicates,
                         redelivered=r.redelivered, dead_lettered=r.dead_lettered, parked=r.parked, stale=r.stale,
                         retries=stats.retries, isolated=stats.isolated),

@@ -99,6 +99,8 @@ class ReportPublished(OutboundPayload):
 
 class DeadLettered(OutboundPayload):
     original: str = Field(description="the original message text (bytes decoded as UTF-8 with replacement)")
+    original_base64: str | None = Field(None, description="the original bytes, base64, when they are not valid "
+                                                          "UTF-8 (so `original` is not exact)")
     topic: str | None = None
     partition: int | None = None
     offset: int | None = None

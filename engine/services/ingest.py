@@ -12,6 +12,7 @@ plans regions whose generation moved, and a plan clears the mark only if nothing
 """
 from __future__ import annotations
 
+import base64
 import logging
 from dataclasses import dataclass, field
 from functools import cache
@@ -38,6 +39,7 @@ class RawEvent:
     partition: int | None = None
     offset: int | None = None
     parsed: dict | None = field(default=None, compare=False, repr=False)  # the raw JSON, if already parsed
+    raw_bytes: bytes | None = field(default=None, compare=False, repr=False)  # as received, when not UTF-8
 
 
 @dataclass
@@ -201,8 +203,9 @@ class Ingestor:
                                    item.offset, event_id), now)
         if item.partition is not None:  # from a broker: the dead-letter topic too, once per offset
             emit(uow, "event.dead_lettered", f"{item.origin}:{item.partition}", o.DeadLettered(
-                original=item.raw, topic=item.origin, partition=item.partition, offset=item.offset,
-                reason=reason), now, stable_id("dead-letter", item.origin, item.partition, item.offset))
+                original=item.raw, topic=item.origin, partition=item.partition, offset=item.offset, reason=reason,
+                original_base64=base64.b64encode(item.raw_bytes).decode() if item.raw_bytes is not None else None),
+                now, stable_id("dead-letter", item.origin, item.partition, item.offset))
         result.dead_lettered += 1
 
 

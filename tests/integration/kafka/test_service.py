@@ -7,6 +7,7 @@ with the embedded replay uses CP-SAT, reproducible by its deterministic time bud
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import random
 import socket
@@ -170,6 +171,8 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_processing_continues(se
     assert len(letters) == 100
     sent = {m.value.decode("utf-8", errors="replace") for m in poison}
     assert {p["original"] for p in letters} == sent
+    exact = {base64.b64decode(p["original_base64"]) for p in letters if p["original_base64"]}
+    assert exact == {m.value for m in poison if m.value.startswith(b"\xff")}  # not UTF-8: kept byte for byte
     for p in letters:
         assert p["reason"] and p["topic"] in service.settings.inbound_topics
         assert p["partition"] is not None and p["offset"] is not None

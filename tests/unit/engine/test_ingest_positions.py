@@ -35,7 +35,7 @@ def test_a_redelivered_message_is_recognised_by_its_offset_even_without_an_event
     finally:
         q.close()
     assert letters == [{"original": "not json at all", "topic": TOPIC, "partition": 0, "offset": 5,
-                        "line_number": None, "reason": letters[0]["reason"]}]
+                        "line_number": None, "reason": letters[0]["reason"], "original_base64": None}]
     assert "bad JSON" in letters[0]["reason"]
 
 
