@@ -32,3 +32,21 @@ def test_database_url_gives_fresh_postgres_database(database_url):
         conn.commit()
         rows = conn.execute("select id, name from t order by id").fetchall()
     assert rows == [(1, "a"), (2, "ü")]
+
+
+def test_workers_starting_together_on_a_fresh_database_migrate_it_once(postgres_server):
+    """Several processes open a new PostgreSQL database at once: one creates the schema, none fails."""
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine.persistence.database import Database, make_engine
+
+    url = postgres_server.create_database(f"m_{uuid.uuid4().hex[:10]}")
+    pool = ThreadPoolExecutor(4)
+    try:  # without a lock the migrations collide (or wait on each other for ever): bounded here
+        databases = [f.result(timeout=120) for f in [pool.submit(Database, url) for _ in range(4)]]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    with databases[0].uow() as uow:
+        assert uow.get_state("anything") is None  # the schema is there
+    make_engine(url).dispose()
