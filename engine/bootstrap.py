@@ -64,8 +64,8 @@ class Engine:
         return region.region_code
 
 
-def bootstrap(settings: EngineSettings | None = None) -> Engine:
+def bootstrap(settings: EngineSettings | None = None, run_migrations: bool = True) -> Engine:
     settings = settings or EngineSettings()
     rules = EngineRules(deadline_margin_days=settings.deadline_margin_days, freeze_days=settings.freeze_days)
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, run_migrations=run_migrations)
     return Engine(settings, database, rules, Ingestor(database.uow, rules))

@@ -16,6 +16,8 @@ import asyncio
 import json
 import logging
 import time
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from aiokafka.partitioner import murmur2
 from faust.types import TP
 
 from engine.bootstrap import Engine, bootstrap
-from engine.services.ingest import RawEvent
+from engine.services.ingest import RawEvent, decode_or_error
 from engine.services.replay import object_or_none
 from engine.settings import EngineSettings
 from streams.debounce import Debouncer
@@ -34,6 +36,7 @@ from streams.settings import StreamSettings
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 0.1
+REQUEST_EVERY_S = 0.5
 
 
 def region_partition(region: str, partitions: int) -> int:
@@ -53,8 +56,9 @@ def _raw_event(message: Any) -> RawEvent:
         text, exact = (value.decode("utf-8"), None) if isinstance(value, (bytes, bytearray)) else (_text(value), None)
     except UnicodeDecodeError:  # kept as bytes too, so a dead letter carries them exactly
         text, exact = value.decode("utf-8", errors="replace"), bytes(value)
-    return RawEvent(text, message.topic, partition=message.partition, offset=message.offset,
+    item = RawEvent(text, message.topic, partition=message.partition, offset=message.offset,
                     parsed=object_or_none(text), raw_bytes=exact)
+    return replace(item, decoded=decode_or_error(item))  # once, here: the merge and the ingestor both use it
 
 
 class LoopWatch:
@@ -82,9 +86,11 @@ class Worker:
         self.owned: set[int] = set()
         self._tasks: set[asyncio.Task] = set()
         Path(s.data_dir, s.app_id).mkdir(parents=True, exist_ok=True)  # faust does not create parents
+        self.engine.rules.is_holiday(date.today())  # load the holiday calendar now, not inside the first batch
         self.merger = EventTimeMerger(self._apply, s.merge_idle_s, s.batch_max, caught_up=self._caught_up)
         self._expected: dict[tuple[str, int], int] = {}  # next offset to admit per inbound partition
         self._pending: dict[int, Any] = {}                # id(RawEvent) → its faust event, acked once applied
+        self._requested: dict[str, float] = {}            # region → when a re-plan was last requested
         self.gaps = 0
         self.app = faust.App(
             s.app_id, broker=s.broker_url, value_serializer="raw", key_serializer="raw",
@@ -175,6 +181,12 @@ class Worker:
                 await asyncio.sleep(1.0)
 
     async def request_replan(self, region: str) -> None:
+        """Ask the region's owner for a re-plan; at most one request per region every REQUEST_EVERY_S
+        (a steady stream would otherwise send one per transaction; the debounce needs only the rhythm)."""
+        now = time.monotonic()
+        if now - self._requested.get(region, -REQUEST_EVERY_S) < REQUEST_EVERY_S:
+            return
+        self._requested[region] = now
         await self.replan_topic.send(key=region.encode(), value=json.dumps({"region": region}).encode(),
                                      partition=region_partition(region, self.settings.partitions))
 

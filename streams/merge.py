@@ -25,8 +25,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from engine.events.decode import InvalidEvent, decode
-from engine.services.ingest import RawEvent
+from engine.events.decode import Decoded
+from engine.services.ingest import RawEvent, decode_or_error
 from engine.services.replay import event_time_key
 
 TP = tuple[str, int]
@@ -135,8 +135,5 @@ class EventTimeMerger:
 
 
 def _valid(item: RawEvent) -> bool:
-    try:
-        decode(item.raw, item.parsed)
-    except InvalidEvent:
-        return False
-    return True
+    outcome = item.decoded if item.decoded is not None else decode_or_error(item)
+    return isinstance(outcome, Decoded)

@@ -38,7 +38,6 @@ class StreamSettings(BaseSettings):
     session_timeout_s: float = Field(10.0, ge=6, le=300, description="a worker that stops heartbeating "
                                      "(killed) loses its partitions after this long")
     batch_max: int = Field(1000, ge=1, le=100_000, description="most messages applied in one transaction")
-    batch_within_s: float = Field(0.02, gt=0, le=10, description="longest wait to fill a batch")
     merge_idle_s: float = Field(
         2.0, ge=0, le=60, description="a partition neither caught up nor delivering holds others back at most this long")
     replan_quiet_s: float = Field(5.0, ge=0, description="re-plan a region after this long without changes")

@@ -40,6 +40,7 @@ class RawEvent:
     offset: int | None = None
     parsed: dict | None = field(default=None, compare=False, repr=False)  # the raw JSON, if already parsed
     raw_bytes: bytes | None = field(default=None, compare=False, repr=False)  # as received, when not UTF-8
+    decoded: "Decoded | InvalidEvent | None" = field(default=None, compare=False, repr=False)  # if done already
 
 
 @dataclass
@@ -157,11 +158,11 @@ class Ingestor:
         return fresh
 
     def _decode(self, uow: UnitOfWork, item: RawEvent, result: BatchResult) -> Decoded | None:
-        try:
-            return decode(item.raw, item.parsed)
-        except InvalidEvent as exc:
-            self._reject(uow, item, str(exc), None, result)
+        outcome = item.decoded if item.decoded is not None else decode_or_error(item)
+        if isinstance(outcome, InvalidEvent):
+            self._reject(uow, item, str(outcome), None, result)
             return None
+        return outcome
 
     def _apply(self, uow: UnitOfWork, item: RawEvent, event: Decoded, result: BatchResult) -> None:
         envelope = event.envelope
@@ -207,6 +208,14 @@ class Ingestor:
                 original_base64=base64.b64encode(item.raw_bytes).decode() if item.raw_bytes is not None else None),
                 now, stable_id("dead-letter", item.origin, item.partition, item.offset))
         result.dead_lettered += 1
+
+
+def decode_or_error(item: RawEvent) -> Decoded | InvalidEvent:
+    """Decode once: the stream consumer does it before merging and passes the outcome along."""
+    try:
+        return decode(item.raw, item.parsed)
+    except InvalidEvent as exc:
+        return exc
 
 
 CLOCK = "clock"  # the latest event time applied: a service planning on event time plans as of its date

@@ -112,8 +112,12 @@ class Progress:
         return sum(v + 1 for v in self.applied_offsets.values())
 
 
+_MIGRATED: set[str] = set()
+
+
 def progress(database_url: str) -> Progress:
-    engine = bootstrap(EngineSettings(database_url=database_url))
+    engine = bootstrap(EngineSettings(database_url=database_url), run_migrations=database_url not in _MIGRATED)
+    _MIGRATED.add(database_url)
     q = engine.queries()
     try:
         offsets = {k: int(v) for k, v in q.states("offset:").items()}
