@@ -36,6 +36,7 @@ from streams.settings import StreamSettings
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 0.1
+BATCH_WITHIN_S = 0.005  # how long an agent waits to fill a batch: bounds the latency it adds
 REQUEST_EVERY_S = 0.5
 
 
@@ -123,15 +124,18 @@ class Worker:
     # agents -----------------------------------------------------------------------------------
     def _ingest_agent(self):
         async def ingest(stream):
-            # Manual acks: a message is acknowledged (so its offset may be committed) only once the
-            # transaction that applied it committed. The merger holds messages in between.
-            async for event in stream.noack().events():
-                item = _raw_event(event.message)
-                if not self._admit(item):
-                    event.ack()
-                    continue
-                self._pending[id(item)] = event
-                await self.merger.submit([item])
+            # A message is acknowledged (so its offset may be committed) only once the transaction that
+            # applied it committed: each gets an extra reference here, which ``_apply`` releases, so the
+            # acknowledgement ``take_events`` gives after handing over a batch does not complete it.
+            async for events in stream.take_events(self.settings.batch_max, within=BATCH_WITHIN_S):
+                admitted = []
+                for event in events:
+                    item = _raw_event(event.message)
+                    if self._admit(item):
+                        event.message.incref()
+                        self._pending[id(item)] = event
+                        admitted.append(item)
+                await self.merger.submit(admitted)
         return ingest
 
     def _admit(self, item: RawEvent) -> bool:
