@@ -144,16 +144,6 @@ class UnitOfWork(ABC):
     def raise_alert(self, alert: dict) -> None: ...
 
     @abstractmethod
-    def get_state(self, name: str) -> str | None: ...
-
-    @abstractmethod
-    def set_state(self, name: str, value: str) -> None: ...
-
-    def states(self, prefix: str) -> dict[str, str]:
-        """Engine state values whose name starts with ``prefix``, by name."""
-        raise NotImplementedError
-
-    @abstractmethod
     def clear_alert(self, alert_id: str) -> None: ...
 
     @abstractmethod

@@ -273,9 +273,8 @@ class Worker:
         assignment = app.consumer.assignment()
         self.owned = {tp.partition for tp in assignment if tp.topic == self.settings.topic_replan}
         inbound = [(tp.topic, tp.partition) for tp in assignment if tp.topic in self.settings.inbound_topics]
-        stored = await self.service.offsets()
-        self._expected = {tp: int(stored[f"offset:{tp[0]}:{tp[1]}"]) + 1 if f"offset:{tp[0]}:{tp[1]}" in stored
-                          else 0 for tp in inbound}
+        applied = await self.service.offsets()
+        self._expected = {tp: applied[tp] + 1 if tp in applied else 0 for tp in inbound}
         self.merger.revoke([tp for tp in self.merger.partitions if tp not in self._expected])
         self.merger.assign(inbound)
         log.info("worker %s owns re-plan partitions %s", self.settings.worker_id, sorted(self.owned))

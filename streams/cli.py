@@ -76,7 +76,8 @@ def produce(
     """Send an event file to the inbound topics, in event-time order, keyed by the envelope key."""
     from aiokafka.errors import KafkaError
 
-    from streams.kafka_io import plan_file, produce as send
+    from streams.kafka_io import plan_file
+    from streams.kafka_io import produce as send
     from streams.topics import ensure_topics
 
     settings = _settings(broker)
@@ -147,19 +148,22 @@ def health(
     regions waiting for a plan. Exit code 1 when anything is behind."""
     from aiokafka.errors import KafkaError
 
+    from engine.services.ingest import applied_offsets, dirty_regions
+    from engine.services.planning import planned_regions
     from streams.kafka_io import lag
 
     settings = _settings(broker)
     engine = _engine(database_url)
+    with engine.database.uow() as uow:
+        applied, dirty = applied_offsets(uow), dirty_regions(uow)
+        planned = {region: day.isoformat() for region, day in planned_regions(uow).items()}
     q = engine.queries()
     try:
-        stored, backlog = q.states("offset:"), q.outbox_backlog()
-        dirty = sorted(n.split(":", 1)[1] for n, v in q.states("dirty:").items() if v != "0")
-        planned = {n.split(":", 1)[1]: v for n, v in q.states("last_planned:").items()}
+        backlog = q.outbox_backlog()
     finally:
         q.close()
     try:
-        rows = asyncio.run(lag(settings, stored))
+        rows = asyncio.run(lag(settings, applied))
     except LookupError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None

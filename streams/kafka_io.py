@@ -122,7 +122,7 @@ async def read_topics(topics: Iterable[str], bootstrap: str, idle_s: float = 2.0
     return out
 
 
-async def lag(settings: StreamSettings, stored: dict[str, str]) -> list[dict]:
+async def lag(settings: StreamSettings, applied: dict[tuple[str, int], int]) -> list[dict]:
     """Per inbound partition: end offset, the consumer group's committed offset and the database's
     applied offset (the engine's own record, written with the state), and the lag behind the end."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
@@ -144,10 +144,9 @@ async def lag(settings: StreamSettings, stored: dict[str, str]) -> list[dict]:
         await admin.close()
     rows = []
     for tp in parts:
-        applied = stored.get(f"offset:{tp.topic}:{tp.partition}")
-        next_applied = int(applied) + 1 if applied is not None else 0
+        last = applied.get((tp.topic, tp.partition))
         meta = committed.get(tp)
         rows.append(dict(topic=tp.topic, partition=tp.partition, end=ends[tp],
-                         committed=meta.offset if meta else None, applied=int(applied) if applied else None,
-                         lag=max(0, ends[tp] - next_applied)))
+                         committed=meta.offset if meta else None, applied=last,
+                         lag=max(0, ends[tp] - (last + 1 if last is not None else 0))))
     return rows

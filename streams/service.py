@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -25,9 +25,9 @@ from typing import Any, TypeVar
 from engine.bootstrap import Engine
 from engine.events import outbound as o
 from engine.outbox import emit, stable_id
-from engine.services.reports import weekly_summary
-from engine.services.ingest import BatchResult, RawEvent
+from engine.services.ingest import BatchResult, RawEvent, applied_offsets
 from engine.services.planning import PlanOutcome, Stale
+from engine.services.reports import weekly_summary
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -157,11 +157,11 @@ class EngineService:
     async def known_regions(self) -> list[str]:
         return await self._on(self._db, self.planner.known_regions)
 
-    async def offsets(self) -> dict[str, str]:
-        """The applied offset per inbound partition, as stored with the state (``offset:topic:partition``)."""
-        def read() -> dict[str, str]:
+    async def offsets(self) -> dict[tuple[str, int], int]:
+        """The applied offset per (topic, partition), as stored with the state."""
+        def read() -> dict[tuple[str, int], int]:
             with self.engine.database.uow() as uow:
-                return uow.states("offset:")
+                return applied_offsets(uow)
         return await self._on(self._db, read)
 
     async def last_planned(self, region: str) -> date | None:

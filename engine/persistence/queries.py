@@ -106,11 +106,6 @@ class Queries:
         return self.s.execute(select(func.count()).select_from(t.OutboxRow).where(
             t.OutboxRow.sent_at.is_(None))).scalar_one()
 
-    def states(self, prefix: str) -> dict[str, str]:
-        rows = self.s.execute(select(t.EngineStateRow.name, t.EngineStateRow.value).where(
-            t.EngineStateRow.name.startswith(prefix, autoescape=True)))
-        return dict(rows.all())
-
     def outbox_counts(self) -> dict[str, int]:
         rows = self.s.execute(select(t.OutboxRow.event_type, func.count()).group_by(t.OutboxRow.event_type))
         return dict(sorted(rows.all()))

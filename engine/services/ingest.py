@@ -226,12 +226,30 @@ def event_clock(uow: UnitOfWork) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+OFFSET_PREFIX = "offset:"
+
+
 def position_key(topic: str, partition: int) -> str:
-    return f"offset:{topic}:{partition}"
+    return f"{OFFSET_PREFIX}{topic}:{partition}"
+
+
+def applied_offsets(uow: UnitOfWork) -> dict[tuple[str, int], int]:
+    """The highest applied offset per (topic, partition), as stored with the state."""
+    out = {}
+    for name, value in uow.states(OFFSET_PREFIX).items():
+        topic, partition = name.removeprefix(OFFSET_PREFIX).rsplit(":", 1)
+        out[(topic, int(partition))] = int(value)
+    return out
 
 
 def dirty_key(region: str) -> str:
     return f"dirty:{region}"
+
+
+def dirty_regions(uow: UnitOfWork) -> list[str]:
+    """Regions whose state changed since their last plan (marks survive restarts: they are rows)."""
+    return sorted(name.removeprefix(dirty_key("")) for name, value in uow.states(dirty_key("")).items()
+                  if value != "0")
 
 
 def mark_dirty(uow: UnitOfWork, region: str) -> None:

@@ -24,7 +24,7 @@ from engine.handlers.context import EngineRules
 from engine.outbox import emit, stable_id
 from engine.ports import UnitOfWork
 from engine.services.deadlines import latest_start_any
-from engine.services.ingest import dirty_key, event_clock
+from engine.services.ingest import dirty_key, dirty_regions, event_clock
 from engine.services.candidates import Grid
 from engine.services.problem import Snapshot, build_problem, pinned_cohort
 from solver import schema as s
@@ -32,7 +32,8 @@ from solver.incremental import rebase, replan_params
 
 AT_RISK = "deadline.at_risk"
 MISSED = "deadline.missed"
-AT_RISK_WEEKS = 8  # unplaced and the latest start that still finishes in time is this close: at risk
+AT_RISK_WEEKS = 8
+LAST_PLANNED = "last_planned:"  # engine_state: the planning clock per region  # unplaced and the latest start that still finishes in time is this close: at risk
 
 
 @dataclass
@@ -119,7 +120,7 @@ class Planner:
     def _commit(self, uow: UnitOfWork, snapshot: Snapshot, plan: s.Plan, dirty: str | None) -> PlanOutcome:
         region = snapshot.problem.region_code
         outcome = _Publisher(uow, snapshot, plan, uow.next_plan_version(), self.rules).publish()
-        uow.set_state(f"last_planned:{region}", plan.as_of.isoformat())
+        uow.set_state(f"{LAST_PLANNED}{region}", plan.as_of.isoformat())
         uow.set_state(f"plan_version:{region}", str(outcome.plan_version))
         if dirty is not None and uow.get_state(dirty_key(region)) == dirty:
             uow.set_state(dirty_key(region), "0")
@@ -127,14 +128,13 @@ class Planner:
         return outcome
 
     def dirty_regions(self) -> list[str]:
-        """Regions whose state changed since their last plan (marks survive restarts: they are rows)."""
         with self._uow_factory() as uow:
-            marks = uow.states(dirty_key(""))
-        return sorted(name.split(":", 1)[1] for name, value in marks.items() if value != "0")
+            return dirty_regions(uow)
 
     def known_regions(self) -> list[str]:
+        """Regions that were ever changed or planned."""
         with self._uow_factory() as uow:
-            names = {*uow.states(dirty_key("")), *uow.states("last_planned:")}
+            names = {*uow.states(dirty_key("")), *uow.states(LAST_PLANNED)}
         return sorted({name.split(":", 1)[1] for name in names})
 
     def clock(self) -> datetime | None:
@@ -151,8 +151,14 @@ class Planner:
     def last_planned(self, region: str) -> date | None:
         """The engine's planning clock for a region: it never plans an earlier date by replay."""
         with self._uow_factory() as uow:
-            value = uow.get_state(f"last_planned:{region}")
+            value = uow.get_state(f"{LAST_PLANNED}{region}")
         return date.fromisoformat(value) if value else None
+
+
+def planned_regions(uow: UnitOfWork) -> dict[str, date]:
+    """The date each region was last planned as of."""
+    return {name.removeprefix(LAST_PLANNED): date.fromisoformat(value)
+            for name, value in uow.states(LAST_PLANNED).items()}
 
 
 def _basis(uow: UnitOfWork, region: str) -> int | None:

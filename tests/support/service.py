@@ -19,6 +19,8 @@ from datetime import date
 from pathlib import Path
 
 from engine.bootstrap import bootstrap
+from engine.services.ingest import applied_offsets, dirty_regions
+from engine.services.planning import planned_regions
 from engine.settings import EngineSettings
 from streams.kafka_io import Received, plan_file, produce, read_topics
 from streams.settings import StreamSettings
@@ -101,11 +103,10 @@ class WorkerProcess:
 
 @dataclass
 class Progress:
-    applied_offsets: dict[str, int]
-    end_offsets: int
+    applied_offsets: dict[tuple[str, int], int]
     backlog: int
     dirty: list[str]
-    planned: dict[str, str]
+    planned: dict[str, date]
 
     @property
     def caught_up(self) -> int:
@@ -118,12 +119,11 @@ _MIGRATED: set[str] = set()
 def progress(database_url: str) -> Progress:
     engine = bootstrap(EngineSettings(database_url=database_url), run_migrations=database_url not in _MIGRATED)
     _MIGRATED.add(database_url)
+    with engine.database.uow() as uow:
+        offsets, dirty, planned = applied_offsets(uow), dirty_regions(uow), planned_regions(uow)
     q = engine.queries()
     try:
-        offsets = {k: int(v) for k, v in q.states("offset:").items()}
-        dirty = sorted(n.split(":", 1)[1] for n, v in q.states("dirty:").items() if v != "0")
-        planned = {n.split(":", 1)[1]: v for n, v in q.states("last_planned:").items()}
-        return Progress(offsets, 0, q.outbox_backlog(), dirty, planned)
+        return Progress(offsets, q.outbox_backlog(), dirty, planned)
     finally:
         q.close()
 
