@@ -123,6 +123,14 @@ class UnitOfWork(ABC):
     @abstractmethod
     def attendance_for(self, referral_id: str) -> list[Attendance]: ...
 
+    def attendance_of(self, referral_ids: Iterable[str], outcomes: Iterable[str] | None = None) -> list[Attendance]:
+        """Attendance of many referrals at once (optionally only some outcomes), by date."""
+        raise NotImplementedError
+
+    def dead_letters_since(self, since: datetime) -> list[tuple[datetime, str]]:
+        """(received_at, origin) of every event rejected to dead letters at or after ``since``."""
+        raise NotImplementedError
+
     # planning ---------------------------------------------------------------------------------
     @abstractmethod
     def offices(self, region_code: str) -> list[Office]: ...
@@ -137,11 +145,12 @@ class UnitOfWork(ABC):
     def save_plan(self, record: PlanRecord) -> None: ...
 
     @abstractmethod
-    def active_alerts(self, kind: str, region_code: str) -> dict[str, dict]:
-        """Raised and not cleared alerts of a kind in a region, by alert id."""
+    def active_alerts(self, region_code: str, kinds: Iterable[str] | None = None) -> dict[str, dict]:
+        """Raised and not cleared alerts in a region (of the given kinds), by alert id."""
 
     @abstractmethod
-    def raise_alert(self, alert: dict) -> None: ...
+    def raise_alert(self, alert: dict) -> None:
+        """Store an open alert (insert, or update it in place when its id is already open)."""
 
     @abstractmethod
     def clear_alert(self, alert_id: str) -> None: ...

@@ -47,8 +47,9 @@ TOPICS: dict[str, tuple[str, str]] = {
     r.DELIVERY: ("region code", "Programme delivery: cohorts, facilitators and attendance."),
     r.ALLOCATIONS: ("crn or region code", "Allocation decisions and plans, each with its reason, deadline "
                                           "and plan version."),
-    r.ALERTS: ("crn, or the alert subject id", "Alerts raised and cleared (e.g. a referral at risk of "
-                                              "missing its deadline)."),
+    r.ALERTS: ("crn, or the alert subject id", "Alerts raised once per condition, updated when its "
+                                              "severity or numbers change, cleared when it ends (e.g. a "
+                                              "referral at risk of missing its deadline)."),
     r.REPORTS: ("region code", "Reports published."),
     r.DEADLETTER: ("origin (topic or file) of the rejected message",
                    "Messages that can never be applied: the original text, topic/partition/offset and the reason."),

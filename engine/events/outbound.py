@@ -71,22 +71,37 @@ class PlanPublished(OutboundPayload):
     note: str = ""                    # e.g. why a fallback plan was published
 
 
+SubjectType = Literal["crn", "referral", "cohort", "facilitator", "programme", "event"]
+
+
 class AlertRaised(OutboundPayload):
-    alert_id: str
+    alert_id: str = Field(description="stable: kind:subject_type:subject_id, the same for as long as the condition holds")
     kind: str
     severity: Literal["INFO", "WARNING", "CRITICAL"]
-    subject_type: Literal["crn", "referral", "cohort", "facilitator", "event"]
+    subject_type: SubjectType
     subject_id: str
     act_by: date | None = None
     reason: str
+    region_code: str | None = None
+    pdu_code: str | None = None
+    numbers: dict[str, int | float | str | None] = Field(default_factory=dict,
+                                                         description="the facts behind the reason")
+
+
+class AlertUpdated(AlertRaised):
+    """The same open alert with a new severity, act-by date or numbers."""
+
+    previous_severity: Literal["INFO", "WARNING", "CRITICAL"]
 
 
 class AlertCleared(OutboundPayload):
     alert_id: str
     kind: str
-    subject_type: Literal["crn", "referral", "cohort", "facilitator", "event"]
+    subject_type: SubjectType
     subject_id: str
     reason: str
+    region_code: str | None = None
+    pdu_code: str | None = None
 
 
 class ReportPublished(OutboundPayload):

@@ -61,7 +61,8 @@ EVENTS: dict[str, EventSpec] = {
         "allocation.removed": o.AllocationRemoved, "cohort.proposed": o.CohortProposed,
         "plan.published": o.PlanPublished,
     }),
-    **_specs(ALERTS, False, {"alert.raised": o.AlertRaised, "alert.cleared": o.AlertCleared}),
+    **_specs(ALERTS, False, {"alert.raised": o.AlertRaised, "alert.updated": o.AlertUpdated,
+                         "alert.cleared": o.AlertCleared}),
     **_specs(REPORTS, False, {"report.published": o.ReportPublished}),
     **_specs(DEADLETTER, False, {"event.dead_lettered": o.DeadLettered}),
 }

@@ -17,9 +17,10 @@ from engine.domain.model import Cohort, Referral, Requirement
 from engine.domain.programmes import Catalogue, load_catalogue
 from engine.domain.statuses import ReferralStatus, path_to
 from engine.events.envelope import Envelope
+from engine.events.outbound import AllocationRemoved
 from engine.outbox import emit, stable_id
-from engine.events.outbound import AlertRaised, AllocationRemoved
 from engine.ports import UnitOfWork
+
 
 class Parked(Exception):
     """The event refers to something not seen yet; it waits under ``waiting_for``."""
@@ -81,13 +82,6 @@ class Context:
     def emit(self, event_type: str, key: str, payload: BaseModel, discriminator: str = "") -> None:
         emit(self.uow, event_type, key, payload, self.now,
              stable_id(self.event_id, event_type, key, discriminator))
-
-    def alert(self, kind: str, severity: str, subject_type: str, subject_id: str, reason: str,
-              act_by: date | None = None) -> None:
-        alert_id = f"{kind}:{subject_type}:{subject_id}"
-        self.emit("alert.raised", subject_id, AlertRaised(
-            alert_id=alert_id, kind=kind, severity=severity, subject_type=subject_type,
-            subject_id=subject_id, act_by=act_by, reason=reason), alert_id)
 
     # shared rules ------------------------------------------------------------------------------
     def deadline_of(self, referral: Referral) -> date | None:
@@ -155,8 +149,7 @@ class Context:
         allocation = self.uow.allocations.get(referral.referral_id)
         why = f"{reason}: cohort {cohort.cohort_id} ends {cohort.end_date}, after {latest_end}"
         if allocation is not None and allocation.pinned or referral.status != ReferralStatus.SCHEDULED:
-            self.alert("deadline.cannot_complete", "CRITICAL", "referral", referral.referral_id, why, deadline)
-            return
+            return  # the place is fixed: the allocation.finishes_late alert tells the case manager
         self.move(referral, ReferralStatus.AWAITING_ALLOCATION, why)
 
     def requirement_referrals(self, requirement: Requirement) -> list[Referral]:

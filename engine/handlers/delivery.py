@@ -124,12 +124,7 @@ def facilitator_left(ctx: Context, p: i.FacilitatorLeft) -> None:
     facilitator = _facilitator(ctx, p.facilitator_id)
     facilitator.left_on = p.left_on
     ctx.stamp(facilitator)
-    for cohort in ctx.uow.cohorts.where(region_code=facilitator.region_code,
-                                        status=[CohortStatus.CONFIRMED, CohortStatus.STARTED]):
-        if p.facilitator_id in cohort.facilitator_ids and cohort.end_date >= p.left_on:
-            ctx.alert("cohort.facilitator_missing", "WARNING", "cohort", cohort.cohort_id,
-                      f"facilitator {p.facilitator_id} leaves on {p.left_on} before the cohort ends "
-                      f"{cohort.end_date}", p.left_on)
+    ctx.dirty_regions.add(facilitator.region_code)  # cohort.facilitators_short watches the groups they leave
 
 
 def attendance_recorded(ctx: Context, p: i.AttendanceRecorded) -> None:

@@ -271,3 +271,7 @@ class ActiveAlertRow(Base):
     raised_at: Mapped[datetime] = mapped_column(UtcDateTime())
     act_by: Mapped[date | None] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
+    pdu_code: Mapped[str | None] = mapped_column(Code, nullable=True)
+    numbers: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # the facts behind the reason
+    message_key: Mapped[str | None] = mapped_column(String(100), nullable=True)  # crn, or the subject id
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

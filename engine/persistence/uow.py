@@ -182,6 +182,23 @@ class SqlUnitOfWork(UnitOfWork):
         return [Attendance(r.referral_id, r.cohort_id, r.session_number, r.session_date, r.outcome)
                 for r in rows]
 
+    def attendance_of(self, referral_ids: Iterable[str], outcomes: Iterable[str] | None = None) -> list[Attendance]:
+        self._flush_pending()
+        ids, out = sorted(set(referral_ids)), []
+        for start in range(0, len(ids), 500):
+            stmt = select(t.AttendanceRow).where(t.AttendanceRow.referral_id.in_(ids[start:start + 500]))
+            if outcomes is not None:
+                stmt = stmt.where(t.AttendanceRow.outcome.in_(list(outcomes)))
+            out += [Attendance(r.referral_id, r.cohort_id, r.session_number, r.session_date, r.outcome)
+                    for r in self._session.execute(stmt).scalars()]
+        return sorted(out, key=lambda a: (a.session_date, a.referral_id, a.session_number))
+
+    def dead_letters_since(self, since: datetime) -> list[tuple[datetime, str]]:
+        self._flush_pending()
+        rows = self._session.execute(select(t.DeadLetterRow.received_at, t.DeadLetterRow.origin).where(
+            t.DeadLetterRow.received_at >= since).order_by(t.DeadLetterRow.id))
+        return [(at, origin) for at, origin in rows]
+
     # planning -----------------------------------------------------------------------------------
     def offices(self, region_code: str) -> list[Office]:
         rows = self._session.execute(select(t.OfficeRow).where(
@@ -200,9 +217,12 @@ class SqlUnitOfWork(UnitOfWork):
     def save_plan(self, record: PlanRecord) -> None:
         self._queue(t.PlanRow, **record.__dict__)
 
-    def active_alerts(self, kind: str, region_code: str) -> dict[str, dict]:
-        rows = self._session.execute(select(t.ActiveAlertRow).where(
-            t.ActiveAlertRow.kind == kind, t.ActiveAlertRow.region_code == region_code)).scalars()
+    def active_alerts(self, region_code: str, kinds: Iterable[str] | None = None) -> dict[str, dict]:
+        self._flush_pending()
+        stmt = select(t.ActiveAlertRow).where(t.ActiveAlertRow.region_code == region_code)
+        if kinds is not None:
+            stmt = stmt.where(t.ActiveAlertRow.kind.in_(list(kinds)))
+        rows = self._session.execute(stmt).scalars()
         return {r.alert_id: {c.name: getattr(r, c.name) for c in t.ActiveAlertRow.__table__.columns}
                 for r in rows}
 

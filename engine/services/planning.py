@@ -14,26 +14,25 @@ publish conflicting plans for one region, whoever owns it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 from typing import Callable, Iterable
 
+from engine.alerts.rules.deadline_at_risk import KIND as AT_RISK
+from engine.alerts.rules.deadline_missed import KIND as MISSED
+from engine.alerts.sweep import AlertSweep, SweepResult
 from engine.domain.model import Allocation, CohortStatus, PlanRecord
 from engine.domain.statuses import ReferralStatus as S
 from engine.events import outbound as o
 from engine.handlers.context import EngineRules
 from engine.outbox import emit, stable_id
 from engine.ports import UnitOfWork
-from engine.services.deadlines import latest_start_any
-from engine.services.ingest import dirty_key, dirty_regions, event_clock
 from engine.services.candidates import Grid
+from engine.services.ingest import dirty_key, dirty_regions, event_clock
 from engine.services.problem import Snapshot, build_problem, pinned_cohort
 from solver import schema as s
 from solver.incremental import rebase, replan_params
 
-AT_RISK = "deadline.at_risk"
-MISSED = "deadline.missed"
-AT_RISK_WEEKS = 8
-LAST_PLANNED = "last_planned:"  # engine_state: the planning clock per region  # unplaced and the latest start that still finishes in time is this close: at risk
+LAST_PLANNED = "last_planned:"  # engine_state: the planning clock per region
 
 
 @dataclass
@@ -46,8 +45,9 @@ class PlanOutcome:
     changed: int = 0
     removed: int = 0
     opened: int = 0
-    at_risk: list[str] = field(default_factory=list)
-    missed: list[str] = field(default_factory=list)
+    at_risk: list[str] = field(default_factory=list)  # referral ids with an open deadline.at_risk alert
+    missed: list[str] = field(default_factory=list)  # … and deadline.missed
+    alerts: SweepResult = field(default_factory=SweepResult)  # the sweep run after publishing
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,11 @@ class Stale(RuntimeError):
 class Planner:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], allocator: s.Allocator,
                  rules: EngineRules | None = None, params: s.Params | None = None, grid: Grid | None = None,
-                 replan_time_limit_s: float = 1.5) -> None:
+                 replan_time_limit_s: float = 1.5, alerts: AlertSweep | None = None) -> None:
         self._uow_factory, self.allocator = uow_factory, allocator
         self.rules, self.params, self.grid = rules or EngineRules(), params or s.Params(), grid
         self.replan_time_limit_s = replan_time_limit_s
+        self.alerts = alerts or AlertSweep(self.rules)
 
     def plan(self, region: str, as_of: date, programmes: Iterable[str] | None = None) -> PlanOutcome:
         """Plan the region; with ``programmes``, an incremental re-plan that frees only their
@@ -119,7 +120,11 @@ class Planner:
 
     def _commit(self, uow: UnitOfWork, snapshot: Snapshot, plan: s.Plan, dirty: str | None) -> PlanOutcome:
         region = snapshot.problem.region_code
-        outcome = _Publisher(uow, snapshot, plan, uow.next_plan_version(), self.rules).publish()
+        publisher = _Publisher(uow, snapshot, plan, uow.next_plan_version(), self.rules)
+        outcome = publisher.publish()
+        outcome.alerts = self.alerts.run(uow, region, plan.as_of, publisher.at)
+        outcome.at_risk = outcome.alerts.open.get(AT_RISK, [])
+        outcome.missed = outcome.alerts.open.get(MISSED, [])
         uow.set_state(f"{LAST_PLANNED}{region}", plan.as_of.isoformat())
         uow.set_state(f"plan_version:{region}", str(outcome.plan_version))
         if dirty is not None and uow.get_state(dirty_key(region)) == dirty:
@@ -190,7 +195,6 @@ class _Publisher:
         assigned = {a.referral_id: a for a in self.plan.assignments}
         for demand in self.snap.problem.demands:
             self._settle(demand, assigned.get(demand.referral_id))
-        self._at_risk()
         self._record()
         return self.outcome
 
@@ -252,65 +256,6 @@ class _Publisher:
         self._emit("allocation.removed", referral.crn, o.AllocationRemoved(
             plan_version=self.version, referral_id=referral.referral_id, crn=referral.crn,
             previous_cohort_id=current, reason=reason), referral.referral_id)
-
-    def _at_risk(self) -> None:
-        """Keep two alert kinds in step with this plan, each raised once and cleared when it ends.
-
-        deadline.at_risk: waiting, unplaced, and nothing compatible finishes in time or the deadline
-        is within AT_RISK_WEEKS. deadline.missed: still waiting when the deadline passed.
-        """
-        limit = self.plan.as_of + timedelta(weeks=AT_RISK_WEEKS)
-        demands = {d.referral_id: d for d in self.snap.problem.demands}
-        at_risk = {}
-        for u in self.plan.unallocated:
-            demand = demands[u.referral_id]
-            latest = latest_start_any(self.rules.catalogue, demand.programme_code, demand.deadline,
-                                      self.snap.problem.params.deadline_margin_days, self.rules.is_holiday)
-            hopeless = u.reason == s.UnallocatedReason.NO_COHORT_BEFORE_DEADLINE or latest is None \
-                or latest < self.plan.as_of
-            if hopeless or latest <= limit:
-                self.outcome.at_risk.append(u.referral_id)
-                act_by = latest if latest and latest >= self.plan.as_of else demand.deadline
-                at_risk[u.referral_id] = (demand.crn, "CRITICAL" if hopeless else "WARNING", act_by,
-                                          f"latest start {latest or 'passed'} for deadline {demand.deadline}; "
-                                          f"unplaced: {u.reason}")
-        missed = {rid: (r.crn, "CRITICAL", self.snap.deadlines[rid],
-                        f"deadline {self.snap.deadlines[rid]} passed while waiting for a place")
-                  for rid, r in self.snap.referrals.items()
-                  if r.waiting and rid in self.snap.deadlines and self.snap.deadlines[rid] <= self.plan.as_of}
-        self.outcome.missed = sorted(missed)
-        self._sync(AT_RISK, at_risk)
-        self._sync(MISSED, missed)
-
-    def _sync(self, kind: str, current: dict[str, tuple]) -> None:
-        active = self.uow.active_alerts(kind, self.plan.region_code)
-        for referral_id, (crn, severity, act_by, reason) in sorted(current.items()):
-            alert_id = f"{kind}:referral:{referral_id}"
-            if alert_id in active:
-                continue
-            self.uow.raise_alert(dict(alert_id=alert_id, kind=kind, region_code=self.plan.region_code,
-                                      subject_type="referral", subject_id=referral_id, severity=severity,
-                                      raised_at=self.at, act_by=act_by, reason=reason))
-            self._emit("alert.raised", crn, o.AlertRaised(
-                alert_id=alert_id, kind=kind, severity=severity, subject_type="referral",
-                subject_id=referral_id, act_by=act_by, reason=reason), alert_id)
-        for alert_id, alert in sorted(active.items()):
-            if alert["subject_id"] not in current:
-                self._clear(kind, alert_id, alert)
-
-    def _clear(self, kind: str, alert_id: str, alert: dict) -> None:
-        referral = self.snap.referrals.get(alert["subject_id"])
-        deadline = self.snap.deadlines.get(alert["subject_id"])
-        if referral is not None and referral.cohort_id is not None:
-            reason = "placed on a cohort finishing in time"
-        elif referral is not None and referral.waiting and deadline is not None and deadline <= self.plan.as_of:
-            reason = f"deadline {deadline} passed: see deadline.missed"
-        else:
-            reason = "no longer waiting for a place"
-        self.uow.clear_alert(alert_id)
-        self._emit("alert.cleared", referral.crn if referral else alert["subject_id"], o.AlertCleared(
-            alert_id=alert_id, kind=kind, subject_type="referral", subject_id=alert["subject_id"],
-            reason=reason), alert_id)
 
     def _record(self) -> None:
         p = self.plan

@@ -44,7 +44,7 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
     people = {p.crn: p for p in uow.people.where(crn=sorted({r.crn for r in candidates}))
               if p.region_code == region} if candidates else {}
     referrals = [r for r in candidates if r.crn in people]
-    deadlines = _deadlines(uow, referrals)
+    deadlines = deadlines_of(uow, referrals)
     horizon = as_of + timedelta(weeks=params.horizon_weeks)
     pinned_ids = {cid for cid in live if pinned_cohort(cohorts[cid], as_of, params.freeze_days)}
     members: dict[str, list[Referral]] = {}
@@ -82,7 +82,7 @@ def _offerable(cohort: Cohort, pinned: bool, as_of: date, horizon: date) -> bool
     return as_of + timedelta(days=1) <= cohort.start_date <= horizon and not pinned
 
 
-def _deadlines(uow: UnitOfWork, referrals: list[Referral]) -> dict[str, date]:
+def deadlines_of(uow: UnitOfWork, referrals: list[Referral]) -> dict[str, date]:
     requirements = {q.requirement_id: q for q in uow.requirements.where(
         requirement_id=[r.requirement_id for r in referrals])} if referrals else {}
     sentences = {x.sentence_id: x for x in uow.sentences.where(
@@ -109,7 +109,7 @@ def _demand(referral: Referral, person: Person, deadline: date) -> s.Demand:
 
 def _option(cohort: Cohort, members, rules: EngineRules, as_of: date) -> s.CohortOption:
     programme = rules.catalogue.get(cohort.programme_code)
-    hours = _weekly_hours(programme, len(cohort.slots))
+    hours = weekly_hours(programme, len(cohort.slots))
     return s.CohortOption(
         cohort_id=cohort.cohort_id, programme_code=cohort.programme_code, pathway=cohort.pathway,
         offence_cohort=cohort.offence_cohort, ldc=cohort.ldc, sex=cohort.sex, office_code=cohort.office_code,
@@ -121,7 +121,7 @@ def _option(cohort: Cohort, members, rules: EngineRules, as_of: date) -> s.Cohor
         facilitator_weekly_hours=hours, group_weeks=max(1, cohort.group_weeks), load_start=cohort.group_start)
 
 
-def _weekly_hours(programme, sessions_per_week: int) -> float:
+def weekly_hours(programme, sessions_per_week: int) -> float:
     """Delivery plus preparation per facilitator per week while the group runs."""
     group = next((t for t in programme.sessions_in_order if t.is_group), None)
     minutes = (group.minutes if group else 150) + programme.prep_minutes_per_group_session

@@ -51,6 +51,12 @@ OUTBOUND_EXAMPLES: dict[str, tuple[str, BaseModel]] = {
     "alert.raised": ("X123456", o.AlertRaised(
         alert_id="AT_RISK:referral:REF6789012", kind="AT_RISK", severity="CRITICAL", subject_type="referral",
         subject_id="REF6789012", act_by=date(2025, 4, 1), reason="no cohort finishes before the deadline")),
+    "alert.updated": ("X123456", o.AlertUpdated(
+        alert_id="deadline.at_risk:referral:REF6789012", kind="deadline.at_risk", severity="CRITICAL",
+        previous_severity="WARNING", subject_type="referral", subject_id="REF6789012", region_code="RS",
+        pdu_code="RS-P01", act_by=date(2025, 4, 1), reason="BC-M must start by 2025-04-01 to finish before the "
+        "order ends 2025-09-30; no place yet (awaiting_allocation)",
+        numbers={"latest_start": "2025-04-01", "deadline": "2025-09-30", "status": "AWAITING_ALLOCATION"})),
     "alert.cleared": ("X123456", o.AlertCleared(
         alert_id="AT_RISK:referral:REF6789012", kind="AT_RISK", subject_type="referral", subject_id="REF6789012",
         reason="placed on a cohort finishing in time")),

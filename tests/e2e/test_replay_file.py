@@ -115,4 +115,18 @@ def test_garbage_lines_are_dead_lettered_with_line_numbers_and_every_valid_event
     letters = queries(db).dead_letters(10_000)
     assert {d["line_number"]: d["raw"] for d in letters} == garbage_lines
     assert all(d["reason"] for d in letters)
-    assert state(db) == state(clean_db)
+    # The only difference the garbage makes: ops staff are told that many events were rejected.
+    mixed_state, alerts = without_dead_letter_alerts(state(db))
+    [alert] = alerts["active_alerts"]
+    assert len(letters) > alert["numbers"]["over_threshold_times"] * alert["numbers"]["threshold"]
+    kinds = [json.loads(m["message"])["event_type"] for m in alerts["outbox"]]
+    assert kinds[0] == "alert.raised" and set(kinds[1:]) <= {"alert.updated"} and len(kinds) <= 4
+    assert mixed_state == without_dead_letter_alerts(state(clean_db))[0]
+
+
+def without_dead_letter_alerts(canonical: dict) -> tuple[dict, dict]:
+    """The state without the alert about rejected events (and that alert's rows, separately)."""
+    def about_dead_letters(row: dict) -> bool:
+        return "events.dead_lettered:" in row.get("alert_id", "") or "events.dead_lettered:" in row.get("message", "")
+    kept = {name: [r for r in rows if not about_dead_letters(r)] for name, rows in canonical.items()}
+    return kept, {name: [r for r in canonical[name] if about_dead_letters(r)] for name in ("active_alerts", "outbox")}

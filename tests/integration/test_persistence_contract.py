@@ -93,7 +93,8 @@ def an_allocation(referral_id: str = "R1", cohort_id: str = "C1", **overrides) -
 def an_alert(alert_id: str = "AT_RISK:referral:R1", **overrides) -> dict:
     values = dict(alert_id=alert_id, kind="AT_RISK", region_code="NE", subject_type="referral",
                   subject_id="R1", severity="WARNING", raised_at=T0, act_by=date(2025, 7, 1),
-                  reason="no place finishing before the deadline")
+                  reason="no place finishing before the deadline", pdu_code="NE-P01",
+                  numbers={"deadline": "2025-07-15", "members": 3}, message_key="X000001", updated_at=T0)
     return {**values, **overrides}
 
 
@@ -722,26 +723,27 @@ def test_active_alerts_are_raised_updated_and_cleared(db):
         uow.raise_alert(an_alert("AT_RISK:referral:R1"))
         uow.raise_alert(an_alert("AT_RISK:referral:R2", subject_id="R2", act_by=None))
         uow.raise_alert(an_alert("AT_RISK:referral:R3", region_code="SW", subject_id="R3"))
-        uow.raise_alert(an_alert("CAPACITY:office:OFF_A", kind="CAPACITY", subject_type="office",
+        uow.raise_alert(an_alert("CAPACITY:office:OFF_A", kind="CAPACITY", subject_type="programme",
                                  subject_id="OFF_A"))
-        assert sorted(uow.active_alerts("AT_RISK", "NE")) == ["AT_RISK:referral:R1", "AT_RISK:referral:R2"]
+        assert sorted(uow.active_alerts("NE", ["AT_RISK"])) == ["AT_RISK:referral:R1", "AT_RISK:referral:R2"]
         uow.commit()
 
     with db.uow() as uow:
-        active = uow.active_alerts("AT_RISK", "NE")
+        active = uow.active_alerts("NE", ["AT_RISK"])
         assert active == {"AT_RISK:referral:R1": an_alert("AT_RISK:referral:R1"),
                           "AT_RISK:referral:R2": an_alert("AT_RISK:referral:R2", subject_id="R2", act_by=None)}
         uow.raise_alert(an_alert("AT_RISK:referral:R1", severity="CRITICAL"))  # raised again: one row, updated
         uow.clear_alert("AT_RISK:referral:R2")
         uow.clear_alert("AT_RISK:referral:NEVER")
-        assert list(uow.active_alerts("AT_RISK", "NE")) == ["AT_RISK:referral:R1"]
+        assert list(uow.active_alerts("NE", ["AT_RISK"])) == ["AT_RISK:referral:R1"]
         uow.commit()
 
     with db.uow() as uow:
-        assert uow.active_alerts("AT_RISK", "NE") == {
+        assert uow.active_alerts("NE", ["AT_RISK"]) == {
             "AT_RISK:referral:R1": an_alert("AT_RISK:referral:R1", severity="CRITICAL")}
-        assert list(uow.active_alerts("AT_RISK", "SW")) == ["AT_RISK:referral:R3"]
-        assert list(uow.active_alerts("CAPACITY", "NE")) == ["CAPACITY:office:OFF_A"]
+        assert list(uow.active_alerts("SW", ["AT_RISK"])) == ["AT_RISK:referral:R3"]
+        assert list(uow.active_alerts("NE", ["CAPACITY"])) == ["CAPACITY:office:OFF_A"]
+        assert sorted(uow.active_alerts("NE")) == ["AT_RISK:referral:R1", "CAPACITY:office:OFF_A"]
         assert uow.active_alerts("AT_RISK", "NOWHERE") == {}
     assert count(db, t.ActiveAlertRow) == 3
 

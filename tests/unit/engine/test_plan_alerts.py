@@ -26,14 +26,16 @@ def short_order(h: Harness) -> None:
            facilitator("F1"), facilitator("F2"))
 
 
-def test_a_person_with_no_cohort_finishing_in_time_raises_one_critical_at_risk_alert(h):
+def test_a_person_whose_latest_start_has_passed_raises_one_critical_missed_alert_not_at_risk(h):
     short_order(h)
     h.plan(date(2025, 2, 3))
     h.plan(date(2025, 2, 10))
-    raised = alerts(h, "alert.raised", "deadline.at_risk")
+    assert alerts(h, "alert.raised", "deadline.at_risk") == []
+    raised = alerts(h, "alert.raised", "deadline.missed")
     assert len(raised) == 1
     assert raised[0]["severity"] == "CRITICAL" and raised[0]["subject_id"] == "REF-X000020"
-    assert "NO_COHORT_BEFORE_DEADLINE" in raised[0]["reason"] and "X000020" not in json.dumps(raised[0]["reason"])
+    assert "cannot be completed" in raised[0]["reason"] and "X000020" not in raised[0]["reason"]
+    assert raised[0]["numbers"]["deadline"] == raised[0]["act_by"]
 
 
 def test_nobody_is_at_risk_when_a_place_finishes_in_time(h):
@@ -43,13 +45,14 @@ def test_nobody_is_at_risk_when_a_place_finishes_in_time(h):
     assert outcome.at_risk == [] and alerts(h, "alert.raised", "deadline.at_risk") == []
 
 
-def test_when_the_deadline_passes_while_waiting_the_at_risk_alert_clears_into_deadline_missed(h):
-    short_order(h)
-    h.plan(date(2025, 2, 3))
+def test_an_at_risk_alert_clears_into_deadline_missed_once_the_latest_start_passes(h):
+    h.feed(*person_with_referral("X000030", months=8), facilitator("F1"), facilitator("F2"))
+    first = h.plan(date(2025, 2, 3))
+    assert first.at_risk == ["REF-X000030"] and first.missed == []
     outcome = h.plan(date(2025, 6, 2))
-    assert outcome.missed == ["REF-X000020"]
+    assert outcome.missed == ["REF-X000030"] and outcome.at_risk == []
     cleared = alerts(h, "alert.cleared", "deadline.at_risk")
-    assert len(cleared) == 1 and "passed" in cleared[0]["reason"]
+    assert len(cleared) == 1 and "deadline.missed" in cleared[0]["reason"]
     missed = alerts(h, "alert.raised", "deadline.missed")
     assert len(missed) == 1 and missed[0]["severity"] == "CRITICAL"
     h.plan(date(2025, 6, 9))
@@ -66,4 +69,4 @@ def test_an_at_risk_alert_clears_when_the_person_gets_a_place(h):
     h.feed(cohort_planned("C1", date(2025, 3, 3)))
     h.plan(date(2025, 2, 10))
     cleared = alerts(h, "alert.cleared", "deadline.at_risk")
-    assert len(cleared) == 1 and cleared[0]["reason"] == "placed on a cohort finishing in time"
+    assert len(cleared) == 1 and cleared[0]["reason"] == "placed on cohort C1"

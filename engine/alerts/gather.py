@@ -1,0 +1,98 @@
+"""State → :class:`AlertInputs` for one region, read inside the caller's unit of work."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from engine.alerts.inputs import (
+    HOLDING_PLACE,
+    NOT_STARTED,
+    RUNNING,
+    UPCOMING,
+    AbsenceView,
+    AlertInputs,
+    CohortView,
+    FacilitatorView,
+    ReferralView,
+)
+from engine.alerts.model import ALL_REGIONS
+from engine.domain.model import Cohort, CohortStatus, Referral
+from engine.handlers.context import EngineRules
+from engine.ports import UnitOfWork
+from engine.services.deadlines import latest_start_any
+from engine.services.problem import deadlines_of, pinned_cohort, weekly_hours
+
+UNACCEPTABLE = "UAAB"
+_WATCHED = sorted(NOT_STARTED | HOLDING_PLACE | {"DEFERRED", "RETURN_TO_COURT", "BREACH", "DEPRIORITISED",
+                                                  "RECALL"})
+_COHORT_STATUSES = [CohortStatus(s) for s in sorted(UPCOMING | RUNNING)]
+
+
+def gather(uow: UnitOfWork, region: str, today: date, now: datetime, rules: EngineRules,
+           breach_window_days: int = 365) -> AlertInputs:
+    cohorts = [c for c in uow.cohorts.where(region_code=region, status=_COHORT_STATUSES)]
+    candidates = uow.referrals.where(status=_WATCHED)
+    people = {p.crn: p for p in uow.people.where(crn=sorted({r.crn for r in candidates}))} if candidates else {}
+    referrals = [r for r in candidates if r.crn in people and people[r.crn].region_code == region]
+    deadlines = deadlines_of(uow, referrals)
+    pinned_places = {a.referral_id for a in uow.allocations.where(
+        referral_id=[r.referral_id for r in referrals if r.cohort_id])
+        if a.pinned} if any(r.cohort_id for r in referrals) else set()
+    by_id = {c.cohort_id: c for c in cohorts}
+    members: dict[str, int] = {}
+    for r in referrals:
+        if r.cohort_id and r.status in HOLDING_PLACE:
+            members[r.cohort_id] = members.get(r.cohort_id, 0) + 1
+    views = []
+    for r in referrals:
+        deadline = deadlines.get(r.referral_id)
+        cohort = by_id.get(r.cohort_id) if r.cohort_id else None
+        fixed = r.referral_id in pinned_places or (cohort is not None and pinned_cohort(cohort, today, rules.freeze_days))
+        views.append(ReferralView(
+            referral_id=r.referral_id, crn=r.crn, programme_code=r.programme_code, status=str(r.status),
+            status_since=_since(r), pdu_code=people[r.crn].pdu_code, referred_on=r.referred_on, deadline=deadline,
+            latest_start=latest_start_any(rules.catalogue, r.programme_code, deadline, rules.deadline_margin_days,
+                                          rules.is_holiday) if deadline else None,
+            latest_end=deadline - timedelta(days=rules.deadline_margin_days) if deadline else None,
+            cohort_id=r.cohort_id, pinned=fixed, risk_band=r.risk_band))
+    on_programme = [r.referral_id for r in referrals if r.status in HOLDING_PLACE | {"BREACH"}]
+    since = today - timedelta(days=2 * breach_window_days)
+    absences = tuple(AbsenceView(a.referral_id, a.cohort_id, a.session_date, a.outcome)
+                     for a in uow.attendance_of(on_programme, outcomes=[UNACCEPTABLE])
+                     if a.session_date >= since) if on_programme else ()
+    facilitators = tuple(FacilitatorView(f.facilitator_id, f.home_pdu, frozenset(f.programmes), f.weekly_hours,
+                                         tuple(f.absences), f.left_on)
+                         for f in uow.facilitators.where(region_code=region))
+    return AlertInputs(
+        region_code=region, today=today, now=now,
+        referrals=tuple(sorted(views, key=lambda v: v.referral_id)),
+        cohorts=tuple(_cohort_view(c, members.get(c.cohort_id, 0), rules) for c in sorted(
+            cohorts, key=lambda c: c.cohort_id)),
+        facilitators=tuple(sorted(facilitators, key=lambda f: f.facilitator_id)),
+        absences=absences, margin_days=rules.deadline_margin_days)
+
+
+def dead_letter_inputs(uow: UnitOfWork, now: datetime, today: date) -> AlertInputs:
+    """The inputs of the rules that are not about one region (events rejected to dead letters)."""
+    return AlertInputs(region_code=ALL_REGIONS, today=today, now=now,
+                       dead_letters=tuple(uow.dead_letters_since(now - timedelta(hours=1))))
+
+
+def _since(referral: Referral) -> date:
+    for change in reversed(referral.history):
+        if change.to_status == referral.status:
+            return change.at.date()
+    return referral.referred_on
+
+
+def _cohort_view(cohort: Cohort, members: int, rules: EngineRules) -> CohortView:
+    programme = rules.catalogue.get(cohort.programme_code)
+    group = next((t for t in programme.sessions_in_order if t.is_group), None)
+    return CohortView(
+        cohort_id=cohort.cohort_id, programme_code=cohort.programme_code, pdu_code=cohort.pdu_code,
+        office_code=cohort.office_code, status=str(cohort.status), origin=cohort.origin,
+        start_date=cohort.start_date, end_date=cohort.end_date, group_start=cohort.group_start or cohort.start_date,
+        min_size=cohort.min_size, max_size=cohort.max_size, members=members,
+        facilitator_ids=tuple(cohort.facilitator_ids), facilitators_required=programme.facilitators_per_group,
+        weekly_hours=weekly_hours(programme, len(cohort.slots)),
+        slots=tuple((s.weekday, s.start, s.period) for s in cohort.slots),
+        session_minutes=group.minutes if group else 150)

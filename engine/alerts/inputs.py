@@ -1,0 +1,104 @@
+"""The plain-data view of a region's state that alert rules read (no entities, no database)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+# Statuses of people not yet started and still expected to start (enforcement and recall pause the clock).
+NOT_STARTED = frozenset({"AWAITING_ASSESSMENT", "AWAITING_ALLOCATION", "SUITABLE_NOT_READY"})
+HOLDING_PLACE = frozenset({"SCHEDULED", "ON_PROGRAMME"})
+UPCOMING = frozenset({"PROPOSED", "CONFIRMED"})
+RUNNING = frozenset({"CONFIRMED", "STARTED"})
+
+
+@dataclass(frozen=True)
+class ReferralView:
+    referral_id: str
+    crn: str
+    programme_code: str
+    status: str
+    status_since: date
+    pdu_code: str
+    referred_on: date
+    deadline: date | None  # the date the programme must be completed by (order or requirement end)
+    latest_start: date | None  # the last start on a usual pattern that finishes in time (None: none does)
+    latest_end: date | None = None  # deadline less the safety margin for catch-up sessions
+    cohort_id: str | None = None
+    pinned: bool = False
+    risk_band: str = "MEDIUM"
+
+
+@dataclass(frozen=True)
+class CohortView:
+    cohort_id: str
+    programme_code: str
+    pdu_code: str
+    office_code: str
+    status: str
+    origin: str
+    start_date: date
+    end_date: date
+    group_start: date
+    min_size: int
+    max_size: int
+    members: int
+    facilitator_ids: tuple[str, ...]
+    facilitators_required: int
+    weekly_hours: float  # per facilitator while the group runs (delivery + preparation)
+    slots: tuple[tuple[int, str, str], ...]  # (weekday, start "HH:MM", period)
+    session_minutes: int = 150
+
+
+@dataclass(frozen=True)
+class FacilitatorView:
+    facilitator_id: str
+    home_pdu: str
+    programmes: frozenset[str]
+    weekly_hours: float
+    absences: tuple[tuple[date, date], ...] = ()
+    left_on: date | None = None
+
+    def in_post(self, on: date) -> bool:
+        return self.left_on is None or self.left_on > on
+
+    def absent(self, start: date, end: date) -> bool:
+        return any(a <= end and start <= b for a, b in self.absences)
+
+
+@dataclass(frozen=True)
+class AbsenceView:
+    """An attendance outcome that matters for enforcement (unacceptable absences)."""
+
+    referral_id: str
+    cohort_id: str
+    session_date: date
+    outcome: str
+
+
+@dataclass(frozen=True)
+class AlertInputs:
+    region_code: str
+    today: date
+    now: datetime  # wall clock, for counts over the last hour
+    referrals: tuple[ReferralView, ...] = ()
+    cohorts: tuple[CohortView, ...] = ()
+    facilitators: tuple[FacilitatorView, ...] = ()
+    absences: tuple[AbsenceView, ...] = ()
+    dead_letters: tuple[tuple[datetime, str], ...] = ()  # (received_at, origin), already windowed
+    margin_days: int = 14  # deadline less this is the latest a programme should end
+
+    def referral(self, referral_id: str) -> ReferralView | None:
+        return _index(self, "referrals", "referral_id").get(referral_id)
+
+    def cohort(self, cohort_id: str) -> CohortView | None:
+        return _index(self, "cohorts", "cohort_id").get(cohort_id)
+
+    def facilitator(self, facilitator_id: str) -> FacilitatorView | None:
+        return _index(self, "facilitators", "facilitator_id").get(facilitator_id)
+
+
+def _index(inputs: AlertInputs, name: str, key: str) -> dict:
+    cache = inputs.__dict__.setdefault("_indexes", {})
+    if name not in cache:
+        cache[name] = {getattr(x, key): x for x in getattr(inputs, name)}
+    return cache[name]

@@ -1,0 +1,26 @@
+"""One module per alert kind. Each exposes ``KIND``, ``SCOPE`` ("region" or "global") and
+``evaluate(inputs, thresholds) -> list[Alert]`` — a pure function of the state view and its date —
+and may expose ``cleared(row, inputs) -> str``, the reason given when its condition ends.
+"""
+from __future__ import annotations
+
+from types import ModuleType
+
+from engine.alerts.rules import (
+                                 allocation_finishes_late,
+                                 breach_guidance,
+                                 cohort_below_minimum,
+                                 cohort_facilitators_short,
+                                 dead_letters,
+                                 deadline_at_risk,
+                                 deadline_missed,
+                                 facilitator_overbooked,
+                                 referral_stuck,
+)
+
+RULES: tuple[ModuleType, ...] = (
+    deadline_at_risk, deadline_missed, allocation_finishes_late, cohort_below_minimum,
+    cohort_facilitators_short, facilitator_overbooked, referral_stuck, breach_guidance,
+    dead_letters,
+)
+KINDS: dict[str, ModuleType] = {rule.KIND: rule for rule in RULES}

@@ -1,0 +1,126 @@
+"""The alert sweep: evaluate every rule on a region's state, then raise, update and clear.
+
+Runs inside the caller's transaction (after a plan is published, or on its own timer), so alerts
+and the state they describe commit together; the outbound messages go to the outbox like every
+decision, and are also returned for the sinks (file, webhook, email) to deliver after commit.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from types import ModuleType
+
+from engine.alerts.gather import dead_letter_inputs, gather
+from engine.alerts.inputs import AlertInputs
+from engine.alerts.lifecycle import Changes, reconcile
+from engine.alerts.model import ALL_REGIONS, Alert, _plain
+from engine.alerts.rules import RULES
+from engine.alerts.settings import AlertThresholds
+from engine.events import outbound as o
+from engine.events.envelope import new_envelope
+from engine.events.registry import topic_of
+from engine.handlers.context import EngineRules
+from engine.outbox import stable_id
+from engine.ports import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepResult:
+    raised: int = 0
+    updated: int = 0
+    cleared: int = 0
+    open: dict[str, list[str]] = field(default_factory=dict)  # kind → open subject ids (this region)
+    messages: list[dict] = field(default_factory=list)  # envelopes written to the outbox, for the sinks
+
+    def add(self, other: "SweepResult") -> None:
+        self.raised += other.raised
+        self.updated += other.updated
+        self.cleared += other.cleared
+        for kind, ids in other.open.items():
+            self.open.setdefault(kind, []).extend(ids)
+        self.messages += other.messages
+
+
+class AlertSweep:
+    def __init__(self, rules: EngineRules, thresholds: AlertThresholds | None = None,
+                 modules: tuple[ModuleType, ...] = RULES) -> None:
+        self.rules, self.thresholds = rules, thresholds or AlertThresholds()
+        self.regional = tuple(m for m in modules if m.SCOPE == "region")
+        self.global_ = tuple(m for m in modules if m.SCOPE == "global")
+
+    def run(self, uow: UnitOfWork, region: str, today: date, at: datetime,
+            now: datetime | None = None) -> SweepResult:
+        """Sweep one region (and the rules about no region). ``at`` dates the messages (the plan's
+        clock, so replays match); ``now`` is the wall clock for counts over the last hour."""
+        now = now or datetime.now(timezone.utc)
+        result = self._apply(uow, gather(uow, region, today, now, self.rules, self.thresholds.breach_window_days),
+                             self.regional, at)
+        if self.global_:
+            result.add(self._apply(uow, dead_letter_inputs(uow, now, today), self.global_, at))
+        return result
+
+    def _apply(self, uow: UnitOfWork, inputs: AlertInputs, modules, at: datetime) -> SweepResult:
+        found: list[Alert] = []
+        for module in modules:
+            found += module.evaluate(inputs, self.thresholds)
+        by_kind = {m.KIND: m for m in modules}
+        active = uow.active_alerts(inputs.region_code, kinds=list(by_kind))
+        changes = reconcile(found, active)
+        result = SweepResult(open={kind: sorted(a.subject_id for a in found if a.kind == kind) for kind in by_kind})
+        self._write(uow, changes, by_kind, inputs, at, result)
+        return result
+
+    def _write(self, uow: UnitOfWork, changes: Changes, by_kind, inputs: AlertInputs, at: datetime,
+               result: SweepResult) -> None:
+        for alert in changes.raised:
+            uow.raise_alert(_row(alert, raised_at=at, updated_at=at))
+            self._emit(uow, "alert.raised", alert.key or alert.subject_id, o.AlertRaised(**_payload(alert)),
+                       at, result, alert.alert_id)
+            result.raised += 1
+        for alert, before in changes.updated:
+            uow.raise_alert(_row(alert, raised_at=before["raised_at"], updated_at=at))
+            self._emit(uow, "alert.updated", alert.key or alert.subject_id, o.AlertUpdated(
+                **_payload(alert), previous_severity=before["severity"]), at, result, alert.alert_id,
+                repr(alert.fingerprint()))
+            result.updated += 1
+        for row in changes.cleared:
+            module = by_kind[row["kind"]]
+            reason = module.cleared(row, inputs) if hasattr(module, "cleared") else "condition no longer holds"
+            uow.clear_alert(row["alert_id"])
+            self._emit(uow, "alert.cleared", row.get("message_key") or row["subject_id"], o.AlertCleared(
+                alert_id=row["alert_id"], kind=row["kind"], subject_type=row["subject_type"],
+                subject_id=row["subject_id"], region_code=row["region_code"], pdu_code=row.get("pdu_code"),
+                reason=reason), at, result, row["alert_id"])
+            result.cleared += 1
+        if changes:
+            log.info("alerts %s: %d raised, %d updated, %d cleared", inputs.region_code,
+                     len(changes.raised), len(changes.updated), len(changes.cleared))
+
+    @staticmethod
+    def _emit(uow: UnitOfWork, event_type: str, key: str, payload, at: datetime, result: SweepResult,
+              *cause: str) -> None:
+        message_id = stable_id(event_type, *cause, at.isoformat())
+        envelope = new_envelope(event_type, key, payload, at, event_id=message_id)
+        uow.emit(str(message_id), topic_of(event_type), key, event_type, envelope.model_dump_json(), at)
+        result.messages.append(envelope.model_dump(mode="json"))
+
+
+def _payload(alert: Alert) -> dict:
+    return dict(alert_id=alert.alert_id, kind=alert.kind, severity=str(alert.severity),
+                subject_type=alert.subject_type, subject_id=alert.subject_id, region_code=alert.region_code,
+                pdu_code=alert.pdu_code, act_by=alert.act_by, reason=alert.reason,
+                numbers={k: _plain(v) for k, v in alert.numbers.items()})
+
+
+def _row(alert: Alert, raised_at: datetime, updated_at: datetime) -> dict:
+    return dict(alert_id=alert.alert_id, kind=alert.kind, region_code=alert.region_code,
+                subject_type=alert.subject_type, subject_id=alert.subject_id, severity=str(alert.severity),
+                raised_at=raised_at, updated_at=updated_at, act_by=alert.act_by, reason=alert.reason,
+                pdu_code=alert.pdu_code, numbers={k: _plain(v) for k, v in alert.numbers.items()},
+                message_key=alert.key or alert.subject_id)
+
+
+__all__ = ["ALL_REGIONS", "AlertSweep", "SweepResult"]
