@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.domain.regions import load_region
+from engine.alerts.settings import AlertThresholds
+from engine.alerts.sinks import AlertDispatcher, AlertSinkSettings, build_sinks
+from engine.alerts.sweep import AlertSweep
+from engine.domain.regions import load_group_weekdays, load_region
 from engine.handlers.context import EngineRules
 from engine.persistence.database import Database, DatabaseUnavailable, queries
+from engine.services.candidates import Grid
 from engine.services.ingest import Ingestor
 from engine.services.planning import Planner
 from engine.settings import EngineSettings
 from solver import schema as s
-from engine.domain.regions import load_group_weekdays
-from engine.services.candidates import Grid
 from solver.baselines import CurrentPracticeAllocator, FifoAllocator
 from solver.model import CpSatAllocator
 
@@ -39,7 +41,21 @@ class Engine:
 
     def planner(self, allocator: str | None = None) -> Planner:
         return Planner(self.database.uow, make_allocator(allocator or self.settings.allocator, self.settings),
-                       self.rules, self.params(), self.grid(), self.settings.replan_time_limit_s)
+                       self.rules, self.params(), self.grid(), self.settings.replan_time_limit_s,
+                       self.alert_sweep())
+
+    def alert_sweep(self) -> AlertSweep:
+        return AlertSweep(self.rules, AlertThresholds())
+
+    def alert_dispatcher(self, embedded: bool = True) -> AlertDispatcher:
+        """The configured alert sinks. Embedded runs keep a JSONL file (``<output_dir>/alerts.jsonl``
+        unless ``COHORTPLAN_ALERT_JSONL_PATH`` says otherwise); the service publishes to the alerts
+        topic instead, so it writes the file only when that path is set explicitly."""
+        settings = AlertSinkSettings()
+        if "jsonl_path" not in settings.model_fields_set:
+            default = self.settings.output_dir / "alerts.jsonl" if embedded else None
+            settings = settings.model_copy(update={"jsonl_path": default})
+        return AlertDispatcher(build_sinks(settings))
 
     def params(self, **overrides) -> s.Params:
         x = self.settings

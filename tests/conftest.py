@@ -24,6 +24,20 @@ settings.register_profile("cohortplan", deadline=None, suppress_health_check=[He
 settings.load_profile("cohortplan")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _alert_file(tmp_path_factory) -> Iterator[None]:
+    """Alerts the embedded runs append to a JSONL file go to the session's tmp dir, not the checkout's out/."""
+    import os
+    key = "COHORTPLAN_ALERT_JSONL_PATH"
+    before = os.environ.get(key)
+    os.environ[key] = str(tmp_path_factory.mktemp("alerts") / "alerts.jsonl")
+    yield
+    if before is None:
+        os.environ.pop(key, None)
+    else:
+        os.environ[key] = before
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     server = PostgresServer()

@@ -15,11 +15,13 @@ from engine.alerts.inputs import (
     ReferralView,
 )
 from engine.alerts.model import ALL_REGIONS
-from engine.domain.model import Cohort, CohortStatus, Referral
+from engine.domain import policies
+from engine.domain.model import Cohort, CohortStatus
 from engine.handlers.context import EngineRules
 from engine.ports import UnitOfWork
+from engine.services.capacity import programme_loads
 from engine.services.deadlines import latest_start_any
-from engine.services.problem import deadlines_of, pinned_cohort, weekly_hours
+from engine.services.problem import pinned_cohort, weekly_hours
 
 UNACCEPTABLE = "UAAB"
 _WATCHED = sorted(NOT_STARTED | HOLDING_PLACE | {"DEFERRED", "RETURN_TO_COURT", "BREACH", "DEPRIORITISED",
@@ -29,32 +31,29 @@ _COHORT_STATUSES = [CohortStatus(s) for s in sorted(UPCOMING | RUNNING)]
 
 def gather(uow: UnitOfWork, region: str, today: date, now: datetime, rules: EngineRules,
            breach_window_days: int = 365) -> AlertInputs:
-    cohorts = [c for c in uow.cohorts.where(region_code=region, status=_COHORT_STATUSES)]
-    candidates = uow.referrals.where(status=_WATCHED)
-    people = {p.crn: p for p in uow.people.where(crn=sorted({r.crn for r in candidates}))} if candidates else {}
-    referrals = [r for r in candidates if r.crn in people and people[r.crn].region_code == region]
-    deadlines = deadlines_of(uow, referrals)
-    pinned_places = {a.referral_id for a in uow.allocations.where(
-        referral_id=[r.referral_id for r in referrals if r.cohort_id])
-        if a.pinned} if any(r.cohort_id for r in referrals) else set()
+    referrals = uow.referral_facts(region, _WATCHED)  # one read-side query, after this transaction's changes
+    cohorts = [c for c in uow.cohorts.where(region_code=region, status=_COHORT_STATUSES)
+               if c.end_date >= today - timedelta(days=7)]
     by_id = {c.cohort_id: c for c in cohorts}
     members: dict[str, int] = {}
     for r in referrals:
-        if r.cohort_id and r.status in HOLDING_PLACE:
-            members[r.cohort_id] = members.get(r.cohort_id, 0) + 1
+        if r["cohort_id"] and r["status"] in HOLDING_PLACE:
+            members[r["cohort_id"]] = members.get(r["cohort_id"], 0) + 1
     views = []
     for r in referrals:
-        deadline = deadlines.get(r.referral_id)
-        cohort = by_id.get(r.cohort_id) if r.cohort_id else None
-        fixed = r.referral_id in pinned_places or (cohort is not None and pinned_cohort(cohort, today, rules.freeze_days))
+        deadline = policies.deadline(r["requirement_end"], r["sentence_end"]) if r["sentence_end"] else None
+        cohort = by_id.get(r["cohort_id"]) if r["cohort_id"] else None
+        fixed = bool(r["pinned"]) or (cohort is not None and pinned_cohort(cohort, today, rules.freeze_days))
+        since = r["status_since"]
         views.append(ReferralView(
-            referral_id=r.referral_id, crn=r.crn, programme_code=r.programme_code, status=str(r.status),
-            status_since=_since(r), pdu_code=people[r.crn].pdu_code, referred_on=r.referred_on, deadline=deadline,
-            latest_start=latest_start_any(rules.catalogue, r.programme_code, deadline, rules.deadline_margin_days,
+            referral_id=r["referral_id"], crn=r["crn"], programme_code=r["programme_code"], status=r["status"],
+            status_since=since.date() if since else r["referred_on"], pdu_code=r["pdu_code"],
+            referred_on=r["referred_on"], deadline=deadline,
+            latest_start=latest_start_any(rules.catalogue, r["programme_code"], deadline, rules.deadline_margin_days,
                                           rules.is_holiday) if deadline else None,
             latest_end=deadline - timedelta(days=rules.deadline_margin_days) if deadline else None,
-            cohort_id=r.cohort_id, pinned=fixed, risk_band=r.risk_band))
-    on_programme = [r.referral_id for r in referrals if r.status in HOLDING_PLACE | {"BREACH"}]
+            cohort_id=r["cohort_id"], pinned=fixed, risk_band=r["risk_band"]))
+    on_programme = [v.referral_id for v in views if v.status in HOLDING_PLACE | {"BREACH"}]
     since = today - timedelta(days=2 * breach_window_days)
     absences = tuple(AbsenceView(a.referral_id, a.cohort_id, a.session_date, a.outcome)
                      for a in uow.attendance_of(on_programme, outcomes=[UNACCEPTABLE])
@@ -68,7 +67,8 @@ def gather(uow: UnitOfWork, region: str, today: date, now: datetime, rules: Engi
         cohorts=tuple(_cohort_view(c, members.get(c.cohort_id, 0), rules) for c in sorted(
             cohorts, key=lambda c: c.cohort_id)),
         facilitators=tuple(sorted(facilitators, key=lambda f: f.facilitator_id)),
-        absences=absences, margin_days=rules.deadline_margin_days)
+        absences=absences, margin_days=rules.deadline_margin_days,
+        programme_loads=programme_loads(rules.catalogue, rules.is_holiday, today))
 
 
 def dead_letter_inputs(uow: UnitOfWork, now: datetime, today: date) -> AlertInputs:
@@ -77,22 +77,34 @@ def dead_letter_inputs(uow: UnitOfWork, now: datetime, today: date) -> AlertInpu
                        dead_letters=tuple(uow.dead_letters_since(now - timedelta(hours=1))))
 
 
-def _since(referral: Referral) -> date:
-    for change in reversed(referral.history):
-        if change.to_status == referral.status:
-            return change.at.date()
-    return referral.referred_on
-
-
 def _cohort_view(cohort: Cohort, members: int, rules: EngineRules) -> CohortView:
-    programme = rules.catalogue.get(cohort.programme_code)
-    group = next((t for t in programme.sessions_in_order if t.is_group), None)
+    required, minutes, programme = _programme_facts(rules, cohort.programme_code)
     return CohortView(
         cohort_id=cohort.cohort_id, programme_code=cohort.programme_code, pdu_code=cohort.pdu_code,
         office_code=cohort.office_code, status=str(cohort.status), origin=cohort.origin,
         start_date=cohort.start_date, end_date=cohort.end_date, group_start=cohort.group_start or cohort.start_date,
         min_size=cohort.min_size, max_size=cohort.max_size, members=members,
-        facilitator_ids=tuple(cohort.facilitator_ids), facilitators_required=programme.facilitators_per_group,
-        weekly_hours=weekly_hours(programme, len(cohort.slots)),
+        facilitator_ids=tuple(cohort.facilitator_ids), facilitators_required=required,
+        weekly_hours=weekly_hours(programme, len(cohort.slots)), session_minutes=minutes,
         slots=tuple((s.weekday, s.start, s.period) for s in cohort.slots),
-        session_minutes=group.minutes if group else 150)
+        group_end=_group_end(cohort))
+
+
+_FACTS: dict[tuple[int, str], tuple] = {}
+
+
+def _programme_facts(rules: EngineRules, code: str) -> tuple:
+    """(facilitators per group, group session minutes, the programme), memoised per catalogue."""
+    key = (id(rules.catalogue), code)
+    if key not in _FACTS:
+        programme = rules.catalogue.get(code)
+        group = next((t for t in programme.sessions_in_order if t.is_group), None)
+        _FACTS[key] = (programme.facilitators_per_group, group.minutes if group else 150, programme)
+    return _FACTS[key]
+
+
+def _group_end(cohort: Cohort) -> date:
+    """Sunday of the last week with group sessions (the facilitators' load ends there)."""
+    start = cohort.group_start or cohort.start_date
+    monday = start - timedelta(days=start.weekday())
+    return min(cohort.end_date, monday + timedelta(weeks=max(1, cohort.group_weeks), days=-1))

@@ -1,8 +1,11 @@
 """The plain-data view of a region's state that alert rules read (no entities, no database)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Mapping
+
+from engine.services.capacity import ProgrammeLoad
 
 # Statuses of people not yet started and still expected to start (enforcement and recall pause the clock).
 NOT_STARTED = frozenset({"AWAITING_ASSESSMENT", "AWAITING_ALLOCATION", "SUITABLE_NOT_READY"})
@@ -47,6 +50,12 @@ class CohortView:
     weekly_hours: float  # per facilitator while the group runs (delivery + preparation)
     slots: tuple[tuple[int, str, str], ...]  # (weekday, start "HH:MM", period)
     session_minutes: int = 150
+    group_end: date | None = None  # last week of group sessions (one-to-one sessions may follow)
+
+    @property
+    def load_end(self) -> date:
+        """The last day facilitators carry the group's load."""
+        return self.group_end or self.end_date
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,7 @@ class AlertInputs:
     absences: tuple[AbsenceView, ...] = ()
     dead_letters: tuple[tuple[datetime, str], ...] = ()  # (received_at, origin), already windowed
     margin_days: int = 14  # deadline less this is the latest a programme should end
+    programme_loads: Mapping[str, ProgrammeLoad] = field(default_factory=dict)  # one group's facilitator load
 
     def referral(self, referral_id: str) -> ReferralView | None:
         return _index(self, "referrals", "referral_id").get(referral_id)

@@ -6,7 +6,6 @@ again on its own output finds nothing to do, which is what makes a repeated swee
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Iterable, Mapping
 
 from engine.alerts.model import Alert, _plain
@@ -23,9 +22,8 @@ class Changes:
 
 
 def stored_fingerprint(row: Mapping) -> tuple:
-    act_by = row.get("act_by")
-    return (str(row["severity"]), act_by.isoformat() if isinstance(act_by, date) else act_by,
-            tuple(sorted((k, _plain(v)) for k, v in (row.get("numbers") or {}).items())))
+    """:meth:`Alert.fingerprint` of an alert as stored."""
+    return (str(row["severity"]), tuple(sorted((k, _plain(v)) for k, v in (row.get("numbers") or {}).items())))
 
 
 def reconcile(current: Iterable[Alert], active: Mapping[str, Mapping]) -> Changes:

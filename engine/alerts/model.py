@@ -48,9 +48,9 @@ class Alert:
         return f"{self.kind}:{self.subject_type}:{self.subject_id}"
 
     def fingerprint(self) -> tuple:
-        """What an ``alert.updated`` is about: severity, act-by date and the numbers."""
-        return (str(self.severity), self.act_by.isoformat() if self.act_by else None,
-                tuple(sorted((k, _plain(v)) for k, v in self.numbers.items())))
+        """What an ``alert.updated`` is about: the severity and the numbers. Not the act-by date: for a
+        condition that persists it can move with the calendar, and that alone is not news."""
+        return (str(self.severity), tuple(sorted((k, _plain(v)) for k, v in self.numbers.items())))
 
 
 def _plain(value):

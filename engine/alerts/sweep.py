@@ -25,6 +25,7 @@ from engine.outbox import stable_id
 from engine.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
+SWEEPS = "alert_sweeps:"  # engine_state: sweeps that changed something, per region
 
 
 @dataclass
@@ -70,21 +71,27 @@ class AlertSweep:
         active = uow.active_alerts(inputs.region_code, kinds=list(by_kind))
         changes = reconcile(found, active)
         result = SweepResult(open={kind: sorted(a.subject_id for a in found if a.kind == kind) for kind in by_kind})
-        self._write(uow, changes, by_kind, inputs, at, result)
+        if changes:
+            # Message ids come from the alert and the sweep's number in its region: an alert can be
+            # raised, cleared and raised again on one day (plans re-run all day), and a replay of the
+            # same input numbers its sweeps the same way.
+            counter = f"{SWEEPS}{inputs.region_code}"
+            sequence = int(uow.get_state(counter) or 0) + 1
+            uow.set_state(counter, str(sequence))
+            self._write(uow, changes, by_kind, inputs, at, sequence, result)
         return result
 
     def _write(self, uow: UnitOfWork, changes: Changes, by_kind, inputs: AlertInputs, at: datetime,
-               result: SweepResult) -> None:
+               sequence: int, result: SweepResult) -> None:
         for alert in changes.raised:
             uow.raise_alert(_row(alert, raised_at=at, updated_at=at))
             self._emit(uow, "alert.raised", alert.key or alert.subject_id, o.AlertRaised(**_payload(alert)),
-                       at, result, alert.alert_id)
+                       at, result, sequence, alert.alert_id)
             result.raised += 1
         for alert, before in changes.updated:
             uow.raise_alert(_row(alert, raised_at=before["raised_at"], updated_at=at))
             self._emit(uow, "alert.updated", alert.key or alert.subject_id, o.AlertUpdated(
-                **_payload(alert), previous_severity=before["severity"]), at, result, alert.alert_id,
-                repr(alert.fingerprint()))
+                **_payload(alert), previous_severity=before["severity"]), at, result, sequence, alert.alert_id)
             result.updated += 1
         for row in changes.cleared:
             module = by_kind[row["kind"]]
@@ -93,7 +100,7 @@ class AlertSweep:
             self._emit(uow, "alert.cleared", row.get("message_key") or row["subject_id"], o.AlertCleared(
                 alert_id=row["alert_id"], kind=row["kind"], subject_type=row["subject_type"],
                 subject_id=row["subject_id"], region_code=row["region_code"], pdu_code=row.get("pdu_code"),
-                reason=reason), at, result, row["alert_id"])
+                reason=reason), at, result, sequence, row["alert_id"])
             result.cleared += 1
         if changes:
             log.info("alerts %s: %d raised, %d updated, %d cleared", inputs.region_code,
@@ -101,8 +108,8 @@ class AlertSweep:
 
     @staticmethod
     def _emit(uow: UnitOfWork, event_type: str, key: str, payload, at: datetime, result: SweepResult,
-              *cause: str) -> None:
-        message_id = stable_id(event_type, *cause, at.isoformat())
+              sequence: int, alert_id: str) -> None:
+        message_id = stable_id("alert", event_type, alert_id, sequence)
         envelope = new_envelope(event_type, key, payload, at, event_id=message_id)
         uow.emit(str(message_id), topic_of(event_type), key, event_type, envelope.model_dump_json(), at)
         result.messages.append(envelope.model_dump(mode="json"))

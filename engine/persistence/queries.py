@@ -88,6 +88,23 @@ class Queries:
                                      "cohort": _row(cohort) if cohort else None})
         return out
 
+    def open_alerts(self, region: str | None = None, kinds: list[str] | None = None, pdu: str | None = None,
+                    subject: str | None = None) -> list[dict[str, Any]]:
+        """Open alerts, most severe and most urgent first (act-by date, then raised)."""
+        stmt = select(t.ActiveAlertRow)
+        if region:
+            stmt = stmt.where(t.ActiveAlertRow.region_code == region)
+        if kinds:
+            stmt = stmt.where(t.ActiveAlertRow.kind.in_(kinds))
+        if pdu:
+            stmt = stmt.where(t.ActiveAlertRow.pdu_code == pdu)
+        if subject:
+            stmt = stmt.where(t.ActiveAlertRow.subject_id == subject)
+        rows = [_row(r) for r in self.s.execute(stmt).scalars()]
+        rank = {"CRITICAL": 0, "WARNING": 1, "INFO": 2}
+        return sorted(rows, key=lambda r: (rank.get(r["severity"], 3), r["act_by"] or "9999", r["raised_at"],
+                                           r["alert_id"]))
+
     def dead_letters(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self.s.execute(select(t.DeadLetterRow).order_by(t.DeadLetterRow.id).limit(limit)).scalars()
         return [_row(r) for r in rows]

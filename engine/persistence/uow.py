@@ -193,6 +193,22 @@ class SqlUnitOfWork(UnitOfWork):
                     for r in self._session.execute(stmt).scalars()]
         return sorted(out, key=lambda a: (a.session_date, a.referral_id, a.session_number))
 
+    def referral_facts(self, region_code: str, statuses: Iterable[str]) -> list[dict]:
+        self.flush()
+        r, h = t.ReferralRow, t.ReferralHistoryRow
+        since = (select(func.max(h.at)).where(h.referral_id == r.referral_id, h.to_status == r.status)
+                 .correlate(r).scalar_subquery())
+        stmt = (select(r.referral_id, r.crn, r.programme_code, r.status, r.referred_on, r.risk_band, r.cohort_id,
+                       t.PersonRow.pdu_code, t.RequirementRow.end_date.label("requirement_end"),
+                       t.SentenceRow.expected_end_date.label("sentence_end"), t.AllocationRow.pinned,
+                       since.label("status_since"))
+                .join(t.PersonRow, t.PersonRow.crn == r.crn)
+                .join(t.RequirementRow, t.RequirementRow.requirement_id == r.requirement_id)
+                .outerjoin(t.SentenceRow, t.SentenceRow.sentence_id == t.RequirementRow.sentence_id)
+                .outerjoin(t.AllocationRow, t.AllocationRow.referral_id == r.referral_id)
+                .where(t.PersonRow.region_code == region_code, r.status.in_(list(statuses))))
+        return [dict(row) for row in self._session.execute(stmt).mappings()]
+
     def dead_letters_since(self, since: datetime) -> list[tuple[datetime, str]]:
         self._flush_pending()
         rows = self._session.execute(select(t.DeadLetterRow.received_at, t.DeadLetterRow.origin).where(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from engine.services.ingest import BatchResult, Ingestor, RawEvent
-from engine.services.planning import PlanOutcome, Planner
+from engine.services.planning import Planner, PlanOutcome
 
 # Applying a parent before its children saves a park/unpark round trip; parking handles the rest.
 _RANK = {"person.updated": 0, "sentence.imposed": 1, "requirement.created": 2, "licence_condition.created": 2,
@@ -59,9 +59,11 @@ class ReplaySummary:
 
 class Replay:
     def __init__(self, ingestor: Ingestor, planner: Planner | None = None,
-                 plan_every: timedelta | None = None, batch_size: int = 2000) -> None:
+                 plan_every: timedelta | None = None, batch_size: int = 2000,
+                 on_alerts: Callable[[list[dict]], None] | None = None) -> None:
         self.ingestor, self.planner = ingestor, planner
         self.plan_every, self.batch_size = plan_every, batch_size
+        self.on_alerts = on_alerts  # gets each plan's alert messages once committed (the sinks)
 
     def run(self, events: Iterable[RawEvent], progress: Callable[[int], None] | None = None) -> ReplaySummary:
         started = time.perf_counter()
@@ -99,7 +101,10 @@ class Replay:
         for region in sorted(summary.regions):
             last = self.planner.last_planned(region)
             if last is None or as_of > last:
-                summary.plans.append(self.planner.plan(region, as_of))
+                outcome = self.planner.plan(region, as_of)
+                summary.plans.append(outcome)
+                if self.on_alerts and outcome.alerts.messages:
+                    self.on_alerts(outcome.alerts.messages)
 
 
 def _next_monday(at: datetime) -> datetime:

@@ -848,3 +848,47 @@ def test_the_migrated_schema_matches_the_models(db):
         diffs = compare_metadata(context, t.Base.metadata)
 
     assert diffs == []
+
+
+# the alert sweep's reads ------------------------------------------------------------------------
+
+def test_referral_facts_are_one_row_per_referral_with_deadline_inputs_and_status_since(db):
+    with db.uow() as uow:
+        uow.people.add(a_person())
+        uow.people.add(a_person("X000002", region_code="SW"))
+        uow.sentences.add(a_sentence())
+        uow.requirements.add(a_requirement())
+        uow.requirements.add(a_requirement("Q2"))
+        uow.cohorts.add(a_cohort())
+        placed = a_referral(moves=(S.AWAITING_ALLOCATION, S.SCHEDULED))
+        placed.cohort_id = "C1"
+        uow.referrals.add(placed)
+        uow.referrals.add(a_referral("R2", requirement_id="Q2", moves=(S.AWAITING_ALLOCATION,)))
+        uow.referrals.add(a_referral("R3", crn="X000002", moves=(S.AWAITING_ALLOCATION,)))
+        uow.allocations.add(an_allocation())
+        uow.commit()
+    with db.uow() as uow:
+        waiting = uow.referrals.get("R2")
+        waiting.move_to(S.DEPRIORITISED, T0 + timedelta(days=3), "deprioritised")  # unflushed: must still be seen
+        facts = {r["referral_id"]: r for r in uow.referral_facts("NE", ["SCHEDULED", "DEPRIORITISED"])}
+    assert sorted(facts) == ["R1", "R2"]  # R3's person is in another region
+    r1, r2 = facts["R1"], facts["R2"]
+    assert (r1["crn"], r1["status"], r1["cohort_id"], r1["pdu_code"], r1["pinned"]) == (
+        "X000001", "SCHEDULED", "C1", "PDU_A", True)
+    assert (r1["requirement_end"], r1["sentence_end"]) == (date(2026, 6, 30), date(2027, 1, 5))
+    assert r1["status_since"] == T0 + timedelta(hours=1)
+    assert r2["status"] == "DEPRIORITISED" and r2["status_since"] == T0 + timedelta(days=3) and r2["pinned"] is None
+
+
+def test_attendance_of_many_and_dead_letters_since(db):
+    with db.uow() as uow:
+        for n, (referral, outcome) in enumerate([("R1", "UAAB"), ("R1", "ATTC"), ("R2", "UAAB"), ("R3", "UAAB")]):
+            uow.record_attendance(Attendance(referral, "C1", n + 1, date(2025, 5, 5) + timedelta(days=n), outcome))
+        uow.dead_letter(DeadLetter("probation.sentences.v1", "bad JSON", "{"), T0)
+        uow.dead_letter(DeadLetter("probation.sentences.v1", "bad JSON", "{{"), T0 + timedelta(hours=2))
+        uow.commit()
+    with db.uow() as uow:
+        unacceptable = uow.attendance_of(["R1", "R2"], outcomes=["UAAB"])
+        assert [(a.referral_id, a.session_number) for a in unacceptable] == [("R1", 1), ("R2", 3)]
+        assert len(uow.attendance_of(["R1"])) == 2
+        assert uow.dead_letters_since(T0 + timedelta(hours=1)) == [(T0 + timedelta(hours=2), "probation.sentences.v1")]

@@ -9,6 +9,7 @@ from types import ModuleType
 from engine.alerts.rules import (
                                  allocation_finishes_late,
                                  breach_guidance,
+                                 capacity_shortfall,
                                  cohort_below_minimum,
                                  cohort_facilitators_short,
                                  dead_letters,
@@ -20,7 +21,7 @@ from engine.alerts.rules import (
 
 RULES: tuple[ModuleType, ...] = (
     deadline_at_risk, deadline_missed, allocation_finishes_late, cohort_below_minimum,
-    cohort_facilitators_short, facilitator_overbooked, referral_stuck, breach_guidance,
+    cohort_facilitators_short, facilitator_overbooked, capacity_shortfall, referral_stuck, breach_guidance,
     dead_letters,
 )
 KINDS: dict[str, ModuleType] = {rule.KIND: rule for rule in RULES}

@@ -38,19 +38,20 @@ def evaluate(inputs: AlertInputs, thresholds: AlertThresholds) -> list[Alert]:
             f"{warned} ({count} since): start breach action",
             act_by=second + timedelta(days=thresholds.breach_act_days), pdu_code=r.pdu_code, key=r.crn,
             numbers={"warned_on": warned.isoformat(), "second_absence_on": second.isoformat(),
-                     "unacceptable_absences": count}))
+                     "unacceptable_absences": count, "window_days": thresholds.breach_window_days}))
     return out
 
 
 def _trigger(days, window):
-    """(warning date, the absence within the window after it) for the first warning that has one."""
-    warned = None
+    """(warning date, the absence within the window after it) of the most recent such pair: a warning
+    is the first absence, or the first after the previous warning lapsed or led to breach guidance."""
+    warned, found = None, None
     for day in days:
         if warned is not None and day > warned and day - warned <= window:
-            return warned, day
-        if warned is None or day - warned > window:
-            warned = day  # first absence, or one after the warning lapsed: a new warning
-    return None
+            found, warned = (warned, day), None  # guidance given; the next absence starts afresh
+        elif warned is None or day - warned > window:
+            warned = day
+    return found
 
 
 def cleared(row: dict, inputs: AlertInputs) -> str:
@@ -59,4 +60,6 @@ def cleared(row: dict, inputs: AlertInputs) -> str:
         return "referral closed or no longer in this region"
     if r.status == "BREACH":
         return f"breach raised on {r.status_since}"
+    if r.status in HOLDING_PLACE:
+        return f"no second unacceptable absence within {(row.get('numbers') or {}).get('window_days', 365)} days any more"
     return f"status now {r.status.lower()}"

@@ -35,8 +35,8 @@ def evaluate(inputs: AlertInputs, thresholds: AlertThresholds) -> list[Alert]:
     for c in inputs.cohorts:
         upcoming = c.status in UPCOMING and today < c.start_date <= today + timedelta(days=thresholds.facilitator_days)
         running = c.status in RUNNING and c.start_date <= today <= c.end_date
-        if not (upcoming or running):
-            continue
+        if not (upcoming or running) or (c.status == "PROPOSED" and c.members == 0):
+            continue  # a proposal nobody was placed on will not run: cohort.below_minimum says so
         ok = available(c, inputs)
         if len(ok) >= c.facilitators_required:
             continue
@@ -44,7 +44,8 @@ def evaluate(inputs: AlertInputs, thresholds: AlertThresholds) -> list[Alert]:
                    if f is not None and not f.in_post(c.end_date)]
         first_leaver = min((f.left_on for f in leaving), default=None)
         urgent = running or not ok or c.start_date <= today + timedelta(days=thresholds.urgent_days)
-        why = f"; {', '.join(f.facilitator_id for f in leaving)} leave before it ends" if leaving else ""
+        why = (f"; {', '.join(f.facilitator_id for f in leaving)} {'leaves' if len(leaving) == 1 else 'leave'} "
+               f"before it ends") if leaving else ""
         dates = [d for d in (c.start_date if upcoming else None, first_leaver) if d]
         out.append(Alert(
             KIND, Severity.CRITICAL if urgent else Severity.WARNING, "cohort", c.cohort_id, inputs.region_code,

@@ -21,7 +21,7 @@ def evaluate(inputs: AlertInputs, thresholds: AlertThresholds) -> list[Alert]:
     count, limit = len(inputs.dead_letters), thresholds.dead_letters_per_hour
     if count <= limit:
         return []
-    band = max(b for b in BANDS if count > b * limit) if limit else BANDS[0]
+    band = max(b for b in BANDS if count > b * max(limit, 1) or b == 1)
     origins = Counter(origin for _, origin in inputs.dead_letters).most_common(3)
     return [Alert(
         KIND, Severity.CRITICAL if band >= 10 else Severity.WARNING, "event", SUBJECT, inputs.region_code,

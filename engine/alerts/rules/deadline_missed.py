@@ -37,6 +37,8 @@ def cleared(row: dict, inputs: AlertInputs) -> str:
         return "referral closed or no longer in this region"
     if r.cohort_id:
         return f"placed on cohort {r.cohort_id}"
+    if r.status not in NOT_STARTED:
+        return f"status now {r.status.lower()}"
     if r.deadline is None:
         return "no deadline on record"
     return f"deadline now {r.deadline}, latest start {r.latest_start}: see deadline.at_risk"

@@ -1,7 +1,8 @@
 """A facilitator booked beyond contracted hours in some week, or on two groups at the same time.
 
 Load counts delivery plus preparation for every group the facilitator is assigned to (planned,
-confirmed or running), week by week over the next ``overbooked_weeks``. A clash is two such groups
+confirmed or running) in the weeks its group sessions run (as the solver counts it), week by week
+over the next ``overbooked_weeks``. A clash is two such groups
 whose dates overlap and whose sessions overlap on the same weekday: CRITICAL, as one must move.
 """
 from __future__ import annotations
@@ -19,13 +20,13 @@ _TOLERANCE_HOURS = 0.01
 
 
 def weekly_load(cohorts: list[CohortView], weeks: list[date]) -> dict[date, float]:
-    return {w: round(sum(c.weekly_hours for c in cohorts if c.group_start <= w + timedelta(days=6) and c.end_date >= w), 2)
-            for w in weeks}
+    return {w: round(sum(c.weekly_hours for c in cohorts if c.group_start <= w + timedelta(days=6)
+                         and c.load_end >= w), 2) for w in weeks}
 
 
 def clash(a: CohortView, b: CohortView) -> tuple[date, int, str] | None:
-    """(first day both run, weekday, time) of the first overlapping session pair, if any."""
-    start, end = max(a.start_date, b.start_date), min(a.end_date, b.end_date)
+    """(first day both run group sessions, weekday, time) of the first overlapping session pair, if any."""
+    start, end = max(a.group_start, b.group_start), min(a.load_end, b.load_end)
     if start > end:
         return None
     for wa, ta, _ in a.slots:
@@ -52,7 +53,7 @@ def evaluate(inputs: AlertInputs, thresholds: AlertThresholds) -> list[Alert]:
     horizon = weeks[-1] + timedelta(days=6)
     booked: dict[str, list[CohortView]] = {}
     for c in inputs.cohorts:
-        if c.status in UPCOMING | RUNNING and c.end_date >= today and c.start_date <= horizon:
+        if c.status in UPCOMING | RUNNING and c.load_end >= today and c.start_date <= horizon:
             for fid in c.facilitator_ids:
                 booked.setdefault(fid, []).append(c)
     for fid, cohorts in sorted(booked.items()):
@@ -81,8 +82,7 @@ def evaluate(inputs: AlertInputs, thresholds: AlertThresholds) -> list[Alert]:
         out.append(Alert(
             KIND, Severity.CRITICAL if clashes else Severity.WARNING, "facilitator", fid, inputs.region_code,
             "; ".join(parts), act_by=act_by, pdu_code=f.home_pdu, key=fid,
-            numbers={"peak_hours": load[peak_week], "contracted_hours": f.weekly_hours,
-                     "peak_week": peak_week.isoformat(), "clashes": len(clashes)}))
+            numbers={"peak_hours": load[peak_week], "contracted_hours": f.weekly_hours, "clashes": len(clashes)}))
     return out
 
 

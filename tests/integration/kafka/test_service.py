@@ -66,6 +66,16 @@ class Service:
     def dead_letters(self):
         return read_all(self.settings, self.settings.topic_deadletter, idle_s=2.0)
 
+    def alerts(self) -> list[dict]:
+        """Alert messages on the alerts topic, once each (by message id), in topic order per key."""
+        seen, out = set(), []
+        for m in read_all(self.settings, self.settings.topic_alerts, idle_s=2.0):
+            assert m.message_id == m.json()["event_id"], "an alert without its message id header"
+            if m.message_id not in seen:
+                seen.add(m.message_id)
+                out.append(m.json())
+        return out
+
     def stop(self) -> None:
         for w in self.workers:
             w.stop()
@@ -132,6 +142,18 @@ def test_end_to_end_equals_the_embedded_replay(service_factory, region_file, tmp
     assert decisions.raw_duplicates == 0
     assert service.dead_letters() == []
     assert _state_counts(service.database_url)["dead_letters"] == 0
+    # Alerts reach the alerts topic: folding raised / cleared gives the alerts the database holds open.
+    folded: dict[str, str] = {}
+    for alert in service.alerts():
+        if alert["event_type"] == "alert.cleared":
+            folded.pop(alert["payload"]["alert_id"])
+        else:
+            folded[alert["payload"]["alert_id"]] = alert["payload"]["kind"]
+    q = bootstrap_queries(service.database_url)
+    try:
+        assert folded == {a["alert_id"]: a["kind"] for a in q.open_alerts()} and len(folded) > 5
+    finally:
+        q.close()
 
 
 def _poison(settings, count: int = 100) -> list[Routed]:
@@ -189,6 +211,10 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_processing_continues(se
         q.close()
     assert ids <= processed | parked
     assert service.decisions().counts()["allocation.made"] > 50
+    # Ops staff hear about it: 100 rejected in the hour is over the threshold (10).
+    rejected = [a["payload"] for a in service.alerts() if a["payload"]["kind"] == "events.dead_lettered"]
+    assert rejected and rejected[0]["subject_id"] == "dead-letters" and rejected[0]["region_code"] == "*"
+    assert rejected[-1]["numbers"]["threshold"] == 10 and "rejected to dead letters" in rejected[-1]["reason"]
 
 
 def test_the_stream_sent_twice_produces_no_second_decision(service_factory, region_file, pg_url, reference):
