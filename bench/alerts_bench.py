@@ -22,7 +22,6 @@ from rich.table import Table
 from engine.alerts.gather import gather
 from engine.alerts.rules import RULES
 from engine.alerts.settings import AlertThresholds
-from engine.alerts.sweep import AlertSweep
 from engine.bootstrap import bootstrap
 from engine.services.planning import planned_regions
 from engine.services.problem import build_problem

@@ -61,7 +61,7 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
     return {"seed": seed, "allocator": allocator, "move_threshold": move_threshold, "orders_ended": share.orders_ended,
             "started_in_time": share.started_in_time, "share": round(share.share, 4),
             "median_wait": round(share.median_wait_weeks or 0, 2), "p92_wait": round(share.p92_wait_weeks or 0, 2),
-            "missed_while_waiting": len(last.missed), "at_risk": len(last.at_risk),
+            "latest_start_passed": len(last.missed), "at_risk": len(last.at_risk),
             "made": counts.get("allocation.made", 0), "changed": counts.get("allocation.changed", 0),
             "removed": counts.get("allocation.removed", 0), "opened": counts.get("cohort.proposed", 0),
             "plans": len(summary.plans), "seconds": round(seconds, 1)}

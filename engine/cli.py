@@ -123,10 +123,11 @@ def _replay(engine: Engine, file: Path, plan_every_days: int, allocator: str):
     engine.load_region()
     events = list(read_lines(file))
     planner = engine.planner(allocator) if plan_every_days else None
-    runner = Replay(engine.ingestor, planner, timedelta(days=plan_every_days) if plan_every_days else None,
-                    engine.settings.batch_size)
-    with _progress(f"replaying {file.name}", len(events)) as advance:
-        return runner.run(events, progress=advance)
+    with engine.alert_dispatcher() as alerts:
+        runner = Replay(engine.ingestor, planner, timedelta(days=plan_every_days) if plan_every_days else None,
+                        engine.settings.batch_size, on_alerts=alerts.publish)
+        with _progress(f"replaying {file.name}", len(events)) as advance:
+            return runner.run(events, progress=advance)
 
 
 def _print_ingest(summary) -> None:
@@ -148,11 +149,14 @@ def plan(
     """Allocate now and publish the plan (allocation events go to the outbox)."""
     engine = _engine(database_url, solver_time_limit_s=time_limit)
     region = region or engine.load_region()
-    outcome = engine.planner(allocator).plan(region, date.fromisoformat(as_of) if as_of else date.today())
+    with engine.alert_dispatcher() as alerts:
+        outcome = engine.planner(allocator).plan(region, date.fromisoformat(as_of) if as_of else date.today())
+        alerts.publish(outcome.alerts.messages)
     console.print(f"plan {outcome.plan_version} for {region} as of {outcome.as_of} ({outcome.plan.allocator}): "
                   f"{len(outcome.plan.assignments)} placed, {len(outcome.plan.unallocated)} unplaced, "
                   f"{outcome.made} made, {outcome.changed} changed, {outcome.removed} removed, "
-                  f"{outcome.opened} cohorts opened, {len(outcome.at_risk)} at risk")
+                  f"{outcome.opened} cohorts opened, {len(outcome.at_risk)} at risk; alerts "
+                  f"{outcome.alerts.raised} raised, {outcome.alerts.updated} updated, {outcome.alerts.cleared} cleared")
     p = outcome.plan
     gap = f", gap {p.gap:.2%}" if p.gap is not None else ""
     console.print(f"status {p.status}{gap} in {p.solve_seconds:.1f} s; deadline misses "
@@ -251,6 +255,67 @@ def deadletters(database_url: Optional[str] = DbOption, limit: int = typer.Optio
     console.print(table)
 
 
+@app.command()
+def alerts(
+    database_url: Optional[str] = DbOption,
+    region: Optional[str] = typer.Option(None, help="Region code ('*' for alerts about no region)."),
+    kind: Optional[list[str]] = typer.Option(None, "--kind", help="Alert kind (repeatable), e.g. deadline.at_risk."),
+    severity: str = typer.Option("INFO", help="Lowest severity shown: INFO | WARNING | CRITICAL."),
+    pdu: Optional[str] = typer.Option(None, help="PDU code."),
+    subject: Optional[str] = typer.Option(None, help="Subject id (referral, cohort or facilitator id)."),
+    sweep: bool = typer.Option(False, "--sweep", help="Run the alert sweep first (raises, updates, clears)."),
+    as_of: Optional[str] = typer.Option(None, help="Date for --sweep (default: the region's last plan date)."),
+    limit: int = typer.Option(50, min=1), as_json: bool = typer.Option(False, "--json", help="JSON lines."),
+) -> None:
+    """Open alerts, most severe and most urgent first; crn and ids only."""
+    from engine.alerts.model import Severity
+    from engine.alerts.rules import KINDS
+    try:
+        floor = Severity(severity.upper())
+    except ValueError:
+        raise typer.BadParameter(f"unknown severity {severity!r}; choose INFO, WARNING or CRITICAL") from None
+    unknown = sorted(set(kind or ()) - set(KINDS))
+    if unknown:
+        raise typer.BadParameter(f"unknown alert kind {', '.join(unknown)}; known: {', '.join(sorted(KINDS))}")
+    engine = _engine(database_url)
+    if sweep:
+        _sweep_alerts(engine, region, as_of)
+    rows = [r for r in engine.queries().open_alerts(region, kind, pdu, subject)
+            if Severity(r["severity"]).rank >= floor.rank]
+    if as_json:
+        for r in rows[:limit]:
+            console.print_json(json.dumps(r, default=str), indent=None)
+        return
+    table = Table("severity", "act by", "kind", "subject", "region", "pdu", "reason",
+                  title=f"{len(rows)} open alerts" + (f" (showing {limit})" if len(rows) > limit else ""))
+    colours = {"CRITICAL": "red", "WARNING": "yellow", "INFO": "cyan"}
+    for r in rows[:limit]:
+        table.add_row(f"[{colours[r['severity']]}]{r['severity']}[/]", r["act_by"] or "", r["kind"],
+                      f"{r['subject_type']} {r['subject_id']}", r["region_code"], r["pdu_code"] or "",
+                      escape(r["reason"]))
+    console.print(table)
+
+
+def _sweep_alerts(engine: Engine, region: str | None, as_of: str | None) -> None:
+    from datetime import datetime, time, timezone
+
+    from engine.services.planning import planned_regions
+    with engine.database.uow() as uow:
+        planned = planned_regions(uow)
+    regions = [region] if region and region != "*" else sorted(planned) or [engine.load_region()]
+    sweep = engine.alert_sweep()
+    with engine.alert_dispatcher() as dispatcher:
+        for code in regions:
+            today = date.fromisoformat(as_of) if as_of else planned.get(code, date.today())
+            with engine.database.uow() as uow:
+                uow.lock_writes()
+                result = sweep.run(uow, code, today, datetime.combine(today, time(6, 0), tzinfo=timezone.utc))
+                uow.commit()
+            dispatcher.publish(result.messages)
+            console.print(f"alert sweep {code} as of {today}: {result.raised} raised, {result.updated} updated, "
+                          f"{result.cleared} cleared")
+
+
 @schemas_app.command("export")
 def schemas_export(directory: Path = typer.Argument(..., file_okay=False, help="Directory to write into.")) -> None:
     """Write one JSON Schema file per event type (plus the envelope)."""
@@ -280,6 +345,178 @@ def demo(
     """Generate a region, replay it planning weekly, and print what happened."""
     from engine.demo import run_demo
     run_demo(console, out, weeks, seed, scale, allocator, _progress, _replay, time_limit)
+
+
+@app.command()
+def whatif(
+    database_url: Optional[str] = DbOption,
+    region: Optional[str] = typer.Option(None, help="Region code (default: the only region in the database)."),
+    as_of: Optional[str] = typer.Option(None, help="Plan date YYYY-MM-DD (default: the region's last plan date)."),
+    allocator: str = typer.Option("cpsat", callback=_check_allocator, help="cpsat | current-practice | fifo."),
+    time_limit: float = typer.Option(5.0, min=0.1, help="CP-SAT seconds per solve."),
+    add_facilitators: Optional[list[str]] = typer.Option(
+        None, "--add-facilitators", metavar="PDU=N", help="Add N facilitators in a PDU (repeatable)."),
+    remove_facilitators: Optional[list[str]] = typer.Option(
+        None, "--remove-facilitators", metavar="PDU=N", help="Remove the N facilitators with fewest committed hours."),
+    programme: Optional[list[str]] = typer.Option(
+        None, "--programme", help="Added facilitators are trained on these (default: what the PDU's team delivers)."),
+    new_facilitator_slots: str = typer.Option("any", help="Added facilitators work any slot, or the slots their "
+                                                          "PDU's team covers: any | team."),
+    evening_track: bool = typer.Option(False, "--evening-track", help="Offer evening cohorts the grid does not."),
+    open_venue: Optional[list[str]] = typer.Option(
+        None, "--open-venue", metavar="OFFICE[=ROOMS]", help="Give an office group rooms (default 1)."),
+    demand_factor: float = typer.Option(1.0, help="Scale waiting demand: 1.2 = 20% more, 0.8 = 20% less."),
+    sweep_fte: bool = typer.Option(False, "--sweep-fte", help="Find the fewest added FTE meeting --target-miss-pct."),
+    target_miss_pct: Optional[float] = typer.Option(None, help="Sweep: misses must fall under this %."),
+    pdu: Optional[list[str]] = typer.Option(None, "--pdu", help="Sweep: add staff in these PDUs (default: "
+                                                                "region-wide, in proportion to demand)."),
+    max_fte: int = typer.Option(10, help="Sweep: most FTE to try."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Re-plan a copy of the region with changed capacity or demand and compare with the baseline re-plan
+    (nothing is written: the live plan, the database and the outbox are untouched)."""
+    from engine.services import whatif as w
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        console.print(f"[red]error:[/red] --as-of {escape(as_of)} is not a date like 2026-11-16")
+        raise typer.Exit(2) from None
+    try:
+        if not sweep_fte and (target_miss_pct is not None or pdu):
+            raise w.WhatIfError("--target-miss-pct and --pdu belong to --sweep-fte")
+        if sweep_fte and target_miss_pct is None:
+            raise w.WhatIfError("--sweep-fte needs --target-miss-pct (e.g. --target-miss-pct 10)")
+        scenario = w.Scenario(
+            add_facilitators=w.parse_counts(add_facilitators or (), "--add-facilitators"),
+            remove_facilitators=w.parse_counts(remove_facilitators or (), "--remove-facilitators"),
+            programmes=frozenset(programme) if programme else None, evening_track=evening_track,
+            open_venues=w.parse_venues(open_venue or ()), demand_factor=demand_factor,
+            new_facilitator_slots=new_facilitator_slots)
+        engine = _engine(database_url)
+        with _solving(as_json) as progress:
+            if sweep_fte:
+                result = w.run_sweep(engine, target_miss_pct, tuple(pdu or ()), max_fte, scenario, region, day,
+                                     allocator, time_limit, progress)
+            else:
+                result = w.run_whatif(engine, scenario, region, day, allocator, time_limit, progress)
+    except w.WhatIfError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    elif sweep_fte:
+        _print_sweep(result)
+    else:
+        _print_whatif(result)
+
+
+@contextmanager
+def _solving(quiet: bool) -> Iterator:
+    """A spinner line per solve (on stderr with --json, so stdout stays machine-readable)."""
+    from rich.progress import SpinnerColumn
+    columns = [SpinnerColumn(), TextColumn("[bold]solving {task.description}"), TimeElapsedColumn()]
+    out = Console(stderr=True) if quiet else console
+    with Progress(*columns, console=out, transient=False) as progress:
+        tasks: dict[str, object] = {}
+
+        def report(label: str, done: bool) -> None:
+            if not done:
+                tasks[label] = progress.add_task(escape(label), total=1)
+            elif label in tasks:
+                progress.update(tasks[label], completed=1)
+        yield report
+
+
+def _print_whatif(c) -> None:
+    b, x, d = c.baseline, c.outcome, c.difference
+    table = Table("", "baseline", "scenario", "difference",
+                  title=f"What-if for {c.region_code} as of {c.as_of}: {escape(c.scenario.describe())} "
+                        f"({c.allocator}, {c.time_limit_s:g} s per solve)")
+    rows = [
+        ("people in the plan", b.demands, x.demands, d["demands"]),
+        ("of whom must start within reach", b.within_reach, x.within_reach, d["within_reach"]),
+        ("will miss their deadline", f"{b.misses} ({b.miss_pct:.1f}%)", f"{x.misses} ({x.miss_pct:.1f}%)",
+         f"{d['misses']:+g} ({d['miss_pct']:+.1f} pts)"),
+        ("  of whom no cohort could take in time", b.no_option, x.no_option, d["no_option"]),
+        ("median wait to start (weeks)", b.median_wait_weeks, x.median_wait_weeks, d["median_wait_weeks"]),
+        ("92nd percentile wait (weeks)", b.p92_wait_weeks, x.p92_wait_weeks, d["p92_wait_weeks"]),
+        ("cohorts opened", b.cohorts_opened, x.cohorts_opened, d["cohorts_opened"]),
+        ("facilitator hours (cohorts opened, whole run)", b.facilitator_hours, x.facilitator_hours,
+         d["facilitator_hours"]),
+        ("people placed", b.placed, x.placed, d["placed"]),
+        ("solver status, seconds", f"{b.status}, {b.solve_seconds:g}", f"{x.status}, {x.solve_seconds:g}", ""),
+    ]
+    for label, *values in rows:
+        table.add_row(label, *[v if isinstance(v, str) else f"{v:g}" if isinstance(v, float) else str(v)
+                               for v in values[:2]],
+                      values[2] if isinstance(values[2], str) else f"{values[2]:+g}")
+    console.print(table)
+    for line in c.changes or ("no change: the scenario is the baseline",):
+        console.print(f"- {escape(line)}")
+    console.print("Misses: people within the plan's reach (no later plan could still place them in time) left "
+                  "without a place, counted over the baseline's reach in both columns. Waits run from referral "
+                  "to cohort start; people without a place count to the horizon's end. Nothing was written.")
+
+
+def _print_sweep(sw) -> None:
+    table = Table("#", "+FTE", "added per PDU", "misses", "misses %", "median wait (weeks)", "p92 wait (weeks)",
+                  "cohorts opened", "solve s",
+                  title=f"FTE sweep for {sw.region_code} as of {sw.as_of}: misses under {sw.target_miss_pct:g}% "
+                        f"({sw.allocator}, {sw.time_limit_s:g} s per solve, at most +{sw.max_fte} FTE)")
+    for n, step in enumerate(sw.steps, start=1):
+        o = step.outcome
+        mark = " ✓" if o.miss_pct < sw.target_miss_pct else ""
+        table.add_row(str(n), str(step.fte), ", ".join(f"{p} {k}" for p, k in step.split.items()) or "-",
+                      f"{o.misses}/{o.within_reach}", f"{o.miss_pct:.1f}%{mark}", f"{o.median_wait_weeks:g}",
+                      f"{o.p92_wait_weeks:g}", str(o.cohorts_opened), f"{o.solve_seconds:g}")
+    console.print(table)
+    found = sw.answer_step
+    if found is not None:
+        o = found.outcome
+        split = ", ".join(f"{p} {k}" for p, k in found.split.items()) or "none"
+        console.print(f"[bold]answer: +{found.fte} FTE[/bold] ({split}) brings misses to {o.misses}/{o.within_reach} "
+                      f"({o.miss_pct:.1f}%) < {sw.target_miss_pct:g}%, median wait {o.median_wait_weeks:g} weeks"
+                      + (f"; +{found.fte - 1} FTE does not" if found.fte else ""))
+    elif sw.floor_pct >= sw.target_miss_pct:
+        console.print(f"[bold]not reachable by adding facilitators:[/bold] {sw.floor_pct:g}% of the people within "
+                      f"reach have no cohort that could take them in time (target {sw.target_miss_pct:g}%)")
+    else:
+        console.print(f"[bold]not reached within +{sw.max_fte} FTE[/bold] (misses under {sw.target_miss_pct:g}%); "
+                      "try a larger --max-fte")
+    for line in sw.warnings:
+        console.print(f"[yellow]warning:[/yellow] {escape(line)}")
+    for line in sw.assumptions:
+        console.print(f"- assumed: {escape(line)}")
+
+
+@app.command()
+def report(
+    region: str = typer.Option(..., help="Region code, e.g. RS."),
+    as_of: Optional[str] = typer.Option(None, help="Report date YYYY-MM-DD (default: the region's last plan date)."),
+    out: Optional[Path] = typer.Option(None, help="Output directory (default: settings' output_dir, out/)."),
+    database_url: Optional[str] = DbOption,
+) -> None:
+    """Write the weekly planner report (one HTML file with charts, a CSV per table, JSON headline numbers)
+    to OUT/reports/REGION/ and publish report.published once per region and date."""
+    from engine.reports.publish import STEPS, UnknownRegion, known_regions, publish_weekly_report
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        console.print(f"[red]error:[/red] --as-of {escape(as_of)} is not a date like 2026-11-16")
+        raise typer.Exit(2) from None
+    engine = _engine(database_url)
+    if region not in (known := known_regions(engine.database)):
+        console.print(f"[red]error:[/red] {escape(str(UnknownRegion(region, known)))}")
+        raise typer.Exit(2)
+    day = day or engine.planner().last_planned(region) or date.today()
+    with _progress(f"weekly report {region} as of {day}", STEPS) as bar:
+        done = publish_weekly_report(engine.database, engine.rules, region, day, out or engine.settings.output_dir,
+                                     progress=bar)
+    h = done.report.headline
+    console.print(f"{h['waiting']:,} waiting, {h['at_risk']:,} at risk, {h['forecast_misses_26w']:,} forecast misses "
+                  f"in 26 weeks; wrote {len(done.csvs)} CSV files and {done.numbers.name}; report.published "
+                  + ("emitted" if done.published else "already published for this date"))
+    console.print(f"wrote {done.html}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -57,11 +58,13 @@ def _report(console: Console, engine, summary, window_start: date, out: Path) ->
     console.print(f"requirements whose order ended in the window that started before it ended: "
                   f"{share.started_in_time:,}/{share.orders_ended:,} ({share.share:.1%}); median wait to start "
                   f"{share.median_wait_weeks or 0:.1f} weeks")
-    console.print(f"people at risk now (unplaced, and the latest start that still finishes in time is within "
-                  f"8 weeks or gone): "
-                  f"{len(last.at_risk) if last else 0:,}; still waiting after their deadline passed: "
-                  f"{len(last.missed) if last else 0:,}; alerts raised {counts.get('alert.raised', 0):,}, "
-                  f"cleared {counts.get('alert.cleared', 0):,}")
+    open_alerts = Counter(a["kind"] for a in q.open_alerts())
+    console.print(f"people at risk now (no place, and the latest start that still finishes in time is within "
+                  f"8 weeks): {len(last.at_risk) if last else 0:,}; whose latest start has passed with no place: "
+                  f"{len(last.missed) if last else 0:,}")
+    console.print(f"alerts raised {counts.get('alert.raised', 0):,}, updated {counts.get('alert.updated', 0):,}, "
+                  f"cleared {counts.get('alert.cleared', 0):,}; open now: "
+                  + ", ".join(f"{kind} {n:,}" for kind, n in sorted(open_alerts.items())))
     console.print(f"dead letters: {q.dead_letter_count():,}")
     for topic, name in ((ALLOCATIONS, "allocations.jsonl"), (ALERTS, "alerts.jsonl")):
         path = out / name
@@ -73,6 +76,11 @@ def _report(console: Console, engine, summary, window_start: date, out: Path) ->
         "as_of": str(as_of), "waiting_by_programme": q.waiting_by_programme(), "allocations_made": made,
         "orders_ended": share.orders_ended, "started_in_time": share.started_in_time,
         "start_share": round(share.share, 4), "finishing_in_time": [in_time, allocated],
-        "at_risk": len(last.at_risk) if last else 0, "missed_while_waiting": len(last.missed) if last else 0, "dead_letters": q.dead_letter_count(),
+        "at_risk": len(last.at_risk) if last else 0, "latest_start_passed": len(last.missed) if last else 0,
+        "open_alerts": dict(sorted(open_alerts.items())), "dead_letters": q.dead_letter_count(),
         "events": r.received, "replay_seconds": round(summary.seconds, 2)}, indent=2))
     q.close()
+    from engine.reports.publish import publish_weekly_report
+    region = last.region_code if last else engine.load_region()
+    report = publish_weekly_report(engine.database, engine.rules, region, as_of, out)
+    console.print(f"wrote the weekly planner report {report.html}")

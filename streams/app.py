@@ -246,17 +246,23 @@ class Worker:
         await asyncio.gather(*futures)
 
     async def _sweep(self) -> None:
-        """On the wall clock, alerts that depend only on the date need a plan once the day changed."""
-        if self.settings.clock != "wall":
-            return  # on event time the date only moves with events, and those request plans already
-        today = await self.service.as_of()
-        for region in await self.service.known_regions():
-            last = await self.service.last_planned(region)
-            if self.owns(region) and (last is None or last < today):
-                self.debouncer.note(region, time.monotonic() - self.settings.replan_quiet_s)
+        """Alerts between plans: each owned region's sweep (dates move on; events get rejected). On the
+        wall clock, a region also gets a plan once the day changed."""
+        try:
+            regions = [r for r in await self.service.known_regions() if self.owns(r)]
+            for region in regions:
+                await self.service.sweep_alerts(region)
+            today = await self.service.as_of()
+            for region in regions if self.settings.clock == "wall" else ():
+                last = await self.service.last_planned(region)
+                if last is None or last < today:
+                    self.debouncer.note(region, time.monotonic() - self.settings.replan_quiet_s)
+        except Exception:  # noqa: BLE001 - a failed sweep is retried on the next tick
+            log.exception("alert sweep failed")
 
     async def weekly_report(self) -> list:
-        """Every known region's weekly summary (the leader runs this on the report crontab)."""
+        """Every known region's weekly planner report: HTML with charts, CSVs and headline numbers (the
+        leader runs this on the report crontab; each region and date is published once)."""
         out = self.engine.settings.output_dir
         paths = [await self.service.weekly_report(region, out) for region in await self.service.known_regions()]
         return [p for p in paths if p]

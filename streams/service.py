@@ -12,22 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from engine.alerts.sweep import SweepResult
 from engine.bootstrap import Engine
-from engine.events import outbound as o
-from engine.outbox import emit, stable_id
+from engine.reports.publish import (
+    UnknownRegion,
+    already_published,
+    publish_weekly_report,
+)
 from engine.services.ingest import BatchResult, RawEvent, applied_offsets
 from engine.services.planning import PlanOutcome, Stale
-from engine.services.reports import weekly_summary
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -61,6 +64,8 @@ class EngineService:
         self._db = ThreadPoolExecutor(1, thread_name_prefix="cohortplan-db")
         self._solve = ThreadPoolExecutor(1, thread_name_prefix="cohortplan-solve")
         self._relay = ThreadPoolExecutor(1, thread_name_prefix="cohortplan-relay")
+        self.alerts = engine.alert_dispatcher(embedded=False)  # webhook / email; the topic gets them via the outbox
+        self.sweep = engine.alert_sweep()
 
     async def _on(self, executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(executor, functools.partial(fn, *args))
@@ -68,6 +73,7 @@ class EngineService:
     def close(self) -> None:
         for executor in (self._db, self._solve, self._relay):
             executor.shutdown(wait=True, cancel_futures=True)
+        self.alerts.close()
 
     # ingest -----------------------------------------------------------------------------------
     async def apply(self, batch: Sequence[RawEvent]) -> BatchResult:
@@ -142,6 +148,7 @@ class EngineService:
         if outcome is None:
             self.stats.plans_dropped += 1
             return None
+        self.alerts.publish(outcome.alerts.messages)  # queued: the sinks never hold up the loop
         self.stats.plans += 1
         self.stats.last_plan = dict(region=region, as_of=as_of.isoformat(), version=outcome.plan_version,
                                     status=plan.status, made=outcome.made, changed=outcome.changed,
@@ -150,6 +157,21 @@ class EngineService:
                  region, as_of, plan.status, outcome.made, outcome.changed, outcome.removed,
                  time.perf_counter() - started)
         return outcome
+
+    async def sweep_alerts(self, region: str) -> SweepResult:
+        """Run the alert sweep for a region between plans (dates move on, events get rejected)."""
+        as_of = await self.as_of()
+
+        def run() -> SweepResult:
+            with self.engine.database.uow() as uow:
+                uow.lock_writes()
+                result = self.sweep.run(uow, region, as_of, datetime.combine(as_of, dtime(6, 0), tzinfo=timezone.utc))
+                uow.commit()
+            return result
+
+        result = await self._on(self._db, run)
+        self.alerts.publish(result.messages)
+        return result
 
     async def dirty_regions(self) -> list[str]:
         return await self._on(self._db, self.planner.dirty_regions)
@@ -190,33 +212,18 @@ class EngineService:
 
     # reports ----------------------------------------------------------------------------------
     async def weekly_report(self, region: str, out_dir: Path) -> Path | None:
-        """Write the region's weekly summary and publish ``report.published`` (once per region and date)."""
+        """Write the region's weekly planner report (HTML with charts, CSVs, JSON headline numbers) and
+        publish ``report.published``, once per region and date; the HTML's path, or None if already done."""
         as_of = await self.as_of()
 
         def run() -> Path | None:
-            done = f"report:{region}:{as_of.isoformat()}"
-            with self.engine.database.uow() as uow:
-                if uow.get_state(done):
-                    return None
-            q = self.engine.queries()
+            if already_published(self.engine.database, region, as_of):
+                return None
             try:
-                summary = weekly_summary(region, as_of, q.waitlist(region), q.requirement_outcomes(as_of))
-            finally:
-                q.close()
-            path = out_dir / "reports" / region / f"weekly-{as_of.isoformat()}.json"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(summary, indent=2))
-            now = datetime.now(timezone.utc)
-            with self.engine.database.uow() as uow:
-                uow.lock_writes()
-                if uow.get_state(done):
-                    return None
-                emit(uow, "report.published", region, o.ReportPublished(
-                    report_id=f"weekly-{region}-{as_of.isoformat()}", kind="weekly-summary",
-                    period_start=as_of - timedelta(days=7), period_end=as_of, location=str(path)), now,
-                    stable_id("report", "weekly", region, as_of))
-                uow.set_state(done, now.isoformat())
-                uow.commit()
-            return path
+                done = publish_weekly_report(self.engine.database, self.engine.rules, region, as_of, out_dir)
+            except UnknownRegion as exc:
+                log.warning("no weekly report for %s: %s", region, exc)
+                return None
+            return done.html if done.published else None
 
         return await self._on(self._db, run)

@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 from engine.cli import app
 
 runner = CliRunner()
-COMMANDS = ["generate", "replay", "plan", "explain", "demo", "waitlist", "status", "deadletters", "schemas export",
-            "schemas asyncapi"]
+COMMANDS = ["generate", "replay", "plan", "explain", "demo", "waitlist", "status", "deadletters", "alerts",
+            "schemas export", "schemas asyncapi"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -86,6 +86,36 @@ def test_demo_prints_the_summary_and_writes_its_outputs(tmp_path):
     assert (tmp_path / "alerts.jsonl").exists()
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["allocations_made"] == sum(m["event_type"] == "allocation.made" for m in made)
+
+
+def test_alerts_lists_open_alerts_with_filters_and_a_repeated_sweep_adds_nothing(replayed):
+    url, lines, _ = replayed
+    crns = {json.loads(line)["payload"]["crn"] for line in lines if '"crn"' in line}
+    listed = runner.invoke(app, ["alerts", "--database-url", url, "--json", "--limit", "1000"])
+    assert listed.exit_code == 0, listed.output
+    rows = [json.loads(line) for line in listed.output.splitlines() if line.startswith("{")]
+    assert rows, "a replayed region has open alerts"
+    assert not any(crn in row["reason"] for row in rows for crn in crns), "a crn in an alert reason"
+    severities = [row["severity"] for row in rows]
+    assert severities == sorted(severities, key=["CRITICAL", "WARNING", "INFO"].index)
+    kind = rows[0]["kind"]
+    only = runner.invoke(app, ["alerts", "--database-url", url, "--json", "--kind", kind, "--limit", "1000"])
+    assert {json.loads(x)["kind"] for x in only.output.splitlines() if x.startswith("{")} == {kind}
+    critical = runner.invoke(app, ["alerts", "--database-url", url, "--json", "--severity", "critical",
+                                   "--limit", "1000"])
+    assert all(json.loads(x)["severity"] == "CRITICAL" for x in critical.output.splitlines() if x.startswith("{"))
+    again = runner.invoke(app, ["alerts", "--database-url", url, "--sweep"])
+    assert again.exit_code == 0, again.output
+    assert "0 raised, 0 updated, 0 cleared" in again.output
+    assert "open alerts" in again.output
+
+
+def test_alerts_refuses_an_unknown_kind_or_severity_naming_the_choices(replayed):
+    url, _, _ = replayed
+    bad_kind = runner.invoke(app, ["alerts", "--database-url", url, "--kind", "deadline.bogus"])
+    assert bad_kind.exit_code == 2 and "deadline.bogus" in bad_kind.output and "deadline.at_risk" in bad_kind.output
+    bad_severity = runner.invoke(app, ["alerts", "--database-url", url, "--severity", "loud"])
+    assert bad_severity.exit_code == 2 and "CRITICAL" in bad_severity.output
 
 
 def test_an_unreachable_database_is_named_with_what_to_do_and_no_password():

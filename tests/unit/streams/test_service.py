@@ -72,12 +72,17 @@ def test_the_relay_marks_rows_sent_only_after_the_send_succeeded(svc):
     assert asyncio.run(svc.relay(ok)) == 0
 
 
-def test_the_weekly_summary_is_written_and_published_once_per_region_and_date(svc, tmp_path):
+def test_the_weekly_report_is_written_and_published_once_per_region_and_date(svc, tmp_path):
+    import csv
     import json as _json
     lines = [line for i in range(5) for line in person_with_referral(f"X{i:06d}")]
     asyncio.run(svc.apply(_batch(lines)))
     path = asyncio.run(svc.weekly_report("RS", tmp_path))
-    summary = _json.loads(path.read_text())
+    numbers = _json.loads(path.with_suffix(".json").read_text())
+    by_programme = path.with_name(f"{path.stem}-waiting-by-programme.csv")
+    summary = {"waiting": numbers["headline"]["waiting"], "as_of": numbers["as_of"], "waiting_by_programme": {
+        r["programme"]: int(r["waiting"]) for r in csv.DictReader(by_programme.open(encoding="utf-8"))}}
+    assert path.suffix == ".html" and 'data-chart="capacity"' in path.read_text()
     q = svc.engine.queries()
     try:
         waiting = q.waiting_by_programme()

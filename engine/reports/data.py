@@ -1,0 +1,192 @@
+"""What the weekly report is computed from: plain, frozen facts about one region read in a few queries.
+
+Nothing here knows SQL (the rows come from :mod:`engine.persistence.report_queries`) and nothing after
+this module touches the database: every section is a pure function of :class:`ReportData`.
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any, Protocol
+
+from engine.domain.calendar import cohort_end_date
+from engine.domain.model import CohortStatus
+from engine.handlers.context import EngineRules
+from engine.services.capacity import FacilitatorSupply, ProgrammeLoad, programme_loads
+from engine.services.deadlines import PATTERNS
+from engine.services.problem import weekly_hours
+
+WAITING = "AWAITING_ALLOCATION"
+# Open referrals without a place: the waiting list and those still on their way to it.
+UNPLACED_OPEN = frozenset({"AWAITING_ASSESSMENT", WAITING, "SUITABLE_NOT_READY", "DEPRIORITISED", "DEFERRED"})
+LIVE = frozenset({CohortStatus.CONFIRMED.value, CohortStatus.STARTED.value})
+
+
+class ReportRows(Protocol):
+    """The read side the report needs (``engine.persistence.report_queries.ReportQueries``)."""
+
+    def referrals(self, region: str) -> list[dict[str, Any]]: ...
+    def first_on_programme(self, region: str) -> dict[str, date]: ...
+    def cohorts(self, region: str) -> list[dict[str, Any]]: ...
+    def facilitators(self, region: str) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class ReferralFact:
+    referral_id: str
+    crn: str
+    programme_code: str
+    status: str
+    referred_on: date
+    pdu_code: str
+    sex: str
+    ethnicity_group: str
+    ldc: bool
+    deadline: date | None
+    cohort_id: str | None = None        # the place held, if any
+    cohort_start: date | None = None
+    cohort_end: date | None = None
+    started_on: date | None = None      # the cohort's start, or the first On programme date, if on or before as of
+    latest_start: date | None = None    # unplaced, open, deadline ahead: the latest start on or after as of that
+                                        # still finishes in time (None: none does)
+
+    @property
+    def unplaced_open(self) -> bool:
+        return self.cohort_id is None and self.status in UNPLACED_OPEN
+
+    @property
+    def waiting(self) -> bool:
+        return self.status == WAITING and self.cohort_id is None
+
+
+@dataclass(frozen=True)
+class CohortFact:
+    cohort_id: str
+    programme_code: str
+    office_code: str
+    pdu_code: str
+    status: str
+    origin: str
+    start_date: date
+    end_date: date
+    min_size: int
+    max_size: int
+    members: int
+    facilitator_ids: tuple[str, ...]
+    group_weeks: int
+    group_start: date | None
+    facilitator_weekly_hours: float
+    facilitators_required: int
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE
+
+
+@dataclass(frozen=True)
+class ReportData:
+    region: str
+    as_of: date
+    margin_days: int
+    referrals: tuple[ReferralFact, ...]
+    cohorts: tuple[CohortFact, ...]
+    facilitators: tuple[FacilitatorSupply, ...]
+    programmes: Mapping[str, ProgrammeLoad]
+
+
+def load_report_data(rows: ReportRows, region: str, as_of: date, rules: EngineRules | None = None) -> ReportData:
+    rules = rules or EngineRules()
+    started = rows.first_on_programme(region)
+    latest = LatestStarts(rules, as_of)
+    referrals = tuple(_referral(r, started.get(r["referral_id"]), as_of, latest) for r in rows.referrals(region))
+    cohorts = tuple(_cohort(c, rules) for c in rows.cohorts(region))
+    facilitators = tuple(FacilitatorSupply(
+        f["facilitator_id"], f["home_pdu"], frozenset(f["programmes"] or ()), float(f["weekly_hours"]),
+        tuple((_d(a), _d(b)) for a, b in f["absences"] or ()), _d(f["left_on"]) if f["left_on"] else None)
+        for f in rows.facilitators(region))
+    return ReportData(region, as_of, rules.deadline_margin_days, referrals, cohorts, facilitators,
+                      programme_loads(rules.catalogue, rules.is_holiday, as_of))
+
+
+class LatestStarts:
+    """Latest start dates on the fastest usual weekly pattern (as the planner's at-risk alert), searched
+    from the as-of date on, memoised per (programme, deadline).
+
+    Same answer as :func:`engine.domain.calendar.latest_start_date` from ``as_of``, found faster: the
+    search starts at the deadline less the programme's length on that pattern and steps one slot day at a
+    time (bank holidays move the end by days, not weeks), so most deadlines cost two calendars, not ten.
+    """
+
+    def __init__(self, rules: EngineRules, as_of: date) -> None:
+        self.rules, self.as_of = rules, as_of
+        self.found: dict[tuple[str, date], date | None] = {}
+        self.length: dict[tuple[str, int], timedelta] = {}
+
+    def __call__(self, programme_code: str, deadline: date) -> date | None:
+        key = (programme_code, deadline)
+        if key not in self.found:
+            programme = self.rules.catalogue.get(programme_code)
+            finish_by = deadline - timedelta(days=self.rules.deadline_margin_days)
+            starts = [self._latest(programme, cadence, slots, finish_by)
+                      for cadence, (_, slots) in PATTERNS.items() if cadence in programme.cadences]
+            self.found[key] = max((d for d in starts if d is not None), default=None)
+        return self.found[key]
+
+    def _latest(self, programme, cadence: int, slots, finish_by: date) -> date | None:
+        weekdays = {slot.weekday for slot in slots}
+        days = [self.as_of + timedelta(days=n) for n in range((finish_by - self.as_of).days + 1)]
+        days = [d for d in days if d.weekday() in weekdays and not self.rules.is_holiday(d)]
+        if not days:
+            return None
+        if (programme.code, cadence) not in self.length:
+            self.length[(programme.code, cadence)] = self._end(programme, slots, days[0]) - days[0]
+        guess = finish_by - self.length[(programme.code, cadence)]
+        i = max(0, min(len(days) - 1, bisect_right(days, guess) - 1))
+        if self._end(programme, slots, days[i]) <= finish_by:
+            while i + 1 < len(days) and self._end(programme, slots, days[i + 1]) <= finish_by:
+                i += 1
+            return days[i]
+        while i > 0:
+            i -= 1
+            if self._end(programme, slots, days[i]) <= finish_by:
+                return days[i]
+        return None
+
+    def _end(self, programme, slots, start: date) -> date:
+        return cohort_end_date(programme, slots, start, self.rules.is_holiday)
+
+
+def _referral(row: dict[str, Any], on_programme: date | None, as_of: date, latest: LatestStarts) -> ReferralFact:
+    cohort_start = _d(row["cohort_start"]) if row["cohort_start"] else None
+    if cohort_start is not None and cohort_start <= as_of:
+        started_on = cohort_start
+    else:
+        started_on = on_programme if on_programme is not None and on_programme <= as_of else None
+    fact = ReferralFact(
+        row["referral_id"], row["crn"], row["programme_code"], row["status"], _d(row["referred_on"]),
+        row["pdu_code"] or "", row["sex"] or "", row["ethnicity_group"] or "", bool(row["ldc"]),
+        _d(row["deadline"]) if row["deadline"] else None, row["cohort_id"], cohort_start,
+        _d(row["cohort_end"]) if row["cohort_end"] else None, started_on)
+    if fact.unplaced_open and fact.deadline is not None and fact.deadline > as_of \
+            and fact.programme_code in latest.rules.catalogue:
+        fact = replace(fact, latest_start=latest(fact.programme_code, fact.deadline))
+    return fact
+
+
+def _cohort(row: dict[str, Any], rules: EngineRules) -> CohortFact:
+    code = row["programme_code"]
+    known = code in rules.catalogue
+    programme = rules.catalogue.get(code) if known else None
+    return CohortFact(
+        row["cohort_id"], code, row["office_code"], row["pdu_code"], str(row["status"]), str(row["origin"]),
+        _d(row["start_date"]), _d(row["end_date"]), int(row["min_size"]), int(row["max_size"]), int(row["members"]),
+        tuple(row["facilitator_ids"] or ()), int(row["group_weeks"] or 1),
+        _d(row["group_start"]) if row["group_start"] else None,
+        weekly_hours(programme, len(row["slots"] or ())) if programme else 0.0,
+        programme.facilitators_per_group if programme else 2)
+
+
+def _d(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

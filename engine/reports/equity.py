@@ -1,0 +1,78 @@
+"""Equity: waits, starts and forecast misses by sex, ethnicity group, LDC and PDU, differences flagged.
+
+A group is flagged when its forecast miss rate differs from the region's by more than
+``MISS_RATE_POINTS`` percentage points, or its median wait by more than ``WAIT_WEEKS`` weeks. A group
+with fewer than ``SMALL_GROUP`` people behind a measure is never flagged on it: the report says it is
+too small to compare instead (a difference between a handful of people is noise, and naming it would
+point at individuals).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from engine.reports.data import ReferralFact, ReportData
+from engine.reports.sections import median_of, miss_week, open_referral, starts_between, wait_weeks, weeks_back
+
+MISS_RATE_POINTS = 10.0
+WAIT_WEEKS = 4.0
+SMALL_GROUP = 10
+
+DIMENSIONS: tuple[tuple[str, Callable[[ReferralFact], str]], ...] = (
+    ("sex", lambda f: f.sex or "not recorded"),
+    ("ethnicity group", lambda f: f.ethnicity_group or "not recorded"),
+    ("LDC", lambda f: "LDC" if f.ldc else "not LDC"),
+    ("PDU", lambda f: f.pdu_code or "not recorded"),
+)
+
+
+def equity(data: ReportData) -> list[dict[str, Any]]:
+    """One row for the region ("all") and one per group of each dimension."""
+    as_of = data.as_of
+    opened = [f for f in data.referrals if open_referral(f, as_of)]
+    missing = {f.referral_id for f in opened if miss_week(f, data) is not None}
+    started = starts_between(data, weeks_back(as_of)[0], as_of)
+    waiting = [f for f in data.referrals if f.waiting]
+    overall = _measures(opened, missing, started, waiting)
+    rows = [dict(dimension="all", group="all", **overall, miss_rate_diff_points=None, wait_diff_weeks=None,
+                 assessment="")]
+    for name, group_of in DIMENSIONS:
+        for group in sorted({group_of(f) for f in (*opened, *started, *waiting)}):
+            def mine(facts, g=group):
+                return [f for f in facts if group_of(f) == g]
+            measures = _measures(mine(opened), missing, mine(started), mine(waiting))
+            rows.append(dict(dimension=name, group=group, **measures, **_compare(measures, overall)))
+    return rows
+
+
+def _measures(opened: list[ReferralFact], missing: set[str], started: list[ReferralFact],
+              waiting: list[ReferralFact]) -> dict[str, Any]:
+    misses = sum(1 for f in opened if f.referral_id in missing)
+    return dict(open_referrals=len(opened), waiting=len(waiting), starts_26w=len(started),
+                median_wait_weeks=median_of([wait_weeks(f) for f in started]), forecast_misses_26w=misses,
+                miss_rate_pct=round(100 * misses / len(opened), 1) if opened else None)
+
+
+def _compare(group: dict[str, Any], overall: dict[str, Any]) -> dict[str, Any]:
+    notes, diff_points, diff_weeks = [], None, None
+    if group["open_referrals"] < SMALL_GROUP:
+        notes.append(f"too few open referrals to compare miss rate (n={group['open_referrals']} < {SMALL_GROUP})")
+    elif overall["miss_rate_pct"] is not None:
+        diff_points = round(group["miss_rate_pct"] - overall["miss_rate_pct"], 1)
+        if abs(diff_points) > MISS_RATE_POINTS:
+            notes.append(f"DIFFERS: miss rate {diff_points:+.1f} points from the region's")
+    if group["starts_26w"] < SMALL_GROUP:
+        notes.append(f"too few starts to compare waits (n={group['starts_26w']} < {SMALL_GROUP})")
+    elif overall["median_wait_weeks"] is not None:
+        diff_weeks = round(group["median_wait_weeks"] - overall["median_wait_weeks"], 1)
+        if abs(diff_weeks) > WAIT_WEEKS:
+            notes.append(f"DIFFERS: median wait {diff_weeks:+.1f} weeks from the region's")
+    return dict(miss_rate_diff_points=diff_points, wait_diff_weeks=diff_weeks, assessment="; ".join(notes))
+
+
+def flagged(row: dict[str, Any]) -> bool:
+    return "DIFFERS" in row["assessment"]
+
+
+def small(row: dict[str, Any]) -> bool:
+    return "too few" in row["assessment"]
