@@ -99,11 +99,9 @@ class FacilitatorSupply:
     left_on: date | None = None                  # no hours on or after this date
 
 
-@dataclass(frozen=True)
-class CapacityRow:
-    programme_code: str
-    pdu_code: str
-    week_start: date        # a Monday
+class _Hours:
+    """Demand (waiting + committed) and the gap to capacity, for rows and their totals alike."""
+
     waiting_hours: float
     committed_hours: float
     capacity_hours: float
@@ -119,7 +117,17 @@ class CapacityRow:
 
 
 @dataclass(frozen=True)
-class CapacityTotal:
+class CapacityRow(_Hours):
+    programme_code: str
+    pdu_code: str
+    week_start: date        # a Monday
+    waiting_hours: float
+    committed_hours: float
+    capacity_hours: float
+
+
+@dataclass(frozen=True)
+class CapacityTotal(_Hours):
     """Rows summed over weeks for one key (e.g. ``("BC-M",)`` or ``("BC-M", "RS-P01")``)."""
 
     key: tuple[str, ...]
@@ -129,14 +137,6 @@ class CapacityTotal:
     weeks: int
     short_weeks: int                  # weeks in which this key's demand exceeded its capacity
     first_short_week: date | None
-
-    @property
-    def demand_hours(self) -> float:
-        return round(self.waiting_hours + self.committed_hours, 2)
-
-    @property
-    def gap_hours(self) -> float:
-        return round(self.capacity_hours - self.demand_hours, 2)
 
 
 @dataclass(frozen=True)

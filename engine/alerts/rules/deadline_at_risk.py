@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.alerts.inputs import NOT_STARTED, AlertInputs
+from engine.alerts.inputs import NOT_STARTED, AlertInputs, ReferralView
 from engine.alerts.model import Alert, Severity
 from engine.alerts.settings import AlertThresholds
 
 KIND = "deadline.at_risk"
 SCOPE = "region"
 CRITICAL_WEEKS = 2
+AT_RISK_TEXT = "the at-risk window"
 
 
 def evaluate(inputs: AlertInputs, thresholds: AlertThresholds) -> list[Alert]:
@@ -36,16 +37,22 @@ def evaluate(inputs: AlertInputs, thresholds: AlertThresholds) -> list[Alert]:
 
 
 def cleared(row: dict, inputs: AlertInputs) -> str:
-    return referral_cleared(row, inputs)
-
-
-def referral_cleared(row: dict, inputs: AlertInputs) -> str:
-    """Why a referral's deadline alert ended, in the words a case manager uses."""
-    r = inputs.referral(row["subject_id"])
-    if r is None:
-        return "referral closed or no longer in this region"
-    if r.cohort_id:
-        return f"placed on cohort {r.cohort_id}"
+    r, reason = referral_ended(row, inputs)
+    if reason:
+        return reason
     if r.latest_start is None or r.latest_start < inputs.today:
         return "latest start passed: see deadline.missed"
-    return f"status {r.status.lower()}, latest start {r.latest_start}"
+    return f"latest start {r.latest_start}, more than {AT_RISK_TEXT} away"
+
+
+def referral_ended(row: dict, inputs: AlertInputs) -> tuple[ReferralView | None, str | None]:
+    """The referral of a deadline alert, and the reason its alert ended if it is no longer waiting
+    (closed, placed, or moved on to another status), in the words a case manager uses."""
+    r = inputs.referral(row["subject_id"])
+    if r is None:
+        return None, "referral closed or no longer in this region"
+    if r.cohort_id:
+        return r, f"placed on cohort {r.cohort_id}"
+    if r.status not in NOT_STARTED:
+        return r, f"status now {r.status.lower()}"
+    return r, None

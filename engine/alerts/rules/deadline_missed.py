@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from engine.alerts.inputs import NOT_STARTED, AlertInputs
 from engine.alerts.model import Alert, Severity
+from engine.alerts.rules.deadline_at_risk import referral_ended
 from engine.alerts.settings import AlertThresholds
 
 KIND = "deadline.missed"
@@ -32,13 +33,9 @@ def evaluate(inputs: AlertInputs, thresholds: AlertThresholds) -> list[Alert]:
 
 
 def cleared(row: dict, inputs: AlertInputs) -> str:
-    r = inputs.referral(row["subject_id"])
-    if r is None:
-        return "referral closed or no longer in this region"
-    if r.cohort_id:
-        return f"placed on cohort {r.cohort_id}"
-    if r.status not in NOT_STARTED:
-        return f"status now {r.status.lower()}"
+    r, reason = referral_ended(row, inputs)
+    if reason:
+        return reason
     if r.deadline is None:
         return "no deadline on record"
     return f"deadline now {r.deadline}, latest start {r.latest_start}: see deadline.at_risk"
