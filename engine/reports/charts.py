@@ -43,7 +43,8 @@ def _figure(width: float, height: float) -> Iterator[Figure]:
 def _finish(fig: Figure, name: str, title: str, description: str) -> Chart:
     buffer = io.StringIO()
     with matplotlib.rc_context({**RC, "svg.hashsalt": name}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+        fig.savefig(buffer, format="svg", bbox_inches="tight",  # legends placed beside the axes stay in
+                    metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     return Chart(name, title, description, _inline(buffer.getvalue(), name, title, description))
 
 
@@ -101,7 +102,7 @@ def waiting(by_programme: Sequence[dict[str, Any]]) -> Chart:
             ax.bar(codes, risk, bottom=below, color=ORANGE, label="at risk (latest start within 8 weeks)")
             ax.bar(codes, rest, bottom=[a + b for a, b in zip(below, risk)], color=BLUE, label="other waiting")
             ax.set_ylabel("people")
-            ax.legend(loc="upper right")
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
         else:
             _empty(ax, "nobody waiting")
         _title(fig, title)
