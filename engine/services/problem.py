@@ -56,12 +56,12 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
             members.setdefault(referral.cohort_id or "", []).append(referral)
         elif _plannable(referral, deadlines.get(referral.referral_id), as_of, horizon):
             demands.append(_demand(referral, people[referral.crn], deadlines[referral.referral_id]))
-    options = [_option(c, members.get(cid, ()), rules, as_of) for cid, c in sorted(cohorts.items())
+    options = [cohort_option(c, members.get(cid, ()), rules, as_of) for cid, c in sorted(cohorts.items())
                if _offerable(c, cid in pinned_ids, as_of, horizon)]
     offices = uow.offices(region)
     gridded = [c for c in grid_cohorts(region, as_of, params.horizon_weeks, demands, offices, rules.catalogue,
                                        rules.is_holiday, grid) if c.cohort_id not in cohorts] if grid else []
-    options += [_option(c, (), rules, as_of) for c in gridded]
+    options += [cohort_option(c, (), rules, as_of) for c in gridded]
     cohorts.update({c.cohort_id: c for c in gridded})
     problem = s.Problem(region, as_of, tuple(sorted(demands, key=lambda d: d.referral_id)), tuple(options),
                         tuple(_facilitators(uow, region, as_of)), tuple(
@@ -107,7 +107,7 @@ def _demand(referral: Referral, person: Person, deadline: date) -> s.Demand:
         non_associations=person.non_associations, current_cohort_id=referral.cohort_id)
 
 
-def _option(cohort: Cohort, members, rules: EngineRules, as_of: date) -> s.CohortOption:
+def cohort_option(cohort: Cohort, members, rules: EngineRules, as_of: date) -> s.CohortOption:
     programme = rules.catalogue.get(cohort.programme_code)
     hours = weekly_hours(programme, len(cohort.slots))
     return s.CohortOption(

@@ -29,7 +29,7 @@ from engine.domain.model import CohortStatus, Office
 from engine.handlers.context import EngineRules
 from engine.ports import UnitOfWork
 from engine.services.candidates import Grid, grid_cohorts
-from engine.services.problem import _option, build_problem
+from engine.services.problem import build_problem, cohort_option
 from solver import schema as s
 from solver.evaluate import plan_metrics
 from solver.rules import compatible, deferrable, group_key, last_ends
@@ -225,7 +225,7 @@ def _regrid(base: Base, problem: s.Problem, offices: list[Office], evening: bool
     grid = base.grid
     fresh = [c for c in grid_cohorts(region, as_of, horizon, problem.demands, offices, rules.catalogue,
                                      rules.is_holiday, grid) if c.cohort_id not in taken] if grid else []
-    options = kept + [_option(c, (), rules, as_of) for c in fresh]
+    options = kept + [cohort_option(c, (), rules, as_of) for c in fresh]
     notes = []
     if evening:
         dense = replace(grid or Grid(), offer_ratio=EVENING_OFFER_RATIO)
@@ -236,7 +236,7 @@ def _regrid(base: Base, problem: s.Problem, offices: list[Office], evening: bool
                  if c.slots[0].period == "EVENING" and c.cohort_id not in ids]
         added = []
         for cohort in extra:
-            option = _option(cohort, (), rules, as_of)
+            option = cohort_option(cohort, (), rules, as_of)
             if _evening_cell(option) not in offered:
                 offered.add(_evening_cell(option))
                 added.append(option)
