@@ -108,6 +108,7 @@ class Worker:
         self.app.timer(HEARTBEAT_S, name="heartbeat")(self._heartbeat)
         self.app.timer(0.2, name="schedule")(self._schedule)
         self.app.task(self._relay_loop)
+        self.app.task(self._watermark_loop)
         self.app.timer(s.sweep_interval_s, name="sweep")(self._sweep)
         self.app.crontab(s.report_cron, on_leader=True)(self._weekly_report)
         self.app.on_partitions_assigned.connect(self._on_assigned)
@@ -173,6 +174,27 @@ class Worker:
                 event.ack()
         for region in sorted(result.dirty_regions):
             await self.request_replan(region)
+
+    async def _watermark_loop(self) -> None:
+        """While other workers own some inbound partitions, exchange low watermarks with them through
+        the database so that partitions are applied in event-time order across workers too."""
+        s = self.settings
+        every = {(topic, p) for topic in s.inbound_topics for p in range(s.partitions)}
+        while True:
+            await asyncio.sleep(s.watermark_interval_s)
+            try:
+                mine = self.merger.lows()
+                if every <= set(mine):
+                    if self.merger.foreign:
+                        self.merger.set_foreign({})
+                    continue  # this worker owns every partition: its own merge orders them all
+                lows = await self.service.exchange_lows(mine, stale_s=3 * s.session_timeout_s)
+                self.merger.set_foreign({tp: low for tp, low in lows.items() if tp in every})
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep going; the last known lows stay in force meanwhile
+                log.exception("low-watermark exchange failed")
+                await asyncio.sleep(1.0)
 
     async def _run_merger(self) -> None:
         while True:

@@ -13,7 +13,15 @@ replay's sort, as far as it is safe:
     (a last resort; a partition that never delivered holds the others until it is caught up).
 
 A live stream's partitions are caught up almost always, so order costs it nearly no latency; a worker
-catching up (after a restart, or a bulk replay through Kafka) gets the replay's order. Partition order is never changed, so the applied offsets of a partition are contiguous and
+catching up (after a restart, or a bulk replay through Kafka) gets the replay's order.
+
+With several workers, each merges only the partitions it owns; the others' are ordered by exchanging
+**low watermarks** through the database (:meth:`lows`, :attr:`foreign`): for each partition it owns a
+worker publishes the earliest event time it may still apply there (its queue's head, else the last
+received, or none when caught up with nothing queued), and it releases a message only when no
+partition owned elsewhere may still apply an earlier one. A worker that dies leaves its last lows
+behind, so the others hold at its frontier until its partitions are re-assigned, instead of running
+ahead and applying its backlog out of order afterwards. Partition order is never changed, so the applied offsets of a partition are contiguous and
 messages are acknowledged (so their offsets committed) as their batch commits: the broker's committed
 offset never runs ahead of the database, and agents need not wait for the merge before fetching more.
 """
@@ -43,6 +51,7 @@ class EventTimeMerger:
         self._queues: dict[TP, deque[tuple[tuple, RawEvent]]] = {}
         self._frontier: dict[TP, tuple] = {}      # event-time key of the last message received per partition
         self._arrived: dict[TP, float] = {}       # monotonic time of the last arrival per partition
+        self.foreign: dict[TP, tuple | None] = {}  # partitions owned elsewhere → their low (None: no limit)
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
@@ -66,6 +75,11 @@ class EventTimeMerger:
         self._signal_room()
         self._wake.set()
         return dropped
+
+    def set_foreign(self, lows: dict[TP, tuple | None]) -> None:
+        """The low watermarks of partitions other workers own (see the module docstring)."""
+        self.foreign = {tp: low for tp, low in lows.items() if tp not in self._queues}
+        self._wake.set()
 
     @property
     def partitions(self) -> list[TP]:
@@ -108,10 +122,26 @@ class EventTimeMerger:
             if not all(self._queues[t] or self._frontier.get(t, ()) >= key or self._caught_up(t)
                        or now - self._arrived.get(t, now) >= self.idle_s for t in self._queues if t != tp):
                 break
+            if key != INVALID and any(low is not None and low < key for t, low in self.foreign.items()
+                                      if t not in self._queues):
+                break  # another worker may still apply something earlier
             item = self._queues[tp].popleft()[1]
             out.append(item)
         self.buffered -= len(out)
         self._signal_room()
+        return out
+
+    def lows(self) -> dict[TP, tuple | None]:
+        """Per owned partition, the earliest event-time key it may still release: its queue's head; else
+        the last key received (later messages are not earlier); None when caught up with nothing queued."""
+        out: dict[TP, tuple | None] = {}
+        for tp, queue in self._queues.items():
+            if queue:
+                out[tp] = queue[0][0]
+            elif self._caught_up(tp):
+                out[tp] = None
+            else:
+                out[tp] = self._frontier.get(tp, ())  # nothing received yet: may still hold anything
         return out
 
     def next_deadline(self) -> float | None:

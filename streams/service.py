@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -186,6 +187,28 @@ class EngineService:
                 return applied_offsets(uow)
         return await self._on(self._db, read)
 
+    async def exchange_lows(self, mine: dict[tuple[str, int], tuple | None], stale_s: float
+                            ) -> dict[tuple[str, int], tuple | None]:
+        """Publish this worker's low watermarks and read everyone's (see :mod:`streams.merge`).
+
+        Entries not refreshed for ``stale_s`` are left out: a partition nobody has published for that
+        long (its worker gone and not replaced) must not hold the others for ever."""
+        def run() -> dict[tuple[str, int], tuple | None]:
+            now = time.time()
+            with self.engine.database.uow() as uow:
+                for (topic, partition), low in sorted(mine.items()):
+                    uow.set_state(f"{LOW}{topic}:{partition}", json.dumps({"at": now, "key": _encode(low)}))
+                rows = uow.states(LOW)
+                uow.commit()
+            out = {}
+            for name, value in rows.items():
+                topic, _, partition = name.removeprefix(LOW).rpartition(":")
+                entry = json.loads(value)
+                if now - entry["at"] <= stale_s:
+                    out[(topic, int(partition))] = _decode(entry["key"])
+            return out
+        return await self._on(self._db, run)
+
     async def last_planned(self, region: str) -> date | None:
         return await self._on(self._db, self.planner.last_planned, region)
 
@@ -227,3 +250,17 @@ class EngineService:
             return done.html if done.published else None
 
         return await self._on(self._db, run)
+
+
+LOW = "low:"  # engine_state: a partition's low watermark, published by the worker that owns it
+
+
+def _encode(key: tuple | None) -> list | None:
+    """An event-time key as JSON: (1, datetime, rank, event id), (0,) for invalid, () for nothing yet."""
+    return None if key is None else [k.isoformat() if isinstance(k, datetime) else k for k in key]
+
+
+def _decode(value: list | None) -> tuple | None:
+    if value is None:
+        return None
+    return tuple(datetime.fromisoformat(v) if i == 1 and isinstance(v, str) else v for i, v in enumerate(value))

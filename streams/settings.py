@@ -43,6 +43,8 @@ class StreamSettings(BaseSettings):
     replan_quiet_s: float = Field(5.0, ge=0, description="re-plan a region after this long without changes")
     replan_max_delay_s: float = Field(60.0, gt=0, description="…or at most this long after its first change")
     relay_interval_s: float = Field(0.2, gt=0, le=60, description="outbox relay poll interval")
+    watermark_interval_s: float = Field(
+        0.02, gt=0, le=5, description="how often workers sharing the inbound partitions exchange low watermarks")
     relay_batch: int = Field(1000, ge=1, le=100_000)
     sweep_interval_s: float = Field(300.0, gt=0, description="date-driven re-plan check (wall clock only)")
     report_cron: str = Field("0 6 * * 1", description="weekly report crontab (leader only)")

@@ -18,7 +18,7 @@ STATE_TABLES = {
     t.ActiveAlertRow: (), t.EngineStateRow: (),
 }
 # engine_state rows that record how the state was delivered (consumer offsets, re-plan marks), not what it is.
-BOOKKEEPING_PREFIXES = ("offset:", "dirty:", "clock")
+BOOKKEEPING_PREFIXES = ("offset:", "dirty:", "clock", "low:")
 
 
 class Queries:

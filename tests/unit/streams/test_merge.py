@@ -109,3 +109,76 @@ def test_random_interleavings_come_out_in_event_time_order():
     assert len(applied) == 600 and keys == sorted(keys)
     for tp in parts:  # each partition contiguous and in offset order
         assert [e.offset for e in applied if (e.origin, e.partition) == tp] == list(range(len(parts[tp])))
+
+
+# several workers: low watermarks of partitions owned elsewhere -------------------------------------
+
+C = ("c", 0)  # owned by another worker
+
+
+def test_a_partition_owned_elsewhere_holds_messages_later_than_its_low_watermark():
+    m = _merger(caught_up=lambda tp: True)
+    m.assign([A])
+    asyncio.run(m.submit([_msg(A, 0, T0), _msg(A, 1, T0 + timedelta(hours=2))]))
+    m.set_foreign({C: event_time_key(_msg(C, 5, T0 + timedelta(hours=1)))})
+    assert [r.offset for r in m.release(now=0.0)] == [0]  # the later one waits for the other worker
+    m.set_foreign({C: event_time_key(_msg(C, 6, T0 + timedelta(hours=3)))})
+    assert [r.offset for r in m.release(now=0.0)] == [1]
+
+
+def test_a_caught_up_partition_elsewhere_holds_nothing_and_own_partitions_are_never_foreign():
+    m = _merger(caught_up=lambda tp: True)
+    m.assign([A])
+    asyncio.run(m.submit([_msg(A, 0, T0 + timedelta(hours=5))]))
+    m.set_foreign({C: None, A: ()})  # A is ours: another worker's stale entry for it is ignored
+    assert m.foreign == {C: None}
+    assert [r.offset for r in m.release(now=0.0)] == [0]
+
+
+def test_an_invalid_message_is_released_whatever_the_other_workers_hold():
+    m = _merger(caught_up=lambda tp: True)
+    m.assign([A])
+    asyncio.run(m.submit([_msg(A, 0, T0, raw="{broken")]))
+    m.set_foreign({C: ()})
+    assert [r.offset for r in m.release(now=0.0)] == [0]
+
+
+def test_lows_are_the_queue_head_else_the_last_received_else_nothing_when_caught_up():
+    caught = set()
+    m = _merger(caught_up=lambda tp: tp in caught)
+    m.assign([A, B])
+    assert m.lows() == {A: (), B: ()}  # nothing received and not caught up: may still hold anything
+    first, second = _msg(A, 0, T0), _msg(A, 1, T0 + timedelta(hours=1))
+    asyncio.run(m.submit([first, second]))
+    assert m.lows()[A] == event_time_key(first)
+    caught.add(B)
+    assert m.lows()[B] is None
+    m.release(now=0.0)  # both of A's go (B is caught up)
+    assert m.lows()[A] == event_time_key(second)  # not caught up: later messages are not earlier
+    caught.add(A)
+    assert m.lows()[A] is None
+
+
+def test_two_mergers_exchanging_lows_apply_their_partitions_in_one_event_time_order():
+    """Two workers, each owning one partition, exchanging lows: the union of what they release, in
+    release order, is the event-time order — whatever the interleaving of the two streams."""
+    rng = random.Random(4)
+    times = sorted(T0 + timedelta(minutes=rng.randrange(10_000)) for _ in range(60))
+    owner = [rng.choice([A, B]) for _ in times]
+    left, right = _merger(caught_up=lambda tp: False), _merger(caught_up=lambda tp: False)
+    left.assign([A])
+    right.assign([B])
+    offsets = {A: 0, B: 0}
+    for at, tp in zip(times, owner):
+        asyncio.run((left if tp == A else right).submit([_msg(tp, offsets[tp], at)]))
+        offsets[tp] += 1
+    applied = []
+    for _ in range(500):
+        left.set_foreign(right.lows())
+        right.set_foreign(left.lows())
+        step = left.release(now=0.0) + right.release(now=0.0)
+        applied += step
+        if len(applied) == len(times) - 2:  # each holds its last until the other is caught up
+            break
+    keys = [event_time_key(r) for r in applied]
+    assert keys == sorted(keys) and len(applied) >= len(times) - 2
