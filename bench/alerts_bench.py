@@ -9,7 +9,6 @@ adds to each plan.
 """
 from __future__ import annotations
 
-import argparse
 import platform
 import statistics
 import time
@@ -19,13 +18,12 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
+from demo_db import demo_arguments, open_demo
+
 from engine.alerts.gather import gather
 from engine.alerts.rules import RULES
 from engine.alerts.settings import AlertThresholds
-from engine.bootstrap import bootstrap
-from engine.services.planning import planned_regions
 from engine.services.problem import build_problem
-from engine.settings import EngineSettings
 
 
 def timed(fn) -> float:
@@ -35,16 +33,8 @@ def timed(fn) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default="sqlite:///out/cohortplan.db")
-    parser.add_argument("--repeats", type=int, default=7)
-    args = parser.parse_args()
-    engine = bootstrap(EngineSettings(database_url=args.database_url))
-    with engine.database.uow() as uow:
-        planned = planned_regions(uow)
-    if not planned:
-        raise SystemExit(f"no planned region in {args.database_url}: run scripts/demo first")
-    region, today = sorted(planned.items())[0]
+    args = demo_arguments(__doc__.splitlines()[0], repeats=7)
+    engine, region, today = open_demo(args.database_url)
     at = datetime.combine(today, dtime(6), tzinfo=timezone.utc)
     now = datetime.now(timezone.utc)
     thresholds, sweep = AlertThresholds(), engine.alert_sweep()

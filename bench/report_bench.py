@@ -8,7 +8,6 @@ and requirement outcomes), so the ratio says what the full report costs over tha
 """
 from __future__ import annotations
 
-import argparse
 import platform
 import statistics
 import tempfile
@@ -20,26 +19,17 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from engine.bootstrap import bootstrap
+from demo_db import demo_arguments, open_demo
+
 from engine.persistence.report_queries import report_queries
 from engine.reports.build import build_report
 from engine.reports.data import load_report_data
 from engine.reports.publish import write_report
-from engine.services.planning import planned_regions
-from engine.settings import EngineSettings
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default="sqlite:///out/cohortplan.db")
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
-    engine = bootstrap(EngineSettings(database_url=args.database_url))
-    with engine.database.uow() as uow:
-        planned = planned_regions(uow)
-    if not planned:
-        raise SystemExit(f"no planned region in {args.database_url}: run scripts/demo first")
-    region, as_of = sorted(planned.items())[0]
+    args = demo_arguments(__doc__.splitlines()[0], repeats=5)
+    engine, region, as_of = open_demo(args.database_url)
     samples: dict[str, list[float]] = {"baseline: waiting list + outcomes reads": [], "read facts": [],
                                        "compute sections + draw 8 charts": [], "write HTML, CSV, JSON": [],
                                        "whole report": []}
