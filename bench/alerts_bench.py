@@ -12,7 +12,7 @@ from __future__ import annotations
 import platform
 import statistics
 import time
-from datetime import datetime, time as dtime, timezone
+from datetime import datetime, timezone
 
 from rich.console import Console
 from rich.progress import track
@@ -23,6 +23,7 @@ from demo_db import demo_arguments, open_demo
 from engine.alerts.gather import gather
 from engine.alerts.rules import RULES
 from engine.alerts.settings import AlertThresholds
+from engine.outbox import day_time
 from engine.services.problem import build_problem
 
 
@@ -35,7 +36,7 @@ def timed(fn) -> float:
 def main() -> None:
     args = demo_arguments(__doc__.splitlines()[0], repeats=7)
     engine, region, today = open_demo(args.database_url)
-    at = datetime.combine(today, dtime(6), tzinfo=timezone.utc)
+    at = day_time(today)
     now = datetime.now(timezone.utc)
     thresholds, sweep = AlertThresholds(), engine.alert_sweep()
     samples: dict[str, list[float]] = {"snapshot (baseline)": [], "gather": [], "sweep (all rules, rolled back)": []}

@@ -297,8 +297,6 @@ def alerts(
 
 
 def _sweep_alerts(engine: Engine, region: str | None, as_of: str | None) -> None:
-    from datetime import datetime, time, timezone
-
     from engine.services.planning import planned_regions
     with engine.database.uow() as uow:
         planned = planned_regions(uow)
@@ -307,10 +305,7 @@ def _sweep_alerts(engine: Engine, region: str | None, as_of: str | None) -> None
     with engine.alert_dispatcher() as dispatcher:
         for code in regions:
             today = date.fromisoformat(as_of) if as_of else planned.get(code, date.today())
-            with engine.database.uow() as uow:
-                uow.lock_writes()
-                result = sweep.run(uow, code, today, datetime.combine(today, time(6, 0), tzinfo=timezone.utc))
-                uow.commit()
+            result = sweep.sweep(engine.database.uow, code, today)
             dispatcher.publish(result.messages)
             console.print(f"alert sweep {code} as of {today}: {result.raised} raised, {result.updated} updated, "
                           f"{result.cleared} cleared")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime, time, timezone
 
 from pydantic import BaseModel
 
@@ -16,6 +16,12 @@ MESSAGE_NAMESPACE = uuid.UUID("6f1c3c2e-8d0a-4c6b-9a57-2f7f3c1d9b10")
 def stable_id(*parts: object) -> uuid.UUID:
     """Same cause, same message id: consumers deduplicate re-sent and replayed messages on it."""
     return uuid.uuid5(MESSAGE_NAMESPACE, "|".join(str(p) for p in parts))
+
+
+def day_time(day: date) -> datetime:
+    """When messages about a planning day are dated: 06:00 UTC that day (plans, the alerts that follow
+    them, sweeps between plans), so a replay of the same input dates them the same way."""
+    return datetime.combine(day, time(6, 0), tzinfo=timezone.utc)
 
 
 def emit(uow: UnitOfWork, event_type: str, key: str, payload: BaseModel, occurred_at: datetime,

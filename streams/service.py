@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from datetime import time as dtime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -149,7 +148,7 @@ class EngineService:
         if outcome is None:
             self.stats.plans_dropped += 1
             return None
-        self.alerts.publish(outcome.alerts.messages)  # queued: the sinks never hold up the loop
+        await self._on(self._db, self.alerts.publish, outcome.alerts.messages)  # network sinks queue; JSONL writes
         self.stats.plans += 1
         self.stats.last_plan = dict(region=region, as_of=as_of.isoformat(), version=outcome.plan_version,
                                     status=plan.status, made=outcome.made, changed=outcome.changed,
@@ -162,16 +161,8 @@ class EngineService:
     async def sweep_alerts(self, region: str) -> SweepResult:
         """Run the alert sweep for a region between plans (dates move on, events get rejected)."""
         as_of = await self.as_of()
-
-        def run() -> SweepResult:
-            with self.engine.database.uow() as uow:
-                uow.lock_writes()
-                result = self.sweep.run(uow, region, as_of, datetime.combine(as_of, dtime(6, 0), tzinfo=timezone.utc))
-                uow.commit()
-            return result
-
-        result = await self._on(self._db, run)
-        self.alerts.publish(result.messages)
+        result = await self._on(self._db, self.sweep.sweep, self.engine.database.uow, region, as_of)
+        await self._on(self._db, self.alerts.publish, result.messages)  # a JSONL sink writes a file: off the loop
         return result
 
     async def dirty_regions(self) -> list[str]:

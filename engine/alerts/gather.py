@@ -87,7 +87,7 @@ def _cohort_view(cohort: Cohort, members: int, rules: EngineRules) -> CohortView
         facilitator_ids=tuple(cohort.facilitator_ids), facilitators_required=required,
         weekly_hours=weekly_hours(programme, len(cohort.slots)), session_minutes=minutes,
         slots=tuple((s.weekday, s.start, s.period) for s in cohort.slots),
-        group_end=_group_end(cohort))
+        group_weeks=cohort.group_weeks)
 
 
 _FACTS: dict[tuple[int, str], tuple] = {}
@@ -101,10 +101,3 @@ def _programme_facts(rules: EngineRules, code: str) -> tuple:
         group = next((t for t in programme.sessions_in_order if t.is_group), None)
         _FACTS[key] = (programme.facilitators_per_group, group.minutes if group else 150, programme)
     return _FACTS[key]
-
-
-def _group_end(cohort: Cohort) -> date:
-    """Sunday of the last week with group sessions (the facilitators' load ends there)."""
-    start = cohort.group_start or cohort.start_date
-    monday = start - timedelta(days=start.weekday())
-    return min(cohort.end_date, monday + timedelta(weeks=max(1, cohort.group_weeks), days=-1))

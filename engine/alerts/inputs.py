@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Mapping
 
 from engine.services.capacity import ProgrammeLoad
@@ -50,12 +50,16 @@ class CohortView:
     weekly_hours: float  # per facilitator while the group runs (delivery + preparation)
     slots: tuple[tuple[int, str, str], ...]  # (weekday, start "HH:MM", period)
     session_minutes: int = 150
-    group_end: date | None = None  # last week of group sessions (one-to-one sessions may follow)
+    group_weeks: int | None = None  # weeks with group sessions from group_start (one-to-one sessions may follow)
 
     @property
     def load_end(self) -> date:
-        """The last day facilitators carry the group's load."""
-        return self.group_end or self.end_date
+        """The last day facilitators carry the group's load: the Sunday of its last group week, as the
+        solver counts load weeks (``CohortOption.load_weeks``); the end date when the weeks are unknown."""
+        if self.group_weeks is None:
+            return self.end_date
+        monday = self.group_start - timedelta(days=self.group_start.weekday())
+        return min(self.end_date, monday + timedelta(weeks=max(1, self.group_weeks), days=-1))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from engine.events import outbound as o
 from engine.events.envelope import new_envelope
 from engine.events.registry import topic_of
 from engine.handlers.context import EngineRules
-from engine.outbox import stable_id
+from engine.outbox import day_time, stable_id
 from engine.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,15 @@ class AlertSweep:
                              self.regional, at)
         if self.global_:
             result.add(self._apply(uow, dead_letter_inputs(uow, now, today), self.global_, at))
+        return result
+
+    def sweep(self, uow_factory, region: str, today: date, now: datetime | None = None) -> SweepResult:
+        """A sweep in its own transaction (between plans: the date moved on, events were rejected),
+        dated like a plan of that day."""
+        with uow_factory() as uow:
+            uow.lock_writes()
+            result = self.run(uow, region, today, day_time(today), now)
+            uow.commit()
         return result
 
     def _apply(self, uow: UnitOfWork, inputs: AlertInputs, modules, at: datetime) -> SweepResult:

@@ -20,7 +20,8 @@ KIND = "weekly-planner"
 # Headline measures: key, label, unit. Saved as JSON next to the HTML and compared week on week.
 HEADLINE = (
     ("waiting", "people waiting for a place", "people"),
-    ("at_risk", "waiting and at risk: latest start within 8 weeks", "people"),
+    ("at_risk", "waiting and at risk: latest start within the at-risk window (COHORTPLAN_ALERT_AT_RISK_WEEKS)",
+     "people"),
     ("cannot_finish", "waiting, order not ended, but no start left finishes in time", "people"),
     ("past_deadline", "still waiting after their deadline passed", "people"),
     ("forecast_misses_26w", "forecast deadline misses, next 26 weeks", "people"),
@@ -56,6 +57,7 @@ class Report:
     headline: dict[str, Any]
     previous_as_of: date | None
     sections: tuple[Section, ...]
+    at_risk_weeks: int = 8
 
     @property
     def period_start(self) -> date:
@@ -101,24 +103,24 @@ def build_report(data: ReportData, generated_at: datetime, previous: dict[str, A
         cohorts_to_open=len(to_open), facilitators_overbooked=sum(1 for r in staff if r["note"]))
     previous_as_of = date.fromisoformat(previous["as_of"]) if previous else None
     parts = (
-        _waiting_section(waiting), _waits_section(waits), _forecast_section(forecast, data.margin_days),
+        _waiting_section(waiting, data), _waits_section(waits), _forecast_section(forecast, data.margin_days),
         _capacity_section(capacity), _fill_section(fill, to_open), _utilisation_section(staff),
         _equity_section(equity), _changes_section(headline, previous),
     )
-    return Report(data.region, data.as_of, generated_at, headline, previous_as_of, parts)
+    return Report(data.region, data.as_of, generated_at, headline, previous_as_of, parts, data.at_risk_weeks)
 
 
-def _waiting_section(w: dict[str, list]) -> Section:
+def _waiting_section(w: dict[str, list], data: ReportData) -> Section:
     counts = (("waiting", "waiting (people)", True), ("at_risk", "at risk (people)", True),
               ("cannot_finish", "cannot finish in time (people)", True),
               ("past_deadline", "deadline passed (people)", True))
     return Section("waiting", "1. Waiting list by programme and PDU",
                    "People waiting for a place (Awaiting allocation) by programme and by the PDU they live in. "
                    "At risk: the latest cohort start that finishes in time (on the fastest usual weekly pattern, "
-                   "14 days' catch-up margin) is within 8 weeks. Cannot finish in time: the order has not ended but "
-                   "that latest start has gone. Deadline passed: the order ended while they waited. The same "
-                   "rules raise the deadline.at_risk and deadline.missed alerts.",
-                   (charts.waiting(w["by_programme"]),),
+                   f"{data.margin_days} days' catch-up margin) is within {data.at_risk_weeks} weeks. Cannot finish in "
+                   "time: the order has not ended but that latest start has gone. Deadline passed: the order ended "
+                   "while they waited. The same rules raise the deadline.at_risk and deadline.missed alerts.",
+                   (charts.waiting(w["by_programme"], data.at_risk_weeks),),
                    (Table("waiting-by-programme", "Waiting by programme", columns(("programme", "programme"), *counts),
                           tuple(w["by_programme"])),
                     Table("waiting-by-pdu", "Waiting by programme and PDU",

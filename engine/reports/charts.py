@@ -86,7 +86,7 @@ def _dates(ax) -> None:
         label.set_horizontalalignment("right")
 
 
-def waiting(by_programme: Sequence[dict[str, Any]]) -> Chart:
+def waiting(by_programme: Sequence[dict[str, Any]], at_risk_weeks: int) -> Chart:
     title = "People waiting by programme"
     codes = [r["programme"] for r in by_programme]
     past = [r["past_deadline"] for r in by_programme]
@@ -99,7 +99,7 @@ def waiting(by_programme: Sequence[dict[str, Any]]) -> Chart:
             ax.bar(codes, past, color=VERMILLION, label="deadline passed")
             ax.bar(codes, gone, bottom=past, color=PURPLE, label="cannot finish in time (latest start gone)")
             below = [a + b for a, b in zip(past, gone)]
-            ax.bar(codes, risk, bottom=below, color=ORANGE, label="at risk (latest start within 8 weeks)")
+            ax.bar(codes, risk, bottom=below, color=ORANGE, label=f"at risk (latest start within {at_risk_weeks} weeks)")
             ax.bar(codes, rest, bottom=[a + b for a, b in zip(below, risk)], color=BLUE, label="other waiting")
             ax.set_ylabel("people")
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)

@@ -5,17 +5,16 @@ this module touches the database: every section is a pure function of :class:`Re
 """
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Protocol
 
-from engine.domain.calendar import cohort_end_date
 from engine.domain.model import CohortStatus
+from engine.alerts.settings import AlertThresholds
 from engine.handlers.context import EngineRules
 from engine.services.capacity import FacilitatorSupply, ProgrammeLoad, programme_loads
-from engine.services.deadlines import PATTERNS
+from engine.services.deadlines import latest_start_from
 from engine.services.problem import weekly_hours
 
 WAITING = "AWAITING_ALLOCATION"
@@ -94,71 +93,25 @@ class ReportData:
     cohorts: tuple[CohortFact, ...]
     facilitators: tuple[FacilitatorSupply, ...]
     programmes: Mapping[str, ProgrammeLoad]
+    at_risk_weeks: int = 8  # the deadline.at_risk alert's threshold (COHORTPLAN_ALERT_AT_RISK_WEEKS)
 
 
-def load_report_data(rows: ReportRows, region: str, as_of: date, rules: EngineRules | None = None) -> ReportData:
+def load_report_data(rows: ReportRows, region: str, as_of: date, rules: EngineRules | None = None,
+                     at_risk_weeks: int | None = None) -> ReportData:
     rules = rules or EngineRules()
     started = rows.first_on_programme(region)
-    latest = LatestStarts(rules, as_of)
-    referrals = tuple(_referral(r, started.get(r["referral_id"]), as_of, latest) for r in rows.referrals(region))
+    referrals = tuple(_referral(r, started.get(r["referral_id"]), as_of, rules) for r in rows.referrals(region))
     cohorts = tuple(_cohort(c, rules) for c in rows.cohorts(region))
     facilitators = tuple(FacilitatorSupply(
         f["facilitator_id"], f["home_pdu"], frozenset(f["programmes"] or ()), float(f["weekly_hours"]),
         tuple((_d(a), _d(b)) for a, b in f["absences"] or ()), _d(f["left_on"]) if f["left_on"] else None)
         for f in rows.facilitators(region))
     return ReportData(region, as_of, rules.deadline_margin_days, referrals, cohorts, facilitators,
-                      programme_loads(rules.catalogue, rules.is_holiday, as_of))
+                      programme_loads(rules.catalogue, rules.is_holiday, as_of),
+                      at_risk_weeks if at_risk_weeks is not None else AlertThresholds().at_risk_weeks)
 
 
-class LatestStarts:
-    """Latest start dates on the fastest usual weekly pattern (as the planner's at-risk alert), searched
-    from the as-of date on, memoised per (programme, deadline).
-
-    Same answer as :func:`engine.domain.calendar.latest_start_date` from ``as_of``, found faster: the
-    search starts at the deadline less the programme's length on that pattern and steps one slot day at a
-    time (bank holidays move the end by days, not weeks), so most deadlines cost two calendars, not ten.
-    """
-
-    def __init__(self, rules: EngineRules, as_of: date) -> None:
-        self.rules, self.as_of = rules, as_of
-        self.found: dict[tuple[str, date], date | None] = {}
-        self.length: dict[tuple[str, int], timedelta] = {}
-
-    def __call__(self, programme_code: str, deadline: date) -> date | None:
-        key = (programme_code, deadline)
-        if key not in self.found:
-            programme = self.rules.catalogue.get(programme_code)
-            finish_by = deadline - timedelta(days=self.rules.deadline_margin_days)
-            starts = [self._latest(programme, cadence, slots, finish_by)
-                      for cadence, (_, slots) in PATTERNS.items() if cadence in programme.cadences]
-            self.found[key] = max((d for d in starts if d is not None), default=None)
-        return self.found[key]
-
-    def _latest(self, programme, cadence: int, slots, finish_by: date) -> date | None:
-        weekdays = {slot.weekday for slot in slots}
-        days = [self.as_of + timedelta(days=n) for n in range((finish_by - self.as_of).days + 1)]
-        days = [d for d in days if d.weekday() in weekdays and not self.rules.is_holiday(d)]
-        if not days:
-            return None
-        if (programme.code, cadence) not in self.length:
-            self.length[(programme.code, cadence)] = self._end(programme, slots, days[0]) - days[0]
-        guess = finish_by - self.length[(programme.code, cadence)]
-        i = max(0, min(len(days) - 1, bisect_right(days, guess) - 1))
-        if self._end(programme, slots, days[i]) <= finish_by:
-            while i + 1 < len(days) and self._end(programme, slots, days[i + 1]) <= finish_by:
-                i += 1
-            return days[i]
-        while i > 0:
-            i -= 1
-            if self._end(programme, slots, days[i]) <= finish_by:
-                return days[i]
-        return None
-
-    def _end(self, programme, slots, start: date) -> date:
-        return cohort_end_date(programme, slots, start, self.rules.is_holiday)
-
-
-def _referral(row: dict[str, Any], on_programme: date | None, as_of: date, latest: LatestStarts) -> ReferralFact:
+def _referral(row: dict[str, Any], on_programme: date | None, as_of: date, rules: EngineRules) -> ReferralFact:
     cohort_start = _d(row["cohort_start"]) if row["cohort_start"] else None
     if cohort_start is not None and cohort_start <= as_of:
         started_on = cohort_start
@@ -170,8 +123,9 @@ def _referral(row: dict[str, Any], on_programme: date | None, as_of: date, lates
         _d(row["deadline"]) if row["deadline"] else None, row["cohort_id"], cohort_start,
         _d(row["cohort_end"]) if row["cohort_end"] else None, started_on)
     if fact.unplaced_open and fact.deadline is not None and fact.deadline > as_of \
-            and fact.programme_code in latest.rules.catalogue:
-        fact = replace(fact, latest_start=latest(fact.programme_code, fact.deadline))
+            and fact.programme_code in rules.catalogue:  # the planner's and the alerts' latest start, still ahead
+        fact = replace(fact, latest_start=latest_start_from(rules.catalogue, fact.programme_code, fact.deadline,
+                                                            rules.deadline_margin_days, rules.is_holiday, as_of))
     return fact
 
 

@@ -45,7 +45,7 @@ def cards(report: Report, previous: dict[str, Any] | None = None) -> list[Card]:
     return [
         Card("People waiting", f"{h['waiting']:,}", "people", f"{h['past_deadline']:,} of them past their deadline",
              change=change("waiting")),
-        Card("At risk", f"{h['at_risk']:,}", "people", f"latest start within 8 weeks; {h['cannot_finish']:,} more "
+        Card("At risk", f"{h['at_risk']:,}", "people", f"latest start within {report.at_risk_weeks} weeks; {h['cannot_finish']:,} more "
              "can no longer finish in time", "alert" if h["at_risk"] or h["cannot_finish"] else "", change("at_risk")),
         Card("Forecast deadline misses", f"{h['forecast_misses_26w']:,}", "people, next 26 weeks",
              f"{h['forecast_starts_26w']:,} starts forecast on current places",

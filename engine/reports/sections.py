@@ -19,7 +19,6 @@ HORIZON_WEEKS = 26      # forecast and capacity windows
 TREND_WEEKS = 26        # wait history
 ROLLING_WEEKS = 4       # wait trend smoothing (the first weeks of the window use what they have)
 UTILISATION_WEEKS = 12
-AT_RISK_WEEKS = 8       # as the deadline.at_risk alert: latest start within this many weeks (still ahead)
 FTE_WEEKLY_HOURS = 31.5  # one full-time facilitator's delivery plus preparation hours (CALIBRATION.md)
 
 Row = dict[str, Any]
@@ -45,11 +44,11 @@ def past_deadline(f: ReferralFact, as_of: date) -> bool:
     return f.deadline is not None and f.deadline <= as_of
 
 
-def at_risk(f: ReferralFact, as_of: date) -> bool:
-    """Waiting, and the latest start that still finishes in time is ahead but within 8 weeks (the
-    ``deadline.at_risk`` alert, on the waiting list)."""
+def at_risk(f: ReferralFact, as_of: date, weeks: int) -> bool:
+    """Waiting, and the latest start that still finishes in time is ahead but within ``weeks`` (the
+    ``deadline.at_risk`` alert, on the waiting list, with the alert's threshold)."""
     return f.waiting and f.deadline is not None and f.deadline > as_of and f.latest_start is not None \
-        and f.latest_start <= as_of + timedelta(weeks=AT_RISK_WEEKS)
+        and f.latest_start <= as_of + timedelta(weeks=weeks)
 
 
 def cannot_finish(f: ReferralFact, as_of: date) -> bool:
@@ -62,22 +61,23 @@ def waiting_list(data: ReportData) -> dict[str, list[Row]]:
     """Counts by programme and by programme × PDU, and the at-risk people (crn and ids only)."""
     waiting = [f for f in data.referrals if f.waiting]
     return {
-        "by_programme": _waiting_rows(waiting, data.as_of, lambda f: (f.programme_code,), ("programme",)),
-        "by_pdu": _waiting_rows(waiting, data.as_of, lambda f: (f.programme_code, f.pdu_code), ("programme", "pdu")),
+        "by_programme": _waiting_rows(waiting, data, lambda f: (f.programme_code,), ("programme",)),
+        "by_pdu": _waiting_rows(waiting, data, lambda f: (f.programme_code, f.pdu_code), ("programme", "pdu")),
         "at_risk": [dict(referral_id=f.referral_id, crn=f.crn, programme=f.programme_code, pdu=f.pdu_code,
                          deadline=f.deadline, latest_start=f.latest_start,
                          weeks_to_latest_start=_weeks(f.latest_start - data.as_of) if f.latest_start else None)
                     for f in sorted(waiting, key=lambda f: (f.latest_start or date.min, f.referral_id))
-                    if at_risk(f, data.as_of)],
+                    if at_risk(f, data.as_of, data.at_risk_weeks)],
     }
 
 
-def _waiting_rows(waiting: list[ReferralFact], as_of: date, key, names: tuple[str, ...]) -> list[Row]:
+def _waiting_rows(waiting: list[ReferralFact], data: ReportData, key, names: tuple[str, ...]) -> list[Row]:
+    as_of = data.as_of
     counts: dict[tuple, Counter] = defaultdict(Counter)
     for f in waiting:
         c = counts[key(f)]
         c["waiting"] += 1
-        c["at_risk"] += at_risk(f, as_of)
+        c["at_risk"] += at_risk(f, as_of, data.at_risk_weeks)
         c["cannot_finish"] += cannot_finish(f, as_of)
         c["past_deadline"] += past_deadline(f, as_of)
     return [{**dict(zip(names, k)), "waiting": c["waiting"], "at_risk": c["at_risk"],

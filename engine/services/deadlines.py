@@ -46,3 +46,10 @@ def latest_start_any(catalogue: Catalogue, programme_code: str, deadline: date, 
                   for cadence, (_, slots) in PATTERNS.items() if cadence in programme.cadences]
         _LATEST[key] = max((d for d in starts if d is not None), default=None)
     return _LATEST[key]
+
+
+def latest_start_from(catalogue: Catalogue, programme_code: str, deadline: date, margin_days: int,
+                      is_holiday, as_of: date) -> date | None:
+    """:func:`latest_start_any` if it is still ahead (on or after ``as_of``); None once it has gone."""
+    latest = latest_start_any(catalogue, programme_code, deadline, margin_days, is_holiday)
+    return latest if latest is not None and latest >= as_of else None

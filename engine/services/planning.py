@@ -14,7 +14,7 @@ publish conflicting plans for one region, whoever owns it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime
 from typing import Callable, Iterable
 
 from engine.alerts.rules.deadline_at_risk import KIND as AT_RISK
@@ -24,7 +24,7 @@ from engine.domain.model import Allocation, CohortStatus, PlanRecord
 from engine.domain.statuses import ReferralStatus as S
 from engine.events import outbound as o
 from engine.handlers.context import EngineRules
-from engine.outbox import emit, stable_id
+from engine.outbox import day_time, emit, stable_id
 from engine.ports import UnitOfWork
 from engine.services.candidates import Grid
 from engine.services.ingest import dirty_key, dirty_regions, event_clock
@@ -185,7 +185,7 @@ class _Publisher:
     def __init__(self, uow: UnitOfWork, snapshot: Snapshot, plan: s.Plan, version: int,
                  rules: EngineRules) -> None:
         self.uow, self.snap, self.plan, self.version = uow, snapshot, plan, version
-        self.at = datetime.combine(plan.as_of, time(6, 0), tzinfo=timezone.utc)
+        self.at = day_time(plan.as_of)
         self.outcome = PlanOutcome(version, plan.region_code, plan.as_of, plan)
         self.rules = rules
         self.why_unplaced = {u.referral_id: f"{u.reason}: {u.detail}" for u in plan.unallocated}

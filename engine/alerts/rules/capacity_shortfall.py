@@ -29,7 +29,7 @@ def forecast(inputs: AlertInputs, weeks: int) -> list[CapacityRow]:
                if r.status == "AWAITING_ALLOCATION" and not r.cohort_id and r.programme_code in inputs.programme_loads]
     cohorts = [CohortLoad(c.cohort_id, c.programme_code, c.pdu_code, c.start_date, c.end_date, c.weekly_hours,
                           c.facilitators_required, c.status in RUNNING,
-                          group_weeks=max(1, ((c.load_end - c.group_start).days + c.group_start.weekday()) // 7 + 1),
+                          group_weeks=c.group_weeks,
                           load_start=c.group_start, facilitator_ids=c.facilitator_ids) for c in inputs.cohorts]
     supply = [FacilitatorSupply(f.facilitator_id, f.home_pdu, f.programmes, f.weekly_hours, f.absences, f.left_on)
               for f in inputs.facilitators]

@@ -26,10 +26,11 @@ def test_waiting_list_counts_by_programme_and_pdu_with_at_risk_and_past_deadline
     assert [r["referral_id"] for r in w["at_risk"]] == ["R2"]  # the deadline.at_risk rule: a start still ahead
     assert w["at_risk"][0]["weeks_to_latest_start"] == 8.0 and w["at_risk"][0]["crn"] == "X000002"
     assert sec.cannot_finish(data.referrals[2], AS_OF) and not sec.cannot_finish(data.referrals[3], AS_OF)
+    assert sec.at_risk(data.referrals[1], AS_OF, 8) and not sec.at_risk(data.referrals[1], AS_OF, 7)
 
 
 def test_a_latest_start_just_over_8_weeks_away_is_not_at_risk():
-    assert not sec.at_risk(make_referral(latest_start=AS_OF + 8 * W + timedelta(days=1)), AS_OF)
+    assert not sec.at_risk(make_referral(latest_start=AS_OF + 8 * W + timedelta(days=1)), AS_OF, 8)
 
 
 def test_waits_run_from_referral_to_start_for_those_who_started_in_the_last_26_weeks():
