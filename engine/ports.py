@@ -130,8 +130,8 @@ class UnitOfWork(ABC):
     def referral_facts(self, region_code: str, statuses: Iterable[str]) -> list[dict]:
         """Plain rows for the referrals of a region's people in these statuses, after writing out this
         unit of work's changes: referral_id, crn, programme_code, status, referred_on, risk_band,
-        cohort_id, pdu_code, requirement_end, sentence_end (None without a sentence), pinned (held
-        place pinned), status_since (when the current status was entered; None if no history)."""
+        cohort_id, pdu_code, requirement_end, sentence_end and deadline (None without a sentence), pinned
+        (held place pinned), status_since (when the current status was entered; None if no history)."""
         raise NotImplementedError
 
     def dead_letters_since(self, since: datetime) -> list[tuple[datetime, str]]:

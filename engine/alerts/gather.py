@@ -15,7 +15,6 @@ from engine.alerts.inputs import (
     ReferralView,
 )
 from engine.alerts.model import ALL_REGIONS
-from engine.domain import policies
 from engine.domain.model import Cohort, CohortStatus
 from engine.handlers.context import EngineRules
 from engine.ports import UnitOfWork
@@ -41,7 +40,7 @@ def gather(uow: UnitOfWork, region: str, today: date, now: datetime, rules: Engi
             members[r["cohort_id"]] = members.get(r["cohort_id"], 0) + 1
     views = []
     for r in referrals:
-        deadline = policies.deadline(r["requirement_end"], r["sentence_end"]) if r["sentence_end"] else None
+        deadline = r["deadline"]
         cohort = by_id.get(r["cohort_id"]) if r["cohort_id"] else None
         fixed = bool(r["pinned"]) or (cohort is not None and pinned_cohort(cohort, today, rules.freeze_days))
         since = r["status_since"]

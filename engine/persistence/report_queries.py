@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
-from engine.domain.policies import deadline
 from engine.persistence import tables as t
+from engine.persistence.joins import add_deadline, region_referrals
 from engine.persistence.database import Database
 
 
@@ -32,26 +32,12 @@ class ReportQueries:
     def referrals(self, region: str) -> list[dict[str, Any]]:
         """Every referral of the region's people with the person's PDU and equity fields, the deadline,
         and the cohort of the place they hold (if any)."""
-        stmt = (select(t.ReferralRow.referral_id, t.ReferralRow.crn, t.ReferralRow.programme_code,
-                       t.ReferralRow.status, t.ReferralRow.referred_on, t.ReferralRow.ready_from,
-                       t.PersonRow.pdu_code, t.PersonRow.sex, t.PersonRow.ethnicity_group, t.PersonRow.ldc,
-                       t.RequirementRow.end_date, t.SentenceRow.expected_end_date,
-                       t.AllocationRow.cohort_id, t.CohortRow.start_date.label("cohort_start"),
-                       t.CohortRow.end_date.label("cohort_end"))
-                .join(t.PersonRow, t.PersonRow.crn == t.ReferralRow.crn)
-                .outerjoin(t.RequirementRow, t.RequirementRow.requirement_id == t.ReferralRow.requirement_id)
-                .outerjoin(t.SentenceRow, t.SentenceRow.sentence_id == t.RequirementRow.sentence_id)
-                .outerjoin(t.AllocationRow, t.AllocationRow.referral_id == t.ReferralRow.referral_id)
+        stmt = (region_referrals(region, t.ReferralRow.ready_from, t.PersonRow.sex, t.PersonRow.ethnicity_group,
+                                 t.PersonRow.ldc, t.AllocationRow.cohort_id,
+                                 t.CohortRow.start_date.label("cohort_start"), t.CohortRow.end_date.label("cohort_end"))
                 .outerjoin(t.CohortRow, t.CohortRow.cohort_id == t.AllocationRow.cohort_id)
-                .where(t.PersonRow.region_code == region)
                 .order_by(t.ReferralRow.referral_id))
-        rows = []
-        for r in self.s.execute(stmt).mappings():
-            row = dict(r)
-            sentence_end, requirement_end = row.pop("expected_end_date"), row.pop("end_date")
-            row["deadline"] = deadline(requirement_end, sentence_end) if sentence_end else None
-            rows.append(row)
-        return rows
+        return [add_deadline(dict(r)) for r in self.s.execute(stmt).mappings()]
 
     def first_on_programme(self, region: str) -> dict[str, date]:
         """Per referral of the region, the date it first moved to On programme (status history)."""

@@ -12,6 +12,7 @@ from engine.domain.model import Office, PlanRecord, Referral, StatusChange
 from engine.domain.statuses import ReferralStatus
 from engine.persistence import mappers as m
 from engine.persistence import tables as t
+from engine.persistence.joins import add_deadline, region_referrals
 from engine.persistence.repository import SqlRepository, insert_ignore, insert_many, upsert
 from engine.ports import Attendance, DeadLetter, UnitOfWork
 
@@ -198,16 +199,9 @@ class SqlUnitOfWork(UnitOfWork):
         r, h = t.ReferralRow, t.ReferralHistoryRow
         since = (select(func.max(h.at)).where(h.referral_id == r.referral_id, h.to_status == r.status)
                  .correlate(r).scalar_subquery())
-        stmt = (select(r.referral_id, r.crn, r.programme_code, r.status, r.referred_on, r.risk_band, r.cohort_id,
-                       t.PersonRow.pdu_code, t.RequirementRow.end_date.label("requirement_end"),
-                       t.SentenceRow.expected_end_date.label("sentence_end"), t.AllocationRow.pinned,
-                       since.label("status_since"))
-                .join(t.PersonRow, t.PersonRow.crn == r.crn)
-                .join(t.RequirementRow, t.RequirementRow.requirement_id == r.requirement_id)
-                .outerjoin(t.SentenceRow, t.SentenceRow.sentence_id == t.RequirementRow.sentence_id)
-                .outerjoin(t.AllocationRow, t.AllocationRow.referral_id == r.referral_id)
-                .where(t.PersonRow.region_code == region_code, r.status.in_(list(statuses))))
-        return [dict(row) for row in self._session.execute(stmt).mappings()]
+        stmt = region_referrals(region_code, r.risk_band, r.cohort_id, t.AllocationRow.pinned,
+                                since.label("status_since")).where(r.status.in_(list(statuses)))
+        return [add_deadline(dict(row)) for row in self._session.execute(stmt).mappings()]
 
     def dead_letters_since(self, since: datetime) -> list[tuple[datetime, str]]:
         self._flush_pending()

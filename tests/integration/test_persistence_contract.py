@@ -876,6 +876,7 @@ def test_referral_facts_are_one_row_per_referral_with_deadline_inputs_and_status
     assert (r1["crn"], r1["status"], r1["cohort_id"], r1["pdu_code"], r1["pinned"]) == (
         "X000001", "SCHEDULED", "C1", "PDU_A", True)
     assert (r1["requirement_end"], r1["sentence_end"]) == (date(2026, 6, 30), date(2027, 1, 5))
+    assert r1["deadline"] == date(2026, 6, 30)  # the earlier of the two
     assert r1["status_since"] == T0 + timedelta(hours=1)
     assert r2["status"] == "DEPRIORITISED" and r2["status_since"] == T0 + timedelta(days=3) and r2["pinned"] is None
 
