@@ -14,6 +14,7 @@ from engine.reports import sections as sec
 from engine.reports.charts import Chart
 from engine.reports.data import ReportData
 from engine.reports.tables import Table, columns
+from engine.services.capacity import FTE_WEEKLY_HOURS
 
 KIND = "weekly-planner"
 
@@ -32,7 +33,7 @@ HEADLINE = (
     ("capacity_demand_hours_26w", "facilitator hours needed, next 26 weeks", "hours"),
     ("capacity_hours_26w", "facilitator hours available, next 26 weeks", "hours"),
     ("capacity_shortfall_hours_26w", "facilitator hours short (programme by programme, week by week)", "hours"),
-    ("capacity_shortfall_fte", "shortfall as full-time facilitators (31.5 h a week)", "FTE"),
+    ("capacity_shortfall_fte", f"shortfall as full-time facilitators ({FTE_WEEKLY_HOURS:g} h a week)", "FTE"),
     ("live_cohorts", "live cohorts (confirmed or started, not ended)", "cohorts"),
     ("cohorts_below_min", "live cohorts below their minimum size", "cohorts"),
     ("cohorts_to_open", "cohorts the plan proposes that have not started", "cohorts"),

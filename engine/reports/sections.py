@@ -19,7 +19,6 @@ HORIZON_WEEKS = 26      # forecast and capacity windows
 TREND_WEEKS = 26        # wait history
 ROLLING_WEEKS = 4       # wait trend smoothing (the first weeks of the window use what they have)
 UTILISATION_WEEKS = 12
-FTE_WEEKLY_HOURS = 31.5  # one full-time facilitator's delivery plus preparation hours (CALIBRATION.md)
 
 Row = dict[str, Any]
 
@@ -200,7 +199,7 @@ def capacity(data: ReportData) -> dict[str, Any]:
                 demand_hours=round(sum(w["demand_hours"] for w in weekly), 1),
                 capacity_hours=round(sum(w["capacity_hours"] for w in weekly), 1),
                 shortfall_hours=shortfall,
-                shortfall_fte=round(shortfall / (HORIZON_WEEKS * FTE_WEEKLY_HOURS), 1))
+                shortfall_fte=round(shortfall / (HORIZON_WEEKS * cap.FTE_WEEKLY_HOURS), 1))
 
 
 # 5. Cohort fill and cohorts to open ----------------------------------------------------------------

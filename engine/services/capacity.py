@@ -38,9 +38,10 @@ from engine.services.problem import weekly_hours as weekly_hours_per_facilitator
 __all__ = [
     "WaitingDemand", "ProgrammeLoad", "CohortLoad", "FacilitatorSupply", "CapacityRow", "CapacityTotal",
     "Utilisation", "capacity_vs_demand", "totals", "shortfalls", "facilitator_utilisation",
-    "available_share", "week_starts", "programme_loads",
+    "available_share", "week_starts", "programme_loads", "FTE_WEEKLY_HOURS",
 ]
 
+FTE_WEEKLY_HOURS = 31.5  # one full-time facilitator: delivery plus preparation hours a week (CALIBRATION.md)
 Key = tuple[str, str]  # (programme_code, pdu_code)
 
 

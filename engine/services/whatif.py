@@ -29,6 +29,7 @@ from engine.domain.model import CohortStatus, Office
 from engine.handlers.context import EngineRules
 from engine.ports import UnitOfWork
 from engine.services.candidates import Grid, grid_cohorts
+from engine.services.capacity import FTE_WEEKLY_HOURS
 from engine.services.problem import build_problem, cohort_option
 from solver import schema as s
 from solver.evaluate import plan_metrics
@@ -46,7 +47,6 @@ __all__ = [
 
 SYNTHETIC = "WHATIF"
 SLOT_CHOICES = ("any", "team")
-FTE_HOURS = 31.5  # weekly hours of a full-time facilitator (delivery + preparation), when no team to copy
 EVENING_OFFER_RATIO = 1e9  # the extra evening track starts every grid step at every venue (no widening)
 
 # progress(label, done): called before (done=False) and after (done=True) every solve
@@ -315,7 +315,7 @@ def typical_facilitator(base: Base, problem: s.Problem, offices: Sequence[Office
         trained = frozenset().union(*(f.programmes for f in team))
     else:
         trained = frozenset(base.rules.catalogue.codes)
-    hours = round(median(f.weekly_hours for f in team), 2) if team else FTE_HOURS
+    hours = round(median(f.weekly_hours for f in team), 2) if team else FTE_WEEKLY_HOURS  # no team: full time
     if slots == "any" or not team or any(not f.availability for f in team):
         availability: frozenset = frozenset()
     else:
