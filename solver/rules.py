@@ -139,8 +139,9 @@ def demands_conflict(a: Demand, b: Demand) -> bool:
 
 
 def conflicts_with_members(demand: Demand, cohort: CohortOption) -> bool:
-    """Members' own lists are not in the problem, so only the newcomer's list is checked."""
-    return bool(demand.non_associations) and not demand.non_associations.isdisjoint(cohort.member_crns)
+    """Both directions: the newcomer names a fixed member, or a fixed member names the newcomer."""
+    return (demand.crn in cohort.member_non_associations
+            or (bool(demand.non_associations) and not demand.non_associations.isdisjoint(cohort.member_crns)))
 
 
 def conflicts_with_any(demand: Demand, others: Iterable[Demand]) -> bool:

@@ -90,6 +90,7 @@ class CohortOption:
     state: CohortState
     members: tuple[str, ...] = ()            # pinned referral ids (started / frozen), count towards size
     member_crns: tuple[str, ...] = ()        # their crns, for non-associations
+    member_non_associations: frozenset[str] = frozenset()  # crns the fixed members name (the other side)
     facilitator_ids: tuple[str, ...] = ()    # already assigned (OPEN cohorts)
     facilitators_required: int = 2
     facilitator_weekly_hours: float = 7.0    # delivery + preparation per facilitator per week
@@ -103,7 +104,9 @@ class CohortOption:
     def joined(self, demands: Sequence[Demand]) -> CohortOption:
         """This cohort with ``demands`` added as fixed members."""
         return replace(self, members=self.members + tuple(d.referral_id for d in demands),
-                       member_crns=self.member_crns + tuple(d.crn for d in demands))
+                       member_crns=self.member_crns + tuple(d.crn for d in demands),
+                       member_non_associations=self.member_non_associations.union(
+                           *(d.non_associations for d in demands)))
 
     @cached_property
     def load_weeks(self) -> tuple[date, ...]:

@@ -50,14 +50,17 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
     members: dict[str, list[Referral]] = {}
     demands = []
     movable = set(live) - pinned_ids
+    # A place the delivery team gave (or one already pinned) is a fact, not the plan's to move.
+    held = {a.referral_id for a in uow.allocations.where(cohort_id=sorted(movable), pinned=True)} if movable else set()
     for referral in referrals:
-        holds_fixed_place = referral.cohort_id is not None and referral.cohort_id not in movable
+        holds_fixed_place = referral.cohort_id is not None and (
+            referral.cohort_id not in movable or referral.referral_id in held)
         if holds_fixed_place or referral.status == S.ON_PROGRAMME:
             members.setdefault(referral.cohort_id or "", []).append(referral)
         elif _plannable(referral, deadlines.get(referral.referral_id), as_of, horizon):
             demands.append(_demand(referral, people[referral.crn], deadlines[referral.referral_id]))
-    options = [cohort_option(c, members.get(cid, ()), rules, as_of) for cid, c in sorted(cohorts.items())
-               if _offerable(c, cid in pinned_ids, as_of, horizon)]
+    options = [cohort_option(c, members.get(cid, ()), rules, as_of, _named_by(members.get(cid, ()), people))
+               for cid, c in sorted(cohorts.items()) if _offerable(c, cid in pinned_ids, as_of, horizon)]
     offices = uow.offices(region)
     gridded = [c for c in grid_cohorts(region, as_of, params.horizon_weeks, demands, offices, rules.catalogue,
                                        rules.is_holiday, grid) if c.cohort_id not in cohorts] if grid else []
@@ -107,7 +110,13 @@ def _demand(referral: Referral, person: Person, deadline: date) -> s.Demand:
         non_associations=person.non_associations, current_cohort_id=referral.cohort_id)
 
 
-def cohort_option(cohort: Cohort, members, rules: EngineRules, as_of: date) -> s.CohortOption:
+def _named_by(members, people: dict[str, Person]) -> frozenset[str]:
+    """The crns a cohort's fixed members name as non-associations: the other side of the pair rule."""
+    return frozenset().union(*(people[m.crn].non_associations for m in members if m.crn in people))
+
+
+def cohort_option(cohort: Cohort, members, rules: EngineRules, as_of: date,
+                  member_non_associations: frozenset[str] = frozenset()) -> s.CohortOption:
     programme = rules.catalogue.get(cohort.programme_code)
     hours = weekly_hours(programme, len(cohort.slots))
     return s.CohortOption(
@@ -117,6 +126,7 @@ def cohort_option(cohort: Cohort, members, rules: EngineRules, as_of: date) -> s
         start_date=cohort.start_date, end_date=cohort.end_date, min_size=cohort.min_size,
         max_size=cohort.max_size, state=s.CohortState.OPEN if cohort.live else s.CohortState.CANDIDATE,
         members=tuple(sorted(m.referral_id for m in members)), member_crns=tuple(sorted(m.crn for m in members)),
+        member_non_associations=member_non_associations,
         facilitator_ids=cohort.facilitator_ids, facilitators_required=programme.facilitators_per_group,
         facilitator_weekly_hours=hours, group_weeks=max(1, cohort.group_weeks), load_start=cohort.group_start)
 

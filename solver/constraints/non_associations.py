@@ -7,7 +7,8 @@ from solver.schema import CohortOption, Demand, Problem
 
 
 def allows_non_association(demand: Demand, cohort: CohortOption, problem: Problem) -> bool:
-    """Hard: the newcomer names none of the cohort's fixed members (a pair rule)."""
+    """Hard: the newcomer names none of the cohort's fixed members, and none of them names the newcomer
+    (a pair rule)."""
     return not conflicts_with_members(demand, cohort)
 
 

@@ -152,6 +152,11 @@ def test_referral_placed_with_a_non_associated_member_is_flagged():
     assert broken(problem(demands=[a, *DEMANDS[1:]]), good_plan()) == {"non-association"}
 
 
+def test_referral_placed_with_a_member_who_names_them_is_flagged():
+    named = replace(OPEN, member_non_associations=frozenset({DEMANDS[0].crn}))
+    assert broken(problem(cohorts=(named, CANDIDATE)), good_plan()) == {"non-association"}
+
+
 def test_referral_neither_assigned_nor_unallocated_is_flagged():
     plan = good_plan(assignments=good_plan().assignments[:2])
     assert broken(problem(cohorts=(OPEN, replace(CANDIDATE, min_size=1))), plan) == {"accounting"}

@@ -23,6 +23,14 @@ def test_newcomer_never_joins_a_cohort_with_a_member_they_name():
     assert solve_model(problem, WITHOUT).placed == {("R1", "C1")}
 
 
+def test_newcomer_never_joins_a_cohort_whose_fixed_member_names_them():
+    """Issue 12, class 1: the member's own list counts too, not only the newcomer's."""
+    naming_member = make_cohort(members=("M1",), member_crns=("Y1",), member_non_associations=frozenset({"X001"}))
+    problem = tiny_problem([make_demand(crn="X001")], [naming_member])
+    assert solve_model(problem, PAIR_RULE).placed == set()
+    assert solve_model(problem, WITHOUT).placed == {("R1", "C1")}
+
+
 # ---- the constraint: two waiting people ----------------------------------------------------------
 
 def waiting_pair(a_names: frozenset[str] = frozenset(), b_names: frozenset[str] = frozenset()):
