@@ -38,6 +38,11 @@ def gather(uow: UnitOfWork, region: str, today: date, now: datetime, rules: Engi
     for r in referrals:
         if r["cohort_id"] and r["status"] in HOLDING_PLACE:
             members[r["cohort_id"]] = members.get(r["cohort_id"], 0) + 1
+    # Cohorts that open alerts are about but that left the view (cancelled, completed, long past): the
+    # clear reason says what became of them instead of guessing.
+    gone = sorted({row["subject_id"] for row in uow.active_alerts(region).values()
+                   if row["subject_type"] == "cohort"} - set(by_id))
+    former = sorted(uow.cohorts.where(cohort_id=gone), key=lambda c: c.cohort_id) if gone else []
     views = []
     for r in referrals:
         deadline = r["deadline"]
@@ -67,7 +72,8 @@ def gather(uow: UnitOfWork, region: str, today: date, now: datetime, rules: Engi
             cohorts, key=lambda c: c.cohort_id)),
         facilitators=tuple(sorted(facilitators, key=lambda f: f.facilitator_id)),
         absences=absences, margin_days=rules.deadline_margin_days,
-        programme_loads=programme_loads(rules.catalogue, rules.is_holiday, today))
+        programme_loads=programme_loads(rules.catalogue, rules.is_holiday, today),
+        former_cohorts=tuple(_cohort_view(c, members.get(c.cohort_id, 0), rules) for c in former))
 
 
 def dead_letter_inputs(uow: UnitOfWork, now: datetime, today: date) -> AlertInputs:

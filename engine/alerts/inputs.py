@@ -100,6 +100,9 @@ class AlertInputs:
     dead_letters: tuple[tuple[datetime, str], ...] = ()  # (received_at, origin), already windowed
     margin_days: int = 14  # deadline less this is the latest a programme should end
     programme_loads: Mapping[str, ProgrammeLoad] = field(default_factory=dict)  # one group's facilitator load
+    # Cohorts an open alert is about that have left ``cohorts`` (cancelled, completed, or past): only for
+    # saying why such an alert cleared; no rule raises on them.
+    former_cohorts: tuple[CohortView, ...] = ()
 
     def referral(self, referral_id: str) -> ReferralView | None:
         return _index(self, "referrals", "referral_id").get(referral_id)

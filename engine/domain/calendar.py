@@ -3,7 +3,10 @@
 Deadlines and facilitator load both hinge on the real calendar (bank holidays push every later
 session back, gaps stretch the programme), so the domain computes dates rather than approximating
 "sessions / cadence" weeks. Bank holidays are injected as ``is_holiday`` so this module stays
-standard-library only and tests can use a fixed set of dates.
+standard-library only and tests can use a fixed set of dates. A slot on any day ``is_holiday`` names is
+skipped, weekend or not, so the calendar must name the days actually off: for England and Wales the
+substitute weekday of a holiday that falls on a weekend, not its nominal Saturday or Sunday
+(``engine.calendars``).
 
 Rules (REFERENCE.md, "Session calendar rules"): sessions fill the weekly slots in order, one session
 per slot, one-to-ones included as placeholders; a slot on a bank holiday is skipped and the session

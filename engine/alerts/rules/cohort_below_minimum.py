@@ -30,9 +30,23 @@ def evaluate(inputs: AlertInputs, thresholds: AlertThresholds) -> list[Alert]:
 
 
 def cleared(row: dict, inputs: AlertInputs) -> str:
-    c = inputs.cohort(row["subject_id"])
+    """What became of the cohort, as the state says: cancelled, completed, filled, started, or its start
+    date passed without the delivery team confirming it (a proposed cohort does not run by itself)."""
+    c = inputs.cohort(row["subject_id"]) or next(
+        (f for f in inputs.former_cohorts if f.cohort_id == row["subject_id"]), None)
     if c is None:
-        return "cohort cancelled or completed"
+        return "cohort no longer found"
+    if c.status in ("CANCELLED", "COMPLETED"):
+        return (f"cohort cancelled (it was to start {c.start_date})" if c.status == "CANCELLED"
+                else f"cohort completed on {c.end_date}")
     if c.members >= c.min_size:
         return f"{c.members} members, minimum {c.min_size} reached"
-    return f"cohort {c.status.lower()}, starting {c.start_date}"
+    short = f"{c.members} of a minimum {c.min_size}"
+    if c.start_date <= inputs.today:
+        if c.status == "PROPOSED":
+            return f"never confirmed: its start date {c.start_date} passed with {short} placed"
+        return f"cohort {'started' if c.status == 'STARTED' else 'confirmed to start'} on {c.start_date} with {short}"
+    was = (row.get("numbers") or {}).get("start_date")
+    if was and was != c.start_date.isoformat():
+        return f"start moved from {was} to {c.start_date}, outside the alert window ({short}, {c.status.lower()})"
+    return f"cohort {c.status.lower()}, starting {c.start_date} ({short})"

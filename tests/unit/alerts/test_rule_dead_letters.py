@@ -1,6 +1,9 @@
-"""events.dead_lettered: more events than the threshold rejected in the last hour (about no one region)."""
+"""events.dead_lettered: more events than the threshold rejected in the last hour (about no one region).
+
+The hour is on the server clock (``received_at``, ``now``); the plan date (``today``) plays no part."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -8,7 +11,7 @@ import pytest
 from engine.alerts.lifecycle import reconcile
 from engine.alerts.model import ALL_REGIONS, Severity
 from engine.alerts.rules import dead_letters as rule
-from tests.unit.alerts.factories import TODAY, active, inputs, only, thresholds
+from tests.unit.alerts.factories import active, inputs, only, stored, thresholds
 
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=timezone.utc)
 
@@ -30,10 +33,10 @@ def test_raises_a_warning_one_over_the_threshold():
     assert (alert.subject_type, alert.subject_id) == ("event", "dead-letters")
     assert alert.region_code == ALL_REGIONS == "*"
     assert alert.pdu_code is None and alert.key == "dead-letters"
-    assert alert.act_by == TODAY  # the day of the first rejection in the hour
+    assert alert.act_by is None  # act-by dates are on the plan calendar; this alert is on the server clock
     assert dict(alert.numbers) == {"threshold": 3, "over_threshold_times": 1}
-    assert alert.reason == ("4 events rejected to dead letters in the hour to 2025-03-03 10:00 UTC "
-                            "(more than 1× the threshold of 3); most from delius (3), oasys (1)")
+    assert alert.reason == ("4 events rejected to dead letters in the hour to 2025-03-03 10:00 UTC by the server "
+                            "clock (time received); more than 1× the threshold of 3; most from delius (3), oasys (1)")
 
 
 def test_quiet_exactly_at_the_threshold():
@@ -78,8 +81,10 @@ def test_clears_below_the_threshold_and_does_not_repeat_or_update_within_a_band(
     assert changes.raised == [] and changes.updated == []
     assert [row["alert_id"] for row in changes.cleared] == ["events.dead_lettered:event:dead-letters"]
     calmer = inputs(region_code=ALL_REGIONS, now=NOW, dead_letters=letters(2))
-    assert rule.cleared(changes.cleared[0], calmer) == "2 rejected in the last hour"
-    assert rule.cleared(changes.cleared[0], inputs(region_code=ALL_REGIONS, now=NOW)) == "0 rejected in the last hour"
+    assert rule.cleared(changes.cleared[0], calmer) == (
+        "2 rejected in the hour to 2025-03-03 10:00 UTC by the server clock (time received)")
+    assert rule.cleared(changes.cleared[0], inputs(region_code=ALL_REGIONS, now=NOW)) == (
+        "0 rejected in the hour to 2025-03-03 10:00 UTC by the server clock (time received)")
 
 
 def test_a_new_band_is_an_update_and_ten_times_is_critical():
@@ -93,7 +98,21 @@ def test_a_new_band_is_an_update_and_ten_times_is_critical():
     assert now.alert_id == alert.alert_id
 
 
-def test_act_by_is_the_date_of_the_first_rejection_in_the_hour():
-    just_after_midnight = datetime(2025, 3, 4, 0, 20, tzinfo=timezone.utc)
-    dead = letters(4, first=datetime(2025, 3, 3, 23, 40, tzinfo=timezone.utc))
-    assert only(evaluate(dead, now=just_after_midnight)).act_by == date(2025, 3, 3)
+def test_in_a_replay_the_alert_speaks_only_the_server_clock():
+    """A replay sweeps as of event-time plan dates while letters are received now: the alert used to say
+    "in the hour to <wall clock>" yet act by the wall date, which sits among plan-calendar act-by dates."""
+    plan_day = date(2024, 11, 25)  # the replay's plan date, months before the wall clock
+    dead = letters(4, first=NOW - timedelta(minutes=30))
+    replay = inputs(region_code=ALL_REGIONS, today=plan_day, now=NOW, dead_letters=dead)
+    alert = only(rule.evaluate(replay, thresholds(dead_letters_per_hour=3)))
+    assert alert.act_by is None
+    assert "in the hour to 2025-03-03 10:00 UTC by the server clock (time received)" in alert.reason
+    assert "2024-11-25" not in alert.reason
+    assert rule.cleared(stored(alert), replace(replay, dead_letters=())) == (
+        "0 rejected in the hour to 2025-03-03 10:00 UTC by the server clock (time received)")
+
+
+def test_the_hour_is_told_in_utc_whatever_the_zone_of_now():
+    bst = timezone(timedelta(hours=1))
+    alert = only(evaluate(letters(4), now=NOW.astimezone(bst)))
+    assert "in the hour to 2025-03-03 10:00 UTC" in alert.reason

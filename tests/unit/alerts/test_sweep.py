@@ -176,7 +176,7 @@ def test_a_cohort_below_minimum_turns_critical_and_clears_when_cancelled(h):
     assert {env["payload"]["alert_id"] for _, env in trail} == {"cohort.below_minimum:cohort:C1"}
     updated = trail[1][1]["payload"]
     assert updated["severity"] == "CRITICAL" and updated["previous_severity"] == "WARNING"
-    assert trail[2][1]["payload"]["reason"] == "cohort cancelled or completed"
+    assert trail[2][1]["payload"]["reason"] == "cohort cancelled (it was to start 2025-03-24)"
     with h.db.uow() as uow:
         assert uow.active_alerts("RS", kinds=["cohort.below_minimum"]) == {}
 
@@ -224,7 +224,8 @@ def test_dead_letters_over_the_threshold_raise_under_all_regions_and_clear_when_
     assert [t for t, _ in trail] == ["alert.raised", "alert.cleared"]
     assert trail[1][1]["payload"]["alert_id"] == payload["alert_id"]
     assert trail[1][1]["payload"]["region_code"] == "*"
-    assert trail[1][1]["payload"]["reason"] == "0 rejected in the last hour"
+    assert trail[1][1]["payload"]["reason"] == (
+        f"0 rejected in the hour to {later:%Y-%m-%d %H:%M} UTC by the server clock (time received)")
 
 
 @pytest.mark.parametrize("lines, thresholds", [

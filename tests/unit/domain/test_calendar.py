@@ -261,3 +261,35 @@ def test_an_ordinary_monday_is_not_a_bank_holiday():
 def test_the_bank_holiday_calendar_answers_for_any_year():
     is_holiday = england_and_wales_bank_holidays()
     assert is_holiday(date(2031, 12, 25)) and is_holiday(date(1999, 12, 27))
+
+
+# A holiday on a weekend: the substitute weekday is the bank holiday, the weekend date is not.
+SAT = WeeklySlot(5, "10:00")
+SUN = WeeklySlot(6, "10:00")
+
+
+@pytest.mark.parametrize("weekend_date, substitute", [
+    (date(2026, 12, 26), date(2026, 12, 28)),  # Boxing Day on a Saturday → Monday
+    (date(2021, 12, 25), date(2021, 12, 27)),  # Christmas Day on a Saturday → Monday
+    (date(2021, 12, 26), date(2021, 12, 28)),  # Boxing Day on a Sunday → Tuesday
+    (date(2022, 1, 1), date(2022, 1, 3)),  # New Year's Day on a Saturday → Monday
+])
+def test_a_bank_holiday_on_a_weekend_is_its_substitute_weekday_not_the_weekend_date(weekend_date, substitute):
+    is_holiday = england_and_wales_bank_holidays()
+    assert weekend_date.weekday() >= 5 and not is_holiday(weekend_date)
+    assert substitute.weekday() < 5 and is_holiday(substitute)
+
+
+def test_no_bank_holiday_in_england_and_wales_falls_on_a_weekend():
+    is_holiday = england_and_wales_bank_holidays()
+    day, last = date(1995, 1, 1), date(2040, 12, 31)
+    while day <= last:
+        assert not (day.weekday() >= 5 and is_holiday(day)), day
+        day += timedelta(days=1)
+
+
+@pytest.mark.parametrize("slot, nominal", [(SAT, date(2026, 12, 26)), (SUN, date(2021, 12, 26))])
+def test_a_weekend_slot_on_a_holidays_nominal_date_runs_and_the_substitute_weekday_is_skipped(slot, nominal):
+    is_holiday = england_and_wales_bank_holidays()
+    assert schedule_sessions(bcm(), [slot], nominal, is_holiday)[0].on == nominal
+    assert schedule_sessions(bcm(), [MON], date(2026, 12, 28), is_holiday)[0].on == date(2027, 1, 4)
