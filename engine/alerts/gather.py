@@ -18,7 +18,9 @@ from engine.alerts.model import ALL_REGIONS
 from engine.domain.model import Cohort, CohortStatus
 from engine.handlers.context import EngineRules
 from engine.ports import UnitOfWork
+from engine.services import safety
 from engine.services.capacity import programme_loads
+from engine.services.gate import rejection
 from engine.services.deadlines import latest_start_any
 from engine.services.problem import pinned_cohort, weekly_hours
 
@@ -73,6 +75,9 @@ def gather(uow: UnitOfWork, region: str, today: date, now: datetime, rules: Engi
         facilitators=tuple(sorted(facilitators, key=lambda f: f.facilitator_id)),
         absences=absences, margin_days=rules.deadline_margin_days,
         programme_loads=programme_loads(rules.catalogue, rules.is_holiday, today),
+        place_breaches=tuple(safety.as_dict(f) for f in safety.PlaceAudit(
+            uow, rules, safety.region_cohorts(uow, region)).findings()),
+        removed_places=safety.removals(uow, region), plan_rejection=rejection(uow, region),
         former_cohorts=tuple(_cohort_view(c, members.get(c.cohort_id, 0), rules) for c in former))
 
 

@@ -104,6 +104,13 @@ class AlertInputs:
     # saying why such an alert cleared; no rule raises on them.
     former_cohorts: tuple[CohortView, ...] = ()
 
+    # Held places that break a rule now (engine.services.safety findings as dicts: referral_id, crn,
+    # cohort_id, rule, detail, remedy), places removed for a broken rule since the last plan, and the
+    # last plan refused by the invariant gate (None: the last plan passed).
+    place_breaches: tuple[Mapping, ...] = ()
+    removed_places: Mapping[str, Mapping] = field(default_factory=dict)
+    plan_rejection: Mapping | None = None
+
     def referral(self, referral_id: str) -> ReferralView | None:
         return _index(self, "referrals", "referral_id").get(referral_id)
 

@@ -71,7 +71,7 @@ class PlanPublished(OutboundPayload):
     note: str = ""                    # e.g. why a fallback plan was published
 
 
-SubjectType = Literal["crn", "referral", "cohort", "facilitator", "programme", "event"]
+SubjectType = Literal["crn", "referral", "cohort", "facilitator", "programme", "event", "region"]
 
 
 class AlertRaised(OutboundPayload):

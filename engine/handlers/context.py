@@ -51,6 +51,8 @@ class Context:
     rules: EngineRules
     dirty_regions: set[str] = field(default_factory=set)
     unparked: list[str] = field(default_factory=list)
+    touched_crns: set[str] = field(default_factory=set)  # people whose facts changed: their places are re-checked
+    touched_cohorts: set[str] = field(default_factory=set)  # cohorts whose definition or membership changed
 
     @property
     def now(self) -> datetime:
@@ -68,6 +70,16 @@ class Context:
     def stamp(self, *entities) -> None:
         for entity in entities:
             entity.updated_at = max(filter(None, (entity.updated_at, self.now)))
+            self.touch(entity)
+
+    def touch(self, entity) -> None:
+        """Note what changed, so the places resting on it are re-checked after the event."""
+        if isinstance(entity, Cohort):
+            self.touched_cohorts.add(entity.cohort_id)
+        elif getattr(entity, "crn", None):
+            self.touched_crns.add(entity.crn)
+            if getattr(entity, "cohort_id", None):
+                self.touched_cohorts.add(entity.cohort_id)
 
     def need(self, entity, waiting_for: str):
         if entity is None:

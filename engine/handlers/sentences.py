@@ -1,6 +1,7 @@
 """probation.sentences.v1: people, sentences, requirements, licence conditions, enforcement."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from engine.domain.errors import DomainError
@@ -85,13 +86,28 @@ def case_merged(ctx: Context, p: i.CaseMerged) -> None:
     if p.source_crn == p.target_crn:
         raise DomainError(f"case.merged: source and target are the same crn {p.source_crn}")
     source = ctx.need(ctx.uow.people.get(p.source_crn), f"person:{p.source_crn}")
+    target = ctx.uow.people.get(p.target_crn) or ctx.uow.people.add(_successor(source, p.target_crn))
     for repo in (ctx.uow.sentences, ctx.uow.requirements, ctx.uow.referrals):
         for entity in repo.where(crn=p.source_crn):
             entity.crn = p.target_crn
             repo.add(entity)  # re-index under the new crn
+    target.non_associations = (target.non_associations | source.non_associations) - {p.target_crn, p.source_crn}
+    for other in ctx.uow.people.where():  # who kept the source apart now keeps the target apart
+        if p.source_crn in other.non_associations and other.crn not in (p.source_crn, p.target_crn):
+            other.non_associations = other.non_associations | {p.target_crn}
+            ctx.touch(other)
     source.merged_into = p.target_crn
     ctx.stamp(source)
-    ctx.dirty_regions.add(source.region_code)
+    ctx.touch(target)
+    ctx.dirty_regions.update({source.region_code, target.region_code})
+    ctx.arrived(f"person:{p.target_crn}")
+
+
+def _successor(source: Person, crn: str) -> Person:
+    """A case merged into a crn never seen before: it starts with the source's facts, so its referrals
+    stay visible to planning, the waiting list and alerts; the target's own person.updated then
+    corrects them (no timestamp, so any update of the target is newer)."""
+    return replace(source, crn=crn, merged_into=None, updated_at=None)
 
 
 def breach_raised(ctx: Context, p: i.BreachRaised) -> None:

@@ -13,6 +13,7 @@ publish conflicting plans for one region, whoever owns it.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Callable, Iterable
@@ -28,10 +29,13 @@ from engine.outbox import day_time, emit, stable_id
 from engine.ports import UnitOfWork
 from engine.services.candidates import Grid
 from engine.services.ingest import dirty_key, dirty_regions, event_clock
+from engine.services import safety
+from engine.services.gate import clear_rejection, plan_violations, record_rejection
 from engine.services.problem import Snapshot, build_problem, pinned_cohort
 from solver import schema as s
 from solver.incremental import rebase, replan_params
 
+log = logging.getLogger(__name__)
 LAST_PLANNED = "last_planned:"  # engine_state: the planning clock per region
 
 
@@ -48,6 +52,8 @@ class PlanOutcome:
     at_risk: list[str] = field(default_factory=list)  # referral ids with an open deadline.at_risk alert
     missed: list[str] = field(default_factory=list)  # … and deadline.missed
     alerts: SweepResult = field(default_factory=SweepResult)  # the sweep run after publishing
+    rejected: list = field(default_factory=list)  # invariant violations that stopped this plan (none: published)
+    unsafe_removed: int = 0  # places removed before planning because they broke a rule
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,7 @@ class Planner:
 
     def _snapshot(self, uow: UnitOfWork, region: str, as_of: date, programmes: Iterable[str] | None) -> Snapshot:
         _advance(uow, region, as_of, self.params.freeze_days)
+        self._removed = _enforce(uow, region, as_of, self.rules)
         snapshot = build_problem(uow, region, as_of, self.rules, self.params, self.grid)
         if programmes is None:
             return snapshot
@@ -120,8 +127,18 @@ class Planner:
 
     def _commit(self, uow: UnitOfWork, snapshot: Snapshot, plan: s.Plan, dirty: str | None) -> PlanOutcome:
         region = snapshot.problem.region_code
+        violations = plan_violations(uow, snapshot, plan, self.rules)
         publisher = _Publisher(uow, snapshot, plan, uow.next_plan_version(), self.rules)
-        outcome = publisher.publish()
+        if violations:  # the previous plan stands; the plan.rejected alert names the rules and ids
+            log.error("plan for %s as of %s not published: %d invariant violations, first: %s", region,
+                      plan.as_of, len(violations), violations[0])
+            record_rejection(uow, region, plan.as_of, plan.allocator, violations)
+            outcome = PlanOutcome(publisher.version, region, plan.as_of, plan, rejected=violations)
+        else:
+            outcome = publisher.publish()
+            clear_rejection(uow, region)
+            safety.forget_removals(uow, [d.referral_id for d in snapshot.problem.demands])
+        outcome.unsafe_removed = getattr(self, "_removed", 0)
         outcome.alerts = self.alerts.run(uow, region, plan.as_of, publisher.at)
         outcome.at_risk = outcome.alerts.open.get(AT_RISK, [])
         outcome.missed = outcome.alerts.open.get(MISSED, [])
@@ -169,6 +186,25 @@ def planned_regions(uow: UnitOfWork) -> dict[str, date]:
 def _basis(uow: UnitOfWork, region: str) -> int | None:
     value = uow.get_state(f"plan_version:{region}")
     return int(value) if value else None
+
+
+def _enforce(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules) -> int:
+    """Before planning: every held place in the region re-checked; the plan's own places that break a
+    rule are removed (allocation.removed names the rule), the rest flagged for the alert."""
+    at = day_time(as_of)
+
+    def remove(referral, reason: str) -> None:
+        previous = referral.cohort_id
+        allocation = uow.allocations.get(referral.referral_id)
+        referral.move_to(S.AWAITING_ALLOCATION, at, reason)
+        uow.allocations.remove(referral.referral_id)
+        emit(uow, "allocation.removed", referral.crn, o.AllocationRemoved(
+            plan_version=allocation.plan_version if allocation else 0, referral_id=referral.referral_id,
+            crn=referral.crn, previous_cohort_id=previous, reason=reason), at,
+            stable_id("unsafe", region, as_of, referral.referral_id))
+
+    findings = safety.enforce(uow, rules, safety.region_cohorts(uow, region), as_of, remove)
+    return len({f.breach.referral_id for f in findings if f.remedy == safety.Remedy.REMOVE})
 
 
 def _advance(uow: UnitOfWork, region: str, as_of: date, freeze_days: int) -> None:

@@ -5,7 +5,7 @@ starts within the freeze window, is a fixed member; everyone else waiting or sch
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from engine.domain import policies
@@ -27,6 +27,7 @@ class Snapshot:
     deadlines: dict[str, date]
     pinned: set[str]
     grid: frozenset[str] = frozenset()  # candidate ids from the grid: not stored until the plan opens one
+    people: dict[str, Person] = field(default_factory=dict)  # the people of the referrals, for the plan gate
 
 
 def pinned_cohort(cohort: Cohort, as_of: date, freeze_days: int) -> bool:
@@ -71,7 +72,7 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
                             s.Office(o.office_code, o.pdu_code, o.rooms) for o in offices), params)
     pinned = {r.referral_id for group in members.values() for r in group}
     return Snapshot(problem, {r.referral_id: r for r in referrals}, cohorts, deadlines, pinned,
-                    frozenset(c.cohort_id for c in gridded))
+                    frozenset(c.cohort_id for c in gridded), people)
 
 
 def _plannable(referral: Referral, deadline: date | None, as_of: date, horizon: date) -> bool:

@@ -16,12 +16,14 @@ from engine.alerts.rules import (
                                  deadline_at_risk,
                                  deadline_missed,
                                  facilitator_overbooked,
+                                 place_breaks_rule,
+                                 plan_rejected,
                                  referral_stuck,
 )
 
 RULES: tuple[ModuleType, ...] = (
     deadline_at_risk, deadline_missed, allocation_finishes_late, cohort_below_minimum,
     cohort_facilitators_short, facilitator_overbooked, capacity_shortfall, referral_stuck, breach_guidance,
-    dead_letters,
+    dead_letters, place_breaks_rule, plan_rejected,
 )
 KINDS: dict[str, ModuleType] = {rule.KIND: rule for rule in RULES}

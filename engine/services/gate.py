@@ -1,0 +1,58 @@
+"""The gate every plan passes before it is published: a plan that breaks a rule is not published.
+
+Two independent judges: the solver's own validator (:func:`solver.check.check_plan`, on the plain
+problem) and the engine's invariants (:func:`engine.invariants.check_places`, on the memberships the
+plan would leave, judged by the people as they are now — both sides of every non-association, the
+corrected sex, the amended deadline). Only what the plan decides can fail it: a place it makes or
+keeps, a cohort it fills. A refused plan leaves the previous plan standing; the refusal is kept in
+engine state (:data:`REJECTED`) for the ``plan.rejected`` alert until a later plan passes.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from engine.domain.model import Referral
+from engine.handlers.context import EngineRules
+from engine.invariants import Places, Violation, check_places
+from engine.ports import UnitOfWork
+from engine.services.problem import Snapshot
+from solver import schema as s
+from solver.check import check_plan
+
+REJECTED = "plan_rejected:"  # engine_state: region → the last refused plan's violations (JSON), "" once passed
+
+
+def plan_violations(uow: UnitOfWork, snapshot: Snapshot, plan: s.Plan, rules: EngineRules) -> list[Violation]:
+    out = [Violation(v.rule, "plan", v.message) for v in check_plan(snapshot.problem, plan)]
+    assigned = {a.referral_id: a.cohort_id for a in plan.assignments}
+    demand_ids = {d.referral_id for d in snapshot.problem.demands}
+    members: dict[str, list[Referral]] = {}
+    for rid, referral in snapshot.referrals.items():
+        cid = assigned.get(rid) if rid in demand_ids else referral.cohort_id
+        if cid is not None:
+            members.setdefault(cid, []).append(referral)
+    fixed = [rid for rid in snapshot.referrals if rid not in demand_ids]
+    allocations = {a.referral_id: a for a in uow.allocations.where(referral_id=fixed)} if fixed else {}
+    report = check_places(Places(snapshot.cohorts, members, snapshot.people, snapshot.deadlines, allocations,
+                                 frozenset(assigned)), rules)
+    filled = set(assigned.values())
+    out += [v for v in report.violations if v.subject in assigned or (v.rule == "max-size" and v.subject in filled)]
+    return out
+
+
+def record_rejection(uow: UnitOfWork, region: str, as_of: date, allocator: str, violations: list[Violation]) -> None:
+    uow.set_state(f"{REJECTED}{region}", json.dumps({
+        "as_of": as_of.isoformat(), "allocator": allocator,
+        "violations": [{"rule": v.rule, "subject": v.subject, "detail": v.detail} for v in violations[:50]],
+        "count": len(violations)}))
+
+
+def clear_rejection(uow: UnitOfWork, region: str) -> None:
+    if uow.get_state(f"{REJECTED}{region}"):
+        uow.set_state(f"{REJECTED}{region}", "")
+
+
+def rejection(uow: UnitOfWork, region: str) -> dict | None:
+    value = uow.get_state(f"{REJECTED}{region}")
+    return json.loads(value) if value else None
