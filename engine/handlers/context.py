@@ -86,6 +86,24 @@ class Context:
             raise Parked(waiting_for)
         return entity
 
+    def current_crn(self, crn: str) -> str:
+        """The crn a case lives under now: merges followed (a crn never seen is its own)."""
+        seen = {crn}
+        person = self.uow.people.get(crn)
+        while person is not None and person.merged_into and person.merged_into not in seen:
+            crn = person.merged_into
+            seen.add(crn)
+            person = self.uow.people.get(crn)
+        return crn
+
+    def known_person(self, crn: str):
+        """The person a referral belongs to, following merges; parks the event until the person is
+        known with a region, so no referral exists that planning, the waiting list and alerts cannot see."""
+        person = self.uow.people.get(self.current_crn(crn))
+        if person is None or not person.region_code or person.merged_into:
+            raise Parked(f"person:{crn}")
+        return person
+
     def arrived(self, waiting_for: str) -> None:
         """Something new exists: release the events parked for it."""
         self.unparked.extend(self.uow.unpark(waiting_for))

@@ -11,6 +11,9 @@ from engine.handlers.context import Context
 
 def referral_created(ctx: Context, p: i.ReferralCreated) -> None:
     requirement = ctx.need(ctx.uow.requirements.get(p.requirement_id), f"requirement:{p.requirement_id}")
+    crn = ctx.known_person(p.crn).crn  # a merged case's referral belongs to the case it was merged into
+    if crn != p.crn:
+        p = p.model_copy(update={"crn": crn})
     if requirement.crn != p.crn:
         raise DomainError(f"referral {p.referral_id}: requirement {p.requirement_id} belongs to "
                           f"{requirement.crn}, not {p.crn}")

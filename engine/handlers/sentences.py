@@ -34,7 +34,7 @@ def sentence_imposed(ctx: Context, p: i.SentenceImposed) -> None:
     if existing is not None:
         ctx.require_fresh(existing)
     sentence = existing or ctx.uow.sentences.add(Sentence(
-        p.sentence_id, p.crn, SentenceType(p.sentence_type), p.start_date, p.expected_end_date))
+        p.sentence_id, ctx.current_crn(p.crn), SentenceType(p.sentence_type), p.start_date, p.expected_end_date))
     sentence.start_date, sentence.expected_end_date = p.start_date, p.expected_end_date
     ctx.stamp(sentence)
     ctx.arrived(f"sentence:{p.sentence_id}")
@@ -163,7 +163,8 @@ def _create_requirement(ctx: Context, requirement_id: str, crn: str, sentence_id
     ctx.need(ctx.uow.sentences.get(sentence_id), f"sentence:{sentence_id}")
     requirement = ctx.uow.requirements.get(requirement_id)
     if requirement is None:
-        requirement = ctx.uow.requirements.add(Requirement(requirement_id, crn, sentence_id, programme_code, kind))
+        requirement = ctx.uow.requirements.add(Requirement(requirement_id, ctx.current_crn(crn), sentence_id,
+                                                           programme_code, kind))
     ctx.require_fresh(requirement)
     requirement.programme_code, requirement.end_date = programme_code, end_date
     ctx.stamp(requirement)

@@ -143,3 +143,23 @@ def test_a_plan_that_would_break_a_rule_is_not_published_and_an_alert_names_it(h
     monkeypatch.undo()
     h.plan(FROZEN + timedelta(days=1))
     assert "RS" not in open_alerts(h, "plan.rejected")
+
+
+def test_class3_a_referral_for_a_case_already_merged_joins_the_case_it_was_merged_into(h):
+    h.feed(event("person.updated", LATER - timedelta(days=60), crn="X000300", region_code="RS", pdu_code="RS-P01"))
+    h.feed(event("case.merged", LATER - timedelta(days=50), crn="X000301", source_crn="X000300", target_crn="X000301"))
+    late = person_with_referral("X000300", at=LATER - timedelta(days=40))[1:]  # sentence onwards, old crn
+    result = h.feed(*late)
+    assert result.dead_lettered == 0
+    referral = h.referral("REF-X000300")
+    assert referral.crn == "X000301" and referral.status == S.AWAITING_ALLOCATION
+    assert violations(h, LATER.date()) == []
+
+
+def test_class3_a_referral_waits_until_its_person_is_known_with_a_region(h):
+    person, *rest = person_with_referral("X000400", at=LATER - timedelta(days=40))
+    first = h.feed(*rest)
+    assert h.referral("REF-X000400") is None and first.parked >= 1
+    h.feed(person)
+    assert h.referral("REF-X000400").status == S.AWAITING_ALLOCATION
+    assert violations(h, LATER.date()) == []
