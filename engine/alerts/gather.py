@@ -17,6 +17,7 @@ from engine.alerts.inputs import (
 from engine.alerts.model import ALL_REGIONS
 from engine.domain.model import Cohort, CohortStatus
 from engine.handlers.context import EngineRules
+from engine.handlers.refusals import refusals
 from engine.ports import UnitOfWork
 from engine.services import safety
 from engine.services.capacity import programme_loads
@@ -78,7 +79,21 @@ def gather(uow: UnitOfWork, region: str, today: date, now: datetime, rules: Engi
         place_breaches=tuple(safety.as_dict(f) for f in safety.PlaceAudit(
             uow, rules, safety.region_cohorts(uow, region)).findings()),
         removed_places=safety.removals(uow, region), plan_rejection=rejection(uow, region),
+        refused_members=_still_refused(uow, region, by_id, {v.referral_id: v for v in views}),
         former_cohorts=tuple(_cohort_view(c, members.get(c.cohort_id, 0), rules) for c in former))
+
+
+def _still_refused(uow: UnitOfWork, region: str, cohorts: dict, views: dict) -> tuple[dict, ...]:
+    out = []
+    for cohort_id, members in sorted(refusals(uow, region).items()):
+        if cohort_id not in cohorts:
+            continue
+        for m in members:
+            view = views.get(m["referral_id"])
+            closed = view is None and m["rule"] != "unknown"
+            if not closed and not (view is not None and view.cohort_id == cohort_id):
+                out.append({**m, "cohort_id": cohort_id})
+    return tuple(out)
 
 
 def dead_letter_inputs(uow: UnitOfWork, now: datetime, today: date) -> AlertInputs:

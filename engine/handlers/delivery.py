@@ -1,50 +1,116 @@
 """programmes.delivery.v1: planned cohorts, confirmations, facilitators, attendance."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from engine.domain.calendar import WeeklySlot
 from engine.domain.errors import DomainError
 from engine.domain.model import Allocation, Cohort, CohortStatus, Facilitator
+from engine.domain.placement import HOLDING, Member, place_breaches
 from engine.domain.statuses import ReferralStatus as S
+from engine.events.outbound import AllocationChanged
 from engine.events import inbound as i
 from engine.handlers.context import Context
 from engine.ports import Attendance
+from engine.handlers.refusals import record_refusals
+
+JOINABLE = frozenset({S.AWAITING_ALLOCATION, S.SCHEDULED, S.ON_PROGRAMME})
 
 
 def cohort_planned(ctx: Context, p: i.CohortPlanned) -> None:
+    """A cohort as the delivery team defined it; a changed definition of a cohort not yet started is
+    applied (and its members re-checked after the event), one that cannot be met is refused."""
     programme = ctx.rules.catalogue.get(p.programme_code)
+    min_size, max_size = p.min_size or programme.min_size, p.max_size or programme.max_size
+    if min_size > max_size:
+        raise DomainError(f"cohort {p.cohort_id}: min_size {min_size} is above max_size {max_size}")
     existing = ctx.uow.cohorts.get(p.cohort_id)
     if existing is not None:
         ctx.require_fresh(existing)
-        return
+        if existing.status in (CohortStatus.STARTED, CohortStatus.COMPLETED, CohortStatus.CANCELLED):
+            raise DomainError(f"cohort {p.cohort_id}: a {existing.status} cohort cannot be redefined")
     cohort = Cohort(p.cohort_id, p.region_code, p.programme_code, p.office_code, p.pdu_code,
                     tuple(WeeklySlot(s.weekday, s.start, s.period) for s in p.slots), p.start_date,
-                    p.start_date, 0, p.pathway, p.sex, p.offence_cohort, p.ldc,
-                    p.min_size or programme.min_size, p.max_size or programme.max_size)
+                    p.start_date, 0, p.pathway, p.sex, p.offence_cohort, p.ldc, min_size, max_size)
     ctx.schedule(cohort)  # computes the end date from the real calendar; bad slots are rejected
+    if existing is not None:
+        if existing.region_code != cohort.region_code:
+            raise DomainError(f"cohort {p.cohort_id}: region {p.region_code} differs from {existing.region_code}")
+        if _definition(existing) == _definition(cohort):
+            return  # the same definition re-sent: nothing changes
+        cohort.status, cohort.facilitator_ids, cohort.origin = existing.status, existing.facilitator_ids, existing.origin
+        cohort.updated_at = existing.updated_at
     ctx.uow.cohorts.add(cohort)
     ctx.stamp(cohort)
     ctx.dirty_regions.add(p.region_code)
     ctx.arrived(f"cohort:{p.cohort_id}")
 
 
+def _definition(c: Cohort) -> tuple:
+    return (c.programme_code, c.office_code, c.pdu_code, c.slots, c.start_date, c.pathway, c.sex, c.offence_cohort,
+            c.ldc, c.min_size, c.max_size)
+
+
 def cohort_confirmed(ctx: Context, p: i.CohortConfirmed) -> None:
+    """The delivery team's confirmation is a fact: the cohort is confirmed with its facilitators and
+    every member who may lawfully be there is placed; each member it cannot honour is recorded for
+    the ``confirmation.member_refused`` alert (naming the member, the cohort and the rule)."""
     cohort = _cohort(ctx, p.cohort_id)
-    members = [ctx.need(ctx.uow.referrals.get(rid), f"referral:{rid}") for rid in p.members]
-    for referral in members:
-        if referral.cohort_id not in (None, cohort.cohort_id) or referral.status not in (
-                S.AWAITING_ALLOCATION, S.SCHEDULED, S.ON_PROGRAMME):
-            raise DomainError(f"cohort {cohort.cohort_id}: referral {referral.referral_id} cannot join "
-                              f"({referral.status}, cohort {referral.cohort_id})")
     cohort.confirm(tuple(p.facilitator_ids) or cohort.facilitator_ids)
     cohort.advance(ctx.now.date())
-    for referral in members:
-        _place(ctx, cohort, referral)
     ctx.stamp(cohort)
     ctx.dirty_regions.add(cohort.region_code)
+    holders = [r for r in ctx.uow.referrals.where(cohort_id=cohort.cohort_id) if r.status in HOLDING]
+    group = {r.referral_id: r for r in holders}
+    refused = []
+    for rid in dict.fromkeys(p.members):
+        referral = ctx.uow.referrals.get(rid)
+        why = _cannot_join(ctx, cohort, referral, list(group.values())) if rid not in group else None
+        if why is None and rid not in group and len(group) >= cohort.max_size:
+            why = ("max-size", f"cohort {cohort.cohort_id} already has {len(group)} people, maximum {cohort.max_size}")
+        if why is not None:
+            refused.append({"referral_id": rid, "crn": referral.crn if referral else None, "rule": why[0],
+                            "detail": why[1]})
+            continue
+        _place(ctx, cohort, referral)
+        group[rid] = referral
+    record_refusals(ctx.uow, cohort, refused)
+
+
+def _cannot_join(ctx: Context, cohort: Cohort, referral, group) -> tuple[str, str] | None:
+    """Why the delivery team's member cannot be placed here, as (rule, detail); None if they may."""
+    if referral is None:
+        return "unknown", "referral never received by cohortplan: check the referral id or send the referral"
+    if referral.status not in JOINABLE:
+        return "status", f"referral is {referral.status.lower().replace('_', ' ')}"
+    if referral.cohort_id not in (None, cohort.cohort_id) and not _proposal(ctx, referral):
+        return "other-place", f"already holds a fixed place on cohort {referral.cohort_id}"
+    person = ctx.uow.people.get(referral.crn)
+    deadline = ctx.deadline_of(referral)
+    latest_end = deadline - timedelta(days=ctx.rules.deadline_margin_days) if deadline else None
+    others = [Member(r.referral_id, r.crn, _named(ctx, r.crn)) for r in group if r.referral_id != referral.referral_id]
+    breaches = place_breaches(referral, person, cohort, latest_end, others)
+    if breaches:
+        return str(breaches[0].rule), "; ".join(f"{b.rule}: {b.detail}" for b in breaches)
+    return None
+
+
+def _named(ctx: Context, crn: str) -> frozenset[str]:
+    person = ctx.uow.people.get(crn)
+    return person.non_associations if person else frozenset()
+
+
+def _proposal(ctx: Context, referral) -> bool:
+    """A place the plan proposed elsewhere and that has not started: the confirmation takes precedence."""
+    allocation = ctx.uow.allocations.get(referral.referral_id)
+    other = ctx.uow.cohorts.get(referral.cohort_id) if referral.cohort_id else None
+    return (allocation is not None and allocation.source == "PLAN" and referral.status == S.SCHEDULED
+            and other is not None and other.status in (CohortStatus.PROPOSED, CohortStatus.CONFIRMED))
 
 
 def _place(ctx: Context, cohort: Cohort, referral) -> None:
-    """A member placed by the delivery team: pinned, not the plan's to move."""
+    """A member placed by the delivery team: pinned, not the plan's to move (taken off any proposal)."""
+    previous = referral.cohort_id if referral.cohort_id != cohort.cohort_id else None
     ctx.uow.allocations.add(Allocation(referral.referral_id, cohort.cohort_id, 0, ctx.now.date(),
                                        "placed by the delivery team", source="DELIVERY", pinned=True))
     if referral.status == S.AWAITING_ALLOCATION:
@@ -52,6 +118,13 @@ def _place(ctx: Context, cohort: Cohort, referral) -> None:
                          by_allocation=True)
     referral.cohort_id = cohort.cohort_id
     ctx.stamp(referral)
+    if previous is not None:
+        ctx.emit("allocation.changed", referral.crn, AllocationChanged(
+            plan_version=0, referral_id=referral.referral_id, crn=referral.crn, cohort_id=cohort.cohort_id,
+            start_date=cohort.start_date, end_date=cohort.end_date, deadline=ctx.deadline_of(referral),
+            reason=f"placed on cohort {cohort.cohort_id} by the delivery team", previous_cohort_id=previous),
+            referral.referral_id)
+        ctx.dirty_regions.add(cohort.region_code)
 
 
 def cohort_cancelled(ctx: Context, p: i.CohortCancelled) -> None:

@@ -11,6 +11,7 @@ from engine.alerts.rules import (
                                  breach_guidance,
                                  capacity_shortfall,
                                  cohort_below_minimum,
+                                 confirmation_member_refused,
                                  cohort_facilitators_short,
                                  dead_letters,
                                  deadline_at_risk,
@@ -24,6 +25,6 @@ from engine.alerts.rules import (
 RULES: tuple[ModuleType, ...] = (
     deadline_at_risk, deadline_missed, allocation_finishes_late, cohort_below_minimum,
     cohort_facilitators_short, facilitator_overbooked, capacity_shortfall, referral_stuck, breach_guidance,
-    dead_letters, place_breaks_rule, plan_rejected,
+    dead_letters, place_breaks_rule, plan_rejected, confirmation_member_refused,
 )
 KINDS: dict[str, ModuleType] = {rule.KIND: rule for rule in RULES}

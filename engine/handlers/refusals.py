@@ -1,0 +1,26 @@
+"""Members of a delivery-team confirmation that cohortplan could not honour, kept for the alert.
+
+Engine state, one record per cohort (``refused:<region>:<cohort>``): the latest confirmation of the
+cohort replaces it. A refusal is news until the member holds a place on that cohort, the referral
+closes, or the cohort is no longer open; the ``confirmation.member_refused`` alert reads it.
+"""
+from __future__ import annotations
+
+import json
+
+from engine.domain.model import Cohort
+from engine.ports import UnitOfWork
+
+REFUSED = "refused:"
+
+
+def record_refusals(uow: UnitOfWork, cohort: Cohort, refused: list[dict]) -> None:
+    name = f"{REFUSED}{cohort.region_code}:{cohort.cohort_id}"
+    if refused or uow.get_state(name):
+        uow.set_state(name, json.dumps(refused) if refused else "")
+
+
+def refusals(uow: UnitOfWork, region: str) -> dict[str, list[dict]]:
+    """Cohort id → the members its latest confirmation could not place."""
+    prefix = f"{REFUSED}{region}:"
+    return {name.removeprefix(prefix): json.loads(value) for name, value in uow.states(prefix).items() if value}

@@ -1,0 +1,133 @@
+"""Issue 18, classes 2 and 3: the delivery team's confirmation is applied for everything it can be,
+and a cohort's definition either applies (members re-checked) or is refused where people look."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from engine.alerts.sweep import AlertSweep
+from engine.domain.statuses import ReferralStatus as S
+from engine.invariants import check_region
+from tests.support.events import cohort_planned, event, facilitator, person_with_referral
+from tests.unit.engine.harness import Harness
+
+START = date(2025, 3, 3)
+AT = datetime(2025, 2, 12, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def h(database_url) -> Harness:
+    return Harness(database_url)
+
+
+def waiting(h: Harness, n: int, first: int = 0, sex: str = "MALE") -> list[str]:
+    h.feed(*[line for i in range(first, first + n) for line in person_with_referral(f"X{i:06d}", sex=sex)])
+    return [f"REF-X{i:06d}" for i in range(first, first + n)]
+
+
+def confirm(h: Harness, cohort_id: str, members: list[str], at: datetime = AT):
+    return h.feed(event("cohort.confirmed", at, key="RS", cohort_id=cohort_id, facilitator_ids=["F1", "F2"],
+                        members=members))
+
+
+def refused(h: Harness, as_of: date = AT.date()) -> dict[str, dict]:
+    AlertSweep(h.rules).sweep(h.db.uow, "RS", as_of)
+    with h.db.uow() as uow:
+        return {row["subject_id"]: row for row in uow.active_alerts("RS", kinds=["confirmation.member_refused"]).values()}
+
+
+def test_class2a_a_confirmation_takes_a_member_off_the_plans_proposal_elsewhere(h):
+    ids = waiting(h, 8)
+    h.feed(cohort_planned("C1", START), cohort_planned("C2", START + timedelta(days=1), slots=((1, "10:00"),)),
+           facilitator("F1"), facilitator("F2"), facilitator("F3"), facilitator("F4"))
+    h.plan(date(2025, 2, 3))
+    proposed = {rid: h.referral(rid).cohort_id for rid in ids}
+    mover = next(rid for rid, cid in sorted(proposed.items()) if cid == "C1")
+    result = confirm(h, "C2", [mover])
+    assert result.dead_lettered == 0
+    assert h.referral(mover).cohort_id == "C2" and h.allocation(mover).source == "DELIVERY"
+    changed = [json.loads(x["message"])["payload"] for x in h.outbox("allocation.changed")]
+    assert any(c["referral_id"] == mover and c["previous_cohort_id"] == "C1" for c in changed)
+    h.plan(date(2025, 2, 4))
+    assert h.referral(mover).cohort_id == "C2"  # the plan never undoes the delivery team's placement
+
+
+def test_class2b_members_over_the_maximum_are_refused_one_alert_each_and_never_removed_later(h):
+    ids = waiting(h, 5)
+    h.feed(event("cohort.planned", AT - timedelta(days=1), key="RS", cohort_id="C1", region_code="RS",
+                 programme_code="BC-M", office_code="RS-P01-O1", pdu_code="RS-P01", sex="MALE",
+                 slots=[{"weekday": 0, "start": "10:00", "period": "DAYTIME"}], start_date=START.isoformat(),
+                 min_size=2, max_size=3), facilitator("F1"), facilitator("F2"))
+    confirm(h, "C1", ids)
+    placed = [rid for rid in ids if h.referral(rid).cohort_id == "C1"]
+    assert placed == ids[:3]
+    alerts = refused(h)
+    assert sorted(alerts) == [f"C1/{rid}" for rid in ids[3:]]
+    assert all("max-size" in a["reason"] for a in alerts.values())
+    outcome = h.plan(date(2025, 2, 13))
+    assert outcome.removed == 0 and [rid for rid in ids if h.referral(rid).cohort_id == "C1"] == ids[:3]
+
+
+def test_class2c_an_unknown_member_does_not_stop_the_rest_of_the_confirmation(h):
+    ids = waiting(h, 6)
+    h.feed(cohort_planned("C1", START), facilitator("F1"), facilitator("F2"))
+    result = confirm(h, "C1", ids + ["REF-NEVER-SEEN"])
+    assert result.parked == 0 and result.dead_lettered == 0
+    with h.db.uow() as uow:
+        cohort = uow.cohorts.get("C1")
+        assert cohort.status == "CONFIRMED" and cohort.facilitator_ids == ("F1", "F2")
+    assert all(h.referral(rid).cohort_id == "C1" for rid in ids)
+    alert = refused(h)["C1/REF-NEVER-SEEN"]
+    assert "unknown" in alert["reason"] and "C1" in alert["reason"]
+
+
+def test_class2_unlawful_members_are_refused_with_the_rule_the_lawful_ones_placed(h):
+    men = waiting(h, 6)
+    women = waiting(h, 1, first=50, sex="FEMALE")
+    h.feed(cohort_planned("C1", START), facilitator("F1"), facilitator("F2"))
+    h.feed(event("person.updated", AT - timedelta(hours=1), crn="X000001", non_associations=["X000000"]))
+    confirm(h, "C1", men + women)
+    assert h.referral(men[0]).cohort_id == "C1" and h.referral(men[1]).cohort_id is None
+    assert h.referral(women[0]).cohort_id is None
+    alerts = refused(h)
+    assert "non-association" in alerts[f"C1/{men[1]}"]["reason"] and "sex" in alerts[f"C1/{women[0]}"]["reason"]
+    with h.db.uow() as uow:
+        assert check_region(uow, "RS", AT.date(), h.rules).violations == []
+
+
+def test_class3_a_changed_definition_applies_and_members_are_rechecked(h):
+    ids = waiting(h, 6)
+    h.feed(cohort_planned("C1", START), facilitator("F1"), facilitator("F2"))
+    confirm(h, "C1", ids)
+    h.feed(event("cohort.planned", AT + timedelta(hours=1), key="RS", cohort_id="C1", region_code="RS",
+                 programme_code="BC-M", office_code="RS-P01-O1", pdu_code="RS-P01", sex="FEMALE",
+                 slots=[{"weekday": 0, "start": "10:00", "period": "DAYTIME"}], start_date=START.isoformat()))
+    with h.db.uow() as uow:
+        assert uow.cohorts.get("C1").sex == "FEMALE"
+    assert all(h.referral(rid).cohort_id == "C1" for rid in ids)  # people placed them: kept, flagged
+    AlertSweep(h.rules).sweep(h.db.uow, "RS", AT.date())
+    with h.db.uow() as uow:
+        flagged = uow.active_alerts("RS", kinds=["place.breaks_rule"])
+    assert len(flagged) == 6 and all("sex" in row["reason"] for row in flagged.values())
+
+
+def test_class3_a_cohort_that_cannot_be_met_is_a_dead_letter(h):
+    h.feed(event("cohort.planned", AT, key="RS", cohort_id="C9", region_code="RS", programme_code="BC-M",
+                 office_code="RS-P01-O1", pdu_code="RS-P01", sex="MALE",
+                 slots=[{"weekday": 0, "start": "10:00", "period": "DAYTIME"}], start_date=START.isoformat(),
+                 min_size=10, max_size=2))
+    letters = h.dead_letters()
+    assert len(letters) == 1 and "min_size 10 is above max_size 2" in letters[0]["reason"]
+
+
+def test_class3_redefining_a_started_cohort_is_refused(h):
+    h.feed(cohort_planned("C1", START), facilitator("F1"), facilitator("F2"))
+    h.feed(event("cohort.confirmed", datetime(2025, 3, 4, tzinfo=timezone.utc), key="RS", cohort_id="C1",
+                 facilitator_ids=["F1", "F2"], members=[]))
+    h.feed(event("cohort.planned", datetime(2025, 3, 5, tzinfo=timezone.utc), key="RS", cohort_id="C1",
+                 region_code="RS", programme_code="BBR", office_code="RS-P01-O1", pdu_code="RS-P01", sex="MALE",
+                 slots=[{"weekday": 0, "start": "10:00", "period": "DAYTIME"}], start_date=START.isoformat()))
+    letters = h.dead_letters()
+    assert len(letters) == 1 and "cannot be redefined" in letters[0]["reason"]
