@@ -6,7 +6,7 @@ from datetime import timedelta
 from engine.domain.calendar import WeeklySlot
 from engine.domain.errors import DomainError
 from engine.domain.model import Allocation, Cohort, CohortStatus, Facilitator
-from engine.domain.placement import HOLDING, Member, place_breaches
+from engine.domain.placement import HOLDING, Member, Rule, place_breaches
 from engine.domain.statuses import ReferralStatus as S
 from engine.events.outbound import AllocationChanged
 from engine.events import inbound as i
@@ -89,7 +89,9 @@ def _cannot_join(ctx: Context, cohort: Cohort, referral, group) -> tuple[str, st
     deadline = ctx.deadline_of(referral)
     latest_end = deadline - timedelta(days=ctx.rules.deadline_margin_days) if deadline else None
     others = [Member(r.referral_id, r.crn, _named(ctx, r.crn)) for r in group if r.referral_id != referral.referral_id]
-    breaches = place_breaches(referral, person, cohort, latest_end, others)
+    # A group that ends after the deadline less the catch-up margin is the planner's rule, not a bar to
+    # a place people chose: it is kept, and allocation.finishes_late asks for an extension or alternative.
+    breaches = [b for b in place_breaches(referral, person, cohort, latest_end, others) if b.rule != Rule.DEADLINE]
     if breaches:
         return str(breaches[0].rule), "; ".join(f"{b.rule}: {b.detail}" for b in breaches)
     return None

@@ -4,7 +4,8 @@ non-association, an earlier order end, a re-assessment, a rescheduled cohort, a 
 CRITICAL when the place is kept because people made it or the programme is running: the treatment
 manager decides (the reason says what to do). WARNING when the place was removed (the person is back
 on the waiting list: tell them their place is withdrawn) or is the plan's own and the next plan moves
-the person. A removal stays open until the next plan of the region has seen the person again.
+the person. A removal stays open until the next plan of the region has seen the person again. A kept
+place that only finishes too late is left to ``allocation.finishes_late``, which asks for an extension.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ SCOPE = "region"
 def evaluate(inputs: AlertInputs, thresholds: AlertThresholds) -> list[Alert]:
     by_referral: dict[str, list] = {}
     for finding in inputs.place_breaches:
+        if finding["rule"] == Rule.DEADLINE and finding["remedy"] == "FLAG":
+            continue  # a kept place that finishes late is allocation.finishes_late's to report
         by_referral.setdefault(finding["referral_id"], []).append(finding)
     out = [_held(inputs, rid, findings) for rid, findings in sorted(by_referral.items())]
     out += [_removed(inputs, rid, record) for rid, record in sorted(inputs.removed_places.items())

@@ -131,3 +131,19 @@ def test_class3_redefining_a_started_cohort_is_refused(h):
                  slots=[{"weekday": 0, "start": "10:00", "period": "DAYTIME"}], start_date=START.isoformat()))
     letters = h.dead_letters()
     assert len(letters) == 1 and "cannot be redefined" in letters[0]["reason"]
+
+
+def test_class2_a_delivery_place_that_ends_inside_the_catch_up_margin_is_kept_and_finishes_late_alerts(h):
+    ids = waiting(h, 1)
+    h.feed(cohort_planned("C1", START), facilitator("F1"), facilitator("F2"))
+    confirm(h, "C1", ids)
+    with h.db.uow() as uow:
+        end = uow.cohorts.get("C1").end_date
+    h.feed(event("sentence.amended", AT + timedelta(days=1), crn="X000000", sentence_id="S-X000000",
+                 expected_end_date=(end + timedelta(days=7)).isoformat()))
+    assert h.referral(ids[0]).cohort_id == "C1"  # people made the place: kept
+    AlertSweep(h.rules).sweep(h.db.uow, "RS", AT.date() + timedelta(days=1))
+    with h.db.uow() as uow:
+        late = uow.active_alerts("RS", kinds=["allocation.finishes_late"])
+        broken = uow.active_alerts("RS", kinds=["place.breaks_rule"])
+    assert list(late) == [f"allocation.finishes_late:referral:{ids[0]}"] and broken == {}
