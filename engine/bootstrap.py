@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from engine.alerts.settings import AlertThresholds
 from engine.alerts.sinks import AlertDispatcher, AlertSinkSettings, build_sinks
@@ -84,4 +85,5 @@ def bootstrap(settings: EngineSettings | None = None, run_migrations: bool = Tru
     settings = settings or EngineSettings()
     rules = EngineRules(deadline_margin_days=settings.deadline_margin_days, freeze_days=settings.freeze_days)
     database = Database(settings.database_url, run_migrations=run_migrations)
-    return Engine(settings, database, rules, Ingestor(database.uow, rules))
+    ingestor = Ingestor(database.uow, rules, park_timeout=timedelta(hours=settings.park_timeout_hours))
+    return Engine(settings, database, rules, ingestor)

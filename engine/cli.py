@@ -256,6 +256,21 @@ def deadletters(database_url: Optional[str] = DbOption, limit: int = typer.Optio
 
 
 @app.command()
+def parked(database_url: Optional[str] = DbOption, limit: int = typer.Option(50, min=1)) -> None:
+    """Events waiting for something not seen yet, longest waiting first, and where they came from."""
+    engine = _engine(database_url)
+    q, hours = engine.queries(), engine.settings.park_timeout_hours
+    table = Table("event id", "type", "waiting for", "since (event time)", "waited", "origin", "line",
+                  title=f"{q.parked_count()} parked events (a dead letter after {hours} h of event time)")
+    for p in q.parked(limit):
+        where = p["line_number"] if p["line_number"] is not None else (
+            f"{p['partition']}@{p['offset']}" if p["offset"] is not None else "")
+        table.add_row(p["event_id"], p["event_type"] or "", escape(p["waiting_for"]), p["parked_at"] or "",
+                      f"{p['waited_hours']} h", escape(p["origin"] or ""), str(where))
+    console.print(table)
+
+
+@app.command()
 def alerts(
     database_url: Optional[str] = DbOption,
     region: Optional[str] = typer.Option(None, help="Region code ('*' for alerts about no region)."),

@@ -44,6 +44,42 @@ class DeadLetter:
     event_id: str | None = None
 
 
+# How the ingest words the dead letters that are not about a message's own content, so the read side
+# (the dead-letter alert's origins) can tell them apart from bad input.
+CONFLICT_REASON = "conflicting duplicate of event"
+EXPIRED_REASON = "parked event expired"
+
+
+@dataclass(frozen=True)
+class ParkedEvent:
+    """An event waiting for something not seen yet, with where it came from (its source position)."""
+
+    event_id: str
+    waiting_for: str
+    occurred_at: datetime
+    raw: str
+    event_type: str | None = None
+    digest: str | None = None  # sha256 of its content (see engine.services.ingest.content_digest)
+    origin: str | None = None  # file path or topic; None for events parked before positions were kept
+    line_number: int | None = None
+    partition: int | None = None
+    offset: int | None = None
+    parked_at: datetime | None = None  # event time (the ingest's clock) when it started waiting
+    seen_at: datetime | None = None  # server clock when it was received
+
+
+@dataclass(frozen=True)
+class SeenCopy:
+    """The copy of an event id recorded first: processed (applied, stale, rejected, expired) or parked."""
+
+    event_id: str
+    outcome: str  # APPLIED | STALE | REJECTED | EXPIRED | PARKED
+    digest: str | None = None  # None: recorded before digests were kept (compares equal to anything)
+    raw: str | None = None
+    seen_at: datetime | None = None
+    waiting_for: str | None = None  # parked copies
+
+
 @dataclass(frozen=True)
 class Attendance:
     referral_id: str
@@ -100,14 +136,31 @@ class UnitOfWork(ABC):
     def already_processed(self, event_ids: Iterable[str]) -> set[str]: ...
 
     @abstractmethod
-    def mark_processed(self, event_id: str, event_type: str, occurred_at: datetime, outcome: str) -> None: ...
+    def seen_copies(self, event_ids: Iterable[str]) -> dict[str, SeenCopy]:
+        """The recorded copy of each of these ids that was processed (including this unit of work's
+        queued records) or is parked, by id; ids never seen are absent."""
 
     @abstractmethod
-    def park(self, event_id: str, waiting_for: str, occurred_at: datetime, raw: str) -> None: ...
+    def mark_processed(self, event_id: str, event_type: str, occurred_at: datetime, outcome: str,
+                       digest: str | None = None, raw: str | None = None,
+                       seen_at: datetime | None = None) -> None:
+        """Record an event id as done, with the digest and text of the copy that was processed."""
 
     @abstractmethod
-    def unpark(self, waiting_for: str) -> list[str]:
-        """Remove and return (in occurrence order) the raw events waiting for this key."""
+    def park(self, event: ParkedEvent) -> None:
+        """Keep an event until ``event.waiting_for`` arrives; parking an id already parked keeps the first."""
+
+    @abstractmethod
+    def unpark(self, waiting_for: str) -> list[ParkedEvent]:
+        """Remove and return (in occurrence order) the events waiting for this key."""
+
+    @abstractmethod
+    def expire_parked(self, parked_before: datetime) -> list[ParkedEvent]:
+        """Remove and return the events parked (``parked_at``, event time) before this instant, oldest first."""
+
+    @abstractmethod
+    def earliest_parked(self) -> datetime | None:
+        """The earliest ``parked_at`` (event time) of the events waiting now; None when none is."""
 
     @abstractmethod
     def emit(self, message_id: str, topic: str, key: str, event_type: str, message: str,
@@ -135,7 +188,8 @@ class UnitOfWork(ABC):
         raise NotImplementedError
 
     def dead_letters_since(self, since: datetime) -> list[tuple[datetime, str]]:
-        """(received_at, origin) of every event rejected to dead letters at or after ``since``."""
+        """(received_at, origin) of every event rejected to dead letters at or after ``since``; the origin of
+        a conflicting duplicate or an expired parked event says so (``topic (conflicting duplicate)``)."""
         raise NotImplementedError
 
     # planning ---------------------------------------------------------------------------------

@@ -25,4 +25,7 @@ class EngineSettings(BaseSettings):
     move_threshold_weeks: int = Field(8, ge=0, le=52, description="a published place moves only for a wait this much shorter")
     grid_step_weeks: int = Field(4, ge=1, le=26, description="weeks between candidate starts per venue and track")
     batch_size: int = Field(2000, ge=1, le=100_000)
+    park_timeout_hours: int = Field(168, ge=1, le=87_600,
+                                    description="hours of event time (the ingest's clock) a parked event waits for "
+                                                "what it refers to before it becomes a dead letter")
     output_dir: Path = Path("out")

@@ -10,6 +10,7 @@ from engine.domain.calendar import WeeklySlot
 from engine.domain.model import (Allocation, Cohort, CohortStatus, Facilitator, LifeStatus, Person,
                                  Referral, Requirement, Sentence, SentenceType)
 from engine.domain.statuses import ReferralStatus
+from engine.ports import ParkedEvent
 
 
 @cache
@@ -111,3 +112,11 @@ def allocation_from_row(r: dict[str, Any]) -> Allocation:
 
 
 Mapper = tuple[Callable[[Any], dict[str, Any]], Callable[[dict[str, Any]], Any]]
+
+
+def parked_to_row(e: ParkedEvent) -> dict[str, Any]:
+    return {**asdict(e), "parked_at": e.parked_at or e.occurred_at}
+
+
+def parked_from_row(r: dict[str, Any]) -> ParkedEvent:
+    return ParkedEvent(**{name: r[name] for name in _names(ParkedEvent)})

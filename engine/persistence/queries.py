@@ -1,7 +1,7 @@
 """Read side: plain-data answers for the CLI, the demo summary and tests (no entities leak out)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -14,7 +14,11 @@ from engine.persistence import tables as t
 STATE_TABLES = {
     t.PersonRow: (), t.SentenceRow: (), t.RequirementRow: (), t.ReferralRow: (), t.ReferralHistoryRow: ("id",),
     t.CohortRow: (), t.FacilitatorRow: (), t.AllocationRow: (), t.PlanRow: (), t.AttendanceRow: ("id",),
-    t.ProcessedEventRow: (), t.ParkedEventRow: (), t.OutboxRow: ("id", "sent_at"), t.OfficeRow: (),
+    # the text and server time of a processed or parked copy, and where a parked one came from, explain the
+    # state rather than make it: a replay from another file (or a redelivery) holds the same state
+    t.ProcessedEventRow: ("raw", "seen_at"),
+    t.ParkedEventRow: ("origin", "line_number", "partition", "offset", "seen_at"),
+    t.OutboxRow: ("id", "sent_at"), t.OfficeRow: (),
     t.ActiveAlertRow: (), t.EngineStateRow: (),
 }
 # engine_state rows that record how the state was delivered (consumer offsets, re-plan marks), not what it is.
@@ -111,6 +115,25 @@ class Queries:
 
     def dead_letter_count(self) -> int:
         return self.s.execute(select(func.count()).select_from(t.DeadLetterRow)).scalar_one()
+
+    def parked(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Events waiting for something not seen yet, longest waiting first: id, type, what it waits for,
+        since when (event time), where it came from, and hours waited by the event clock."""
+        k = t.ParkedEventRow
+        clock = self.s.execute(select(t.EngineStateRow.value).where(t.EngineStateRow.name == "clock")).scalar()
+        now = datetime.fromisoformat(clock) if clock else None
+        rows = self.s.execute(select(k.event_id, k.event_type, k.waiting_for, k.occurred_at, k.parked_at, k.origin,
+                                     k.line_number, k.partition, k.offset).order_by(
+            k.parked_at, k.occurred_at, k.event_id).limit(limit)).mappings()
+        out = []
+        for r in rows:
+            since = r["parked_at"] or r["occurred_at"]
+            out.append({**{name: _plain(value) for name, value in r.items()},
+                        "waited_hours": int((now - since) / timedelta(hours=1)) if now and now > since else 0})
+        return out
+
+    def parked_count(self) -> int:
+        return self.s.execute(select(func.count()).select_from(t.ParkedEventRow)).scalar_one()
 
     def outbox(self, topic: str | None = None) -> list[dict[str, Any]]:
         stmt = select(t.OutboxRow).order_by(t.OutboxRow.id)

@@ -201,11 +201,17 @@ class AttendanceRow(Base):
 
 
 class ProcessedEventRow(Base):
+    """One row per event id, for the copy processed first: a later copy is a duplicate when its content
+    digest is the same, a conflicting duplicate (dead-lettered, never applied) when it is not."""
+
     __tablename__ = "processed_events"
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     event_type: Mapped[str] = mapped_column(Code)
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    outcome: Mapped[str] = mapped_column(Code)  # APPLIED | STALE | PARKED | REJECTED
+    outcome: Mapped[str] = mapped_column(Code)  # APPLIED | STALE | REJECTED | EXPIRED
+    digest: Mapped[str | None] = mapped_column(String(64), nullable=True)  # sha256 hex; None before 0003
+    raw: Mapped[str | None] = mapped_column(Text, nullable=True)  # the processed copy's text, for conflicts
+    seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # server clock
 
 
 class ParkedEventRow(Base):
@@ -214,6 +220,14 @@ class ParkedEventRow(Base):
     waiting_for: Mapped[str] = mapped_column(String(100), index=True)
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
     raw: Mapped[str] = mapped_column(Text)
+    event_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    origin: Mapped[str | None] = mapped_column(String(200), nullable=True)  # file path or topic
+    line_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    partition: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    offset: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    parked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)  # event time
+    seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # server clock
 
 
 class OutboxRow(Base):

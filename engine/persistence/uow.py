@@ -14,7 +14,10 @@ from engine.persistence import mappers as m
 from engine.persistence import tables as t
 from engine.persistence.joins import add_deadline, region_referrals
 from engine.persistence.repository import SqlRepository, insert_ignore, insert_many, upsert
-from engine.ports import Attendance, DeadLetter, UnitOfWork
+from engine.ports import (CONFLICT_REASON, EXPIRED_REASON, Attendance, DeadLetter, ParkedEvent, SeenCopy,
+                          UnitOfWork)
+
+PARKED = "PARKED"
 
 
 class ReferralRepository(SqlRepository[Referral]):
@@ -108,9 +111,29 @@ class SqlUnitOfWork(UnitOfWork):
             t.ProcessedEventRow.event_id.in_(ids))).scalars()) if ids else set()
         return found | (queued & set(ids))
 
-    def mark_processed(self, event_id: str, event_type: str, occurred_at: datetime, outcome: str) -> None:
-        self._queue(t.ProcessedEventRow, event_id=event_id, event_type=event_type,
-                    occurred_at=occurred_at, outcome=outcome)
+    def seen_copies(self, event_ids: Iterable[str]) -> dict[str, SeenCopy]:
+        ids = sorted(set(event_ids))
+        out: dict[str, SeenCopy] = {}
+        p, k = t.ProcessedEventRow, t.ParkedEventRow
+        for start in range(0, len(ids), 900):
+            part = ids[start:start + 900]
+            for r in self._session.execute(select(k.event_id, k.digest, k.raw, k.seen_at, k.waiting_for).where(
+                    k.event_id.in_(part))):
+                out[r.event_id] = SeenCopy(r.event_id, PARKED, r.digest, r.raw, r.seen_at, r.waiting_for)
+            for r in self._session.execute(select(p.event_id, p.outcome, p.digest, p.raw, p.seen_at).where(
+                    p.event_id.in_(part))):
+                out[r.event_id] = SeenCopy(r.event_id, r.outcome, r.digest, r.raw, r.seen_at)
+        wanted = set(ids)
+        for r in self._pending.get(t.ProcessedEventRow, []):
+            if r["event_id"] in wanted:
+                out[r["event_id"]] = SeenCopy(r["event_id"], r["outcome"], r["digest"], r["raw"], r["seen_at"])
+        return out
+
+    def mark_processed(self, event_id: str, event_type: str, occurred_at: datetime, outcome: str,
+                       digest: str | None = None, raw: str | None = None,
+                       seen_at: datetime | None = None) -> None:
+        self._queue(t.ProcessedEventRow, event_id=event_id, event_type=event_type, occurred_at=occurred_at,
+                    outcome=outcome, digest=digest, raw=raw, seen_at=seen_at)
 
     def prefetch(self, keys: dict[str, set[str]]) -> None:
         """Load what a batch of events will touch in a handful of queries (see SqlRepository.prefetch)."""
@@ -138,22 +161,32 @@ class SqlUnitOfWork(UnitOfWork):
             self._parked_keys = set(self._session.execute(select(t.ParkedEventRow.waiting_for).distinct()).scalars())
         return self._parked_keys
 
-    def park(self, event_id: str, waiting_for: str, occurred_at: datetime, raw: str) -> None:
-        self._parked().add(waiting_for)
-        insert_ignore(self._session, t.ParkedEventRow, [dict(event_id=event_id, waiting_for=waiting_for,
-                                                              occurred_at=occurred_at, raw=raw)],
-                      ["event_id"])
+    def park(self, event: ParkedEvent) -> None:
+        self._parked().add(event.waiting_for)
+        insert_ignore(self._session, t.ParkedEventRow, [m.parked_to_row(event)], ["event_id"])
 
-    def unpark(self, waiting_for: str) -> list[str]:
+    def unpark(self, waiting_for: str) -> list[ParkedEvent]:
         if waiting_for not in self._parked():
             return []
-        rows = self._session.execute(select(t.ParkedEventRow.event_id, t.ParkedEventRow.raw).where(
-            t.ParkedEventRow.waiting_for == waiting_for).order_by(t.ParkedEventRow.occurred_at,
-                                                                   t.ParkedEventRow.event_id)).all()
+        k = t.ParkedEventRow
+        return self._take(select(*k.__table__.columns).where(k.waiting_for == waiting_for).order_by(
+            k.occurred_at, k.event_id))
+
+    def expire_parked(self, parked_before: datetime) -> list[ParkedEvent]:
+        k = t.ParkedEventRow
+        return self._take(select(*k.__table__.columns).where(k.parked_at < parked_before).order_by(
+            k.parked_at, k.occurred_at, k.event_id))
+
+    def earliest_parked(self) -> datetime | None:
+        return self._session.execute(select(func.min(t.ParkedEventRow.parked_at))).scalar()
+
+    def _take(self, stmt) -> list[ParkedEvent]:
+        """Remove the parked events ``stmt`` selects and return them in its order."""
+        rows = [dict(r) for r in self._session.execute(stmt).mappings()]
         if rows:
             self._session.execute(delete(t.ParkedEventRow).where(
-                t.ParkedEventRow.event_id.in_([r.event_id for r in rows])))
-        return [r.raw for r in rows]
+                t.ParkedEventRow.event_id.in_([r["event_id"] for r in rows])))
+        return [m.parked_from_row(r) for r in rows]
 
     # outbox, dead letters, attendance ---------------------------------------------------------
     def emit(self, message_id: str, topic: str, key: str, event_type: str, message: str,
@@ -205,9 +238,10 @@ class SqlUnitOfWork(UnitOfWork):
 
     def dead_letters_since(self, since: datetime) -> list[tuple[datetime, str]]:
         self._flush_pending()
-        rows = self._session.execute(select(t.DeadLetterRow.received_at, t.DeadLetterRow.origin).where(
-            t.DeadLetterRow.received_at >= since).order_by(t.DeadLetterRow.id))
-        return [(at, origin) for at, origin in rows]
+        d = t.DeadLetterRow
+        rows = self._session.execute(select(d.received_at, d.origin, func.substr(d.reason, 1, 40)).where(
+            d.received_at >= since).order_by(d.id))
+        return [(at, _labelled(origin, reason)) for at, origin, reason in rows]
 
     # planning -----------------------------------------------------------------------------------
     def offices(self, region_code: str) -> list[Office]:
@@ -278,6 +312,15 @@ class SqlUnitOfWork(UnitOfWork):
 
     def set_state(self, name: str, value: str) -> None:
         upsert(self._session, t.EngineStateRow, [dict(name=name, value=value)], ["name"])
+
+
+def _labelled(origin: str, reason: str) -> str:
+    """A dead letter's origin, naming the kinds that are not bad input (so an alert listing origins shows them)."""
+    if reason.startswith(CONFLICT_REASON):
+        return f"{origin} (conflicting duplicate)"
+    if reason.startswith(EXPIRED_REASON):
+        return f"{origin} (parked event expired)"
+    return origin
 
 
 def _lock_key(name: str) -> int:

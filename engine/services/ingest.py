@@ -9,22 +9,33 @@ a crash (the broker's committed offset lags the database) is recognised and skip
 no event id, and a dead letter from a broker is also sent to the dead-letter topic through the outbox.
 Every region a batch changes gets its dirty generation bumped in the same transaction: the re-planner
 plans regions whose generation moved, and a plan clears the mark only if nothing arrived meanwhile.
+
+An event id belongs to the first copy recorded (applied, stale, rejected or parked), in processing order.
+A later copy with the same content digest is a duplicate (counted, dropped); one with a different digest is
+a conflicting duplicate: dead-lettered with both texts and never applied, whatever its ``occurred_at``
+(docs/events.md, "Duplicates and conflicts"). A parked event keeps its source position, so whatever
+happens when it is released names where it came from, and one that waits longer than the park timeout of
+event time (the ingest's clock) becomes a dead letter (docs/events.md, "Parked events").
 """
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from functools import cache
-from datetime import datetime, timezone
-from typing import Callable, Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, Sequence
 
 from engine.domain.errors import DomainError
 from engine.events import outbound as o
 from engine.events.decode import Decoded, InvalidEvent, decode
+from engine.events.envelope import Envelope
 from engine.handlers import HANDLERS, Context, EngineRules, Parked, Stale
 from engine.outbox import emit, stable_id
-from engine.ports import DeadLetter, UnitOfWork
+from engine.services.safety import enforce_touched
+from engine.ports import CONFLICT_REASON, EXPIRED_REASON, DeadLetter, ParkedEvent, SeenCopy, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +52,7 @@ class RawEvent:
     parsed: dict | None = field(default=None, compare=False, repr=False)  # the raw JSON, if already parsed
     raw_bytes: bytes | None = field(default=None, compare=False, repr=False)  # as received, when not UTF-8
     decoded: "Decoded | InvalidEvent | None" = field(default=None, compare=False, repr=False)  # if done already
+    received_at: datetime | None = field(default=None, compare=False, repr=False)  # server clock; None: now
 
 
 @dataclass
@@ -53,12 +65,14 @@ class BatchResult:
     unparked: int = 0
     dead_lettered: int = 0
     redelivered: int = 0  # broker messages at or below the partition's stored offset: already applied
+    conflicts: int = 0  # conflicting duplicates (also counted in dead_lettered)
+    expired: int = 0  # parked events that waited too long (also counted in dead_lettered)
     dirty_regions: set[str] = field(default_factory=set)
     clock: datetime | None = None
 
     def add(self, other: "BatchResult") -> None:
         for name in ("received", "applied", "duplicates", "stale", "parked", "unparked", "dead_lettered",
-                     "redelivered"):
+                     "redelivered", "conflicts", "expired"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.dirty_regions |= other.dirty_regions
         if other.clock and (self.clock is None or other.clock > self.clock):
@@ -90,10 +104,30 @@ def batch_keys(payloads: Iterable) -> dict[str, set[str]]:
     return keys
 
 
+DEFAULT_PARK_TIMEOUT = timedelta(hours=168)
+
+
+@dataclass
+class _Run:
+    """One transaction's view: the clock when it began, and the recorded copy of every event id it met."""
+
+    uow: UnitOfWork
+    result: BatchResult
+    clock: datetime | None
+    seen: dict[str, SeenCopy]
+    deadline: datetime | None = None  # the earliest time a parked event expires; None: nothing can
+
+    def now(self) -> datetime | None:
+        """The event clock as of this point in the batch: the latest event time applied."""
+        return max(filter(None, (self.clock, self.result.clock)), default=None)
+
+
 class Ingestor:
-    def __init__(self, uow_factory: Callable[[], UnitOfWork], rules: EngineRules | None = None) -> None:
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], rules: EngineRules | None = None,
+                 park_timeout: timedelta | None = DEFAULT_PARK_TIMEOUT) -> None:
         self._uow_factory = uow_factory
         self.rules = rules or EngineRules()
+        self.park_timeout = park_timeout  # event time a parked event may wait; None: for ever
 
     def process(self, batch: Sequence[RawEvent]) -> BatchResult:
         result = BatchResult(received=len(batch))
@@ -101,21 +135,17 @@ class Ingestor:
             uow.lock_writes()
             batch = self._unseen(uow, batch, result)
             decoded = [(item, self._decode(uow, item, result)) for item in batch]
-            seen = uow.already_processed(str(d.envelope.event_id) for _, d in decoded if d)
+            run = _Run(uow, result, event_clock(uow),
+                       uow.seen_copies(str(d.envelope.event_id) for _, d in decoded if d))
             uow.prefetch(batch_keys(d.payload for _, d in decoded if d))
+            self._expire(run, first=True)
             for item, event in decoded:
-                if event is None:
-                    continue
-                event_id = str(event.envelope.event_id)
-                if event_id in seen:
-                    result.duplicates += 1
-                    continue
-                seen.add(event_id)
-                self._apply(uow, item, event, result)
+                if event is not None:
+                    self._admit(run, item, event)
+                    self._expire(run)
             for region in sorted(result.dirty_regions):
                 mark_dirty(uow, region)
-            clock = event_clock(uow)
-            if result.clock is not None and (clock is None or result.clock > clock):
+            if result.clock is not None and (run.clock is None or result.clock > run.clock):
                 uow.set_state(CLOCK, result.clock.isoformat())
             uow.commit()
         return result
@@ -164,36 +194,107 @@ class Ingestor:
             return None
         return outcome
 
-    def _apply(self, uow: UnitOfWork, item: RawEvent, event: Decoded, result: BatchResult) -> None:
+    def _admit(self, run: _Run, item: RawEvent, event: Decoded) -> None:
+        """Apply an event unless its id was recorded already: then it is a duplicate or a conflict."""
+        event_id = str(event.envelope.event_id)
+        digest = content_digest(event.envelope)
+        first = run.seen.get(event_id)
+        if first is None:
+            self._apply(run, item, event, digest)
+        elif _digest_of(first) in (None, digest):
+            run.result.duplicates += 1
+        else:
+            self._conflict(run, item, event, first)
+
+    def _apply(self, run: _Run, item: RawEvent, event: Decoded, digest: str) -> None:
+        uow, result = run.uow, run.result
         envelope = event.envelope
         event_id = str(envelope.event_id)
+        seen_at = item.received_at or datetime.now(timezone.utc)
         ctx = Context(uow, envelope, self.rules)
         try:
             HANDLERS[envelope.event_type](ctx, event.payload)
+            enforce_touched(ctx)  # a place the event made unsafe is removed or flagged at once
         except Parked as parked:
-            uow.park(event_id, parked.waiting_for, envelope.occurred_at, item.raw)
+            since = max(filter(None, (run.now(), envelope.occurred_at)))
+            uow.park(ParkedEvent(event_id, parked.waiting_for, envelope.occurred_at, item.raw, envelope.event_type,
+                                 digest, item.origin, item.line_number, item.partition, item.offset, since, seen_at))
+            if self.park_timeout is not None:
+                run.deadline = min(filter(None, (run.deadline, since + self.park_timeout)))
+            run.seen[event_id] = SeenCopy(event_id, "PARKED", digest, item.raw, seen_at, parked.waiting_for)
             result.parked += 1
             return
         except Stale as stale:
-            uow.mark_processed(event_id, envelope.event_type, envelope.occurred_at, "STALE")
+            self._record(run, envelope, "STALE", digest, item.raw, seen_at)
             log.info("ignored stale %s %s: %s", envelope.event_type, event_id, stale)
             result.stale += 1
             return
         except DomainError as exc:
             self._reject(uow, item, f"{envelope.event_type} rejected: {exc}", event_id, result)
-            uow.mark_processed(event_id, envelope.event_type, envelope.occurred_at, "REJECTED")
+            self._record(run, envelope, "REJECTED", digest, item.raw, seen_at)
             return
-        uow.mark_processed(event_id, envelope.event_type, envelope.occurred_at, "APPLIED")
+        self._record(run, envelope, "APPLIED", digest, item.raw, seen_at)
         result.applied += 1
         result.dirty_regions |= {r for r in ctx.dirty_regions if r}
         if result.clock is None or envelope.occurred_at > result.clock:
             result.clock = envelope.occurred_at
-        self._release(uow, item, ctx.unparked, result)
+        self._release(run, item, ctx.unparked)
 
-    def _release(self, uow: UnitOfWork, item: RawEvent, raws: Iterable[str], result: BatchResult) -> None:
-        for raw in raws:
-            result.unparked += 1
-            self._apply(uow, RawEvent(raw, item.origin), decode(raw), result)
+    @staticmethod
+    def _record(run: _Run, envelope: Envelope, outcome: str, digest: str, raw: str, seen_at: datetime) -> None:
+        event_id = str(envelope.event_id)
+        run.uow.mark_processed(event_id, envelope.event_type, envelope.occurred_at, outcome, digest, raw, seen_at)
+        run.seen[event_id] = SeenCopy(event_id, outcome, digest, raw, seen_at)
+
+    def _release(self, run: _Run, item: RawEvent, waiting: Iterable[ParkedEvent]) -> None:
+        """Apply the events an applied event released, each as the message it came in (its own position)."""
+        for parked in waiting:
+            original = _original(parked, item.origin)
+            run.result.unparked += 1
+            outcome = decode_or_error(original)
+            if isinstance(outcome, InvalidEvent):  # accepted when parked, refused by this version
+                self._reject(run.uow, original, str(outcome), parked.event_id, run.result)
+                continue
+            self._apply(run, original, outcome, _digest_of(parked) or content_digest(outcome.envelope))
+
+    def _conflict(self, run: _Run, item: RawEvent, event: Decoded, first: SeenCopy) -> None:
+        """A copy of a recorded event id with other content: a dead letter naming both, never applied."""
+        event_id = str(event.envelope.event_id)
+        fields = ", ".join(differences(_content_of_raw(first.raw), _content(event.envelope))) or "nothing visible"
+        when = f"{first.seen_at:%Y-%m-%d %H:%M:%S} UTC" if first.seen_at else "at an unrecorded time"
+        outcome = first.outcome.lower() + (f" waiting for {first.waiting_for}" if first.waiting_for else "")
+        reason = (f"{CONFLICT_REASON} {event_id} (first seen {when}, {outcome}): payload differs in {fields}; "
+                  f"the first copy stands and this one is never applied. First copy: {first.raw}")
+        self._reject(run.uow, item, reason, event_id, run.result)
+        run.result.conflicts += 1
+
+    def _expire(self, run: _Run, first: bool = False) -> None:
+        """Dead-letter the events that have waited longer than the park timeout by the event clock.
+
+        Checked after every event (an in-memory comparison until one is due), so an event expires as soon as
+        the clock passes its limit, as it would with one event per batch: where batches end changes nothing."""
+        if self.park_timeout is None:
+            return
+        if first:
+            run.deadline = _plus(run.uow.earliest_parked(), self.park_timeout)
+        clock = run.now()
+        if run.deadline is None or clock is None or clock <= run.deadline:
+            return
+        for parked in run.uow.expire_parked(clock - self.park_timeout):
+            self._expire_one(run, _original(parked, "parked_events"), parked, clock)
+        run.deadline = _plus(run.uow.earliest_parked(), self.park_timeout)
+
+    def _expire_one(self, run: _Run, item: RawEvent, parked: ParkedEvent, clock: datetime) -> None:
+        hours = int((clock - (parked.parked_at or parked.occurred_at)) / timedelta(hours=1))
+        limit = int(self.park_timeout / timedelta(hours=1))
+        self._reject(run.uow, item, f"{EXPIRED_REASON}: waited {hours} h for {parked.waiting_for}, which never "
+                                    f"arrived (the limit is {limit} h of event time)", parked.event_id, run.result)
+        event_type = parked.event_type or str((_json_object(parked.raw) or {}).get("event_type", ""))
+        digest = _digest_of(parked)
+        run.uow.mark_processed(parked.event_id, event_type, parked.occurred_at, "EXPIRED", digest, parked.raw,
+                               parked.seen_at)
+        run.seen[parked.event_id] = SeenCopy(parked.event_id, "EXPIRED", digest, parked.raw, parked.seen_at)
+        run.result.expired += 1
 
     @staticmethod
     def _reject(uow: UnitOfWork, item: RawEvent, reason: str, event_id: str | None,
@@ -208,6 +309,87 @@ class Ingestor:
                 original_base64=base64.b64encode(item.raw_bytes).decode() if item.raw_bytes is not None else None),
                 now, stable_id("dead-letter", item.origin, item.partition, item.offset))
         result.dead_lettered += 1
+
+
+def _plus(at: datetime | None, delta: timedelta) -> datetime | None:
+    return at + delta if at is not None else None
+
+
+def _original(parked: ParkedEvent, origin: str) -> RawEvent:
+    """The message a parked event came in, at its own position (``origin`` for rows parked before positions
+    were kept)."""
+    return RawEvent(parked.raw, parked.origin or origin, parked.line_number, parked.partition, parked.offset,
+                    received_at=parked.seen_at)
+
+
+# content digests: what makes two copies of one event id the same event ---------------------------------
+
+def _content(envelope: Envelope) -> dict[str, Any]:
+    """The fields a copy is compared on: not ``event_id`` (the same by definition) nor ``source``."""
+    return {"event_type": envelope.event_type, "schema_version": envelope.schema_version,
+            "occurred_at": envelope.occurred_at.isoformat(), "key": envelope.key,
+            "payload": _normal(envelope.payload)}
+
+
+def _normal(value: Any) -> Any:
+    """JSON values as compared: key order and 22.0 versus 22 do not make a difference."""
+    if isinstance(value, dict):
+        return {str(k): _normal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normal(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def content_digest(envelope: Envelope) -> str:
+    """sha256 of the canonical JSON (sorted keys, no spaces, UTF-8) of event_type, schema_version,
+    occurred_at (as a UTC instant), key and payload."""
+    return _digest(_content(envelope))
+
+
+def _digest(content: dict[str, Any]) -> str:
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _json_object(raw: str | None) -> dict | None:
+    try:
+        data = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _content_of_raw(raw: str | None) -> dict[str, Any] | None:
+    data = _json_object(raw)
+    if data is None:
+        return None
+    try:
+        return _content(Envelope.model_validate(data))
+    except ValueError:  # valid when it was recorded; compare what can be read
+        return {name: _normal(data.get(name)) for name in ("event_type", "schema_version", "occurred_at", "key",
+                                                           "payload")}
+
+
+def _digest_of(copy: SeenCopy | ParkedEvent) -> str | None:
+    """The recorded copy's digest; rows parked before digests were kept have it computed from their text.
+    None (processed before digests were kept): nothing to compare, so every later copy is a duplicate."""
+    if copy.digest is not None or copy.raw is None:
+        return copy.digest
+    content = _content_of_raw(copy.raw)
+    return _digest(content) if content is not None else None
+
+
+def differences(first: dict[str, Any] | None, second: dict[str, Any]) -> list[str]:
+    """The fields two copies' contents differ in: envelope fields by name, payload fields as ``payload.x``."""
+    if first is None:
+        return ["(the first copy's text was not kept)"]
+    out = [name for name in ("event_type", "schema_version", "occurred_at", "key") if first.get(name) != second[name]]
+    a, b = first.get("payload"), second["payload"]
+    a = a if isinstance(a, dict) else {}
+    missing = object()
+    return out + [f"payload.{name}" for name in sorted(set(a) | set(b)) if a.get(name, missing) != b.get(name, missing)]
 
 
 def decode_or_error(item: RawEvent) -> Decoded | InvalidEvent:

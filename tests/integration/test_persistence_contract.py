@@ -7,6 +7,7 @@ the identity map by accident.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import fields, replace
 from datetime import date, datetime, timedelta, timezone
 
@@ -23,7 +24,7 @@ from engine.domain.model import (Allocation, Cohort, CohortStatus, Facilitator, 
 from engine.domain.statuses import ReferralStatus as S
 from engine.persistence import tables as t
 from engine.persistence.database import Database, alembic_config, make_engine, queries
-from engine.ports import Attendance, DeadLetter
+from engine.ports import Attendance, DeadLetter, ParkedEvent, SeenCopy
 
 T0 = datetime(2025, 3, 3, 9, 30, 15, 123456, tzinfo=timezone.utc)
 BST = timezone(timedelta(hours=1), "BST")
@@ -134,6 +135,10 @@ def rows(db: Database, row_cls: type, order_by=None) -> list[dict]:
         stmt = stmt.order_by(order_by)
     with make_engine(db.url).connect() as connection:
         return [dict(r) for r in connection.execute(stmt).mappings()]
+
+
+def raws(parked: list[ParkedEvent]) -> list[str]:
+    return [p.raw for p in parked]
 
 
 def count(db: Database, row_cls: type) -> int:
@@ -256,7 +261,7 @@ def test_a_timestamp_with_a_non_utc_offset_reloads_as_the_same_instant_in_utc(db
     with db.uow() as uow:
         uow.people.add(a_person(updated_at=summer))
         uow.referrals.add(a_referral())
-        uow.park("e1", "crn:X000001", summer, "raw")
+        uow.park(ParkedEvent("e1", "crn:X000001", summer, "raw"))
         uow.commit()
     with db.uow() as uow:
         uow.referrals.get("R1").move_to(S.AWAITING_ALLOCATION, summer, "assessed", "e2")
@@ -347,7 +352,7 @@ def test_nothing_is_written_when_the_unit_of_work_is_not_committed(db):
         uow.mark_processed("e1", "referral.created", T0, "APPLIED")
         uow.emit("m1", "topic", "key", "t.e", "{}", T0)
         uow.dead_letter(DeadLetter("file.jsonl", "bad json", "{", line_number=1), T0)
-        uow.park("e2", "crn:X000002", T0, "{}")
+        uow.park(ParkedEvent("e2", "crn:X000002", T0, "{}"))
         uow.record_attendance(Attendance("R1", "C1", 1, date(2025, 5, 5), "ATTENDED"))
         uow.save_offices("NE", [Office("OFF_A", "PDU_A", rooms=2)])
         uow.save_plan(a_plan(1))
@@ -581,17 +586,17 @@ def test_already_processed_sees_committed_ids_and_ids_queued_in_the_same_unit_of
 
 def test_unpark_returns_raw_events_in_occurrence_order_and_removes_them(db):
     with db.uow() as uow:
-        uow.park("e3", "crn:X1", T0 + timedelta(minutes=2), "third")
-        uow.park("e1", "crn:X1", T0, "first")
-        uow.park("e2b", "crn:X1", T0 + timedelta(minutes=1), "second-b")
-        uow.park("e2a", "crn:X1", T0 + timedelta(minutes=1), "second-a")  # tie broken by event id
-        uow.park("o1", "crn:X2", T0, "other key")
+        uow.park(ParkedEvent("e3", "crn:X1", T0 + timedelta(minutes=2), "third"))
+        uow.park(ParkedEvent("e1", "crn:X1", T0, "first"))
+        uow.park(ParkedEvent("e2b", "crn:X1", T0 + timedelta(minutes=1), "second-b"))
+        uow.park(ParkedEvent("e2a", "crn:X1", T0 + timedelta(minutes=1), "second-a"))  # tie broken by event id
+        uow.park(ParkedEvent("o1", "crn:X2", T0, "other key"))
         uow.commit()
 
     with db.uow() as uow:
-        assert uow.unpark("crn:X1") == ["first", "second-a", "second-b", "third"]
-        assert uow.unpark("crn:X1") == []
-        assert uow.unpark("crn:NOBODY") == []
+        assert raws(uow.unpark("crn:X1")) == ["first", "second-a", "second-b", "third"]
+        assert raws(uow.unpark("crn:X1")) == []
+        assert raws(uow.unpark("crn:NOBODY")) == []
         uow.commit()
 
     assert [(r["event_id"], r["raw"]) for r in rows(db, t.ParkedEventRow)] == [("o1", "other key")]
@@ -599,28 +604,28 @@ def test_unpark_returns_raw_events_in_occurrence_order_and_removes_them(db):
 
 def test_unpark_in_an_uncommitted_unit_of_work_leaves_the_events_parked(db):
     with db.uow() as uow:
-        uow.park("e1", "crn:X1", T0, "first")
+        uow.park(ParkedEvent("e1", "crn:X1", T0, "first"))
         uow.commit()
 
     with db.uow() as uow:
-        assert uow.unpark("crn:X1") == ["first"]
+        assert raws(uow.unpark("crn:X1")) == ["first"]
 
     with db.uow() as uow:
-        assert uow.unpark("crn:X1") == ["first"]
+        assert raws(uow.unpark("crn:X1")) == ["first"]
 
 
 def test_parking_the_same_event_id_twice_keeps_one_copy(db):
     with db.uow() as uow:
-        uow.park("e1", "crn:X1", T0, "original")
-        uow.park("e1", "crn:X1", T0, "original")
+        uow.park(ParkedEvent("e1", "crn:X1", T0, "original"))
+        uow.park(ParkedEvent("e1", "crn:X1", T0, "original"))
         uow.commit()
     with db.uow() as uow:
-        uow.park("e1", "crn:X1", T0 + timedelta(hours=1), "again")  # a redelivery in a later unit of work
+        uow.park(ParkedEvent("e1", "crn:X1", T0 + timedelta(hours=1), "again"))  # a redelivery in a later unit of work
         uow.commit()
 
     assert [(r["event_id"], r["raw"]) for r in rows(db, t.ParkedEventRow)] == [("e1", "original")]
     with db.uow() as uow:
-        assert uow.unpark("crn:X1") == ["original"]
+        assert raws(uow.unpark("crn:X1")) == ["original"]
 
 
 # outbox, dead letters, attendance ----------------------------------------------------------------
@@ -893,3 +898,157 @@ def test_attendance_of_many_and_dead_letters_since(db):
         assert [(a.referral_id, a.session_number) for a in unacceptable] == [("R1", 1), ("R2", 3)]
         assert len(uow.attendance_of(["R1"])) == 2
         assert uow.dead_letters_since(T0 + timedelta(hours=1)) == [(T0 + timedelta(hours=2), "probation.sentences.v1")]
+
+
+# issue 12: content digests of processed events, parked events with their position and expiry --------
+
+def a_parked_event(event_id: str = "e1", waiting_for: str = "requirement:Q1", **overrides) -> ParkedEvent:
+    values = dict(occurred_at=datetime(2025, 6, 1, 12, 0, tzinfo=BST), raw='{"event_id": "e1"}',
+                  event_type="referral.created", digest="ab" * 32, origin="programmes.referrals.v1",
+                  line_number=None, partition=3, offset=2**40 + 7, parked_at=datetime(2025, 6, 2, 9, 0, tzinfo=BST),
+                  seen_at=T0)
+    return ParkedEvent(event_id, waiting_for, **{**values, **overrides})
+
+
+def test_a_parked_event_comes_back_with_its_position_digest_and_times_in_utc(db):
+    parked = a_parked_event()
+    with db.uow() as uow:
+        uow.park(parked)
+        uow.park(a_parked_event("e2", line_number=12, origin="events.jsonl", partition=None, offset=None))
+        uow.commit()
+
+    with db.uow() as uow:
+        [back] = uow.unpark("requirement:Q1")[:1]
+    assert back == parked and type(back) is ParkedEvent
+    assert back.occurred_at.utcoffset() == back.parked_at.utcoffset() == timedelta(0)
+
+
+def test_parking_without_a_parked_at_counts_the_wait_from_when_it_happened(db):
+    with db.uow() as uow:
+        uow.park(ParkedEvent("e1", "crn:X1", T0, "{}"))
+        uow.commit()
+    with db.uow() as uow:
+        assert uow.earliest_parked() == T0
+        [back] = uow.unpark("crn:X1")
+    assert back.parked_at == T0 and back.origin is None and back.digest is None
+
+
+def test_seen_copies_name_processed_queued_and_parked_copies_with_digest_text_and_time(db):
+    with db.uow() as uow:
+        uow.mark_processed("e1", "referral.created", T0, "APPLIED", "d1" * 32, "first text", T0)
+        uow.mark_processed("e2", "referral.created", T0, "REJECTED")  # as an older version wrote it
+        uow.park(a_parked_event("e3", "referral:R1"))
+        uow.commit()
+
+    with db.uow() as uow:
+        uow.mark_processed("e4", "person.updated", T0, "STALE", "d4" * 32, "queued text", T0)
+        seen = uow.seen_copies(iter(["e1", "e2", "e3", "e4", "e5", "e1"]))
+        assert uow.seen_copies([]) == {}
+
+    assert sorted(seen) == ["e1", "e2", "e3", "e4"]
+    assert seen["e1"] == SeenCopy("e1", "APPLIED", "d1" * 32, "first text", T0)
+    assert seen["e2"] == SeenCopy("e2", "REJECTED")
+    assert seen["e3"] == SeenCopy("e3", "PARKED", "ab" * 32, '{"event_id": "e1"}', T0, "referral:R1")
+    assert seen["e4"] == SeenCopy("e4", "STALE", "d4" * 32, "queued text", T0)
+
+
+def test_expire_parked_takes_the_events_parked_before_an_instant_oldest_first(db):
+    day = timedelta(days=1)
+    with db.uow() as uow:
+        assert uow.earliest_parked() is None and uow.expire_parked(T0) == []
+        uow.park(a_parked_event("late", "k:1", parked_at=T0 + 2 * day))
+        uow.park(a_parked_event("old", "k:2", parked_at=T0))
+        uow.park(a_parked_event("mid", "k:1", parked_at=T0 + day))
+        assert uow.earliest_parked() == T0
+        uow.commit()
+
+    with db.uow() as uow:
+        assert [p.event_id for p in uow.expire_parked(T0 + 2 * day)] == ["old", "mid"]
+        assert uow.expire_parked(T0 + 2 * day) == []
+        assert uow.earliest_parked() == T0 + 2 * day
+        uow.commit()
+    assert [r["event_id"] for r in rows(db, t.ParkedEventRow)] == ["late"]
+
+
+def test_dead_letters_since_name_conflicting_duplicates_and_expired_parked_events(db):
+    with db.uow() as uow:
+        uow.dead_letter(DeadLetter("probation.sentences.v1", "bad JSON: x", "{"), T0)
+        uow.dead_letter(DeadLetter("probation.sentences.v1", "conflicting duplicate of event e1 (first seen …)",
+                                   "{}"), T0)
+        uow.dead_letter(DeadLetter("events.jsonl", "parked event expired: waited 170 h for crn:X1, …", "{}"), T0)
+        uow.commit()
+    with db.uow() as uow:
+        assert [origin for _, origin in uow.dead_letters_since(T0)] == [
+            "probation.sentences.v1", "probation.sentences.v1 (conflicting duplicate)",
+            "events.jsonl (parked event expired)"]
+
+
+def test_the_read_side_lists_parked_events_longest_waiting_first_with_the_hours_waited(db):
+    with db.uow() as uow:
+        uow.park(a_parked_event("e2", "requirement:Q2", parked_at=T0 + timedelta(hours=5)))
+        uow.park(a_parked_event("e1", "requirement:Q1", parked_at=T0, line_number=9, origin="events.jsonl",
+                                partition=None, offset=None))
+        uow.set_state("clock", (T0 + timedelta(hours=30)).isoformat())
+        uow.commit()
+
+    q = queries(db)
+    try:
+        listed, total = q.parked(), q.parked_count()
+    finally:
+        q.close()
+    assert total == 2
+    assert [(p["event_id"], p["waiting_for"], p["origin"], p["line_number"], p["partition"], p["offset"],
+             p["waited_hours"]) for p in listed] == [
+        ("e1", "requirement:Q1", "events.jsonl", 9, None, None, 30),
+        ("e2", "requirement:Q2", "programmes.referrals.v1", None, 3, 2**40 + 7, 25)]
+    assert listed[0]["parked_at"] == T0.isoformat() and listed[0]["event_type"] == "referral.created"
+
+
+def test_the_canonical_state_leaves_out_where_a_copy_came_from_and_its_text(db):
+    with db.uow() as uow:
+        uow.mark_processed("e1", "referral.created", T0, "APPLIED", "d1" * 32, "text as sent", T0)
+        uow.park(a_parked_event())
+        uow.commit()
+    state = canonical_state(db)
+    assert state["processed_events"] == [{"event_id": "e1", "event_type": "referral.created",
+                                          "occurred_at": T0.isoformat(), "outcome": "APPLIED", "digest": "d1" * 32}]
+    assert set(state["parked_events"][0]) == {"event_id", "waiting_for", "occurred_at", "raw", "event_type",
+                                              "digest", "parked_at"}
+
+
+def test_migration_0003_keeps_what_was_parked_and_processed_before_it(database_url):
+    """A database at 0002 with a parked and a processed event: after the upgrade the parked one waits from
+    when it happened, and copies of either arriving again are duplicates (no digest was kept for them)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from engine.services.ingest import Ingestor, RawEvent
+    from tests.support.events import event, person_with_referral
+
+    config = alembic_config(database_url)
+    with make_engine(database_url).begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+    referral = person_with_referral("X000001")[3]
+    person = event("person.updated", T0, crn="X000002", region_code="RS", pdu_code="RS-P01")
+    with make_engine(database_url).begin() as connection:
+        connection.execute(text("INSERT INTO parked_events (event_id, waiting_for, occurred_at, raw) "
+                                "VALUES (:e, 'requirement:RQ-X000001', :at, :raw)"),
+                           {"e": json.loads(referral)["event_id"], "at": T0, "raw": referral})
+        connection.execute(text("INSERT INTO processed_events (event_id, event_type, occurred_at, outcome) "
+                                "VALUES (:e, 'person.updated', :at, 'APPLIED')"),
+                           {"e": json.loads(person)["event_id"], "at": T0})
+
+    db = Database(database_url)
+    [parked] = rows(db, t.ParkedEventRow)
+    assert parked["parked_at"] == T0 and parked["origin"] is None and parked["digest"] is None
+
+    ingest = Ingestor(db.uow)
+    result = ingest.process([RawEvent(referral, "again", 1), RawEvent(person, "again", 2)])
+    assert (result.duplicates, result.conflicts, result.parked, result.applied) == (2, 0, 0, 0)
+    released = ingest.process([RawEvent(line, "later", n) for n, line in
+                               enumerate(person_with_referral("X000001", assessed=False)[:3], 1)])
+    assert released.unparked == 1
+    with db.uow() as uow:
+        assert uow.referrals.get("REF-X000001") is not None
+    db.dispose()

@@ -1,0 +1,159 @@
+"""Issue 12, class 6: events waiting for a partner that never comes are listed, expire into dead letters after
+the park timeout of event time, and keep their own source position when they are released."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.bootstrap import bootstrap
+from engine.cli import app
+from engine.persistence.database import queries
+from engine.services.ingest import Ingestor, RawEvent
+from engine.settings import EngineSettings
+from tests.support.events import T0, event, person_with_referral
+from tests.unit.engine.harness import Harness
+
+TOPIC = "programmes.referrals.v1"
+
+
+@pytest.fixture
+def h(sqlite_url) -> Harness:
+    return Harness(sqlite_url)
+
+
+def tick(at, crn: str = "X000099") -> str:
+    """An unrelated event that moves the event clock to ``at``."""
+    return event("person.updated", at, crn=crn, region_code="RS", pdu_code="RS-P01")
+
+
+def parked_rows(h: Harness) -> list[dict]:
+    q = queries(h.db)
+    try:
+        return q.parked()
+    finally:
+        q.close()
+
+
+def processed(h: Harness, event_id: str) -> dict:
+    q = queries(h.db)
+    try:
+        return {r["event_id"]: r for r in q.canonical_state()["processed_events"]}[event_id]
+    finally:
+        q.close()
+
+
+def test_parked_event_expires_into_a_dead_letter_with_its_reason(database_url):
+    h = Harness(database_url)
+    referral = person_with_referral("X000001")[3]  # at T0 + 3 days; its requirement never arrives
+    h.feed(tick(T0), tick(T0, "X000098"), referral)
+    assert [r["waiting_for"] for r in parked_rows(h)] == ["requirement:RQ-X000001"]
+    since = T0 + timedelta(days=3)  # the clock was behind it: it waits from its own time
+
+    within = h.feed(tick(since + timedelta(hours=168)))  # exactly the limit: not yet
+    assert within.expired == 0 and len(parked_rows(h)) == 1
+
+    result = h.feed(tick(since + timedelta(hours=170)))
+    assert (result.expired, result.dead_lettered) == (1, 1)
+    assert parked_rows(h) == []
+    letter = h.dead_letters()[-1]
+    event_id = json.loads(referral)["event_id"]
+    assert letter["reason"] == ("parked event expired: waited 170 h for requirement:RQ-X000001, which never "
+                                "arrived (the limit is 168 h of event time)")
+    assert (letter["origin"], letter["line_number"], letter["event_id"], letter["raw"]) == \
+        ("test", 3, event_id, referral)  # where it came in, not the batch that expired it
+    assert processed(h, event_id)["outcome"] == "EXPIRED"
+
+
+def test_an_expired_event_is_done_a_late_partner_does_not_revive_it_and_a_copy_is_a_duplicate(h):
+    lines = person_with_referral("X000001")
+    h.feed(lines[3])
+    h.feed(tick(T0 + timedelta(days=11)))
+    late = h.feed(*lines[:3], lines[3])
+    assert (late.unparked, late.duplicates) == (0, 1)
+    assert h.referral("REF-X000001") is None
+
+
+def test_a_parked_event_within_the_limit_is_applied_when_its_partner_arrives(h):
+    lines = person_with_referral("X000001", assessed=False)
+    h.feed(lines[3])
+    h.feed(tick(T0 + timedelta(days=6)))
+    result = h.feed(*lines[:3])
+    assert (result.unparked, result.expired) == (1, 0)
+    assert h.referral("REF-X000001") is not None
+
+
+@pytest.mark.parametrize("partner_after_days", [6, 12])
+def test_expiry_does_not_depend_on_where_batches_end(sqlite_url, tmp_path, partner_after_days):
+    """One batch or one event per batch: the same events expire, the same ones are applied. The referral waits
+    from T0 + 3 days; the clock passes the limit a day before its requirement arrives, or does not."""
+    partner = person_with_referral("X000001", at=T0 + timedelta(days=partner_after_days), assessed=False)[:3]
+    stream = [person_with_referral("X000001")[3], tick(T0 + timedelta(days=partner_after_days - 1)), *partner]
+    together = Harness(sqlite_url)
+    total = together.feed(*stream)
+    apart = Harness(f"sqlite:///{tmp_path}/apart.db")
+    for line in stream:
+        apart.feed(line)
+    expired = partner_after_days == 12
+    assert total.expired == int(expired)
+    assert [d["reason"] for d in together.dead_letters()] == [d["reason"] for d in apart.dead_letters()]
+    assert (together.referral("REF-X000001") is None) == (apart.referral("REF-X000001") is None) == expired
+    assert parked_rows(together) == parked_rows(apart) == []
+
+
+def test_dead_letter_on_release_keeps_the_original_line_number(h):
+    impossible = event("referral.status_changed", T0 + timedelta(days=30), crn="X000006", referral_id="REF-X000006",
+                       to_status="PROGRAMME_COMPLETE")
+    assert h.feed(tick(T0), impossible).parked == 1  # line 2, waiting for its referral
+    result = h.feed(*person_with_referral("X000006", assessed=False))  # the referral is line 4 of this batch
+    assert (result.unparked, result.dead_lettered) == (1, 1)
+    letter = h.dead_letters()[-1]
+    assert "cannot move from" in letter["reason"]
+    assert (letter["origin"], letter["line_number"], letter["raw"]) == ("test", 2, impossible)
+
+
+def test_a_dead_letter_on_release_from_a_broker_names_its_own_partition_and_offset(sqlite_url):
+    h = Harness(sqlite_url)
+    ingest = Ingestor(h.db.uow)
+    impossible = event("referral.status_changed", T0 + timedelta(days=30), crn="X000006", referral_id="REF-X000006",
+                       to_status="PROGRAMME_COMPLETE")
+    ingest.process([RawEvent(impossible, TOPIC, partition=1, offset=7)])
+    lines = person_with_referral("X000006", assessed=False)
+    ingest.process([RawEvent(line, TOPIC, partition=1, offset=8 + n) for n, line in enumerate(lines)])
+    letter = h.dead_letters()[-1]
+    assert (letter["origin"], letter["partition"], letter["offset"], letter["line_number"]) == (TOPIC, 1, 7, None)
+    [message] = h.outbox("event.dead_lettered")
+    payload = json.loads(message["message"])["payload"]
+    assert (payload["original"], payload["partition"], payload["offset"]) == (impossible, 1, 7)
+
+
+def test_the_park_timeout_is_a_setting(sqlite_url, monkeypatch):
+    assert bootstrap(EngineSettings(database_url=sqlite_url)).ingestor.park_timeout == timedelta(hours=168)
+    monkeypatch.setenv("COHORTPLAN_PARK_TIMEOUT_HOURS", "2")
+    engine = bootstrap(EngineSettings(database_url=sqlite_url))
+    assert engine.ingestor.park_timeout == timedelta(hours=2)
+    ingest = engine.ingestor
+    referral = person_with_referral("X000001")[3]
+    ingest.process([RawEvent(referral, "file", 1)])
+    assert ingest.process([RawEvent(tick(T0 + timedelta(days=3, hours=2)), "file", 2)]).expired == 0
+    result = ingest.process([RawEvent(tick(T0 + timedelta(days=3, hours=3)), "file", 3)])
+    assert result.expired == 1
+    assert "the limit is 2 h of event time" in engine.queries().dead_letters()[-1]["reason"]
+
+
+def test_the_parked_command_lists_what_waits_for_what_and_where_it_came_from(sqlite_url):
+    h = Harness(sqlite_url)
+    referral = person_with_referral("X000001")[3]
+    h.feed(tick(T0), referral)
+    h.feed(tick(T0 + timedelta(days=5)))  # the referral waits from T0 + 3 days
+    [row] = parked_rows(h)
+    assert (row["event_type"], row["waiting_for"], row["origin"], row["line_number"]) == (
+        "referral.created", "requirement:RQ-X000001", "test", 2)
+    assert row["event_id"] == json.loads(referral)["event_id"] and row["waited_hours"] == 48
+
+    result = CliRunner().invoke(app, ["parked", "--database-url", sqlite_url], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    for text in ("1 parked events", "168 h", row["event_id"], "referral.created", "requirement:RQ-X000001", "48 h"):
+        assert text in result.output
