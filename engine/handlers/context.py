@@ -19,7 +19,7 @@ from engine.domain.statuses import ReferralStatus, path_to
 from engine.events.envelope import Envelope
 from engine.events.outbound import AllocationRemoved
 from engine.outbox import emit, stable_id
-from engine.ports import UnitOfWork
+from engine.ports import ParkedEvent, UnitOfWork
 
 
 class Parked(Exception):
@@ -50,7 +50,7 @@ class Context:
     envelope: Envelope
     rules: EngineRules
     dirty_regions: set[str] = field(default_factory=set)
-    unparked: list[str] = field(default_factory=list)
+    unparked: list[ParkedEvent] = field(default_factory=list)  # released by this event, applied next
     touched_crns: set[str] = field(default_factory=set)  # people whose facts changed: their places are re-checked
     touched_cohorts: set[str] = field(default_factory=set)  # cohorts whose definition or membership changed
 

@@ -16,6 +16,7 @@ from engine.alerts.rules import (
                                  dead_letters,
                                  deadline_at_risk,
                                  deadline_missed,
+                                 events_conflicting,
                                  facilitator_overbooked,
                                  place_breaks_rule,
                                  plan_rejected,
@@ -25,6 +26,6 @@ from engine.alerts.rules import (
 RULES: tuple[ModuleType, ...] = (
     deadline_at_risk, deadline_missed, allocation_finishes_late, cohort_below_minimum,
     cohort_facilitators_short, facilitator_overbooked, capacity_shortfall, referral_stuck, breach_guidance,
-    dead_letters, place_breaks_rule, plan_rejected, confirmation_member_refused,
+    dead_letters, events_conflicting, place_breaks_rule, plan_rejected, confirmation_member_refused,
 )
 KINDS: dict[str, ModuleType] = {rule.KIND: rule for rule in RULES}

@@ -196,3 +196,16 @@ def test_the_digest_covers_type_version_time_key_and_payload_but_not_source_or_f
     assert digest(occurred_at=(T0 + timedelta(seconds=1)).isoformat()) != same
     assert digest(payload={**base["payload"], "pdu_code": "RS-P02"}) != same
     assert len(same) == 64 and int(same, 16) >= 0
+
+
+def test_a_single_conflicting_duplicate_raises_its_own_alert_whatever_the_dead_letter_threshold(h):
+    """Issue 12, class 4: an alert when it happens, not only above the hourly dead-letter threshold."""
+    from engine.alerts.sweep import AlertSweep
+    first = event("person.updated", crn="X000901", region_code="RS", pdu_code="RS-P01", event_id=ID)
+    second = event("person.updated", crn="X000901", region_code="RS", pdu_code="RS-P02", event_id=ID)
+    h.feed(first)
+    h.feed(second)
+    AlertSweep(h.rules).sweep(h.db.uow, "RS", T0.date())
+    with h.db.uow() as uow:
+        alerts = uow.active_alerts("*", kinds=["events.conflicting_duplicate"])
+    assert len(alerts) == 1 and "same event id and different content" in next(iter(alerts.values()))["reason"]
