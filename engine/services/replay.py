@@ -49,6 +49,17 @@ def event_time_key(item: RawEvent) -> tuple:
         return (0, _EPOCH, 0, str(item.line_number))
 
 
+def arrival_keyed(events: Iterable[RawEvent]) -> Iterator[tuple[tuple, RawEvent]]:
+    """Each line with its event-time key; every copy of an event id takes the key of its first line, so
+    the copy applied is the first in the file (as the service applies the first to arrive) whatever the
+    later copies' ``occurred_at`` (the rule for conflicting duplicates in docs/events.md)."""
+    first: dict[str, tuple] = {}
+    for item in events:
+        key = event_time_key(item)
+        event_id = (item.parsed or {}).get("event_id") if key[0] else None
+        yield (first.setdefault(str(event_id), key) if isinstance(event_id, str) else key), item
+
+
 @dataclass
 class ReplaySummary:
     ingest: BatchResult = field(default_factory=BatchResult)
@@ -67,7 +78,7 @@ class Replay:
 
     def run(self, events: Iterable[RawEvent], progress: Callable[[int], None] | None = None) -> ReplaySummary:
         started = time.perf_counter()
-        ordered = sorted(((event_time_key(item), item) for item in events), key=lambda pair: pair[0])
+        ordered = sorted(arrival_keyed(events), key=lambda pair: pair[0])
         summary, batch, next_plan = ReplaySummary(), [], None
         for (_, at, _, _), item in ordered:
             if self._planning() and at != _EPOCH:

@@ -209,3 +209,20 @@ def test_a_single_conflicting_duplicate_raises_its_own_alert_whatever_the_dead_l
     with h.db.uow() as uow:
         alerts = uow.active_alerts("*", kinds=["events.conflicting_duplicate"])
     assert len(alerts) == 1 and "same event id and different content" in next(iter(alerts.values()))["reason"]
+
+
+def test_a_file_replay_applies_the_first_copy_in_the_file_even_when_a_later_copy_is_dated_earlier(tmp_path):
+    """The replay sorts by event time, but every copy of an id sorts where its first line is."""
+    from engine.handlers.context import EngineRules
+    from engine.persistence.database import Database
+    from engine.services.replay import Replay, read_lines
+    first = event("person.updated", T0 + timedelta(hours=2), crn="X000950", region_code="RS", pdu_code="RS-P01",
+                  event_id=ID)
+    earlier_copy = event("person.updated", T0, crn="X000950", region_code="RS", pdu_code="RS-P02", event_id=ID)
+    path = tmp_path / "events.jsonl"
+    path.write_text(first + "\n" + earlier_copy + "\n")
+    db = Database(f"sqlite:///{tmp_path}/r.db")
+    summary = Replay(Ingestor(db.uow, EngineRules())).run(read_lines(path))
+    assert summary.ingest.conflicts == 1
+    with db.uow() as uow:
+        assert uow.people.get("X000950").pdu_code == "RS-P01"
