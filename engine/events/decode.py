@@ -13,6 +13,11 @@ from engine.events.registry import INBOUND
 # (event_type, from_version) -> function lifting a payload one version up. Empty until a v2 exists.
 UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
+# The largest message accepted, in characters of its text (bytes when it arrives as bytes). The longest valid
+# event is a few kilobytes; every field has its own limit (docs/events.md, "Limits"), this one bounds the
+# parser and the fields a payload ignores.
+MAX_MESSAGE_SIZE = 256 * 1024
+
 
 class InvalidEvent(ValueError):
     """A message that can never be applied: it goes to the dead letters with this reason."""
@@ -33,6 +38,7 @@ def _short(error: ValidationError) -> str:
 
 
 def parse_json(raw: bytes | str) -> dict[str, Any]:
+    check_size(raw)
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -40,6 +46,12 @@ def parse_json(raw: bytes | str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidEvent(f"bad JSON: expected an object, got {type(data).__name__}")
     return data
+
+
+def check_size(raw: bytes | str) -> None:
+    if len(raw) > MAX_MESSAGE_SIZE:
+        unit = "bytes" if isinstance(raw, bytes) else "characters"
+        raise InvalidEvent(f"message too large: {len(raw):,} {unit}, the limit is {MAX_MESSAGE_SIZE:,}")
 
 
 def upcast(event_type: str, version: int, payload: dict[str, Any], target: int) -> dict[str, Any]:
@@ -53,7 +65,10 @@ def upcast(event_type: str, version: int, payload: dict[str, Any], target: int) 
 
 def decode(raw: bytes | str, data: dict[str, Any] | None = None) -> Decoded:
     """Validate one message; ``data`` is its already-parsed JSON when the caller has it."""
-    data = parse_json(raw) if data is None else data
+    if data is None:
+        data = parse_json(raw)
+    else:
+        check_size(raw)
     try:
         envelope = Envelope.model_validate(data)
     except ValidationError as exc:

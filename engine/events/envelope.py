@@ -1,22 +1,82 @@
-"""The one envelope every message carries, inbound and outbound (DESIGN §3)."""
+"""The one envelope every message carries, inbound and outbound (DESIGN §3), and the string, number and
+date types every field on the wire is built from.
+
+Every string on the wire has a maximum length and no control characters (U+0000–U+001F, U+007F:
+PostgreSQL text cannot hold NUL, and none is needed anywhere); booleans and numbers are strict (``"yes"``,
+``"0"`` and ``1`` are not booleans, ``"22"`` and ``true`` are not numbers); dates are ISO strings. The
+limits are documented in docs/events.md ("Limits") and exported in the JSON Schemas.
+"""
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import datetime, timezone
-from typing import Any
+from datetime import date, datetime, timezone
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StringConstraints,
+                      field_validator)
+from pydantic_core import PydanticCustomError
+
+__all__ = ["Code", "Crn", "Day", "Envelope", "Id", "Instant", "Key", "Label", "Number", "OutboundPayload", "Payload",
+           "Source", "Text", "new_envelope", "no_control_characters", "text"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+NO_CONTROL = r"^[^\x00-\x1F\x7F]*$"  # the same rule, exported in the JSON Schemas
+
+
+def no_control_characters(value: Any) -> Any:
+    """Refuse a string holding a control character, saying which and where (the location names the field)."""
+    if isinstance(value, str):
+        found = _CONTROL.search(value)
+        if found is not None:
+            raise PydanticCustomError("control_character", "must not contain control characters (found U+%04X at "
+                                      "position %d)" % (ord(found.group()), found.start()))
+    return value
+
+
+def text(max_length: int, min_length: int = 0, pattern: str = NO_CONTROL) -> Any:
+    """A strict string of at most ``max_length`` characters without control characters."""
+    return Annotated[str, StringConstraints(strict=True, min_length=min_length, max_length=max_length,
+                                            pattern=pattern), BeforeValidator(no_control_characters)]
+
+
+def _iso_date_only(value: Any) -> Any:
+    """Dates travel as ISO strings: a number is not read as a Unix time."""
+    if isinstance(value, (str, date)):
+        return value
+    raise PydanticCustomError("date_type", "Input should be an ISO 8601 date string (YYYY-MM-DD)")
+
+
+def _iso_datetime_only(value: Any) -> Any:
+    if isinstance(value, (str, datetime)):
+        return value
+    raise PydanticCustomError("datetime_type", "Input should be an ISO 8601 date-time string with a timezone")
+
+
+ID_MAX, CODE_MAX, TEXT_MAX, LABEL_MAX = 64, 32, 500, 64
+SOURCE_MAX, KEY_MAX, EVENT_TYPE_MAX = 64, 100, 64
+
+Id = text(ID_MAX, 1, r"^[A-Za-z0-9._:-]+$")  # identifiers from the source systems: sentence, referral, cohort ids
+Code = text(CODE_MAX, 1, r"^[A-Z0-9][A-Z0-9_-]*$")  # reference codes: programme, region, PDU, office, source
+Crn = text(16, 1, r"^[A-Z0-9]+$")  # case reference number
+Text = text(TEXT_MAX)  # free text: reasons
+Label = text(LABEL_MAX, 1)  # a short name or label, e.g. a status as its name, label or nDelius code
+Source = text(SOURCE_MAX, 1)  # the producing system, e.g. ndelius
+Key = text(KEY_MAX, 1)  # the partition key: a crn, a region code
+Number = Annotated[float, Field(strict=True)]  # a JSON number (22 or 22.5); not "22", not true
+Day = Annotated[date, BeforeValidator(_iso_date_only)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_datetime_only)]
 
 
 class Envelope(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_id: uuid.UUID
-    event_type: str = Field(min_length=1, pattern=r"^[a-z_]+(\.[a-z_]+)+$")
-    schema_version: int = Field(ge=1)
-    occurred_at: AwareDatetime
-    source: str = Field(min_length=1)
-    key: str = Field(min_length=1)
+    event_type: str = Field(min_length=1, max_length=EVENT_TYPE_MAX, pattern=r"^[a-z_]+(\.[a-z_]+)+$")
+    schema_version: StrictInt = Field(ge=1)
+    occurred_at: Instant
+    source: Source
+    key: Key
     payload: dict[str, Any]
 
     @field_validator("occurred_at")

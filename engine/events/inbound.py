@@ -1,245 +1,263 @@
-"""Inbound payloads, one model per event type, grouped by topic (DESIGN §3)."""
+"""Inbound payloads, one model per event type, grouped by topic (DESIGN §3).
+
+Every field is bounded (docs/events.md, "Limits"): strings by the types of :mod:`engine.events.envelope`
+(ids, codes, free text; no control characters), lists by a maximum length, booleans and numbers strict.
+Codes are checked against the reference data when the event is applied (:mod:`engine.handlers.reference`).
+"""
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool, StrictInt
 
-from engine.events.envelope import Payload
+from engine.events.envelope import Code, Crn, Day, Id, Label, Number, Payload, Text
 
 Sex = Literal["MALE", "FEMALE"]
 Period = Literal["DAYTIME", "EVENING"]
 Band = Literal["HIGH", "MEDIUM", "LOW"]
-Crn = Field(min_length=1, max_length=16, pattern=r"^[A-Z0-9]+$")
+# The five ONS high-level ethnic groups (the reference data has no finer list; the generator draws these).
+EthnicityGroup = Literal["ASIAN", "BLACK", "MIXED", "OTHER", "WHITE"]
+Weekday = Annotated[StrictInt, Field(ge=0, le=6, description="0 = Monday")]
+Hours = Annotated[Number, Field(gt=0, le=60)]
+Score = Annotated[Number, Field(ge=0, le=100)]
+
+# How many items a list may hold: a week has 7 days (slots) and 14 day/evening windows (availability).
+MAX_NON_ASSOCIATIONS, MAX_MEMBERS, MAX_FACILITATORS, MAX_SLOTS, MAX_AVAILABILITY = 50, 30, 10, 7, 14
+MAX_OFFICES, MAX_PROGRAMMES = 50, 30
+Offices = Annotated[list[Code], Field(max_length=MAX_OFFICES)]
+Programmes = Annotated[list[Code], Field(max_length=MAX_PROGRAMMES)]
 
 
 class AvailabilityWindow(Payload):
-    weekday: int = Field(ge=0, le=6, description="0 = Monday")
+    weekday: Weekday
     period: Period
 
 
 class SlotPayload(Payload):
-    weekday: int = Field(ge=0, le=6, description="0 = Monday")
-    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    weekday: Weekday
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", max_length=5, strict=True)
     period: Period = "DAYTIME"
+
+
+Availability = Annotated[list[AvailabilityWindow], Field(max_length=MAX_AVAILABILITY)]
 
 
 # --- probation.sentences.v1 (key crn) -------------------------------------------------------
 
 class SentenceImposed(Payload):
-    crn: str = Crn
-    sentence_id: str = Field(min_length=1)
+    crn: Crn
+    sentence_id: Id
     sentence_type: Literal["COMMUNITY_ORDER", "SUSPENDED_SENTENCE_ORDER", "LICENCE"]
-    start_date: date
-    expected_end_date: date
+    start_date: Day
+    expected_end_date: Day
 
 
 class SentenceAmended(Payload):
-    crn: str = Crn
-    sentence_id: str = Field(min_length=1)
-    expected_end_date: date
-    reason: str = "AMENDED"
+    crn: Crn
+    sentence_id: Id
+    expected_end_date: Day
+    reason: Text = "AMENDED"
 
 
 class SentenceTerminated(Payload):
-    crn: str = Crn
-    sentence_id: str = Field(min_length=1)
-    terminated_on: date
-    reason: str = "TERMINATED"
+    crn: Crn
+    sentence_id: Id
+    terminated_on: Day
+    reason: Text = "TERMINATED"
 
 
 class RequirementCreated(Payload):
-    crn: str = Crn
-    sentence_id: str = Field(min_length=1)
-    requirement_id: str = Field(min_length=1)
-    programme_code: str = Field(min_length=1)
-    end_date: date | None = None
+    crn: Crn
+    sentence_id: Id
+    requirement_id: Id
+    programme_code: Code
+    end_date: Day | None = None
 
 
 class RequirementTerminated(Payload):
-    crn: str = Crn
-    requirement_id: str = Field(min_length=1)
-    terminated_on: date
-    reason: str = "TERMINATED"
+    crn: Crn
+    requirement_id: Id
+    terminated_on: Day
+    reason: Text = "TERMINATED"
 
 
 class LicenceConditionCreated(Payload):
-    crn: str = Crn
-    sentence_id: str = Field(min_length=1)
-    licence_condition_id: str = Field(min_length=1)
-    programme_code: str = Field(min_length=1)
-    end_date: date | None = None
+    crn: Crn
+    sentence_id: Id
+    licence_condition_id: Id
+    programme_code: Code
+    end_date: Day | None = None
 
 
 class LicenceConditionTerminated(Payload):
-    crn: str = Crn
-    licence_condition_id: str = Field(min_length=1)
-    terminated_on: date
-    reason: str = "TERMINATED"
+    crn: Crn
+    licence_condition_id: Id
+    terminated_on: Day
+    reason: Text = "TERMINATED"
 
 
 class PersonUpdated(Payload):
     """Partial update: absent fields keep their value."""
 
-    crn: str = Crn
-    region_code: str | None = None
-    pdu_code: str | None = None
+    crn: Crn
+    region_code: Code | None = None
+    pdu_code: Code | None = None
     sex: Sex | None = None
-    date_of_birth: date | None = None
-    ethnicity_group: str | None = None
-    ldc: bool | None = None
-    interpreter_needed: bool | None = None
-    non_associations: list[str] | None = None
+    date_of_birth: Day | None = None
+    ethnicity_group: EthnicityGroup | None = None
+    ldc: StrictBool | None = None
+    interpreter_needed: StrictBool | None = None
+    non_associations: Annotated[list[Crn], Field(max_length=MAX_NON_ASSOCIATIONS)] | None = None
 
 
 class CaseMerged(Payload):
-    source_crn: str = Crn
-    target_crn: str = Crn
+    source_crn: Crn
+    target_crn: Crn
 
 
 class BreachRaised(Payload):
-    crn: str = Crn
-    sentence_id: str = Field(min_length=1)
-    breach_id: str = Field(min_length=1)
-    raised_on: date
+    crn: Crn
+    sentence_id: Id
+    breach_id: Id
+    raised_on: Day
 
 
 class BreachConcluded(Payload):
-    crn: str = Crn
-    sentence_id: str = Field(min_length=1)
-    breach_id: str = Field(min_length=1)
-    concluded_on: date
+    crn: Crn
+    sentence_id: Id
+    breach_id: Id
+    concluded_on: Day
     outcome: Literal["CONTINUE", "EXTENDED", "REVOKED"]
-    new_end_date: date | None = Field(None, description="when the court extended the order")
+    new_end_date: Day | None = Field(None, description="when the court extended the order")
 
 
 class RecallRaised(Payload):
-    crn: str = Crn
-    sentence_id: str = Field(min_length=1)
-    recall_id: str = Field(min_length=1)
-    raised_on: date
+    crn: Crn
+    sentence_id: Id
+    recall_id: Id
+    raised_on: Day
 
 
 class RecallConcluded(Payload):
-    crn: str = Crn
-    sentence_id: str = Field(min_length=1)
-    recall_id: str = Field(min_length=1)
-    concluded_on: date
+    crn: Crn
+    sentence_id: Id
+    recall_id: Id
+    concluded_on: Day
     outcome: Literal["RE_RELEASED", "CUSTODY"]
 
 
 # --- programmes.referrals.v1 (key crn) ------------------------------------------------------
 
 class ReferralCreated(Payload):
-    referral_id: str = Field(min_length=1)
-    crn: str = Crn
-    requirement_id: str = Field(min_length=1)
-    programme_code: str = Field(min_length=1)
-    source: str = "COMMUNITY"
-    referred_on: date
+    referral_id: Id
+    crn: Crn
+    requirement_id: Id
+    programme_code: Code
+    source: Code = "COMMUNITY"
+    referred_on: Day
 
 
 class ReferralAssessed(Payload):
-    referral_id: str = Field(min_length=1)
-    crn: str = Crn
+    referral_id: Id
+    crn: Crn
     outcome: Literal["SUITABLE", "SUITABLE_NOT_READY", "NOT_SUITABLE"]
     pathway: Literal["HIGH", "MODERATE"] = "MODERATE"
     offence_cohort: Literal["GENERAL_OFFENCE", "SEXUAL_OFFENCE"] = "GENERAL_OFFENCE"
-    ldc: bool = False
-    ogrs3: float | None = Field(None, ge=0, le=100)
-    ovp: float | None = Field(None, ge=0, le=100)
-    rsr: float | None = Field(None, ge=0, le=100)
+    ldc: StrictBool = False
+    ogrs3: Score | None = None
+    ovp: Score | None = None
+    rsr: Score | None = None
     osp: Band | None = None
     sara: Band | None = None
-    need_score: int = Field(4, ge=0, le=8)
-    ready_from: date | None = None
+    need_score: StrictInt = Field(4, ge=0, le=8)
+    ready_from: Day | None = None
 
 
 class ReferralStatusChanged(Payload):
-    referral_id: str = Field(min_length=1)
-    crn: str = Crn
-    to_status: str = Field(min_length=1, description="status name, label or nDelius code")
-    reason: str = ""
-    ready_from: date | None = None
+    referral_id: Id
+    crn: Crn
+    to_status: Label = Field(description="status name, label or nDelius code")
+    reason: Text = ""
+    ready_from: Day | None = None
 
 
 class ReferralAvailabilityUpdated(Payload):
-    referral_id: str = Field(min_length=1)
-    crn: str = Crn
-    availability: list[AvailabilityWindow] = Field(default_factory=list)
-    preferred_offices: list[str] = Field(default_factory=list)
-    cannot_attend_offices: list[str] = Field(default_factory=list)
+    referral_id: Id
+    crn: Crn
+    availability: Availability = Field(default_factory=list)
+    preferred_offices: Offices = Field(default_factory=list)
+    cannot_attend_offices: Offices = Field(default_factory=list)
 
 
 # --- programmes.delivery.v1 (key region) ----------------------------------------------------
 
 class CohortPlanned(Payload):
-    cohort_id: str = Field(min_length=1)
-    region_code: str = Field(min_length=1)
-    programme_code: str = Field(min_length=1)
+    cohort_id: Id
+    region_code: Code
+    programme_code: Code
     pathway: Literal["HIGH", "MODERATE"] = "MODERATE"
-    office_code: str = Field(min_length=1)
-    pdu_code: str = Field(min_length=1)
+    office_code: Code
+    pdu_code: Code
     sex: Literal["MALE", "FEMALE", "MIXED"]
     offence_cohort: Literal["GENERAL_OFFENCE", "SEXUAL_OFFENCE"] = "GENERAL_OFFENCE"
-    ldc: bool = False
-    slots: list[SlotPayload] = Field(min_length=1)
-    start_date: date
-    min_size: int | None = Field(None, ge=1, le=20)
-    max_size: int | None = Field(None, ge=1, le=20)
+    ldc: StrictBool = False
+    slots: list[SlotPayload] = Field(min_length=1, max_length=MAX_SLOTS)
+    start_date: Day
+    min_size: StrictInt | None = Field(None, ge=1, le=20)
+    max_size: StrictInt | None = Field(None, ge=1, le=20)
 
 
 class CohortConfirmed(Payload):
-    cohort_id: str = Field(min_length=1)
-    facilitator_ids: list[str] = Field(default_factory=list)
-    members: list[str] = Field(default_factory=list, description="referral ids placed by the delivery team")
+    cohort_id: Id
+    facilitator_ids: list[Id] = Field(default_factory=list, max_length=MAX_FACILITATORS)
+    members: list[Id] = Field(default_factory=list, max_length=MAX_MEMBERS,
+                              description="referral ids placed by the delivery team")
 
 
 class CohortCancelled(Payload):
-    cohort_id: str = Field(min_length=1)
-    reason: str = ""
+    cohort_id: Id
+    reason: Text = ""
 
 
 class CohortRescheduled(Payload):
-    cohort_id: str = Field(min_length=1)
-    start_date: date
-    slots: list[SlotPayload] | None = None
+    cohort_id: Id
+    start_date: Day
+    slots: Annotated[list[SlotPayload], Field(max_length=MAX_SLOTS)] | None = None
 
 
 class FacilitatorRegistered(Payload):
-    facilitator_id: str = Field(min_length=1)
-    region_code: str = Field(min_length=1)
-    home_pdu: str = Field(min_length=1)
-    programmes: list[str] = Field(min_length=1)
-    offices: list[str] = Field(default_factory=list)
-    weekly_hours: float = Field(gt=0, le=60)
-    availability: list[AvailabilityWindow] = Field(default_factory=list)
+    facilitator_id: Id
+    region_code: Code
+    home_pdu: Code
+    programmes: Programmes = Field(min_length=1)
+    offices: Offices = Field(default_factory=list)
+    weekly_hours: Hours
+    availability: Availability = Field(default_factory=list)
 
 
 class FacilitatorUpdated(Payload):
-    facilitator_id: str = Field(min_length=1)
-    programmes: list[str] | None = None
-    offices: list[str] | None = None
-    weekly_hours: float | None = Field(None, gt=0, le=60)
-    availability: list[AvailabilityWindow] | None = None
+    facilitator_id: Id
+    programmes: Programmes | None = None
+    offices: Offices | None = None
+    weekly_hours: Hours | None = None
+    availability: Availability | None = None
 
 
 class FacilitatorAbsenceRecorded(Payload):
-    facilitator_id: str = Field(min_length=1)
-    from_date: date
-    to_date: date
+    facilitator_id: Id
+    from_date: Day
+    to_date: Day
 
 
 class FacilitatorLeft(Payload):
-    facilitator_id: str = Field(min_length=1)
-    left_on: date
+    facilitator_id: Id
+    left_on: Day
 
 
 class AttendanceRecorded(Payload):
-    cohort_id: str = Field(min_length=1)
-    referral_id: str = Field(min_length=1)
-    session_number: int = Field(ge=1)
-    session_date: date
+    cohort_id: Id
+    referral_id: Id
+    session_number: StrictInt = Field(ge=1, le=200)
+    session_date: Day
     outcome: Literal["ATTC", "AFTC", "UAAB", "ACCEPTABLE_ABSENCE"]
-    final_session: bool = False
+    final_session: StrictBool = False

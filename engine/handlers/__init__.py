@@ -1,4 +1,8 @@
-"""One small function per inbound event type; :data:`HANDLERS` maps the wire name to it."""
+"""One small function per inbound event type; :data:`HANDLERS` maps the wire name to it.
+
+Every handler runs after the reference check (:func:`engine.handlers.reference.checked`): a payload naming
+an unknown programme, region, PDU or office code is refused before anything changes.
+"""
 from __future__ import annotations
 
 from typing import Callable
@@ -7,8 +11,9 @@ from engine.handlers import delivery as d
 from engine.handlers import referrals as r
 from engine.handlers import sentences as s
 from engine.handlers.context import Context, EngineRules, Parked, Stale
+from engine.handlers.reference import checked
 
-HANDLERS: dict[str, Callable] = {
+HANDLERS: dict[str, Callable] = {name: checked(handler) for name, handler in {
     "person.updated": s.person_updated,
     "sentence.imposed": s.sentence_imposed,
     "sentence.amended": s.sentence_amended,
@@ -35,6 +40,6 @@ HANDLERS: dict[str, Callable] = {
     "facilitator.absence_recorded": d.facilitator_absence_recorded,
     "facilitator.left": d.facilitator_left,
     "attendance.recorded": d.attendance_recorded,
-}
+}.items()}
 
 __all__ = ["HANDLERS", "Context", "EngineRules", "Parked", "Stale"]
