@@ -7,6 +7,7 @@ from datetime import timedelta
 from engine.alerts.settings import AlertThresholds
 from engine.alerts.sinks import AlertDispatcher, AlertSinkSettings, build_sinks
 from engine.alerts.sweep import AlertSweep
+from engine.domain.clock import ClockBounds
 from engine.domain.regions import load_group_weekdays, load_region
 from engine.handlers.context import EngineRules
 from engine.persistence.database import Database, DatabaseUnavailable, queries
@@ -81,9 +82,16 @@ class Engine:
         return region.region_code
 
 
+def clock_bounds(settings: EngineSettings, wall: bool = False) -> ClockBounds:
+    """The event-time bounds from settings; ``wall`` for a service planning as of today."""
+    return ClockBounds(wall=wall, skew=timedelta(minutes=settings.clock_skew_minutes),
+                       max_jump=timedelta(days=settings.clock_max_jump_days))
+
+
 def bootstrap(settings: EngineSettings | None = None, run_migrations: bool = True) -> Engine:
     settings = settings or EngineSettings()
     rules = EngineRules(deadline_margin_days=settings.deadline_margin_days, freeze_days=settings.freeze_days)
     database = Database(settings.database_url, run_migrations=run_migrations)
-    ingestor = Ingestor(database.uow, rules, park_timeout=timedelta(hours=settings.park_timeout_hours))
+    ingestor = Ingestor(database.uow, rules, park_timeout=timedelta(hours=settings.park_timeout_hours),
+                        clock=clock_bounds(settings))
     return Engine(settings, database, rules, ingestor)

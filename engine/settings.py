@@ -28,4 +28,8 @@ class EngineSettings(BaseSettings):
     park_timeout_hours: int = Field(168, ge=1, le=87_600,
                                     description="hours of event time (the ingest's clock) a parked event waits for "
                                                 "what it refers to before it becomes a dead letter")
+    clock_skew_minutes: int = Field(10, ge=0, le=1440, description="on the wall clock: how far past now an event may be "
+                                                                    "dated before it is refused")
+    clock_max_jump_days: int = Field(92, ge=1, le=3650, description="on the event clock: how far past the latest "
+                                                                    "accepted event an event may be dated")
     output_dir: Path = Path("out")

@@ -25,7 +25,7 @@ import faust
 from aiokafka.partitioner import murmur2
 from faust.types import TP
 
-from engine.bootstrap import Engine, bootstrap
+from engine.bootstrap import Engine, bootstrap, clock_bounds
 from engine.services.ingest import RawEvent, decode_or_error
 from engine.services.replay import object_or_none
 from engine.settings import EngineSettings
@@ -81,6 +81,8 @@ class Worker:
     def __init__(self, settings: StreamSettings | None = None, engine: Engine | None = None) -> None:
         self.settings = s = settings or StreamSettings()
         self.engine = engine or bootstrap(EngineSettings())
+        # On the wall clock no event may be dated past today (plus skew); on the event clock, no jump.
+        self.engine.ingestor.clock = clock_bounds(self.engine.settings, wall=s.clock == "wall")
         self.service = EngineService(self.engine, s.clock, s.relay_batch)
         self.debouncer = Debouncer(s.replan_quiet_s, s.replan_max_delay_s)
         self.watch = LoopWatch()

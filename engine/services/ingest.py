@@ -28,6 +28,7 @@ from functools import cache
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Sequence
 
+from engine.domain.clock import ClockBounds
 from engine.domain.errors import DomainError
 from engine.events import outbound as o
 from engine.events.decode import Decoded, InvalidEvent, decode
@@ -124,10 +125,11 @@ class _Run:
 
 class Ingestor:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], rules: EngineRules | None = None,
-                 park_timeout: timedelta | None = DEFAULT_PARK_TIMEOUT) -> None:
+                 park_timeout: timedelta | None = DEFAULT_PARK_TIMEOUT, clock: ClockBounds | None = None) -> None:
         self._uow_factory = uow_factory
         self.rules = rules or EngineRules()
         self.park_timeout = park_timeout  # event time a parked event may wait; None: for ever
+        self.clock = clock or ClockBounds()  # how far an event's time may run ahead (docs/events.md, Clocks)
 
     def process(self, batch: Sequence[RawEvent]) -> BatchResult:
         result = BatchResult(received=len(batch))
@@ -200,6 +202,12 @@ class Ingestor:
         digest = content_digest(event.envelope)
         first = run.seen.get(event_id)
         if first is None:
+            refused = self.clock.refusal(event.envelope.occurred_at, run.now(), datetime.now(timezone.utc))
+            if refused is not None:
+                self._reject(run.uow, item, f"{event.envelope.event_type} rejected: {refused}", event_id, run.result)
+                self._record(run, event.envelope, "REJECTED", digest, item.raw,
+                             item.received_at or datetime.now(timezone.utc))
+                return
             self._apply(run, item, event, digest)
         elif _digest_of(first) in (None, digest):
             run.result.duplicates += 1

@@ -79,8 +79,12 @@ class Replay:
     def run(self, events: Iterable[RawEvent], progress: Callable[[int], None] | None = None) -> ReplaySummary:
         started = time.perf_counter()
         ordered = sorted(arrival_keyed(events), key=lambda pair: pair[0])
-        summary, batch, next_plan = ReplaySummary(), [], None
+        summary, batch, next_plan, latest = ReplaySummary(), [], None, None
         for (_, at, _, _), item in ordered:
+            if at != _EPOCH and not self.ingestor.clock.admits(at, latest):
+                batch.append(item)  # dated too far ahead: the ingest refuses it; it must not move the plans
+                continue
+            latest = max(latest, at) if latest and at != _EPOCH else (at if at != _EPOCH else latest)
             if self._planning() and at != _EPOCH:
                 next_plan = next_plan or _next_monday(at)
                 while at >= next_plan:
