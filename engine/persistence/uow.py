@@ -197,7 +197,7 @@ class SqlUnitOfWork(UnitOfWork):
     def dead_letter(self, letter: DeadLetter, received_at: datetime) -> None:
         self._queue(t.DeadLetterRow, received_at=received_at, origin=letter.origin,
                     line_number=letter.line_number, partition=letter.partition, offset=letter.offset,
-                    event_id=letter.event_id, reason=letter.reason, raw=letter.raw)
+                    event_id=letter.event_id, reason=_text(letter.reason), raw=_text(letter.raw))
 
     def record_attendance(self, record: Attendance) -> bool:
         key = (record.referral_id, record.cohort_id, record.session_number)
@@ -312,6 +312,12 @@ class SqlUnitOfWork(UnitOfWork):
 
     def set_state(self, name: str, value: str) -> None:
         upsert(self._session, t.EngineStateRow, [dict(name=name, value=value)], ["name"])
+
+
+def _text(value: str | None) -> str | None:
+    """A bad line may hold a NUL, which a PostgreSQL text column cannot: it is kept as the visible escape
+    ``\\u0000`` (SQLite could store it as is; both store the same, so both show the same dead letters)."""
+    return value.replace("\x00", "\\u0000") if value and "\x00" in value else value
 
 
 def _labelled(origin: str, reason: str) -> str:

@@ -5,7 +5,7 @@ CRITICAL when the place is kept because people made it or the programme is runni
 manager decides (the reason says what to do). WARNING when the place was removed (the person is back
 on the waiting list: tell them their place is withdrawn) or is the plan's own and the next plan moves
 the person. A removal stays open until the next plan of the region has seen the person again. A kept
-place that only finishes too late is left to ``allocation.finishes_late``, which asks for an extension.
+place that only finishes too late is left to ``allocation.finishes_late``, which says what to do.
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ SCOPE = "region"
 def evaluate(inputs: AlertInputs, thresholds: AlertThresholds) -> list[Alert]:
     by_referral: dict[str, list] = {}
     for finding in inputs.place_breaches:
-        if finding["rule"] == Rule.DEADLINE and finding["remedy"] == "FLAG":
-            continue  # a kept place that finishes late is allocation.finishes_late's to report
+        if finding["rule"] == Rule.DEADLINE:
+            continue  # a held place that finishes late is allocation.finishes_late's to report
         by_referral.setdefault(finding["referral_id"], []).append(finding)
     out = [_held(inputs, rid, findings) for rid, findings in sorted(by_referral.items())]
     out += [_removed(inputs, rid, record) for rid, record in sorted(inputs.removed_places.items())
@@ -35,8 +35,9 @@ def _held(inputs: AlertInputs, rid: str, findings: list) -> Alert:
     rules = sorted({f["rule"] for f in findings})
     kept = first["remedy"] == "FLAG"
     what = "; ".join(f"{f['rule']}: {f['detail']}" for f in findings)
-    todo = ("kept because people placed them or the programme is running — " + ACTION[Rule(rules[0])]
-            if kept else "the next plan moves the person to a group they may join")
+    todo = ("kept because the delivery team placed them or the programme is running — "
+            + "; ".join(ACTION[Rule(rule)] for rule in rules) if kept
+            else "the next plan moves the person to a group they may join")
     return Alert(KIND, Severity.CRITICAL if kept else Severity.WARNING, "referral", rid, inputs.region_code,
                  f"place on cohort {first['cohort_id']} breaks {', '.join(rules)} ({what}); {todo}",
                  act_by=_act_by(inputs, first["cohort_id"]), pdu_code=_pdu(inputs, rid), key=first["crn"],
@@ -70,4 +71,6 @@ def cleared(row: dict, inputs: AlertInputs) -> str:
         return f"now placed on cohort {r.cohort_id}, which keeps every rule"
     if (row.get("numbers") or {}).get("action") == "removed":
         return "a plan has considered the person again" + ("" if r.cohort_id else "; see the deadline alerts")
+    if not r.cohort_id:
+        return "no longer holds a place" + ("" if r.status == "AWAITING_ALLOCATION" else f" (now {r.status.lower()})")
     return "the place keeps every rule again"

@@ -62,8 +62,8 @@ def test_a_kept_place_raises_a_critical_naming_the_rule_and_what_to_do():
     assert alert.act_by == START  # before the group starts
     assert dict(alert.numbers) == {"cohort_id": "C1", "rules": "sex", "action": "kept"}
     assert alert.reason == (
-        "place on cohort C1 breaks sex (sex: person recorded as FEMALE, cohort is MALE); kept because people "
-        "placed them or the programme is running — " + ACTION[Rule.SEX])
+        "place on cohort C1 breaks sex (sex: person recorded as FEMALE, cohort is MALE); kept because the "
+        "delivery team placed them or the programme is running — " + ACTION[Rule.SEX])
     assert_no_crn(alert)
 
 
@@ -102,7 +102,7 @@ def test_several_broken_rules_of_one_place_make_one_alert_naming_them_all():
     for detail in ("sex: person recorded as FEMALE", "office: cannot attend office RS-P01-O1",
                    "availability: not available for weekday 0 daytime"):
         assert detail in alert.reason
-    assert alert.reason.endswith(ACTION[Rule.AVAILABILITY])
+    assert alert.reason.endswith("; ".join(ACTION[r] for r in (Rule.AVAILABILITY, Rule.OFFICE, Rule.SEX)))
 
 
 def test_one_alert_per_referral():
@@ -119,10 +119,19 @@ def test_a_kept_place_that_only_finishes_late_is_left_to_allocation_finishes_lat
     assert alert.numbers["rules"] == "sex" and "deadline" not in alert.reason
 
 
-def test_the_plans_own_place_that_finishes_late_is_moved_by_the_next_plan():
-    alert = only(evaluate([finding("deadline", "REMOVE", detail="cohort ends late")]))
-    assert alert.severity is Severity.WARNING and alert.numbers == {"cohort_id": "C1", "rules": "deadline",
-                                                                    "action": "moving"}
+def test_a_held_place_that_only_finishes_late_is_left_to_allocation_finishes_late():
+    """One alert per condition: allocation.finishes_late already tells whether the next plan moves them."""
+    assert evaluate([finding("deadline", "REMOVE", detail="cohort ends late")]) == []
+    assert evaluate([finding("deadline", "FLAG", detail="cohort ends late")]) == []
+
+
+@pytest.mark.parametrize("remedy", ["REMOVE", "FLAG"])
+def test_a_held_place_given_up_is_not_said_to_keep_every_rule(remedy):
+    alert = only(evaluate([finding(remedy=remedy)]))
+    now = inputs(referrals=[referral(status="AWAITING_ALLOCATION", cohort_id=None)])
+    changes = reconcile(rule.evaluate(now, thresholds()), active(alert))
+    assert [row["alert_id"] for row in changes.cleared] == [alert.alert_id]
+    assert rule.cleared(changes.cleared[0], now) == "no longer holds a place"
 
 
 def test_a_removed_place_raises_a_warning_to_tell_the_person():
