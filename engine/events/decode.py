@@ -8,7 +8,7 @@ from typing import Any, Callable
 from pydantic import BaseModel, ValidationError
 
 from engine.events.envelope import Envelope
-from engine.events.registry import INBOUND
+from engine.events.registry import INBOUND, REFERRALS, SENTENCES
 
 # (event_type, from_version) -> function lifting a payload one version up. Empty until a v2 exists.
 UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -84,4 +84,20 @@ def decode(raw: bytes | str, data: dict[str, Any] | None = None) -> Decoded:
         payload = spec.model.model_validate(body)
     except ValidationError as exc:
         raise InvalidEvent(f"invalid {envelope.event_type} payload: {_short(exc)}") from None
+    _check_key(envelope, spec.topic, payload)
     return Decoded(envelope, payload)
+
+
+# Topics keyed by crn: the key decides the partition, so the order in which a person's events are seen.
+CRN_KEYED = frozenset({SENTENCES, REFERRALS})
+
+
+def _check_key(envelope: Envelope, topic: str, payload: BaseModel) -> None:
+    """On a crn-keyed topic the key must be the payload's crn (for a merge, the target crn)."""
+    if topic not in CRN_KEYED:
+        return
+    field = "target_crn" if envelope.event_type == "case.merged" else "crn"
+    expected = getattr(payload, field, None)
+    if expected is not None and envelope.key != expected:
+        raise InvalidEvent(f"{envelope.event_type}: key {envelope.key!r} is not the payload's {field} {expected!r}; "
+                           f"{topic} is keyed by crn, so a person's events stay in order on one partition")

@@ -19,7 +19,8 @@ def event(event_type: str, at: datetime | None = None, key: str | None = None, e
     return json.dumps({
         "event_id": event_id or str(uuid.UUID(int=n, version=4)), "event_type": event_type,
         "schema_version": EVENTS[event_type].version if event_type in EVENTS else 1, "occurred_at": (at or T0 + timedelta(minutes=n)).isoformat(),
-        "source": "test", "key": key or payload.get("crn") or payload.get("region_code") or "RS", "payload": body})
+        "source": "test", "key": key or payload.get("target_crn") or payload.get("crn") or payload.get("region_code") or "RS",
+        "payload": body})
 
 
 def person_with_referral(crn: str, at: datetime = T0, programme: str = "BC-M", months: int = 24,

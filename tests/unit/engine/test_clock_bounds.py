@@ -66,3 +66,23 @@ def test_a_replay_with_one_event_dated_2099_plans_only_up_to_the_real_events(tmp
     assert max(p.as_of for p in summary.plans) < (T0 + timedelta(days=70)).date()
     with db.uow() as uow:
         assert uow.people.get("X000001").interpreter_needed is True  # later real events still apply
+
+
+# Issue 18, class 6 lives here too: what the envelope says about ordering must match the payload.
+
+def test_class6_an_event_keyed_by_one_crn_about_another_is_a_dead_letter(sqlite_url):
+    db = Database(sqlite_url)
+    ingestor = Ingestor(db.uow, EngineRules())
+    result = ingestor.process([RawEvent(event("person.updated", T0, key="X000002", crn="X000001", region_code="RS"),
+                                        "t", 1)])
+    assert result.dead_lettered == 1
+    with db.uow() as uow:
+        assert uow.people.get("X000001") is None
+
+
+def test_class6_a_merge_is_keyed_by_its_target_crn():
+    from engine.events.decode import InvalidEvent, decode
+    ok = decode(event("case.merged", T0, source_crn="X000001", target_crn="X000002"))
+    assert ok.envelope.key == "X000002"
+    with pytest.raises(InvalidEvent, match="key 'X000001' is not the payload's target_crn 'X000002'"):
+        decode(event("case.merged", T0, key="X000001", source_crn="X000001", target_crn="X000002"))

@@ -189,7 +189,7 @@ def test_a_cancelled_cohort_returns_its_members_to_the_waiting_list(h):
 
 def test_a_merged_case_moves_referrals_to_the_target_crn(h):
     h.feed(*person_with_referral("X000011"), event("person.updated", crn="X000012", region_code="RS"))
-    h.feed(event("case.merged", T0 + timedelta(days=30), crn="X000011", source_crn="X000011", target_crn="X000012"))
+    h.feed(event("case.merged", T0 + timedelta(days=30), source_crn="X000011", target_crn="X000012"))
     assert h.referral("REF-X000011").crn == "X000012"
     with h.db.uow() as uow:
         assert uow.people.get("X000011").merged_into == "X000012"

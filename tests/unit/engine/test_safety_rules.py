@@ -103,7 +103,7 @@ def test_class2_an_earlier_order_end_inside_the_freeze_window_removes_the_place(
 
 def test_class3_a_merge_into_a_case_never_seen_keeps_the_referral_visible_and_its_place(h):
     placed_group(h)
-    h.feed(event("case.merged", LATER, crn="X000001", source_crn="X000001", target_crn="X900001"))
+    h.feed(event("case.merged", LATER, source_crn="X000001", target_crn="X900001"))
     referral = h.referral("REF-X000001")
     assert referral.crn == "X900001" and referral.cohort_id == "C1"
     with h.db.uow() as uow:
@@ -122,7 +122,7 @@ def test_class3_a_non_association_naming_the_merged_case_follows_it_to_the_targe
     h.feed(event("person.updated", LATER - timedelta(days=1), crn="X000007", non_associations=["X000200"]))
     h.feed(*person_with_referral("X000200", at=LATER - timedelta(days=40)))
     h.feed(event("person.updated", LATER - timedelta(days=2), crn="X000201", region_code="RS", pdu_code="RS-P01"))
-    h.feed(event("case.merged", LATER, crn="X000201", source_crn="X000200", target_crn="X000201"))
+    h.feed(event("case.merged", LATER, source_crn="X000200", target_crn="X000201"))
     with h.db.uow() as uow:
         assert "X000201" in uow.people.get("X000007").non_associations
 
@@ -147,7 +147,7 @@ def test_a_plan_that_would_break_a_rule_is_not_published_and_an_alert_names_it(h
 
 def test_class3_a_referral_for_a_case_already_merged_joins_the_case_it_was_merged_into(h):
     h.feed(event("person.updated", LATER - timedelta(days=60), crn="X000300", region_code="RS", pdu_code="RS-P01"))
-    h.feed(event("case.merged", LATER - timedelta(days=50), crn="X000301", source_crn="X000300", target_crn="X000301"))
+    h.feed(event("case.merged", LATER - timedelta(days=50), source_crn="X000300", target_crn="X000301"))
     late = person_with_referral("X000300", at=LATER - timedelta(days=40))[1:]  # sentence onwards, old crn
     result = h.feed(*late)
     assert result.dead_lettered == 0
