@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 from engine.domain.model import Cohort, CohortStatus, Person, Referral
 from engine.domain.statuses import ReferralStatus
-from engine.domain.placement import HOLDING, Breach, Member, Remedy, place_breaches, remedy
+from engine.domain.placement import HOLDING, Breach, Member, Remedy, Rule, place_breaches, remedy
 from engine.handlers.context import Context, EngineRules
 from engine.ports import UnitOfWork
 from engine.services.problem import deadlines_of, pinned_cohort
@@ -78,16 +78,21 @@ def enforce(uow: UnitOfWork, rules: EngineRules, cohort_ids: Iterable[str], as_o
             remove: Callable[[Referral, str], None], first: Iterable[str] = ()) -> list[Finding]:
     """Remove the plan's fixed places that break a rule (``remove(referral, reason)`` frees one) and
     return every finding, removed or flagged. A place the next plan may still move is left to it (the
-    plan never keeps an incompatible place, and the gate checks that it did not). A non-association
-    is settled by removing one person only: those in ``first`` (whose facts just changed), then by
+    plan never keeps an incompatible place, and the gate checks that it did not) — except a place in
+    another region than the person's, which no plan of either region sees. A non-association is
+    settled by removing one person only: those in ``first`` (whose facts just changed), then by
     referral id; the pair is re-checked after each removal."""
     audit = PlaceAudit(uow, rules, cohort_ids)
     preferred = set(first)
     findings, removed = [], set()
     fixed = {r.referral_id for r in audit.members if not _movable_by_plan(uow, r, audit.cohorts[r.cohort_id],
                                                                          as_of, rules.freeze_days)}
+
+    def ours(f: Finding) -> bool:
+        return f.breach.referral_id in fixed or f.breach.rule == Rule.REGION
+
     while True:
-        open_ = audit.findings(lambda r: r.referral_id not in removed and r.referral_id in fixed)
+        open_ = [f for f in audit.findings(lambda r: r.referral_id not in removed) if ours(f)]
         removable = [f for f in open_ if f.remedy == Remedy.REMOVE]
         if not removable:
             return findings + open_

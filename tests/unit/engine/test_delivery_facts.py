@@ -147,3 +147,30 @@ def test_class2_a_delivery_place_that_ends_inside_the_catch_up_margin_is_kept_an
         late = uow.active_alerts("RS", kinds=["allocation.finishes_late"])
         broken = uow.active_alerts("RS", kinds=["place.breaks_rule"])
     assert list(late) == [f"allocation.finishes_late:referral:{ids[0]}"] and broken == {}
+
+
+def test_class4_a_person_who_moves_out_of_the_region_loses_the_plans_place_and_joins_the_new_list(h):
+    waiting(h, 8)
+    h.feed(cohort_planned("C1", START), facilitator("F1"), facilitator("F2"))
+    h.plan(date(2025, 2, 3))
+    assert h.referral("REF-X000002").cohort_id == "C1"  # a movable place, outside the freeze window
+    h.feed(event("person.updated", AT, crn="X000002", region_code="RN", pdu_code="RN-P01"))
+    referral = h.referral("REF-X000002")
+    assert referral.cohort_id is None and referral.status == S.AWAITING_ALLOCATION
+    removed = [json.loads(x["message"])["payload"] for x in h.outbox("allocation.removed")]
+    assert any(r["referral_id"] == "REF-X000002" and "region" in r["reason"] for r in removed)
+    with h.db.uow() as uow:
+        assert check_region(uow, "RS", AT.date(), h.rules).violations == []
+        assert "REF-X000002" in [r.referral_id for r in uow.referrals.where(status=S.AWAITING_ALLOCATION)]
+
+
+def test_class4_a_delivery_team_place_of_a_person_who_moved_away_is_flagged(h):
+    ids = waiting(h, 6)
+    h.feed(cohort_planned("C1", START), facilitator("F1"), facilitator("F2"))
+    confirm(h, "C1", ids)
+    h.feed(event("person.updated", AT + timedelta(hours=2), crn="X000003", region_code="RN", pdu_code="RN-P01"))
+    assert h.referral("REF-X000003").cohort_id == "C1"
+    AlertSweep(h.rules).sweep(h.db.uow, "RS", AT.date())
+    with h.db.uow() as uow:
+        alert = uow.active_alerts("RS", kinds=["place.breaks_rule"])["place.breaks_rule:referral:REF-X000003"]
+    assert "region" in alert["reason"] and "hand the case over" in alert["reason"]

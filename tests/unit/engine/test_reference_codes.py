@@ -42,7 +42,7 @@ def dead_letter(h: Harness, line: str) -> str:
 def test_an_unknown_region_code_is_a_dead_letter_naming_the_field_and_value(h):
     reason = dead_letter(h, event("person.updated", crn="X000001", region_code="ZZ", pdu_code="RS-P01"))
     assert reason.startswith("person.updated rejected: region_code 'ZZ' is not a known region code")
-    assert "known: RS" in reason
+    assert "known: RN, RS" in reason
     with h.db.uow() as uow:
         assert uow.people.get("X000001") is None
 
