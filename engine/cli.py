@@ -180,15 +180,36 @@ def explain(
     planner = engine.planner(allocator)
     day = date.fromisoformat(as_of) if as_of else planner.last_planned(region) or date.today()
     snapshot, plan = planner.dry_run(region, day)
+    broken = _broken_rules(engine, region, found["referrals"])
     for referral in found["referrals"]:
-        console.print(_explanation(referral, snapshot, plan))
+        console.print(_explanation(referral, snapshot, plan) + broken.get(referral["referral_id"], ""))
+
+
+def _broken_rules(engine, region: str, referrals: list[dict]) -> dict[str, str]:
+    """What the safety rules say about each referral's place now (kept and flagged, or removed)."""
+    from engine.domain.placement import ACTION
+    from engine.services.safety import PlaceAudit, removals
+    held = sorted({r["allocation"]["cohort_id"] for r in referrals if r.get("allocation")})
+    ids = {r["referral_id"] for r in referrals}
+    out: dict[str, str] = {}
+    with engine.database.uow() as uow:
+        for f in PlaceAudit(uow, engine.rules, held).findings(lambda r: r.referral_id in ids) if held else []:
+            kept = "kept (placed by the delivery team or running): " + ACTION[f.breach.rule] \
+                if f.remedy == "FLAG" else "the next plan moves them"
+            out[f.breach.referral_id] = out.get(f.breach.referral_id, "") + \
+                f"\n  breaks {f.breach.rule}: {escape(f.breach.detail)} — {kept}"
+        for rid, record in removals(uow, region).items():
+            if rid in ids:
+                out[rid] = out.get(rid, "") + f"\n  place on {record['cohort_id']} removed: {escape(record['detail'])}"
+    return out
 
 
 def _explanation(referral: dict, snapshot, plan) -> str:
     rid, head = referral["referral_id"], f"{referral['referral_id']} ({referral['programme_code']}, {referral['status']})"
     allocation = referral.get("allocation")
     if rid in snapshot.pinned:
-        return f"{head}: holds a fixed place on {allocation['cohort_id'] if allocation else '?'} (started or frozen)"
+        return f"{head}: holds a fixed place on {allocation['cohort_id'] if allocation else '?'} (started, frozen, " \
+               f"or placed by the delivery team)"
     chosen = next((a for a in plan.assignments if a.referral_id == rid), None)
     if chosen is not None:
         return f"{head}: {escape(chosen.reason)}"

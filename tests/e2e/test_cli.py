@@ -145,9 +145,31 @@ def test_explain_says_why_each_referral_has_its_cohort_or_none(replayed):
     outputs = [runner.invoke(app, ["explain", crn, "--database-url", url, "--allocator", "current-practice"])
                for crn in crns]
     assert all(o.exit_code == 0 for o in outputs), [o.output for o in outputs]
-    phrases = ("by latest end", "no place: ", "holds a fixed place", "not planned (")
+    phrases = ("by latest end", "no place: ", "holds a fixed place", "not planned (", "  breaks ", "  place on ")
     for crn, out in zip(crns, outputs):
         lines = [line for line in out.output.splitlines() if line.strip()]
         assert lines and all(any(p in line for p in phrases) for line in lines), out.output
     missing = runner.invoke(app, ["explain", "X000000", "--database-url", url])
     assert missing.exit_code == 1 and "no person with crn X000000" in missing.output
+
+
+def test_explain_names_the_rule_a_kept_place_breaks_and_what_to_do(tmp_path):
+    """Issue 12, class 2: explain no longer only says the place is fixed."""
+    from datetime import date, datetime, timedelta, timezone
+
+    from tests.support.events import cohort_planned, event, facilitator, person_with_referral
+    from tests.unit.engine.harness import Harness
+    url = f"sqlite:///{tmp_path}/explain.db"
+    h = Harness(url)
+    h.feed(*[line for i in range(6) for line in person_with_referral(f"X{i:06d}")],
+           cohort_planned("C1", date(2025, 3, 3)), facilitator("F1"), facilitator("F2"))
+    at = datetime(2025, 2, 12, 9, tzinfo=timezone.utc)
+    h.feed(event("cohort.confirmed", at, key="RS", cohort_id="C1", facilitator_ids=["F1", "F2"],
+                 members=[f"REF-X{i:06d}" for i in range(6)]))
+    h.feed(event("person.updated", at + timedelta(hours=1), crn="X000002", sex="FEMALE"))
+    h.plan(date(2025, 2, 17))
+    out = runner.invoke(app, ["explain", "X000002", "--database-url", url, "--allocator", "current-practice"])
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert "holds a fixed place on C1" in text and "breaks sex: person recorded as FEMALE, cohort is MALE" in text
+    assert "move the person to a group they may join" in text
