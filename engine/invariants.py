@@ -101,17 +101,22 @@ def _named(places: Places, crn: str) -> frozenset[str]:
 
 
 def check_staff(options: Iterable[CohortOption], opened_by_plan: set[str], facilitators: Mapping[str, float]) -> list[Violation]:
-    """Facilitators of cohorts the plan opened: within weekly hours, never in two groups at once."""
+    """Facilitators of cohorts the plan opened: within weekly hours, never in two groups at once.
+
+    Only clashes among the plan's own cohorts are violations. One that involves a cohort the delivery team
+    set up is their fact (a confirmation naming a facilitator the plan had staffed elsewhere, say): the
+    plan gate already refused any plan that opened a cohort clashing with it, and ``facilitator.overbooked``
+    asks the treatment manager to re-staff."""
     options = list(options)
     ledger = Ledger.of(options)
     out = []
     for (fid, week), hours in sorted(ledger.hours.items()):
         runs = ledger.runs[(fid, week)]
-        if fid in facilitators and hours > facilitators[fid] + 1e-9 and opened_by_plan.intersection(runs):
+        if fid in facilitators and hours > facilitators[fid] + 1e-9 and opened_by_plan.issuperset(runs):
             out.append(Violation("facilitator-hours", fid, f"{hours:g}h in week {week} (limit {facilitators[fid]:g}h)"
                                                            f" across {', '.join(runs)}"))
     for (fid, day, start, week), cids in sorted(ledger.booked.items()):
-        if len(cids) > 1 and opened_by_plan.intersection(cids):
+        if len(cids) > 1 and opened_by_plan.issuperset(cids):
             out.append(Violation("double-booking", fid, f"{', '.join(cids)} at weekday {day} {start}, week {week}"))
     return _unique(out)
 

@@ -12,7 +12,7 @@ from engine.events.outbound import AllocationChanged
 from engine.events import inbound as i
 from engine.handlers.context import Context
 from engine.ports import Attendance
-from engine.handlers.refusals import record_refusals
+from engine.handlers.refusals import record_refusals, refusals_of
 
 JOINABLE = frozenset({S.AWAITING_ALLOCATION, S.SCHEDULED, S.ON_PROGRAMME})
 
@@ -75,6 +75,27 @@ def cohort_confirmed(ctx: Context, p: i.CohortConfirmed) -> None:
         _place(ctx, cohort, referral)
         group[rid] = referral
     record_refusals(ctx.uow, cohort, refused)
+
+
+def place_if_confirmed(ctx: Context, referral) -> None:
+    """A referral that reached the waiting list after a confirmation named it (unknown or not yet assessed
+    then) takes the place now if it may lawfully, as it would have had the events come in their own order."""
+    for cohort_id, members in refusals_of(ctx.uow, referral.referral_id):
+        cohort = ctx.uow.cohorts.get(cohort_id)
+        if cohort is None or cohort.status not in (CohortStatus.CONFIRMED, CohortStatus.STARTED):
+            continue
+        group = [r for r in ctx.uow.referrals.where(cohort_id=cohort_id) if r.status in HOLDING]
+        why = _cannot_join(ctx, cohort, referral, group)
+        if why is None and len(group) >= cohort.max_size:
+            why = ("max-size", f"cohort {cohort.cohort_id} already has {len(group)} people, maximum {cohort.max_size}")
+        rest = [m for m in members if m["referral_id"] != referral.referral_id]
+        if why is None:
+            _place(ctx, cohort, referral)
+        else:
+            rest.append({"referral_id": referral.referral_id, "crn": referral.crn, "rule": why[0], "detail": why[1]})
+        record_refusals(ctx.uow, cohort, rest)
+        if why is None:
+            return
 
 
 def _cannot_join(ctx: Context, cohort: Cohort, referral, group) -> tuple[str, str] | None:
@@ -144,6 +165,7 @@ def cohort_cancelled(ctx: Context, p: i.CohortCancelled) -> None:
 
 def cohort_rescheduled(ctx: Context, p: i.CohortRescheduled) -> None:
     cohort = _cohort(ctx, p.cohort_id)
+    ctx.require_fresh(cohort)  # an older reschedule arriving late never moves the cohort back
     if cohort.status in (CohortStatus.STARTED, CohortStatus.COMPLETED, CohortStatus.CANCELLED):
         raise DomainError(f"cohort {cohort.cohort_id}: a {cohort.status} cohort cannot be rescheduled")
     cohort.start_date = p.start_date

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from engine.domain import policies
 from engine.domain.errors import DomainError
-from engine.domain.model import Referral, StatusChange
+from engine.domain.model import LifeStatus, Referral, StatusChange
 from engine.domain.statuses import InvalidTransition, ReferralStatus as S, parse_status
 from engine.events import inbound as i
-from engine.handlers.context import Context
+from engine.handlers.context import Context, Stale
+from engine.handlers.delivery import place_if_confirmed
 
 
 def referral_created(ctx: Context, p: i.ReferralCreated) -> None:
@@ -31,11 +32,16 @@ def referral_created(ctx: Context, p: i.ReferralCreated) -> None:
     referral.history.append(StatusChange(ctx.now, None, S.AWAITING_ASSESSMENT, "referral received",
                                          ctx.event_id))
     ctx.stamp(referral)
+    if requirement.status != LifeStatus.ACTIVE:  # the order ended before the referral arrived: as in event order
+        ctx.walk(referral, S.WITHDRAWN, f"requirement {requirement.requirement_id} {requirement.status.lower()} "
+                                        f"before the referral arrived", via=S.RETURN_TO_COURT)
     ctx.arrived(f"referral:{p.referral_id}")
 
 
 def referral_assessed(ctx: Context, p: i.ReferralAssessed) -> None:
     referral = _referral(ctx, p.referral_id)
+    if referral.status.closed:
+        raise Stale(f"referral {referral.referral_id} is already {referral.status.lower()}")
     outcome = {"SUITABLE": S.AWAITING_ALLOCATION, "SUITABLE_NOT_READY": S.SUITABLE_NOT_READY,
                "NOT_SUITABLE": S.RETURN_TO_COURT}[p.outcome]
     reassessment = referral.status == outcome == S.AWAITING_ALLOCATION
@@ -49,6 +55,8 @@ def referral_assessed(ctx: Context, p: i.ReferralAssessed) -> None:
     if not reassessment:
         ctx.move(referral, outcome, f"assessed {p.outcome.lower().replace('_', ' ')}")
     ctx.stamp(referral)
+    if referral.status == S.AWAITING_ALLOCATION:
+        place_if_confirmed(ctx, referral)  # a confirmation that came first named them
 
 
 def referral_status_changed(ctx: Context, p: i.ReferralStatusChanged) -> None:

@@ -24,3 +24,14 @@ def refusals(uow: UnitOfWork, region: str) -> dict[str, list[dict]]:
     """Cohort id → the members its latest confirmation could not place."""
     prefix = f"{REFUSED}{region}:"
     return {name.removeprefix(prefix): json.loads(value) for name, value in uow.states(prefix).items() if value}
+
+
+def refusals_of(uow: UnitOfWork, referral_id: str) -> list[tuple[str, list[dict]]]:
+    """(cohort id, that cohort's refusals) for every confirmation that could not place this referral because
+    it was unknown or not on the waiting list then."""
+    out = []
+    for name, value in sorted(uow.states(REFUSED).items()):
+        members = json.loads(value) if value else []
+        if any(m["referral_id"] == referral_id and m["rule"] in ("unknown", "status") for m in members):
+            out.append((name.split(":", 2)[2], members))  # refused:<region>:<cohort id>
+    return out

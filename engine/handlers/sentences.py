@@ -15,8 +15,10 @@ def person_updated(ctx: Context, p: i.PersonUpdated) -> None:
     person = ctx.uow.people.get(p.crn)
     if person is None:
         person = ctx.uow.people.add(Person(crn=p.crn))
-    ctx.require_fresh(person)
     changes = p.model_dump(exclude_unset=True, exclude={"crn"})
+    if person.updated_at is not None and person.updated_at > ctx.now:
+        _fill_gaps(ctx, person, changes)  # older than what we hold: it may only fill what is still unknown
+        return
     if "non_associations" in changes:
         changes["non_associations"] = frozenset(changes["non_associations"] or ())
     for name, value in changes.items():
@@ -25,6 +27,23 @@ def person_updated(ctx: Context, p: i.PersonUpdated) -> None:
     ctx.stamp(person)
     ctx.dirty_regions.add(person.region_code)
     ctx.arrived(f"person:{p.crn}")
+
+
+GAPS = {"region_code": "", "pdu_code": "", "date_of_birth": None, "ethnicity_group": ""}
+
+
+def _fill_gaps(ctx: Context, person: Person, changes: dict) -> None:
+    """An older update arriving late (a first record after a correction, say) gives the person the facts
+    nothing newer has given yet — where they live and who they are — and changes nothing newer."""
+    filled = {name: value for name, value in changes.items()
+              if name in GAPS and value not in (None, "") and getattr(person, name) == GAPS[name]}
+    if not filled:
+        ctx.require_fresh(person)  # raises Stale: nothing it could still give
+    for name, value in filled.items():
+        setattr(person, name, value)
+    ctx.touch(person)
+    ctx.dirty_regions.add(person.region_code)
+    ctx.arrived(f"person:{person.crn}")
 
 
 def sentence_imposed(ctx: Context, p: i.SentenceImposed) -> None:
@@ -87,6 +106,9 @@ def case_merged(ctx: Context, p: i.CaseMerged) -> None:
         raise DomainError(f"case.merged: source and target are the same crn {p.source_crn}")
     source = ctx.need(ctx.uow.people.get(p.source_crn), f"person:{p.source_crn}")
     target = ctx.uow.people.get(p.target_crn) or ctx.uow.people.add(_successor(source, p.target_crn))
+    for name, unknown in GAPS.items():  # a target first seen in a partial update takes what it lacks
+        if getattr(target, name) == unknown:
+            setattr(target, name, getattr(source, name))
     for repo in (ctx.uow.sentences, ctx.uow.requirements, ctx.uow.referrals):
         for entity in repo.where(crn=p.source_crn):
             entity.crn = p.target_crn
