@@ -217,6 +217,10 @@ class UnitOfWork(ABC):
     def clear_alert(self, alert_id: str) -> None: ...
 
     @abstractmethod
+    def people_naming(self, crn: str) -> list:
+        """People whose non-associations name ``crn`` (a merge moves them to the target crn)."""
+
+    @abstractmethod
     def get_state(self, name: str) -> str | None: ...
 
     @abstractmethod

@@ -114,8 +114,8 @@ def case_merged(ctx: Context, p: i.CaseMerged) -> None:
             entity.crn = p.target_crn
             repo.add(entity)  # re-index under the new crn
     target.non_associations = (target.non_associations | source.non_associations) - {p.target_crn, p.source_crn}
-    for other in ctx.uow.people.where():  # who kept the source apart now keeps the target apart
-        if p.source_crn in other.non_associations and other.crn not in (p.source_crn, p.target_crn):
+    for other in ctx.uow.people_naming(p.source_crn):  # who kept the source apart now keeps the target apart
+        if other.crn not in (p.source_crn, p.target_crn):
             other.non_associations = other.non_associations | {p.target_crn}
             ctx.touch(other)
     source.merged_into = p.target_crn

@@ -106,6 +106,10 @@ class SqlRepository(Repository[T], Generic[T]):
         ).mappings().first()
         return self._track(dict(row)) if row else None
 
+    def loaded(self) -> list[T]:
+        """Entities this unit of work holds (changed ones included, removed ones not)."""
+        return list(self._seen.values())
+
     def where(self, **equals: Any) -> list[T]:
         """Stored matches merged with this unit of work's own changes, without flushing them.
 

@@ -5,7 +5,7 @@ import hashlib
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import String, cast, delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.domain.model import Office, PlanRecord, Referral, StatusChange
@@ -300,6 +300,15 @@ class SqlUnitOfWork(UnitOfWork):
     @property
     def _dialect(self) -> str:
         return self._session.get_bind().dialect.name
+
+    def people_naming(self, crn: str) -> list:
+        """People whose non-associations name ``crn``: stored ones found by their JSON text, plus changes
+        this unit of work has not written yet."""
+        stored = self._session.execute(select(t.PersonRow.crn).where(
+            cast(t.PersonRow.non_associations, String).like(f'%"{crn}"%'))).scalars()
+        found = {p.crn: p for p in (self.people.get(c) for c in stored) if p is not None}
+        found.update({p.crn: p for p in self.people.loaded()})
+        return sorted((p for p in found.values() if crn in p.non_associations), key=lambda p: p.crn)
 
     def get_state(self, name: str) -> str | None:
         return self._session.execute(select(t.EngineStateRow.value).where(

@@ -1052,3 +1052,18 @@ def test_migration_0003_keeps_what_was_parked_and_processed_before_it(database_u
     with db.uow() as uow:
         assert uow.referrals.get("REF-X000001") is not None
     db.dispose()
+
+
+def test_people_naming_a_crn_are_found_stored_and_unwritten_but_not_by_a_prefix(db):
+    """A merge finds who names the source crn without loading every person (issue 12, class 3)."""
+    with db.uow() as uow:
+        uow.people.add(a_person("X000001", non_associations=frozenset({"X000009"})))
+        uow.people.add(a_person("X000002", non_associations=frozenset({"X0000091", "X000007"})))
+        uow.people.add(a_person("X000003", non_associations=frozenset()))
+        uow.commit()
+    with db.uow() as uow:
+        uow.people.add(a_person("X000004", non_associations=frozenset({"X000009"})))  # not written yet
+        uow.people.get("X000001").non_associations = frozenset({"X000009", "X000005"})
+        assert [p.crn for p in uow.people_naming("X000009")] == ["X000001", "X000004"]
+        assert [p.crn for p in uow.people_naming("X000007")] == ["X000002"]
+        assert uow.people_naming("X000003") == []
