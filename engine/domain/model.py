@@ -56,6 +56,7 @@ class Person:
     non_associations: frozenset[str] = frozenset()
     merged_into: str | None = None
     updated_at: datetime | None = None
+    field_times: dict[str, datetime] = field(default_factory=dict)  # event time each field was last set
 
 
 @dataclass
@@ -153,6 +154,7 @@ class Cohort:
     origin: str = "DELIVERY"  # DELIVERY (planned by the delivery team) | PLAN (opened by cohortplan)
     group_start: date | None = None  # first group session: facilitators carry the load from then
     updated_at: datetime | None = None
+    field_times: dict[str, datetime] = field(default_factory=dict)  # "definition", "schedule", "staff"
 
     @property
     def live(self) -> bool:

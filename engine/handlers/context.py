@@ -67,6 +67,23 @@ class Context:
         if entity.updated_at is not None and entity.updated_at > self.now:
             raise Stale(f"{type(entity).__name__} changed at {entity.updated_at:%Y-%m-%dT%H:%M:%S}")
 
+    def newer_than_event(self, entity, name: str) -> bool:
+        """A newer message already set this field (entities stored before field times: their updated_at)."""
+        at = entity.field_times.get(name) or (entity.updated_at if not entity.field_times else None)
+        return at is not None and at > self.now
+
+    def set_fields(self, entity, values: dict) -> dict:
+        """Set the fields no newer message has set, noting when; returns those set. None when every one
+        is newer already (the event is stale)."""
+        fresh = {name: value for name, value in values.items() if not self.newer_than_event(entity, name)}
+        if values and not fresh:
+            self.require_fresh(entity)  # raises Stale
+        for name, value in fresh.items():
+            setattr(entity, name, value)
+            entity.field_times[name] = self.now
+        self.stamp(entity)
+        return fresh
+
     def stamp(self, *entities) -> None:
         for entity in entities:
             entity.updated_at = max(filter(None, (entity.updated_at, self.now)))

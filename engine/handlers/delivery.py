@@ -10,7 +10,7 @@ from engine.domain.placement import HOLDING, Member, Rule, place_breaches
 from engine.domain.statuses import ReferralStatus as S
 from engine.events.outbound import AllocationChanged
 from engine.events import inbound as i
-from engine.handlers.context import Context
+from engine.handlers.context import Context, Stale
 from engine.ports import Attendance
 from engine.handlers.refusals import record_refusals, refusals_of
 
@@ -26,7 +26,8 @@ def cohort_planned(ctx: Context, p: i.CohortPlanned) -> None:
         raise DomainError(f"cohort {p.cohort_id}: min_size {min_size} is above max_size {max_size}")
     existing = ctx.uow.cohorts.get(p.cohort_id)
     if existing is not None:
-        ctx.require_fresh(existing)
+        if ctx.newer_than_event(existing, "definition"):
+            raise Stale(f"cohort {p.cohort_id} was defined by a newer message")
         if existing.status in (CohortStatus.STARTED, CohortStatus.COMPLETED, CohortStatus.CANCELLED):
             raise DomainError(f"cohort {p.cohort_id}: a {existing.status} cohort cannot be redefined")
     cohort = Cohort(p.cohort_id, p.region_code, p.programme_code, p.office_code, p.pdu_code,
@@ -39,7 +40,8 @@ def cohort_planned(ctx: Context, p: i.CohortPlanned) -> None:
         if _definition(existing) == _definition(cohort):
             return  # the same definition re-sent: nothing changes
         cohort.status, cohort.facilitator_ids, cohort.origin = existing.status, existing.facilitator_ids, existing.origin
-        cohort.updated_at = existing.updated_at
+        cohort.updated_at, cohort.field_times = existing.updated_at, dict(existing.field_times)
+    cohort.field_times.update(definition=ctx.now, schedule=ctx.now)
     ctx.uow.cohorts.add(cohort)
     ctx.stamp(cohort)
     ctx.dirty_regions.add(p.region_code)
@@ -56,8 +58,13 @@ def cohort_confirmed(ctx: Context, p: i.CohortConfirmed) -> None:
     every member who may lawfully be there is placed; each member it cannot honour is recorded for
     the ``confirmation.member_refused`` alert (naming the member, the cohort and the rule)."""
     cohort = _cohort(ctx, p.cohort_id)
-    cohort.confirm(tuple(p.facilitator_ids) or cohort.facilitator_ids)
-    cohort.advance(ctx.now.date())
+    # An older confirmation arriving late still places its members, but never puts back facilitators a
+    # newer one gave the cohort. The cohort starts when a plan or attendance reaches its (final) start date,
+    # not on the confirmation's date: a reschedule may still arrive that was sent before it.
+    older = ctx.newer_than_event(cohort, "staff") and bool(cohort.facilitator_ids)
+    cohort.confirm(cohort.facilitator_ids if older else (tuple(p.facilitator_ids) or cohort.facilitator_ids))
+    if not older:
+        cohort.field_times["staff"] = ctx.now
     ctx.stamp(cohort)
     ctx.dirty_regions.add(cohort.region_code)
     holders = [r for r in ctx.uow.referrals.where(cohort_id=cohort.cohort_id) if r.status in HOLDING]
@@ -112,10 +119,26 @@ def _cannot_join(ctx: Context, cohort: Cohort, referral, group) -> tuple[str, st
     others = [Member(r.referral_id, r.crn, _named(ctx, r.crn)) for r in group if r.referral_id != referral.referral_id]
     # A group that ends after the deadline less the catch-up margin is the planner's rule, not a bar to
     # a place people chose: it is kept, and allocation.finishes_late asks for an extension or alternative.
-    breaches = [b for b in place_breaches(referral, person, cohort, latest_end, others) if b.rule != Rule.DEADLINE]
+    # A fact newer than the confirmation (a correction that happened after it, arriving first) does not
+    # refuse the member: in event order they were placed, then the correction flagged the place.
+    breaches = [b for b in place_breaches(referral, person, cohort, latest_end, others)
+                if b.rule != Rule.DEADLINE and not _newer_fact(ctx, b, person, group)]
     if breaches:
         return str(breaches[0].rule), "; ".join(f"{b.rule}: {b.detail}" for b in breaches)
     return None
+
+
+PERSON_FIELD = {Rule.SEX: "sex", Rule.AVAILABILITY: "availability", Rule.OFFICE: "cannot_attend_offices",
+                Rule.REGION: "region_code", Rule.NON_ASSOCIATION: "non_associations"}
+
+
+def _newer_fact(ctx: Context, breach, person, group) -> bool:
+    name = PERSON_FIELD.get(breach.rule)
+    if name is None or person is None:
+        return False
+    people = [person] + ([p for p in (ctx.uow.people.get(r.crn) for r in group) if p]
+                         if breach.rule == Rule.NON_ASSOCIATION else [])
+    return any(ctx.newer_than_event(p, name) for p in people)
 
 
 def _named(ctx: Context, crn: str) -> frozenset[str]:
@@ -165,9 +188,11 @@ def cohort_cancelled(ctx: Context, p: i.CohortCancelled) -> None:
 
 def cohort_rescheduled(ctx: Context, p: i.CohortRescheduled) -> None:
     cohort = _cohort(ctx, p.cohort_id)
-    ctx.require_fresh(cohort)  # an older reschedule arriving late never moves the cohort back
+    if ctx.newer_than_event(cohort, "schedule"):  # an older reschedule arriving late never moves it back
+        raise Stale(f"cohort {cohort.cohort_id} was rescheduled by a newer message")
     if cohort.status in (CohortStatus.STARTED, CohortStatus.COMPLETED, CohortStatus.CANCELLED):
         raise DomainError(f"cohort {cohort.cohort_id}: a {cohort.status} cohort cannot be rescheduled")
+    cohort.field_times["schedule"] = ctx.now
     cohort.start_date = p.start_date
     if p.slots:
         cohort.slots = tuple(WeeklySlot(s.weekday, s.start, s.period) for s in p.slots)

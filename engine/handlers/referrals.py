@@ -73,10 +73,9 @@ def referral_status_changed(ctx: Context, p: i.ReferralStatusChanged) -> None:
 def referral_availability_updated(ctx: Context, p: i.ReferralAvailabilityUpdated) -> None:
     _referral(ctx, p.referral_id)
     person = ctx.need(ctx.uow.people.get(p.crn), f"person:{p.crn}")
-    person.availability = frozenset((w.weekday, w.period) for w in p.availability)
-    person.preferred_offices = frozenset(p.preferred_offices)
-    person.cannot_attend_offices = frozenset(p.cannot_attend_offices)
-    ctx.stamp(person)
+    ctx.set_fields(person, {"availability": frozenset((w.weekday, w.period) for w in p.availability),
+                            "preferred_offices": frozenset(p.preferred_offices),
+                            "cannot_attend_offices": frozenset(p.cannot_attend_offices)})
     ctx.dirty_regions.add(person.region_code)
 
 

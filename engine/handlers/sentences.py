@@ -16,34 +16,18 @@ def person_updated(ctx: Context, p: i.PersonUpdated) -> None:
     if person is None:
         person = ctx.uow.people.add(Person(crn=p.crn))
     changes = p.model_dump(exclude_unset=True, exclude={"crn"})
-    if person.updated_at is not None and person.updated_at > ctx.now:
-        _fill_gaps(ctx, person, changes)  # older than what we hold: it may only fill what is still unknown
-        return
     if "non_associations" in changes:
         changes["non_associations"] = frozenset(changes["non_associations"] or ())
-    for name, value in changes.items():
-        if value is not None or name == "date_of_birth":
-            setattr(person, name, value)
-    ctx.stamp(person)
-    ctx.dirty_regions.add(person.region_code)
+    changes = {name: value for name, value in changes.items() if value is not None or name == "date_of_birth"}
+    before = person.region_code
+    # Field by field: a message arriving late sets only what nothing newer has set (a first record after a
+    # correction still gives the region and the sex; an older non-association is kept with a newer address).
+    ctx.set_fields(person, changes)
+    ctx.dirty_regions.update({before, person.region_code})
     ctx.arrived(f"person:{p.crn}")
 
 
 GAPS = {"region_code": "", "pdu_code": "", "date_of_birth": None, "ethnicity_group": ""}
-
-
-def _fill_gaps(ctx: Context, person: Person, changes: dict) -> None:
-    """An older update arriving late (a first record after a correction, say) gives the person the facts
-    nothing newer has given yet — where they live and who they are — and changes nothing newer."""
-    filled = {name: value for name, value in changes.items()
-              if name in GAPS and value not in (None, "") and getattr(person, name) == GAPS[name]}
-    if not filled:
-        ctx.require_fresh(person)  # raises Stale: nothing it could still give
-    for name, value in filled.items():
-        setattr(person, name, value)
-    ctx.touch(person)
-    ctx.dirty_regions.add(person.region_code)
-    ctx.arrived(f"person:{person.crn}")
 
 
 def sentence_imposed(ctx: Context, p: i.SentenceImposed) -> None:
@@ -129,7 +113,7 @@ def _successor(source: Person, crn: str) -> Person:
     """A case merged into a crn never seen before: it starts with the source's facts, so its referrals
     stay visible to planning, the waiting list and alerts; the target's own person.updated then
     corrects them (no timestamp, so any update of the target is newer)."""
-    return replace(source, crn=crn, merged_into=None, updated_at=None)
+    return replace(source, crn=crn, merged_into=None, updated_at=None, field_times={})
 
 
 def breach_raised(ctx: Context, p: i.BreachRaised) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 from functools import cache
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Callable
 
 from engine.domain.calendar import WeeklySlot
@@ -38,7 +38,7 @@ def person_to_row(p: Person) -> dict[str, Any]:
     row = asdict(p)
     row.update(availability=_pairs(p.availability), preferred_offices=sorted(p.preferred_offices),
                cannot_attend_offices=sorted(p.cannot_attend_offices),
-               non_associations=sorted(p.non_associations))
+               non_associations=sorted(p.non_associations), field_times=_times_out(p.field_times))
     return row
 
 
@@ -46,7 +46,8 @@ def person_from_row(r: dict[str, Any]) -> Person:
     return Person(**{**r, "availability": frozenset((w, p) for w, p in r["availability"]),
                      "preferred_offices": frozenset(r["preferred_offices"]),
                      "cannot_attend_offices": frozenset(r["cannot_attend_offices"]),
-                     "non_associations": frozenset(r["non_associations"])})
+                     "non_associations": frozenset(r["non_associations"]),
+                     "field_times": _times_in(r.get("field_times"))})
 
 
 def sentence_to_row(s: Sentence) -> dict[str, Any]:
@@ -80,13 +81,22 @@ def referral_from_row(r: dict[str, Any]) -> Referral:
 def cohort_to_row(c: Cohort) -> dict[str, Any]:
     row = asdict(c)
     row.update(slots=[[s.weekday, s.start, s.period] for s in c.slots],
-               facilitator_ids=list(c.facilitator_ids), status=str(c.status))
+               facilitator_ids=list(c.facilitator_ids), status=str(c.status), field_times=_times_out(c.field_times))
     return row
 
 
 def cohort_from_row(r: dict[str, Any]) -> Cohort:
     return Cohort(**{**r, "slots": tuple(WeeklySlot(w, s, p) for w, s, p in r["slots"]),
-                     "facilitator_ids": tuple(r["facilitator_ids"]), "status": CohortStatus(r["status"])})
+                     "facilitator_ids": tuple(r["facilitator_ids"]), "status": CohortStatus(r["status"]),
+                     "field_times": _times_in(r.get("field_times"))})
+
+
+def _times_out(times: dict) -> dict[str, str]:
+    return {name: at.isoformat() for name, at in sorted(times.items())}
+
+
+def _times_in(stored: dict | None) -> dict:
+    return {name: datetime.fromisoformat(at) for name, at in (stored or {}).items()}
 
 
 def facilitator_to_row(f: Facilitator) -> dict[str, Any]:

@@ -63,6 +63,7 @@ class PersonRow(Base):
     non_associations: Mapped[list] = mapped_column(JSON, default=list)
     merged_into: Mapped[str | None] = mapped_column(String(16))
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    field_times: Mapped[dict | None] = mapped_column(JSON)
 
 
 class SentenceRow(Base):
@@ -146,6 +147,7 @@ class CohortRow(Base):
     origin: Mapped[str] = mapped_column(Code)
     group_start: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    field_times: Mapped[dict | None] = mapped_column(JSON)
 
 
 class FacilitatorRow(Base):

@@ -50,8 +50,6 @@ def test_an_older_reschedule_arriving_after_a_newer_one_leaves_the_newer_start(e
     assert late == in_order
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 finding 7: cohort.confirmed has no freshness check, so an "
-                                       "older confirmation arriving late puts back its facilitators")
 def test_an_older_confirmation_arriving_after_a_newer_one_leaves_the_newer_facilitators(engine):
     earlier = event("cohort.confirmed", T0 + timedelta(days=20), key="RS", cohort_id="C1",
                     facilitator_ids=["F1", "F2"])
@@ -100,8 +98,6 @@ def test_a_late_first_person_record_still_gives_the_person_their_region(engine):
     assert late == in_order
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 finding 8: a late first person record fills only region, PDU, "
-                                       "birth date and ethnicity, so a woman stays recorded with the default MALE")
 def test_a_late_first_person_record_still_gives_the_person_their_sex(engine):
     person, *intake = person_with_referral("X000001", sex="FEMALE")
     named = event("person.updated", T0 + timedelta(days=30), crn="X000001", non_associations=["X000002"])
@@ -111,8 +107,6 @@ def test_a_late_first_person_record_still_gives_the_person_their_sex(engine):
     assert late == in_order
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 finding 9: an older person.updated is stale once anything "
-                                       "newer touched the person, so its non-associations are lost")
 def test_an_older_non_association_arriving_after_a_newer_correction_still_keeps_the_two_apart(engine):
     named = event("person.updated", T0 + timedelta(days=30), crn="X000001", non_associations=["X000002"])
     corrected = event("person.updated", T0 + timedelta(days=31), crn="X000001", sex="MALE")
@@ -123,8 +117,6 @@ def test_an_older_non_association_arriving_after_a_newer_correction_still_keeps_
     assert late == in_order
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 finding 9: an availability change stamps the person, so an "
-                                       "older sex correction arriving after it is stale and dropped")
 def test_a_newer_availability_change_does_not_make_an_older_sex_correction_stale(engine):
     corrected = event("person.updated", T0 + timedelta(days=30), crn="X000001", sex="FEMALE")
     days = [{"weekday": 0, "period": "DAYTIME"}, {"weekday": 2, "period": "DAYTIME"}]  # C1's slots
@@ -136,8 +128,6 @@ def test_a_newer_availability_change_does_not_make_an_older_sex_correction_stale
     assert late == in_order
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 finding 10: referral.availability_updated has no freshness "
-                                       "check, so an older change arriving late replaces a newer one")
 def test_an_older_availability_change_arriving_late_does_not_replace_a_newer_one(engine):
     evenings = event("referral.availability_updated", T0 + timedelta(days=30), crn="X000001",
                      referral_id="REF-X000001", availability=[{"weekday": 1, "period": "EVENING"}])
@@ -149,8 +139,6 @@ def test_an_older_availability_change_arriving_late_does_not_replace_a_newer_one
     assert late == in_order
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 finding 11: a confirmation is judged by facts newer than "
-                                       "itself, so a later correction arriving first makes it refuse the member")
 def test_a_confirmation_is_judged_by_the_facts_when_it_was_made_not_by_later_ones_that_arrived_first(engine):
     confirmed = event("cohort.confirmed", T0 + timedelta(days=30), key="RS", cohort_id="C1",
                       facilitator_ids=["F1", "F2"], members=["REF-X000001"])
@@ -162,8 +150,6 @@ def test_a_confirmation_is_judged_by_the_facts_when_it_was_made_not_by_later_one
     assert late == in_order
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 finding 12: a confirmation arriving before an earlier "
-                                       "reschedule starts the cohort on its old date; the reschedule is then stale")
 def test_a_confirmation_arriving_before_an_earlier_reschedule_does_not_start_the_cohort_on_its_old_date(engine):
     group = [cohort_planned("C1", date(2025, 2, 3), min_size=1), facilitator("F1"), facilitator("F2")]
     moved = event("cohort.rescheduled", T0 + timedelta(days=35), key="RS", cohort_id="C1", start_date=date(2025, 3, 10))

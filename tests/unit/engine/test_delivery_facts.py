@@ -126,6 +126,7 @@ def test_class3_redefining_a_started_cohort_is_refused(h):
     h.feed(cohort_planned("C1", START), facilitator("F1"), facilitator("F2"))
     h.feed(event("cohort.confirmed", datetime(2025, 3, 4, tzinfo=timezone.utc), key="RS", cohort_id="C1",
                  facilitator_ids=["F1", "F2"], members=[]))
+    h.plan(date(2025, 3, 4))  # the plan moves the cohort along its calendar: started
     h.feed(event("cohort.planned", datetime(2025, 3, 5, tzinfo=timezone.utc), key="RS", cohort_id="C1",
                  region_code="RS", programme_code="BBR", office_code="RS-P01-O1", pdu_code="RS-P01", sex="MALE",
                  slots=[{"weekday": 0, "start": "10:00", "period": "DAYTIME"}], start_date=START.isoformat()))
