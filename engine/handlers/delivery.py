@@ -72,9 +72,7 @@ def cohort_confirmed(ctx: Context, p: i.CohortConfirmed) -> None:
     refused = []
     for rid in dict.fromkeys(p.members):
         referral = ctx.uow.referrals.get(rid)
-        why = _cannot_join(ctx, cohort, referral, list(group.values())) if rid not in group else None
-        if why is None and rid not in group and len(group) >= cohort.max_size:
-            why = ("max-size", f"cohort {cohort.cohort_id} already has {len(group)} people, maximum {cohort.max_size}")
+        why = _refusal(ctx, cohort, referral, list(group.values())) if rid not in group else None
         if why is not None:
             refused.append({"referral_id": rid, "crn": referral.crn if referral else None, "rule": why[0],
                             "detail": why[1]})
@@ -92,9 +90,7 @@ def place_if_confirmed(ctx: Context, referral) -> None:
         if cohort is None or cohort.status not in (CohortStatus.CONFIRMED, CohortStatus.STARTED):
             continue
         group = [r for r in ctx.uow.referrals.where(cohort_id=cohort_id) if r.status in HOLDING]
-        why = _cannot_join(ctx, cohort, referral, group)
-        if why is None and len(group) >= cohort.max_size:
-            why = ("max-size", f"cohort {cohort.cohort_id} already has {len(group)} people, maximum {cohort.max_size}")
+        why = _refusal(ctx, cohort, referral, group)
         rest = [m for m in members if m["referral_id"] != referral.referral_id]
         if why is None:
             _place(ctx, cohort, referral)
@@ -103,6 +99,14 @@ def place_if_confirmed(ctx: Context, referral) -> None:
         record_refusals(ctx.uow, cohort, rest)
         if why is None:
             return
+
+
+def _refusal(ctx: Context, cohort: Cohort, referral, group) -> tuple[str, str] | None:
+    """Why the member cannot take a place in ``group`` (the members holding places now), or None."""
+    why = _cannot_join(ctx, cohort, referral, group)
+    if why is None and len(group) >= cohort.max_size:
+        why = ("max-size", f"cohort {cohort.cohort_id} already has {len(group)} people, maximum {cohort.max_size}")
+    return why
 
 
 def _cannot_join(ctx: Context, cohort: Cohort, referral, group) -> tuple[str, str] | None:
