@@ -90,7 +90,8 @@ class Worker:
         self._tasks: set[asyncio.Task] = set()
         Path(s.data_dir, s.app_id).mkdir(parents=True, exist_ok=True)  # faust does not create parents
         self.engine.rules.is_holiday(date.today())  # load the holiday calendar now, not inside the first batch
-        self.merger = EventTimeMerger(self._apply, s.merge_idle_s, s.batch_max, caught_up=self._caught_up)
+        self.merger = EventTimeMerger(self._apply, s.merge_idle_s, s.batch_max, caught_up=self._caught_up,
+                                      clock=self.engine.ingestor.clock)
         self._expected: dict[tuple[str, int], int] = {}  # next offset to admit per inbound partition
         self._pending: dict[int, Any] = {}                # id(RawEvent) → its faust event, acked once applied
         self._requested: dict[str, float] = {}            # region → when a re-plan was last requested

@@ -12,6 +12,10 @@ replay's sort, as far as it is safe:
     high-water mark was admitted), or has delivered nothing for ``idle_s`` since its last delivery
     (a last resort; a partition that never delivered holds the others until it is caught up).
 
+A message dated beyond the clock bounds (docs/events.md, "Clocks": a 2099 typo) is released first, like an
+invalid one, without moving its partition's frontier: the ingest dead-letters it, and its claimed time never
+holds back the rest of its partition while the other topics run ahead.
+
 A live stream's partitions are caught up almost always, so order costs it nearly no latency; a worker
 catching up (after a restart, or a bulk replay through Kafka) gets the replay's order.
 
@@ -30,9 +34,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from datetime import datetime, timezone
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from engine.domain.clock import ClockBounds
 from engine.events.decode import Decoded
 from engine.services.ingest import RawEvent, decode_or_error
 from engine.services.replay import event_time_key
@@ -45,8 +51,9 @@ INVALID = (0,)  # sorts before every event-time key
 class EventTimeMerger:
     def __init__(self, apply: Callable[[list[RawEvent]], Awaitable[Any]], idle_s: float = 2.0,
                  batch_max: int = 1000, max_buffered: int = 50_000,
-                 caught_up: Callable[[TP], bool] = lambda tp: False) -> None:
+                 caught_up: Callable[[TP], bool] = lambda tp: False, clock: ClockBounds | None = None) -> None:
         self._apply, self.idle_s, self.batch_max, self.max_buffered = apply, idle_s, batch_max, max_buffered
+        self.clock = clock or ClockBounds()  # an event dated out of bounds must not hold its partition back
         self._caught_up = caught_up
         self._queues: dict[TP, deque[tuple[tuple, RawEvent]]] = {}
         self._frontier: dict[TP, tuple] = {}      # event-time key of the last message received per partition
@@ -92,11 +99,11 @@ class EventTimeMerger:
         for item in events:
             tp = (item.origin, item.partition or 0)
             queue = self._queues.setdefault(tp, deque())
-            if _valid(item):
-                key = event_time_key(item)
+            key = event_time_key(item) if _valid(item) else INVALID
+            if key != INVALID and self._out_of_bounds(key):
+                key = INVALID  # the ingest refuses it (docs/events.md, Clocks): its time must not block the rest
+            if key != INVALID:  # an invalid one's claimed time means nothing: first out, and no frontier
                 self._frontier[tp] = key
-            else:  # its claimed time means nothing: first out (to the dead letters), and no frontier
-                key = INVALID
             queue.append((key, item))
             self._arrived[tp] = now
             self.buffered += 1
@@ -104,6 +111,10 @@ class EventTimeMerger:
         if self.buffered >= self.max_buffered:
             self._room.clear()
             await self._room.wait()
+
+    def _out_of_bounds(self, key: tuple) -> bool:
+        latest = max((k[1] for k in self._frontier.values() if len(k) > 1), default=None)
+        return self.clock.refusal(key[1], latest, datetime.now(timezone.utc)) is not None
 
     def _signal_room(self) -> None:
         if self.buffered < self.max_buffered:

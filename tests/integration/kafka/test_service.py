@@ -351,3 +351,29 @@ def test_the_event_loop_keeps_flowing_during_a_long_solve(service_factory, regio
     assert during["ingest"]["applied"] > before["ingest"]["applied"], "ingest stalled during the solve"
     assert during["loop"]["heartbeats"] >= before["loop"]["heartbeats"] + 10
     assert during["loop"]["max_gap_s"] < 1.0, during["loop"]
+
+
+def test_a_worker_fed_an_event_dated_2099_keeps_planning_as_of_the_real_dates(service_factory, region_file, tmp_path):
+    """Issue 18, class 1: one mistyped timestamp is a dead letter naming the bound; the clock stays put."""
+    from datetime import datetime, timezone
+
+    service = service_factory(f"sqlite:///{tmp_path}/clock.db", COHORTPLAN_ALLOCATOR="current-practice")
+    valid, _ = plan_file(region_file, service.settings)
+    latest = max(datetime.fromisoformat(json.loads(m.value)["occurred_at"]) for m in valid)
+    crn = next(json.loads(m.value)["payload"]["crn"] for m in valid if json.loads(m.value)["event_type"] == "person.updated")
+    typo = {"event_id": str(uuid.uuid4()), "event_type": "person.updated", "schema_version": 1,
+            "occurred_at": "2099-01-01T00:00:00+00:00", "source": "test", "key": crn,
+            "payload": {"crn": crn, "ldc": True}}
+    middle = len(valid) // 2
+    mixed = [*valid[:middle], Routed(service.settings.topic_sentences, crn.encode(), json.dumps(typo).encode()),
+             *valid[middle:]]
+    asyncio.run(produce(mixed, service.settings.bootstrap_servers))
+    worker = service.worker()
+    service.settle(len(mixed))
+    assert worker.alive()
+    letters = [m.json()["payload"] for m in service.dead_letters()]
+    assert len(letters) == 1, sorted({p["reason"][:150] for p in letters})[:5]  # nothing else waited and expired
+    assert "occurred_at 2099-01-01T00:00:00Z is more than 92 days" in letters[0]["reason"]
+    plans = [m.json()["payload"] for m in read_all(service.settings, service.settings.topic_allocations)
+             if m.json()["event_type"] == "plan.published"]
+    assert plans and max(p["as_of"] for p in plans) <= latest.date().isoformat()

@@ -182,3 +182,15 @@ def test_two_mergers_exchanging_lows_apply_their_partitions_in_one_event_time_or
             break
     keys = [event_time_key(r) for r in applied]
     assert keys == sorted(keys) and len(applied) >= len(times) - 2
+
+
+def test_a_message_dated_far_past_the_clock_goes_first_and_never_holds_its_partition_back():
+    """Issue 18, class 1: a 2099 typo at the head of a partition must not stall that partition's later
+    messages while the other topics run ahead (their partners would park and expire)."""
+    m = _merger()
+    m.assign([A, B])
+    asyncio.run(m.submit([_msg(A, 0, T0), _msg(A, 1, datetime(2099, 1, 1, tzinfo=timezone.utc)),
+                          _msg(A, 2, T0 + timedelta(hours=2))]))
+    asyncio.run(m.submit([_msg(B, 0, T0 + timedelta(hours=1)), _msg(B, 1, T0 + timedelta(hours=3))]))
+    released = m.release(now=0.0)
+    assert [(r.origin, r.offset) for r in released[:4]] == [("a", 0), ("a", 1), ("b", 0), ("a", 2)]
