@@ -12,7 +12,7 @@ from engine.events.outbound import AllocationChanged
 from engine.events import inbound as i
 from engine.handlers.context import Context, Stale
 from engine.ports import Attendance
-from engine.handlers.refusals import record_refusals, refusals_of
+from engine.handlers.refusals import record_refusals, refusals, refusals_of
 
 JOINABLE = frozenset({S.AWAITING_ALLOCATION, S.SCHEDULED, S.ON_PROGRAMME})
 
@@ -44,8 +44,25 @@ def cohort_planned(ctx: Context, p: i.CohortPlanned) -> None:
     cohort.field_times.update(definition=ctx.now, schedule=ctx.now)
     ctx.uow.cohorts.add(cohort)
     ctx.stamp(cohort)
+    if existing is not None:
+        _trim_to_maximum(ctx, cohort)
     ctx.dirty_regions.add(p.region_code)
     ctx.arrived(f"cohort:{p.cohort_id}")
+
+
+def _trim_to_maximum(ctx: Context, cohort: Cohort) -> None:
+    """A redefinition that lowers the maximum below the members holding places: the plan's own places that
+    have not started leave, the latest made first; places people made stay (cohort.below_minimum and the
+    treatment manager see the group)."""
+    holders = [r for r in ctx.uow.referrals.where(cohort_id=cohort.cohort_id) if r.status in HOLDING]
+    extra = len(holders) - cohort.max_size
+    if extra <= 0:
+        return
+    made = [(a.allocated_on, r.referral_id, r) for r in holders if r.status == S.SCHEDULED
+            and (a := ctx.uow.allocations.get(r.referral_id)) is not None and a.source == "PLAN"]
+    for _, _, referral in sorted(made, key=lambda t: (t[0], t[1]), reverse=True)[:extra]:
+        ctx.move(referral, S.AWAITING_ALLOCATION, f"place breaks a rule: max-size: cohort {cohort.cohort_id} was "
+                                                  f"redefined with a maximum of {cohort.max_size}")
 
 
 def _definition(c: Cohort) -> tuple:
@@ -79,6 +96,10 @@ def cohort_confirmed(ctx: Context, p: i.CohortConfirmed) -> None:
             continue
         _place(ctx, cohort, referral)
         group[rid] = referral
+    if older:  # a newer confirmation's refusals stand; this one's are added
+        named = {m["referral_id"] for m in refused}
+        refused = [m for m in refusals(ctx.uow, cohort.region_code).get(cohort.cohort_id, [])
+                   if m["referral_id"] not in named and m["referral_id"] not in group] + refused
     record_refusals(ctx.uow, cohort, refused)
 
 

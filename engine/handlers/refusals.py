@@ -36,7 +36,8 @@ def record_refusals(uow: UnitOfWork, cohort: Cohort, refused: list[dict]) -> Non
 def refusals(uow: UnitOfWork, region: str) -> dict[str, list[dict]]:
     """Cohort id → the members its latest confirmation could not place."""
     prefix = f"{REFUSED}{region}:"
-    return {name.removeprefix(prefix): json.loads(value) for name, value in uow.states(prefix).items() if value}
+    return {name.removeprefix(prefix): json.loads(value) for name, value in _records(uow).items()
+            if name.startswith(prefix) and value}
 
 
 def refusals_of(uow: UnitOfWork, referral_id: str) -> list[tuple[str, list[dict]]]:

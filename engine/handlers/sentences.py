@@ -166,13 +166,15 @@ def recall_concluded(ctx: Context, p: i.RecallConcluded) -> None:
 def _create_requirement(ctx: Context, requirement_id: str, crn: str, sentence_id: str, programme_code: str,
                         end_date: date | None, kind: str) -> None:
     ctx.rules.catalogue.get(programme_code)  # unknown programme → dead letter, naming the code
-    ctx.need(ctx.uow.sentences.get(sentence_id), f"sentence:{sentence_id}")
+    sentence = ctx.need(ctx.uow.sentences.get(sentence_id), f"sentence:{sentence_id}")
     requirement = ctx.uow.requirements.get(requirement_id)
     if requirement is None:
         requirement = ctx.uow.requirements.add(Requirement(requirement_id, ctx.current_crn(crn), sentence_id,
                                                            programme_code, kind))
     ctx.require_fresh(requirement)
     requirement.programme_code, requirement.end_date = programme_code, end_date
+    if sentence.status == LifeStatus.TERMINATED:  # the order ended before this arrived: as in event order
+        requirement.status = LifeStatus.TERMINATED
     ctx.stamp(requirement)
     ctx.arrived(f"requirement:{requirement_id}")
 

@@ -80,8 +80,9 @@ class Replay:
         started = time.perf_counter()
         ordered = sorted(arrival_keyed(events), key=lambda pair: pair[0])
         summary, batch, next_plan, latest = ReplaySummary(), [], None, None
+        wall_now = datetime.now(timezone.utc)
         for (_, at, _, _), item in ordered:
-            if at != _EPOCH and not self.ingestor.clock.admits(at, latest):
+            if at != _EPOCH and not self.ingestor.clock.admits(at, latest, wall_now):
                 batch.append(item)  # dated too far ahead: the ingest refuses it; it must not move the plans
                 continue
             latest = max(latest, at) if latest and at != _EPOCH else (at if at != _EPOCH else latest)
