@@ -159,3 +159,20 @@ def test_a_confirmation_arriving_before_an_earlier_reschedule_does_not_start_the
     late = decide(engine, *group, confirmed, moved, as_of=date(2025, 2, 17))
     assert in_order["cohorts"]["C1"] == ("CONFIRMED", date(2025, 3, 10), ("F1", "F2"))
     assert late == in_order
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 long-run finding: a member a confirmation named before their "
+                                       "referral existed is judged, once assessed, by whether their sex was last "
+                                       "set after the confirmation; a correction re-stating the same sex arriving "
+                                       "before the assessment places a woman on a MALE cohort (flagged), arriving "
+                                       "after it refuses her. Needs each field's value as of the confirmation.")
+def test_a_correction_restating_a_womans_sex_does_not_decide_whether_a_confirmation_places_her(engine):
+    *intake, assessed = person_with_referral("X000001", sex="FEMALE")
+    male_group = [cohort_planned("C1", date(2025, 2, 3), min_size=1), facilitator("F1"), facilitator("F2")]
+    confirmed = event("cohort.confirmed", T0 + timedelta(days=1, hours=5), key="RS", cohort_id="C1",
+                      facilitator_ids=[], members=["REF-X000001"])
+    restated = event("person.updated", T0 + timedelta(days=21, hours=5), crn="X000001", sex="FEMALE")
+    in_order = decide(engine, *male_group, intake[0], intake[1], intake[2], confirmed, intake[3], assessed, restated)
+    late = decide(engine, *male_group, intake[0], intake[1], intake[2], confirmed, intake[3], restated, assessed)
+    assert in_order["referrals"]["REF-X000001"][:2] == ("AWAITING_ALLOCATION", None)
+    assert late == in_order
