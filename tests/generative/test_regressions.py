@@ -1,15 +1,23 @@
-"""The counterexamples the generative tests of issue 12 found, shrunk by hand to the events that matter.
+"""The counterexamples the generative tests of issues 12 and 18 found, shrunk by hand to the events that matter.
 
 Each test states what the engine should do. One not fixed yet is marked ``xfail(strict=True)``: the fix
 makes it pass, the strict mark then fails the run, and the fix removes the mark.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+import json
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from engine.alerts.rules.confirmation_member_refused import KIND as MEMBER_REFUSED
 from engine.alerts.rules.facilitator_overbooked import KIND as OVERBOOKED
+from engine.services.ingest import RawEvent
+from engine.services.planning import Planner
+from engine.services.replay import Replay, ReplaySummary
+from solver.baselines import CurrentPracticeAllocator
+from tests.generative.conftest import check_dead_letters
+from tests.generative.strategies import DAYTIME, at, cohort_line
 from tests.support.events import T0, cohort_planned, event, facilitator, person_with_referral
 
 PLAN = date(2025, 2, 10)  # the referrals of person_with_referral are assessed on 26 January
@@ -175,4 +183,178 @@ def test_a_correction_restating_a_womans_sex_does_not_decide_whether_a_confirmat
     in_order = decide(engine, *male_group, intake[0], intake[1], intake[2], confirmed, intake[3], assessed, restated)
     late = decide(engine, *male_group, intake[0], intake[1], intake[2], confirmed, intake[3], restated, assessed)
     assert in_order["referrals"]["REF-X000001"][:2] == ("AWAITING_ALLOCATION", None)
+
+
+# Issue 18: facts from other systems, and the clock ------------------------------------------------------
+
+def replay_file(h, lines: list[str]) -> ReplaySummary:
+    """``lines`` as a file through the embedded replay (event-time order, weekly plans)."""
+    replay = Replay(h.ingestor, Planner(h.db.uow, CurrentPracticeAllocator(), h.rules), plan_every=timedelta(days=7))
+    return replay.run(RawEvent(line, "history.jsonl", n) for n, line in enumerate(lines, start=1))
+
+
+# issue 18 finding 1 (fixed by 4364f08 while the generator was being written)
+def test_a_requirement_arriving_after_its_sentence_was_terminated_is_withdrawn_as_in_event_order(engine):
+    person, sentence, requirement, referral, assessed = person_with_referral("X000001")
+    terminated = event("sentence.terminated", T0 + timedelta(days=30), crn="X000001", sentence_id="S-X000001",
+                       terminated_on=date(2025, 2, 5), reason="REVOKED")
+    in_order = decide(engine, *a_group(), person, sentence, requirement, referral, assessed, terminated)
+    late = decide(engine, *a_group(), person, sentence, terminated, requirement, referral, assessed)
+    assert in_order["referrals"]["REF-X000001"][:2] == ("WITHDRAWN", None)
+    assert late == in_order
+
+
+# issue 18 finding 2 (fixed by 4364f08 while the generator was being written)
+def test_a_replayed_file_with_one_message_dated_years_back_still_applies_and_plans_the_rest(engine):
+    behind = event("person.updated", datetime(2020, 1, 1, tzinfo=timezone.utc), crn="X000001", sex="MALE")
+    with engine.fresh() as h:
+        summary = replay_file(h, [*a_group(), *person_with_referral("X000001"), behind])
+        assert [d["reason"] for d in h.dead_letters()] == []
+        assert [p.as_of for p in summary.plans] == [date(2025, 1, 13), date(2025, 1, 20)]
+
+
+# issue 18 finding 3 (fixed by 4364f08 while the generator was being written)
+def test_a_redefinition_lowering_the_maximum_inside_the_freeze_window_leaves_no_cohort_over_it(engine):
+    group = [facilitator("F1"), facilitator("F2"),
+             cohort_line("C1", date(2025, 3, 10), at(1, 10), "MIXED", DAYTIME, 3, None)]
+    people = [line for crn in ("X000001", "X000002", "X000003") for line in person_with_referral(crn)]
+    redefined = cohort_line("C1", date(2025, 3, 10), at(50, 14), "MIXED", DAYTIME, 1, 2)  # 25 Feb: start in 13 days
+    with engine.fresh() as h:  # the plan of 10 February fills C1 with three; that of 3 March may not move them
+        engine.replay(h, [(date(2025, 2, 10), [*group, *people]), (date(2025, 3, 3), [redefined])])
+
+
+@pytest.mark.xfail(strict=True, reason="issue 18 finding 4: in a replayed file a message dated years back that waits "
+                                       "for its cohort waits from its own time, so it expires (4800 h) as soon as the "
+                                       "clock starts, before the cohort arrives, instead of being applied or stale")
+def test_a_message_dated_years_back_waiting_in_a_replay_for_its_cohort_is_not_expired(engine):
+    behind = event("cohort.rescheduled", T0 - timedelta(days=200), key="RS", cohort_id="C1",
+                   start_date=date(2025, 3, 10))
+    group = [facilitator("F1"), cohort_planned("C1", date(2025, 3, 3), at=T0 + timedelta(days=1), min_size=1)]
+    with engine.fresh() as h:  # F1 starts the clock a day before C1 arrives
+        replay_file(h, [*group, behind])
+        check_dead_letters(h, {json.loads(behind)["event_id"]: "behind"}, span=timedelta(days=1))
+
+
+# issue 18 finding 5 (fixed by 4364f08 while the generator was being written)
+def test_an_older_confirmation_arriving_after_a_newer_one_leaves_the_newer_ones_refusals_alerted(engine):
+    older = event("cohort.confirmed", T0 + timedelta(days=28), key="RS", cohort_id="C1", facilitator_ids=["F1", "F2"],
+                  members=["REF-X000001"])
+    newer = event("cohort.confirmed", T0 + timedelta(days=29), key="RS", cohort_id="C1", facilitator_ids=["F1", "F2"],
+                  members=["REF-X000001", "REF-X000077"])
+    for order in ((older, newer), (newer, older)):
+        with engine.fresh() as h:
+            last, = engine.replay(h, [(PLAN, [*a_group(), *person_with_referral("X000001"), *order])])
+        assert last.alerts.open[MEMBER_REFUSED] == ["C1/REF-X000077"]
+
+
+# issue 18 finding 6 (fixed by 4364f08 while the generator was being written)
+def test_a_message_dated_2099_reaching_a_fresh_engine_first_does_not_set_the_clock(engine):
+    ahead = event("person.updated", datetime(2099, 1, 1, tzinfo=timezone.utc), crn="X000001", sex="FEMALE")
+    with engine.fresh() as h:
+        engine.replay(h, [(PLAN, [ahead, *a_group(), *person_with_referral("X000001")])],
+                      {json.loads(ahead)["event_id"]: "ahead"})
+
+
+@pytest.mark.xfail(strict=True, reason="issue 18 finding 7: the embedded replay advances its weekly plans to the date "
+                                       "of a message the ingest then refuses (here a key that is not the payload's "
+                                       "crn): it plans as of Mondays no valid event reached")
+def test_a_replay_plans_no_later_than_a_week_after_the_latest_valid_event_whatever_a_refused_message_says(engine):
+    wrong_key = event("person.updated", T0 + timedelta(days=45), key="X000002", crn="X000001", sex="MALE")
+    with engine.fresh() as h:  # the valid events end on 26 January (the assessment)
+        summary = replay_file(h, [*a_group(), *person_with_referral("X000001"), wrong_key])
+        check_dead_letters(h, {json.loads(wrong_key)["event_id"]: "key"})
+    assert [p.as_of for p in summary.plans] == [date(2025, 1, 13), date(2025, 1, 20)]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 18 finding 8: a confirmation naming three members before their "
+                                       "assessment, on a cohort of at most two, places the two whose assessments "
+                                       "arrive first, not the two assessed first")
+def test_a_confirmation_over_the_maximum_before_assessment_places_the_first_assessed_whatever_arrives_first(engine):
+    group = [facilitator("F1"), facilitator("F2"),
+             cohort_line("C1", date(2025, 4, 7), at(9, 10), "MIXED", DAYTIME, 1, 2)]
+    days = (("X000001", 3), ("X000002", 5), ("X000003", 6))
+    people = {crn: person_with_referral(crn, at(day, 9)) for crn, day in days}
+    intake = [line for lines in people.values() for line in lines[:-1]]
+    confirmed = event("cohort.confirmed", at(10, 14), key="RS", cohort_id="C1", facilitator_ids=["F1", "F2"],
+                      members=["REF-X000001", "REF-X000002", "REF-X000003"])
+    assessed = [lines[-1] for lines in people.values()]  # 23, 25 and 26 January
+    in_order = decide(engine, *group, *intake, confirmed, *assessed, as_of=date(2025, 3, 3))
+    late = decide(engine, *group, *intake, confirmed, *reversed(assessed), as_of=date(2025, 3, 3))
+    assert set(in_order["allocations"]) == {"REF-X000001", "REF-X000002"}
+    assert late == in_order
+
+
+@pytest.mark.xfail(strict=True, reason="issue 18 finding 9: a case merged into an unseen crn before its own first "
+                                       "person record arrives (a later partial record came first) leaves the target "
+                                       "without a region: the referral waits for person:X000001 for ever")
+def test_a_late_first_record_of_a_case_merged_into_an_unseen_crn_still_makes_its_referral_visible(engine):
+    person, sentence, requirement, referral = person_with_referral("X000001", assessed=False)
+    corrected = event("person.updated", T0 + timedelta(days=24), crn="X000001", sex="FEMALE")
+    merged = event("case.merged", T0 + timedelta(days=36), key="X000091", source_crn="X000001", target_crn="X000091")
+    in_order = decide(engine, *a_group(), person, sentence, requirement, referral, corrected, merged)
+    late = decide(engine, *a_group(), merged, corrected, person, sentence, requirement, referral)
+    assert in_order["referrals"]["REF-X000001"] == ("AWAITING_ASSESSMENT", None, "X000091")
+    assert late == in_order
+
+
+@pytest.mark.xfail(strict=True, reason="issue 18 finding 10: the delivery team re-staffs a cohort the plan opened "
+                                       "with a facilitator of the plan's other cohort: the next plan leaves F3 at 14 h "
+                                       "a week (limit 7.5 h), a facilitator-hours violation of check_region")
+def test_a_confirmation_restaffing_a_cohort_the_plan_opened_leaves_no_staff_violation(engine):
+    world = [*[facilitator(f"F{i}", hours=7.5) for i in range(1, 5)],
+             cohort_line("C1", date(2025, 3, 3), at(1, 10), "MIXED", DAYTIME, 1, 2),
+             cohort_line("C2", date(2025, 3, 10), at(1, 11), "MIXED", EVENING, 1, 2),
+             *[line for i in range(1, 5)
+               for line in person_with_referral(f"X00000{i}", at(1, 9) + timedelta(minutes=10 * i))]]
+    with engine.fresh() as h:  # the plan of 3 February opens C1 with F1 and F2, C2 with F3 and F4
+        engine.replay(h, [(date(2025, 2, 3), world)])
+        assert h.allocation("REF-X000003").cohort_id == "C2"
+        with h.db.uow() as uow:
+            assert uow.cohorts.get("C2").facilitator_ids == ("F3", "F4")
+        restaffed = event("cohort.confirmed", at(29, 14), key="RS", cohort_id="C1", facilitator_ids=["F3"], members=[])
+        engine.replay(h, [(date(2025, 2, 10), [restaffed])])
+
+
+@pytest.mark.xfail(strict=True, reason="issue 18 finding 11: the fix of finding 5 holds only when the cohort has "
+                                       "facilitators: confirmations naming none, the older arriving last still "
+                                       "erases the newer one's refusals (C1/REF-X000077 never alerted)")
+def test_an_older_confirmation_without_facilitators_arriving_last_leaves_the_newer_ones_refusals_alerted(engine):
+    older = event("cohort.confirmed", T0 + timedelta(days=28), key="RS", cohort_id="C1", facilitator_ids=[], members=[])
+    newer = event("cohort.confirmed", T0 + timedelta(days=29), key="RS", cohort_id="C1", facilitator_ids=[],
+                  members=["REF-X000001", "REF-X000077"])
+    for order in ((older, newer), (newer, older)):
+        with engine.fresh() as h:
+            last, = engine.replay(h, [(PLAN, [*a_group(), *person_with_referral("X000001"), *order])])
+        assert last.alerts.open[MEMBER_REFUSED] == ["C1/REF-X000077"]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 18 finding 12: a member a confirmation named before their assessment "
+                                       "loses the claim when a newer confirmation (not naming them) arrives before "
+                                       "the older assessment: the plan places them instead of the delivery team")
+def test_a_member_named_before_assessment_keeps_the_claim_when_a_newer_confirmation_arrives_first(engine):
+    *intake, assessed = person_with_referral("X000001")  # assessed on 26 January
+    first = event("cohort.confirmed", T0 + timedelta(days=15), key="RS", cohort_id="C1", facilitator_ids=["F1", "F2"],
+                  members=["REF-X000001"])
+    second = event("cohort.confirmed", T0 + timedelta(days=22), key="RS", cohort_id="C1", facilitator_ids=["F1", "F2"],
+                   members=["REF-X000077"])
+    in_order = decide(engine, *a_group(), *intake, first, assessed, second)
+    late = decide(engine, *a_group(), *intake, first, second, assessed)
+    assert in_order["allocations"]["REF-X000001"] == ("C1", "DELIVERY", True)
+    assert late == in_order
+
+
+@pytest.mark.xfail(strict=True, reason="issue 18 finding 13: a fact older than a confirmation that arrives after it "
+                                       "(availability for Monday days only, C1 runs Tuesday and Thursday evenings) "
+                                       "leaves the member placed and flagged, where in event order the confirmation "
+                                       "refuses the member")
+def test_an_older_fact_arriving_after_a_confirmation_decides_as_it_would_have_before_it(engine):
+    group = [cohort_planned("C1", date(2025, 3, 3), slots=EVENING, sex="MIXED", min_size=1),
+             facilitator("F1"), facilitator("F2")]
+    days = event("referral.availability_updated", T0 + timedelta(days=28), crn="X000001", referral_id="REF-X000001",
+                 availability=[{"weekday": 0, "period": "DAYTIME"}])
+    confirmed = event("cohort.confirmed", T0 + timedelta(days=30), key="RS", cohort_id="C1", facilitator_ids=[],
+                      members=["REF-X000001"])
+    in_order = decide(engine, *group, *person_with_referral("X000001"), days, confirmed)
+    late = decide(engine, *group, *person_with_referral("X000001"), confirmed, days)
+    assert in_order["allocations"] == {}
     assert late == in_order
