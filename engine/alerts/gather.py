@@ -17,7 +17,7 @@ from engine.alerts.inputs import (
 from engine.alerts.model import ALL_REGIONS
 from engine.domain.model import Cohort, CohortStatus
 from engine.handlers.context import EngineRules
-from engine.handlers.refusals import refusals
+from engine.handlers.confirmations import refusals
 from engine.ports import UnitOfWork
 from engine.services import safety
 from engine.services.capacity import programme_loads
@@ -90,7 +90,8 @@ def _still_refused(uow: UnitOfWork, region: str, cohorts: dict, views: dict) -> 
             continue
         for m in members:
             view = views.get(m["referral_id"])
-            closed = view is None and m["rule"] != "unknown"
+            referral = uow.referrals.get(m["referral_id"]) if view is None and m["rule"] != "unknown" else None
+            closed = referral is not None and referral.status.closed  # one who moved away is still news here
             if not closed and not (view is not None and view.cohort_id == cohort_id):
                 out.append({**m, "cohort_id": cohort_id})
     return tuple(out)

@@ -7,9 +7,10 @@ transfer to another region). Pure: plain entities in, the broken rules out.
 
 What happens to a place that breaks a rule is decided here too (:func:`remedy`): a place the plan
 made and that has not started is removed at once, inside the freeze window as well, because a safety
-rule beats plan stability; a place people made in another system (the delivery team's confirmation)
-or a running programme is kept and flagged for the treatment manager, because that decision is
-theirs and is never silently undone.
+rule beats plan stability; a running programme is kept and flagged for the treatment manager. A place
+the delivery team made is theirs: before the cohort starts it is decided again from their confirmation
+(:mod:`engine.handlers.confirmations`, which releases it with an alert while it breaks a rule), and
+anything left is flagged, never silently undone.
 """
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ from engine.domain.model import LifeStatus, Referral, StatusChange
 from engine.domain.statuses import InvalidTransition, ReferralStatus as S, parse_status
 from engine.events import inbound as i
 from engine.handlers.context import Context, Stale
-from engine.handlers.delivery import place_if_confirmed
 
 
 def referral_created(ctx: Context, p: i.ReferralCreated) -> None:
@@ -54,9 +53,7 @@ def referral_assessed(ctx: Context, p: i.ReferralAssessed) -> None:
     referral.ready_from = p.ready_from or ctx.now.date()
     if not reassessment:
         ctx.move(referral, outcome, f"assessed {p.outcome.lower().replace('_', ' ')}")
-    ctx.stamp(referral)
-    if referral.status == S.AWAITING_ALLOCATION:
-        place_if_confirmed(ctx, referral)  # a confirmation that came first named them
+    ctx.stamp(referral)  # a confirmation that came first and named them is decided again after the event
 
 
 def referral_status_changed(ctx: Context, p: i.ReferralStatusChanged) -> None:
@@ -71,7 +68,9 @@ def referral_status_changed(ctx: Context, p: i.ReferralStatusChanged) -> None:
 
 
 def referral_availability_updated(ctx: Context, p: i.ReferralAvailabilityUpdated) -> None:
-    _referral(ctx, p.referral_id)
+    """The person's availability and offices, each field kept from the newest message that set it (a change
+    to the referral since, such as a place, does not make an older availability stale)."""
+    ctx.need(ctx.uow.referrals.get(p.referral_id), f"referral:{p.referral_id}")
     person = ctx.need(ctx.uow.people.get(p.crn), f"person:{p.crn}")
     ctx.set_fields(person, {"availability": frozenset((w.weekday, w.period) for w in p.availability),
                             "preferred_offices": frozenset(p.preferred_offices),

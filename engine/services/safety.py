@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 from engine.domain.model import Cohort, CohortStatus, Person, Referral
 from engine.domain.statuses import ReferralStatus
 from engine.domain.placement import HOLDING, Breach, Member, Remedy, Rule, place_breaches, remedy
+from engine.handlers.confirmations import reconcile_touched
 from engine.handlers.context import Context, EngineRules
 from engine.ports import UnitOfWork
 from engine.services.problem import deadlines_of, pinned_cohort
@@ -161,7 +162,10 @@ __all__ = ["Finding", "PlaceAudit", "REMOVED", "enforce", "enforce_touched", "fo
 
 
 def enforce_touched(ctx: Context) -> list[Finding]:
-    """After one event: re-check the places of the people and cohorts it changed (and their groups)."""
+    """After one event: decide the delivery team's claims again where the event changed their facts
+    (:func:`engine.handlers.confirmations.reconcile_touched`), then re-check the places of the people and
+    cohorts it changed (and their groups)."""
+    reconcile_touched(ctx)
     if not ctx.touched_crns and not ctx.touched_cohorts:
         return []
     cohorts = ctx.touched_cohorts | held_cohorts(ctx.uow, ctx.touched_crns)

@@ -37,6 +37,7 @@ from engine.alerts.rules.place_breaks_rule import KIND as BREAKS_RULE
 from engine.domain.clock import ClockBounds
 from engine.domain.model import CohortStatus
 from engine.domain.placement import Rule
+from engine.handlers.confirmations import refusals
 from engine.invariants import check_region
 from engine.persistence.database import Database
 from engine.ports import CONFLICT_REASON, EXPIRED_REASON
@@ -122,13 +123,14 @@ class Engine:
             shutil.rmtree(folder, ignore_errors=True)
 
     def feed(self, h: Harness, lines: list[str], fed: Fed) -> None:
-        """Feed one batch; the ingest may lose a delivery-team place only to a human event, and the clock
-        stays within bounds."""
+        """Feed one batch; the ingest may lose a delivery-team place only to a human event or with the
+        refusal that the ``confirmation.member_refused`` alert reports, and the clock stays within bounds."""
         before = _delivery_places(h)
         fed.note(lines)
         h.feed(*lines)
         with h.db.uow() as uow:
-            lost = []
+            lost, told = [], {(cohort_id, m["referral_id"]) for cohort_id, members in refusals(uow, REGION).items()
+                              for m in members}
             for referral_id, cohort_id in before.items():
                 allocation = uow.allocations.get(referral_id)
                 referral, cohort = uow.referrals.get(referral_id), uow.cohorts.get(cohort_id)
@@ -136,6 +138,8 @@ class Engine:
                     continue  # kept, or placed elsewhere by a later confirmation
                 if cohort.status == CohortStatus.CANCELLED or str(referral.status) not in JOINABLE:
                     continue
+                if (cohort_id, referral_id) in told:
+                    continue  # released because it breaks a rule now: the treatment manager is alerted
                 lost.append(f"{referral_id} on {cohort_id} (now {referral.status}, {allocation})")
         assert lost == [], f"the ingest removed places the delivery team made, without a human event: {lost}"
         _within_bounds(h, fed, "after a batch")

@@ -147,14 +147,14 @@ def test_an_older_availability_change_arriving_late_does_not_replace_a_newer_one
     assert late == in_order
 
 
-def test_a_confirmation_is_judged_by_the_facts_when_it_was_made_not_by_later_ones_that_arrived_first(engine):
+def test_a_confirmation_is_judged_by_the_facts_as_they_stand_whatever_arrived_first(engine):
     confirmed = event("cohort.confirmed", T0 + timedelta(days=30), key="RS", cohort_id="C1",
                       facilitator_ids=["F1", "F2"], members=["REF-X000001"])
     evenings = event("referral.availability_updated", T0 + timedelta(days=35), crn="X000001",
                      referral_id="REF-X000001", availability=[{"weekday": 1, "period": "EVENING"}])
     in_order = decide(engine, *a_group(), *person_with_referral("X000001"), confirmed, evenings)
     late = decide(engine, *a_group(), *person_with_referral("X000001"), evenings, confirmed)
-    assert in_order["allocations"]["REF-X000001"] == ("C1", "DELIVERY", True)  # kept and flagged
+    assert in_order["allocations"] == {}  # C1 meets on Monday days: released, confirmation.member_refused
     assert late == in_order
 
 
@@ -169,11 +169,7 @@ def test_a_confirmation_arriving_before_an_earlier_reschedule_does_not_start_the
     assert late == in_order
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 long-run finding: a member a confirmation named before their "
-                                       "referral existed is judged, once assessed, by whether their sex was last "
-                                       "set after the confirmation; a correction re-stating the same sex arriving "
-                                       "before the assessment places a woman on a MALE cohort (flagged), arriving "
-                                       "after it refuses her. Needs each field's value as of the confirmation.")
+# issue 12 long-run finding (fixed: a confirmation's claims are decided from the facts as they stand)
 def test_a_correction_restating_a_womans_sex_does_not_decide_whether_a_confirmation_places_her(engine):
     *intake, assessed = person_with_referral("X000001", sex="FEMALE")
     male_group = [cohort_planned("C1", date(2025, 2, 3), min_size=1), facilitator("F1"), facilitator("F2")]
@@ -183,6 +179,7 @@ def test_a_correction_restating_a_womans_sex_does_not_decide_whether_a_confirmat
     in_order = decide(engine, *male_group, intake[0], intake[1], intake[2], confirmed, intake[3], assessed, restated)
     late = decide(engine, *male_group, intake[0], intake[1], intake[2], confirmed, intake[3], restated, assessed)
     assert in_order["referrals"]["REF-X000001"][:2] == ("AWAITING_ALLOCATION", None)
+    assert late == in_order
 
 
 # Issue 18: facts from other systems, and the clock ------------------------------------------------------
@@ -266,9 +263,7 @@ def test_a_replay_plans_no_later_than_a_week_after_the_latest_valid_event_whatev
     assert [p.as_of for p in summary.plans] == [date(2025, 1, 13), date(2025, 1, 20)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 finding 8: a confirmation naming three members before their "
-                                       "assessment, on a cohort of at most two, places the two whose assessments "
-                                       "arrive first, not the two assessed first")
+# issue 18 finding 8 (fixed: claims are taken in the order their members became placeable)
 def test_a_confirmation_over_the_maximum_before_assessment_places_the_first_assessed_whatever_arrives_first(engine):
     group = [facilitator("F1"), facilitator("F2"),
              cohort_line("C1", date(2025, 4, 7), at(9, 10), "MIXED", DAYTIME, 1, 2)]
@@ -315,9 +310,7 @@ def test_a_confirmation_restaffing_a_cohort_the_plan_opened_leaves_no_staff_viol
         engine.replay(h, [(date(2025, 2, 10), [restaffed])])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 finding 11: the fix of finding 5 holds only when the cohort has "
-                                       "facilitators: confirmations naming none, the older arriving last still "
-                                       "erases the newer one's refusals (C1/REF-X000077 never alerted)")
+# issue 18 finding 11 (fixed: the refusals are decided again from every confirmation's claims)
 def test_an_older_confirmation_without_facilitators_arriving_last_leaves_the_newer_ones_refusals_alerted(engine):
     older = event("cohort.confirmed", T0 + timedelta(days=28), key="RS", cohort_id="C1", facilitator_ids=[], members=[])
     newer = event("cohort.confirmed", T0 + timedelta(days=29), key="RS", cohort_id="C1", facilitator_ids=[],
@@ -328,9 +321,7 @@ def test_an_older_confirmation_without_facilitators_arriving_last_leaves_the_new
         assert last.alerts.open[MEMBER_REFUSED] == ["C1/REF-X000077"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 finding 12: a member a confirmation named before their assessment "
-                                       "loses the claim when a newer confirmation (not naming them) arrives before "
-                                       "the older assessment: the plan places them instead of the delivery team")
+# issue 18 finding 12 (fixed: every confirmation's members keep their claims)
 def test_a_member_named_before_assessment_keeps_the_claim_when_a_newer_confirmation_arrives_first(engine):
     *intake, assessed = person_with_referral("X000001")  # assessed on 26 January
     first = event("cohort.confirmed", T0 + timedelta(days=15), key="RS", cohort_id="C1", facilitator_ids=["F1", "F2"],
@@ -343,10 +334,7 @@ def test_a_member_named_before_assessment_keeps_the_claim_when_a_newer_confirmat
     assert late == in_order
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 finding 13: a fact older than a confirmation that arrives after it "
-                                       "(availability for Monday days only, C1 runs Tuesday and Thursday evenings) "
-                                       "leaves the member placed and flagged, where in event order the confirmation "
-                                       "refuses the member")
+# issue 18 finding 13 (fixed: a claim is decided from the facts as they stand)
 def test_an_older_fact_arriving_after_a_confirmation_decides_as_it_would_have_before_it(engine):
     group = [cohort_planned("C1", date(2025, 3, 3), slots=EVENING, sex="MIXED", min_size=1),
              facilitator("F1"), facilitator("F2")]

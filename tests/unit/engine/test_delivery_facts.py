@@ -106,11 +106,24 @@ def test_class3_a_changed_definition_applies_and_members_are_rechecked(h):
                  slots=[{"weekday": 0, "start": "10:00", "period": "DAYTIME"}], start_date=START.isoformat()))
     with h.db.uow() as uow:
         assert uow.cohorts.get("C1").sex == "FEMALE"
-    assert all(h.referral(rid).cohort_id == "C1" for rid in ids)  # people placed them: kept, flagged
-    AlertSweep(h.rules).sweep(h.db.uow, "RS", AT.date())
-    with h.db.uow() as uow:
-        flagged = uow.active_alerts("RS", kinds=["place.breaks_rule"])
-    assert len(flagged) == 6 and all("sex" in row["reason"] for row in flagged.values())
+    # Men on a women's group: the safety rule beats the confirmation; each release is alerted, not silent.
+    assert all(h.referral(rid).cohort_id is None and h.referral(rid).status == S.AWAITING_ALLOCATION for rid in ids)
+    alerts = refused(h)
+    assert sorted(alerts) == [f"C1/{rid}" for rid in ids] and all("sex" in a["reason"] for a in alerts.values())
+    removed = [json.loads(x["message"])["payload"] for x in h.outbox("allocation.removed")]
+    assert sorted(r["referral_id"] for r in removed) == ids and all("sex" in r["reason"] for r in removed)
+
+
+def test_class3_a_definition_changed_back_gives_the_delivery_teams_members_their_places_again(h):
+    ids = waiting(h, 6)
+    h.feed(cohort_planned("C1", START), facilitator("F1"), facilitator("F2"))
+    confirm(h, "C1", ids)
+    for hours, sex in ((1, "FEMALE"), (2, "MALE")):
+        h.feed(event("cohort.planned", AT + timedelta(hours=hours), key="RS", cohort_id="C1", region_code="RS",
+                     programme_code="BC-M", office_code="RS-P01-O1", pdu_code="RS-P01", sex=sex,
+                     slots=[{"weekday": 0, "start": "10:00", "period": "DAYTIME"}], start_date=START.isoformat()))
+    assert all(h.referral(rid).cohort_id == "C1" and h.allocation(rid).source == "DELIVERY" for rid in ids)
+    assert refused(h) == {}
 
 
 def test_class3_a_cohort_that_cannot_be_met_is_a_dead_letter(h):
@@ -165,13 +178,27 @@ def test_class4_a_person_who_moves_out_of_the_region_loses_the_plans_place_and_j
         assert "REF-X000002" in [r.referral_id for r in uow.referrals.where(status=S.AWAITING_ALLOCATION)]
 
 
-def test_class4_a_delivery_team_place_of_a_person_who_moved_away_is_flagged(h):
+def test_class4_a_delivery_team_place_of_a_person_who_moved_away_is_released_and_alerted(h):
     ids = waiting(h, 6)
     h.feed(cohort_planned("C1", START), facilitator("F1"), facilitator("F2"))
     confirm(h, "C1", ids)
     h.feed(event("person.updated", AT + timedelta(hours=2), crn="X000003", region_code="RN", pdu_code="RN-P01"))
+    assert h.referral("REF-X000003").cohort_id is None
+    alert = refused(h)["C1/REF-X000003"]
+    assert "region" in alert["reason"] and "C1" in alert["reason"]
+    with h.db.uow() as uow:
+        assert "REF-X000003" in [r.referral_id for r in uow.referrals.where(status=S.AWAITING_ALLOCATION)]
+
+
+def test_class4_a_running_place_of_a_person_who_moved_away_is_flagged(h):
+    ids = waiting(h, 6)
+    h.feed(cohort_planned("C1", START), facilitator("F1"), facilitator("F2"))
+    confirm(h, "C1", ids)
+    h.feed(event("attendance.recorded", AT + timedelta(days=19), key="RS", cohort_id="C1",
+                 referral_id="REF-X000003", session_number=1, session_date=START, outcome="ATTC"))
+    h.feed(event("person.updated", AT + timedelta(days=20), crn="X000003", region_code="RN", pdu_code="RN-P01"))
     assert h.referral("REF-X000003").cohort_id == "C1"
-    AlertSweep(h.rules).sweep(h.db.uow, "RS", AT.date())
+    AlertSweep(h.rules).sweep(h.db.uow, "RS", START)
     with h.db.uow() as uow:
         alert = uow.active_alerts("RS", kinds=["place.breaks_rule"])["place.breaks_rule:referral:REF-X000003"]
     assert "region" in alert["reason"] and "hand the case over" in alert["reason"]

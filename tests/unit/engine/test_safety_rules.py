@@ -65,18 +65,39 @@ def test_class2_a_sex_corrected_inside_the_freeze_window_removes_the_plan_place_
     assert violations(h, FROZEN) == []
 
 
-def test_class2_a_delivery_team_place_that_breaks_a_rule_is_kept_and_flagged_with_what_to_do(h):
+def confirmed_group(h: Harness) -> None:
     lines = [line for i in range(8) for line in person_with_referral(f"X{i:06d}")]
     h.feed(*lines, cohort_planned("C1", START), facilitator("F1"), facilitator("F2"))
     h.feed(event("cohort.confirmed", LATER - timedelta(days=5), key="RS", cohort_id="C1",
                  facilitator_ids=["F1", "F2"], members=[f"REF-X{i:06d}" for i in range(8)]))
+
+
+def test_class2_a_delivery_team_place_a_correction_makes_unlawful_is_released_and_the_treatment_manager_told(h):
+    confirmed_group(h)
     h.feed(event("person.updated", LATER, crn="X000004", sex="FEMALE"))
-    assert h.referral("REF-X000004").cohort_id == "C1"  # people made this place: never silently undone
-    h.plan(FROZEN)
+    assert h.referral("REF-X000004").cohort_id is None  # a woman on a men's group: the safety rule wins
+    outcome = h.plan(FROZEN)
+    assert h.referral("REF-X000004").cohort_id != "C1"
+    with h.db.uow() as uow:
+        alert = uow.active_alerts("RS", kinds=["confirmation.member_refused"])["confirmation.member_refused:referral:C1/REF-X000004"]
+    assert "sex" in alert["reason"] and "correct the membership or the record" in alert["reason"]
+    assert outcome.alerts.open["confirmation.member_refused"] == ["C1/REF-X000004"]
+    assert violations(h, FROZEN) == []
+    h.feed(event("person.updated", LATER + timedelta(hours=1), crn="X000004", sex="MALE"))  # corrected back
+    assert h.referral("REF-X000004").cohort_id == "C1" and h.allocation("REF-X000004").source == "DELIVERY"
+
+
+def test_class2_a_running_place_that_breaks_a_rule_is_kept_and_flagged_with_what_to_do(h):
+    confirmed_group(h)
+    h.feed(event("attendance.recorded", LATER + timedelta(days=13), key="RS", cohort_id="C1",
+                 referral_id="REF-X000004", session_number=1, session_date=START, outcome="ATTC"))
+    h.feed(event("person.updated", LATER + timedelta(days=14), crn="X000004", sex="FEMALE"))
+    assert h.referral("REF-X000004").cohort_id == "C1"  # on the programme: never silently undone
+    h.plan(START)
     assert h.referral("REF-X000004").cohort_id == "C1"
     alert = open_alerts(h, "place.breaks_rule")["REF-X000004"]
     assert alert["severity"] == "CRITICAL" and "sex" in alert["reason"] and "move the person" in alert["reason"]
-    assert violations(h, FROZEN) == []
+    assert violations(h, START) == []
 
 
 def test_class2_a_removed_place_raises_an_alert_naming_the_rule_until_a_plan_sees_the_person(h):

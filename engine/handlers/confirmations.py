@@ -1,0 +1,278 @@
+"""The delivery team's confirmations as standing instructions: whom they named, and who holds the place.
+
+A ``cohort.confirmed`` comes from the system in which the group was set up and people were told their
+dates. Every member any confirmation of a cohort named holds a *claim* on it (a later confirmation that
+leaves someone out does not take back an earlier one's place: the delivery team withdraws a member
+with a status change or by cancelling the cohort). Which claims hold a place is decided again, from
+the facts as they stand, after every event that changes one of them (:func:`reconcile_touched`), so
+the outcome does not depend on the order in which the events arrive.
+
+The rule, for the claims on the region's confirmed cohorts taken together:
+
+- claims are taken in the order their members became placeable — the later of the confirmation's time
+  and the referral's assessment onto the waiting list — then by confirmation time and the order the
+  confirmation lists them, then by referral id;
+- a claim holds its place when the referral is known and open (waiting, scheduled or on the programme),
+  has no place people fixed elsewhere (a place the plan proposed elsewhere gives way), was not taken by
+  an earlier claim on another cohort, breaks no rule of the cohort against the facts now (programme,
+  pathway, offence cohort, LDC, sex, non-association with the members taken before it, availability,
+  offices, region; a group that ends after the deadline is kept and ``allocation.finishes_late`` asks
+  for an extension), and the group is below its maximum;
+- every other claim is refused: recorded with the rule and the detail for the
+  ``confirmation.member_refused`` alert, which the treatment manager resolves. A place the delivery team
+  made that a later fact makes unlawful is released by the same rule, with that alert — never silently;
+  a correction that makes it lawful again gives it back;
+- once a cohort has started, its members keep their places (a breach is flagged by the place audit).
+
+Engine state: ``claims:<region>:<cohort>`` (the claims, JSON) and ``refused:<region>:<cohort>`` (the
+refusals of the last decision, JSON; empty when none).
+"""
+from __future__ import annotations
+
+import json
+import weakref
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from engine.domain.model import Allocation, Cohort, CohortStatus, Referral
+from engine.domain.placement import HOLDING, Member, Rule, place_breaches
+from engine.domain.statuses import ReferralStatus as S
+from engine.events.outbound import AllocationChanged
+from engine.handlers.context import Context
+from engine.ports import UnitOfWork
+
+CLAIMS = "claims:"
+REFUSED = "refused:"
+JOINABLE = frozenset({S.AWAITING_ALLOCATION, S.SCHEDULED, S.ON_PROGRAMME})
+_DECIDED = (CohortStatus.CONFIRMED, CohortStatus.STARTED)
+
+_READ: "weakref.WeakKeyDictionary[UnitOfWork, dict[str, dict[str, str]]]" = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class Claim:
+    referral_id: str
+    at: datetime  # the confirmation's time
+    position: int  # in the confirmation's list of members
+
+
+# storage -----------------------------------------------------------------------------------------
+
+def _records(uow: UnitOfWork, prefix: str) -> dict[str, str]:
+    """Every record of one family, read once per unit of work (the checks run after every event)."""
+    cache = _READ.setdefault(uow, {})
+    if prefix not in cache:
+        cache[prefix] = uow.states(prefix)
+    return cache[prefix]
+
+
+def _write(uow: UnitOfWork, prefix: str, region: str, cohort_id: str, value: str) -> None:
+    name, records = f"{prefix}{region}:{cohort_id}", _records(uow, prefix)
+    if records.get(name, "") != value:
+        records[name] = value
+        uow.set_state(name, value)
+
+
+def _by_cohort(uow: UnitOfWork, prefix: str, region: str | None = None) -> dict[tuple[str, str], list[dict]]:
+    """(region, cohort id) → the family's records."""
+    out = {}
+    for name, value in _records(uow, prefix).items():
+        region_code, _, cohort_id = name.removeprefix(prefix).partition(":")
+        if value and (region is None or region_code == region):
+            out[(region_code, cohort_id)] = json.loads(value)
+    return out
+
+
+def claims(uow: UnitOfWork, region: str) -> dict[str, list[Claim]]:
+    """Cohort id → every claim the confirmations of the cohort made."""
+    return {cohort_id: [Claim(c["referral_id"], datetime.fromisoformat(c["at"]), c["position"]) for c in records]
+            for (_, cohort_id), records in _by_cohort(uow, CLAIMS, region).items()}
+
+
+def refusals(uow: UnitOfWork, region: str) -> dict[str, list[dict]]:
+    """Cohort id → the members named by its confirmations that hold no place there now, with the rule."""
+    return {cohort_id: records for (_, cohort_id), records in _by_cohort(uow, REFUSED, region).items()}
+
+
+def add_claims(ctx: Context, cohort: Cohort, members) -> None:
+    """The members a confirmation names join the cohort's claims (a member named twice keeps the earlier)."""
+    held = {c.referral_id: c for c in claims(ctx.uow, cohort.region_code).get(cohort.cohort_id, [])}
+    for position, referral_id in enumerate(dict.fromkeys(members)):
+        new = Claim(referral_id, ctx.now, position)
+        old = held.get(referral_id)
+        if old is None or (new.at, new.position) < (old.at, old.position):
+            held[referral_id] = new
+    records = [{"referral_id": c.referral_id, "at": c.at.isoformat(), "position": c.position}
+               for c in sorted(held.values(), key=lambda c: (c.at, c.position, c.referral_id))]
+    _write(ctx.uow, CLAIMS, cohort.region_code, cohort.cohort_id, json.dumps(records) if records else "")
+    ctx.touched_cohorts.add(cohort.cohort_id)
+
+
+# deciding ----------------------------------------------------------------------------------------
+
+def reconcile_touched(ctx: Context) -> None:
+    """After one event: decide the claims again in every region where the event changed a claimed cohort
+    or the facts of a claimed member."""
+    every = _by_cohort(ctx.uow, CLAIMS)
+    if not every or not (ctx.touched_crns or ctx.touched_cohorts):
+        return
+    claimed = {rid: region for (region, _), records in every.items() for rid in (c["referral_id"] for c in records)}
+    regions = {region for (region, cohort_id) in every if cohort_id in ctx.touched_cohorts}
+    if ctx.touched_crns:
+        touched = ctx.uow.referrals.where(crn=sorted(ctx.touched_crns))
+        regions |= {claimed[r.referral_id] for r in touched if r.referral_id in claimed}
+    for region in sorted(regions):
+        reconcile(ctx, region)
+
+
+def reconcile(ctx: Context, region: str) -> None:
+    """Decide which claims on the region's confirmed cohorts hold their places, and make it so."""
+    uow = ctx.uow
+    by_cohort = claims(uow, region)
+    cohorts = {c.cohort_id: c for c in uow.cohorts.where(cohort_id=sorted(by_cohort)) if c.status in _DECIDED}
+    if not cohorts:
+        _refuse_all(ctx, region, by_cohort, cohorts)
+        return
+    ids = sorted({c.referral_id for cid in cohorts for c in by_cohort[cid]})
+    referrals = {r.referral_id: r for r in uow.referrals.where(referral_id=ids)}
+    decision = _Decision(ctx, cohorts, referrals)
+    queue = sorted(((decision.ready(claim), claim.at, claim.position, claim.referral_id, cid)
+                    for cid in cohorts for claim in by_cohort[cid]))
+    for _, _, _, referral_id, cohort_id in queue:
+        decision.take(cohort_id, referral_id)
+    decision.apply()
+    for cohort in cohorts.values():
+        trim_to_maximum(ctx, cohort)
+    _refuse_all(ctx, region, by_cohort, cohorts, decision.refused)
+
+
+def _refuse_all(ctx: Context, region: str, by_cohort: dict, cohorts: dict, refused: dict | None = None) -> None:
+    """The refusals of this decision replace the last; a cohort no longer open has none that are news."""
+    for cohort_id in by_cohort:
+        members = (refused or {}).get(cohort_id, []) if cohort_id in cohorts else []
+        _write(ctx.uow, REFUSED, region, cohort_id, json.dumps(members) if members else "")
+
+
+class _Decision:
+    """One pass over the claims in order: who takes which place, who is refused and why."""
+
+    def __init__(self, ctx: Context, cohorts: dict[str, Cohort], referrals: dict[str, Referral]) -> None:
+        self.ctx, self.cohorts, self.referrals = ctx, cohorts, referrals
+        self.taken: dict[str, str] = {}  # referral id → cohort id
+        self.refused: dict[str, list[dict]] = {}
+        self.groups: dict[str, list[Referral]] = {cid: [] for cid in cohorts}
+        for cid, cohort in cohorts.items():  # members of a running group keep their places
+            for r in ctx.uow.referrals.where(cohort_id=cid):
+                if r.status in HOLDING and (cohort.status == CohortStatus.STARTED or r.status == S.ON_PROGRAMME):
+                    self.groups[cid].append(r)
+                    self.taken[r.referral_id] = cid
+        self.running = set(self.taken)
+
+    def ready(self, claim: Claim) -> datetime:
+        """When the member became placeable: the later of the confirmation and their assessment."""
+        referral = self.referrals.get(claim.referral_id)
+        waiting = [h.at for h in referral.history if h.to_status == S.AWAITING_ALLOCATION] if referral else []
+        return max([claim.at, min(waiting)] if waiting else [claim.at])
+
+    def take(self, cohort_id: str, referral_id: str) -> None:
+        if self.taken.get(referral_id) == cohort_id:
+            return  # a running member, or named by two confirmations of the cohort
+        cohort, referral = self.cohorts[cohort_id], self.referrals.get(referral_id)
+        why = self._refusal(cohort, referral)
+        if why is None:
+            self.taken[referral_id] = cohort_id
+            self.groups[cohort_id].append(referral)
+            return
+        self.refused.setdefault(cohort_id, []).append(
+            {"referral_id": referral_id, "crn": referral.crn if referral else None, "rule": why[0], "detail": why[1]})
+
+    def _refusal(self, cohort: Cohort, referral: Referral | None) -> tuple[str, str] | None:
+        """Why the member cannot take a place on ``cohort`` now, as (rule, detail); None if they may."""
+        ctx = self.ctx
+        if referral is None:
+            return "unknown", "referral never received by cohortplan: check the referral id or send the referral"
+        if referral.status not in JOINABLE:
+            return "status", f"referral is {referral.status.lower().replace('_', ' ')}"
+        elsewhere = self.taken.get(referral.referral_id)
+        if elsewhere is not None:
+            return "other-place", f"already holds a place the delivery team made on cohort {elsewhere}"
+        if referral.cohort_id not in (None, cohort.cohort_id) and not self._yields(referral):
+            return "other-place", f"already holds a fixed place on cohort {referral.cohort_id}"
+        group = self.groups[cohort.cohort_id]
+        deadline = ctx.deadline_of(referral)
+        latest_end = deadline - timedelta(days=ctx.rules.deadline_margin_days) if deadline else None
+        others = [Member(r.referral_id, r.crn, self._named(r.crn)) for r in group]
+        breaches = [b for b in place_breaches(referral, ctx.uow.people.get(referral.crn), cohort, latest_end, others)
+                    if b.rule != Rule.DEADLINE]
+        if breaches:
+            return str(breaches[0].rule), "; ".join(f"{b.rule}: {b.detail}" for b in breaches)
+        if len(group) >= cohort.max_size:
+            return "max-size", f"cohort {cohort.cohort_id} already has {len(group)} people, maximum {cohort.max_size}"
+        return None
+
+    def _yields(self, referral: Referral) -> bool:
+        """The member's place elsewhere gives way: the plan's proposal, or a claim decided in this pass."""
+        allocation = self.ctx.uow.allocations.get(referral.referral_id)
+        if allocation is not None and allocation.source == "DELIVERY" and referral.cohort_id in self.cohorts:
+            return referral.status == S.SCHEDULED  # decided again here, in claim order
+        other = self.ctx.uow.cohorts.get(referral.cohort_id)
+        return (allocation is not None and allocation.source == "PLAN" and referral.status == S.SCHEDULED
+                and other is not None and other.status in (CohortStatus.PROPOSED, CohortStatus.CONFIRMED))
+
+    def _named(self, crn: str) -> frozenset[str]:
+        person = self.ctx.uow.people.get(crn)
+        return person.non_associations if person else frozenset()
+
+    def apply(self) -> None:
+        """Release the delivery team's places no claim holds now, then place the claims that hold."""
+        ctx = self.ctx
+        for cohort_id in sorted(self.cohorts):
+            for referral in ctx.uow.referrals.where(cohort_id=cohort_id):
+                allocation = ctx.uow.allocations.get(referral.referral_id)
+                if (referral.status == S.SCHEDULED and allocation is not None and allocation.source == "DELIVERY"
+                        and referral.referral_id not in self.taken):
+                    why = next((m for m in self.refused.get(cohort_id, [])
+                                if m["referral_id"] == referral.referral_id), None)
+                    detail = f"{why['rule']}: {why['detail']}" if why else "no confirmation names the member now"
+                    ctx.move(referral, S.AWAITING_ALLOCATION,
+                             f"the delivery team's place on cohort {cohort_id} breaks a rule now: {detail}")
+        for referral_id, cohort_id in sorted(self.taken.items()):
+            referral = self.referrals.get(referral_id)
+            if referral_id in self.running or referral is None:
+                continue
+            allocation = ctx.uow.allocations.get(referral_id)
+            if not (referral.cohort_id == cohort_id and allocation is not None and allocation.source == "DELIVERY"):
+                _place(ctx, self.cohorts[cohort_id], referral)
+
+
+def trim_to_maximum(ctx: Context, cohort: Cohort) -> None:
+    """More members hold places than the cohort's maximum (a redefinition lowered it, or the delivery team's
+    members took it): the plan's own places that have not started leave, the latest made first."""
+    holders = [r for r in ctx.uow.referrals.where(cohort_id=cohort.cohort_id) if r.status in HOLDING]
+    extra = len(holders) - cohort.max_size
+    if extra <= 0:
+        return
+    made = [(a.allocated_on, r.referral_id, r) for r in holders if r.status == S.SCHEDULED
+            and (a := ctx.uow.allocations.get(r.referral_id)) is not None and a.source == "PLAN"]
+    for _, _, referral in sorted(made, key=lambda t: (t[0], t[1]), reverse=True)[:extra]:
+        ctx.move(referral, S.AWAITING_ALLOCATION, f"place breaks a rule: max-size: cohort {cohort.cohort_id} has "
+                                                  f"{len(holders)} members, maximum {cohort.max_size}")
+
+
+def _place(ctx: Context, cohort: Cohort, referral: Referral) -> None:
+    """A member placed by the delivery team: pinned, not the plan's to move (taken off any proposal)."""
+    previous = referral.cohort_id if referral.cohort_id != cohort.cohort_id else None
+    ctx.uow.allocations.add(Allocation(referral.referral_id, cohort.cohort_id, 0, ctx.now.date(),
+                                       "placed by the delivery team", source="DELIVERY", pinned=True))
+    if referral.status == S.AWAITING_ALLOCATION:
+        referral.move_to(S.SCHEDULED, ctx.now, f"placed on cohort {cohort.cohort_id}", ctx.event_id,
+                         by_allocation=True)
+    referral.cohort_id = cohort.cohort_id
+    ctx.stamp(referral)
+    ctx.dirty_regions.add(cohort.region_code)
+    if previous is not None:
+        ctx.emit("allocation.changed", referral.crn, AllocationChanged(
+            plan_version=0, referral_id=referral.referral_id, crn=referral.crn, cohort_id=cohort.cohort_id,
+            start_date=cohort.start_date, end_date=cohort.end_date, deadline=ctx.deadline_of(referral),
+            reason=f"placed on cohort {cohort.cohort_id} by the delivery team", previous_cohort_id=previous),
+            referral.referral_id)
