@@ -46,9 +46,6 @@ REFUSED = "refused:"
 JOINABLE = frozenset({S.AWAITING_ALLOCATION, S.SCHEDULED, S.ON_PROGRAMME})
 _DECIDED = (CohortStatus.CONFIRMED, CohortStatus.STARTED)
 
-_READ: "weakref.WeakKeyDictionary[UnitOfWork, dict[str, dict[str, str]]]" = weakref.WeakKeyDictionary()
-
-
 @dataclass(frozen=True)
 class Claim:
     referral_id: str
@@ -56,101 +53,139 @@ class Claim:
     position: int  # in the confirmation's list of members
 
 
-# storage -----------------------------------------------------------------------------------------
+class _Store:
+    """Both families of one unit of work, read and parsed once (the decision runs after every event), with
+    the claimants indexed; every write goes through it to the engine state."""
 
-def _records(uow: UnitOfWork, prefix: str) -> dict[str, str]:
-    """Every record of one family, read once per unit of work (the checks run after every event)."""
-    cache = _READ.setdefault(uow, {})
-    if prefix not in cache:
-        cache[prefix] = uow.states(prefix)
-    return cache[prefix]
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.claims: dict[tuple[str, str], list[Claim]] = {}
+        self.refused: dict[tuple[str, str], list[dict]] = {}
+        for key, value in self._read(CLAIMS):
+            self.claims[key] = [Claim(c["referral_id"], datetime.fromisoformat(c["at"]), c["position"])
+                                for c in json.loads(value)]
+        for key, value in self._read(REFUSED):
+            self.refused[key] = json.loads(value)
+        self.claimants: dict[str, set[tuple[str, str]]] = {}
+        for key, held in self.claims.items():
+            for claim in held:
+                self.claimants.setdefault(claim.referral_id, set()).add(key)
+
+    def _read(self, prefix: str):
+        for name, value in self.uow.states(prefix).items():
+            if value:
+                region, _, cohort_id = name.removeprefix(prefix).partition(":")
+                yield (region, cohort_id), value
+
+    def set_claims(self, key: tuple[str, str], held: list[Claim]) -> None:
+        for claim in self.claims.get(key, []):
+            self.claimants.get(claim.referral_id, set()).discard(key)
+        for claim in held:
+            self.claimants.setdefault(claim.referral_id, set()).add(key)
+        self.claims[key] = held
+        self.uow.set_state(f"{CLAIMS}{key[0]}:{key[1]}", json.dumps(
+            [{"referral_id": c.referral_id, "at": c.at.isoformat(), "position": c.position} for c in held])
+            if held else "")
+        if not held:
+            del self.claims[key]
+
+    def set_refused(self, key: tuple[str, str], members: list[dict]) -> None:
+        if self.refused.get(key, []) == members:
+            return
+        self.uow.set_state(f"{REFUSED}{key[0]}:{key[1]}", json.dumps(members) if members else "")
+        if members:
+            self.refused[key] = members
+        else:
+            self.refused.pop(key, None)
 
 
-def _write(uow: UnitOfWork, prefix: str, region: str, cohort_id: str, value: str) -> None:
-    name, records = f"{prefix}{region}:{cohort_id}", _records(uow, prefix)
-    if records.get(name, "") != value:
-        records[name] = value
-        uow.set_state(name, value)
+_STORES: "weakref.WeakKeyDictionary[UnitOfWork, _Store]" = weakref.WeakKeyDictionary()
 
 
-def _by_cohort(uow: UnitOfWork, prefix: str, region: str | None = None) -> dict[tuple[str, str], list[dict]]:
-    """(region, cohort id) → the family's records."""
-    out = {}
-    for name, value in _records(uow, prefix).items():
-        region_code, _, cohort_id = name.removeprefix(prefix).partition(":")
-        if value and (region is None or region_code == region):
-            out[(region_code, cohort_id)] = json.loads(value)
-    return out
+def _store(uow: UnitOfWork) -> _Store:
+    if uow not in _STORES:
+        _STORES[uow] = _Store(uow)
+    return _STORES[uow]
 
 
 def claims(uow: UnitOfWork, region: str) -> dict[str, list[Claim]]:
-    """Cohort id → every claim the confirmations of the cohort made."""
-    return {cohort_id: [Claim(c["referral_id"], datetime.fromisoformat(c["at"]), c["position"]) for c in records]
-            for (_, cohort_id), records in _by_cohort(uow, CLAIMS, region).items()}
+    """Cohort id → every claim the confirmations of the cohort made (cohorts still open)."""
+    return {cohort_id: held for (r, cohort_id), held in _store(uow).claims.items() if r == region}
 
 
 def refusals(uow: UnitOfWork, region: str) -> dict[str, list[dict]]:
     """Cohort id → the members named by its confirmations that hold no place there now, with the rule."""
-    return {cohort_id: records for (_, cohort_id), records in _by_cohort(uow, REFUSED, region).items()}
+    return {cohort_id: members for (r, cohort_id), members in _store(uow).refused.items() if r == region}
 
 
 def add_claims(ctx: Context, cohort: Cohort, members) -> None:
     """The members a confirmation names join the cohort's claims (a member named twice keeps the earlier)."""
-    held = {c.referral_id: c for c in claims(ctx.uow, cohort.region_code).get(cohort.cohort_id, [])}
+    store, key = _store(ctx.uow), (cohort.region_code, cohort.cohort_id)
+    held = {c.referral_id: c for c in store.claims.get(key, [])}
     for position, referral_id in enumerate(dict.fromkeys(members)):
         new = Claim(referral_id, ctx.now, position)
         old = held.get(referral_id)
         if old is None or (new.at, new.position) < (old.at, old.position):
             held[referral_id] = new
-    records = [{"referral_id": c.referral_id, "at": c.at.isoformat(), "position": c.position}
-               for c in sorted(held.values(), key=lambda c: (c.at, c.position, c.referral_id))]
-    _write(ctx.uow, CLAIMS, cohort.region_code, cohort.cohort_id, json.dumps(records) if records else "")
+    store.set_claims(key, sorted(held.values(), key=lambda c: (c.at, c.position, c.referral_id)))
     ctx.touched_cohorts.add(cohort.cohort_id)
 
 
 # deciding ----------------------------------------------------------------------------------------
 
 def reconcile_touched(ctx: Context) -> None:
-    """After one event: decide the claims again in every region where the event changed a claimed cohort
-    or the facts of a claimed member."""
-    every = _by_cohort(ctx.uow, CLAIMS)
-    if not every or not (ctx.touched_crns or ctx.touched_cohorts):
+    """After one event: decide the claims again on the confirmed cohorts the event changed, or whose
+    claimants' facts it changed — with every cohort that shares a claimant with them."""
+    store = _store(ctx.uow)
+    if not store.claims or not (ctx.touched_crns or ctx.touched_cohorts):
         return
-    claimed = {rid: region for (region, _), records in every.items() for rid in (c["referral_id"] for c in records)}
-    regions = {region for (region, cohort_id) in every if cohort_id in ctx.touched_cohorts}
+    seeds = {key for key in store.claims if key[1] in ctx.touched_cohorts}
     if ctx.touched_crns:
-        touched = ctx.uow.referrals.where(crn=sorted(ctx.touched_crns))
-        regions |= {claimed[r.referral_id] for r in touched if r.referral_id in claimed}
-    for region in sorted(regions):
-        reconcile(ctx, region)
+        for referral in ctx.uow.referrals.where(crn=sorted(ctx.touched_crns)):
+            seeds |= store.claimants.get(referral.referral_id, set())
+    if seeds:
+        reconcile(ctx, seeds)
 
 
-def reconcile(ctx: Context, region: str) -> None:
-    """Decide which claims on the region's confirmed cohorts hold their places, and make it so."""
-    uow = ctx.uow
-    by_cohort = claims(uow, region)
-    cohorts = {c.cohort_id: c for c in uow.cohorts.where(cohort_id=sorted(by_cohort)) if c.status in _DECIDED}
+def _connected(store: _Store, seeds: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The seeds and every cohort reached from them through a member claimed by both."""
+    found, todo = set(seeds), list(seeds)
+    while todo:
+        for claim in store.claims.get(todo.pop(), []):
+            for key in store.claimants.get(claim.referral_id, set()) - found:
+                found.add(key)
+                todo.append(key)
+    return found
+
+
+def reconcile(ctx: Context, seeds: set[tuple[str, str]]) -> None:
+    """Decide which claims on these cohorts (and those sharing a claimant) hold their places, and make it so.
+    A cohort that completed or was cancelled has no claims that are news any more: they are dropped."""
+    uow, store = ctx.uow, _store(ctx.uow)
+    keys = _connected(store, seeds)
+    found = {c.cohort_id: c for c in uow.cohorts.where(cohort_id=sorted({cid for _, cid in keys}))}
+    cohorts = {}
+    for key in sorted(keys):
+        cohort = found.get(key[1])
+        if cohort is not None and cohort.status in _DECIDED:
+            cohorts[key[1]] = cohort
+        elif cohort is None or cohort.status in (CohortStatus.COMPLETED, CohortStatus.CANCELLED):
+            store.set_claims(key, [])
+            store.set_refused(key, [])
     if not cohorts:
-        _refuse_all(ctx, region, by_cohort, cohorts)
         return
-    ids = sorted({c.referral_id for cid in cohorts for c in by_cohort[cid]})
+    by_cohort = {cid: store.claims[(c.region_code, cid)] for cid, c in cohorts.items()}
+    ids = sorted({claim.referral_id for held in by_cohort.values() for claim in held})
     referrals = {r.referral_id: r for r in uow.referrals.where(referral_id=ids)}
     decision = _Decision(ctx, cohorts, referrals)
-    queue = sorted(((decision.ready(claim), claim.at, claim.position, claim.referral_id, cid)
-                    for cid in cohorts for claim in by_cohort[cid]))
+    queue = sorted((decision.ready(claim), claim.at, claim.position, claim.referral_id, cid)
+                   for cid, held in by_cohort.items() for claim in held)
     for _, _, _, referral_id, cohort_id in queue:
         decision.take(cohort_id, referral_id)
     decision.apply()
     for cohort in cohorts.values():
         trim_to_maximum(ctx, cohort)
-    _refuse_all(ctx, region, by_cohort, cohorts, decision.refused)
-
-
-def _refuse_all(ctx: Context, region: str, by_cohort: dict, cohorts: dict, refused: dict | None = None) -> None:
-    """The refusals of this decision replace the last; a cohort no longer open has none that are news."""
-    for cohort_id in by_cohort:
-        members = (refused or {}).get(cohort_id, []) if cohort_id in cohorts else []
-        _write(ctx.uow, REFUSED, region, cohort_id, json.dumps(members) if members else "")
+        store.set_refused((cohort.region_code, cohort.cohort_id), decision.refused.get(cohort.cohort_id, []))
 
 
 class _Decision:

@@ -43,4 +43,4 @@ def cleared(row: dict, inputs: AlertInputs) -> str:
         return f"now placed on cohort {cohort_id}"
     if inputs.cohort(cohort_id) is None:
         return f"cohort {cohort_id} is no longer open"
-    return "a later confirmation of the cohort no longer names the member, or the referral closed"
+    return "the referral closed"

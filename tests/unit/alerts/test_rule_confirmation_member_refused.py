@@ -105,9 +105,9 @@ def test_does_not_repeat_and_turns_critical_as_the_start_nears():
     (dict(referrals=[referral()], cohorts=[]), "cohort C1 is no longer open"),
     (dict(referrals=[referral(status="SCHEDULED", cohort_id="C2")], cohorts=[]), "cohort C1 is no longer open"),
     (dict(referrals=[referral()], cohorts=[cohort(start_date=START)]),
-     "a later confirmation of the cohort no longer names the member, or the referral closed"),
+     "the referral closed"),
     (dict(referrals=[], cohorts=[cohort(start_date=START)]),
-     "a later confirmation of the cohort no longer names the member, or the referral closed"),
+     "the referral closed"),
 ])
 def test_cleared_reasons(after, reason):
     alert = only(evaluate([refused()]))
