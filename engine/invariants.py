@@ -8,7 +8,9 @@ as they are now, both sides of every non-association, deadlines as amended):
   made or a running programme, which is *flagged* (kept, and the ``place.breaks_rule`` alert asks
   the treatment manager to act) rather than a violation;
 - no cohort the plan filled holds more people than its maximum;
-- no facilitator of a cohort the plan opened is double-booked or over their weekly hours;
+- no facilitator is double-booked or over their weekly hours (from this week on) by the plan's own
+  staffing choices, nor left so on a cohort the plan staffed where someone else was free to take over:
+  staff people fixed come first (:func:`engine.services.problem.staff_fixed`, ``restaff``);
 - a referral holds a place exactly when it is scheduled or on programme, and has an allocation then;
 - every open referral is visible to planning: its person is known and has a region.
 
@@ -26,7 +28,7 @@ from engine.domain.placement import HOLDING, Breach, Member, Remedy, place_breac
 from engine.domain.statuses import ReferralStatus as S
 from engine.handlers.context import EngineRules
 from engine.ports import UnitOfWork
-from engine.services.problem import cohort_option, deadlines_of
+from engine.services.problem import cohort_option, deadlines_of, restaffing, staff_fixed
 from solver.rules import Ledger
 from solver.schema import CohortOption
 
@@ -100,23 +102,30 @@ def _named(places: Places, crn: str) -> frozenset[str]:
     return person.non_associations if person else frozenset()
 
 
-def check_staff(options: Iterable[CohortOption], opened_by_plan: set[str], facilitators: Mapping[str, float]) -> list[Violation]:
-    """Facilitators of cohorts the plan opened: within weekly hours, never in two groups at once.
+def check_staff(options: Iterable[CohortOption], plan_staffed: set[str], facilitators: Mapping[str, float],
+                since: date | None = None, fixable: Iterable[str] = ()) -> list[Violation]:
+    """Facilitators over their weekly hours or in two groups at once, where the plan is to blame: every
+    group in the clash is one it staffed (``plan_staffed``), or one of them is a group whose staff it could
+    have re-made (``fixable``: :func:`engine.services.problem.restaff` would change it). Load weeks from the
+    week of ``since`` (all when None): earlier weeks are history no plan can change.
 
-    Only clashes among the plan's own cohorts are violations. One that involves a cohort the delivery team
-    set up is their fact (a confirmation naming a facilitator the plan had staffed elsewhere, say): the
-    plan gate already refused any plan that opened a cohort clashing with it, and ``facilitator.overbooked``
-    asks the treatment manager to re-staff."""
-    options = list(options)
+    Staff people fixed are given, and the plan re-staffs its own groups around them. A clash they leave that
+    nobody free could resolve is theirs: ``facilitator.overbooked`` asks the treatment manager who gives way."""
+    options, fixable = list(options), set(fixable)
     ledger = Ledger.of(options)
+    first = since - timedelta(days=since.weekday()) if since else date.min
+
+    def blamed(cids: list[str]) -> bool:
+        return plan_staffed.issuperset(cids) or not fixable.isdisjoint(cids)
+
     out = []
     for (fid, week), hours in sorted(ledger.hours.items()):
         runs = ledger.runs[(fid, week)]
-        if fid in facilitators and hours > facilitators[fid] + 1e-9 and opened_by_plan.issuperset(runs):
+        if week >= first and fid in facilitators and hours > facilitators[fid] + 1e-9 and blamed(runs):
             out.append(Violation("facilitator-hours", fid, f"{hours:g}h in week {week} (limit {facilitators[fid]:g}h)"
                                                            f" across {', '.join(runs)}"))
     for (fid, day, start, week), cids in sorted(ledger.booked.items()):
-        if len(cids) > 1 and opened_by_plan.issuperset(cids):
+        if week >= first and len(cids) > 1 and blamed(cids):
             out.append(Violation("double-booking", fid, f"{', '.join(cids)} at weekday {day} {start}, week {week}"))
     return _unique(out)
 
@@ -146,8 +155,11 @@ def check_region(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules) 
     report.violations += _bookkeeping(uow, holders, allocations, cohorts)
     report.violations += _visibility(uow, region)
     options = [cohort_option(c, (), rules, as_of) for c in cohorts.values() if c.live]
-    hours = {f.facilitator_id: f.weekly_hours for f in uow.facilitators.where(region_code=region)}
-    report.violations += check_staff(options, {c.cohort_id for c in cohorts.values() if c.origin == "PLAN"}, hours)
+    staff = uow.facilitators.where(region_code=region)
+    fixed = {c.cohort_id for c in cohorts.values() if c.live and staff_fixed(c)}
+    report.violations += check_staff(options, {o.cohort_id for o in options} - fixed,
+                                     {f.facilitator_id: f.weekly_hours for f in staff}, as_of,
+                                     restaffing(options, fixed, staff, as_of))
     return report
 
 

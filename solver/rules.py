@@ -201,13 +201,19 @@ class Ledger:
 
     def facilitator_fits(self, facilitator: Facilitator, cohort: CohortOption) -> bool:
         """Eligible, within weekly hours in every load week, and not booked elsewhere on any slot-week."""
-        fid, extra = facilitator.facilitator_id, cohort.facilitator_weekly_hours
-        if not facilitator_eligible(facilitator, cohort):
+        return facilitator_eligible(facilitator, cohort) and self.load_fits(
+            facilitator.facilitator_id, facilitator.weekly_hours, cohort)
+
+    def load_fits(self, facilitator_id: str, weekly_hours: float, cohort: CohortOption,
+                  since: date | None = None) -> bool:
+        """The cohort's load on top of these claims keeps the facilitator within ``weekly_hours`` and off
+        any other group at the same time, in every load week from the week of ``since`` (all when None)."""
+        first = since - timedelta(days=since.weekday()) if since else date.min
+        extra = cohort.facilitator_weekly_hours
+        if any(self.hours.get((facilitator_id, w), 0.0) + extra > weekly_hours + HOURS_TOLERANCE
+               for w in cohort.load_weeks if w >= first):
             return False
-        if any(self.hours.get((fid, w), 0.0) + extra > facilitator.weekly_hours + HOURS_TOLERANCE
-               for w in cohort.load_weeks):
-            return False
-        return not any(self.booked.get((fid, d, s, w)) for d, s, w in slot_weeks(cohort))
+        return not any(self.booked.get((facilitator_id, d, s, w)) for d, s, w in slot_weeks(cohort) if w >= first)
 
     @classmethod
     def of(cls, cohorts: Iterable[CohortOption], opened: Mapping[str, Sequence[str]] | None = None) -> Ledger:

@@ -3,20 +3,22 @@
 Two independent judges: the solver's own validator (:func:`solver.check.check_plan`, on the plain
 problem) and the engine's invariants (:func:`engine.invariants.check_places`, on the memberships the
 plan would leave, judged by the people as they are now — both sides of every non-association, the
-corrected sex, the amended deadline). Only what the plan decides can fail it: a place it makes or
-keeps, a cohort it fills. A refused plan leaves the previous plan standing; the refusal is kept in
-engine state (:data:`REJECTED`) for the ``plan.rejected`` alert until a later plan passes.
+corrected sex, the amended deadline; :func:`engine.invariants.check_staff`, on the facilitators it would
+leave on the cohorts it staffs, re-staffed or opened). Only what the plan decides can fail it: a place
+it makes or keeps, a cohort it fills or staffs. A refused plan leaves the previous plan standing; the
+refusal is kept in engine state (:data:`REJECTED`) for the ``plan.rejected`` alert until a later plan passes.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 
 from engine.domain.model import Referral
 from engine.handlers.context import EngineRules
-from engine.invariants import Places, Violation, check_places
+from engine.invariants import Places, Violation, check_places, check_staff
 from engine.ports import UnitOfWork
-from engine.services.problem import Snapshot
+from engine.services.problem import Snapshot, restaffing, staff_fixed
 from solver import schema as s
 from solver.check import check_plan
 
@@ -38,7 +40,21 @@ def plan_violations(uow: UnitOfWork, snapshot: Snapshot, plan: s.Plan, rules: En
                                  frozenset(assigned)), rules)
     filled = set(assigned.values())
     out += [v for v in report.violations if v.subject in assigned or (v.rule == "max-size" and v.subject in filled)]
-    return out
+    return out + staff_violations(uow, snapshot, plan)
+
+
+def staff_violations(uow: UnitOfWork, snapshot: Snapshot, plan: s.Plan) -> list[Violation]:
+    """The staff the plan would leave on the groups whose staff are its choice — the running ones (as the
+    snapshot re-staffed them) and those it opens — judged against every running group's staff: no clash of
+    its own making, none it could have re-staffed away."""
+    opened = {o.cohort_id: o.facilitator_ids for o in plan.opened}
+    options = [replace(c, state=s.CohortState.OPEN, facilitator_ids=opened[c.cohort_id]) if c.cohort_id in opened
+               else c for c in snapshot.problem.cohorts if c.state == s.CohortState.OPEN or c.cohort_id in opened]
+    fixed = {c.cohort_id for c in options if c.cohort_id not in opened and staff_fixed(snapshot.cohorts[c.cohort_id])}
+    staff = uow.facilitators.where(region_code=snapshot.problem.region_code)
+    return check_staff(options, {c.cohort_id for c in options} - fixed,
+                       {f.facilitator_id: f.weekly_hours for f in staff}, plan.as_of,
+                       restaffing(options, fixed, staff, plan.as_of))
 
 
 def record_rejection(uow: UnitOfWork, region: str, as_of: date, allocator: str, violations: list[Violation]) -> None:

@@ -49,6 +49,7 @@ class PlanOutcome:
     changed: int = 0
     removed: int = 0
     opened: int = 0
+    restaffed: int = 0  # cohorts the plan had staffed that it gave other facilitators (cohort.proposed again)
     at_risk: list[str] = field(default_factory=list)  # referral ids with an open deadline.at_risk alert
     missed: list[str] = field(default_factory=list)  # … and deadline.missed
     alerts: SweepResult = field(default_factory=SweepResult)  # the sweep run after publishing
@@ -227,6 +228,7 @@ class _Publisher:
         self.why_unplaced = {u.referral_id: f"{u.reason}: {u.detail}" for u in plan.unallocated}
 
     def publish(self) -> PlanOutcome:
+        self._restaff_cohorts()
         self._open_cohorts()
         assigned = {a.referral_id: a for a in self.plan.assignments}
         for demand in self.snap.problem.demands:
@@ -256,6 +258,25 @@ class _Publisher:
                 facilitator_ids=list(opened.facilitator_ids), places_filled=filled.get(cohort.cohort_id, 0),
                 reason=f"{filled.get(cohort.cohort_id, 0)} eligible people waiting; trained facilitators "
                        f"{', '.join(opened.facilitator_ids)} have the hours"), cohort.cohort_id)
+
+    def _restaff_cohorts(self) -> None:
+        """Cohorts the plan staffed whose facilitators no longer fit get the staff the snapshot chose for them
+        (:func:`engine.services.problem.restaff`), proposed again to the delivery team."""
+        filled: dict[str, int] = {}
+        for a in self.plan.assignments:
+            filled[a.cohort_id] = filled.get(a.cohort_id, 0) + 1
+        for cohort_id, staff in sorted(self.snap.restaffed.items()):
+            cohort, option = self.snap.cohorts[cohort_id], self.snap.problem.cohort(cohort_id)
+            dropped = [fid for fid in cohort.facilitator_ids if fid not in staff]
+            added = [fid for fid in staff if fid not in cohort.facilitator_ids]
+            cohort.facilitator_ids = staff
+            self.outcome.restaffed += 1
+            places = filled.get(cohort_id, 0) + len(option.members)
+            self._emit("cohort.proposed", cohort.region_code, o.CohortProposed(
+                plan_version=self.version, cohort_id=cohort_id, programme_code=cohort.programme_code,
+                office_code=cohort.office_code, start_date=cohort.start_date, end_date=cohort.end_date,
+                facilitator_ids=list(staff), places_filled=places, reason=_restaffed_reason(
+                    dropped, added, len(staff), option.facilitators_required)), cohort_id)
 
     def _settle(self, demand: s.Demand, assignment: s.Assignment | None) -> None:
         referral = self.snap.referrals[demand.referral_id]
@@ -303,3 +324,13 @@ class _Publisher:
             made=self.outcome.made, changed=self.outcome.changed, removed=self.outcome.removed,
             status=p.status, objective={k: float(v) for k, v in p.objective.items()},
             gap=p.gap, best_bound=p.best_bound, note=p.note), p.region_code)  # no timings: replays must match
+
+
+def _restaffed_reason(dropped: list[str], added: list[str], staffed: int, required: int) -> str:
+    """Why a cohort the plan staffed has new facilitators: who no longer fits, who took over, and any gap."""
+    gone = (f"re-staffed: {', '.join(dropped)} no longer {'has' if len(dropped) == 1 else 'have'} the hours or "
+            f"the slot free for it")
+    took = f"; {', '.join(added)} {'has' if len(added) == 1 else 'have'} them" if added else ""
+    short = f"; {staffed} of {required} facilitators: no other trained facilitator is free" \
+        if staffed < required else ""
+    return gone + took + short

@@ -2,19 +2,25 @@
 
 Who is pinned is decided here, not by allocators: anyone in a cohort that has started, or that
 starts within the freeze window, is a fixed member; everyone else waiting or scheduled is a demand.
+
+Whose facilitators are fixed is decided here too (:func:`staff_fixed`): staff people chose (the delivery
+team's confirmation) are given and their hours reserved; the staff of a cohort the plan opened stay the
+plan's choice, re-made (:func:`restaff`) whenever they no longer fit around everyone else's.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from engine.domain import policies
-from engine.domain.model import Cohort, CohortStatus, Person, Referral
+from engine.domain.model import Cohort, CohortStatus, Facilitator, Person, Referral
 from engine.domain.statuses import ReferralStatus as S
 from engine.handlers.context import EngineRules
 from engine.ports import UnitOfWork
 from engine.services.candidates import Grid, grid_cohorts
 from solver import schema as s
+from solver.rules import Ledger
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class Snapshot:
     pinned: set[str]
     grid: frozenset[str] = frozenset()  # candidate ids from the grid: not stored until the plan opens one
     people: dict[str, Person] = field(default_factory=dict)  # the people of the referrals, for the plan gate
+    restaffed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # cohort id → the plan's new staff for it
 
 
 def pinned_cohort(cohort: Cohort, as_of: date, freeze_days: int) -> bool:
@@ -67,12 +74,71 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
                                        rules.is_holiday, grid) if c.cohort_id not in cohorts] if grid else []
     options += [cohort_option(c, (), rules, as_of) for c in gridded]
     cohorts.update({c.cohort_id: c for c in gridded})
+    staff = uow.facilitators.where(region_code=region)
+    restaffed = restaffing(options, {cid for cid, c in cohorts.items() if staff_fixed(c)}, staff, as_of)
+    options = [replace(o, facilitator_ids=restaffed[o.cohort_id]) if o.cohort_id in restaffed else o for o in options]
     problem = s.Problem(region, as_of, tuple(sorted(demands, key=lambda d: d.referral_id)), tuple(options),
-                        tuple(_facilitators(uow, region, as_of)), tuple(
+                        tuple(_facilitators(staff, as_of)), tuple(
                             s.Office(o.office_code, o.pdu_code, o.rooms) for o in offices), params)
     pinned = {r.referral_id for group in members.values() for r in group}
     return Snapshot(problem, {r.referral_id: r for r in referrals}, cohorts, deadlines, pinned,
-                    frozenset(c.cohort_id for c in gridded), people)
+                    frozenset(c.cohort_id for c in gridded), people, restaffed)
+
+
+def staff_fixed(cohort: Cohort) -> bool:
+    """People chose this cohort's facilitators: the delivery team confirmed it (naming them, or confirming
+    those it had) or set it up themselves. Otherwise they are the plan's own choice for a cohort it opened."""
+    return cohort.origin != "PLAN" or "staff" in cohort.field_times
+
+
+def restaffing(options: Sequence[s.CohortOption], fixed: set[str], staff: Sequence[Facilitator],
+               as_of: date) -> dict[str, tuple[str, ...]]:
+    """:func:`restaff` with the region's facilitators as stored: those in post can take over, and everyone's
+    contracted hours bound the staff already assigned."""
+    return restaff(options, fixed, tuple(_facilitators(staff, as_of)),
+                   {f.facilitator_id: f.weekly_hours for f in staff}, as_of)
+
+
+def restaff(options: Sequence[s.CohortOption], fixed: set[str], facilitators: Sequence[s.Facilitator],
+            weekly_hours: Mapping[str, float], as_of: date) -> dict[str, tuple[str, ...]]:
+    """Cohort id → new facilitators, for each running cohort the plan staffed whose facilitators no longer fit.
+
+    The staff of cohorts in ``fixed`` are facts: their hours and slots are reserved first. Then each cohort
+    the plan staffed, earliest first, keeps every facilitator still within their weekly hours and free on its
+    slots from this week on. One who is not (a confirmation named them for another group, their hours were
+    cut) is replaced by an eligible facilitator who is, in id order. With nobody to take over, they stay if
+    only staff people fixed leave them no room (``facilitator.overbooked``: people decide who gives way), and
+    leave the group if the plan's own groups do (``cohort.facilitators_short``): the plan never overbooks
+    anyone by its own choices. The people holding its places keep them, inside the freeze window or not.
+    """
+    running = [o for o in options if o.state == s.CohortState.OPEN]
+    claims, own = Ledger.of(o for o in running if o.cohort_id in fixed), Ledger()  # everyone's so far; the plan's
+    pool = sorted(facilitators, key=lambda f: f.facilitator_id)
+    out = {}
+    for option in sorted((o for o in running if o.cohort_id not in fixed), key=lambda o: (o.start_date, o.cohort_id)):
+        current = tuple(dict.fromkeys(option.facilitator_ids))
+        staff = _staff_for(option, current, claims, own, pool, weekly_hours, as_of)
+        if set(staff) != set(current):
+            out[option.cohort_id] = tuple(sorted(staff))
+        claims.add(option, staff)
+        own.add(option, staff)
+    return out
+
+
+def _staff_for(option: s.CohortOption, current: tuple[str, ...], claims: Ledger, own: Ledger,
+               pool: Sequence[s.Facilitator], weekly_hours: Mapping[str, float], as_of: date) -> list[str]:
+    """The cohort's facilitators once each who no longer fits is replaced, kept or let go (see :func:`restaff`)."""
+    spare = (f.facilitator_id for f in pool if f.facilitator_id not in current and claims.facilitator_fits(f, option))
+    staff = []
+    for fid in current:
+        limit = weekly_hours.get(fid, float("inf"))
+        if claims.load_fits(fid, limit, option, since=as_of):
+            staff.append(fid)
+        elif (other := next(spare, None)) is not None:
+            staff.append(other)
+        elif own.load_fits(fid, limit, option, since=as_of):
+            staff.append(fid)  # only staff people fixed leave them no room: theirs to resolve
+    return staff
 
 
 def _plannable(referral: Referral, deadline: date | None, as_of: date, horizon: date) -> bool:
@@ -139,8 +205,8 @@ def weekly_hours(programme, sessions_per_week: int) -> float:
     return round(sessions_per_week * minutes / 60, 2)
 
 
-def _facilitators(uow: UnitOfWork, region: str, as_of: date):
-    for f in uow.facilitators.where(region_code=region):
+def _facilitators(staff: Sequence[Facilitator], as_of: date):
+    for f in staff:
         if f.left_on is not None and f.left_on <= as_of:
             continue
         yield s.Facilitator(f.facilitator_id, f.programmes, f.offices, f.weekly_hours,
