@@ -186,8 +186,10 @@ def explain(
 
 
 def _broken_rules(engine, region: str, referrals: list[dict]) -> dict[str, str]:
-    """What the safety rules say about each referral's place now (kept and flagged, or removed)."""
+    """What the safety rules say about each referral's place now (kept and flagged, or removed), and the
+    delivery team's confirmations that could not place it."""
     from engine.domain.placement import ACTION
+    from engine.handlers.confirmations import refusals
     from engine.services.safety import PlaceAudit, removals
     held = sorted({r["allocation"]["cohort_id"] for r in referrals if r.get("allocation")})
     ids = {r["referral_id"] for r in referrals}
@@ -201,6 +203,12 @@ def _broken_rules(engine, region: str, referrals: list[dict]) -> dict[str, str]:
         for rid, record in removals(uow, region).items():
             if rid in ids:
                 out[rid] = out.get(rid, "") + f"\n  place on {record['cohort_id']} removed: {escape(record['detail'])}"
+        for cohort_id, members in sorted(refusals(uow, region).items()):
+            for m in members:
+                if m["referral_id"] in ids:
+                    out[m["referral_id"]] = out.get(m["referral_id"], "") + (
+                        f"\n  confirmed by the delivery team on {cohort_id} but holds no place there: {m['rule']}: "
+                        f"{escape(m['detail'])} — correct the membership or the record")
     return out
 
 

@@ -154,7 +154,8 @@ def test_explain_says_why_each_referral_has_its_cohort_or_none(replayed):
 
 
 def test_explain_names_the_rule_a_kept_place_breaks_and_what_to_do(tmp_path):
-    """Issue 12, class 2: explain no longer only says the place is fixed."""
+    """Issue 12, class 2: explain no longer only says the place is fixed — for a running place kept and
+    flagged, and for a delivery-team place released before the start."""
     from datetime import date, datetime, timedelta, timezone
 
     from tests.support.events import cohort_planned, event, facilitator, person_with_referral
@@ -166,10 +167,19 @@ def test_explain_names_the_rule_a_kept_place_breaks_and_what_to_do(tmp_path):
     at = datetime(2025, 2, 12, 9, tzinfo=timezone.utc)
     h.feed(event("cohort.confirmed", at, key="RS", cohort_id="C1", facilitator_ids=["F1", "F2"],
                  members=[f"REF-X{i:06d}" for i in range(6)]))
-    h.feed(event("person.updated", at + timedelta(hours=1), crn="X000002", sex="FEMALE"))
-    h.plan(date(2025, 2, 17))
+    h.feed(event("person.updated", at + timedelta(hours=1), crn="X000004", sex="FEMALE"))  # before the start
+    started = datetime(2025, 3, 3, 12, tzinfo=timezone.utc)
+    h.feed(event("attendance.recorded", started, key="RS", cohort_id="C1", referral_id="REF-X000002",
+                 session_number=1, session_date=date(2025, 3, 3), outcome="ATTC"))
+    h.feed(event("person.updated", started + timedelta(hours=1), crn="X000002", sex="FEMALE"))  # running
+    h.plan(date(2025, 3, 3))
     out = runner.invoke(app, ["explain", "X000002", "--database-url", url, "--allocator", "current-practice"])
     assert out.exit_code == 0, out.output
     text = " ".join(out.output.split())
     assert "holds a fixed place on C1" in text and "breaks sex: person recorded as FEMALE, cohort is MALE" in text
     assert "move the person to a group they may join" in text
+    out = runner.invoke(app, ["explain", "X000004", "--database-url", url, "--allocator", "current-practice"])
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert "confirmed by the delivery team on C1 but holds no place there: sex: " in text
+    assert "correct the membership or the record" in text
