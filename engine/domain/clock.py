@@ -33,10 +33,6 @@ class ClockBounds:
                     f"(COHORTPLAN_CLOCK_MAX_JUMP_DAYS)")
         return None
 
-    def admits(self, occurred_at: datetime, latest: datetime | None, now: datetime) -> bool:
-        """The event-time bound alone (for a replay deciding whether an event may advance its plans)."""
-        return self.wall or occurred_at <= _later(latest, now) + self.max_jump
-
 
 def _later(latest: datetime | None, now: datetime) -> datetime:
     return max(latest, now) if latest is not None else now

@@ -14,10 +14,7 @@ from engine.ports import Attendance
 def cohort_planned(ctx: Context, p: i.CohortPlanned) -> None:
     """A cohort as the delivery team defined it; a changed definition of a cohort not yet started is
     applied (and its members re-checked after the event), one that cannot be met is refused."""
-    programme = ctx.rules.catalogue.get(p.programme_code)
-    min_size, max_size = p.min_size or programme.min_size, p.max_size or programme.max_size
-    if min_size > max_size:
-        raise DomainError(f"cohort {p.cohort_id}: min_size {min_size} is above max_size {max_size}")
+    min_size, max_size = sizes(p, ctx.rules.catalogue)
     existing = ctx.uow.cohorts.get(p.cohort_id)
     if existing is not None:
         if ctx.newer_than_event(existing, "definition"):
@@ -42,6 +39,16 @@ def cohort_planned(ctx: Context, p: i.CohortPlanned) -> None:
         trim_to_maximum(ctx, cohort)
     ctx.dirty_regions.add(p.region_code)
     ctx.arrived(f"cohort:{p.cohort_id}")
+
+
+def sizes(p: i.CohortPlanned, catalogue) -> tuple[int, int]:
+    """The cohort's minimum and maximum (the programme's filling those left out); refused when they cannot
+    be met (the ingest asks this before any handler runs: engine/services/admission.py)."""
+    programme = catalogue.get(p.programme_code)
+    min_size, max_size = p.min_size or programme.min_size, p.max_size or programme.max_size
+    if min_size > max_size:
+        raise DomainError(f"cohort {p.cohort_id}: min_size {min_size} is above max_size {max_size}")
+    return min_size, max_size
 
 
 def _definition(c: Cohort) -> tuple:

@@ -15,7 +15,8 @@ A later copy with the same content digest is a duplicate (counted, dropped); one
 a conflicting duplicate: dead-lettered with both texts and never applied, whatever its ``occurred_at``
 (docs/events.md, "Duplicates and conflicts"). A parked event keeps its source position, so whatever
 happens when it is released names where it came from, and one that waits longer than the park timeout of
-event time (the ingest's clock) becomes a dead letter (docs/events.md, "Parked events").
+event time (the ingest's clock) becomes a dead letter (docs/events.md, "Parked events"). The wait starts at
+the latest of the clock, the event's own time and the clock when it arrived (a replayed file's message).
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from engine.events.decode import Decoded, InvalidEvent, decode
 from engine.events.envelope import Envelope
 from engine.handlers import HANDLERS, Context, EngineRules, Parked, Stale
 from engine.outbox import emit, stable_id
+from engine.services import admission
 from engine.services.safety import enforce_touched
 from engine.ports import CONFLICT_REASON, EXPIRED_REASON, DeadLetter, ParkedEvent, SeenCopy, UnitOfWork
 
@@ -54,6 +56,9 @@ class RawEvent:
     raw_bytes: bytes | None = field(default=None, compare=False, repr=False)  # as received, when not UTF-8
     decoded: "Decoded | InvalidEvent | None" = field(default=None, compare=False, repr=False)  # if done already
     received_at: datetime | None = field(default=None, compare=False, repr=False)  # server clock; None: now
+    # The event clock when it arrived, if the ingest's may be behind it (a replayed file is applied in event-time
+    # order, so a message dated far behind comes first, before any clock): a parked event waits from no earlier.
+    arrival_clock: datetime | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -152,6 +157,14 @@ class Ingestor:
             uow.commit()
         return result
 
+    def refusal(self, event: Decoded, latest: datetime | None, now: datetime) -> str | None:
+        """Why this message is refused whatever the state, or None: its ``occurred_at`` is past the clock bound
+        after ``latest`` (the latest event time applied) or it breaks a rule of the message alone
+        (:mod:`engine.services.admission`). The embedded replay asks this before a message may move its plans."""
+        envelope = event.envelope
+        reason = self.clock.refusal(envelope.occurred_at, latest, now) or admission.refusal(event, self.rules)
+        return f"{envelope.event_type} rejected: {reason}" if reason is not None else None
+
     def reject(self, item: RawEvent, reason: str) -> BatchResult:
         """Set one message aside as a dead letter (it failed on its own for a reason not its content's)."""
         result = BatchResult(received=1)
@@ -202,9 +215,9 @@ class Ingestor:
         digest = content_digest(event.envelope)
         first = run.seen.get(event_id)
         if first is None:
-            refused = self.clock.refusal(event.envelope.occurred_at, run.now(), datetime.now(timezone.utc))
+            refused = self.refusal(event, run.now(), datetime.now(timezone.utc))
             if refused is not None:
-                self._reject(run.uow, item, f"{event.envelope.event_type} rejected: {refused}", event_id, run.result)
+                self._reject(run.uow, item, refused, event_id, run.result)
                 self._record(run, event.envelope, "REJECTED", digest, item.raw,
                              item.received_at or datetime.now(timezone.utc))
                 return
@@ -224,7 +237,7 @@ class Ingestor:
             HANDLERS[envelope.event_type](ctx, event.payload)
             enforce_touched(ctx)  # a place the event made unsafe is removed or flagged at once
         except Parked as parked:
-            since = max(filter(None, (run.now(), envelope.occurred_at)))
+            since = max(filter(None, (run.now(), envelope.occurred_at, item.arrival_clock)))
             uow.park(ParkedEvent(event_id, parked.waiting_for, envelope.occurred_at, item.raw, envelope.event_type,
                                  digest, item.origin, item.line_number, item.partition, item.offset, since, seen_at))
             if self.park_timeout is not None:

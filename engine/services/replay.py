@@ -3,17 +3,28 @@
 Kafka keeps order per key; a file has no partitions, so the replay restores event-time order itself
 (ties broken by a dependency rank and the event id). Combined with idempotent handlers this makes a
 replay of a duplicated or shuffled copy end in the same state as a clean one.
+
+The weekly plans follow the event time of the lines the ingest may take (docs/events.md, "Clocks"): a line it
+refuses whatever the state never moves them, whatever its ``occurred_at`` says — one that does not decode (bad
+JSON, an invalid envelope or payload, a key that is not the payload's crn), one dated beyond the clock bound
+(engine/domain/clock.py), one breaking a rule of the message alone (engine/services/admission.py). A refusal
+that depends on the state is known only once the line is applied; that line is still a fact of its time.
+
+Reordering moves a message dated far behind to the front, ahead of the lines it arrived after, so each line
+also carries the clock a service reading the file would have had when it arrived: a parked event waits from
+no earlier (docs/events.md, "Parked events").
 """
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from engine.services.ingest import BatchResult, Ingestor, RawEvent
+from engine.events.decode import Decoded
+from engine.services.ingest import BatchResult, Ingestor, RawEvent, decode_or_error
 from engine.services.planning import Planner, PlanOutcome
 
 # Applying a parent before its children saves a park/unpark round trip; parking handles the rest.
@@ -49,15 +60,31 @@ def event_time_key(item: RawEvent) -> tuple:
         return (0, _EPOCH, 0, str(item.line_number))
 
 
-def arrival_keyed(events: Iterable[RawEvent]) -> Iterator[tuple[tuple, RawEvent]]:
-    """Each line with its event-time key; every copy of an event id takes the key of its first line, so
-    the copy applied is the first in the file (as the service applies the first to arrive) whatever the
-    later copies' ``occurred_at`` (the rule for conflicting duplicates in docs/events.md)."""
+def arrival_keyed(events: Iterable[RawEvent], ingestor: Ingestor, now: datetime) -> Iterator[tuple[tuple, RawEvent]]:
+    """Each line in file (arrival) order with its event-time key, decoded once, and with the event clock a
+    service reading the file would have had when it arrived: the latest time of the lines before it that
+    are valid (:func:`valid_line`). Every copy of an event id takes the key of its first line, so the
+    copy applied is the first in the file (as the service applies the first to arrive) whatever the later
+    copies' ``occurred_at`` (the rule for conflicting duplicates in docs/events.md)."""
     first: dict[str, tuple] = {}
+    clock = None
     for item in events:
         key = event_time_key(item)
         event_id = (item.parsed or {}).get("event_id") if key[0] else None
-        yield (first.setdefault(str(event_id), key) if isinstance(event_id, str) else key), item
+        key = first.setdefault(str(event_id), key) if isinstance(event_id, str) else key
+        decoded = item.decoded if item.decoded is not None else decode_or_error(item)
+        item = replace(item, parsed=None, decoded=decoded, arrival_clock=clock)  # the decoded event replaces the JSON
+        if valid_line(item, key[1], clock, ingestor, now):
+            clock = max(clock or key[1], key[1])
+        yield key, item
+
+
+def valid_line(item: RawEvent, at: datetime, latest: datetime | None, ingestor: Ingestor, now: datetime) -> bool:
+    """Whether the ingest may take a decoded line, judged from the line alone: it decodes, and the ingest's
+    refusal whatever the state (:meth:`Ingestor.refusal`, the clock bound after ``latest`` included) finds
+    nothing. A line refused so is a dead letter: its ``occurred_at`` moves no clock of the replay's (the plans,
+    a later line's arrival)."""
+    return at != _EPOCH and isinstance(item.decoded, Decoded) and ingestor.refusal(item.decoded, latest, now) is None
 
 
 @dataclass
@@ -78,20 +105,18 @@ class Replay:
 
     def run(self, events: Iterable[RawEvent], progress: Callable[[int], None] | None = None) -> ReplaySummary:
         started = time.perf_counter()
-        ordered = sorted(arrival_keyed(events), key=lambda pair: pair[0])
+        now = datetime.now(timezone.utc)
+        ordered = sorted(arrival_keyed(events, self.ingestor, now), key=lambda pair: pair[0])
         summary, batch, next_plan, latest = ReplaySummary(), [], None, None
-        wall_now = datetime.now(timezone.utc)
         for (_, at, _, _), item in ordered:
-            if at != _EPOCH and not self.ingestor.clock.admits(at, latest, wall_now):
-                batch.append(item)  # dated too far ahead: the ingest refuses it; it must not move the plans
-                continue
-            latest = max(latest, at) if latest and at != _EPOCH else (at if at != _EPOCH else latest)
-            if self._planning() and at != _EPOCH:
-                next_plan = next_plan or _next_monday(at)
-                while at >= next_plan:
-                    self._flush(batch, summary, progress)
-                    self._plan_all(summary, next_plan.date())
-                    next_plan += self.plan_every
+            if valid_line(item, at, latest, self.ingestor, now):  # a line the ingest refuses must not move the plans
+                latest = max(latest or at, at)
+                if self._planning():
+                    next_plan = next_plan or _next_monday(at)
+                    while at >= next_plan:
+                        self._flush(batch, summary, progress)
+                        self._plan_all(summary, next_plan.date())
+                        next_plan += self.plan_every
             batch.append(item)
             if len(batch) >= self.batch_size:
                 self._flush(batch, summary, progress)

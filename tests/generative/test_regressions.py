@@ -220,9 +220,7 @@ def test_a_redefinition_lowering_the_maximum_inside_the_freeze_window_leaves_no_
         engine.replay(h, [(date(2025, 2, 10), [*group, *people]), (date(2025, 3, 3), [redefined])])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 finding 4: in a replayed file a message dated years back that waits "
-                                       "for its cohort waits from its own time, so it expires (4800 h) as soon as the "
-                                       "clock starts, before the cohort arrives, instead of being applied or stale")
+# issue 18 finding 4 (fixed: a replayed line waits from the clock a service reading the file would have had)
 def test_a_message_dated_years_back_waiting_in_a_replay_for_its_cohort_is_not_expired(engine):
     behind = event("cohort.rescheduled", T0 - timedelta(days=200), key="RS", cohort_id="C1",
                    start_date=date(2025, 3, 10))
@@ -252,9 +250,7 @@ def test_a_message_dated_2099_reaching_a_fresh_engine_first_does_not_set_the_clo
                       {json.loads(ahead)["event_id"]: "ahead"})
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 finding 7: the embedded replay advances its weekly plans to the date "
-                                       "of a message the ingest then refuses (here a key that is not the payload's "
-                                       "crn): it plans as of Mondays no valid event reached")
+# issue 18 finding 7 (fixed: the replay's plans follow only messages the ingest takes)
 def test_a_replay_plans_no_later_than_a_week_after_the_latest_valid_event_whatever_a_refused_message_says(engine):
     wrong_key = event("person.updated", T0 + timedelta(days=45), key="X000002", crn="X000001", sex="MALE")
     with engine.fresh() as h:  # the valid events end on 26 January (the assessment)
