@@ -12,6 +12,9 @@ The rule, for the claims on the region's confirmed cohorts taken together:
 - claims are taken in the order their members became placeable — the later of the confirmation's time
   and the referral's assessment onto the waiting list — then by confirmation time and the order the
   confirmation lists them, then by referral id;
+- a claim is spent once, after the confirmation, the referral leaves the waiting list or its place for a
+  status the delivery team cannot place from (a practitioner's status change, a breach, a closure) or
+  leaves the programme it was on: that is how the delivery team withdraws a member;
 - a claim holds its place when the referral is known and open (waiting, scheduled or on the programme),
   has no place people fixed elsewhere (a place the plan proposed elsewhere gives way), was not taken by
   an earlier claim on another cohort, breaks no rule of the cohort against the facts now (programme,
@@ -180,8 +183,8 @@ def reconcile(ctx: Context, seeds: set[tuple[str, str]]) -> None:
     decision = _Decision(ctx, cohorts, referrals)
     queue = sorted((decision.ready(claim), claim.at, claim.position, claim.referral_id, cid)
                    for cid, held in by_cohort.items() for claim in held)
-    for _, _, _, referral_id, cohort_id in queue:
-        decision.take(cohort_id, referral_id)
+    for _, at, _, referral_id, cohort_id in queue:
+        decision.take(cohort_id, referral_id, at)
     decision.apply()
     for cohort in cohorts.values():
         trim_to_maximum(ctx, cohort)
@@ -209,10 +212,12 @@ class _Decision:
         waiting = [h.at for h in referral.history if h.to_status == S.AWAITING_ALLOCATION] if referral else []
         return max([claim.at, min(waiting)] if waiting else [claim.at])
 
-    def take(self, cohort_id: str, referral_id: str) -> None:
+    def take(self, cohort_id: str, referral_id: str, at: datetime) -> None:
         if self.taken.get(referral_id) == cohort_id:
             return  # a running member, or named by two confirmations of the cohort
         cohort, referral = self.cohorts[cohort_id], self.referrals.get(referral_id)
+        if referral is not None and _withdrawn(referral, at):
+            return
         why = self._refusal(cohort, referral)
         if why is None:
             self.taken[referral_id] = cohort_id
@@ -278,6 +283,15 @@ class _Decision:
             allocation = ctx.uow.allocations.get(referral_id)
             if not (referral.cohort_id == cohort_id and allocation is not None and allocation.source == "DELIVERY"):
                 _place(ctx, self.cohorts[cohort_id], referral)
+
+
+def _withdrawn(referral: Referral, since: datetime) -> bool:
+    """The claim is spent: after the confirmation the referral left the waiting list or a place for a status
+    the delivery team cannot place from (a practitioner's status change, a breach, a closure), or left the
+    programme it was on — the same whatever order the events arrived in (their event times decide)."""
+    return any(h.at > since and h.from_status in JOINABLE and (h.to_status not in JOINABLE
+                                                                or h.from_status == S.ON_PROGRAMME)
+               for h in referral.history)
 
 
 def trim_to_maximum(ctx: Context, cohort: Cohort) -> None:

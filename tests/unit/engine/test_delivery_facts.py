@@ -202,3 +202,18 @@ def test_class4_a_running_place_of_a_person_who_moved_away_is_flagged(h):
     with h.db.uow() as uow:
         alert = uow.active_alerts("RS", kinds=["place.breaks_rule"])["place.breaks_rule:referral:REF-X000003"]
     assert "region" in alert["reason"] and "hand the case over" in alert["reason"]
+
+
+def test_class2_a_member_who_left_the_programme_is_not_placed_again_by_the_old_confirmation(h):
+    """Found by the Kafka end-to-end test: a claim is spent once the member leaves the programme."""
+    ids = waiting(h, 6)
+    h.feed(cohort_planned("C1", START), facilitator("F1"), facilitator("F2"))
+    confirm(h, "C1", ids)
+    h.feed(event("attendance.recorded", AT + timedelta(days=19), key="RS", cohort_id="C1",
+                 referral_id="REF-X000003", session_number=1, session_date=START, outcome="ATTC"))
+    h.feed(event("referral.status_changed", AT + timedelta(days=40), crn="X000003", referral_id="REF-X000003",
+                 to_status="AWAITING_ASSESSMENT", reason="stopped attending: 2 unacceptable absences"))
+    h.feed(event("referral.assessed", AT + timedelta(days=60), crn="X000003", referral_id="REF-X000003",
+                 outcome="SUITABLE", pathway="MODERATE", ogrs3=80.0, need_score=4))
+    assert h.referral("REF-X000003").status == S.AWAITING_ALLOCATION and h.referral("REF-X000003").cohort_id is None
+    assert "C1/REF-X000003" not in refused(h, (AT + timedelta(days=60)).date())
