@@ -22,6 +22,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
+from engine import state_keys as keys
 from engine.alerts.sweep import SweepResult
 from engine.bootstrap import Engine
 from engine.reports.publish import (
@@ -188,12 +189,12 @@ class EngineService:
             now = time.time()
             with self.engine.database.uow() as uow:
                 for (topic, partition), low in sorted(mine.items()):
-                    uow.set_state(f"{LOW}{topic}:{partition}", json.dumps({"at": now, "key": _encode(low)}))
-                rows = uow.states(LOW)
+                    uow.set_state(keys.LOW_WATERMARK.key(topic, partition), json.dumps({"at": now, "key": _encode(low)}))
+                rows = uow.states(keys.LOW_WATERMARK.prefix)
                 uow.commit()
             out = {}
             for name, value in rows.items():
-                topic, _, partition = name.removeprefix(LOW).rpartition(":")
+                topic, partition = keys.LOW_WATERMARK.parts(name)
                 entry = json.loads(value)
                 if now - entry["at"] <= stale_s:
                     out[(topic, int(partition))] = _decode(entry["key"])
@@ -243,7 +244,6 @@ class EngineService:
         return await self._on(self._db, run)
 
 
-LOW = "low:"  # engine_state: a partition's low watermark, published by the worker that owns it
 
 
 def _encode(key: tuple | None) -> list | None:

@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from types import ModuleType
 
+from engine import state_keys as keys
 from engine.alerts.gather import dead_letter_inputs, gather
 from engine.alerts.inputs import AlertInputs
 from engine.alerts.lifecycle import Changes, reconcile
 from engine.alerts.model import ALL_REGIONS, Alert, _plain
 from engine.alerts.rules import RULES
+from engine.alerts.rules.deadline_at_risk import KIND as AT_RISK
+from engine.alerts.rules.deadline_missed import KIND as MISSED
 from engine.alerts.settings import AlertThresholds
 from engine.events import outbound as o
 from engine.events.envelope import new_envelope
@@ -25,7 +28,6 @@ from engine.outbox import day_time, stable_id
 from engine.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
-SWEEPS = "alert_sweeps:"  # engine_state: sweeps that changed something, per region
 
 
 @dataclass
@@ -35,6 +37,16 @@ class SweepResult:
     cleared: int = 0
     open: dict[str, list[str]] = field(default_factory=dict)  # kind → open subject ids (this region)
     messages: list[dict] = field(default_factory=list)  # envelopes written to the outbox, for the sinks
+
+    @property
+    def at_risk(self) -> list[str]:
+        """Referral ids with an open ``deadline.at_risk`` alert."""
+        return self.open.get(AT_RISK, [])
+
+    @property
+    def missed(self) -> list[str]:
+        """Referral ids with an open ``deadline.missed`` alert."""
+        return self.open.get(MISSED, [])
 
     def add(self, other: "SweepResult") -> None:
         self.raised += other.raised
@@ -84,7 +96,7 @@ class AlertSweep:
             # Message ids come from the alert and the sweep's number in its region: an alert can be
             # raised, cleared and raised again on one day (plans re-run all day), and a replay of the
             # same input numbers its sweeps the same way.
-            counter = f"{SWEEPS}{inputs.region_code}"
+            counter = keys.ALERT_SWEEPS.key(inputs.region_code)
             sequence = int(uow.get_state(counter) or 0) + 1
             uow.set_state(counter, str(sequence))
             self._write(uow, changes, by_kind, inputs, at, sequence, result)

@@ -37,6 +37,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from engine import state_keys as keys
 from engine.domain.model import Allocation, Cohort, CohortStatus, Referral
 from engine.domain.placement import HOLDING, Member, Rule, place_breaches
 from engine.domain.statuses import ReferralStatus as S
@@ -44,8 +45,6 @@ from engine.events.outbound import AllocationChanged
 from engine.handlers.context import Context
 from engine.ports import UnitOfWork
 
-CLAIMS = "claims:"
-REFUSED = "refused:"
 JOINABLE = frozenset({S.AWAITING_ALLOCATION, S.SCHEDULED, S.ON_PROGRAMME})
 _DECIDED = (CohortStatus.CONFIRMED, CohortStatus.STARTED)
 
@@ -64,21 +63,20 @@ class _Store:
         self.uow = uow
         self.claims: dict[tuple[str, str], list[Claim]] = {}
         self.refused: dict[tuple[str, str], list[dict]] = {}
-        for key, value in self._read(CLAIMS):
+        for key, value in self._read(keys.CLAIMS):
             self.claims[key] = [Claim(c["referral_id"], datetime.fromisoformat(c["at"]), c["position"])
                                 for c in json.loads(value)]
-        for key, value in self._read(REFUSED):
+        for key, value in self._read(keys.REFUSED):
             self.refused[key] = json.loads(value)
         self.claimants: dict[str, set[tuple[str, str]]] = {}
         for key, held in self.claims.items():
             for claim in held:
                 self.claimants.setdefault(claim.referral_id, set()).add(key)
 
-    def _read(self, prefix: str):
-        for name, value in self.uow.states(prefix).items():
+    def _read(self, family: keys.Family):
+        for name, value in self.uow.states(family.prefix).items():
             if value:
-                region, _, cohort_id = name.removeprefix(prefix).partition(":")
-                yield (region, cohort_id), value
+                yield family.parts(name), value
 
     def set_claims(self, key: tuple[str, str], held: list[Claim]) -> None:
         for claim in self.claims.get(key, []):
@@ -86,7 +84,7 @@ class _Store:
         for claim in held:
             self.claimants.setdefault(claim.referral_id, set()).add(key)
         self.claims[key] = held
-        self.uow.set_state(f"{CLAIMS}{key[0]}:{key[1]}", json.dumps(
+        self.uow.set_state(keys.CLAIMS.key(*key), json.dumps(
             [{"referral_id": c.referral_id, "at": c.at.isoformat(), "position": c.position} for c in held])
             if held else "")
         if not held:
@@ -95,7 +93,7 @@ class _Store:
     def set_refused(self, key: tuple[str, str], members: list[dict]) -> None:
         if self.refused.get(key, []) == members:
             return
-        self.uow.set_state(f"{REFUSED}{key[0]}:{key[1]}", json.dumps(members) if members else "")
+        self.uow.set_state(keys.REFUSED.key(*key), json.dumps(members) if members else "")
         if members:
             self.refused[key] = members
         else:

@@ -14,6 +14,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from engine import state_keys as keys
 from engine.events import outbound as o
 from engine.handlers.context import EngineRules
 from engine.outbox import emit, stable_id
@@ -47,7 +48,7 @@ def report_dir(out_dir: Path, region: str) -> Path:
 
 
 def done_key(region: str, as_of: date) -> str:
-    return f"report:{region}:{as_of.isoformat()}"
+    return keys.REPORT_DONE.key(region, as_of.isoformat())
 
 
 def known_regions(database: Database) -> list[str]:

@@ -6,7 +6,7 @@ plan would leave, judged by the people as they are now — both sides of every n
 corrected sex, the amended deadline; :func:`engine.invariants.check_staff`, on the facilitators it would
 leave on the cohorts it staffs, re-staffed or opened). Only what the plan decides can fail it: a place
 it makes or keeps, a cohort it fills or staffs. A refused plan leaves the previous plan standing; the
-refusal is kept in engine state (:data:`REJECTED`) for the ``plan.rejected`` alert until a later plan passes.
+refusal is kept in engine state (:data:`engine.state_keys.PLAN_REJECTED`) for the ``plan.rejected`` alert until a later plan passes.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import json
 from dataclasses import replace
 from datetime import date
 
+from engine import state_keys as keys
 from engine.domain.model import Referral
 from engine.handlers.context import EngineRules
 from engine.invariants import Places, Violation, check_places, check_staff
@@ -21,9 +22,6 @@ from engine.ports import UnitOfWork
 from engine.services.problem import Snapshot, restaffing, staff_fixed
 from solver import schema as s
 from solver.check import check_plan
-
-REJECTED = "plan_rejected:"  # engine_state: region → the last refused plan's violations (JSON), "" once passed
-
 
 def plan_violations(uow: UnitOfWork, snapshot: Snapshot, plan: s.Plan, rules: EngineRules) -> list[Violation]:
     out = [Violation(v.rule, "plan", v.message) for v in check_plan(snapshot.problem, plan)]
@@ -58,17 +56,17 @@ def staff_violations(uow: UnitOfWork, snapshot: Snapshot, plan: s.Plan) -> list[
 
 
 def record_rejection(uow: UnitOfWork, region: str, as_of: date, allocator: str, violations: list[Violation]) -> None:
-    uow.set_state(f"{REJECTED}{region}", json.dumps({
+    uow.set_state(keys.PLAN_REJECTED.key(region), json.dumps({
         "as_of": as_of.isoformat(), "allocator": allocator,
         "violations": [{"rule": v.rule, "subject": v.subject, "detail": v.detail} for v in violations[:50]],
         "count": len(violations)}))
 
 
 def clear_rejection(uow: UnitOfWork, region: str) -> None:
-    if uow.get_state(f"{REJECTED}{region}"):
-        uow.set_state(f"{REJECTED}{region}", "")
+    if uow.get_state(keys.PLAN_REJECTED.key(region)):
+        uow.set_state(keys.PLAN_REJECTED.key(region), "")
 
 
 def rejection(uow: UnitOfWork, region: str) -> dict | None:
-    value = uow.get_state(f"{REJECTED}{region}")
+    value = uow.get_state(keys.PLAN_REJECTED.key(region))
     return json.loads(value) if value else None

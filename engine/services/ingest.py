@@ -29,6 +29,7 @@ from functools import cache
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Sequence
 
+from engine import state_keys as keys
 from engine.domain.clock import ClockBounds
 from engine.domain.errors import DomainError
 from engine.events import outbound as o
@@ -153,7 +154,7 @@ class Ingestor:
             for region in sorted(result.dirty_regions):
                 mark_dirty(uow, region)
             if result.clock is not None and (run.clock is None or result.clock > run.clock):
-                uow.set_state(CLOCK, result.clock.isoformat())
+                uow.set_state(keys.CLOCK, result.clock.isoformat())
             uow.commit()
         return result
 
@@ -181,7 +182,7 @@ class Ingestor:
         stored: dict[str, int] = {}
         for item in batch:
             if item.offset is not None and item.partition is not None:
-                name = position_key(item.origin, item.partition)
+                name = keys.OFFSET.key(item.origin, item.partition)
                 if name not in stored:
                     stored[name] = int(uow.get_state(name) or -1)
         if not stored:
@@ -191,7 +192,7 @@ class Ingestor:
             if item.offset is None or item.partition is None:
                 fresh.append(item)
                 continue
-            name = position_key(item.origin, item.partition)
+            name = keys.OFFSET.key(item.origin, item.partition)
             if item.offset <= high[name]:
                 result.redelivered += 1
                 continue
@@ -421,40 +422,27 @@ def decode_or_error(item: RawEvent) -> Decoded | InvalidEvent:
         return exc
 
 
-CLOCK = "clock"  # the latest event time applied: a service planning on event time plans as of its date
-
-
 def event_clock(uow: UnitOfWork) -> datetime | None:
-    value = uow.get_state(CLOCK)
+    value = uow.get_state(keys.CLOCK)
     return datetime.fromisoformat(value) if value else None
-
-
-OFFSET_PREFIX = "offset:"
-
-
-def position_key(topic: str, partition: int) -> str:
-    return f"{OFFSET_PREFIX}{topic}:{partition}"
 
 
 def applied_offsets(uow: UnitOfWork) -> dict[tuple[str, int], int]:
     """The highest applied offset per (topic, partition), as stored with the state."""
     out = {}
-    for name, value in uow.states(OFFSET_PREFIX).items():
-        topic, partition = name.removeprefix(OFFSET_PREFIX).rsplit(":", 1)
+    for name, value in uow.states(keys.OFFSET.prefix).items():
+        topic, partition = keys.OFFSET.parts(name)
         out[(topic, int(partition))] = int(value)
     return out
 
 
-def dirty_key(region: str) -> str:
-    return f"dirty:{region}"
-
-
 def dirty_regions(uow: UnitOfWork) -> list[str]:
     """Regions whose state changed since their last plan (marks survive restarts: they are rows)."""
-    return sorted(name.removeprefix(dirty_key("")) for name, value in uow.states(dirty_key("")).items()
+    return sorted(keys.DIRTY.parts(name)[0] for name, value in uow.states(keys.DIRTY.prefix).items()
                   if value != "0")
 
 
 def mark_dirty(uow: UnitOfWork, region: str) -> None:
     """Bump the region's dirty generation: state changed since its last plan."""
-    uow.set_state(dirty_key(region), str(int(uow.get_state(dirty_key(region)) or 0) + 1))
+    name = keys.DIRTY.key(region)
+    uow.set_state(name, str(int(uow.get_state(name) or 0) + 1))

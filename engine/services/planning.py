@@ -18,8 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Callable, Iterable
 
-from engine.alerts.rules.deadline_at_risk import KIND as AT_RISK
-from engine.alerts.rules.deadline_missed import KIND as MISSED
+from engine import state_keys as keys
 from engine.alerts.sweep import AlertSweep, SweepResult
 from engine.domain.model import Allocation, CohortStatus, PlanRecord
 from engine.domain.statuses import ReferralStatus as S
@@ -28,7 +27,7 @@ from engine.handlers.context import EngineRules
 from engine.outbox import day_time, emit, stable_id
 from engine.ports import UnitOfWork
 from engine.services.candidates import Grid
-from engine.services.ingest import dirty_key, dirty_regions, event_clock
+from engine.services.ingest import dirty_regions, event_clock
 from engine.services import safety
 from engine.services.gate import clear_rejection, plan_violations, record_rejection
 from engine.services.problem import Snapshot, build_problem, pinned_cohort
@@ -36,9 +35,6 @@ from solver import schema as s
 from solver.incremental import rebase, replan_params
 
 log = logging.getLogger(__name__)
-LAST_PLANNED = "last_planned:"  # engine_state: the planning clock per region
-
-
 @dataclass
 class PlanOutcome:
     plan_version: int
@@ -87,7 +83,7 @@ class Planner:
         with self._uow_factory() as uow:
             uow.lock_writes()
             snapshot = self._snapshot(uow, region, as_of, programmes)
-            dirty = uow.get_state(dirty_key(region))
+            dirty = uow.get_state(keys.DIRTY.key(region))
             plan = self.allocator.allocate(snapshot.problem)
             outcome = self._commit(uow, snapshot, plan, dirty)
         return outcome
@@ -96,7 +92,7 @@ class Planner:
         """Read the region's snapshot (nothing is written): step 1 of a service re-plan."""
         with self._uow_factory() as uow:
             snapshot = self._snapshot(uow, region, as_of, programmes)
-            return Prepared(region, as_of, snapshot.problem, _basis(uow, region), uow.get_state(dirty_key(region)))
+            return Prepared(region, as_of, snapshot.problem, _basis(uow, region), uow.get_state(keys.DIRTY.key(region)))
 
     def publish(self, prepared: Prepared, plan: s.Plan) -> PlanOutcome | None:
         """Publish a plan solved on ``prepared`` against the state now: step 3 of a service re-plan.
@@ -141,12 +137,11 @@ class Planner:
             safety.forget_removals(uow, [d.referral_id for d in snapshot.problem.demands])
         outcome.unsafe_removed = getattr(self, "_removed", 0)
         outcome.alerts = self.alerts.run(uow, region, plan.as_of, publisher.at)
-        outcome.at_risk = outcome.alerts.open.get(AT_RISK, [])
-        outcome.missed = outcome.alerts.open.get(MISSED, [])
-        uow.set_state(f"{LAST_PLANNED}{region}", plan.as_of.isoformat())
-        uow.set_state(f"plan_version:{region}", str(outcome.plan_version))
-        if dirty is not None and uow.get_state(dirty_key(region)) == dirty:
-            uow.set_state(dirty_key(region), "0")
+        outcome.at_risk, outcome.missed = outcome.alerts.at_risk, outcome.alerts.missed
+        uow.set_state(keys.LAST_PLANNED.key(region), plan.as_of.isoformat())
+        uow.set_state(keys.PLAN_VERSION.key(region), str(outcome.plan_version))
+        if dirty is not None and uow.get_state(keys.DIRTY.key(region)) == dirty:
+            uow.set_state(keys.DIRTY.key(region), "0")
         uow.commit()
         return outcome
 
@@ -157,7 +152,7 @@ class Planner:
     def known_regions(self) -> list[str]:
         """Regions that were ever changed or planned."""
         with self._uow_factory() as uow:
-            names = {*uow.states(dirty_key("")), *uow.states(LAST_PLANNED)}
+            names = {*uow.states(keys.DIRTY.prefix), *uow.states(keys.LAST_PLANNED.prefix)}
         return sorted({name.split(":", 1)[1] for name in names})
 
     def clock(self) -> datetime | None:
@@ -174,18 +169,18 @@ class Planner:
     def last_planned(self, region: str) -> date | None:
         """The engine's planning clock for a region: it never plans an earlier date by replay."""
         with self._uow_factory() as uow:
-            value = uow.get_state(f"{LAST_PLANNED}{region}")
+            value = uow.get_state(keys.LAST_PLANNED.key(region))
         return date.fromisoformat(value) if value else None
 
 
 def planned_regions(uow: UnitOfWork) -> dict[str, date]:
     """The date each region was last planned as of."""
-    return {name.removeprefix(LAST_PLANNED): date.fromisoformat(value)
-            for name, value in uow.states(LAST_PLANNED).items()}
+    return {keys.LAST_PLANNED.parts(name)[0]: date.fromisoformat(value)
+            for name, value in uow.states(keys.LAST_PLANNED.prefix).items()}
 
 
 def _basis(uow: UnitOfWork, region: str) -> int | None:
-    value = uow.get_state(f"plan_version:{region}")
+    value = uow.get_state(keys.PLAN_VERSION.key(region))
     return int(value) if value else None
 
 

@@ -4,7 +4,7 @@ Called in the transaction that applied an event (for the people and cohorts it t
 start of every plan (for the whole region), so no event order can leave a place that breaks a rule:
 a place the plan made is removed at once, inside the freeze window too, and a place people made or
 a running programme is kept and flagged (see :func:`engine.domain.placement.remedy`). Every removal
-is recorded (engine state, :data:`REMOVED`) until the next plan of the region has seen the person
+is recorded (engine state, :data:`engine.state_keys.UNSAFE_REMOVED`) until the next plan of the region has seen the person
 again, so the ``place.breaks_rule`` alert can say which rule took the place away and what to do.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Callable, Iterable
 
+from engine import state_keys as keys
 from engine.domain.model import Cohort, CohortStatus, Person, Referral
 from engine.domain.statuses import ReferralStatus
 from engine.domain.placement import HOLDING, Breach, Member, Remedy, Rule, place_breaches, remedy
@@ -22,7 +23,6 @@ from engine.handlers.context import Context, EngineRules
 from engine.ports import UnitOfWork
 from engine.services.problem import deadlines_of, pinned_cohort
 
-REMOVED = "unsafe_removed:"  # engine_state: referral id → the breach that removed its place (JSON)
 _OPEN_COHORT = [CohortStatus.PROPOSED, CohortStatus.CONFIRMED, CohortStatus.STARTED]
 
 
@@ -117,7 +117,7 @@ def _movable_by_plan(uow: UnitOfWork, referral: Referral, cohort: Cohort, as_of:
 
 def record_removal(uow: UnitOfWork, findings: list[Finding]) -> None:
     first = findings[0]
-    uow.set_state(f"{REMOVED}{first.breach.referral_id}", json.dumps({
+    uow.set_state(keys.UNSAFE_REMOVED.key(first.breach.referral_id), json.dumps({
         "region_code": first.region_code, "crn": first.breach.crn, "cohort_id": first.breach.cohort_id,
         "rules": [str(f.breach.rule) for f in findings],
         "detail": "; ".join(f"{f.breach.rule}: {f.breach.detail}" for f in findings)}))
@@ -126,18 +126,18 @@ def record_removal(uow: UnitOfWork, findings: list[Finding]) -> None:
 def removals(uow: UnitOfWork, region: str) -> dict[str, dict]:
     """Places taken away for a broken rule and not yet seen by a plan of the region."""
     out = {}
-    for name, value in uow.states(REMOVED).items():
+    for name, value in uow.states(keys.UNSAFE_REMOVED.prefix).items():
         record = json.loads(value) if value else None
         if record and record["region_code"] == region:
-            out[name.removeprefix(REMOVED)] = record
+            out[keys.UNSAFE_REMOVED.parts(name)[0]] = record
     return out
 
 
 def forget_removals(uow: UnitOfWork, referral_ids: Iterable[str]) -> None:
     """A plan has considered these people again: the removal is no longer news."""
     for rid in referral_ids:
-        if uow.get_state(f"{REMOVED}{rid}"):
-            uow.set_state(f"{REMOVED}{rid}", "")
+        if uow.get_state(keys.UNSAFE_REMOVED.key(rid)):
+            uow.set_state(keys.UNSAFE_REMOVED.key(rid), "")
 
 
 def held_cohorts(uow: UnitOfWork, crns: Iterable[str]) -> set[str]:
@@ -157,7 +157,7 @@ def as_dict(finding: Finding) -> dict:
             "region_code": finding.region_code}
 
 
-__all__ = ["Finding", "PlaceAudit", "REMOVED", "enforce", "enforce_touched", "forget_removals", "held_cohorts", "region_cohorts",
+__all__ = ["Finding", "PlaceAudit", "enforce", "enforce_touched", "forget_removals", "held_cohorts", "region_cohorts",
            "removals", "Remedy"]
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 
 from engine.persistence.database import Database, queries
-from engine.services.ingest import CLOCK, Ingestor, RawEvent, dirty_key
+from engine.services.ingest import Ingestor, RawEvent
+from engine.state_keys import CLOCK, DIRTY
 from tests.support.events import person_with_referral
 
 TOPIC = "programmes.referrals.v1"
@@ -55,10 +56,10 @@ def test_a_file_replay_stores_no_offsets_but_marks_regions_dirty_and_moves_the_c
     ingest.process([RawEvent(line, "file", n) for n, line in enumerate(person_with_referral("X000001"), 1)])
     with db.uow() as uow:
         assert uow.states("offset:") == {}
-        assert uow.get_state(dirty_key("RS")) == "1"
+        assert uow.get_state(DIRTY.key("RS")) == "1"
         assert uow.get_state(CLOCK).startswith("2025-01-2")
     ingest.process([RawEvent(line, "file", n) for n, line in enumerate(person_with_referral("X000002"), 1)])
-    assert _state(db, dirty_key("RS")) == "2"
+    assert _state(db, DIRTY.key("RS")) == "2"
 
 
 def test_a_message_set_aside_is_dead_lettered_once(sqlite_url):

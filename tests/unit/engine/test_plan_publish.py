@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from engine.domain.model import Office
-from engine.services.ingest import dirty_key
+from engine.state_keys import DIRTY
 from engine.services.planning import Planner, Stale
 from solver.baselines import CurrentPracticeAllocator
 from tests.support.events import cohort_planned, facilitator, person_with_referral
@@ -32,7 +32,7 @@ def _planner(h: Harness) -> Planner:
 
 def _dirty(h: Harness) -> str | None:
     with h.db.uow() as uow:
-        return uow.get_state(dirty_key("RS"))
+        return uow.get_state(DIRTY.key("RS"))
 
 
 def test_prepare_solve_publish_equals_one_plan_when_nothing_changed(h, tmp_path):
