@@ -115,10 +115,12 @@ class Context:
 
     def known_person(self, crn: str):
         """The person a referral belongs to, following merges; parks the event until the person is
-        known with a region, so no referral exists that planning, the waiting list and alerts cannot see."""
-        person = self.uow.people.get(self.current_crn(crn))
+        known with a region, so no referral exists that planning, the waiting list and alerts cannot see.
+        It waits under the crn the case lives under now: a merge or that case's record releases it."""
+        home = self.current_crn(crn)
+        person = self.uow.people.get(home)
         if person is None or not person.region_code or person.merged_into:
-            raise Parked(f"person:{crn}")
+            raise Parked(f"person:{home}")
         return person
 
     def arrived(self, waiting_for: str) -> None:

@@ -7,6 +7,7 @@ from engine.domain.model import LifeStatus, Referral, StatusChange
 from engine.domain.statuses import InvalidTransition, ReferralStatus as S, parse_status
 from engine.events import inbound as i
 from engine.handlers.context import Context, Stale
+from engine.handlers.sentences import follow_merges
 
 
 def referral_created(ctx: Context, p: i.ReferralCreated) -> None:
@@ -72,9 +73,10 @@ def referral_availability_updated(ctx: Context, p: i.ReferralAvailabilityUpdated
     to the referral since, such as a place, does not make an older availability stale)."""
     ctx.need(ctx.uow.referrals.get(p.referral_id), f"referral:{p.referral_id}")
     person = ctx.need(ctx.uow.people.get(p.crn), f"person:{p.crn}")
-    ctx.set_fields(person, {"availability": frozenset((w.weekday, w.period) for w in p.availability),
-                            "preferred_offices": frozenset(p.preferred_offices),
-                            "cannot_attend_offices": frozenset(p.cannot_attend_offices)})
+    fresh = ctx.set_fields(person, {"availability": frozenset((w.weekday, w.period) for w in p.availability),
+                                    "preferred_offices": frozenset(p.preferred_offices),
+                                    "cannot_attend_offices": frozenset(p.cannot_attend_offices)})
+    follow_merges(ctx, person, fresh)  # a case merged away: its target takes what it did not set itself
     ctx.dirty_regions.add(person.region_code)
 
 

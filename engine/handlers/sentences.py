@@ -1,7 +1,7 @@
 """probation.sentences.v1: people, sentences, requirements, licence conditions, enforcement."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields
 from datetime import date
 
 from engine.domain.errors import DomainError
@@ -17,17 +17,26 @@ def person_updated(ctx: Context, p: i.PersonUpdated) -> None:
         person = ctx.uow.people.add(Person(crn=p.crn))
     changes = p.model_dump(exclude_unset=True, exclude={"crn"})
     if "non_associations" in changes:
-        changes["non_associations"] = frozenset(changes["non_associations"] or ())
+        changes["non_associations"] = _kept_apart(ctx, p.crn, changes["non_associations"] or ())
     changes = {name: value for name, value in changes.items() if value is not None or name == "date_of_birth"}
     before = person.region_code
     # Field by field: a message arriving late sets only what nothing newer has set (a first record after a
     # correction still gives the region and the sex; an older non-association is kept with a newer address).
-    ctx.set_fields(person, changes)
+    fresh = ctx.set_fields(person, changes)
+    if "non_associations" in fresh:  # a new list of their own: still joined with their merged cases' lists
+        person.non_associations |= _named_by_sources(ctx, person)
     ctx.dirty_regions.update({before, person.region_code})
+    follow_merges(ctx, person, fresh)
     ctx.arrived(f"person:{p.crn}")
+    if (home := ctx.current_crn(p.crn)) != p.crn:
+        ctx.arrived(f"person:{home}")  # a referral of the merged case waits for the case it lives under
 
 
+# Unknown values: a person stored before field times owns every other field (see _own).
 GAPS = {"region_code": "", "pdu_code": "", "date_of_birth": None, "ethnicity_group": ""}
+# What a person's record says about them; non-associations are joined by a merge, the rest passed on.
+FACTS = tuple(f.name for f in fields(Person)
+              if f.name not in ("crn", "merged_into", "updated_at", "field_times", "non_associations"))
 
 
 def sentence_imposed(ctx: Context, p: i.SentenceImposed) -> None:
@@ -89,31 +98,97 @@ def case_merged(ctx: Context, p: i.CaseMerged) -> None:
     if p.source_crn == p.target_crn:
         raise DomainError(f"case.merged: source and target are the same crn {p.source_crn}")
     source = ctx.need(ctx.uow.people.get(p.source_crn), f"person:{p.source_crn}")
-    target = ctx.uow.people.get(p.target_crn) or ctx.uow.people.add(_successor(source, p.target_crn))
-    for name, unknown in GAPS.items():  # a target first seen in a partial update takes what it lacks
-        if getattr(target, name) == unknown:
-            setattr(target, name, getattr(source, name))
+    # A target never seen has nothing of its own: it takes all the source's facts, so its referrals stay
+    # visible to planning, the waiting list and alerts; the target's own person.updated then corrects them.
+    target = ctx.uow.people.get(p.target_crn) or ctx.uow.people.add(Person(crn=p.target_crn))
     for repo in (ctx.uow.sentences, ctx.uow.requirements, ctx.uow.referrals):
         for entity in repo.where(crn=p.source_crn):
             entity.crn = p.target_crn
             repo.add(entity)  # re-index under the new crn
-    target.non_associations = (target.non_associations | source.non_associations) - {p.target_crn, p.source_crn}
     for other in ctx.uow.people_naming(p.source_crn):  # who kept the source apart now keeps the target apart
         if other.crn not in (p.source_crn, p.target_crn):
             other.non_associations = other.non_associations | {p.target_crn}
             ctx.touch(other)
     source.merged_into = p.target_crn
+    # When the merge happened (the earliest copy): a fact about the source reported later is newer than it.
+    source.field_times["merged_into"] = min(filter(None, (source.field_times.get("merged_into"), ctx.now)))
     ctx.stamp(source)
-    ctx.touch(target)
+    follow_merges(ctx, source, (*FACTS, "non_associations"))  # touches the target: its places are re-checked
     ctx.dirty_regions.update({source.region_code, target.region_code})
     ctx.arrived(f"person:{p.target_crn}")
+    ctx.arrived(f"person:{p.source_crn}")  # a referral waiting for the source's region now waits for the target
 
 
-def _successor(source: Person, crn: str) -> Person:
-    """A case merged into a crn never seen before: it starts with the source's facts, so its referrals
-    stay visible to planning, the waiting list and alerts; the target's own person.updated then
-    corrects them (no timestamp, so any update of the target is newer)."""
-    return replace(source, crn=crn, merged_into=None, updated_at=None, field_times={})
+def follow_merges(ctx: Context, person: Person, names) -> None:
+    """The fields ``names`` just set on ``person``, if a merged-away crn, reach the case it was merged into (and
+    on, if that one was merged too), whenever they arrive: a late first record of the source still gives the
+    target its region. Every handler setting a person's facts calls it after :meth:`Context.set_fields`."""
+    seen = {person.crn}
+    while names and person.merged_into and person.merged_into not in seen:
+        target = ctx.uow.people.get(person.merged_into)
+        if target is None:
+            return
+        before = target.region_code
+        names = _pass_on(ctx, person, target, names)
+        ctx.touch(target)
+        ctx.dirty_regions.update({before, target.region_code})
+        seen.add(target.crn)
+        person = target
+
+
+def _pass_on(ctx: Context, source: Person, target: Person, names) -> list[str]:
+    """Give the target what the merged source knows, as in event order: a fact the source reported after the
+    merge where the target has nothing newer; an older fact only where the target has no value of its own
+    (the merge took the source's facts for what the target lacked). Returns the names the target took."""
+    merged_at, passed = source.field_times.get("merged_into"), []
+    for name in names:
+        if name == "non_associations":
+            if _join_non_associations(ctx, source, target):
+                passed.append(name)
+            continue
+        at = source.field_times.get(name)
+        if at is not None and merged_at is not None and at > merged_at:
+            if (newer := target.field_times.get(name)) is not None and newer >= at:
+                continue  # the target's own later message (or a later one of this source) stands
+            target.field_times[name] = at
+        elif _own(target, name):
+            continue
+        setattr(target, name, getattr(source, name))
+        passed.append(name)
+    return passed
+
+
+def _join_non_associations(ctx: Context, source: Person, target: Person) -> bool:
+    """The target is kept apart from whom its own list names and whom the newest list of each case merged into
+    it names; whether that changed."""
+    joined = _named_by_sources(ctx, target)
+    if _own(target, "non_associations"):  # its own names cannot be told from those a merge added: keep all
+        joined |= target.non_associations - {source.crn}
+    changed = joined != target.non_associations
+    target.non_associations = joined
+    return changed
+
+
+def _own(person: Person, name: str) -> bool:
+    """The person's own messages set this field. One stored before field times owns every field it knows
+    (all but an unknown region, office area, birth date or ethnicity)."""
+    if person.field_times or person.updated_at is None:
+        return name in person.field_times
+    return getattr(person, name) != GAPS.get(name, object())
+
+
+def _named_by_sources(ctx: Context, person: Person) -> frozenset[str]:
+    """Whom the cases merged into this person name (their newest lists), leaving out the person's own crns."""
+    sources = ctx.uow.people.where(merged_into=person.crn)
+    named = frozenset().union(*(source.non_associations for source in sources))
+    return named - {person.crn, *(source.crn for source in sources)}
+
+
+def _kept_apart(ctx: Context, crn: str, named) -> frozenset[str]:
+    """Whom a person is kept apart from: a merged case under its new crn as well (as the merge would have
+    added it), never the person themself under any of their crns."""
+    home = ctx.current_crn(crn)
+    return frozenset(c for n in named for c in (n, ctx.current_crn(n)) if ctx.current_crn(c) != home)
 
 
 def breach_raised(ctx: Context, p: i.BreachRaised) -> None:

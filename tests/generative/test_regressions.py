@@ -275,9 +275,7 @@ def test_a_confirmation_over_the_maximum_before_assessment_places_the_first_asse
     assert late == in_order
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 finding 9: a case merged into an unseen crn before its own first "
-                                       "person record arrives (a later partial record came first) leaves the target "
-                                       "without a region: the referral waits for person:X000001 for ever")
+# issue 18 finding 9 (fixed: a merge passes on the source's facts whenever they arrive)
 def test_a_late_first_record_of_a_case_merged_into_an_unseen_crn_still_makes_its_referral_visible(engine):
     person, sentence, requirement, referral = person_with_referral("X000001", assessed=False)
     corrected = event("person.updated", T0 + timedelta(days=24), crn="X000001", sex="FEMALE")
