@@ -53,6 +53,13 @@ class Context:
     unparked: list[ParkedEvent] = field(default_factory=list)  # released by this event, applied next
     touched_crns: set[str] = field(default_factory=set)  # people whose facts changed: their places are re-checked
     touched_cohorts: set[str] = field(default_factory=set)  # cohorts whose definition or membership changed
+    clock: datetime | None = None  # the event clock before this event: the latest event time applied
+
+    @property
+    def today(self) -> date:
+        """The date places are judged on (the freeze window): the later of this event's time and the clock,
+        so an older event arriving late is judged as of when it is applied, whatever came before it."""
+        return max(filter(None, (self.now, self.clock))).date()
 
     @property
     def now(self) -> datetime:

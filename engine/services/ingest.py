@@ -233,7 +233,7 @@ class Ingestor:
         envelope = event.envelope
         event_id = str(envelope.event_id)
         seen_at = item.received_at or datetime.now(timezone.utc)
-        ctx = Context(uow, envelope, self.rules)
+        ctx = Context(uow, envelope, self.rules, clock=run.now())
         try:
             HANDLERS[envelope.event_type](ctx, event.payload)
             enforce_touched(ctx)  # a place the event made unsafe is removed or flagged at once

@@ -175,6 +175,6 @@ def enforce_touched(ctx: Context) -> list[Finding]:
     def remove(referral: Referral, reason: str) -> None:
         ctx.move(referral, ReferralStatus.AWAITING_ALLOCATION, reason)
 
-    findings = enforce(ctx.uow, ctx.rules, cohorts, ctx.now.date(), remove, first=ctx.touched_crns)
+    findings = enforce(ctx.uow, ctx.rules, cohorts, ctx.today, remove, first=ctx.touched_crns)
     ctx.dirty_regions.update(f.region_code for f in findings)
     return findings

@@ -182,6 +182,25 @@ def test_a_correction_restating_a_womans_sex_does_not_decide_whether_a_confirmat
     assert late == in_order
 
 
+# issue 12 long-run finding (fixed: the places an event touches are judged as of the event clock, not as of
+# the event's own time): an older redefinition moving C1's start into the freeze window, arriving after a
+# correction, left the place to a plan that only ran once C1 had started (kept, flagged) where in event
+# order the correction found C1 frozen and removed the place.
+def test_an_older_redefinition_arriving_after_a_correction_judges_the_place_as_of_when_it_is_applied(engine):
+    group = [cohort_planned("C1", date(2025, 3, 31), sex="MIXED", min_size=1), facilitator("F1"), facilitator("F2")]
+    redefined = cohort_planned("C1", date(2025, 3, 24), at=T0 + timedelta(days=59), sex="MIXED", min_size=1)
+    monday_days = event("referral.availability_updated", T0 + timedelta(days=66), crn="X000001",
+                        referral_id="REF-X000001", availability=[{"weekday": 0, "period": "DAYTIME"}])
+    decisions = []
+    for order in ((redefined, monday_days), (monday_days, redefined)):
+        with engine.fresh(park_timeout=False) as h:
+            engine.replay(h, [(date(2025, 2, 10), [*group, *person_with_referral("X000001")]),
+                              (date(2025, 3, 24), list(order))])
+            decisions.append(engine.state(h))
+    assert decisions[0]["referrals"]["REF-X000001"][:2] == ("AWAITING_ALLOCATION", None)
+    assert decisions[1] == decisions[0]
+
+
 # Issue 18: facts from other systems, and the clock ------------------------------------------------------
 
 def replay_file(h, lines: list[str]) -> ReplaySummary:
