@@ -173,7 +173,14 @@ def solve_model(problem: Problem, rules: Rules, fixed=None) -> Outcome:
     status = solver.status_name(solver.solve(b.model))
     values = ({var.index: int(solver.value(var)) for var in b.vars.all_vars()}
               if status in ("OPTIMAL", "FEASIBLE") else {})
-    return Outcome(b, status, values)
+    outcome = Outcome(b, status, values)
+    for observe in SOLVE_OBSERVERS:
+        observe(problem, rules, fixed is not None, outcome)
+    return outcome
+
+
+# The meta-test that every hard rule is exercised listens here: (problem, rules, pinned?, outcome) per solve.
+SOLVE_OBSERVERS: list = []
 
 
 def term_value(problem: Problem, objective: str, places=(), opened=(), staffed=(), pair=()) -> int:
