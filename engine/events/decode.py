@@ -1,7 +1,9 @@
 """Raw bytes → validated (envelope, payload), or an :class:`InvalidEvent` that says exactly why."""
 from __future__ import annotations
 
+import copy
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -10,7 +12,9 @@ from pydantic import BaseModel, ValidationError
 from engine.events.envelope import Envelope
 from engine.events.registry import INBOUND, REFERRALS, SENTENCES
 
-# (event_type, from_version) -> function lifting a payload one version up. Empty until a v2 exists.
+# (event_type, from_version) -> ``upcast_vN_to_vN1(payload) -> payload``, lifting a payload one version up.
+# Empty until a v2 exists; registering a v2 in engine/events/registry.py needs the step from v1 here
+# (docs/events.md, "Evolving the events"; tests/unit/events/test_evolution.py checks the chain is complete).
 UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 # The largest message accepted, in characters of its text (bytes when it arrives as bytes). The longest valid
@@ -55,12 +59,25 @@ def check_size(raw: bytes | str) -> None:
 
 
 def upcast(event_type: str, version: int, payload: dict[str, Any], target: int) -> dict[str, Any]:
+    """The payload lifted one version at a time to ``target``. Steps get a copy: the envelope keeps the payload
+    as sent (the content digest is of that). A step that cannot read an old payload makes it a dead letter."""
+    if version < target:
+        payload = copy.deepcopy(payload)
     while version < target:
         step = UPCASTERS.get((event_type, version))
         if step is None:
             raise InvalidEvent(f"{event_type} schema_version {version} has no upcaster to {target}")
-        payload, version = step(payload), version + 1
+        try:
+            payload = step(payload)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidEvent(f"invalid {event_type} payload: cannot upcast it from schema_version {version} to "
+                               f"{version + 1}: {type(exc).__name__}: {_printable(str(exc)[:200])}") from None
+        version += 1
     return payload
+
+
+def _printable(text: str) -> str:
+    return re.sub(r"[\x00-\x1f\x7f]", "?", text)  # a reason is stored as text: PostgreSQL holds no NUL
 
 
 def decode(raw: bytes | str, data: dict[str, Any] | None = None) -> Decoded:

@@ -5,16 +5,21 @@ Every string on the wire has a maximum length and no control characters (U+0000â
 PostgreSQL text cannot hold NUL, and none is needed anywhere); booleans and numbers are strict (``"yes"``,
 ``"0"`` and ``1`` are not booleans, ``"22"`` and ``true`` are not numbers); dates are ISO strings. The
 limits are documented in docs/events.md ("Limits") and exported in the JSON Schemas.
+
+The envelope keeps fields it does not know (a producer's trace id, say) instead of refusing the message, within
+bounds: at most ``EXTENSIONS_MAX`` of them, each named like a field and holding a JSON scalar
+(docs/events.md, "Evolving the events"). They are in ``Envelope.model_extra`` and in any re-serialised copy.
 """
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from datetime import date, datetime, timezone
 from typing import Annotated, Any
 
 from pydantic import (AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StringConstraints,
-                      field_validator)
+                      WithJsonSchema, field_validator, model_validator)
 from pydantic_core import PydanticCustomError
 
 __all__ = ["Code", "Crn", "Day", "Envelope", "Id", "Instant", "Key", "Label", "Number", "OutboundPayload", "Payload",
@@ -68,8 +73,30 @@ Day = Annotated[date, BeforeValidator(_iso_date_only)]
 Instant = Annotated[AwareDatetime, BeforeValidator(_iso_datetime_only)]
 
 
+# Unknown envelope fields: how many are kept, what they may be called, and what they may hold (a scalar, as
+# CloudEvents extension attributes: anything structured belongs in the payload or a new schema version).
+EXTENSIONS_MAX, EXTENSION_NAME = 16, r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
+
+
+def _scalar(value: Any) -> Any:
+    """One message for any value an unknown envelope field may not hold (not one per JSON type it is not)."""
+    if value is None or isinstance(value, (bool, int)) or isinstance(value, float) and math.isfinite(value):
+        return value
+    if isinstance(value, str) and len(value) <= TEXT_MAX:
+        return no_control_characters(value)
+    raise PydanticCustomError("extension_value", "an unknown envelope field holds a string of at most %d characters, "
+                              "a finite number, true, false or null" % TEXT_MAX)
+
+
+Extension = Annotated[Any, BeforeValidator(_scalar), WithJsonSchema({"anyOf": [
+    {"type": "string", "maxLength": TEXT_MAX, "pattern": NO_CONTROL}, {"type": "number"}, {"type": "boolean"},
+    {"type": "null"}]})]
+
+
 class Envelope(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="allow", json_schema_extra=lambda schema: schema.update(
+        maxProperties=len(schema["properties"]) + EXTENSIONS_MAX, propertyNames={"pattern": EXTENSION_NAME}))
+    __pydantic_extra__: dict[str, Extension] = Field(init=False)  # unknown fields, kept
 
     event_id: uuid.UUID
     event_type: str = Field(min_length=1, max_length=EVENT_TYPE_MAX, pattern=r"^[a-z_]+(\.[a-z_]+)+$")
@@ -78,6 +105,21 @@ class Envelope(BaseModel):
     source: Source
     key: Key
     payload: dict[str, Any]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded_extensions(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [name for name in data if name not in cls.model_fields]
+            if len(unknown) > EXTENSIONS_MAX:
+                raise PydanticCustomError("too_many_extensions", "at most %d unknown envelope fields are kept, got %d"
+                                          % (EXTENSIONS_MAX, len(unknown)))
+            for name in unknown:
+                if not isinstance(name, str) or not re.fullmatch(EXTENSION_NAME, name):
+                    shown = repr(name[:64]) + ("â€¦" if len(name) > 64 else "")  # repr: no control character
+                    raise PydanticCustomError("extension_name", "unknown envelope field %s: a name is 1-64 letters, "
+                                              "digits, '_', '.' or '-' starting with a letter" % shown)
+        return data
 
     @field_validator("occurred_at")
     @classmethod
