@@ -21,9 +21,14 @@ def cohort_planned(ctx: Context, p: i.CohortPlanned) -> None:
             raise Stale(f"cohort {p.cohort_id} was defined by a newer message")
         if existing.status in (CohortStatus.STARTED, CohortStatus.COMPLETED, CohortStatus.CANCELLED):
             raise DomainError(f"cohort {p.cohort_id}: a {existing.status} cohort cannot be redefined")
-    cohort = Cohort(p.cohort_id, p.region_code, p.programme_code, p.office_code, p.pdu_code,
-                    tuple(WeeklySlot(s.weekday, s.start, s.period) for s in p.slots), p.start_date,
-                    p.start_date, 0, p.pathway, p.sex, p.offence_cohort, p.ldc, min_size, max_size)
+    # A reschedule newer than this definition keeps its start (and its slots, if it moved them): the
+    # definition of an older message arriving late never moves the cohort back.
+    start_newer = existing is not None and ctx.newer_than_event(existing, "schedule")
+    slots_newer = existing is not None and ctx.newer_than_event(existing, "slots")
+    slots = existing.slots if slots_newer else tuple(WeeklySlot(s.weekday, s.start, s.period) for s in p.slots)
+    start = existing.start_date if start_newer else p.start_date
+    cohort = Cohort(p.cohort_id, p.region_code, p.programme_code, p.office_code, p.pdu_code, slots, start, start, 0,
+                    p.pathway, p.sex, p.offence_cohort, p.ldc, min_size, max_size)
     ctx.schedule(cohort)  # computes the end date from the real calendar; bad slots are rejected
     if existing is not None:
         if existing.region_code != cohort.region_code:
@@ -32,7 +37,11 @@ def cohort_planned(ctx: Context, p: i.CohortPlanned) -> None:
             return  # the same definition re-sent: nothing changes
         cohort.status, cohort.facilitator_ids, cohort.origin = existing.status, existing.facilitator_ids, existing.origin
         cohort.updated_at, cohort.field_times = existing.updated_at, dict(existing.field_times)
-    cohort.field_times.update(definition=ctx.now, schedule=ctx.now)
+    cohort.field_times["definition"] = ctx.now
+    if not start_newer:
+        cohort.field_times["schedule"] = ctx.now
+    if not slots_newer:
+        cohort.field_times["slots"] = ctx.now
     ctx.uow.cohorts.add(cohort)
     ctx.stamp(cohort)
     if existing is not None:
@@ -95,8 +104,9 @@ def cohort_rescheduled(ctx: Context, p: i.CohortRescheduled) -> None:
         raise DomainError(f"cohort {cohort.cohort_id}: a {cohort.status} cohort cannot be rescheduled")
     cohort.field_times["schedule"] = ctx.now
     cohort.start_date = p.start_date
-    if p.slots:
+    if p.slots and not ctx.newer_than_event(cohort, "slots"):
         cohort.slots = tuple(WeeklySlot(s.weekday, s.start, s.period) for s in p.slots)
+        cohort.field_times["slots"] = ctx.now
     ctx.schedule(cohort)
     ctx.stamp(cohort)
     for referral in ctx.uow.referrals.where(cohort_id=cohort.cohort_id):

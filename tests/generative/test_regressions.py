@@ -201,6 +201,18 @@ def test_an_older_redefinition_arriving_after_a_correction_judges_the_place_as_o
     assert decisions[1] == decisions[0]
 
 
+# issue 12 long-run finding (fixed: a redefinition keeps the start and slots a newer reschedule set)
+def test_an_older_redefinition_arriving_after_a_newer_reschedule_keeps_the_rescheduled_start(engine):
+    group = [cohort_planned("C1", date(2025, 2, 3), sex="MIXED", min_size=1), facilitator("F1"), facilitator("F2")]
+    redefined = cohort_planned("C1", date(2025, 3, 24), at=T0 + timedelta(days=59), sex="MIXED", min_size=1,
+                               slots=((1, "10:00"), (3, "10:00")))
+    moved = event("cohort.rescheduled", T0 + timedelta(days=63), key="RS", cohort_id="C1", start_date=date(2025, 3, 31))
+    in_order = decide(engine, *group, redefined, moved, as_of=date(2025, 3, 17))
+    late = decide(engine, *group, moved, redefined, as_of=date(2025, 3, 17))
+    assert in_order["cohorts"]["C1"][1] == date(2025, 3, 31)
+    assert late == in_order
+
+
 # Issue 18: facts from other systems, and the clock ------------------------------------------------------
 
 def replay_file(h, lines: list[str]) -> ReplaySummary:
