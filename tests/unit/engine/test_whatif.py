@@ -102,7 +102,8 @@ def test_removing_facilitators_increases_or_keeps_misses_and_takes_the_least_com
     assert (fewer.baseline.misses, fewer.outcome.misses) == (8, 16)
     running = make_cohort(cohort_id="RUN", start_date=AS_OF - timedelta(weeks=2), end_date=END,
                           facilitator_ids=("F1", "F2"), group_weeks=10, facilitator_weekly_hours=3.5)
-    with_running = replace(base, problem=replace(base.problem, cohorts=base.problem.cohorts + (running,)))
+    with_running = replace(base, problem=replace(base.problem, cohorts=base.problem.cohorts + (running,)),
+                           pinned=frozenset({"RUN"}))  # started: the planner pins it
     removed, notes = apply_scenario(with_running, Scenario(remove_facilitators={"PDU1": 5}))
     assert {f.facilitator_id for f in removed.facilitators} == {"F2"}  # F1 and F2 run a started group: last
     assert "so F1 is removed too, finishing the cohorts they run" in notes[0]
