@@ -10,6 +10,7 @@ from engine.services.ingest import RawEvent
 from engine.services.replay import event_time_key, object_or_none
 from streams.merge import EventTimeMerger
 from tests.support.events import event
+from tests.support.polling import wait_until_async
 
 T0 = datetime(2025, 1, 6, tzinfo=timezone.utc)
 
@@ -98,10 +99,7 @@ def test_random_interleavings_come_out_in_event_time_order():
             pos[tp] += len(chunk)
             await m.submit(chunk)
             await asyncio.sleep(0)
-        for _ in range(200):
-            if len(applied) == 600:
-                break
-            await asyncio.sleep(0.01)
+        await wait_until_async(lambda: len(applied) == 600, timeout=10)
         task.cancel()
 
     asyncio.run(main())

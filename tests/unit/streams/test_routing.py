@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from streams.app import region_partition
+from streams.replan import region_partition
 from streams.kafka_io import plan_file, route
 from streams.settings import StreamSettings
 from tests.support.events import event, person_with_referral

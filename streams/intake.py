@@ -1,0 +1,168 @@
+"""The inbound side of a worker: from a faust message to a batch applied and acknowledged.
+
+- :func:`raw_event` turns a faust message into the engine's :class:`RawEvent`, decoded once.
+- :class:`OffsetGate` admits each inbound partition's messages once, contiguously from the offset the
+  database stored with the state.
+- :class:`PendingAcks` holds a message's acknowledgement until the transaction that applied it committed,
+  so the broker's committed offset never runs ahead of the database.
+- :class:`Intake` is what the ingest agents and the merger task run: admit → hold → merge in event-time
+  order → apply → acknowledge → hand the regions the batch changed to ``on_dirty``.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+from engine.services.ingest import RawEvent, decode_or_error
+from engine.services.replay import object_or_none
+from streams.merge import TP, EventTimeMerger
+from streams.service import EngineService
+
+log = logging.getLogger(__name__)
+
+
+def text(value: bytes | str | None) -> str:
+    """A message key or value as text (bytes that are not UTF-8 replaced, not refused)."""
+    if value is None:
+        return ""
+    return value.decode("utf-8", errors="replace") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+def raw_event(message: Any) -> RawEvent:
+    """The engine's view of a faust message, decoded once here: the merge and the ingestor both use it."""
+    value = message.value
+    try:
+        raw, exact = (value.decode("utf-8"), None) if isinstance(value, (bytes, bytearray)) else (text(value), None)
+    except UnicodeDecodeError:  # kept as bytes too, so a dead letter carries them exactly
+        raw, exact = value.decode("utf-8", errors="replace"), bytes(value)
+    item = RawEvent(raw, message.topic, partition=message.partition, offset=message.offset,
+                    parsed=object_or_none(raw), raw_bytes=exact)
+    return replace(item, decoded=decode_or_error(item))
+
+
+class OffsetGate:
+    """The next offset to admit per inbound partition, starting from the database's applied offsets."""
+
+    def __init__(self, highwater: Callable[[TP], int | None]) -> None:
+        self._highwater = highwater  # the broker's end of a partition at the last fetch; None: unknown
+        self._expected: dict[TP, int] = {}
+        self.gaps = 0
+
+    def reset(self, partitions: Iterable[TP], applied: dict[TP, int]) -> None:
+        """Own exactly these partitions now, each resuming after its applied offset."""
+        self._expected = {tp: applied[tp] + 1 if tp in applied else 0 for tp in partitions}
+
+    def __contains__(self, tp: TP) -> bool:
+        return tp in self._expected
+
+    def admit(self, item: RawEvent) -> bool:
+        """Admit each partition's messages once, contiguously from the database's stored offset.
+
+        Messages below the next expected offset were applied already (the committed offset lags the
+        database after a crash): they are dropped. Commits never run ahead of the database, so a gap
+        means someone else moved this group's offsets: it is logged and counted, then accepted.
+        """
+        tp = (item.origin, item.partition or 0)
+        expected = self._expected.get(tp)
+        if expected is not None and item.offset is not None and item.offset < expected:
+            return False
+        if expected is not None and item.offset is not None and item.offset > expected:
+            self.gaps += 1
+            log.error("%s[%d]: offsets %d..%d were never applied here and are skipped (someone moved the "
+                      "group's committed offsets?)", *tp, expected, item.offset - 1)
+        self._expected[tp] = (item.offset or 0) + 1
+        return True
+
+    def caught_up(self, tp: TP) -> bool:
+        """Everything the broker had in this partition at the last fetch was admitted."""
+        expected, highwater = self._expected.get(tp), self._highwater(tp)
+        return expected is not None and highwater is not None and expected >= highwater
+
+    def lag(self, partitions: Iterable[TP]) -> dict[str, int]:
+        """Messages on the broker not yet admitted, per partition (at the last fetch)."""
+        out = {}
+        for tp in partitions:
+            highwater = self._highwater(tp)
+            if highwater is not None:
+                out[f"{tp[0]}:{tp[1]}"] = max(0, highwater - self._expected.get(tp, 0))
+        return out
+
+
+class PendingAcks:
+    """Faust events whose acknowledgement waits for the commit of the batch that applies them.
+
+    Each held message gets an extra reference, released on commit, so the acknowledgement faust gives
+    when an agent hands a batch over does not complete it."""
+
+    def __init__(self) -> None:
+        self._events: dict[int, Any] = {}  # id(RawEvent) → its faust event
+
+    def hold(self, item: RawEvent, event: Any) -> None:
+        event.message.incref()
+        self._events[id(item)] = event
+
+    def release(self, items: Iterable[RawEvent]) -> None:
+        """The batch committed: its messages may be committed on the broker."""
+        for item in items:
+            event = self._events.pop(id(item), None)
+            if event is not None:
+                event.ack()
+
+    def forget(self, items: Iterable[RawEvent]) -> None:
+        """Never applied here (the partition moved on): the next owner reads them again."""
+        for item in items:
+            self._events.pop(id(item), None)
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+
+class Intake:
+    """Inbound messages, admitted once, applied in event-time order, then acknowledged."""
+
+    def __init__(self, service: EngineService, gate: OffsetGate, on_dirty: Callable[[str], Awaitable[None]],
+                 idle_s: float, batch_max: int, clock: Any) -> None:
+        self.service, self.gate, self.on_dirty = service, gate, on_dirty
+        self.acks = PendingAcks()
+        self.merger = EventTimeMerger(self.apply, idle_s, batch_max, caught_up=gate.caught_up, clock=clock)
+
+    async def take(self, events: Iterable[Any]) -> None:
+        """An ingest agent's batch of faust events: admit, hold the acknowledgement, queue for the merge."""
+        admitted = []
+        for event in events:
+            item = raw_event(event.message)
+            if self.gate.admit(item):
+                self.acks.hold(item, event)
+                admitted.append(item)
+        await self.merger.submit(admitted)
+
+    async def apply(self, batch: list[RawEvent]) -> None:
+        """A batch the merger released: apply it in one transaction, acknowledge it, pass on what changed."""
+        result = await self.service.apply(batch)
+        self.acks.release(batch)
+        for region in sorted(result.dirty_regions):
+            await self.on_dirty(region)
+
+    async def run(self) -> None:
+        """The merger task: apply released batches for ever."""
+        while True:
+            try:
+                await self.merger.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep applying; the batch is retried from the stored offsets
+                log.exception("event-time merger failed; restarting it")
+                await asyncio.sleep(1.0)
+
+    def assign(self, partitions: list[TP], applied: dict[TP, int]) -> None:
+        """Own these inbound partitions (a rebalance), resuming after the database's applied offsets."""
+        self.gate.reset(partitions, applied)
+        self.revoke([tp for tp in self.merger.partitions if tp not in self.gate])
+        self.merger.assign(partitions)
+
+    def revoke(self, partitions: list[TP]) -> None:
+        """Unapplied messages of revoked partitions are dropped, never acknowledged."""
+        self.acks.forget(self.merger.revoke(partitions))
