@@ -35,15 +35,13 @@ The counterexamples found so far are pinned, shrunk by hand, in tests/generative
 """
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
-import pytest
 from hypothesis import event, given
 
 from engine.domain.statuses import ReferralStatus as S
-from tests.generative.strategies import (EXAMPLES_VAR, PLAN_DAYS, START, History, Reordering, generative, histories,
-                                         reorderings, world_lines, worlds)
+from tests.generative.strategies import (PLAN_DAYS, START, History, Reordering, generative, histories, reorderings,
+                                         world_lines, worlds)
 
 LAST_PLAN = START + timedelta(days=PLAN_DAYS[-1])
 
@@ -69,10 +67,6 @@ def test_every_plan_is_published_and_keeps_the_invariants_whatever_arrives_when(
         event(f"dead letters: {'yes' if h.dead_letters() else 'no'}")
 
 
-@pytest.mark.skipif(not os.environ.get(EXAMPLES_VAR), reason=(
-    "order independence still fails on open classes (a confirmation judged by facts changed or re-stated "
-    "around it; merges with non-associations; more on branch issue-18-generative-wip): run by hand with "
-    "COHORTPLAN_HYPOTHESIS_EXAMPLES=N until they are fixed"))
 @generative(75)
 @given(reorderings())
 def test_the_same_events_in_another_arrival_order_lead_to_the_same_decisions(engine, case: Reordering):
