@@ -3,10 +3,11 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md cohortplan_cli.py ./
 COPY engine ./engine
 COPY solver ./solver
 COPY streams ./streams
+COPY simulator ./simulator
 RUN pip install --no-cache-dir . && useradd --create-home --uid 10001 cohortplan && mkdir -p /data \
     && chown cohortplan /data
 USER cohortplan

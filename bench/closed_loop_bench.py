@@ -29,10 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.solver_bench import machine  # noqa: E402
 from engine.bootstrap import bootstrap  # noqa: E402
-from engine.generator import GeneratorParams, generate  # noqa: E402
 from engine.services import metrics  # noqa: E402
 from engine.services.replay import Replay, read_lines  # noqa: E402
 from engine.settings import EngineSettings  # noqa: E402
+from simulator import GeneratorParams, generate  # noqa: E402
 
 ALLOCATORS = ("fifo", "current-practice", "cpsat")
 

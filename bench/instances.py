@@ -60,11 +60,11 @@ class Instance:
 def build_state(scale: float, weeks: int, seed: int, time_limit_s: float = 10.0) -> tuple[Problem, int, int]:
     """Generate, replay with weekly current-practice plans, build the next Monday's problem."""
     from engine.bootstrap import bootstrap
-    from engine.generator import GeneratorParams, generate
     from engine.services.planning import _advance
     from engine.services.problem import build_problem
     from engine.services.replay import Replay, read_lines
     from engine.settings import EngineSettings
+    from simulator import GeneratorParams, generate
 
     with tempfile.TemporaryDirectory(prefix="solver-bench-") as tmp:
         work = Path(tmp)

@@ -21,10 +21,10 @@ from rich.progress import track
 from rich.table import Table
 
 from engine.events.decode import decode
-from engine.generator import GeneratorParams, generate
 from engine.persistence.database import Database
 from engine.services.ingest import Ingestor
 from engine.services.replay import Replay, read_lines
+from simulator import GeneratorParams, generate
 
 
 def decode_only(path: Path) -> float:

@@ -70,8 +70,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `python bench/stream_bench.py` puts bench/, not the repo, on the path
     sys.path.insert(0, str(REPO))
 
-from engine.generator import GeneratorParams, generate
 from engine.persistence.database import migrate
+from simulator import GeneratorParams, generate
 from streams.kafka_io import Routed, plan_file, produce
 from tests.support.kafka_broker import KafkaBroker
 from tests.support.postgres import PostgresServer
@@ -129,8 +129,8 @@ def machine_info() -> dict[str, Any]:
     try:
         commit = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(code), "status", "--porcelain", "--", "engine", "streams", "solver"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(code), "status", "--porcelain", "--", "engine", "streams", "solver",
+                                "simulator"], capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit, dirty = None, None
     return {"code": str(code), "commit": commit, "code_modified": bool(dirty) if dirty is not None else None,

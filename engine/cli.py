@@ -1,4 +1,8 @@
-"""The ``cohortplan`` command: generate, replay, plan, demo and look at the waiting list."""
+"""The engine's half of the ``cohortplan`` command: replay, plan, explain and look at the waiting list.
+
+The synthetic-region commands (generate, demo) live in :mod:`simulator.cli`, the broker commands in
+:mod:`streams.cli`; :mod:`cohortplan_cli` puts them together.
+"""
 from __future__ import annotations
 
 import json
@@ -65,36 +69,6 @@ def _check_allocator(name: str) -> str:
     if name not in ALLOCATORS:
         raise typer.BadParameter(f"unknown allocator {name!r}; choose one of {', '.join(ALLOCATORS)}")
     return name
-
-
-@app.command()
-def generate(
-    output: Path = typer.Option(Path("events.jsonl"), "-o", "--output", help="Event file to write (JSONL)."),
-    region_profile: str = typer.Option("default", help="Region reference profile."),
-    weeks: int = typer.Option(104, min=1, max=520, help="Weeks of events to generate."),
-    seed: int = typer.Option(7, help="Random seed: same seed, same file."),
-    start: Optional[str] = typer.Option(None, help="First Monday (YYYY-MM-DD); default 2024-11-25."),
-    requirements_per_year: float = typer.Option(1100.0, min=1, help="New programme requirements a year."),
-    scale: float = typer.Option(1.0, min=0.01, help="Multiplies demand and capacity."),
-    facilitator_fte: float = typer.Option(14.0, min=0, help="Facilitator FTE at scale 1."),
-    programme_mix: str = typer.Option("building-choices", help="building-choices | legacy."),
-) -> None:
-    """Write a realistic, reproducible event stream for a synthetic region."""
-    from engine.generator import GeneratorParams, generate as run
-    kwargs = dict(region_profile=region_profile, weeks=weeks, seed=seed, requirements_per_year=requirements_per_year,
-                  scale=scale, facilitator_fte=facilitator_fte, programme_mix=programme_mix)
-    if start:
-        try:
-            kwargs["start"] = date.fromisoformat(start)
-        except ValueError:
-            raise typer.BadParameter(f"--start {start!r} is not a date like 2024-11-25") from None
-    try:
-        params = GeneratorParams(**kwargs)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    with _progress("generating", None) as bar:
-        summary = run(params, output, progress=bar)
-    console.print(f"wrote {summary.lines} events to {output}")
 
 
 @app.command()
@@ -371,19 +345,6 @@ def schemas_asyncapi(path: Path = typer.Argument(Path("docs/asyncapi.json"), dir
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(build_asyncapi(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     console.print(f"wrote {path}")
-
-
-@app.command()
-def demo(
-    out: Path = typer.Option(Path("out"), help="Directory for the database, events and outputs."),
-    weeks: int = typer.Option(104, min=8, help="Weeks to simulate."),
-    seed: int = typer.Option(7), scale: float = typer.Option(1.0, min=0.05),
-    allocator: str = typer.Option("cpsat", callback=_check_allocator, help="cpsat | current-practice | fifo."),
-    time_limit: float = typer.Option(1.0, min=0.1, help="CP-SAT seconds per weekly plan."),
-) -> None:
-    """Generate a region, replay it planning weekly, and print what happened."""
-    from engine.demo import run_demo
-    run_demo(console, out, weeks, seed, scale, allocator, _progress, _replay, time_limit)
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""``python -m streams …`` is the ``cohortplan`` command (used to run workers as subprocesses)."""
+"""``python -m streams …`` is the ``cohortplan`` command without the simulator's commands (used to run workers
+as subprocesses)."""
 from streams.cli import main
 
 main()

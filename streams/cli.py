@@ -1,7 +1,8 @@
 """The service half of the ``cohortplan`` command: worker, produce, tail, health.
 
-The engine's commands (generate, replay, plan, demo…) live in :mod:`engine.cli`, which knows nothing
-of Kafka; this module adds the broker commands to the same command and is the console entry point.
+The engine's commands (replay, plan, report…) live in :mod:`engine.cli`, which knows nothing of Kafka;
+this module adds the broker commands to the same command. The console entry point is :mod:`cohortplan_cli`,
+which also adds the simulator's (generate, demo).
 """
 from __future__ import annotations
 

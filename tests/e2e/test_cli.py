@@ -6,7 +6,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from engine.cli import app
+from cohortplan_cli import app
 
 runner = CliRunner()
 COMMANDS = ["generate", "replay", "plan", "explain", "demo", "waitlist", "status", "deadletters", "alerts",

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from engine.alerts.sweep import AlertSweep
-from engine.generator import GeneratorParams, generate
 from engine.handlers.context import EngineRules
 from engine.persistence.database import Database, queries
 from engine.services.ingest import Ingestor, RawEvent
 from engine.services.planning import Planner
 from engine.services.replay import Replay, read_lines
+from simulator import GeneratorParams, generate
 from solver.baselines import CurrentPracticeAllocator
 
 pytestmark = pytest.mark.slow

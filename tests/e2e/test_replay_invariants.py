@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from engine.domain.regions import load_region
-from engine.generator import GeneratorParams, generate
 from engine.handlers.context import EngineRules
 from engine.invariants import check_region
 from engine.persistence.database import Database
 from engine.services.ingest import Ingestor
 from engine.services.planning import Planner
 from engine.services.replay import Replay, read_lines
+from simulator import GeneratorParams, generate
 from solver.baselines import CurrentPracticeAllocator
 from solver.model import CpSatAllocator
 

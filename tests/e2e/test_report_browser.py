@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from engine.cli import app
+from cohortplan_cli import app
 from tests.support.browser import BrowserUnavailable, headless_chromium
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,6 @@ from sqlalchemy import text
 
 from engine.bootstrap import bootstrap
 from engine.domain.regions import load_region
-from engine.generator import GeneratorParams, generate
 from engine.handlers.context import EngineRules
 from engine.persistence.database import Database, make_engine
 from engine.reports.publish import UnknownRegion, publish_weekly_report
@@ -23,6 +22,7 @@ from engine.services.ingest import Ingestor
 from engine.services.planning import Planner
 from engine.services.replay import Replay, read_lines
 from engine.settings import EngineSettings
+from simulator import GeneratorParams, generate
 from solver.baselines import CurrentPracticeAllocator
 
 pytestmark = pytest.mark.slow

@@ -6,8 +6,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from cohortplan_cli import app
 from engine.bootstrap import bootstrap
-from engine.cli import app
 from engine.settings import EngineSettings
 
 runner = CliRunner()

@@ -5,7 +5,7 @@ import json
 
 from typer.testing import CliRunner
 
-from engine.generator import GeneratorParams, generate
+from simulator import GeneratorParams, generate
 from streams.cli import app
 from tests.support.service import WorkerProcess, service_env, stream_settings, wait_settled
 

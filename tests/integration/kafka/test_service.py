@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from engine.bootstrap import bootstrap
-from engine.generator import GeneratorParams, generate
+from simulator import GeneratorParams, generate
 from streams.kafka_io import Routed, plan_file, produce
 from tests.support.service import (Decisions, WorkerProcess, create_topics, embedded_reference, engine_settings, progress,
                                    read_all, send_file, service_env, stream_settings, wait_settled)

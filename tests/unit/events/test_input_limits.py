@@ -11,9 +11,9 @@ import pytest
 from engine.domain.programmes import load_catalogue
 from engine.events.decode import MAX_MESSAGE_SIZE, InvalidEvent, decode
 from engine.events.schemas import all_schemas
-from engine.generator.params import GeneratorParams
-from engine.generator.writer import generate
 from engine.handlers.reference import check_codes
+from simulator.params import GeneratorParams
+from simulator.writer import generate
 from tests.contract.test_schemas import golden
 from tests.unit.engine.harness import Harness
 

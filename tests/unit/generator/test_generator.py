@@ -10,7 +10,7 @@ from engine.domain.errors import DomainError
 from engine.domain.regions import UnknownRegionProfile, load_group_weekdays, load_region
 from engine.events.decode import decode
 from engine.events.registry import DELIVERY, INBOUND, topic_of
-from engine.generator import GeneratorParams, generate
+from simulator import GeneratorParams, generate
 
 SHORT = GeneratorParams(weeks=26, scale=0.3)
 DEFAULT = GeneratorParams()

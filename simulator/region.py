@@ -9,8 +9,8 @@ from engine.calendars import england_and_wales_bank_holidays
 from engine.domain.model import Office, Pdu, Region
 from engine.domain.programmes import Catalogue, Programme, load_catalogue
 from engine.domain.regions import load_group_weekdays, load_region
-from engine.generator.clock import IsHoliday, at
-from engine.generator.params import GeneratorParams, Variant
+from simulator.clock import IsHoliday, at
+from simulator.params import GeneratorParams, Variant
 
 
 @dataclass(frozen=True)

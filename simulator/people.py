@@ -6,9 +6,9 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from engine.events import inbound as i
-from engine.generator.clock import weighted
-from engine.generator.params import GeneratorParams, Variant
-from engine.generator.region import World
+from simulator.clock import weighted
+from simulator.params import GeneratorParams, Variant
+from simulator.region import World
 
 CRN_LETTER = "X"
 CRN_DIGITS = 6

@@ -1,7 +1,7 @@
 """One case from court to the waiting list: person, sentence, requirement, referral, assessment.
 
 What happens to the order afterwards (amendments, breaches, recalls, terminations) is added by
-:mod:`engine.generator.life`; what happens on a group by :mod:`engine.generator.running`.
+:mod:`simulator.life`; what happens on a group by :mod:`simulator.running`.
 """
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from engine.events import inbound as i
-from engine.generator.clock import (
+from simulator.clock import (
     REFERRALS_SOURCE, SENTENCES_SOURCE, Emitted, add_months, add_working_days, after, between, child,
     next_working_day, office_hours, weighted,
 )
-from engine.generator.people import Ids, Person, availability_updated, draw_person, person_updated
-from engine.generator.params import Variant
-from engine.generator.region import World
-from engine.generator.scores import Assessment, draw_assessment
+from simulator.people import Ids, Person, availability_updated, draw_person, person_updated
+from simulator.params import Variant
+from simulator.region import World
+from simulator.scores import Assessment, draw_assessment
 
 REFERRAL_SOURCE = "COMMUNITY"
 COURT_HOURS = (10, 16)

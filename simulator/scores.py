@@ -17,8 +17,8 @@ from datetime import date
 from statistics import NormalDist
 
 from engine.events import inbound as i
-from engine.generator.params import Variant
-from engine.generator.region import World
+from simulator.params import Variant
+from simulator.region import World
 
 BANDS = ("LOW", "MEDIUM", "HIGH")  # ascending
 SCORE_RANGES = {

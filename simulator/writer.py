@@ -15,15 +15,15 @@ from typing import Callable
 
 from engine.events.envelope import new_envelope
 from engine.events.registry import INBOUND
-from engine.generator.cases import Case
-from engine.generator.clock import Emitted, stream
-from engine.generator.cohorts import planned_cohorts
-from engine.generator.delivery import facilitator_events
-from engine.generator.params import GeneratorParams
-from engine.generator.people import Ids
-from engine.generator.population import backlog_candidates, horizon_cases, replay_at_t0, settle_backlog
-from engine.generator.region import World, build_world
-from engine.generator.running import running_events, start_running_cohorts
+from simulator.cases import Case
+from simulator.clock import Emitted, stream
+from simulator.cohorts import planned_cohorts
+from simulator.delivery import facilitator_events
+from simulator.params import GeneratorParams
+from simulator.people import Ids
+from simulator.population import backlog_candidates, horizon_cases, replay_at_t0, settle_backlog
+from simulator.region import World, build_world
+from simulator.running import running_events, start_running_cohorts
 
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 1000

@@ -17,10 +17,10 @@ from engine.domain.calendar import WeeklySlot, weekly_patterns
 from engine.domain.model import Office
 from engine.domain.programmes import Programme
 from engine.events import inbound as i
-from engine.generator.clock import DELIVERY_SOURCE, Emitted, at, between
-from engine.generator.params import Variant
-from engine.generator.people import Ids
-from engine.generator.region import World
+from simulator.clock import DELIVERY_SOURCE, Emitted, at, between
+from simulator.params import Variant
+from simulator.people import Ids
+from simulator.region import World
 
 TRACKS = ("DAYTIME", "EVENING")
 PUBLISHED_HOUR = 8

@@ -11,13 +11,13 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from engine.events import inbound as i
-from engine.generator.cases import Case
-from engine.generator.clock import (
+from simulator.cases import Case
+from simulator.clock import (
     SENTENCES_SOURCE, Emitted, add_months, add_working_days, after, between, happens, months_between,
     next_working_day, office_hours, uniform_day, weighted,
 )
-from engine.generator.people import Ids, availability_updated, draw_availability
-from engine.generator.region import World
+from simulator.people import Ids, availability_updated, draw_availability
+from simulator.region import World
 
 EARLY_TERMINATION_REASONS = (("GOOD_PROGRESS", .6), ("RESENTENCED", .3), ("DECEASED", .1))
 AMENDED_REASON = "VARIED_BY_COURT"

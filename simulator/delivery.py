@@ -6,11 +6,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from engine.events import inbound as i
-from engine.generator.clock import (
+from simulator.clock import (
     DELIVERY_SOURCE, Emitted, at, between, child, happens, monday_of, next_working_day, office_hours,
     poisson, uniform_day,
 )
-from engine.generator.region import World
+from simulator.region import World
 
 REGISTERED_AT = timedelta(minutes=1)  # after t0: facilitators come before cohorts that name them
 BLOCK_STEP = timedelta(seconds=1)

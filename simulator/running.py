@@ -14,16 +14,16 @@ from datetime import date, timedelta
 
 from engine.domain.calendar import ScheduledSession, WeeklySlot, schedule_sessions
 from engine.events import inbound as i
-from engine.generator.cases import Case
-from engine.generator.clock import (
+from simulator.cases import Case
+from simulator.clock import (
     DELIVERY_SOURCE, Emitted, add_working_days, at, between, child, monday_of, office_hours, weighted,
 )
-from engine.generator.cohorts import CohortPlan, slot_patterns
-from engine.generator.delivery import Facilitator
-from engine.generator.life import breach, reassess
-from engine.generator.people import Ids
-from engine.generator.params import Variant
-from engine.generator.region import World
+from simulator.cohorts import CohortPlan, slot_patterns
+from simulator.delivery import Facilitator
+from simulator.life import breach, reassess
+from simulator.people import Ids
+from simulator.params import Variant
+from simulator.region import World
 
 BLOCK_OFFSET = timedelta(minutes=50)  # after the backlog replay, before plans published at t0
 BLOCK_STEP = timedelta(seconds=1)

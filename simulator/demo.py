@@ -1,4 +1,5 @@
-"""`cohortplan demo`: generate a region, replay it with weekly plans, print what a planner needs."""
+"""`cohortplan demo`: generate a region, replay it through the engine with weekly plans, print what a
+planner needs."""
 from __future__ import annotations
 
 import json
@@ -13,11 +14,12 @@ from engine.bootstrap import bootstrap
 from engine.events.registry import ALERTS, ALLOCATIONS
 from engine.services import metrics
 from engine.settings import EngineSettings
+from simulator.params import GeneratorParams
+from simulator.writer import generate
 
 
 def run_demo(console: Console, out: Path, weeks: int, seed: int, scale: float, allocator: str,
              progress, replay, time_limit: float = 1.0) -> None:
-    from engine.generator import GeneratorParams, generate
     out.mkdir(parents=True, exist_ok=True)
     db_path = out / "cohortplan.db"
     for stale in out.glob("cohortplan.db*"):

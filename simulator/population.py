@@ -13,11 +13,11 @@ import random
 from datetime import date, timedelta
 from functools import cache
 
-from engine.generator.cases import Case, new_case
-from engine.generator.clock import Emitted, IsHoliday, add_months, child, is_working_day, poisson
-from engine.generator.life import add_life
-from engine.generator.people import Ids
-from engine.generator.region import World
+from simulator.cases import Case, new_case
+from simulator.clock import Emitted, IsHoliday, add_months, child, is_working_day, poisson
+from simulator.life import add_life
+from simulator.people import Ids
+from simulator.region import World
 
 BACKLOG_OFFSET = timedelta(minutes=10)  # after facilitators are registered at t0
 BACKLOG_SPAN = timedelta(minutes=30)  # the whole backlog replays within this window
