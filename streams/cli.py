@@ -16,7 +16,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from engine.cli import _engine, _progress, app, console
+from engine.cli import app
+from engine.console import console, open_engine, progress
 from streams.settings import StreamSettings
 
 BrokerOption = typer.Option(None, "--broker", envvar="COHORTPLAN_BROKER_URL",
@@ -53,7 +54,7 @@ def worker(
     from streams.topics import TopicMismatch, ensure_topics
 
     settings = _settings(broker)
-    engine = _engine(database_url)
+    engine = open_engine(database_url)
     engine.load_region()
     try:
         asyncio.run(ensure_topics(settings.bootstrap_servers, settings.all_topics, settings.partitions,
@@ -88,7 +89,7 @@ def produce(
     try:
         asyncio.run(ensure_topics(settings.bootstrap_servers, settings.inbound_topics, settings.partitions,
                                   settings.replication_factor))
-        with _progress(f"producing {file.name}", len(routed)) as bar:
+        with progress(f"producing {file.name}", len(routed)) as bar:
             sent = asyncio.run(send(routed, settings.bootstrap_servers, progress=bar, rate=rate))
     except (KafkaError, OSError) as exc:
         raise _unreachable(settings, exc) from None
@@ -154,7 +155,7 @@ def health(
     from streams.kafka_io import lag
 
     settings = _settings(broker)
-    engine = _engine(database_url)
+    engine = open_engine(database_url)
     with engine.database.uow() as uow:
         applied, dirty = applied_offsets(uow), dirty_regions(uow)
         planned = {region: day.isoformat() for region, day in planned_regions(uow).items()}
