@@ -10,8 +10,8 @@ import asyncio
 import base64
 import json
 import random
+import re
 import socket
-import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -21,6 +21,7 @@ import pytest
 from engine.bootstrap import bootstrap
 from simulator import GeneratorParams, generate
 from streams.kafka_io import Routed, plan_file, produce
+from tests.support.polling import wait_until
 from tests.support.service import (Decisions, WorkerProcess, create_topics, embedded_reference, engine_settings, progress,
                                    read_all, send_file, service_env, stream_settings, wait_settled)
 
@@ -219,14 +220,19 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_processing_continues(se
 
 def test_the_stream_sent_twice_produces_no_second_decision(service_factory, region_file, pg_url, reference):
     n, expected = reference
-    service = service_factory(pg_url, COHORTPLAN_ALLOCATOR="current-practice")
+    port = _free_port()
+    service = service_factory(pg_url, COHORTPLAN_ALLOCATOR="current-practice", COHORTPLAN_WEB_ENABLED="true",
+                              COHORTPLAN_WEB_PORT=str(port))
     send_file(region_file, service.settings)
-    service.worker()
+    worker = service.worker()
     service.settle(n)
-    first = service.decisions()
+    first, plans = service.decisions(), _health(port)["plans"]["published"]
     send_file(region_file, service.settings)
     service.settle(2 * n)
-    time.sleep(service.settings.replan_quiet_s + 2)  # a re-plan would have been requested by now
+    # The worker counts a batch as received and notes the regions it changed (it owns every region) in one
+    # step: once it received all 2n and has no region pending or planning, no re-plan is coming.
+    health = wait_until(lambda: _idle_after(port, 2 * n), timeout=60, message=worker.log_tail)
+    assert health["plans"]["published"] == plans
     second = service.decisions()
     assert second.raw_duplicates == 0
     assert set(second.unique) == set(first.unique)
@@ -241,15 +247,17 @@ def test_sigkill_three_times_loses_and_doubles_nothing(service_factory, region_f
     rng = random.Random()
     worker = service.worker()
     kills = []
-    for _ in range(3):
-        delay = rng.uniform(3.0, 9.0)
-        time.sleep(delay)
-        kills.append((round(delay, 1), progress(pg_url).caught_up))
+    # Twice while applying (after a random share of the stream), once after the last message was applied,
+    # while the plan waits for its quiet period.
+    for target in [*sorted(rng.randrange(n // 10, n * 9 // 10) for _ in range(2)), n]:
+        applied = wait_until(lambda: (caught_up := progress(pg_url).caught_up) >= target and caught_up,
+                             timeout=180, message=worker.log_tail)
+        kills.append((target, applied))
         worker.kill()
         worker.start()
     service.settle(n)
     decisions = service.decisions()
-    record_property("kills (seconds after start, messages applied)", kills)
+    record_property("kills (messages applied wanted, messages applied at the kill)", kills)
     record_property("raw duplicates on the allocations topic", decisions.raw_duplicates)
     print(f"kills {kills}; raw duplicates {decisions.raw_duplicates}")
     assert worker.starts == 4
@@ -266,10 +274,8 @@ def test_broker_restart_mid_stream_recovers_without_help(kafka_broker, service_f
     routed, _ = plan_file(region_file, service.settings)
     half = len(routed) // 2
     asyncio.run(produce(routed[:half], service.settings.bootstrap_servers))
-    service.worker()
-    deadline = time.monotonic() + 120
-    while progress(pg_url).caught_up < half // 4 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    worker = service.worker()
+    wait_until(lambda: progress(pg_url).caught_up >= half // 4, timeout=120, message=worker.log_tail)
     kafka_broker.restart()
     asyncio.run(produce(routed[half:], service.settings.bootstrap_servers))
     service.settle(n, timeout=400)
@@ -290,7 +296,9 @@ def test_two_workers_share_the_partitions_and_one_dying_changes_nothing(service_
     service = service_factory(pg_url, COHORTPLAN_ALLOCATOR="current-practice", COHORTPLAN_REPLAN_QUIET_S="25")
     send_file(region_file, service.settings)
     first, second = service.worker(), service.worker()
-    time.sleep(random.uniform(6.0, 9.0))
+    # Killed once it is a working member of the group (it owns partitions) and the stream is partly applied.
+    wait_until(lambda: _owns_partitions(second) and progress(pg_url).caught_up >= n // 10, timeout=120,
+               message=second.log_tail)
     second.kill()
     service.settle(n)
     assert first.alive()
@@ -324,6 +332,25 @@ def _health(port: int) -> dict:
         return json.loads(response.read())
 
 
+def _health_or_none(port: int) -> dict:
+    try:
+        return _health(port)
+    except OSError:  # not serving yet
+        return {}
+
+
+def _idle_after(port: int, received: int) -> dict | None:
+    """The health report once the worker received ``received`` messages and has no region to plan."""
+    health = _health_or_none(port)
+    idle = health and health["ingest"]["received"] >= received and not health["regions_pending"] \
+        and not health["regions_planning"]
+    return health if idle else None
+
+
+def _owns_partitions(worker: WorkerProcess) -> bool:
+    return re.search(r"owns re-plan partitions \[\d", worker.log_path.read_text(errors="replace")) is not None
+
+
 def test_the_event_loop_keeps_flowing_during_a_long_solve(service_factory, region_file, tmp_path):
     port = _free_port()
     service = service_factory(f"sqlite:///{tmp_path}/loop.db", COHORTPLAN_ALLOCATOR="cpsat",
@@ -332,21 +359,13 @@ def test_the_event_loop_keeps_flowing_during_a_long_solve(service_factory, regio
     routed, _ = plan_file(region_file, service.settings)
     first, rest = routed[: len(routed) * 3 // 4], routed[len(routed) * 3 // 4:]
     asyncio.run(produce(first, service.settings.bootstrap_servers))
-    service.worker()
-    deadline, health = time.monotonic() + 180, {}
-    while time.monotonic() < deadline:
-        try:
-            health = _health(port)
-        except OSError:
-            health = {}
-        if health.get("regions_planning"):
-            break
-        time.sleep(0.1)
-    assert health.get("regions_planning"), f"no plan started: {health}"
-    before = health
+    worker = service.worker()
+    before = wait_until(lambda: (h := _health_or_none(port)).get("regions_planning") and h, timeout=180, interval=0.1,
+                        message=worker.log_tail)
     asyncio.run(produce(rest, service.settings.bootstrap_servers))
-    time.sleep(2.0)
-    during = _health(port)
+    during = wait_until(lambda: (h := _health(port))["ingest"]["applied"] > before["ingest"]["applied"]
+                        and h["loop"]["heartbeats"] >= before["loop"]["heartbeats"] + 10 and h, timeout=30,
+                        interval=0.1, message=lambda: f"{_health(port)}")
     assert during["regions_planning"], "the solve should still be running (8 s limit)"
     assert during["ingest"]["applied"] > before["ingest"]["applied"], "ingest stalled during the solve"
     assert during["loop"]["heartbeats"] >= before["loop"]["heartbeats"] + 10
