@@ -9,7 +9,7 @@ from engine.alerts.sinks import AlertDispatcher, AlertSinkSettings, build_sinks
 from engine.alerts.sweep import AlertSweep
 from engine.domain.clock import ClockBounds
 from engine.domain.regions import load_group_weekdays, load_region
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.persistence.database import Database, DatabaseUnavailable, queries
 from engine.services.candidates import Grid
 from engine.services.ingest import Ingestor

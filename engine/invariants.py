@@ -26,7 +26,7 @@ from typing import Iterable, Mapping
 from engine.domain.model import Allocation, Cohort, CohortStatus, Person, Referral
 from engine.domain.placement import HOLDING, Breach, Member, Remedy, place_breaches, remedy
 from engine.domain.statuses import ReferralStatus as S
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.ports import UnitOfWork
 from engine.services.problem import cohort_option, deadlines_of, restaffing, staff_fixed
 from solver.rules import Ledger

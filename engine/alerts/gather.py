@@ -16,14 +16,15 @@ from engine.alerts.inputs import (
 )
 from engine.alerts.model import ALL_REGIONS
 from engine.domain.model import Cohort, CohortStatus
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.handlers.confirmations import refusals
 from engine.ports import UnitOfWork
 from engine.services import safety
-from engine.services.capacity import programme_loads
+from engine.domain.capacity import programme_loads
 from engine.services.gate import rejection
-from engine.services.deadlines import latest_start_any
-from engine.services.problem import pinned_cohort, weekly_hours
+from engine.domain.deadlines import latest_start_any
+from engine.domain.capacity import weekly_hours
+from engine.services.problem import pinned_cohort
 
 UNACCEPTABLE = "UAAB"
 _WATCHED = sorted(NOT_STARTED | HOLDING_PLACE | {"DEFERRED", "RETURN_TO_COURT", "BREACH", "DEPRIORITISED",

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Mapping
 
-from engine.services.capacity import ProgrammeLoad
+from engine.domain.capacity import ProgrammeLoad
 
 # Statuses of people not yet started and still expected to start (enforcement and recall pause the clock).
 NOT_STARTED = frozenset({"AWAITING_ASSESSMENT", "AWAITING_ALLOCATION", "SUITABLE_NOT_READY"})

@@ -23,7 +23,7 @@ from engine.alerts.settings import AlertThresholds
 from engine.events import outbound as o
 from engine.events.envelope import new_envelope
 from engine.events.registry import topic_of
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.outbox import day_time, stable_id
 from engine.ports import UnitOfWork
 

@@ -10,7 +10,7 @@ from typing import Callable
 from engine.handlers import delivery as d
 from engine.handlers import referrals as r
 from engine.handlers import sentences as s
-from engine.handlers.context import Context, EngineRules, Parked, Stale
+from engine.handlers.context import Context, Parked, Stale
 from engine.handlers.reference import checked
 
 HANDLERS: dict[str, Callable] = {name: checked(handler) for name, handler in {
@@ -42,4 +42,4 @@ HANDLERS: dict[str, Callable] = {name: checked(handler) for name, handler in {
     "attendance.recorded": d.attendance_recorded,
 }.items()}
 
-__all__ = ["HANDLERS", "Context", "EngineRules", "Parked", "Stale"]
+__all__ = ["HANDLERS", "Context", "Parked", "Stale"]

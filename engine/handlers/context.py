@@ -10,11 +10,10 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
 
-from engine.calendars import england_and_wales_bank_holidays
 from engine.domain import policies
 from engine.domain.calendar import schedule_sessions, weeks_spanned
 from engine.domain.model import Cohort, Referral, Requirement
-from engine.domain.programmes import Catalogue, load_catalogue
+from engine.domain.rules import EngineRules
 from engine.domain.statuses import ReferralStatus, path_to
 from engine.events.envelope import Envelope
 from engine.events.outbound import AllocationRemoved
@@ -32,16 +31,6 @@ class Parked(Exception):
 
 class Stale(Exception):
     """The event is older than the state it would change: recorded and ignored."""
-
-
-@dataclass
-class EngineRules:
-    """Policy knobs the handlers share (from settings, passed in at the composition root)."""
-
-    deadline_margin_days: int = 14
-    freeze_days: int = 14
-    catalogue: Catalogue = field(default_factory=load_catalogue)
-    is_holiday: object = field(default_factory=england_and_wales_bank_holidays)
 
 
 @dataclass

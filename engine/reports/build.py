@@ -14,7 +14,7 @@ from engine.reports import sections as sec
 from engine.reports.charts import Chart
 from engine.reports.data import ReportData
 from engine.reports.tables import Table, columns
-from engine.services.capacity import FTE_WEEKLY_HOURS
+from engine.domain.capacity import FTE_WEEKLY_HOURS
 
 KIND = "weekly-planner"
 

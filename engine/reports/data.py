@@ -12,10 +12,10 @@ from typing import Any, Protocol
 
 from engine.domain.model import CohortStatus
 from engine.alerts.settings import AlertThresholds
-from engine.handlers.context import EngineRules
-from engine.services.capacity import FacilitatorSupply, ProgrammeLoad, programme_loads
-from engine.services.deadlines import latest_start_from
-from engine.services.problem import weekly_hours
+from engine.domain.rules import EngineRules
+from engine.domain.capacity import FacilitatorSupply, ProgrammeLoad, programme_loads
+from engine.domain.deadlines import latest_start_from
+from engine.domain.capacity import weekly_hours
 
 WAITING = "AWAITING_ALLOCATION"
 # Open referrals without a place: the waiting list and those still on their way to it.

@@ -16,7 +16,7 @@ from typing import Any
 
 from engine import state_keys as keys
 from engine.events import outbound as o
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.outbox import emit, stable_id
 from engine.persistence.database import Database
 from engine.persistence.report_queries import report_queries

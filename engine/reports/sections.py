@@ -12,7 +12,7 @@ from statistics import median
 from typing import Any, Iterable
 
 from engine.reports.data import ReferralFact, ReportData
-from engine.services import capacity as cap
+from engine.domain import capacity as cap
 from solver.evaluate import percentile
 
 HORIZON_WEEKS = 26      # forecast and capacity windows
@@ -173,7 +173,7 @@ def cohort_loads(data: ReportData) -> list[cap.CohortLoad]:
 
 
 def capacity(data: ReportData) -> dict[str, Any]:
-    """Facilitator hours needed and available per programme × PDU × week (engine.services.capacity)."""
+    """Facilitator hours needed and available per programme × PDU × week (engine.domain.capacity)."""
     waiting = [cap.WaitingDemand(f.programme_code, f.pdu_code, f.latest_start) for f in data.referrals
                if f.waiting and f.deadline is not None and f.deadline > data.as_of and f.programme_code in data.programmes]
     rows = cap.capacity_vs_demand(waiting, cohort_loads(data), data.facilitators, data.programmes, data.as_of,

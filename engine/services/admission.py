@@ -11,7 +11,7 @@ from __future__ import annotations
 from engine.domain.errors import DomainError
 from engine.events import inbound as i
 from engine.events.decode import Decoded
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.handlers.delivery import sizes
 from engine.handlers.reference import check_codes
 

@@ -16,7 +16,7 @@ from datetime import date
 
 from engine import state_keys as keys
 from engine.domain.model import Referral
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.invariants import Places, Violation, check_places, check_staff
 from engine.ports import UnitOfWork
 from engine.services.problem import Snapshot, restaffing, staff_fixed

@@ -35,7 +35,8 @@ from engine.domain.errors import DomainError
 from engine.events import outbound as o
 from engine.events.decode import Decoded, InvalidEvent, decode
 from engine.events.envelope import Envelope
-from engine.handlers import HANDLERS, Context, EngineRules, Parked, Stale
+from engine.domain.rules import EngineRules
+from engine.handlers import HANDLERS, Context, Parked, Stale
 from engine.outbox import emit, stable_id
 from engine.services import admission
 from engine.services.safety import enforce_touched

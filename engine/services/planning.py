@@ -23,7 +23,7 @@ from engine.alerts.sweep import AlertSweep, SweepResult
 from engine.domain.model import Allocation, CohortStatus, PlanRecord
 from engine.domain.statuses import ReferralStatus as S
 from engine.events import outbound as o
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.outbox import day_time, emit, stable_id
 from engine.ports import UnitOfWork
 from engine.services.candidates import Grid

@@ -13,10 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
+from engine.domain.capacity import weekly_hours
 from engine.domain import policies
 from engine.domain.model import Cohort, CohortStatus, Facilitator, Person, Referral
 from engine.domain.statuses import ReferralStatus as S
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.ports import UnitOfWork
 from engine.services.candidates import Grid, grid_cohorts
 from solver import schema as s
@@ -196,13 +197,6 @@ def cohort_option(cohort: Cohort, members, rules: EngineRules, as_of: date,
         member_non_associations=member_non_associations,
         facilitator_ids=cohort.facilitator_ids, facilitators_required=programme.facilitators_per_group,
         facilitator_weekly_hours=hours, group_weeks=max(1, cohort.group_weeks), load_start=cohort.group_start)
-
-
-def weekly_hours(programme, sessions_per_week: int) -> float:
-    """Delivery plus preparation per facilitator per week while the group runs."""
-    group = next((t for t in programme.sessions_in_order if t.is_group), None)
-    minutes = (group.minutes if group else 150) + programme.prep_minutes_per_group_session
-    return round(sessions_per_week * minutes / 60, 2)
 
 
 def _facilitators(staff: Sequence[Facilitator], as_of: date):

@@ -19,7 +19,8 @@ from engine.domain.model import Cohort, CohortStatus, Person, Referral
 from engine.domain.statuses import ReferralStatus
 from engine.domain.placement import HOLDING, Breach, Member, Remedy, Rule, place_breaches, remedy
 from engine.handlers.confirmations import reconcile_touched
-from engine.handlers.context import Context, EngineRules
+from engine.domain.rules import EngineRules
+from engine.handlers.context import Context
 from engine.ports import UnitOfWork
 from engine.services.problem import deadlines_of, pinned_cohort
 

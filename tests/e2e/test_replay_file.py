@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.alerts.sweep import AlertSweep
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.persistence.database import Database, queries
 from engine.services.ingest import Ingestor, RawEvent
 from engine.services.planning import Planner

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.domain.regions import load_region
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.invariants import check_region
 from engine.persistence.database import Database
 from engine.services.ingest import Ingestor

@@ -14,10 +14,10 @@ from sqlalchemy import text
 
 from engine.bootstrap import bootstrap
 from engine.domain.regions import load_region
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.persistence.database import Database, make_engine
 from engine.reports.publish import UnknownRegion, publish_weekly_report
-from engine.services.deadlines import latest_start_any
+from engine.domain.deadlines import latest_start_any
 from engine.services.ingest import Ingestor
 from engine.services.planning import Planner
 from engine.services.replay import Replay, read_lines

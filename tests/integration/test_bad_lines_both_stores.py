@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.persistence.database import Database, queries
 from engine.services.ingest import Ingestor
 from engine.services.replay import Replay, read_lines

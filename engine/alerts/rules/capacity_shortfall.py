@@ -1,6 +1,6 @@
 """Capacity shortfall forecast for a programme in the region over the next ``capacity_weeks`` weeks.
 
-Demand and capacity come from :mod:`engine.services.capacity` (the same numbers as the weekly
+Demand and capacity come from :mod:`engine.domain.capacity` (the same numbers as the weekly
 report's capacity section): facilitator hours needed for the people waiting who can still finish in
 time plus the groups already running, against trained facilitators' hours less absences and leavers.
 Raised when demand exceeds capacity by more than ``capacity_shortfall_pct``; CRITICAL when it is more
@@ -16,7 +16,7 @@ from __future__ import annotations
 from engine.alerts.inputs import RUNNING, AlertInputs
 from engine.alerts.model import Alert, Severity
 from engine.alerts.settings import AlertThresholds
-from engine.services.capacity import (CapacityRow, CohortLoad, FacilitatorSupply, WaitingDemand,
+from engine.domain.capacity import (CapacityRow, CohortLoad, FacilitatorSupply, WaitingDemand,
                                       capacity_vs_demand, totals)
 
 KIND = "capacity.shortfall"

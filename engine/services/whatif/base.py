@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from engine.domain.model import CohortStatus, Office
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.ports import UnitOfWork
 from engine.services.candidates import Grid
 from engine.services.problem import build_problem, pinned_cohort

@@ -7,7 +7,7 @@ from datetime import timedelta
 from statistics import median
 
 from engine.domain.model import Office
-from engine.services.capacity import FTE_WEEKLY_HOURS
+from engine.domain.capacity import FTE_WEEKLY_HOURS
 from engine.services.whatif.base import Base
 from engine.services.whatif.scenario import SYNTHETIC
 from solver import schema as s

@@ -4,7 +4,7 @@ from __future__ import annotations
 from engine.alerts.lifecycle import reconcile
 from engine.alerts.model import Severity
 from engine.alerts.rules import capacity_shortfall as rule
-from engine.services.capacity import ProgrammeLoad
+from engine.domain.capacity import ProgrammeLoad
 from tests.unit.alerts.factories import (PDU, REGION, TODAY, active, cohort, facilitator, inputs, only, referral,
                                          thresholds)
 

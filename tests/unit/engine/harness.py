@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from engine.domain.clock import ClockBounds
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.persistence.database import Database, queries
 from engine.services.ingest import BatchResult, Ingestor, RawEvent
 from engine.services.planning import PlanOutcome, Planner

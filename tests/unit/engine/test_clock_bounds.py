@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from engine.domain.clock import ClockBounds
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.persistence.database import Database
 from engine.services.ingest import Ingestor, RawEvent, event_clock
 from engine.services.planning import Planner

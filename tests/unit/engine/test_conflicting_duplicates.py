@@ -215,7 +215,7 @@ def test_a_single_conflicting_duplicate_raises_its_own_alert_whatever_the_dead_l
 
 def test_a_file_replay_applies_the_first_copy_in_the_file_even_when_a_later_copy_is_dated_earlier(tmp_path):
     """The replay sorts by event time, but every copy of an id sorts where its first line is."""
-    from engine.handlers.context import EngineRules
+    from engine.domain.rules import EngineRules
     from engine.persistence.database import Database
     from engine.services.replay import Replay, read_lines
     first = event("person.updated", T0 + timedelta(hours=2), crn="X000950", region_code="RS", pdu_code="RS-P01",

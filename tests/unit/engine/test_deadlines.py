@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from engine.calendars import england_and_wales_bank_holidays
 from engine.domain.calendar import cohort_end_date
 from engine.domain.programmes import load_catalogue
-from engine.services.deadlines import PATTERNS, latest_starts
+from engine.domain.deadlines import PATTERNS, latest_starts
 
 HOLIDAYS = england_and_wales_bank_holidays()
 

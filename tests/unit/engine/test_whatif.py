@@ -9,7 +9,7 @@ import pytest
 
 from engine.bootstrap import bootstrap
 from engine.domain.model import Office
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.services.candidates import Grid
 from engine.services.planning import Planner
 from engine.services.whatif import (

@@ -5,7 +5,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from engine.reports.data import CohortFact, ReferralFact, ReportData
-from engine.services.capacity import FacilitatorSupply, ProgrammeLoad
+from engine.domain.capacity import FacilitatorSupply, ProgrammeLoad
 
 AS_OF = date(2026, 3, 2)  # a Monday
 MONDAY = AS_OF

@@ -1,4 +1,4 @@
-"""engine.services.capacity: facilitator hours needed and available per programme, PDU and week."""
+"""engine.domain.capacity: facilitator hours needed and available per programme, PDU and week."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -8,9 +8,9 @@ import pytest
 from engine.calendars import england_and_wales_bank_holidays
 from engine.domain.calendar import group_weeks
 from engine.domain.programmes import load_catalogue
-from engine.services import capacity as cap
-from engine.services.deadlines import PATTERNS
-from engine.services.problem import weekly_hours
+from engine.domain import capacity as cap
+from engine.domain.deadlines import PATTERNS
+from engine.domain.capacity import weekly_hours
 
 MON = date(2026, 3, 2)
 LOAD = {"BC-M": cap.ProgrammeLoad(max_size=12, facilitators_per_group=2, facilitator_weekly_hours=7.0, group_weeks=3),

@@ -6,9 +6,9 @@ from datetime import date, timedelta
 import pytest
 
 from engine.domain.calendar import latest_start_date
-from engine.handlers.context import EngineRules
+from engine.domain.rules import EngineRules
 from engine.reports.data import load_report_data
-from engine.services.deadlines import PATTERNS, latest_start_from
+from engine.domain.deadlines import PATTERNS, latest_start_from
 
 AS_OF = date(2026, 11, 16)
 

@@ -32,8 +32,7 @@ from datetime import date, timedelta
 
 from engine.domain.calendar import schedule_sessions, weeks_spanned
 from engine.domain.programmes import Catalogue
-from engine.services.deadlines import PATTERNS
-from engine.services.problem import weekly_hours as weekly_hours_per_facilitator
+from engine.domain.deadlines import PATTERNS
 
 __all__ = [
     "WaitingDemand", "ProgrammeLoad", "CohortLoad", "FacilitatorSupply", "CapacityRow", "CapacityTotal",
@@ -157,6 +156,13 @@ class Utilisation:
     @property
     def overbooked(self) -> bool:
         return self.committed_hours > self.available_hours + 1e-9
+
+
+def weekly_hours(programme, sessions_per_week: int) -> float:
+    """Delivery plus preparation per facilitator per week while the group runs."""
+    group = next((t for t in programme.sessions_in_order if t.is_group), None)
+    minutes = (group.minutes if group else 150) + programme.prep_minutes_per_group_session
+    return round(sessions_per_week * minutes / 60, 2)
 
 
 def week_starts(window_start: date, weeks: int) -> list[date]:
@@ -285,14 +291,14 @@ def facilitator_utilisation(cohorts: Iterable[CohortLoad], facilitators: Iterabl
 
 def programme_loads(catalogue: Catalogue, is_holiday: Callable[[date], bool], start: date) -> dict[str, ProgrammeLoad]:
     """Per programme, the load of one group on its fastest usual weekly pattern starting near ``start``
-    (the same patterns as latest start dates, :data:`engine.services.deadlines.PATTERNS`)."""
+    (the same patterns as latest start dates, :data:`engine.domain.deadlines.PATTERNS`)."""
     out = {}
     for programme in catalogue:
         cadence = max((c for c in programme.cadences if c in PATTERNS), default=min(PATTERNS))
         slots = PATTERNS[cadence][1]
         sessions = schedule_sessions(programme, slots, _monday(start), is_holiday)
         out[programme.code] = ProgrammeLoad(
-            programme.max_size, programme.facilitators_per_group, weekly_hours_per_facilitator(programme, len(slots)),
+            programme.max_size, programme.facilitators_per_group, weekly_hours(programme, len(slots)),
             max(1, weeks_spanned(s.on for s in sessions if s.is_group)))
     return out
 
