@@ -16,11 +16,11 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from engine.bootstrap import ALLOCATORS, DatabaseUnavailable, Engine, bootstrap
-from engine.settings import EngineSettings
+from engine.bootstrap import ALLOCATORS, Engine
+from engine.console import console, open_engine, progress
 
 logging.basicConfig(level=logging.WARNING, format="%(message)s",
                     handlers=[RichHandler(console=Console(stderr=True), show_path=False)])
@@ -28,44 +28,12 @@ app = typer.Typer(help="cohortplan: waiting lists and cohort allocation for accr
                   no_args_is_help=True, add_completion=False)
 schemas_app = typer.Typer(help="Event schemas (JSON Schema export).", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
-console = Console(soft_wrap=True)
 
 DbOption = typer.Option(None, "--database-url", envvar="COHORTPLAN_DATABASE_URL",
                         help="SQLAlchemy URL (default: SQLite file out/cohortplan.db).")
 
 
-def _engine(database_url: str | None, **overrides) -> Engine:
-    values = {k: v for k, v in overrides.items() if v is not None}
-    if database_url:
-        values["database_url"] = database_url
-    try:
-        return bootstrap(EngineSettings(**values))
-    except DatabaseUnavailable as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
-
-
-class _Bar:
-    """A rich progress bar that both counters (advance by n) and reporters (done, total) can drive."""
-
-    def __init__(self, progress: Progress, task) -> None:
-        self._progress, self._task = progress, task
-
-    def __call__(self, n: int = 1, total: int | None = None) -> None:
-        if total is None:
-            self._progress.advance(self._task, n)
-        else:
-            self._progress.update(self._task, completed=n, total=total)
-
-
-@contextmanager
-def _progress(description: str, total: int | None) -> Iterator[_Bar]:
-    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=console, transient=False) as progress:
-        yield _Bar(progress, progress.add_task(description, total=total))
-
-
-def _check_allocator(name: str) -> str:
+def check_allocator(name: str) -> str:
     if name not in ALLOCATORS:
         raise typer.BadParameter(f"unknown allocator {name!r}; choose one of {', '.join(ALLOCATORS)}")
     return name
@@ -76,13 +44,13 @@ def replay(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Event file (JSONL) to apply."),
     database_url: Optional[str] = DbOption,
     plan_every_days: int = typer.Option(0, min=0, help="Plan on the event clock every N days (0: never)."),
-    allocator: str = typer.Option("cpsat", callback=_check_allocator, help="cpsat | current-practice | fifo."),
+    allocator: str = typer.Option("cpsat", callback=check_allocator, help="cpsat | current-practice | fifo."),
     batch_size: int = typer.Option(2000, min=1, help="Events per transaction."),
     time_limit: Optional[float] = typer.Option(None, min=0.1, help="CP-SAT seconds per plan (default: settings)."),
 ) -> None:
     """Apply an event file in-process against the database (bad lines go to the dead letters)."""
-    engine = _engine(database_url, batch_size=batch_size, solver_time_limit_s=time_limit)
-    summary = _replay(engine, file, plan_every_days, allocator)
+    engine = open_engine(database_url, batch_size=batch_size, solver_time_limit_s=time_limit)
+    summary = replay_file(engine, file, plan_every_days, allocator)
     _print_ingest(summary)
     if summary.ingest.dead_lettered:
         q = engine.queries()
@@ -92,7 +60,7 @@ def replay(
         console.print("all rejected lines, with reasons: cohortplan deadletters")
 
 
-def _replay(engine: Engine, file: Path, plan_every_days: int, allocator: str):
+def replay_file(engine: Engine, file: Path, plan_every_days: int, allocator: str):
     from engine.services.replay import Replay, read_lines
     engine.load_region()
     events = list(read_lines(file))
@@ -100,7 +68,7 @@ def _replay(engine: Engine, file: Path, plan_every_days: int, allocator: str):
     with engine.alert_dispatcher() as alerts:
         runner = Replay(engine.ingestor, planner, timedelta(days=plan_every_days) if plan_every_days else None,
                         engine.settings.batch_size, on_alerts=alerts.publish)
-        with _progress(f"replaying {file.name}", len(events)) as advance:
+        with progress(f"replaying {file.name}", len(events)) as advance:
             return runner.run(events, progress=advance)
 
 
@@ -117,11 +85,11 @@ def plan(
     database_url: Optional[str] = DbOption,
     region: Optional[str] = typer.Option(None, help="Region code (default: the region profile's)."),
     as_of: Optional[str] = typer.Option(None, help="Plan date YYYY-MM-DD (default: today)."),
-    allocator: str = typer.Option("cpsat", callback=_check_allocator, help="cpsat | current-practice | fifo."),
+    allocator: str = typer.Option("cpsat", callback=check_allocator, help="cpsat | current-practice | fifo."),
     time_limit: Optional[float] = typer.Option(None, min=0.1, help="CP-SAT seconds (default: settings)."),
 ) -> None:
     """Allocate now and publish the plan (allocation events go to the outbox)."""
-    engine = _engine(database_url, solver_time_limit_s=time_limit)
+    engine = open_engine(database_url, solver_time_limit_s=time_limit)
     region = region or engine.load_region()
     with engine.alert_dispatcher() as alerts:
         outcome = engine.planner(allocator).plan(region, date.fromisoformat(as_of) if as_of else date.today())
@@ -142,10 +110,10 @@ def plan(
 def explain(
     crn: str, database_url: Optional[str] = DbOption,
     as_of: Optional[str] = typer.Option(None, help="Plan date (default: the region's last plan date)."),
-    allocator: str = typer.Option("cpsat", callback=_check_allocator, help="cpsat | current-practice | fifo."),
+    allocator: str = typer.Option("cpsat", callback=check_allocator, help="cpsat | current-practice | fifo."),
 ) -> None:
     """Why this person has the cohort they have, or none: the plan's reason, re-derived without publishing."""
-    engine = _engine(database_url)
+    engine = open_engine(database_url)
     found = engine.queries().person(crn)
     if found is None:
         console.print(f"[red]no person with crn {crn}[/red]; check the crn or replay the events first")
@@ -209,7 +177,7 @@ def waitlist(
     limit: int = typer.Option(30, min=1),
 ) -> None:
     """The waiting list in allocation order (risk, then deadline); crn and ids only."""
-    q = _engine(database_url).queries()
+    q = open_engine(database_url).queries()
     today = date.fromisoformat(as_of) if as_of else date.today()
     # Still actionable first (risk, then deadline); those already past their deadline at the end.
     rows = sorted(q.waitlist(region, programme), key=lambda r: r["deadline"] <= today)
@@ -226,7 +194,7 @@ def waitlist(
 @app.command()
 def status(crn: str, database_url: Optional[str] = DbOption) -> None:
     """Everything cohortplan knows about one case: sentences, referrals, history, allocation."""
-    engine = _engine(database_url)
+    engine = open_engine(database_url)
     found = engine.queries().person(crn)
     if found is None:
         console.print(f"[red]no person with crn {crn}[/red]; check the crn or replay the events first")
@@ -238,7 +206,7 @@ def status(crn: str, database_url: Optional[str] = DbOption) -> None:
 
 def _latest_starts(engine: Engine, referral: dict, sentences: list[dict]) -> dict[str, str | None]:
     """Per usual weekly pattern, the last start date that still finishes before the deadline."""
-    from engine.services.deadlines import latest_starts
+    from engine.domain.deadlines import latest_starts
     if referral.get("deadline") is None:
         return {}
     deadline = date.fromisoformat(referral["deadline"])
@@ -251,7 +219,7 @@ def _latest_starts(engine: Engine, referral: dict, sentences: list[dict]) -> dic
 @app.command()
 def deadletters(database_url: Optional[str] = DbOption, limit: int = typer.Option(50, min=1)) -> None:
     """Rejected input with line/offset and the reason."""
-    q = _engine(database_url).queries()
+    q = open_engine(database_url).queries()
     table = Table("line", "origin", "reason", title=f"{q.dead_letter_count()} dead letters")
     for d in q.dead_letters(limit):
         table.add_row(str(d["line_number"] or d["offset"] or ""), escape(d["origin"]), escape(d["reason"]))
@@ -261,7 +229,7 @@ def deadletters(database_url: Optional[str] = DbOption, limit: int = typer.Optio
 @app.command()
 def parked(database_url: Optional[str] = DbOption, limit: int = typer.Option(50, min=1)) -> None:
     """Events waiting for something not seen yet, longest waiting first, and where they came from."""
-    engine = _engine(database_url)
+    engine = open_engine(database_url)
     q, hours = engine.queries(), engine.settings.park_timeout_hours
     table = Table("event id", "type", "waiting for", "since (event time)", "waited", "origin", "line",
                   title=f"{q.parked_count()} parked events (a dead letter after {hours} h of event time)")
@@ -295,7 +263,7 @@ def alerts(
     unknown = sorted(set(kind or ()) - set(KINDS))
     if unknown:
         raise typer.BadParameter(f"unknown alert kind {', '.join(unknown)}; known: {', '.join(sorted(KINDS))}")
-    engine = _engine(database_url)
+    engine = open_engine(database_url)
     if sweep:
         _sweep_alerts(engine, region, as_of)
     rows = [r for r in engine.queries().open_alerts(region, kind, pdu, subject)
@@ -352,7 +320,7 @@ def whatif(
     database_url: Optional[str] = DbOption,
     region: Optional[str] = typer.Option(None, help="Region code (default: the only region in the database)."),
     as_of: Optional[str] = typer.Option(None, help="Plan date YYYY-MM-DD (default: the region's last plan date)."),
-    allocator: str = typer.Option("cpsat", callback=_check_allocator, help="cpsat | current-practice | fifo."),
+    allocator: str = typer.Option("cpsat", callback=check_allocator, help="cpsat | current-practice | fifo."),
     time_limit: float = typer.Option(5.0, min=0.1, help="CP-SAT seconds per solve."),
     add_facilitators: Optional[list[str]] = typer.Option(
         None, "--add-facilitators", metavar="PDU=N", help="Add N facilitators in a PDU (repeatable)."),
@@ -392,7 +360,7 @@ def whatif(
             programmes=frozenset(programme) if programme else None, evening_track=evening_track,
             open_venues=w.parse_venues(open_venue or ()), demand_factor=demand_factor,
             new_facilitator_slots=new_facilitator_slots)
-        engine = _engine(database_url)
+        engine = open_engine(database_url)
         with _solving(as_json) as progress:
             if sweep_fte:
                 result = w.run_sweep(engine, target_miss_pct, tuple(pdu or ()), max_fte, scenario, region, day,
@@ -416,14 +384,14 @@ def _solving(quiet: bool) -> Iterator:
     from rich.progress import SpinnerColumn
     columns = [SpinnerColumn(), TextColumn("[bold]solving {task.description}"), TimeElapsedColumn()]
     out = Console(stderr=True) if quiet else console
-    with Progress(*columns, console=out, transient=False) as progress:
+    with Progress(*columns, console=out, transient=False) as bar:
         tasks: dict[str, object] = {}
 
         def report(label: str, done: bool) -> None:
             if not done:
-                tasks[label] = progress.add_task(escape(label), total=1)
+                tasks[label] = bar.add_task(escape(label), total=1)
             elif label in tasks:
-                progress.update(tasks[label], completed=1)
+                bar.update(tasks[label], completed=1)
         yield report
 
 
@@ -504,12 +472,12 @@ def report(
     except ValueError:
         console.print(f"[red]error:[/red] --as-of {escape(as_of)} is not a date like 2026-11-16")
         raise typer.Exit(2) from None
-    engine = _engine(database_url)
+    engine = open_engine(database_url)
     if region not in (known := known_regions(engine.database)):
         console.print(f"[red]error:[/red] {escape(str(UnknownRegion(region, known)))}")
         raise typer.Exit(2)
     day = day or engine.planner().last_planned(region) or date.today()
-    with _progress(f"weekly report {region} as of {day}", STEPS) as bar:
+    with progress(f"weekly report {region} as of {day}", STEPS) as bar:
         done = publish_weekly_report(engine.database, engine.rules, region, day, out or engine.settings.output_dir,
                                      progress=bar)
     h = done.report.headline

@@ -11,7 +11,8 @@ from typing import Optional
 
 import typer
 
-from engine.cli import _check_allocator, _progress, _replay, app, console
+from engine.cli import app, check_allocator, replay_file
+from engine.console import console, progress
 from simulator.demo import run_demo
 from simulator.params import GeneratorParams
 from simulator.writer import generate as write_events
@@ -41,7 +42,7 @@ def generate(
         params = GeneratorParams(**kwargs)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    with _progress("generating", None) as bar:
+    with progress("generating", None) as bar:
         summary = write_events(params, output, progress=bar)
     console.print(f"wrote {summary.lines} events to {output}")
 
@@ -51,8 +52,8 @@ def demo(
     out: Path = typer.Option(Path("out"), help="Directory for the database, events and outputs."),
     weeks: int = typer.Option(104, min=8, help="Weeks to simulate."),
     seed: int = typer.Option(7), scale: float = typer.Option(1.0, min=0.05),
-    allocator: str = typer.Option("cpsat", callback=_check_allocator, help="cpsat | current-practice | fifo."),
+    allocator: str = typer.Option("cpsat", callback=check_allocator, help="cpsat | current-practice | fifo."),
     time_limit: float = typer.Option(1.0, min=0.1, help="CP-SAT seconds per weekly plan."),
 ) -> None:
     """Generate a region, replay it planning weekly, and print what happened."""
-    run_demo(console, out, weeks, seed, scale, allocator, _progress, _replay, time_limit)
+    run_demo(console, out, weeks, seed, scale, allocator, progress, replay_file, time_limit)
