@@ -17,6 +17,10 @@ a conflicting duplicate: dead-lettered with both texts and never applied, whatev
 happens when it is released names where it came from, and one that waits longer than the park timeout of
 event time (the ingest's clock) becomes a dead letter (docs/events.md, "Parked events"). The wait starts at
 the latest of the clock, the event's own time and the clock when it arrived (a replayed file's message).
+
+Longer than the house's ~400 lines on purpose: these steps share one transaction's view (:class:`_Run`:
+the clock, the copies seen, the expiry deadline) and must run in this order for each message; split
+across modules they would pass that view back and forth.
 """
 from __future__ import annotations
 
