@@ -1,4 +1,4 @@
-"""The ``cohortplan`` command put together: the engine's commands (:mod:`engine.cli`), the simulator's
+"""The ``cohortplan`` command put together: the engine's commands (:mod:`engine.cli`, :mod:`engine.whatif_cli`), the simulator's
 (generate, demo: :mod:`simulator.cli`) and the broker's (worker, produce, tail, health: :mod:`streams.cli`).
 
 This is the console entry point. Each of those modules adds its commands to the engine's Typer app when
@@ -9,6 +9,7 @@ from __future__ import annotations
 from typer.main import get_command_name
 from typer.models import CommandInfo
 
+import engine.whatif_cli  # noqa: F401  (registers whatif)
 import simulator.cli  # noqa: F401  (registers generate, demo)
 import streams.cli  # noqa: F401  (registers worker, produce, tail, health)
 from engine.cli import app

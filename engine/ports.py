@@ -59,7 +59,7 @@ class ParkedEvent:
     occurred_at: datetime
     raw: str
     event_type: str | None = None
-    digest: str | None = None  # sha256 of its content (see engine.services.ingest.content_digest)
+    digest: str | None = None  # sha256 of its content (see engine.services.digests.content_digest)
     origin: str | None = None  # file path or topic; None for events parked before positions were kept
     line_number: int | None = None
     partition: int | None = None

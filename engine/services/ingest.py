@@ -18,20 +18,16 @@ happens when it is released names where it came from, and one that waits longer 
 event time (the ingest's clock) becomes a dead letter (docs/events.md, "Parked events"). The wait starts at
 the latest of the clock, the event's own time and the clock when it arrived (a replayed file's message).
 
-Longer than the house's ~400 lines on purpose: these steps share one transaction's view (:class:`_Run`:
-the clock, the copies seen, the expiry deadline) and must run in this order for each message; split
-across modules they would pass that view back and forth.
+What makes two copies the same event is :mod:`engine.services.digests`.
 """
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import logging
 from dataclasses import dataclass, field
 from functools import cache
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from engine import state_keys as keys
 from engine.domain.clock import ClockBounds
@@ -43,6 +39,7 @@ from engine.domain.rules import EngineRules
 from engine.handlers import HANDLERS, Context, Parked, Stale
 from engine.outbox import emit, stable_id
 from engine.services import admission
+from engine.services.digests import content, content_digest, content_of_raw, differences, digest_of, json_object
 from engine.services.safety import enforce_touched
 from engine.ports import CONFLICT_REASON, EXPIRED_REASON, DeadLetter, ParkedEvent, SeenCopy, UnitOfWork
 
@@ -228,7 +225,7 @@ class Ingestor:
                              item.received_at or datetime.now(timezone.utc))
                 return
             self._apply(run, item, event, digest)
-        elif _digest_of(first) in (None, digest):
+        elif digest_of(first) in (None, digest):
             run.result.duplicates += 1
         else:
             self._conflict(run, item, event, first)
@@ -282,12 +279,12 @@ class Ingestor:
             if isinstance(outcome, InvalidEvent):  # accepted when parked, refused by this version
                 self._reject(run.uow, original, str(outcome), parked.event_id, run.result)
                 continue
-            self._apply(run, original, outcome, _digest_of(parked) or content_digest(outcome.envelope))
+            self._apply(run, original, outcome, digest_of(parked) or content_digest(outcome.envelope))
 
     def _conflict(self, run: _Run, item: RawEvent, event: Decoded, first: SeenCopy) -> None:
         """A copy of a recorded event id with other content: a dead letter naming both, never applied."""
         event_id = str(event.envelope.event_id)
-        fields = ", ".join(differences(_content_of_raw(first.raw), _content(event.envelope))) or "nothing visible"
+        fields = ", ".join(differences(content_of_raw(first.raw), content(event.envelope))) or "nothing visible"
         when = f"{first.seen_at:%Y-%m-%d %H:%M:%S} UTC" if first.seen_at else "at an unrecorded time"
         outcome = first.outcome.lower() + (f" waiting for {first.waiting_for}" if first.waiting_for else "")
         reason = (f"{CONFLICT_REASON} {event_id} (first seen {when}, {outcome}): payload differs in {fields}; "
@@ -316,8 +313,8 @@ class Ingestor:
         limit = int(self.park_timeout / timedelta(hours=1))
         self._reject(run.uow, item, f"{EXPIRED_REASON}: waited {hours} h for {parked.waiting_for}, which never "
                                     f"arrived (the limit is {limit} h of event time)", parked.event_id, run.result)
-        event_type = parked.event_type or str((_json_object(parked.raw) or {}).get("event_type", ""))
-        digest = _digest_of(parked)
+        event_type = parked.event_type or str((json_object(parked.raw) or {}).get("event_type", ""))
+        digest = digest_of(parked)
         run.uow.mark_processed(parked.event_id, event_type, parked.occurred_at, "EXPIRED", digest, parked.raw,
                                parked.seen_at)
         run.seen[parked.event_id] = SeenCopy(parked.event_id, "EXPIRED", digest, parked.raw, parked.seen_at)
@@ -347,76 +344,6 @@ def _original(parked: ParkedEvent, origin: str) -> RawEvent:
     were kept)."""
     return RawEvent(parked.raw, parked.origin or origin, parked.line_number, parked.partition, parked.offset,
                     received_at=parked.seen_at)
-
-
-# content digests: what makes two copies of one event id the same event ---------------------------------
-
-def _content(envelope: Envelope) -> dict[str, Any]:
-    """The fields a copy is compared on: not ``event_id`` (the same by definition) nor ``source``."""
-    return {"event_type": envelope.event_type, "schema_version": envelope.schema_version,
-            "occurred_at": envelope.occurred_at.isoformat(), "key": envelope.key,
-            "payload": _normal(envelope.payload)}
-
-
-def _normal(value: Any) -> Any:
-    """JSON values as compared: key order and 22.0 versus 22 do not make a difference."""
-    if isinstance(value, dict):
-        return {str(k): _normal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_normal(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def content_digest(envelope: Envelope) -> str:
-    """sha256 of the canonical JSON (sorted keys, no spaces, UTF-8) of event_type, schema_version,
-    occurred_at (as a UTC instant), key and payload."""
-    return _digest(_content(envelope))
-
-
-def _digest(content: dict[str, Any]) -> str:
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _json_object(raw: str | None) -> dict | None:
-    try:
-        data = json.loads(raw) if raw is not None else None
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _content_of_raw(raw: str | None) -> dict[str, Any] | None:
-    data = _json_object(raw)
-    if data is None:
-        return None
-    try:
-        return _content(Envelope.model_validate(data))
-    except ValueError:  # valid when it was recorded; compare what can be read
-        return {name: _normal(data.get(name)) for name in ("event_type", "schema_version", "occurred_at", "key",
-                                                           "payload")}
-
-
-def _digest_of(copy: SeenCopy | ParkedEvent) -> str | None:
-    """The recorded copy's digest; rows parked before digests were kept have it computed from their text.
-    None (processed before digests were kept): nothing to compare, so every later copy is a duplicate."""
-    if copy.digest is not None or copy.raw is None:
-        return copy.digest
-    content = _content_of_raw(copy.raw)
-    return _digest(content) if content is not None else None
-
-
-def differences(first: dict[str, Any] | None, second: dict[str, Any]) -> list[str]:
-    """The fields two copies' contents differ in: envelope fields by name, payload fields as ``payload.x``."""
-    if first is None:
-        return ["(the first copy's text was not kept)"]
-    out = [name for name in ("event_type", "schema_version", "occurred_at", "key") if first.get(name) != second[name]]
-    a, b = first.get("payload"), second["payload"]
-    a = a if isinstance(a, dict) else {}
-    missing = object()
-    return out + [f"payload.{name}" for name in sorted(set(a) | set(b)) if a.get(name, missing) != b.get(name, missing)]
 
 
 def decode_or_error(item: RawEvent) -> Decoded | InvalidEvent:

@@ -17,7 +17,8 @@ from engine.alerts.settings import AlertThresholds
 from engine.events.decode import decode
 from engine.events.envelope import Envelope
 from engine.persistence.database import queries
-from engine.services.ingest import Ingestor, RawEvent, content_digest
+from engine.services.digests import content_digest
+from engine.services.ingest import Ingestor, RawEvent
 from tests.support.events import T0, event, person_with_referral
 from tests.unit.engine.harness import Harness
 

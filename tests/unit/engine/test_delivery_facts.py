@@ -190,12 +190,17 @@ def test_class4_a_delivery_team_place_of_a_person_who_moved_away_is_released_and
         assert "REF-X000003" in [r.referral_id for r in uow.referrals.where(status=S.AWAITING_ALLOCATION)]
 
 
-def test_class4_a_running_place_of_a_person_who_moved_away_is_flagged(h):
+def on_the_programme(h: Harness) -> None:
+    """Six people confirmed on C1 by the delivery team; REF-X000003 attended its first session."""
     ids = waiting(h, 6)
     h.feed(cohort_planned("C1", START), facilitator("F1"), facilitator("F2"))
     confirm(h, "C1", ids)
     h.feed(event("attendance.recorded", AT + timedelta(days=19), key="RS", cohort_id="C1",
                  referral_id="REF-X000003", session_number=1, session_date=START, outcome="ATTC"))
+
+
+def test_class4_a_running_place_of_a_person_who_moved_away_is_flagged(h):
+    on_the_programme(h)
     h.feed(event("person.updated", AT + timedelta(days=20), crn="X000003", region_code="RN", pdu_code="RN-P01"))
     assert h.referral("REF-X000003").cohort_id == "C1"
     AlertSweep(h.rules).sweep(h.db.uow, "RS", START)
@@ -206,11 +211,7 @@ def test_class4_a_running_place_of_a_person_who_moved_away_is_flagged(h):
 
 def test_class2_a_member_who_left_the_programme_is_not_placed_again_by_the_old_confirmation(h):
     """Found by the Kafka end-to-end test: a claim is spent once the member leaves the programme."""
-    ids = waiting(h, 6)
-    h.feed(cohort_planned("C1", START), facilitator("F1"), facilitator("F2"))
-    confirm(h, "C1", ids)
-    h.feed(event("attendance.recorded", AT + timedelta(days=19), key="RS", cohort_id="C1",
-                 referral_id="REF-X000003", session_number=1, session_date=START, outcome="ATTC"))
+    on_the_programme(h)
     h.feed(event("referral.status_changed", AT + timedelta(days=40), crn="X000003", referral_id="REF-X000003",
                  to_status="AWAITING_ASSESSMENT", reason="stopped attending: 2 unacceptable absences"))
     h.feed(event("referral.assessed", AT + timedelta(days=60), crn="X000003", referral_id="REF-X000003",
