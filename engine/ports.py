@@ -131,6 +131,12 @@ class UnitOfWork(ABC):
     def mark_sent(self, ids: list[int], sent_at: datetime) -> None:
         raise NotImplementedError
 
+    def outbox_after(self, after_id: int, topics: Iterable[str], limit: int) -> list[dict]:
+        """Outbox rows on ``topics`` with an id above ``after_id``, oldest first (whether or not the broker
+        has them): what an outbox reader with its own cursor reads next. Each row has ``id``,
+        ``message_id``, ``topic``, ``key``, ``event_type`` and ``message`` (the envelope's JSON text)."""
+        raise NotImplementedError
+
     # idempotency, parking, outbox, dead letters ---------------------------------------------
     @abstractmethod
     def already_processed(self, event_ids: Iterable[str]) -> set[str]: ...

@@ -19,6 +19,7 @@ family             parts                  value
 ``refused:``       region, cohort         the claims that hold no place now, with the rule (JSON)
 ``report:``        region, as-of date     when the weekly report was published
 ``alert_sweeps:``  region                 sweeps that changed an alert (a sequence)
+``cursor:``        reader                 the last outbox id an outbox reader delivered (webhook, email, jsonl)
 =================  =====================  ====================================================================
 """
 from __future__ import annotations
@@ -55,3 +56,4 @@ CLAIMS = Family("claims:", 2)
 REFUSED = Family("refused:", 2)
 REPORT_DONE = Family("report:", 2)
 ALERT_SWEEPS = Family("alert_sweeps:", 1)
+OUTBOX_CURSOR = Family("cursor:", 1)

@@ -293,6 +293,12 @@ class SqlUnitOfWork(UnitOfWork):
             t.OutboxRow.sent_at.is_(None)).order_by(t.OutboxRow.id).limit(limit)
         return [dict(r) for r in self._session.execute(stmt).mappings()]
 
+    def outbox_after(self, after_id: int, topics: Iterable[str], limit: int) -> list[dict]:
+        stmt = select(t.OutboxRow.id, t.OutboxRow.message_id, t.OutboxRow.topic, t.OutboxRow.key,
+                      t.OutboxRow.event_type, t.OutboxRow.message).where(
+            t.OutboxRow.id > after_id, t.OutboxRow.topic.in_(list(topics))).order_by(t.OutboxRow.id).limit(limit)
+        return [dict(r) for r in self._session.execute(stmt).mappings()]
+
     def mark_sent(self, ids: list[int], sent_at: datetime) -> None:
         if ids:
             self._session.execute(update(t.OutboxRow).where(t.OutboxRow.id.in_(ids)).values(sent_at=sent_at))
