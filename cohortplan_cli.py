@@ -16,7 +16,7 @@ from engine.cli import app
 
 # --help lists the commands in the order a user meets them: make events, apply and plan them, look, simulate,
 # then serve. A command not named here comes after these, in the order it was registered.
-HELP_ORDER = ("generate", "replay", "plan", "explain", "waitlist", "status", "deadletters", "parked", "alerts",
+HELP_ORDER = ("generate", "replay", "plan", "explain", "waitlist", "status", "deadletters", "parked", "alerts", "deliver",
               "demo", "whatif", "report", "worker", "produce", "tail", "health")
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from engine.alerts.settings import AlertThresholds
-from engine.alerts.sinks import AlertDispatcher, AlertSinkSettings, build_sinks
+from engine.alerts.sinks import AlertSinkSettings, OutboxReaders
 from engine.alerts.sweep import AlertSweep
 from engine.domain.clock import ClockBounds
 from engine.domain.regions import load_group_weekdays, load_region
@@ -40,6 +40,7 @@ class Engine:
     database: Database
     rules: EngineRules
     ingestor: Ingestor
+    alert_sinks: AlertSinkSettings | None = None  # None: from the COHORTPLAN_ALERT_* environment
 
     def planner(self, allocator: str | None = None) -> Planner:
         return Planner(self.database.uow, make_allocator(allocator or self.settings.allocator, self.settings),
@@ -49,15 +50,16 @@ class Engine:
     def alert_sweep(self) -> AlertSweep:
         return AlertSweep(self.rules, AlertThresholds())
 
-    def alert_dispatcher(self, embedded: bool = True) -> AlertDispatcher:
-        """The configured alert sinks. Embedded runs keep a JSONL file (``<output_dir>/alerts.jsonl``
-        unless ``COHORTPLAN_ALERT_JSONL_PATH`` says otherwise); the service publishes to the alerts
-        topic instead, so it writes the file only when that path is set explicitly."""
-        settings = AlertSinkSettings()
-        if "jsonl_path" not in settings.model_fields_set:
+    def outbox_readers(self, embedded: bool = True) -> OutboxReaders:
+        """A reader per configured alert sink, each feeding its sink from the outbox through its own cursor.
+        Embedded runs keep a JSONL file (``<output_dir>/alerts.jsonl`` unless ``COHORTPLAN_ALERT_JSONL_PATH``
+        says otherwise); the service publishes to the alerts topic instead, so it writes the file only when
+        that path is set explicitly."""
+        settings = self.alert_sinks or AlertSinkSettings()
+        if self.alert_sinks is None and "jsonl_path" not in settings.model_fields_set:
             default = self.settings.output_dir / "alerts.jsonl" if embedded else None
             settings = settings.model_copy(update={"jsonl_path": default})
-        return AlertDispatcher(build_sinks(settings))
+        return OutboxReaders.configured(settings, self.database.uow)
 
     def params(self, **overrides) -> s.Params:
         x = self.settings

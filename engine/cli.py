@@ -65,11 +65,13 @@ def replay_file(engine: Engine, file: Path, plan_every_days: int, allocator: str
     engine.load_region()
     events = list(read_lines(file))
     planner = engine.planner(allocator) if plan_every_days else None
-    with engine.alert_dispatcher() as alerts:
+    with engine.outbox_readers() as readers:
         runner = Replay(engine.ingestor, planner, timedelta(days=plan_every_days) if plan_every_days else None,
-                        engine.settings.batch_size, on_alerts=alerts.publish)
+                        engine.settings.batch_size, after_plan=readers.drain)
         with progress(f"replaying {file.name}", len(events)) as advance:
-            return runner.run(events, progress=advance)
+            summary = runner.run(events, progress=advance)
+        readers.drain()  # what the last batches decided (dead letters, refused confirmations…)
+        return summary
 
 
 def _print_ingest(summary) -> None:
@@ -91,9 +93,9 @@ def plan(
     """Allocate now and publish the plan (allocation events go to the outbox)."""
     engine = open_engine(database_url, solver_time_limit_s=time_limit)
     region = region or engine.load_region()
-    with engine.alert_dispatcher() as alerts:
+    with engine.outbox_readers() as readers:
         outcome = engine.planner(allocator).plan(region, date.fromisoformat(as_of) if as_of else date.today())
-        alerts.publish(outcome.alerts.messages)
+        readers.drain()
     console.print(f"plan {outcome.plan_version} for {region} as of {outcome.as_of} ({outcome.plan.allocator}): "
                   f"{len(outcome.plan.assignments)} placed, {len(outcome.plan.unallocated)} unplaced, "
                   f"{outcome.made} made, {outcome.changed} changed, {outcome.removed} removed, "
@@ -288,13 +290,35 @@ def _sweep_alerts(engine: Engine, region: str | None, as_of: str | None) -> None
         planned = planned_regions(uow)
     regions = [region] if region and region != "*" else sorted(planned) or [engine.load_region()]
     sweep = engine.alert_sweep()
-    with engine.alert_dispatcher() as dispatcher:
+    with engine.outbox_readers() as readers:
         for code in regions:
             today = date.fromisoformat(as_of) if as_of else planned.get(code, date.today())
             result = sweep.sweep(engine.database.uow, code, today)
-            dispatcher.publish(result.messages)
+            readers.drain()
             console.print(f"alert sweep {code} as of {today}: {result.raised} raised, {result.updated} updated, "
                           f"{result.cleared} cleared")
+
+
+@app.command()
+def deliver(
+    database_url: Optional[str] = DbOption,
+    follow: bool = typer.Option(False, "--follow", help="Keep delivering as new alerts are decided (Ctrl-C stops)."),
+) -> None:
+    """Send the outbox's alerts to the configured sinks (JSONL, webhook, email), each from its own cursor."""
+    engine = open_engine(database_url)
+    with engine.outbox_readers() as readers:
+        if not readers.readers:
+            raise typer.BadParameter("no alert sink is configured: set COHORTPLAN_ALERT_JSONL_PATH, "
+                                     "COHORTPLAN_ALERT_WEBHOOK_URL or COHORTPLAN_ALERT_SMTP_HOST")
+        if follow:
+            try:
+                readers.follow()
+            except KeyboardInterrupt:
+                pass
+            return
+        for name, drained in readers.drain().items():
+            note = "; the sink is unreachable, the rest waits in the outbox" if drained.waiting else ""
+            console.print(f"{name}: {drained.delivered:,} delivered{note}")
 
 
 @schemas_app.command("export")

@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.bootstrap import bootstrap
-from engine.events.registry import ALERTS, ALLOCATIONS
+from engine.alerts.sinks import AlertSinkSettings, JsonlSink, OutboxReader
+from engine.events.registry import ALLOCATIONS
 from engine.services import metrics
 from engine.settings import EngineSettings
 from simulator.params import GeneratorParams
@@ -22,8 +23,8 @@ def run_demo(console: Console, out: Path, weeks: int, seed: int, scale: float, a
              progress, replay, time_limit: float = 1.0) -> None:
     out.mkdir(parents=True, exist_ok=True)
     db_path = out / "cohortplan.db"
-    for stale in out.glob("cohortplan.db*"):
-        stale.unlink()
+    for stale in [*out.glob("cohortplan.db*"), out / "alerts.jsonl", out / "allocations.jsonl"]:
+        stale.unlink(missing_ok=True)  # the files' readers keep their cursors in that database
     events = out / "events.jsonl"
     params = GeneratorParams(weeks=weeks, seed=seed, scale=scale)
     with progress("generating region", None) as bar:
@@ -31,6 +32,7 @@ def run_demo(console: Console, out: Path, weeks: int, seed: int, scale: float, a
     console.print(f"generated {generated.lines:,} events for {weeks} weeks (seed {seed}) → {events}")
     engine = bootstrap(EngineSettings(database_url=f"sqlite:///{db_path}", output_dir=out,
                                       solver_time_limit_s=time_limit))
+    engine.alert_sinks = AlertSinkSettings(jsonl_path=out / "alerts.jsonl", webhook_url=None, smtp_host=None)
     summary = replay(engine, events, 7, allocator)
     _report(console, engine, summary, params.start, out)
 
@@ -68,12 +70,12 @@ def _report(console: Console, engine, summary, window_start: date, out: Path) ->
                   f"cleared {counts.get('alert.cleared', 0):,}; open now: "
                   + ", ".join(f"{kind} {n:,}" for kind, n in sorted(open_alerts.items())))
     console.print(f"dead letters: {q.dead_letter_count():,}")
-    for topic, name in ((ALLOCATIONS, "allocations.jsonl"), (ALERTS, "alerts.jsonl")):
-        path = out / name
-        with path.open("w", encoding="utf-8") as handle:
-            for row in q.outbox(topic):
-                handle.write(row["message"] + "\n")
-        console.print(f"wrote {path}")
+    allocations = OutboxReader(JsonlSink(out / "allocations.jsonl", name="allocations.jsonl"), engine.database.uow,
+                               batch=5000, topics=(ALLOCATIONS,))
+    allocations.drain()  # the alerts' file was fed by its reader during the replay
+    (out / "alerts.jsonl").touch()  # there even when no alert was raised
+    for name in ("allocations.jsonl", "alerts.jsonl"):
+        console.print(f"wrote {out / name}")
     (out / "summary.json").write_text(json.dumps({
         "as_of": str(as_of), "waiting_by_programme": q.waiting_by_programme(), "allocations_made": made,
         "orders_ended": share.orders_ended, "started_in_time": share.started_in_time,

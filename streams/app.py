@@ -8,6 +8,7 @@
   :class:`~streams.replan.ReplanScheduler` when it owns the region's replan partition, else sent on the
   replan topic, whose agent here notes requests from other workers; the schedule timer starts the debounced plans;
 - :class:`~streams.relay.OutboxRelay` sends what the plans (and the ingest) wrote to the outbox;
+- :class:`~streams.relay.AlertDelivery` feeds the webhook and email sinks from the outbox, each by its cursor;
 - :class:`~streams.watermarks.WatermarkExchange` orders partitions applied by other workers;
 - timers: heartbeat (:class:`~streams.health.LoopWatch`), :class:`~streams.periodic.AlertSweep`,
   :class:`~streams.periodic.WeeklyReports` (leader, crontab);
@@ -29,7 +30,7 @@ from streams.health import Health, LoopWatch
 from streams.intake import Intake, OffsetGate, text
 from streams.periodic import AlertSweep, WeeklyReports
 from streams.rebalance import PartitionAssignment
-from streams.relay import OutboxRelay
+from streams.relay import AlertDelivery, OutboxRelay
 from streams.replan import ReplanRequests, ReplanScheduler
 from streams.service import EngineService
 from streams.settings import StreamSettings
@@ -80,6 +81,7 @@ class Worker:
         app.timer(HEARTBEAT_S, name="heartbeat")(self.watch.beat)
         app.timer(SCHEDULE_S, name="schedule")(self.scheduler.tick)
         app.task(OutboxRelay(self.service, lambda: app.producer, s).run)
+        app.task(AlertDelivery(self.service, self.service.readers.interval_s).run)
         app.task(WatermarkExchange(self.service, self.intake.merger, s).run)
         app.timer(s.sweep_interval_s, name="sweep")(AlertSweep(self.service, self.scheduler, s.clock == "wall",
                                                                 s.replan_quiet_s).run)

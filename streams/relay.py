@@ -1,4 +1,6 @@
-"""The outbox relay: every outbound message leaves the database through here, to its outbound topic."""
+"""The outbox's readers in the worker: the relay sends every outbound message to its outbound topic, marking
+rows sent once the broker acknowledged them; :class:`AlertDelivery` feeds the webhook and email sinks, each
+through its own cursor (:mod:`engine.alerts.sinks.readers`)."""
 from __future__ import annotations
 
 import asyncio
@@ -38,3 +40,23 @@ class OutboxRelay:
                 self.settings.outbound_topic(row["topic"]), row["key"].encode(), row["message"].encode(),
                 None, None, [("message_id", row["message_id"].encode()), ("event_type", row["event_type"].encode())]))
         await asyncio.gather(*futures)
+
+
+class AlertDelivery:
+    """Runs the alert sinks' outbox readers every ``interval_s`` (nothing to do when no sink is configured)."""
+
+    def __init__(self, service: EngineService, interval_s: float) -> None:
+        self.service, self.interval_s = service, interval_s
+
+    async def run(self) -> None:
+        if not self.service.readers.readers:
+            return
+        while True:
+            try:
+                if await self.service.deliver_alerts():
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - undelivered rows stay behind the readers' cursors
+                log.exception("alert delivery failed; retrying")
+            await asyncio.sleep(self.interval_s)

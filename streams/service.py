@@ -65,16 +65,17 @@ class EngineService:
         self._db = ThreadPoolExecutor(1, thread_name_prefix="cohortplan-db")
         self._solve = ThreadPoolExecutor(1, thread_name_prefix="cohortplan-solve")
         self._relay = ThreadPoolExecutor(1, thread_name_prefix="cohortplan-relay")
-        self.alerts = engine.alert_dispatcher(embedded=False)  # webhook / email; the topic gets them via the outbox
+        self._sinks = ThreadPoolExecutor(1, thread_name_prefix="cohortplan-sinks")
+        self.readers = engine.outbox_readers(embedded=False)  # webhook / email; the topic gets them via the relay
         self.sweep = engine.alert_sweep()
 
     async def _on(self, executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(executor, functools.partial(fn, *args))
 
     def close(self) -> None:
-        for executor in (self._db, self._solve, self._relay):
+        self.readers.close()  # first: cuts short a sink's backoff so its thread can finish
+        for executor in (self._db, self._solve, self._relay, self._sinks):
             executor.shutdown(wait=True, cancel_futures=True)
-        self.alerts.close()
 
     # ingest -----------------------------------------------------------------------------------
     async def apply(self, batch: Sequence[RawEvent]) -> BatchResult:
@@ -149,7 +150,6 @@ class EngineService:
         if outcome is None:
             self.stats.plans_dropped += 1
             return None
-        await self._on(self._db, self.alerts.publish, outcome.alerts.messages)  # network sinks queue; JSONL writes
         self.stats.plans += 1
         self.stats.last_plan = dict(region=region, as_of=as_of.isoformat(), version=outcome.plan_version,
                                     status=plan.status, made=outcome.made, changed=outcome.changed,
@@ -163,7 +163,6 @@ class EngineService:
         """Run the alert sweep for a region between plans (dates move on, events get rejected)."""
         as_of = await self.as_of()
         result = await self._on(self._db, self.sweep.sweep, self.engine.database.uow, region, as_of)
-        await self._on(self._db, self.alerts.publish, result.messages)  # a JSONL sink writes a file: off the loop
         return result
 
     async def dirty_regions(self) -> list[str]:
@@ -205,6 +204,11 @@ class EngineService:
         return await self._on(self._db, self.planner.last_planned, region)
 
     # outbox -----------------------------------------------------------------------------------
+    async def deliver_alerts(self) -> int:
+        """One round of every alert sink's outbox reader (off the loop); returns the rows delivered."""
+        drained = await self._on(self._sinks, self.readers.drain)
+        return sum(d.delivered for d in drained.values())
+
     async def relay(self, send: Callable[[list[dict]], Awaitable[None]]) -> int:
         """Send unsent outbox rows (oldest first) and mark them sent once the broker acknowledged."""
         loop = asyncio.get_running_loop()

@@ -2,7 +2,7 @@
 
 Runs inside the caller's transaction (after a plan is published, or on its own timer), so alerts
 and the state they describe commit together; the outbound messages go to the outbox like every
-decision, and are also returned for the sinks (file, webhook, email) to deliver after commit.
+decision, and only the outbox's readers deliver them (the topic, the file, the webhook, email).
 """
 from __future__ import annotations
 
@@ -36,7 +36,6 @@ class SweepResult:
     updated: int = 0
     cleared: int = 0
     open: dict[str, list[str]] = field(default_factory=dict)  # kind → open subject ids (this region)
-    messages: list[dict] = field(default_factory=list)  # envelopes written to the outbox, for the sinks
 
     @property
     def at_risk(self) -> list[str]:
@@ -54,7 +53,6 @@ class SweepResult:
         self.cleared += other.cleared
         for kind, ids in other.open.items():
             self.open.setdefault(kind, []).extend(ids)
-        self.messages += other.messages
 
 
 class AlertSweep:
@@ -133,7 +131,6 @@ class AlertSweep:
         message_id = stable_id("alert", event_type, alert_id, sequence)
         envelope = new_envelope(event_type, key, payload, at, event_id=message_id)
         uow.emit(str(message_id), topic_of(event_type), key, event_type, envelope.model_dump_json(), at)
-        result.messages.append(envelope.model_dump(mode="json"))
 
 
 def _payload(alert: Alert) -> dict:

@@ -98,10 +98,10 @@ class ReplaySummary:
 class Replay:
     def __init__(self, ingestor: Ingestor, planner: Planner | None = None,
                  plan_every: timedelta | None = None, batch_size: int = 2000,
-                 on_alerts: Callable[[list[dict]], None] | None = None) -> None:
+                 after_plan: Callable[[], object] | None = None) -> None:
         self.ingestor, self.planner = ingestor, planner
         self.plan_every, self.batch_size = plan_every, batch_size
-        self.on_alerts = on_alerts  # gets each plan's alert messages once committed (the sinks)
+        self.after_plan = after_plan  # runs after each committed plan (the outbox readers feed the sinks)
 
     def run(self, events: Iterable[RawEvent], progress: Callable[[int], None] | None = None) -> ReplaySummary:
         started = time.perf_counter()
@@ -144,8 +144,8 @@ class Replay:
             if last is None or as_of > last:
                 outcome = self.planner.plan(region, as_of)
                 summary.plans.append(outcome)
-                if self.on_alerts and outcome.alerts.messages:
-                    self.on_alerts(outcome.alerts.messages)
+                if self.after_plan:
+                    self.after_plan()
 
 
 def _next_monday(at: datetime) -> datetime:

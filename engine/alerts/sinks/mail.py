@@ -53,14 +53,16 @@ class EmailSink(RetryingSink):
                    starttls=settings.smtp_starttls, min_severity=settings.email_min_severity,
                    timeout=settings.smtp_timeout_s, retry=RetryPolicy.from_settings(settings))
 
-    def deliver(self, messages: list[Message]) -> None:
-        for message in messages:
+    def send(self, messages: list[Message]) -> int:
+        for done, message in enumerate(messages):
             alert_id, _ = alert_ref(message)
             if not self._wanted(message, alert_id):
                 self.stats.add(skipped=1)
                 continue
-            if self._deliver_one(message):
-                self._remember(alert_id, cleared=message.get("event_type") == "alert.cleared")
+            if not self._deliver_one(message):
+                return done
+            self._remember(alert_id, cleared=message.get("event_type") == "alert.cleared")
+        return len(messages)
 
     def _wanted(self, message: Message, alert_id: str) -> bool:
         if alert_id in self._emailed:

@@ -1,4 +1,8 @@
-"""The alert sink port: what every sink takes, the counters it keeps, and what its logs may say."""
+"""The alert sink port: what every sink takes, the counters it keeps, and what its logs may say.
+
+Sinks are fed only by outbox readers (:mod:`engine.alerts.sinks.readers`): a sink says how many of the
+messages it was given are done with, and the reader moves its committed cursor past those only.
+"""
 from __future__ import annotations
 
 import json
@@ -33,13 +37,16 @@ class SinkStats:
 
 
 class AlertSink(ABC):
-    """Port: takes alert envelopes (dicts) and never raises for a delivery problem."""
+    """Port: takes alert envelopes (dicts, oldest first) and never raises for a delivery problem."""
 
     name = "sink"
     stats: SinkStats
 
     @abstractmethod
-    def deliver(self, messages: list[Message]) -> None: ...
+    def send(self, messages: list[Message]) -> int:
+        """Deliver in order; returns how many leading messages are done with: delivered, skipped on purpose,
+        or refused for good (logged and counted as failed). Fewer than ``len(messages)`` means the next one
+        could not be delivered for now (the receiver is down): the reader offers it again later."""
 
     def close(self, timeout: float = 5.0) -> None:
         """Release resources; a sink that holds nothing has nothing to do."""

@@ -1,7 +1,9 @@
 """Retrying delivery for network sinks: capped exponential backoff with jitter, one alert at a time.
 
-After the last attempt the alert id and kind are logged (never the reason or other payload text) and the
-failure is counted; nothing is raised into the caller.
+A refusal for good (HTTP 4xx, a bad URL) is logged with the alert id and kind (never the reason or other
+payload text), counted as failed, and passed over. A receiver still unreachable after the last attempt
+stops the batch there: the outbox reader keeps its cursor and offers the alert again on its next round, so
+nothing is lost while the receiver is down. Nothing is raised into the caller.
 """
 from __future__ import annotations
 
@@ -68,11 +70,14 @@ class RetryingSink(AlertSink):
     def _attempt(self, message: Message) -> None:
         """Send once; raise TransientDeliveryError to retry, DeliveryError to give up."""
 
-    def deliver(self, messages: list[Message]) -> None:
-        for message in messages:
-            self._deliver_one(message)
+    def send(self, messages: list[Message]) -> int:
+        for done, message in enumerate(messages):
+            if not self._deliver_one(message):
+                return done
+        return len(messages)
 
     def _deliver_one(self, message: Message) -> bool:
+        """False only when the receiver is unreachable for now (the message must be offered again)."""
         retrying = Retrying(stop=stop_after_attempt(self.retry.attempts) | stop_when_event_set(self._stopping),
                             wait=self.retry.wait, retry=retry_if_exception_type(TransientDeliveryError),
                             sleep=self._stopping.wait, before_sleep=lambda _: self.stats.add(retries=1),
@@ -80,12 +85,20 @@ class RetryingSink(AlertSink):
         try:
             retrying(self._attempt, message)
         except Exception as exc:  # noqa: BLE001 - a sink never raises into the caller
-            detail = str(exc) if isinstance(exc, DeliveryError) else type(exc).__name__
-            alert_id, kind = alert_ref(message)
-            log.error("%s alert not delivered: alert_id=%s kind=%s (%s)", self.name, alert_id, kind, detail)
-            self.stats.add(failed=1)
-            return False
+            return self._failed(message, exc)
         self.stats.add(delivered=1)
+        return True
+
+    def _failed(self, message: Message, exc: Exception) -> bool:
+        if isinstance(exc, TransientDeliveryError) or self._stopping.is_set():  # closing: not the alert's fault
+            alert_id, kind = alert_ref(message)
+            log.warning("%s unreachable: alert_id=%s kind=%s stays in the outbox for the next round (%s)",
+                        self.name, alert_id, kind, exc)
+            return False
+        detail = str(exc) if isinstance(exc, DeliveryError) else type(exc).__name__
+        alert_id, kind = alert_ref(message)
+        log.error("%s alert refused for good: alert_id=%s kind=%s (%s)", self.name, alert_id, kind, detail)
+        self.stats.add(failed=1)
         return True
 
     def close(self, timeout: float = 5.0) -> None:

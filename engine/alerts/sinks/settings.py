@@ -31,7 +31,8 @@ class AlertSinkSettings(BaseSettings):
     retry_attempts: int = Field(5, ge=1, le=20, description="attempts per alert, the first one included")
     backoff_initial_s: float = Field(0.5, ge=0, le=60)
     backoff_max_s: float = Field(30.0, ge=0, le=600)
-    queue_size: int = Field(1000, ge=1, le=1_000_000, description="alerts held per network sink; the oldest drop")
+    reader_batch: int = Field(50, ge=1, le=10_000, description="outbox rows a sink's reader takes per round")
+    reader_interval_s: float = Field(1.0, gt=0, le=600, description="how often a following reader looks again")
 
     @field_validator("jsonl_path", "webhook_url", "smtp_host", "smtp_from", "smtp_username", mode="before")
     @classmethod

@@ -1,4 +1,7 @@
-"""Alert sinks: retried, deduplicable, never blocking, never leaking payload text into logs.
+"""Alert sinks: retried, deduplicable, saying how many alerts they are done with, never leaking payload text.
+
+A sink's ``send`` returns how many leading alerts are done with (delivered, skipped on purpose, refused for
+good); the outbox reader (tests/integration/test_outbox_readers.py) keeps the rest for its next round.
 
 All network is 127.0.0.1. Waits on Events carry generous timeouts as a safety net only; nothing here
 asserts how long anything took.
@@ -19,14 +22,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from pydantic import ValidationError
 
+from tests.support.polling import wait_until
 from engine.alerts.sinks import (
-    AlertDispatcher,
-    AlertSink,
     AlertSinkSettings,
-    BackgroundSink,
     EmailSink,
     JsonlSink,
-    SinkStats,
     WebhookSink,
     build_sinks,
     email_subject,
@@ -63,21 +63,15 @@ def make_alert(**overrides: Any) -> dict[str, Any]:
 # --- a real HTTP receiver ---------------------------------------------------------------------------
 
 class Receiver:
-    """Answers ``statuses`` in turn (then 200); with ``hold`` set, each request waits for ``release``."""
+    """Answers ``statuses`` in turn (then 200)."""
 
-    def __init__(self, statuses: list[int] | None = None, hold: bool = False) -> None:
+    def __init__(self, statuses: list[int] | None = None) -> None:
         self.statuses = list(statuses or [])
-        self.hold = hold
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self.accepted: list[dict[str, Any]] = []
-        self.holding = threading.Event()
-        self.release = threading.Event()
         self._lock = threading.Lock()
 
     def answer(self, headers: dict[str, str], body: bytes) -> int:
-        if self.hold:
-            self.holding.set()
-            self.release.wait(60)  # longer than the test would ever wait
         with self._lock:
             self.requests.append((headers, body))
             status = self.statuses.pop(0) if self.statuses else 200
@@ -109,8 +103,7 @@ def serve() -> Iterator[Any]:
         return f"http://127.0.0.1:{server.server_address[1]}/alerts"
 
     yield start
-    for server, receiver in servers:
-        receiver.release.set()
+    for server, _ in servers:
         server.shutdown()
         server.server_close()
 
@@ -138,7 +131,7 @@ def test_a_webhook_alert_arrives_once_after_the_receiver_fails_twice_with_the_sa
     receiver = Receiver(statuses=[503, 503])
     sink = webhook(serve(receiver))
     alert = make_alert()
-    sink.deliver([alert])
+    assert sink.send([alert]) == 1
     sink.close()
     assert receiver.accepted == [alert]
     assert [h["idempotency-key"] for h, _ in receiver.requests] == [alert["event_id"]] * 3
@@ -149,7 +142,7 @@ def test_a_webhook_alert_arrives_once_after_the_receiver_fails_twice_with_the_sa
 def test_rate_limits_and_server_errors_are_retried(webhook, serve, status):
     receiver = Receiver(statuses=[status])
     sink = webhook(serve(receiver))
-    sink.deliver([make_alert()])
+    assert sink.send([make_alert()]) == 1
     assert len(receiver.accepted) == 1 and sink.stats.retries == 1
 
 
@@ -157,84 +150,42 @@ def test_rate_limits_and_server_errors_are_retried(webhook, serve, status):
 def test_a_client_error_is_not_retried_and_is_logged_without_the_reason(webhook, serve, status, caplog):
     receiver = Receiver(statuses=[status])
     sink = webhook(serve(receiver))
-    alert = make_alert()
+    alert, after = make_alert(), make_alert(subject_id="REF-2")
     with caplog.at_level(logging.ERROR, logger="engine.alerts.sinks"):
-        sink.deliver([alert])
-    assert len(receiver.requests) == 1
-    assert (sink.stats.failed, sink.stats.retries, sink.stats.delivered) == (1, 0, 0)
+        assert sink.send([alert, after]) == 2  # refused for good: passed over, the next one goes
+    assert len(receiver.requests) == 2 and receiver.accepted == [after]
+    assert (sink.stats.failed, sink.stats.retries, sink.stats.delivered) == (1, 0, 1)
     assert "deadline.at_risk:referral:REF-1" in caplog.text and f"HTTP {status}" in caplog.text
     assert "confidential" not in caplog.text
 
 
-def test_giving_up_after_the_last_attempt_counts_a_failure_and_never_raises(webhook, serve):
+def test_a_receiver_still_failing_after_the_last_attempt_stops_the_batch_for_the_next_round(webhook, serve,
+                                                                                             caplog):
     receiver = Receiver(statuses=[503] * 10)
     sink = webhook(serve(receiver), retry_attempts=3)
-    sink.deliver([make_alert()])
-    assert len(receiver.requests) == 3
-    assert (sink.stats.failed, sink.stats.retries) == (1, 2)
-
-
-def test_a_receiver_that_is_down_is_retried_then_counted_as_failed(webhook):
-    sink = webhook(f"http://127.0.0.1:{free_port()}/alerts", retry_attempts=2)
-    sink.deliver([make_alert()])
-    assert (sink.stats.failed, sink.stats.retries) == (1, 1)
-
-
-def test_deliver_returns_while_a_hanging_receiver_still_holds_the_request(webhook, serve):
-    receiver = Receiver(hold=True)
-    sink = BackgroundSink(webhook(serve(receiver)), max_queue=10)
-    first, second = make_alert(), make_alert(subject_id="REF-2")
-    sink.deliver([first])
-    assert receiver.holding.wait(SAFETY)
-    sink.deliver([second])  # the worker is stuck inside the first request
-    assert not receiver.release.is_set() and sink.pending == 1
-    receiver.release.set()
-    sink.close(SAFETY)
-    assert [a["event_id"] for a in receiver.accepted] == [first["event_id"], second["event_id"]]
-    assert sink.stats.delivered == 2
-
-
-class GatedSink(AlertSink):
-    """Blocks inside its first delivery until ``gate`` opens."""
-
-    name = "gated"
-
-    def __init__(self) -> None:
-        self.stats = SinkStats()
-        self.entered, self.gate = threading.Event(), threading.Event()
-        self.received: list[dict] = []
-
-    def deliver(self, messages: list[dict]) -> None:
-        self.entered.set()
-        self.gate.wait(60)
-        self.received.extend(messages)
-        self.stats.add(delivered=len(messages))
-
-
-def test_a_full_queue_drops_the_oldest_waiting_alert_and_counts_it(caplog):
-    inner = GatedSink()
-    sink = BackgroundSink(inner, max_queue=2)
-    alerts = [make_alert(subject_id=f"REF-{i}", alert_id=f"deadline.at_risk:referral:REF-{i}") for i in range(4)]
-    sink.deliver(alerts[:1])
-    assert inner.entered.wait(SAFETY)
     with caplog.at_level(logging.WARNING, logger="engine.alerts.sinks"):
-        sink.deliver(alerts[1:])
-    assert sink.stats.dropped == 1
-    assert "REF-1" in caplog.text and "confidential" not in caplog.text
-    inner.gate.set()
-    sink.close(SAFETY)
-    assert inner.received == [alerts[0], alerts[2], alerts[3]]
+        assert sink.send([make_alert(), make_alert(subject_id="REF-2")]) == 0  # nothing done: both wait
+    assert len(receiver.requests) == 3 and receiver.accepted == []
+    assert (sink.stats.failed, sink.stats.retries, sink.stats.delivered) == (0, 2, 0)
+    assert "stays in the outbox" in caplog.text and "confidential" not in caplog.text
 
 
-def test_close_gives_up_on_a_stuck_sink_and_counts_what_was_left():
-    inner = GatedSink()
-    sink = BackgroundSink(inner, max_queue=10)
-    sink.deliver([make_alert()])
-    assert inner.entered.wait(SAFETY)
-    sink.deliver([make_alert(), make_alert()])
-    sink.close(0.01)
-    inner.gate.set()
-    assert sink.stats.dropped == 2
+def test_a_receiver_that_is_down_leaves_the_alert_waiting(webhook):
+    sink = webhook(f"http://127.0.0.1:{free_port()}/alerts", retry_attempts=2)
+    assert sink.send([make_alert()]) == 0
+    assert (sink.stats.failed, sink.stats.retries) == (0, 1)
+
+
+def test_close_cuts_a_backoff_short_and_the_alert_still_waits(webhook, serve):
+    receiver = Receiver(statuses=[503] * 10)
+    sink = webhook(serve(receiver), retry_attempts=10, backoff_initial_s=30, backoff_max_s=60)
+    done: list[int] = []
+    sender = threading.Thread(target=lambda: done.append(sink.send([make_alert()])))
+    sender.start()
+    wait_until(lambda: len(receiver.requests) >= 1, timeout=SAFETY)
+    sink.close()
+    sender.join(SAFETY)
+    assert not sender.is_alive() and done == [0] and receiver.accepted == []
 
 
 # --- email ------------------------------------------------------------------------------------------
@@ -269,7 +220,7 @@ def test_an_alert_email_has_the_subject_and_only_the_fields_given(smtp_server):
     inbox, port = smtp_server
     sink = email_sink(port)
     alert = make_alert(numbers={"weeks_left": 3})
-    sink.deliver([alert])
+    assert sink.send([alert]) == 1
     [(envelope, mail)] = inbox.messages
     assert envelope.rcpt_tos == ["ops@probation.example", "lead@probation.example"]
     assert mail["Subject"] == "[CRITICAL] deadline.at_risk referral REF-1 — act by 2025-03-01"
@@ -285,7 +236,7 @@ def test_an_alert_email_has_the_subject_and_only_the_fields_given(smtp_server):
 def test_email_skips_alerts_below_the_minimum_severity(smtp_server):
     inbox, port = smtp_server
     sink = email_sink(port, email_min_severity="WARNING")
-    sink.deliver([make_alert(severity="INFO", alert_id="a:1"), make_alert(severity="WARNING", alert_id="a:2")])
+    assert sink.send([make_alert(severity="INFO", alert_id="a:1"), make_alert(severity="WARNING", alert_id="a:2")]) == 2
     assert [m["Subject"].split()[0] for _, m in inbox.messages] == ["[WARNING]"]
     assert (sink.stats.delivered, sink.stats.skipped) == (1, 1)
 
@@ -294,7 +245,7 @@ def test_a_clearing_is_emailed_only_for_an_alert_that_was_emailed(smtp_server):
     inbox, port = smtp_server
     sink = email_sink(port)
     cleared = dict(severity=None, act_by=None, event_type="alert.cleared")
-    sink.deliver([make_alert(alert_id="a:1"), make_alert(alert_id="a:1", **cleared),
+    sink.send([make_alert(alert_id="a:1"), make_alert(alert_id="a:1", **cleared),
                   make_alert(alert_id="a:2", **cleared)])
     assert [m["Subject"] for _, m in inbox.messages] == [
         "[CRITICAL] deadline.at_risk referral REF-1 — act by 2025-03-01",
@@ -304,34 +255,34 @@ def test_a_clearing_is_emailed_only_for_an_alert_that_was_emailed(smtp_server):
 def test_starttls_refused_by_the_server_is_a_failure_that_is_not_retried(smtp_server):
     _, port = smtp_server
     sink = email_sink(port, smtp_starttls=True)
-    sink.deliver([make_alert()])
+    assert sink.send([make_alert()]) == 1  # refused for good: passed over
     assert (sink.stats.failed, sink.stats.retries) == (1, 0)
 
 
-def test_an_smtp_server_that_is_down_is_retried_then_counted_as_failed():
+def test_an_smtp_server_that_is_down_is_retried_then_leaves_the_alert_waiting():
     sink = email_sink(free_port(), retry_attempts=2)
-    sink.deliver([make_alert()])
-    assert (sink.stats.failed, sink.stats.retries) == (1, 1)
+    assert sink.send([make_alert()]) == 0
+    assert (sink.stats.failed, sink.stats.retries) == (0, 1)
 
 
 def test_subject_lines_cannot_smuggle_headers():
     assert "\n" not in email_subject(make_alert(subject_id="REF-1\r\nBcc: someone@example.com"))
 
 
-# --- JSONL, dispatcher, settings --------------------------------------------------------------------
+# --- JSONL, settings --------------------------------------------------------------------
 
 def test_jsonl_appends_lines_that_parse_back_to_the_same_alerts(tmp_path):
     path = tmp_path / "nested" / "alerts.jsonl"
     first, second = [make_alert()], [make_alert(subject_id="REF-é"), make_alert()]
-    JsonlSink(path).deliver(first)
-    JsonlSink(path).deliver(second)
+    assert JsonlSink(path).send(first) == 1
+    assert JsonlSink(path).send(second) == 2
     assert [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] == first + second
 
 
 def test_jsonl_lines_stay_whole_when_written_from_several_threads(tmp_path):
     sink = JsonlSink(tmp_path / "alerts.jsonl")
     batches = [[make_alert() for _ in range(20)] for _ in range(8)]
-    threads = [threading.Thread(target=sink.deliver, args=(b,)) for b in batches]
+    threads = [threading.Thread(target=sink.send, args=(b,)) for b in batches]
     for t in threads:
         t.start()
     for t in threads:
@@ -340,41 +291,11 @@ def test_jsonl_lines_stay_whole_when_written_from_several_threads(tmp_path):
     assert sorted(a["event_id"] for a in lines) == sorted(a["event_id"] for b in batches for a in b)
 
 
-class ExplodingSink(AlertSink):
-    name = "exploding"
-
-    def __init__(self) -> None:
-        self.stats = SinkStats()
-
-    def deliver(self, messages: list[dict]) -> None:
-        raise RuntimeError("boom")
-
-    def close(self, timeout: float = 5.0) -> None:
-        raise RuntimeError("boom on close")
-
-
-class RecordingSink(AlertSink):
-    name = "recording"
-
-    def __init__(self) -> None:
-        self.stats, self.received, self.closed = SinkStats(), [], False
-
-    def deliver(self, messages: list[dict]) -> None:
-        self.received.extend(messages)
-
-    def close(self, timeout: float = 5.0) -> None:
-        self.closed = True
-
-
-def test_a_sink_that_raises_does_not_stop_the_others(caplog):
-    recording = RecordingSink()
-    dispatcher = AlertDispatcher([ExplodingSink(), recording])
-    alerts = [make_alert()]
-    with caplog.at_level(logging.ERROR, logger="engine.alerts.sinks"):
-        dispatcher.publish(alerts)
-        dispatcher.close()
-    assert recording.received == alerts and recording.closed
-    assert "exploding raised RuntimeError" in caplog.text
+def test_a_jsonl_file_that_cannot_be_written_leaves_every_alert_waiting(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    sink = JsonlSink(blocked / "alerts.jsonl")  # its directory is a file
+    assert sink.send([make_alert()]) == 0 and sink.stats.delivered == 0
 
 
 def test_only_the_jsonl_sink_is_built_by_default(tmp_path, monkeypatch):
@@ -383,19 +304,20 @@ def test_only_the_jsonl_sink_is_built_by_default(tmp_path, monkeypatch):
     assert isinstance(sink, JsonlSink)
 
 
-def test_configured_network_sinks_are_built_behind_queues(monkeypatch):
+def test_configured_network_sinks_are_built(monkeypatch):
     for name, value in {"JSONL_PATH": "", "WEBHOOK_URL": "http://127.0.0.1:9/hook",
                         "WEBHOOK_HEADERS": '{"Authorization": "Bearer t"}', "SMTP_HOST": "127.0.0.1",
-                        "SMTP_FROM": "a@b.example", "SMTP_TO": '["x@b.example"]', "QUEUE_SIZE": "7",
+                        "SMTP_FROM": "a@b.example", "SMTP_TO": '["x@b.example"]', "READER_BATCH": "7",
                         "SMTP_USERNAME": "u", "SMTP_PASSWORD": "s3cret"}.items():
         monkeypatch.setenv(f"COHORTPLAN_ALERT_{name}", value)
     settings = AlertSinkSettings()
     sinks = build_sinks(settings)
     try:
-        assert [type(s.inner) for s in sinks] == [WebhookSink, EmailSink]  # type: ignore[attr-defined]
+        assert [type(s) for s in sinks] == [WebhookSink, EmailSink] and settings.reader_batch == 7
         assert "s3cret" not in repr(settings) and "Bearer" not in repr(settings)
     finally:
-        AlertDispatcher(sinks).close(1.0)
+        for sink in sinks:
+            sink.close(1.0)
 
 
 @pytest.mark.parametrize("bad", [dict(smtp_host="h"), dict(webhook_url="ftp://x"),

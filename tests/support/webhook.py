@@ -1,0 +1,69 @@
+"""A real webhook receiver on 127.0.0.1 that keeps one copy per ``Idempotency-Key``, as a careful
+receiver would: re-sent alerts are counted, never accepted twice. It can fail its first N calls and
+answer slowly, so a sender can be killed mid-batch."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class IdempotentReceiver:
+    def __init__(self, fail_first: int = 0, delay_s: float = 0.0) -> None:
+        self.fail_first, self.delay_s = fail_first, delay_s
+        self.calls = 0
+        self.accepted: dict[str, dict[str, Any]] = {}  # idempotency key → the alert, first copy
+        self.seen: Counter[str] = Counter()           # idempotency key → requests answered 200
+        self.missing_key = 0
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    def answer(self, key: str | None, body: bytes) -> int:
+        if self.delay_s:
+            time.sleep(self.delay_s)  # a slow receiver (what the sender must cope with), not a test wait
+        with self._lock:
+            self.calls += 1
+            if self.calls <= self.fail_first:
+                return 503
+            if not key:
+                self.missing_key += 1
+                return 400
+            self.seen[key] += 1
+            self.accepted.setdefault(key, json.loads(body))
+            return 200
+
+    @property
+    def resent(self) -> int:
+        with self._lock:
+            return sum(self.seen.values()) - len(self.seen)
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.accepted)
+
+    def start(self) -> str:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = receiver.answer(self.headers.get("Idempotency-Key"), body)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_address[1]}/alerts"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
