@@ -25,7 +25,9 @@ worker publishes the earliest event time it may still apply there (its queue's h
 received, or none when caught up with nothing queued), and it releases a message only when no
 partition owned elsewhere may still apply an earlier one. A worker that dies leaves its last lows
 behind, so the others hold at its frontier until its partitions are re-assigned, instead of running
-ahead and applying its backlog out of order afterwards. Partition order is never changed, so the applied offsets of a partition are contiguous and
+ahead and applying its backlog out of order afterwards. A partition this worker has just given up, and
+one nobody has published a low for yet (a worker still starting), hold everything until their owner
+publishes: a partition owned elsewhere is never taken to be empty. Partition order is never changed, so the applied offsets of a partition are contiguous and
 messages are acknowledged (so their offsets committed) as their batch commits: the broker's committed
 offset never runs ahead of the database, and agents need not wait for the merge before fetching more.
 """
@@ -75,6 +77,8 @@ class EventTimeMerger:
         """Forget revoked partitions; returns their unapplied messages (the new owner reads them again)."""
         dropped = []
         for tp in partitions:
+            if tp in self._queues:  # its new owner resumes from the database's offset: hold until it says how far
+                self.foreign[tp] = ()
             dropped.extend(item for _, item in self._queues.pop(tp, ()))
             self._frontier.pop(tp, None)
             self._arrived.pop(tp, None)

@@ -179,25 +179,27 @@ class EngineService:
         return await self._on(self._db, read)
 
     async def exchange_lows(self, mine: dict[tuple[str, int], tuple | None], stale_s: float
-                            ) -> dict[tuple[str, int], tuple | None]:
-        """Publish this worker's low watermarks and read everyone's (see :mod:`streams.merge`).
-
-        Entries not refreshed for ``stale_s`` are left out: a partition nobody has published for that
-        long (its worker gone and not replaced) must not hold the others for ever."""
-        def run() -> dict[tuple[str, int], tuple | None]:
+                            ) -> tuple[dict[tuple[str, int], tuple | None], set[tuple[str, int]]]:
+        """Publish this worker's low watermarks and read everyone's (see :mod:`streams.merge`): the fresh
+        ones, and the partitions with a stale entry. Entries not refreshed for ``stale_s`` are left out:
+        a partition nobody has published for that long (its worker gone and not replaced) must not hold
+        the others for ever."""
+        def run() -> tuple[dict[tuple[str, int], tuple | None], set[tuple[str, int]]]:
             now = time.time()
             with self.engine.database.uow() as uow:
                 for (topic, partition), low in sorted(mine.items()):
                     uow.set_state(keys.LOW_WATERMARK.key(topic, partition), json.dumps({"at": now, "key": _encode(low)}))
                 rows = uow.states(keys.LOW_WATERMARK.prefix)
                 uow.commit()
-            out = {}
+            fresh, stale = {}, set()
             for name, value in rows.items():
                 topic, partition = keys.LOW_WATERMARK.parts(name)
                 entry = json.loads(value)
                 if now - entry["at"] <= stale_s:
-                    out[(topic, int(partition))] = _decode(entry["key"])
-            return out
+                    fresh[(topic, int(partition))] = _decode(entry["key"])
+                else:
+                    stale.add((topic, int(partition)))
+            return fresh, stale
         return await self._on(self._db, run)
 
     async def last_planned(self, region: str) -> date | None:

@@ -12,8 +12,9 @@ log = logging.getLogger(__name__)
 
 
 class WatermarkExchange:
-    """While other workers own some inbound partitions, exchange low watermarks with them through the
-    database, so that partitions are applied in event-time order across workers too."""
+    """Exchange low watermarks with the other workers through the database, so that partitions are applied
+    in event-time order across workers too (a lone worker's own merge orders them all; it publishes anyway,
+    for whoever joins)."""
 
     def __init__(self, service: EngineService, merger: EventTimeMerger, settings: StreamSettings) -> None:
         self.service, self.merger, self.settings = service, merger, settings
@@ -31,10 +32,11 @@ class WatermarkExchange:
                 await asyncio.sleep(1.0)
 
     async def exchange(self) -> None:
+        """Publish this worker's lows (always: a partition it gives up keeps its last low until the new owner
+        publishes) and take the others': fresh ones as they are; none at all yet → hold everything (its
+        owner is starting); stale → no limit (its worker is gone and nobody took the partition over)."""
         mine = self.merger.lows()
-        if self.every <= set(mine):  # this worker owns every partition: its own merge orders them all
-            if self.merger.foreign:
-                self.merger.set_foreign({})
-            return
-        lows = await self.service.exchange_lows(mine, stale_s=3 * self.settings.session_timeout_s)
-        self.merger.set_foreign({tp: low for tp, low in lows.items() if tp in self.every})
+        fresh, stale = await self.service.exchange_lows(mine, stale_s=3 * self.settings.session_timeout_s)
+        mine = set(self.merger.partitions)  # the assignment may have changed meanwhile
+        foreign = {tp: fresh[tp] if tp in fresh else () for tp in self.every - mine if tp not in stale}
+        self.merger.set_foreign(foreign)
