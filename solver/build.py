@@ -51,9 +51,6 @@ class Term:
     def value(self, value_of: Callable[[cp_model.IntVar], int]) -> int:
         return self.constant + sum(coef * value_of(var) for coef, var in self.coefs)
 
-    def upper_bound(self) -> int:
-        return self.constant + sum(max(coef, 0) for coef, _ in self.coefs)
-
 
 Constraint = Callable[["Build"], None]
 Objective = Callable[["Build"], Term]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -20,12 +20,6 @@ class Routed:
     topic: str
     key: bytes
     value: bytes
-
-
-@dataclass
-class ProduceSummary:
-    sent: dict[str, int] = field(default_factory=dict)
-    skipped: list[tuple[int | None, str]] = field(default_factory=list)  # (line, reason)
 
 
 def route(raw: str, parsed: dict | None, settings: StreamSettings) -> Routed:

@@ -124,15 +124,6 @@ class Programme:
     def group_session_count(self) -> int:
         return sum(t.count for t in self.sessions if t.is_group)
 
-    @property
-    def individual_session_count(self) -> int:
-        """One-to-ones and three-way meetings: one facilitator each, no group room."""
-        return self.session_count - self.group_session_count
-
-    @property
-    def is_rolling(self) -> bool:
-        return self.intake is Intake.ROLLING
-
     def allows_sex(self, sex: str) -> bool:
         return sex in self.eligible_sexes
 
