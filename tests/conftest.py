@@ -3,6 +3,8 @@
 - ``sqlite_url``: a SQLite database file in the test's tmp dir (for SQLite-only tests).
 - ``database_url``: parametrized ``sqlite`` / ``postgres``; the postgres case gets a fresh
   database on the session PostgreSQL server and carries ``pytest.mark.postgres``.
+- ``store``: parametrized ``memory`` / ``sqlite`` / ``postgres`` (tests/support/stores.py); tests/unit
+  overrides it with the in-memory store only, tests/integration/on_databases with the two SQL ones.
 - ``postgres_server``: the session's throwaway PostgreSQL server. It is started lazily,
   only when a selected test actually needs it, and a missing server is a FAILURE, not a skip.
 """
@@ -12,11 +14,13 @@ from __future__ import annotations
 import uuid
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.support.postgres import PostgresServer, PostgresUnavailable
+from tests.support.stores import MemoryTestStore, SqlTestStore
 
 
 # Shared, noisy machines: no per-example time limit (speed is measured in bench/, not asserted here).
@@ -65,14 +69,18 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path}/cohortplan.db"
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-    ]
-)
-def database_url(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
+SQL_STORES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+ALL_STORES = [pytest.param("memory", id="memory"), *SQL_STORES]
+
+
+@contextmanager
+def _database(kind: str, request, tmp_path) -> Iterator[str]:
+    """The URL of a fresh database: a SQLite file in the test's tmp dir, or a new database on the session's
+    PostgreSQL server (dropped afterwards)."""
+    if kind == "sqlite":
         yield f"sqlite:///{tmp_path}/cohortplan.db"
         return
     # Resolved lazily so the server only starts when a postgres case is selected.
@@ -84,3 +92,30 @@ def database_url(request, tmp_path) -> Iterator[str]:
         server.drop_database(name)
     except Exception as exc:  # best effort: a throwaway server is deleted anyway
         warnings.warn(f"could not drop test database {name}: {exc}", stacklevel=1)
+
+
+@contextmanager
+def open_store(kind: str, request, tmp_path) -> Iterator[MemoryTestStore | SqlTestStore]:
+    """A fresh store of this kind (``memory``, ``sqlite``, ``postgres``), schema migrated, disposed afterwards."""
+    if kind == "memory":
+        yield MemoryTestStore()
+        return
+    with _database(kind, request, tmp_path) as url:
+        store = SqlTestStore(url, kind)
+        try:
+            yield store
+        finally:
+            store.dispose()
+
+
+@pytest.fixture(params=SQL_STORES)
+def database_url(request, tmp_path) -> Iterator[str]:
+    with _database(request.param, request, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(params=ALL_STORES)
+def store(request, tmp_path) -> Iterator[MemoryTestStore | SqlTestStore]:
+    """Every store the engine runs on: in memory, SQLite, PostgreSQL (tests/unit narrows it to memory)."""
+    with open_store(request.param, request, tmp_path) as opened:
+        yield opened

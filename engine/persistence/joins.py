@@ -5,7 +5,6 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from engine.domain.policies import deadline
 from engine.persistence import tables as t
 
 
@@ -13,7 +12,7 @@ def region_referrals(region: str, *columns: Any) -> Select:
     """The referrals of a region's people: referral_id, crn, programme_code, status, referred_on, the
     person's pdu_code, and the two end dates the deadline comes from (requirement_end, sentence_end),
     plus ``columns``. Requirement, sentence and the allocation held are outer-joined, so a referral
-    whose sentence is not known yet is there, without a deadline (see :func:`add_deadline`)."""
+    whose sentence is not known yet is there, without a deadline (see :func:`engine.persistence.rows.add_deadline`)."""
     r = t.ReferralRow
     return (select(r.referral_id, r.crn, r.programme_code, r.status, r.referred_on, t.PersonRow.pdu_code,
                    t.RequirementRow.end_date.label("requirement_end"),
@@ -24,8 +23,3 @@ def region_referrals(region: str, *columns: Any) -> Select:
             .outerjoin(t.AllocationRow, t.AllocationRow.referral_id == r.referral_id)
             .where(t.PersonRow.region_code == region))
 
-
-def add_deadline(row: dict[str, Any]) -> dict[str, Any]:
-    """The row with its ``deadline`` (the earlier of requirement and sentence end; None without a sentence)."""
-    row["deadline"] = deadline(row["requirement_end"], row["sentence_end"]) if row["sentence_end"] else None
-    return row

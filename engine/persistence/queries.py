@@ -9,20 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.domain.policies import deadline
 from engine.persistence import tables as t
-
-# Tables that make up the engine's state, with the columns that are storage details, not state.
-STATE_TABLES = {
-    t.PersonRow: (), t.SentenceRow: (), t.RequirementRow: (), t.ReferralRow: (), t.ReferralHistoryRow: ("id",),
-    t.CohortRow: (), t.FacilitatorRow: (), t.AllocationRow: (), t.PlanRow: (), t.AttendanceRow: ("id",),
-    # the text and server time of a processed or parked copy, and where a parked one came from, explain the
-    # state rather than make it: a replay from another file (or a redelivery) holds the same state
-    t.ProcessedEventRow: ("raw", "seen_at"),
-    t.ParkedEventRow: ("origin", "line_number", "partition", "offset", "seen_at"),
-    t.OutboxRow: ("id", "sent_at"), t.OfficeRow: (),
-    t.ActiveAlertRow: (), t.EngineStateRow: (),
-}
-# engine_state rows that record how the state was delivered (consumer offsets, re-plan marks), not what it is.
-BOOKKEEPING_PREFIXES = ("offset:", "dirty:", "clock", "low:")
+from engine.persistence.rows import STATE_TABLES, canonical_state, plain
 
 
 class Queries:
@@ -33,15 +20,11 @@ class Queries:
         self.s.close()
 
     def canonical_state(self) -> dict[str, list[dict[str, Any]]]:
-        """Every state table as sorted rows of JSON-friendly values: equal state, equal export."""
-        out = {}
-        for row_cls, skip in STATE_TABLES.items():
-            cols = [c for c in row_cls.__table__.columns if c.name not in skip]
-            rows = [{k: _plain(v) for k, v in r.items()} for r in self.s.execute(select(*cols)).mappings()]
-            if row_cls is t.EngineStateRow:
-                rows = [r for r in rows if not r["name"].startswith(BOOKKEEPING_PREFIXES)]
-            out[row_cls.__tablename__] = sorted(rows, key=lambda r: repr(sorted(r.items())))
-        return out
+        """Every state table as sorted rows of JSON-friendly values: equal state, equal export
+        (:func:`engine.persistence.rows.canonical_state`, which the in-memory store answers too)."""
+        tables = t.Base.metadata.tables
+        return canonical_state({name: [dict(r) for r in self.s.execute(select(tables[name])).mappings()]
+                                for name in STATE_TABLES})
 
     def waitlist(self, region: str | None = None, programme: str | None = None) -> list[dict[str, Any]]:
         stmt = (select(t.ReferralRow.referral_id, t.ReferralRow.crn, t.ReferralRow.programme_code,
@@ -85,7 +68,7 @@ class Queries:
             cohort = allocation and self.s.get(t.CohortRow, allocation.cohort_id)
             requirement = self.s.get(t.RequirementRow, referral.requirement_id)
             sentence = requirement and self.s.get(t.SentenceRow, requirement.sentence_id)
-            ends = _plain(deadline(requirement.end_date, sentence.expected_end_date)) if sentence else None
+            ends = plain(deadline(requirement.end_date, sentence.expected_end_date)) if sentence else None
             out["referrals"].append({**_row(referral), "deadline": ends,
                                      "history": [_row(h) for h in history],
                                      "allocation": _row(allocation) if allocation else None,
@@ -128,7 +111,7 @@ class Queries:
         out = []
         for r in rows:
             since = r["parked_at"] or r["occurred_at"]
-            out.append({**{name: _plain(value) for name, value in r.items()},
+            out.append({**{name: plain(value) for name, value in r.items()},
                         "waited_hours": int((now - since) / timedelta(hours=1)) if now and now > since else 0})
         return out
 
@@ -184,10 +167,5 @@ class Queries:
 
 
 def _row(obj) -> dict[str, Any]:
-    return {c.name: _plain(getattr(obj, c.name)) for c in obj.__table__.columns}
+    return {c.name: plain(getattr(obj, c.name)) for c in obj.__table__.columns}
 
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value

@@ -12,7 +12,8 @@ from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
 from engine.persistence import tables as t
-from engine.persistence.joins import add_deadline, region_referrals
+from engine.persistence.joins import region_referrals
+from engine.persistence.rows import add_deadline
 from engine.persistence.database import Database
 
 

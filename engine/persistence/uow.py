@@ -12,12 +12,10 @@ from engine.domain.model import Office, PlanRecord, Referral, StatusChange
 from engine.domain.statuses import ReferralStatus
 from engine.persistence import mappers as m
 from engine.persistence import tables as t
-from engine.persistence.joins import add_deadline, region_referrals
+from engine.persistence.joins import region_referrals
 from engine.persistence.repository import SqlRepository, insert_ignore, insert_many, upsert
-from engine.ports import (CONFLICT_REASON, EXPIRED_REASON, Attendance, DeadLetter, ParkedEvent, SeenCopy,
-                          UnitOfWork)
-
-PARKED = "PARKED"
+from engine.persistence.rows import PARKED, add_deadline, dead_letter_text, labelled_origin
+from engine.ports import Attendance, DeadLetter, ParkedEvent, SeenCopy, UnitOfWork
 
 
 class ReferralRepository(SqlRepository[Referral]):
@@ -197,7 +195,7 @@ class SqlUnitOfWork(UnitOfWork):
     def dead_letter(self, letter: DeadLetter, received_at: datetime) -> None:
         self._queue(t.DeadLetterRow, received_at=received_at, origin=letter.origin,
                     line_number=letter.line_number, partition=letter.partition, offset=letter.offset,
-                    event_id=letter.event_id, reason=_text(letter.reason), raw=_text(letter.raw))
+                    event_id=letter.event_id, reason=dead_letter_text(letter.reason), raw=dead_letter_text(letter.raw))
 
     def record_attendance(self, record: Attendance) -> bool:
         key = (record.referral_id, record.cohort_id, record.session_number)
@@ -241,7 +239,7 @@ class SqlUnitOfWork(UnitOfWork):
         d = t.DeadLetterRow
         rows = self._session.execute(select(d.received_at, d.origin, func.substr(d.reason, 1, 40)).where(
             d.received_at >= since).order_by(d.id))
-        return [(at, _labelled(origin, reason)) for at, origin, reason in rows]
+        return [(at, labelled_origin(origin, reason)) for at, origin, reason in rows]
 
     # planning -----------------------------------------------------------------------------------
     def offices(self, region_code: str) -> list[Office]:
@@ -327,21 +325,6 @@ class SqlUnitOfWork(UnitOfWork):
 
     def set_state(self, name: str, value: str) -> None:
         upsert(self._session, t.EngineStateRow, [dict(name=name, value=value)], ["name"])
-
-
-def _text(value: str | None) -> str | None:
-    """A bad line may hold a NUL, which a PostgreSQL text column cannot: it is kept as the visible escape
-    ``\\u0000`` (SQLite could store it as is; both store the same, so both show the same dead letters)."""
-    return value.replace("\x00", "\\u0000") if value and "\x00" in value else value
-
-
-def _labelled(origin: str, reason: str) -> str:
-    """A dead letter's origin, naming the kinds that are not bad input (so an alert listing origins shows them)."""
-    if reason.startswith(CONFLICT_REASON):
-        return f"{origin} (conflicting duplicate)"
-    if reason.startswith(EXPIRED_REASON):
-        return f"{origin} (parked event expired)"
-    return origin
 
 
 def _lock_key(name: str) -> int:
