@@ -76,6 +76,11 @@ class OffsetGate:
         self._expected[tp] = (item.offset or 0) + 1
         return True
 
+    def behind(self, tp: TP) -> bool:
+        """The broker is known to hold messages of this partition not yet admitted (at the last fetch)."""
+        expected, highwater = self._expected.get(tp), self._highwater(tp)
+        return expected is not None and highwater is not None and expected < highwater
+
     def caught_up(self, tp: TP) -> bool:
         """Everything the broker had in this partition at the last fetch was admitted."""
         expected, highwater = self._expected.get(tp), self._highwater(tp)
@@ -127,7 +132,8 @@ class Intake:
                  idle_s: float, batch_max: int, clock: Any) -> None:
         self.service, self.gate, self.on_dirty = service, gate, on_dirty
         self.acks = PendingAcks()
-        self.merger = EventTimeMerger(self.apply, idle_s, batch_max, caught_up=gate.caught_up, clock=clock)
+        self.merger = EventTimeMerger(self.apply, idle_s, batch_max, caught_up=gate.caught_up, behind=gate.behind,
+                                      clock=clock)
 
     async def take(self, events: Iterable[Any]) -> None:
         """An ingest agent's batch of faust events: admit, hold the acknowledgement, queue for the merge."""

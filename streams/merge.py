@@ -9,8 +9,9 @@ replay's sort, as far as it is safe:
     a message is released when every other partition either has a queued message (its head is not
     earlier, or the merge would have picked it), has already delivered a message at least as late
     (its frontier: the time of its last valid message, as partitions are in event-time order), is caught up (everything up to the broker's
-    high-water mark was admitted), or has delivered nothing for ``idle_s`` since its last delivery
-    (a last resort; a partition that never delivered holds the others until it is caught up).
+    high-water mark was admitted), or has delivered nothing for ``idle_s`` since its last delivery while
+    not known to be behind the broker's high-water mark (a last resort; a partition that never
+    delivered holds the others until it is caught up, and one with a known backlog is always waited for).
 
 A message dated beyond the clock bounds (docs/events.md, "Clocks": a 2099 typo) is released first, like an
 invalid one, without moving its partition's frontier: the ingest dead-letters it, and its claimed time never
@@ -53,10 +54,11 @@ INVALID = (0,)  # sorts before every event-time key
 class EventTimeMerger:
     def __init__(self, apply: Callable[[list[RawEvent]], Awaitable[Any]], idle_s: float = 2.0,
                  batch_max: int = 1000, max_buffered: int = 50_000,
-                 caught_up: Callable[[TP], bool] = lambda tp: False, clock: ClockBounds | None = None) -> None:
+                 caught_up: Callable[[TP], bool] = lambda tp: False, clock: ClockBounds | None = None,
+                 behind: Callable[[TP], bool] = lambda tp: False) -> None:
         self._apply, self.idle_s, self.batch_max, self.max_buffered = apply, idle_s, batch_max, max_buffered
         self.clock = clock or ClockBounds()  # an event dated out of bounds must not hold its partition back
-        self._caught_up = caught_up
+        self._caught_up, self._behind = caught_up, behind
         self._queues: dict[TP, deque[tuple[tuple, RawEvent]]] = {}
         self._frontier: dict[TP, tuple] = {}      # event-time key of the last message received per partition
         self._arrived: dict[TP, float] = {}       # monotonic time of the last arrival per partition
@@ -135,7 +137,7 @@ class EventTimeMerger:
                 break
             key, tp = min(heads)
             if not all(self._queues[t] or self._frontier.get(t, ()) >= key or self._caught_up(t)
-                       or now - self._arrived.get(t, now) >= self.idle_s for t in self._queues if t != tp):
+                       or self._idle(t, now) for t in self._queues if t != tp):
                 break
             if key != INVALID and any(low is not None and low < key for t, low in self.foreign.items()
                                       if t not in self._queues):
@@ -145,6 +147,12 @@ class EventTimeMerger:
         self.buffered -= len(out)
         self._signal_room()
         return out
+
+    def _idle(self, tp: TP, now: float) -> bool:
+        """Delivered nothing for ``idle_s`` — and not known to be behind: a partition the broker says has
+        more messages is waited for, however long (a broker outage makes every partition quiet at once,
+        and the first to resume must not run ahead of the others' backlogs)."""
+        return now - self._arrived.get(tp, now) >= self.idle_s and not self._behind(tp)
 
     def lows(self) -> dict[TP, tuple | None]:
         """Per owned partition, the earliest event-time key it may still release: its queue's head; else

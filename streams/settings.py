@@ -39,7 +39,7 @@ class StreamSettings(BaseSettings):
                                      "(killed) loses its partitions after this long")
     batch_max: int = Field(1000, ge=1, le=100_000, description="most messages applied in one transaction")
     merge_idle_s: float = Field(
-        2.0, ge=0, le=60, description="a partition neither caught up nor delivering holds others back at most this long")
+        2.0, ge=0, le=60, description="a partition neither caught up nor delivering (and not known to be behind the broker) holds others back at most this long")
     replan_quiet_s: float = Field(5.0, ge=0, description="re-plan a region after this long without changes")
     replan_max_delay_s: float = Field(60.0, gt=0, description="…or at most this long after its first change")
     relay_interval_s: float = Field(0.2, gt=0, le=60, description="outbox relay poll interval")

@@ -225,3 +225,19 @@ def test_the_exchange_holds_for_a_partition_nobody_published_and_lets_a_stale_on
     exchange.every = {A, C, D}
     asyncio.run(exchange.exchange())
     assert m.foreign == {C: ()}  # C: no entry yet → hold; D: stale → its worker is gone, no limit
+
+
+def test_a_quiet_partition_known_to_be_behind_the_broker_is_waited_for_past_idle_s():
+    """Found in the broker-restart test: the outage made every partition quiet, and the first to resume ran
+    ahead of another's backlog once idle_s had passed (a removal applied with the wrong cause)."""
+    behind = {B}
+    m = EventTimeMerger(lambda batch: asyncio.sleep(0), idle_s=2.0, behind=lambda tp: tp in behind)
+    m.assign([A, B])
+    asyncio.run(m.submit([_msg(B, 0, T0)]))
+    asyncio.run(m.submit([_msg(A, 0, T0 + timedelta(hours=1))]))
+    assert [r.origin for r in m.release()] == ["b"]
+    import time
+    much_later = time.monotonic() + 600.0
+    assert m.release(now=much_later) == []  # b's backlog is on the broker: wait for it
+    behind.clear()
+    assert [r.origin for r in m.release(now=much_later)] == ["a"]
