@@ -199,7 +199,7 @@ def _enforce(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules) -> i
             crn=referral.crn, previous_cohort_id=previous, reason=reason), at,
             stable_id("unsafe", region, as_of, referral.referral_id))
 
-    findings = safety.enforce(uow, rules, safety.region_cohorts(uow, region), as_of, remove)
+    findings = safety.enforce(uow, rules, safety.region_cohorts(uow, region), as_of, remove, leave_movable=True)
     return len({f.breach.referral_id for f in findings if f.remedy == safety.Remedy.REMOVE})
 
 

@@ -2,8 +2,9 @@
 
 Called in the transaction that applied an event (for the people and cohorts it touched) and at the
 start of every plan (for the whole region), so no event order can leave a place that breaks a rule:
-a place the plan made is removed at once, inside the freeze window too, and a place people made or
-a running programme is kept and flagged (see :func:`engine.domain.placement.remedy`). Every removal
+a place the plan made is removed at once, inside the freeze window too (at the start of a plan, one
+the plan may still move is left to it: it moves the person), and a place people made or a running
+programme is kept and flagged (see :func:`engine.domain.placement.remedy`). Every removal
 is recorded (engine state, :data:`engine.state_keys.UNSAFE_REMOVED`) until the next plan of the region has seen the person
 again, so the ``place.breaks_rule`` alert can say which rule took the place away and what to do.
 """
@@ -77,21 +78,24 @@ class PlaceAudit:
 
 
 def enforce(uow: UnitOfWork, rules: EngineRules, cohort_ids: Iterable[str], as_of: date,
-            remove: Callable[[Referral, str], None], first: Iterable[str] = ()) -> list[Finding]:
-    """Remove the plan's fixed places that break a rule (``remove(referral, reason)`` frees one) and
-    return every finding, removed or flagged. A place the next plan may still move is left to it (the
+            remove: Callable[[Referral, str], None], first: Iterable[str] = (),
+            leave_movable: bool = False) -> list[Finding]:
+    """Remove the plan's places that break a rule (``remove(referral, reason)`` frees one) and return
+    every finding, removed or flagged. After an event every such place goes at once, whoever may move it
+    later. With ``leave_movable`` (the planner, which re-plans the region straight away) a place the plan
+    may still move is left to that plan, so the person is moved rather than removed and placed again (the
     plan never keeps an incompatible place, and the gate checks that it did not) — except a place in
-    another region than the person's, which no plan of either region sees. A non-association is
-    settled by removing one person only: those in ``first`` (whose facts just changed), then by
-    referral id; the pair is re-checked after each removal."""
+    another region than the person's, which no plan of either region sees. A non-association is settled
+    by removing one person only: those in ``first`` (whose facts just changed), then by referral id; the
+    pair is re-checked after each removal."""
     audit = PlaceAudit(uow, rules, cohort_ids)
     preferred = set(first)
     findings, removed = [], set()
-    fixed = {r.referral_id for r in audit.members if not _movable_by_plan(uow, r, audit.cohorts[r.cohort_id],
-                                                                         as_of, rules.freeze_days)}
+    movable = {r.referral_id for r in audit.members if leave_movable and _movable_by_plan(
+        uow, r, audit.cohorts[r.cohort_id], as_of, rules.freeze_days)}
 
     def ours(f: Finding) -> bool:
-        return f.breach.referral_id in fixed or f.breach.rule == Rule.REGION
+        return f.breach.referral_id not in movable or f.breach.rule == Rule.REGION
 
     while True:
         open_ = [f for f in audit.findings(lambda r: r.referral_id not in removed) if ours(f)]

@@ -1,4 +1,5 @@
-"""Handlers against real databases (SQLite and PostgreSQL): intake, parking, staleness, freeing places, rejections."""
+"""Handlers: intake, parking, staleness, freeing places, rejections. On the in-memory store here; the same suite
+runs on SQLite and PostgreSQL from tests/integration/on_databases."""
 from __future__ import annotations
 
 import json
@@ -12,9 +13,8 @@ from tests.unit.engine.harness import Harness
 
 
 @pytest.fixture
-def h(database_url) -> Harness:
-    """The same handler suite on SQLite and on the real PostgreSQL server."""
-    return Harness(database_url)
+def h(store) -> Harness:
+    return Harness(store)
 
 
 def group_of_eight(h: Harness, start: date = date(2025, 3, 3)) -> None:
@@ -202,7 +202,9 @@ def test_the_next_plan_keeps_places_and_publishes_no_changes(h):
     assert (again.made, again.changed, again.removed) == (0, 0, 0)
 
 
-def test_a_person_who_can_no_longer_attend_their_group_is_moved_and_the_change_is_published(h):
+def test_a_person_who_can_no_longer_attend_their_group_loses_the_place_at_once_and_the_next_plan_moves_them(h):
+    """Availability that makes attendance impossible is a rule (issue 12): the place goes when the change
+    arrives, not at the next plan (it used to stand until then, published as ``allocation.changed``)."""
     lines = [line for i in range(8) for line in person_with_referral(f"X{i:06d}")]
     lines += [line for i in range(8, 20) for line in person_with_referral(f"X{i:06d}")]  # both groups open
     h.feed(*lines, cohort_planned("C1", date(2025, 3, 3)), facilitator("F1"), facilitator("F2"),
@@ -215,8 +217,11 @@ def test_a_person_who_can_no_longer_attend_their_group_is_moved_and_the_change_i
     crn = mover.removeprefix("REF-")
     h.feed(event("referral.availability_updated", T0 + timedelta(days=40), crn=crn, referral_id=mover,
                  availability=[{"weekday": 1, "period": "EVENING"}]))
+    removed = [json.loads(x["message"])["payload"] for x in h.outbox("allocation.removed")]
+    assert [(r["referral_id"], r["previous_cohort_id"]) for r in removed] == [(mover, "C1")]
+    assert "availability" in removed[0]["reason"] and h.referral(mover).cohort_id is None
     outcome = h.plan(date(2025, 2, 11))
-    changed = [json.loads(x["message"])["payload"] for x in h.outbox("allocation.changed")]
-    assert outcome.changed == 1 and changed[0]["referral_id"] == mover
-    assert changed[0]["previous_cohort_id"] == "C1" and changed[0]["cohort_id"] == "C2"
+    assert (outcome.made, outcome.changed) == (1, 0)
+    made = [json.loads(x["message"])["payload"] for x in h.outbox("allocation.made")]
+    assert (made[-1]["referral_id"], made[-1]["cohort_id"]) == (mover, "C2")
     assert h.allocation(mover).cohort_id == "C2" and h.referral(mover).status == S.SCHEDULED
