@@ -136,10 +136,10 @@ def test_a_delivery_team_cohort_whose_start_passed_unconfirmed_is_not_cleared_as
 # --- on a real engine: the sweep finds out what became of a cohort that left the view --------------
 
 @pytest.fixture
-def h(sqlite_url, monkeypatch) -> Harness:
+def h(store, monkeypatch) -> Harness:
     for name in [n for n in os.environ if n.startswith("COHORTPLAN_ALERT_")]:
         monkeypatch.delenv(name)
-    return Harness(sqlite_url)
+    return Harness(store)
 
 
 def plan_and_sweep(h: Harness, as_of: date) -> None:

@@ -38,8 +38,8 @@ def _no_alert_env(monkeypatch):
 
 
 @pytest.fixture
-def h(sqlite_url) -> Harness:
-    return Harness(sqlite_url)
+def h(store) -> Harness:
+    return Harness(store)
 
 
 def sweep(h: Harness, thresholds: AlertThresholds | None = None) -> AlertSweep:

@@ -8,7 +8,6 @@ import pytest
 
 from engine.domain.clock import ClockBounds
 from engine.domain.rules import EngineRules
-from engine.persistence.database import Database
 from engine.services.ingest import Ingestor, RawEvent, event_clock
 from engine.services.planning import Planner
 from engine.services.replay import Replay, read_lines
@@ -18,8 +17,8 @@ from tests.support.events import T0, cohort_planned, event, facilitator, person_
 TYPO = datetime(2099, 1, 1, tzinfo=timezone.utc)
 
 
-def test_an_event_far_past_the_latest_accepted_is_a_dead_letter_naming_the_bound(sqlite_url):
-    db = Database(sqlite_url)
+def test_an_event_far_past_the_latest_accepted_is_a_dead_letter_naming_the_bound(store):
+    db = store
     ingestor = Ingestor(db.uow, EngineRules())
     ingestor.process([RawEvent(line, "t", n) for n, line in enumerate(person_with_referral("X000001"), 1)])
     result = ingestor.process([RawEvent(event("person.updated", TYPO, crn="X000001", ldc=True), "t", 9)])
@@ -27,12 +26,7 @@ def test_an_event_far_past_the_latest_accepted_is_a_dead_letter_naming_the_bound
     with db.uow() as uow:
         assert event_clock(uow) < T0 + timedelta(days=30)
         assert uow.people.get("X000001").ldc is False
-    from engine.persistence.database import queries
-    q = queries(db)
-    try:
-        reason = q.dead_letters(10)[0]["reason"]
-    finally:
-        q.close()
+    reason = db.dead_letters(10)[0]["reason"]
     assert "occurred_at 2099-01-01T00:00:00Z" in reason and "92 days" in reason and "latest accepted" in reason
 
 
@@ -52,13 +46,13 @@ def test_on_the_event_clock_history_far_behind_the_wall_clock_is_accepted():
 
 
 @pytest.mark.parametrize("batch_size", [1, 2000])
-def test_a_replay_with_one_event_dated_2099_plans_only_up_to_the_real_events(tmp_path, batch_size):
+def test_a_replay_with_one_event_dated_2099_plans_only_up_to_the_real_events(store, tmp_path, batch_size):
     lines = [*person_with_referral("X000001"), cohort_planned("C1", T0.date() + timedelta(days=40)),
              facilitator("F1"), facilitator("F2"), event("person.updated", TYPO, crn="X000001", ldc=True),
              event("person.updated", T0 + timedelta(days=60), crn="X000001", interpreter_needed=True)]
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    db, rules = Database(f"sqlite:///{tmp_path}/r.db"), EngineRules()
+    db, rules = store, EngineRules()
     summary = Replay(Ingestor(db.uow, rules), Planner(db.uow, CurrentPracticeAllocator(), rules),
                      timedelta(days=7), batch_size=batch_size).run(read_lines(path))
     assert summary.ingest.dead_lettered == 1
@@ -70,8 +64,8 @@ def test_a_replay_with_one_event_dated_2099_plans_only_up_to_the_real_events(tmp
 
 # Issue 18, class 6 lives here too: what the envelope says about ordering must match the payload.
 
-def test_class6_an_event_keyed_by_one_crn_about_another_is_a_dead_letter(sqlite_url):
-    db = Database(sqlite_url)
+def test_class6_an_event_keyed_by_one_crn_about_another_is_a_dead_letter(store):
+    db = store
     ingestor = Ingestor(db.uow, EngineRules())
     result = ingestor.process([RawEvent(event("person.updated", T0, key="X000002", crn="X000001", region_code="RS"),
                                         "t", 1)])

@@ -16,7 +16,6 @@ from engine.alerts.rules import dead_letters
 from engine.alerts.settings import AlertThresholds
 from engine.events.decode import decode
 from engine.events.envelope import Envelope
-from engine.persistence.database import queries
 from engine.services.digests import content_digest
 from engine.services.ingest import Ingestor, RawEvent
 from tests.support.events import T0, event, person_with_referral
@@ -27,8 +26,8 @@ TOPIC = "programmes.referrals.v1"
 
 
 @pytest.fixture
-def h(sqlite_url) -> Harness:
-    return Harness(sqlite_url)
+def h(store) -> Harness:
+    return Harness(store)
 
 
 def assessed(at: datetime, ogrs3: float = 80.0, event_id: str = ID, crn: str = "X000001") -> str:
@@ -45,16 +44,8 @@ def pdu_of(h: Harness, crn: str) -> str:
         return uow.people.get(crn).pdu_code
 
 
-def state(h: Harness) -> dict:
-    q = queries(h.db)
-    try:
-        return q.canonical_state()
-    finally:
-        q.close()
-
-
-def test_conflicting_duplicate_is_dead_lettered_with_both_payloads(database_url):
-    h = Harness(database_url)
+def test_conflicting_duplicate_is_dead_lettered_with_both_payloads(store):
+    h = Harness(store)
     h.feed(*person_with_referral("X000001", assessed=False))
     first = assessed(T0 + timedelta(days=20), ogrs3=80.0)
     h.feed(first)
@@ -105,15 +96,15 @@ def test_the_first_copy_to_arrive_stands_not_the_earliest_occurred_at(h, order):
     assert h.dead_letters()[0]["raw"] == lines[1]
 
 
-def test_where_batches_end_does_not_change_the_winner_or_the_record(sqlite_url, tmp_path):
+def test_where_batches_end_does_not_change_the_winner_or_the_record():
     lines = [person(T0, "RS-P01"), person(T0 + timedelta(days=1), "RS-P02"), *person_with_referral("X000001"),
              person(T0 - timedelta(days=1), "RS-P03")]
-    together = Harness(sqlite_url)
+    together = Harness()
     together.feed(*lines)
-    one_by_one = Harness(f"sqlite:///{tmp_path}/apart.db")
+    one_by_one = Harness()
     for line in lines:
         one_by_one.feed(line)
-    assert state(together) == state(one_by_one)
+    assert together.state() == one_by_one.state()
     assert [d["raw"] for d in together.dead_letters()] == [d["raw"] for d in one_by_one.dead_letters()] == \
         [lines[1], lines[-1]]
 
@@ -161,8 +152,7 @@ def test_an_event_recorded_before_digests_were_kept_is_compared_as_a_duplicate(h
     assert (result.duplicates, result.conflicts, result.applied) == (1, 0, 0)
 
 
-def test_a_conflict_from_a_broker_goes_to_the_dead_letter_topic_with_both_copies(sqlite_url):
-    h = Harness(sqlite_url)
+def test_a_conflict_from_a_broker_goes_to_the_dead_letter_topic_with_both_copies(h):
     first, second = person(T0, "RS-P01"), person(T0, "RS-P02")
     ingest = Ingestor(h.db.uow)
     ingest.process([RawEvent(first, TOPIC, partition=2, offset=10)])
@@ -214,18 +204,16 @@ def test_a_single_conflicting_duplicate_raises_its_own_alert_whatever_the_dead_l
     assert len(alerts) == 1 and "same event id and different content" in next(iter(alerts.values()))["reason"]
 
 
-def test_a_file_replay_applies_the_first_copy_in_the_file_even_when_a_later_copy_is_dated_earlier(tmp_path):
+def test_a_file_replay_applies_the_first_copy_in_the_file_even_when_a_later_copy_is_dated_earlier(store, tmp_path):
     """The replay sorts by event time, but every copy of an id sorts where its first line is."""
     from engine.domain.rules import EngineRules
-    from engine.persistence.database import Database
     from engine.services.replay import Replay, read_lines
     first = event("person.updated", T0 + timedelta(hours=2), crn="X000950", region_code="RS", pdu_code="RS-P01",
                   event_id=ID)
     earlier_copy = event("person.updated", T0, crn="X000950", region_code="RS", pdu_code="RS-P02", event_id=ID)
     path = tmp_path / "events.jsonl"
     path.write_text(first + "\n" + earlier_copy + "\n")
-    db = Database(f"sqlite:///{tmp_path}/r.db")
-    summary = Replay(Ingestor(db.uow, EngineRules())).run(read_lines(path))
+    summary = Replay(Ingestor(store.uow, EngineRules())).run(read_lines(path))
     assert summary.ingest.conflicts == 1
-    with db.uow() as uow:
+    with store.uow() as uow:
         assert uow.people.get("X000950").pdu_code == "RS-P01"

@@ -1,5 +1,6 @@
 """Issue 18, classes 2 and 3: the delivery team's confirmation is applied for everything it can be,
-and a cohort's definition either applies (members re-checked) or is refused where people look."""
+and a cohort's definition either applies (members re-checked) or is refused where people look. The store is in
+memory here; tests/integration/on_databases runs this module on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
@@ -18,8 +19,8 @@ AT = datetime(2025, 2, 12, 9, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def h(database_url) -> Harness:
-    return Harness(database_url)
+def h(store) -> Harness:
+    return Harness(store)
 
 
 def waiting(h: Harness, n: int, first: int = 0, sex: str = "MALE") -> list[str]:

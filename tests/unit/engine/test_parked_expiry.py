@@ -6,22 +6,19 @@ import json
 from datetime import timedelta
 
 import pytest
-from typer.testing import CliRunner
 
-from engine.bootstrap import bootstrap
-from engine.cli import app
-from engine.persistence.database import queries
 from engine.services.ingest import Ingestor, RawEvent
 from engine.settings import EngineSettings
 from tests.support.events import T0, event, person_with_referral
+from tests.support.stores import MemoryTestStore
 from tests.unit.engine.harness import Harness
 
 TOPIC = "programmes.referrals.v1"
 
 
 @pytest.fixture
-def h(sqlite_url) -> Harness:
-    return Harness(sqlite_url)
+def h(store) -> Harness:
+    return Harness(store)
 
 
 def tick(at, crn: str = "X000099") -> str:
@@ -30,23 +27,15 @@ def tick(at, crn: str = "X000099") -> str:
 
 
 def parked_rows(h: Harness) -> list[dict]:
-    q = queries(h.db)
-    try:
-        return q.parked()
-    finally:
-        q.close()
+    return h.db.rows("parked_events")
 
 
 def processed(h: Harness, event_id: str) -> dict:
-    q = queries(h.db)
-    try:
-        return {r["event_id"]: r for r in q.canonical_state()["processed_events"]}[event_id]
-    finally:
-        q.close()
+    return {r["event_id"]: r for r in h.state()["processed_events"]}[event_id]
 
 
-def test_parked_event_expires_into_a_dead_letter_with_its_reason(database_url):
-    h = Harness(database_url)
+def test_parked_event_expires_into_a_dead_letter_with_its_reason(store):
+    h = Harness(store)
     referral = person_with_referral("X000001")[3]  # at T0 + 3 days; its requirement never arrives
     h.feed(tick(T0), tick(T0, "X000098"), referral)
     assert [r["waiting_for"] for r in parked_rows(h)] == ["requirement:RQ-X000001"]
@@ -86,14 +75,14 @@ def test_a_parked_event_within_the_limit_is_applied_when_its_partner_arrives(h):
 
 
 @pytest.mark.parametrize("partner_after_days", [6, 12])
-def test_expiry_does_not_depend_on_where_batches_end(sqlite_url, tmp_path, partner_after_days):
+def test_expiry_does_not_depend_on_where_batches_end(partner_after_days):
     """One batch or one event per batch: the same events expire, the same ones are applied. The referral waits
     from T0 + 3 days; the clock passes the limit a day before its requirement arrives, or does not."""
     partner = person_with_referral("X000001", at=T0 + timedelta(days=partner_after_days), assessed=False)[:3]
     stream = [person_with_referral("X000001")[3], tick(T0 + timedelta(days=partner_after_days - 1)), *partner]
-    together = Harness(sqlite_url)
+    together = Harness()
     total = together.feed(*stream)
-    apart = Harness(f"sqlite:///{tmp_path}/apart.db")
+    apart = Harness()
     for line in stream:
         apart.feed(line)
     expired = partner_after_days == 12
@@ -114,8 +103,7 @@ def test_dead_letter_on_release_keeps_the_original_line_number(h):
     assert (letter["origin"], letter["line_number"], letter["raw"]) == ("test", 2, impossible)
 
 
-def test_a_dead_letter_on_release_from_a_broker_names_its_own_partition_and_offset(sqlite_url):
-    h = Harness(sqlite_url)
+def test_a_dead_letter_on_release_from_a_broker_names_its_own_partition_and_offset(h):
     ingest = Ingestor(h.db.uow)
     impossible = event("referral.status_changed", T0 + timedelta(days=30), crn="X000006", referral_id="REF-X000006",
                        to_status="PROGRAMME_COMPLETE")
@@ -129,10 +117,10 @@ def test_a_dead_letter_on_release_from_a_broker_names_its_own_partition_and_offs
     assert (payload["original"], payload["partition"], payload["offset"]) == (impossible, 1, 7)
 
 
-def test_the_park_timeout_is_a_setting(sqlite_url, monkeypatch):
-    assert bootstrap(EngineSettings(database_url=sqlite_url)).ingestor.park_timeout == timedelta(hours=168)
+def test_the_park_timeout_is_a_setting(memory_bootstrap, monkeypatch):
+    assert memory_bootstrap(EngineSettings()).ingestor.park_timeout == timedelta(hours=168)
     monkeypatch.setenv("COHORTPLAN_PARK_TIMEOUT_HOURS", "2")
-    engine = bootstrap(EngineSettings(database_url=sqlite_url))
+    engine = memory_bootstrap(EngineSettings())
     assert engine.ingestor.park_timeout == timedelta(hours=2)
     ingest = engine.ingestor
     referral = person_with_referral("X000001")[3]
@@ -140,20 +128,5 @@ def test_the_park_timeout_is_a_setting(sqlite_url, monkeypatch):
     assert ingest.process([RawEvent(tick(T0 + timedelta(days=3, hours=2)), "file", 2)]).expired == 0
     result = ingest.process([RawEvent(tick(T0 + timedelta(days=3, hours=3)), "file", 3)])
     assert result.expired == 1
-    assert "the limit is 2 h of event time" in engine.queries().dead_letters()[-1]["reason"]
+    assert "the limit is 2 h of event time" in MemoryTestStore(engine.database).dead_letters()[-1]["reason"]
 
-
-def test_the_parked_command_lists_what_waits_for_what_and_where_it_came_from(sqlite_url):
-    h = Harness(sqlite_url)
-    referral = person_with_referral("X000001")[3]
-    h.feed(tick(T0), referral)
-    h.feed(tick(T0 + timedelta(days=5)))  # the referral waits from T0 + 3 days
-    [row] = parked_rows(h)
-    assert (row["event_type"], row["waiting_for"], row["origin"], row["line_number"]) == (
-        "referral.created", "requirement:RQ-X000001", "test", 2)
-    assert row["event_id"] == json.loads(referral)["event_id"] and row["waited_hours"] == 48
-
-    result = CliRunner().invoke(app, ["parked", "--database-url", sqlite_url], env={"COLUMNS": "250"})
-    assert result.exit_code == 0, result.output
-    for text in ("1 parked events", "168 h", row["event_id"], "referral.created", "requirement:RQ-X000001", "48 h"):
-        assert text in result.output

@@ -11,8 +11,8 @@ from tests.unit.engine.harness import Harness
 
 
 @pytest.fixture
-def h(sqlite_url) -> Harness:
-    return Harness(sqlite_url)
+def h(store) -> Harness:
+    return Harness(store)
 
 
 def alerts(h: Harness, event_type: str, kind: str) -> list[dict]:

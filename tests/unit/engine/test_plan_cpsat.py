@@ -18,8 +18,8 @@ AS_OF = date(2025, 2, 3)
 
 
 @pytest.fixture
-def h(sqlite_url) -> Harness:
-    h = Harness(sqlite_url)
+def h(store) -> Harness:
+    h = Harness(store)
     h.feed(*[line for i in range(8) for line in person_with_referral(f"X{i:06d}")],
            facilitator("F1"), facilitator("F2"))
     with h.db.uow() as uow:

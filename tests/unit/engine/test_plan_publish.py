@@ -16,8 +16,8 @@ AS_OF = date(2025, 2, 3)
 
 
 @pytest.fixture
-def h(sqlite_url) -> Harness:
-    h = Harness(sqlite_url)
+def h(store) -> Harness:
+    h = Harness(store)
     h.feed(*[line for i in range(8) for line in person_with_referral(f"X{i:06d}")],
            facilitator("F1"), facilitator("F2"), cohort_planned("C1", date(2025, 3, 3)))
     with h.db.uow() as uow:
@@ -35,14 +35,14 @@ def _dirty(h: Harness) -> str | None:
         return uow.get_state(DIRTY.key("RS"))
 
 
-def test_prepare_solve_publish_equals_one_plan_when_nothing_changed(h, tmp_path):
+def test_prepare_solve_publish_equals_one_plan_when_nothing_changed(h):
     planner = _planner(h)
     assert planner.dirty_regions() == ["RS"]
     prepared = planner.prepare("RS", AS_OF)
     outcome = planner.publish(prepared, planner.allocator.allocate(prepared.problem))
     assert outcome is not None and outcome.made == 8
     assert planner.dirty_regions() == [] and _dirty(h) == "0"
-    other = Harness(f"sqlite:///{tmp_path}/other.db")
+    other = Harness()
     other.feed(*[line for i in range(8) for line in person_with_referral(f"X{i:06d}")],
                facilitator("F1"), facilitator("F2"), cohort_planned("C1", date(2025, 3, 3)))
     with other.db.uow() as uow:

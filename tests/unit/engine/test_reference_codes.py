@@ -21,8 +21,8 @@ from tests.unit.engine.harness import Harness
 
 
 @pytest.fixture
-def h(sqlite_url) -> Harness:
-    return Harness(sqlite_url)
+def h(store) -> Harness:
+    return Harness(store)
 
 
 def with_payload(event_type: str, **fields: Any) -> str:

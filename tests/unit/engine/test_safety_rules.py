@@ -1,5 +1,6 @@
 """Issue 12: places never break a safety rule, whatever the event order, the corrections or the freeze
-window. One regression test per class found by the adversarial stream, on SQLite and PostgreSQL."""
+window. One regression test per class found by the adversarial stream; the store is in memory here and
+SQLite and PostgreSQL in tests/integration/on_databases."""
 from __future__ import annotations
 
 import json
@@ -19,8 +20,8 @@ LATER = datetime(2025, 2, 18, 9, 0, tzinfo=timezone.utc)  # corrections arrive i
 
 
 @pytest.fixture
-def h(database_url) -> Harness:
-    return Harness(database_url)
+def h(store) -> Harness:
+    return Harness(store)
 
 
 def placed_group(h: Harness) -> dict[str, str]:

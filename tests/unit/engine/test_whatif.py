@@ -7,7 +7,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from engine.bootstrap import bootstrap
 from engine.domain.model import Office
 from engine.domain.rules import EngineRules
 from engine.services.candidates import Grid
@@ -188,8 +187,8 @@ AS_OF_LIVE = date(2025, 2, 3)
 
 
 @pytest.fixture
-def engine(sqlite_url):
-    h = Harness(sqlite_url)
+def engine(memory_bootstrap):
+    h = Harness()
     h.feed(*[line for i in range(14) for line in person_with_referral(f"X{i:06d}", months=12)],
            facilitator("F1"), facilitator("F2"))
     with h.db.uow() as uow:
@@ -197,11 +196,11 @@ def engine(sqlite_url):
                                 Office("RS-P02-O1", "RS-P02")])
         uow.commit()
     Planner(h.db.uow, GREEDY, h.rules, grid=Grid()).plan("RS", AS_OF_LIVE)  # allocations, outbox rows, a date
-    return bootstrap(EngineSettings(database_url=sqlite_url, solver_in_process=True))
+    return memory_bootstrap(EngineSettings(solver_in_process=True), h.db)
 
 
 def test_a_what_if_leaves_the_live_state_and_the_outbox_untouched(engine):
-    before = engine.queries().canonical_state()
+    before = engine.database.canonical_state()
     assert before["outbox"] and before["allocations"]
     result = run_whatif(engine, Scenario(add_facilitators={"RS-P01": 2}, remove_facilitators={"RS-P01": 1},
                                          evening_track=True, open_venues={"RS-P02-O1": 2}, demand_factor=1.5),
@@ -209,7 +208,7 @@ def test_a_what_if_leaves_the_live_state_and_the_outbox_untouched(engine):
     sweep = run_sweep(engine, target_miss_pct=5, max_fte=2, allocator="current-practice")
     assert result.region_code == "RS" and result.as_of == AS_OF_LIVE  # the only region, its last plan date
     assert result.outcome.demands == round(result.baseline.demands * 1.5) and sweep.steps
-    assert engine.queries().canonical_state() == before
+    assert engine.database.canonical_state() == before
 
 
 def test_opening_a_venue_and_an_evening_track_add_grid_candidates_there(engine):

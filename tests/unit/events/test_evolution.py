@@ -50,8 +50,8 @@ def test_kept_envelope_fields_survive_re_serialisation():
 
 
 @pytest.fixture
-def h(sqlite_url) -> Harness:
-    return Harness(sqlite_url)
+def h(store) -> Harness:
+    return Harness(store)
 
 
 def test_the_engine_applies_the_event_and_stores_it_with_its_unknown_fields(h):

@@ -34,8 +34,8 @@ def refused(event: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-def h(sqlite_url) -> Harness:
-    return Harness(sqlite_url)
+def h(store) -> Harness:
+    return Harness(store)
 
 
 # --- lengths ------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The worker's faust agents driven through ``agent.test_context()``: messages put on the agents' local
-channels, no broker. The engine behind them is real (SQLite); tests/integration/kafka runs the same
-worker against a real broker."""
+channels, no broker. The engine behind them is real, on the in-memory store; tests/integration/kafka runs the
+same worker against a real broker and database."""
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +10,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import pytest
 
-from engine.bootstrap import bootstrap
 from engine.settings import EngineSettings
 from streams.app import Worker
 from streams.kafka_io import route
@@ -23,13 +22,13 @@ PARTITIONS = 3
 
 
 @pytest.fixture
-def make_worker(tmp_path) -> Callable[[str], Worker]:
+def make_worker(tmp_path, memory_bootstrap) -> Callable[[str], Worker]:
     made: list[Worker] = []
 
     def make(name: str = "w") -> Worker:
         settings = StreamSettings(app_id=f"test-{name}", data_dir=str(tmp_path / "faust"), web_enabled=False,
                                   merge_idle_s=0, partitions=PARTITIONS)
-        engine = bootstrap(EngineSettings(database_url=f"sqlite:///{tmp_path}/{name}.db", allocator="current-practice"))
+        engine = memory_bootstrap(EngineSettings(allocator="current-practice"))
         worker = Worker(settings, engine)
         worker.intake.assign([(topic, 0) for topic in settings.inbound_topics], {})
         made.append(worker)

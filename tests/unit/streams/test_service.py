@@ -1,24 +1,25 @@
-"""The engine behind the consumer: failures isolated to the message that causes them; the relay marks
-rows sent only after the send succeeded. (The broker itself is exercised in tests/integration/kafka.)"""
+"""The engine behind the consumer, on the in-memory store: failures isolated to the message that causes them;
+the relay marks rows sent only after the send succeeded. (The broker itself is exercised in
+tests/integration/kafka, the weekly report on SQL in tests/integration/test_weekly_report_service.py.)"""
 from __future__ import annotations
 
 import asyncio
 
 import pytest
 
-from engine.bootstrap import bootstrap
 from engine.handlers import HANDLERS
 from engine.services.ingest import RawEvent
 from engine.settings import EngineSettings
 from streams import service as service_module
 from streams.service import EngineService
 from tests.support.events import person_with_referral
+from tests.support.stores import MemoryTestStore
 
 
 @pytest.fixture
-def svc(sqlite_url, monkeypatch):
+def svc(memory_bootstrap, monkeypatch):
     monkeypatch.setattr(service_module, "BACKOFF_S", (0.0,))
-    engine = bootstrap(EngineSettings(database_url=sqlite_url, allocator="current-practice"))
+    engine = memory_bootstrap(EngineSettings(allocator="current-practice"))
     service = EngineService(engine)
     yield service
     service.close()
@@ -42,11 +43,7 @@ def test_a_message_that_breaks_its_handler_is_set_aside_and_the_rest_applied(svc
     assert result.dead_lettered == 1
     assert result.applied + result.parked == len(lines) - 1
     assert svc.stats.isolated >= 1 and svc.stats.retries >= 3
-    q = svc.engine.queries()
-    try:
-        letters = q.dead_letters(10)
-    finally:
-        q.close()
+    letters = MemoryTestStore(svc.engine.database).dead_letters(10)
     assert len(letters) == 1 and "internal error" in letters[0]["reason"] and letters[0]["offset"] == 3
 
 
@@ -62,34 +59,8 @@ def test_the_relay_marks_rows_sent_only_after_the_send_succeeded(svc):
 
     with pytest.raises(ConnectionError):
         asyncio.run(svc.relay(failing))
-    q = svc.engine.queries()
-    try:
-        assert q.outbox_backlog() == 1
-    finally:
-        q.close()
+    assert [r["sent_at"] for r in MemoryTestStore(svc.engine.database).outbox()] == [None]
     assert asyncio.run(svc.relay(ok)) == 1
     assert [r["event_type"] for r in sent] == ["event.dead_lettered"]
     assert asyncio.run(svc.relay(ok)) == 0
 
-
-def test_the_weekly_report_is_written_and_published_once_per_region_and_date(svc, tmp_path):
-    import csv
-    import json as _json
-    lines = [line for i in range(5) for line in person_with_referral(f"X{i:06d}")]
-    asyncio.run(svc.apply(_batch(lines)))
-    path = asyncio.run(svc.weekly_report("RS", tmp_path))
-    numbers = _json.loads(path.with_suffix(".json").read_text())
-    by_programme = path.with_name(f"{path.stem}-waiting-by-programme.csv")
-    summary = {"waiting": numbers["headline"]["waiting"], "as_of": numbers["as_of"], "waiting_by_programme": {
-        r["programme"]: int(r["waiting"]) for r in csv.DictReader(by_programme.open(encoding="utf-8"))}}
-    assert path.suffix == ".html" and 'data-chart="capacity"' in path.read_text()
-    q = svc.engine.queries()
-    try:
-        waiting = q.waiting_by_programme()
-        published = [r for r in q.outbox() if r["event_type"] == "report.published"]
-    finally:
-        q.close()
-    assert summary["waiting"] == sum(waiting.values()) == 5
-    assert summary["waiting_by_programme"] == waiting and summary["as_of"] == "2025-01-26"
-    assert len(published) == 1 and str(path) in published[0]["message"]
-    assert asyncio.run(svc.weekly_report("RS", tmp_path)) is None
