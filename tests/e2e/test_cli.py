@@ -159,9 +159,10 @@ def test_explain_names_the_rule_a_kept_place_breaks_and_what_to_do(tmp_path):
     from datetime import date, datetime, timedelta, timezone
 
     from tests.support.events import cohort_planned, event, facilitator, person_with_referral
+    from tests.support.stores import SqlTestStore
     from tests.unit.engine.harness import Harness
     url = f"sqlite:///{tmp_path}/explain.db"
-    h = Harness(url)
+    h = Harness(SqlTestStore(url, "sqlite"))
     h.feed(*[line for i in range(6) for line in person_with_referral(f"X{i:06d}")],
            cohort_planned("C1", date(2025, 3, 3)), facilitator("F1"), facilitator("F2"))
     at = datetime(2025, 2, 12, 9, tzinfo=timezone.utc)

@@ -44,6 +44,7 @@ from engine.ports import CONFLICT_REASON, EXPIRED_REASON
 from engine.services.ingest import event_clock
 from engine.services.planning import PlanOutcome
 from tests.generative.strategies import INVALID
+from tests.support.stores import SqlTestStore
 from tests.unit.engine.harness import Harness
 
 REGION = "RS"
@@ -112,7 +113,7 @@ class Engine:
         """An engine with the event clock's production bound (92 days; the unit harness allows a decade)."""
         folder = Path(tempfile.mkdtemp(dir=self.root))
         shutil.copyfile(self.template, folder / "cohortplan.db")
-        h = Harness(f"sqlite:///{folder}/cohortplan.db")
+        h = Harness(SqlTestStore(f"sqlite:///{folder}/cohortplan.db", "sqlite"))
         h.ingestor.clock = ClockBounds()
         if not park_timeout:
             h.ingestor.park_timeout = None
