@@ -19,6 +19,10 @@ values a SQL store returns: times in UTC, JSON columns as lists and dicts, enums
 - **Rollback** drops the overlay. Row ids (outbox, dead letters, attendance, history) come from sequences
   that, as on PostgreSQL, do not go back on rollback: ids only ever increase.
 - ``lock_writes`` is a no-op and ``try_lock`` is always granted (one process).
+
+Over ~400 lines on purpose: it is the whole port (repositories, idempotency, parking, outbox, alerts,
+state) in one place, mirroring :mod:`engine.persistence.uow` and :mod:`engine.persistence.repository`
+side by side so that a change to the contract is made in both at once.
 """
 from __future__ import annotations
 
