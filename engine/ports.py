@@ -139,9 +139,6 @@ class UnitOfWork(ABC):
 
     # idempotency, parking, outbox, dead letters ---------------------------------------------
     @abstractmethod
-    def already_processed(self, event_ids: Iterable[str]) -> set[str]: ...
-
-    @abstractmethod
     def seen_copies(self, event_ids: Iterable[str]) -> dict[str, SeenCopy]:
         """The recorded copy of each of these ids that was processed (including this unit of work's
         queued records) or is parked, by id; ids never seen are absent."""
@@ -178,9 +175,6 @@ class UnitOfWork(ABC):
     @abstractmethod
     def record_attendance(self, record: Attendance) -> bool:
         """False when this session was already recorded for the referral."""
-
-    @abstractmethod
-    def attendance_for(self, referral_id: str) -> list[Attendance]: ...
 
     def attendance_of(self, referral_ids: Iterable[str], outcomes: Iterable[str] | None = None) -> list[Attendance]:
         """Attendance of many referrals at once (optionally only some outcomes), by date."""

@@ -381,9 +381,6 @@ class MemoryUnitOfWork(UnitOfWork):
         return tables
 
     # idempotency and parking --------------------------------------------------------------------
-    def already_processed(self, event_ids: Iterable[str]) -> set[str]:
-        return {e for e in event_ids if self.row("processed_events", e) is not None}
-
     def seen_copies(self, event_ids: Iterable[str]) -> dict[str, SeenCopy]:
         out: dict[str, SeenCopy] = {}
         for event_id in sorted(set(event_ids)):
@@ -442,9 +439,6 @@ class MemoryUnitOfWork(UnitOfWork):
             return False
         self._insert("attendance", dict(record.__dict__))
         return True
-
-    def attendance_for(self, referral_id: str) -> list[Attendance]:
-        return self.attendance_of([referral_id])
 
     def attendance_of(self, referral_ids: Iterable[str], outcomes: Iterable[str] | None = None) -> list[Attendance]:
         ids, wanted = set(referral_ids), None if outcomes is None else set(outcomes)

@@ -102,13 +102,6 @@ class SqlUnitOfWork(UnitOfWork):
         self._pending.setdefault(row_cls, []).append(row)
 
     # idempotency and parking --------------------------------------------------------------------
-    def already_processed(self, event_ids: Iterable[str]) -> set[str]:
-        ids = list(event_ids)
-        queued = {r["event_id"] for r in self._pending.get(t.ProcessedEventRow, [])}
-        found = set(self._session.execute(select(t.ProcessedEventRow.event_id).where(
-            t.ProcessedEventRow.event_id.in_(ids))).scalars()) if ids else set()
-        return found | (queued & set(ids))
-
     def seen_copies(self, event_ids: Iterable[str]) -> dict[str, SeenCopy]:
         ids = sorted(set(event_ids))
         out: dict[str, SeenCopy] = {}
@@ -206,13 +199,6 @@ class SqlUnitOfWork(UnitOfWork):
         self._attendance_keys.add(key)
         self._queue(t.AttendanceRow, **record.__dict__)
         return True
-
-    def attendance_for(self, referral_id: str) -> list[Attendance]:
-        self._flush_pending()
-        rows = self._session.execute(select(t.AttendanceRow).where(
-            t.AttendanceRow.referral_id == referral_id).order_by(t.AttendanceRow.session_date)).scalars()
-        return [Attendance(r.referral_id, r.cohort_id, r.session_number, r.session_date, r.outcome)
-                for r in rows]
 
     def attendance_of(self, referral_ids: Iterable[str], outcomes: Iterable[str] | None = None) -> list[Attendance]:
         self._flush_pending()

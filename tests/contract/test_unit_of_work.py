@@ -283,12 +283,12 @@ def test_another_unit_of_work_sees_the_changes_only_once_they_are_committed(db):
         with db.uow() as reader:
             assert reader.people.get("X000001").pdu_code == "PDU_A"
             assert reader.people.get("X000002") is None and reader.people.where(region_code="NE") != []
-            assert reader.get_state("cursor") is None and reader.already_processed(["e1"]) == set()
+            assert reader.get_state("cursor") is None and set(reader.seen_copies(["e1"])) == set()
         writer.commit()
 
     with db.uow() as reader:
         assert reader.people.get("X000001").pdu_code == "PDU_B" and reader.people.get("X000002") is not None
-        assert reader.get_state("cursor") == "1" and reader.already_processed(["e1"]) == {"e1"}
+        assert reader.get_state("cursor") == "1" and set(reader.seen_copies(["e1"])) == {"e1"}
 
 
 def test_an_entity_only_read_does_not_undo_what_another_unit_of_work_committed_meanwhile(db):
@@ -475,21 +475,21 @@ def test_an_entity_removed_then_added_again_in_one_unit_of_work_is_kept(db):
 
 # idempotency and parking -------------------------------------------------------------------------
 
-def test_already_processed_sees_committed_ids_and_ids_queued_in_the_same_unit_of_work(db):
+def test_seen_copies_sees_committed_ids_and_ids_queued_in_the_same_unit_of_work(db):
     with db.uow() as uow:
-        assert uow.already_processed([]) == set()
-        assert uow.already_processed(["e1"]) == set()
+        assert set(uow.seen_copies([])) == set()
+        assert set(uow.seen_copies(["e1"])) == set()
         uow.mark_processed("e1", "referral.created", T0, "APPLIED")
-        assert uow.already_processed(["e1", "e2"]) == {"e1"}  # queued, not flushed yet
+        assert set(uow.seen_copies(["e1", "e2"])) == {"e1"}  # queued, not flushed yet
         uow.mark_processed("e2", "referral.created", T0, "PARKED")
-        assert uow.already_processed(iter(["e2", "e3"])) == {"e2"}
+        assert set(uow.seen_copies(iter(["e2", "e3"]))) == {"e2"}
         uow.commit()
 
     with db.uow() as uow:
-        assert uow.already_processed(["e1", "e2", "e3"]) == {"e1", "e2"}
+        assert set(uow.seen_copies(["e1", "e2", "e3"])) == {"e1", "e2"}
         uow.mark_processed("e3", "status.changed", T0, "STALE")
         uow.flush()
-        assert uow.already_processed(["e3"]) == {"e3"}  # flushed, not committed
+        assert set(uow.seen_copies(["e3"])) == {"e3"}  # flushed, not committed
 
     stored = {r["event_id"]: r for r in db.rows("processed_events")}
     assert sorted(stored) == ["e1", "e2"]
@@ -666,13 +666,13 @@ def test_recording_the_same_attendance_session_twice_returns_false(db):
     with db.uow() as uow:
         assert uow.record_attendance(first) is False
         assert uow.record_attendance(Attendance("R1", "C1", 2, date(2025, 5, 12), "LATE")) is True
-        recorded = uow.attendance_for("R1")  # includes the record queued in this unit of work
+        recorded = uow.attendance_of(["R1"])  # includes the record queued in this unit of work
         assert [a.session_date for a in recorded] == sorted(a.session_date for a in recorded)
         assert set(recorded) == {first, Attendance("R1", "C1", 3, date(2025, 5, 19), "ABSENT"),
                                  Attendance("R1", "C2", 1, date(2025, 5, 12), "ATTENDED"),
                                  Attendance("R1", "C1", 2, date(2025, 5, 12), "LATE")}
         assert recorded[0] == first and recorded[-1].session_number == 3
-        assert uow.attendance_for("R_NONE") == []
+        assert uow.attendance_of(["R_NONE"]) == []
         uow.commit()
 
     assert db.count("attendance") == 4
