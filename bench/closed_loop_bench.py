@@ -8,7 +8,9 @@ this replays the whole stream so each allocator lives with its own decisions, an
 service is for: of the requirements whose order ended in the window, how many started before it ended
 (the public measure), the wait from referral to start (median and 92nd percentile), people still
 waiting after their deadline passed, and how often published places changed. Baseline: current
-practice on the same stream in the same run; ratios are CP-SAT ÷ baseline.
+practice on the same stream in the same run; ratios are CP-SAT ÷ baseline. Each run also gets the measure's
+ceiling (bench/ceiling.py: a proven upper bound, every fact known from day one), its share of it, and its
+misses by cause.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.ceiling import measure  # noqa: E402
 from bench.solver_bench import machine  # noqa: E402
 from engine.bootstrap import bootstrap  # noqa: E402
 from engine.services import metrics  # noqa: E402
@@ -38,7 +41,7 @@ ALLOCATORS = ("fifo", "current-practice", "cpsat")
 
 
 def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, progress: Progress,
-        move_threshold: int = 8) -> dict:
+        move_threshold: int = 8, ceiling_s: float = 0.0) -> dict:
     params = GeneratorParams(weeks=weeks, seed=seed)
     events = work / f"events-{seed}.jsonl"
     if not events.exists():
@@ -55,6 +58,7 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
     seconds = time.perf_counter() - started
     q = engine.queries()
     last = summary.plans[-1]
+    bounds = measure(engine.settings.database_url, events, params.start, last.as_of, ceiling_s) if ceiling_s else {}
     share = metrics.start_share(q.requirement_outcomes(last.as_of), params.start, last.as_of)
     counts = q.outbox_counts()
     q.close()
@@ -64,7 +68,23 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
             "latest_start_passed": len(last.missed), "at_risk": len(last.at_risk),
             "made": counts.get("allocation.made", 0), "changed": counts.get("allocation.changed", 0),
             "removed": counts.get("allocation.removed", 0), "opened": counts.get("cohort.proposed", 0),
-            "plans": len(summary.plans), "seconds": round(seconds, 1)}
+            "plans": len(summary.plans), "seconds": round(seconds, 1), **_ceiling_columns(bounds)}
+
+
+def _ceiling_columns(bounds: dict) -> dict:
+    """The measure's ceiling (proven, bench/ceiling.py), this run's share of it, its misses by cause, and
+    the same for the whole caseload; per sex and LDC: ended, started, started in the ceiling's witness."""
+    out = {}
+    for name, m in bounds.items():
+        row = m.row()
+        prefix = "" if name == "measure" else f"{name} "
+        out |= {f"{prefix}ceiling": row["ceiling"], f"{prefix}ceiling_share": row["ceiling_share"],
+                f"{prefix}of_ceiling": row["of_ceiling"], f"{prefix}ceiling_optimal": row["ceiling_optimal"]}
+        if name == "measure":
+            out |= {k: v for k, v in row.items() if k.startswith("missed: ")}
+            out |= {f"{group} {value}": "/".join(map(str, cell)) for group in ("sex", "ldc")
+                    for value, cell in sorted(m.by_group[group].items())}
+    return out
 
 
 def main() -> None:
@@ -74,6 +94,8 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=1.0, help="CP-SAT seconds per weekly plan")
     parser.add_argument("--allocators", default=",".join(ALLOCATORS))
     parser.add_argument("--move-thresholds", default="8", help="CP-SAT move thresholds (weeks) to sweep")
+    parser.add_argument("--ceiling-time-limit", type=float, default=60.0,
+                        help="CP-SAT seconds for each ceiling (bench/ceiling.py); 0 skips it")
     parser.add_argument("--out", type=Path, default=Path("bench/.cache/closed_loop.json"))
     args = parser.parse_args()
     console = Console(width=200)
@@ -84,11 +106,18 @@ def main() -> None:
             for allocator in args.allocators.split(","):
                 thresholds = args.move_thresholds.split(",") if allocator == "cpsat" else ["8"]  # unused by them
                 for threshold in (int(t) for t in thresholds):
-                    rows.append(run(seed, args.weeks, allocator, args.time_limit, Path(tmp), progress, threshold))
-    table = Table(*rows[0].keys(), title=f"closed loop, {args.weeks} weeks, CP-SAT {args.time_limit:g} s per plan")
-    for row in rows:
-        table.add_row(*(str(v) for v in row.values()))
-    console.print(table)
+                    rows.append(run(seed, args.weeks, allocator, args.time_limit, Path(tmp), progress, threshold,
+                                    args.ceiling_time_limit))
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    main_columns = [c for c in columns if not c.startswith(("missed: ", "sex ", "ldc ", "caseload "))]
+    for title, keys in ((f"closed loop, {args.weeks} weeks, CP-SAT {args.time_limit:g} s per plan", main_columns),
+                        ("misses by cause, the caseload's ceiling, and by group (ended/started/ceiling witness)",
+                         ["seed", "allocator"] + [c for c in columns if c not in main_columns])):
+        if len(keys) > 2 or keys is main_columns:
+            table = Table(*keys, title=title)
+            for row in rows:
+                table.add_row(*(str(row.get(k, "")) for k in keys))
+            console.print(table)
     base = {r["seed"]: r for r in rows if r["allocator"] == "current-practice"}
     for name in ("fifo", "cpsat"):
         mine = [r for r in rows if r["allocator"] == name and r["seed"] in base]

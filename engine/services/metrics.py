@@ -32,19 +32,28 @@ def start_share(rows: Iterable[dict[str, Any]], window_start: date, as_of: date)
     ended = started = 0
     waits = []
     for row in rows:
-        deadline = _d(row["deadline"])
-        if _d(row["referred_on"]) < window_start or deadline > as_of:
-            continue
-        if row["requirement_status"] == _EXCLUDED_REQUIREMENT and row["status"] != "PROGRAMME_COMPLETE":
+        if not counted(row, window_start, as_of):
             continue
         ended += 1
-        cohort_start = _d(row["cohort_start"]) if row.get("cohort_start") else None
-        if row["ever_on_programme"] or (cohort_start and cohort_start <= min(deadline, as_of)):
+        if started_in_time(row, as_of):
             started += 1
-            if cohort_start:
-                waits.append((cohort_start - _d(row["referred_on"])).days / 7)
+            if row.get("cohort_start"):
+                waits.append((_d(row["cohort_start"]) - _d(row["referred_on"])).days / 7)
     return StartShare(ended, started, started / ended if ended else 0.0, median(waits) if waits else None,
                       percentile(waits, 92) if waits else None)
+
+
+def counted(row: dict[str, Any], window_start: date, as_of: date) -> bool:
+    """In the measure: referred in the window, deadline passed by ``as_of``, not terminated early."""
+    if _d(row["referred_on"]) < window_start or _d(row["deadline"]) > as_of:
+        return False
+    return not (row["requirement_status"] == _EXCLUDED_REQUIREMENT and row["status"] != "PROGRAMME_COMPLETE")
+
+
+def started_in_time(row: dict[str, Any], as_of: date) -> bool:
+    """Attended a first session, or holds a place on a cohort that began by the deadline and ``as_of``."""
+    cohort_start = _d(row["cohort_start"]) if row.get("cohort_start") else None
+    return bool(row["ever_on_programme"] or (cohort_start and cohort_start <= min(_d(row["deadline"]), as_of)))
 
 
 def finishing_in_time(rows: Iterable[dict[str, Any]]) -> tuple[int, int]:
