@@ -31,10 +31,11 @@ class ReportQueries:
         return sorted(code for (code,) in self.s.execute(codes) if code)
 
     def referrals(self, region: str) -> list[dict[str, Any]]:
-        """Every referral of the region's people with the person's PDU and equity fields, the deadline,
-        and the cohort of the place they hold (if any)."""
+        """Every referral of the region's people with the person's PDU and equity fields, the deadline, the
+        requirement's status, and the cohort of the place they hold (if any)."""
         stmt = (region_referrals(region, t.ReferralRow.ready_from, t.PersonRow.sex, t.PersonRow.ethnicity_group,
-                                 t.PersonRow.ldc, t.AllocationRow.cohort_id,
+                                 t.PersonRow.ldc, t.RequirementRow.status.label("requirement_status"),
+                                 t.AllocationRow.cohort_id,
                                  t.CohortRow.start_date.label("cohort_start"), t.CohortRow.end_date.label("cohort_end"))
                 .outerjoin(t.CohortRow, t.CohortRow.cohort_id == t.AllocationRow.cohort_id)
                 .order_by(t.ReferralRow.referral_id))

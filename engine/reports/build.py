@@ -242,12 +242,15 @@ def _equity_section(rows: list[dict]) -> Section:
     differs = sum(flagged)
     return Section("equity", "7. Equity: waits, starts and misses by group",
                    f"Open referrals (deadline ahead, without a place or on a cohort not yet ended), people waiting, "
-                   f"starts and median wait over the last 26 weeks, and forecast misses over the next 26 weeks, by "
-                   f"sex, ethnicity group, LDC and PDU. A group is flagged when its miss rate differs from the "
-                   f"region's by more than {eq.MISS_RATE_POINTS:g} points or its median wait by more than "
-                   f"{eq.WAIT_WEEKS:g} weeks; groups with fewer than {eq.SMALL_GROUP} people behind a measure are "
-                   f"not compared on it. Flagged now: {differs} group{'s' if differs != 1 else ''}.",
-                   (charts.equity(rows, flagged, small),),
+                   f"starts and median wait over the last 26 weeks, forecast misses over the next 26 weeks, and "
+                   f"what already happened: of the orders that ended in the last 52 weeks (not cut short), the "
+                   f"share that started a programme in time, against the 52 weeks before — by sex, ethnicity group, "
+                   f"LDC and PDU. A group is flagged when its miss rate differs from the region's by more than "
+                   f"{eq.MISS_RATE_POINTS:g} points, its median wait by more than {eq.WAIT_WEEKS:g} weeks, or its "
+                   f"share started in time trails the region's by more than {eq.STARTED_POINTS:g} points; groups "
+                   f"with fewer than {eq.SMALL_GROUP} people behind a measure are not compared on it. Flagged now: "
+                   f"{differs} group{'s' if differs != 1 else ''}.",
+                   (charts.equity(rows, flagged, small), charts.started_in_time(rows, flagged, small)),
                    (Table("equity", "By group",
                           columns(("dimension", "dimension"), ("group", "group"),
                                   ("open_referrals", "open referrals", True), ("waiting", "waiting", True),
@@ -256,7 +259,12 @@ def _equity_section(rows: list[dict]) -> Section:
                                   ("wait_diff_weeks", "vs region (weeks)", True),
                                   ("forecast_misses_26w", "forecast misses, 26 wk", True),
                                   ("miss_rate_pct", "miss rate (%)", True),
-                                  ("miss_rate_diff_points", "vs region (points)", True), ("assessment", "assessment", False, True)),
+                                  ("miss_rate_diff_points", "vs region (points)", True),
+                                  ("orders_ended_52w", "orders ended, last 52 wk", True),
+                                  ("started_in_time_pct", "started in time (%)", True),
+                                  ("started_diff_points", "vs region (points)", True),
+                                  ("started_year_before_pct", "52 wk before (%)", True),
+                                  ("assessment", "assessment", False, True)),
                           tuple(rows), highlight=tuple(flagged)),))
 
 

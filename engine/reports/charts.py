@@ -276,3 +276,38 @@ def equity(rows: Sequence[dict[str, Any]], flagged: Sequence[bool], small: Seque
     return _finish(fig, "equity", title, f"Bars of the forecast miss rate per group against the region's "
                    f"{overall if overall is not None else 'n/a'}%; groups flagged as different: "
                    f"{', '.join(differs) or 'none'}.")
+
+
+def started_in_time(rows: Sequence[dict[str, Any]], flagged: Sequence[bool], small: Sequence[bool]) -> Chart:
+    title = "Orders ended in the last 52 weeks that started in time, by group"
+    groups = [(r, f, s) for r, f, s in zip(rows, flagged, small)
+              if r["dimension"] != "all" and r["started_in_time_pct"] is not None]
+    overall = next((r["started_in_time_pct"] for r in rows if r["dimension"] == "all"), None)
+    with _figure(7, max(2.4, 0.2 * len(groups) + 1)) as fig:
+        ax = fig.add_subplot()
+        if groups:
+            y = list(range(len(groups)))
+            trails = [r["started_diff_points"] is not None and r["started_diff_points"] < 0 and f for r, f, _ in groups]
+            colours = [VERMILLION if t else (GREY if r["orders_ended_52w"] < 10 else BLUE)
+                       for (r, _, _), t in zip(groups, trails)]
+            ax.barh(y, [r["started_in_time_pct"] for r, _, _ in groups], color=colours, height=0.7)
+            before = [(i, r["started_year_before_pct"]) for i, (r, _, _) in enumerate(groups)
+                      if r["started_year_before_pct"] is not None]
+            if before:
+                ax.scatter([b for _, b in before], [i for i, _ in before], marker="|", color="black", s=60,
+                           label="52 weeks before", zorder=3)
+            ax.set_yticks(y, [f"{r['dimension']}: {r['group']}" for r, _, _ in groups], fontsize=7)
+            ax.invert_yaxis()
+            if overall is not None:
+                ax.axvline(overall, color="black", linestyle="--", linewidth=0.8, label=f"region {overall:.1f}%")
+            ax.legend(loc="lower right")
+            ax.set_xlabel("started in time / orders ended (%); red: flagged, grey: fewer than 10 orders ended")
+        else:
+            _empty(ax, "no order ended in the last 52 weeks")
+        _title(fig, title)
+    behind = [f"{r['dimension']} {r['group']} ({r['started_in_time_pct']:.1f}%)" for r, f, _ in groups
+              if f and r["started_diff_points"] is not None and r["started_diff_points"] < 0]
+    return _finish(fig, "started-in-time", title, f"Bars of the share of orders ended in the last 52 weeks that "
+                   f"started a programme in time, per group, against the region's "
+                   f"{overall if overall is not None else 'n/a'}%, with the 52 weeks before marked; groups trailing "
+                   f"the region by more than 10 points: {', '.join(behind) or 'none'}.")

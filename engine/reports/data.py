@@ -50,6 +50,14 @@ class ReferralFact:
     started_on: date | None = None      # the cohort's start, or the first On programme date, if on or before as of
     latest_start: date | None = None    # unplaced, open, deadline ahead: the latest start on or after as of that
                                         # still finishes in time (None: none does)
+    requirement_status: str | None = None  # TERMINATED when the order was cut short (or completed)
+    on_programme: date | None = None    # the first On programme date, whenever it was
+
+    def measure_row(self) -> dict[str, Any]:
+        """The fields the public measure reads (:func:`engine.services.metrics.counted`, ``started_in_time``)."""
+        return dict(referred_on=self.referred_on, deadline=self.deadline, status=self.status,
+                    requirement_status=self.requirement_status, cohort_start=self.cohort_start,
+                    ever_on_programme=self.on_programme is not None)
 
     @property
     def unplaced_open(self) -> bool:
@@ -121,7 +129,8 @@ def _referral(row: dict[str, Any], on_programme: date | None, as_of: date, rules
         row["referral_id"], row["crn"], row["programme_code"], row["status"], _d(row["referred_on"]),
         row["pdu_code"] or "", row["sex"] or "", row["ethnicity_group"] or "", bool(row["ldc"]),
         _d(row["deadline"]) if row["deadline"] else None, row["cohort_id"], cohort_start,
-        _d(row["cohort_end"]) if row["cohort_end"] else None, started_on)
+        _d(row["cohort_end"]) if row["cohort_end"] else None, started_on,
+        requirement_status=row.get("requirement_status"), on_programme=on_programme)
     if fact.unplaced_open and fact.deadline is not None and fact.deadline > as_of \
             and fact.programme_code in rules.catalogue:  # the planner's and the alerts' latest start, still ahead
         fact = replace(fact, latest_start=latest_start_from(rules.catalogue, fact.programme_code, fact.deadline,

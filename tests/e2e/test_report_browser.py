@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 runner = CliRunner()
 CHARTS = ("waiting", "wait-trend", "forecast", "capacity", "capacity-by-programme", "cohort-fill", "utilisation",
-          "equity")
+          "equity", "started-in-time")
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,10 @@ from sqlalchemy import text
 from engine.bootstrap import bootstrap
 from engine.domain.regions import load_region
 from engine.domain.rules import EngineRules
-from engine.persistence.database import Database, make_engine
+from engine.persistence.database import Database, make_engine, queries
 from engine.reports.publish import UnknownRegion, publish_weekly_report
 from engine.domain.deadlines import latest_start_any
+from engine.services import metrics
 from engine.services.ingest import Ingestor
 from engine.services.planning import Planner
 from engine.services.replay import Replay, read_lines
@@ -172,6 +173,16 @@ def test_equity_counts_the_same_open_referrals_as_sql(replayed):
     assert int(overall["open_referrals"]) == expected
     for dimension in ("sex", "ethnicity group", "LDC", "PDU"):
         assert sum(int(r["open_referrals"]) for r in rows if r["dimension"] == dimension) == expected
+
+
+def test_the_realised_share_started_in_time_is_the_closed_loops_measure(replayed):
+    _, db, _, as_of, published = replayed
+    rows = queries(db).requirement_outcomes(as_of)
+    year = [r for r in rows if metrics.counted(r, date.min, as_of) and r["deadline"] > as_of - timedelta(weeks=52)]
+    assert year, "the replayed region has orders that ended in the last 52 weeks"
+    expected = round(100 * sum(metrics.started_in_time(r, as_of) for r in year) / len(year), 1)
+    overall = next(r for r in table(published, "equity") if r["dimension"] == "all")
+    assert (int(overall["orders_ended_52w"]), float(overall["started_in_time_pct"])) == (len(year), expected)
 
 
 def test_the_json_numbers_and_the_csvs_agree(replayed):

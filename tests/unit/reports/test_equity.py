@@ -68,3 +68,41 @@ def test_every_dimension_is_broken_down_and_groups_add_up_to_the_region():
         parts = [r for r in rows if r["dimension"] == dimension]
         assert sum(r["open_referrals"] for r in parts) == 39
         assert sum(r["forecast_misses_26w"] for r in parts) == row(rows, "all", "all")["forecast_misses_26w"]
+
+
+# what already happened: orders ended in the last 52 weeks that started in time -------------------------
+
+def ended(n: int, started: bool, weeks_ago: int = 10, **overrides):
+    """An order that ended ``weeks_ago`` weeks ago, started in time on a cohort or not at all."""
+    deadline = AS_OF - weeks_ago * W
+    if started:
+        return placed(n, start=deadline - 20 * W, deadline=deadline, **overrides)
+    return make_referral(n, deadline=deadline, latest_start=None, **overrides)
+
+
+def test_a_group_whose_orders_started_in_time_far_less_often_than_the_regions_is_flagged_with_its_trend():
+    women = [ended(n, n <= 3, sex="FEMALE") for n in range(1, 13)]                 # 3 of 12 started: 25%
+    women += [ended(n, n <= 20, weeks_ago=60, sex="FEMALE") for n in range(13, 23)]  # a year before: 8 of 10
+    men = [ended(n, n < 171) for n in range(100, 200)]                          # 71 of 100
+    rows = eq.equity(make_data(women + men))
+    overall, female = row(rows, "all", "all"), row(rows, "sex", "FEMALE")
+    assert (overall["orders_ended_52w"], overall["started_in_time_pct"]) == (112, 66.1)
+    assert (female["orders_ended_52w"], female["started_in_time_pct"], female["started_year_before_pct"]) == (12, 25.0, 80.0)
+    assert female["started_trend_points"] == -55.0 and female["started_diff_points"] == -41.1
+    assert eq.flagged(female) and "started in time -41.1 points" in female["assessment"]
+    assert not eq.flagged(row(rows, "sex", "MALE"))
+
+
+def test_orders_cut_short_do_not_count_and_a_group_with_few_ended_orders_is_only_said_to_be_small():
+    cut_short = [ended(n, False, requirement_status="TERMINATED", status="WITHDRAWN", ldc=True) for n in range(1, 30)]
+    few = [ended(n, False, ldc=True) for n in range(30, 35)]
+    rows = eq.equity(make_data(cut_short + few + [ended(n, True) for n in range(100, 130)]))
+    ldc = row(rows, "LDC", "LDC")
+    assert ldc["orders_ended_52w"] == 5 and ldc["started_in_time_pct"] == 0.0
+    assert not eq.flagged(ldc) and "too few orders ended to compare starts in time (n=5 < 10)" in ldc["assessment"]
+
+
+def test_a_group_doing_better_than_the_region_is_not_flagged():
+    rows = eq.equity(make_data([ended(n, True, pdu_code="P2") for n in range(1, 12)]
+                               + [ended(n, n % 2 == 0) for n in range(100, 140)]))
+    assert row(rows, "PDU", "P2")["started_diff_points"] > 10 and not eq.flagged(row(rows, "PDU", "P2"))

@@ -16,7 +16,7 @@ from tests.unit.reports.factories import AS_OF, make_cohort, make_data, make_fac
 W = timedelta(weeks=1)
 NOW = datetime(2026, 3, 2, 7, 0, tzinfo=timezone.utc)
 CHARTS = {"waiting", "wait-trend", "forecast", "capacity", "capacity-by-programme", "cohort-fill", "utilisation",
-          "equity"}
+          "equity", "started-in-time"}
 
 
 class Page(HTMLParser):
