@@ -14,6 +14,8 @@ family             parts                  value
 ``last_planned:``  region                 the date the region was last planned as of
 ``plan_version:``  region                 the region's latest published plan version
 ``plan_rejected:`` region                 the last plan the gate refused: its violations (JSON); "" once passed
+``plan_fallback:`` region                 the last plan fell back to current practice: when and why (JSON); ""
+                                          once a plan did not
 ``unsafe_removed:`` referral              the breach that removed the place (JSON) until a plan sees them
 ``claims:``        region, cohort         the delivery team's claims on the cohort (JSON)
 ``refused:``       region, cohort         the claims that hold no place now, with the rule (JSON)
@@ -51,6 +53,7 @@ DIRTY = Family("dirty:", 1)
 LAST_PLANNED = Family("last_planned:", 1)
 PLAN_VERSION = Family("plan_version:", 1)
 PLAN_REJECTED = Family("plan_rejected:", 1)
+PLAN_FALLBACK = Family("plan_fallback:", 1)
 UNSAFE_REMOVED = Family("unsafe_removed:", 1)
 CLAIMS = Family("claims:", 2)
 REFUSED = Family("refused:", 2)

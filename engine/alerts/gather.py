@@ -1,6 +1,7 @@
 """State → :class:`AlertInputs` for one region, read inside the caller's unit of work."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 
 from engine.alerts.inputs import (
@@ -14,6 +15,7 @@ from engine.alerts.inputs import (
     FacilitatorView,
     ReferralView,
 )
+from engine import state_keys as keys
 from engine.alerts.model import ALL_REGIONS
 from engine.domain.model import Cohort, CohortStatus
 from engine.domain.rules import EngineRules
@@ -80,8 +82,14 @@ def gather(uow: UnitOfWork, region: str, today: date, now: datetime, rules: Engi
         place_breaches=tuple(safety.as_dict(f) for f in safety.PlaceAudit(
             uow, rules, safety.region_cohorts(uow, region)).findings()),
         removed_places=safety.removals(uow, region), plan_rejection=rejection(uow, region),
+        plan_fallback=_json_state(uow, keys.PLAN_FALLBACK.key(region)),
         refused_members=_still_refused(uow, region, by_id, {v.referral_id: v for v in views}),
         former_cohorts=tuple(_cohort_view(c, members.get(c.cohort_id, 0), rules) for c in former))
+
+
+def _json_state(uow: UnitOfWork, name: str) -> dict | None:
+    value = uow.get_state(name)
+    return json.loads(value) if value else None
 
 
 def _still_refused(uow: UnitOfWork, region: str, cohorts: dict, views: dict) -> tuple[dict, ...]:

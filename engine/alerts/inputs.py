@@ -110,6 +110,9 @@ class AlertInputs:
     place_breaches: tuple[Mapping, ...] = ()
     removed_places: Mapping[str, Mapping] = field(default_factory=dict)
     plan_rejection: Mapping | None = None
+    # The region's last published plan fell back to current practice (plan_version, as_of, allocator, note,
+    # seconds); None when it did not.
+    plan_fallback: Mapping | None = None
     # Members of delivery-team confirmations cohortplan could not place (cohort_id, referral_id, crn,
     # rule, detail), still news: not since placed there, referral open, cohort open.
     refused_members: tuple[Mapping, ...] = ()

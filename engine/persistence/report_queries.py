@@ -64,6 +64,13 @@ class ReportQueries:
                 .order_by(t.CohortRow.cohort_id))
         return [dict(r) for r in self.s.execute(stmt).mappings()]
 
+    def plans(self, region: str) -> list[dict[str, Any]]:
+        """The region's published plans: version, date planned as of, allocator and status (FALLBACK: current
+        practice's plan, published because the solve fell back)."""
+        stmt = (select(t.PlanRow.plan_version, t.PlanRow.as_of, t.PlanRow.allocator, t.PlanRow.status)
+                .where(t.PlanRow.region_code == region).order_by(t.PlanRow.plan_version))
+        return [dict(r) for r in self.s.execute(stmt).mappings()]
+
     def facilitators(self, region: str) -> list[dict[str, Any]]:
         stmt = (select(t.FacilitatorRow.facilitator_id, t.FacilitatorRow.home_pdu, t.FacilitatorRow.programmes,
                        t.FacilitatorRow.weekly_hours, t.FacilitatorRow.absences, t.FacilitatorRow.left_on)

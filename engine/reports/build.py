@@ -38,6 +38,8 @@ HEADLINE = (
     ("cohorts_below_min", "live cohorts below their minimum size", "cohorts"),
     ("cohorts_to_open", "cohorts the plan proposes that have not started", "cohorts"),
     ("facilitators_overbooked", "facilitators committed above their available hours, next 12 weeks", "people"),
+    ("plans_fell_back_13w", "weekly plans that fell back to current practice (the solver found no better plan "
+                            "in its time), last 13 weeks", "plans"),
 )
 
 
@@ -101,7 +103,9 @@ def build_report(data: ReportData, generated_at: datetime, previous: dict[str, A
         capacity_demand_hours_26w=capacity["demand_hours"], capacity_hours_26w=capacity["capacity_hours"],
         capacity_shortfall_hours_26w=capacity["shortfall_hours"], capacity_shortfall_fte=capacity["shortfall_fte"],
         live_cohorts=len(fill), cohorts_below_min=sum(1 for r in fill if r["members"] < r["min_size"]),
-        cohorts_to_open=len(to_open), facilitators_overbooked=sum(1 for r in staff if r["note"]))
+        cohorts_to_open=len(to_open), facilitators_overbooked=sum(1 for r in staff if r["note"]),
+        plans_fell_back_13w=sum(1 for day, status in data.plans
+                                if status == "FALLBACK" and data.as_of - timedelta(weeks=13) < day <= data.as_of))
     previous_as_of = date.fromisoformat(previous["as_of"]) if previous else None
     parts = (
         _waiting_section(waiting, data), _waits_section(waits), _forecast_section(forecast, data.margin_days),

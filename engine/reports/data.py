@@ -30,6 +30,7 @@ class ReportRows(Protocol):
     def first_on_programme(self, region: str) -> dict[str, date]: ...
     def cohorts(self, region: str) -> list[dict[str, Any]]: ...
     def facilitators(self, region: str) -> list[dict[str, Any]]: ...
+    def plans(self, region: str) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class ReportData:
     facilitators: tuple[FacilitatorSupply, ...]
     programmes: Mapping[str, ProgrammeLoad]
     at_risk_weeks: int = 8  # the deadline.at_risk alert's threshold (COHORTPLAN_ALERT_AT_RISK_WEEKS)
+    plans: tuple[tuple[date, str], ...] = ()  # (as of, status) of the region's published plans, oldest first
 
 
 def load_report_data(rows: ReportRows, region: str, as_of: date, rules: EngineRules | None = None,
@@ -116,7 +118,8 @@ def load_report_data(rows: ReportRows, region: str, as_of: date, rules: EngineRu
         for f in rows.facilitators(region))
     return ReportData(region, as_of, rules.deadline_margin_days, referrals, cohorts, facilitators,
                       programme_loads(rules.catalogue, rules.is_holiday, as_of),
-                      at_risk_weeks if at_risk_weeks is not None else AlertThresholds().at_risk_weeks)
+                      at_risk_weeks if at_risk_weeks is not None else AlertThresholds().at_risk_weeks,
+                      tuple((_d(p["as_of"]), str(p["status"])) for p in rows.plans(region)))
 
 
 def _referral(row: dict[str, Any], on_programme: date | None, as_of: date, rules: EngineRules) -> ReferralFact:

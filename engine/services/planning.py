@@ -13,6 +13,7 @@ publish conflicting plans for one region, whoever owns it.
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -313,6 +314,14 @@ class _Publisher:
         p = self.plan
         self.uow.save_plan(PlanRecord(self.version, p.region_code, p.allocator, p.as_of, len(p.assignments),
                                       len(p.unallocated), self.outcome.opened, dict(p.objective), p.status))
+        fell_back = self.uow.get_state(keys.PLAN_FALLBACK.key(p.region_code))
+        if p.status == "FALLBACK":  # for the plan.fell_back alert: the plan is current practice's, and why
+            since = json.loads(fell_back)["since"] if fell_back else p.as_of.isoformat()
+            self.uow.set_state(keys.PLAN_FALLBACK.key(p.region_code), json.dumps(dict(
+                plan_version=self.version, as_of=p.as_of.isoformat(), since=since, allocator=p.allocator,
+                note=p.note, seconds=round(p.solve_seconds, 2))))
+        elif fell_back:
+            self.uow.set_state(keys.PLAN_FALLBACK.key(p.region_code), "")
         self._emit("plan.published", p.region_code, o.PlanPublished(
             plan_version=self.version, region_code=p.region_code, allocator=p.allocator, as_of=p.as_of,
             assigned=len(p.assignments), unallocated=len(p.unallocated), cohorts_opened=self.outcome.opened,

@@ -19,6 +19,7 @@ from engine.alerts.rules import (
                                  events_conflicting,
                                  facilitator_overbooked,
                                  place_breaks_rule,
+                                 plan_fell_back,
                                  plan_rejected,
                                  referral_stuck,
 )
@@ -26,6 +27,6 @@ from engine.alerts.rules import (
 RULES: tuple[ModuleType, ...] = (
     deadline_at_risk, deadline_missed, allocation_finishes_late, cohort_below_minimum,
     cohort_facilitators_short, facilitator_overbooked, capacity_shortfall, referral_stuck, breach_guidance,
-    dead_letters, events_conflicting, place_breaks_rule, plan_rejected, confirmation_member_refused,
+    dead_letters, events_conflicting, place_breaks_rule, plan_rejected, plan_fell_back, confirmation_member_refused,
 )
 KINDS: dict[str, ModuleType] = {rule.KIND: rule for rule in RULES}

@@ -16,9 +16,9 @@ AS_OF = date(2026, 11, 16)
 class FakeRows:
     """The report's read side, as plain rows (engine.persistence.report_queries answers the same shape)."""
 
-    def __init__(self, referrals=(), on_programme=None, cohorts=(), facilitators=()) -> None:
+    def __init__(self, referrals=(), on_programme=None, cohorts=(), facilitators=(), plans=()) -> None:
         self._referrals, self._on = list(referrals), dict(on_programme or {})
-        self._cohorts, self._facilitators = list(cohorts), list(facilitators)
+        self._cohorts, self._facilitators, self._plans = list(cohorts), list(facilitators), list(plans)
 
     def referrals(self, region):
         return self._referrals
@@ -31,6 +31,9 @@ class FakeRows:
 
     def facilitators(self, region):
         return self._facilitators
+
+    def plans(self, region):
+        return self._plans
 
 
 def referral_row(referral_id="R1", **overrides):

@@ -177,3 +177,12 @@ def test_an_empty_region_still_renders_every_chart(tmp_path):
     page.feed(html.read_text())
     assert page.charts == {name: 1 for name in CHARTS}
     assert report.headline["waiting"] == 0 and report.headline["median_wait_weeks"] is None
+
+
+def test_the_headline_counts_the_plans_that_fell_back_in_the_last_13_weeks():
+    from dataclasses import replace as with_
+    plans = ((AS_OF - 20 * W, "FALLBACK"), (AS_OF - 12 * W, "FALLBACK"), (AS_OF - 2 * W, "OPTIMAL"),
+             (AS_OF - W, "FALLBACK"), (AS_OF, "FEASIBLE"))
+    report = build_report(with_(make_data(), plans=plans), NOW)
+    assert report.headline["plans_fell_back_13w"] == 2
+    assert build_report(make_data(), NOW).headline["plans_fell_back_13w"] == 0
