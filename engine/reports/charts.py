@@ -253,24 +253,35 @@ def utilisation(rows: Sequence[dict[str, Any]]) -> Chart:
                    f"percentage of contracted hours; {over} overbooked (red).")
 
 
+def _group_bars(fig: Figure, groups: list[tuple[dict, bool, bool]], values: list[float], colours: list[str],
+                overall: float | None, xlabel: str, empty: str, marks: list[tuple[int, float]] = ()) -> None:
+    """Horizontal bars, one per group, against the region's value (dashed); ``marks``: (row, value) ticks."""
+    ax = fig.add_subplot()
+    if not groups:
+        _empty(ax, empty)
+        return
+    y = list(range(len(groups)))
+    ax.barh(y, values, color=colours, height=0.7)
+    if marks:
+        ax.scatter([v for _, v in marks], [i for i, _ in marks], marker="|", color="black", s=60,
+                   label="52 weeks before", zorder=3)
+    ax.set_yticks(y, [f"{r['dimension']}: {r['group']}" for r, _, _ in groups], fontsize=7)
+    ax.invert_yaxis()
+    if overall is not None:
+        ax.axvline(overall, color="black", linestyle="--", linewidth=0.8, label=f"region {overall:.1f}%")
+    if overall is not None or marks:
+        ax.legend(loc="lower right")
+    ax.set_xlabel(xlabel)
+
+
 def equity(rows: Sequence[dict[str, Any]], flagged: Sequence[bool], small: Sequence[bool]) -> Chart:
     title = "Forecast deadline miss rate by group, next 26 weeks"
     groups = [(r, f, s) for r, f, s in zip(rows, flagged, small) if r["dimension"] != "all"]
     overall = next((r["miss_rate_pct"] for r in rows if r["dimension"] == "all"), None)
     with _figure(7, max(2.4, 0.2 * len(groups) + 1)) as fig:
-        ax = fig.add_subplot()
-        if groups:
-            y = list(range(len(groups)))
-            colours = [VERMILLION if f else (GREY if s else BLUE) for _, f, s in groups]
-            ax.barh(y, [r["miss_rate_pct"] or 0.0 for r, _, _ in groups], color=colours, height=0.7)
-            ax.set_yticks(y, [f"{r['dimension']}: {r['group']}" for r, _, _ in groups], fontsize=7)
-            ax.invert_yaxis()
-            if overall is not None:
-                ax.axvline(overall, color="black", linestyle="--", linewidth=0.8, label=f"region {overall:.1f}%")
-                ax.legend(loc="lower right")
-            ax.set_xlabel("forecast misses / open referrals (%); red: differs, grey: too few to compare")
-        else:
-            _empty(ax, "no open referrals")
+        _group_bars(fig, groups, [r["miss_rate_pct"] or 0.0 for r, _, _ in groups],
+                    [VERMILLION if f else (GREY if s else BLUE) for _, f, s in groups], overall,
+                    "forecast misses / open referrals (%); red: differs, grey: too few to compare", "no open referrals")
         _title(fig, title)
     differs = [f"{r['dimension']} {r['group']}" for r, f, _ in groups if f]
     return _finish(fig, "equity", title, f"Bars of the forecast miss rate per group against the region's "
@@ -283,31 +294,18 @@ def started_in_time(rows: Sequence[dict[str, Any]], flagged: Sequence[bool], sma
     groups = [(r, f, s) for r, f, s in zip(rows, flagged, small)
               if r["dimension"] != "all" and r["started_in_time_pct"] is not None]
     overall = next((r["started_in_time_pct"] for r in rows if r["dimension"] == "all"), None)
+    behind = [f and r["started_diff_points"] is not None and r["started_diff_points"] < 0 for r, f, _ in groups]
     with _figure(7, max(2.4, 0.2 * len(groups) + 1)) as fig:
-        ax = fig.add_subplot()
-        if groups:
-            y = list(range(len(groups)))
-            trails = [r["started_diff_points"] is not None and r["started_diff_points"] < 0 and f for r, f, _ in groups]
-            colours = [VERMILLION if t else (GREY if r["orders_ended_52w"] < 10 else BLUE)
-                       for (r, _, _), t in zip(groups, trails)]
-            ax.barh(y, [r["started_in_time_pct"] for r, _, _ in groups], color=colours, height=0.7)
-            before = [(i, r["started_year_before_pct"]) for i, (r, _, _) in enumerate(groups)
-                      if r["started_year_before_pct"] is not None]
-            if before:
-                ax.scatter([b for _, b in before], [i for i, _ in before], marker="|", color="black", s=60,
-                           label="52 weeks before", zorder=3)
-            ax.set_yticks(y, [f"{r['dimension']}: {r['group']}" for r, _, _ in groups], fontsize=7)
-            ax.invert_yaxis()
-            if overall is not None:
-                ax.axvline(overall, color="black", linestyle="--", linewidth=0.8, label=f"region {overall:.1f}%")
-            ax.legend(loc="lower right")
-            ax.set_xlabel("started in time / orders ended (%); red: flagged, grey: fewer than 10 orders ended")
-        else:
-            _empty(ax, "no order ended in the last 52 weeks")
+        _group_bars(fig, groups, [r["started_in_time_pct"] for r, _, _ in groups],
+                    [VERMILLION if b else (GREY if r["orders_ended_52w"] < 10 else BLUE)
+                     for (r, _, _), b in zip(groups, behind)], overall,
+                    "started in time / orders ended (%); red: flagged, grey: fewer than 10 orders ended",
+                    "no order ended in the last 52 weeks",
+                    [(i, r["started_year_before_pct"]) for i, (r, _, _) in enumerate(groups)
+                     if r["started_year_before_pct"] is not None])
         _title(fig, title)
-    behind = [f"{r['dimension']} {r['group']} ({r['started_in_time_pct']:.1f}%)" for r, f, _ in groups
-              if f and r["started_diff_points"] is not None and r["started_diff_points"] < 0]
+    named = [f"{r['dimension']} {r['group']} ({r['started_in_time_pct']:.1f}%)" for (r, _, _), b in zip(groups, behind) if b]
     return _finish(fig, "started-in-time", title, f"Bars of the share of orders ended in the last 52 weeks that "
                    f"started a programme in time, per group, against the region's "
                    f"{overall if overall is not None else 'n/a'}%, with the 52 weeks before marked; groups trailing "
-                   f"the region by more than 10 points: {', '.join(behind) or 'none'}.")
+                   f"the region by more than 10 points: {', '.join(named) or 'none'}.")
