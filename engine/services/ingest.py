@@ -40,6 +40,7 @@ from engine.handlers import HANDLERS, Context, Parked, Stale
 from engine.outbox import emit, stable_id
 from engine.services import admission
 from engine.services.digests import content, content_digest, content_of_raw, differences, digest_of, json_object
+from engine.handlers.confirmations import reconcile_touched
 from engine.services.safety import enforce_touched
 from engine.ports import CONFLICT_REASON, EXPIRED_REASON, DeadLetter, ParkedEvent, SeenCopy, UnitOfWork
 
@@ -238,7 +239,8 @@ class Ingestor:
         ctx = Context(uow, envelope, self.rules, clock=run.now())
         try:
             HANDLERS[envelope.event_type](ctx, event.payload)
-            enforce_touched(ctx)  # a place the event made unsafe is removed or flagged at once
+            reconcile_touched(ctx)  # the delivery team's claims decided again where the event changed their facts
+            enforce_touched(ctx)    # a place the event made unsafe is removed or flagged at once
         except Parked as parked:
             since = max(filter(None, (run.now(), envelope.occurred_at, item.arrival_clock)))
             uow.park(ParkedEvent(event_id, parked.waiting_for, envelope.occurred_at, item.raw, envelope.event_type,

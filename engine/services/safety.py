@@ -19,7 +19,6 @@ from engine import state_keys as keys
 from engine.domain.model import Cohort, CohortStatus, Person, Referral
 from engine.domain.statuses import ReferralStatus
 from engine.domain.placement import HOLDING, Breach, Member, Remedy, Rule, place_breaches, remedy
-from engine.handlers.confirmations import reconcile_touched
 from engine.domain.rules import EngineRules
 from engine.handlers.context import Context
 from engine.ports import UnitOfWork
@@ -167,10 +166,9 @@ __all__ = ["Finding", "PlaceAudit", "enforce", "enforce_touched", "forget_remova
 
 
 def enforce_touched(ctx: Context) -> list[Finding]:
-    """After one event: decide the delivery team's claims again where the event changed their facts
-    (:func:`engine.handlers.confirmations.reconcile_touched`), then re-check the places of the people and
-    cohorts it changed (and their groups)."""
-    reconcile_touched(ctx)
+    """After one event (and the delivery team's claims decided again,
+    :func:`engine.handlers.confirmations.reconcile_touched`): re-check the places of the people and cohorts
+    it changed (and their groups)."""
     if not ctx.touched_crns and not ctx.touched_cohorts:
         return []
     cohorts = ctx.touched_cohorts | held_cohorts(ctx.uow, ctx.touched_crns)
