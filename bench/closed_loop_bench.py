@@ -68,7 +68,8 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
             "latest_start_passed": len(last.missed), "at_risk": len(last.at_risk),
             "made": counts.get("allocation.made", 0), "changed": counts.get("allocation.changed", 0),
             "removed": counts.get("allocation.removed", 0), "opened": counts.get("cohort.proposed", 0),
-            "plans": len(summary.plans), "seconds": round(seconds, 1), **_ceiling_columns(bounds)}
+            "plans": len(summary.plans), "fallbacks": sum(p.plan.status == "FALLBACK" for p in summary.plans),
+            "seconds": round(seconds, 1), **_ceiling_columns(bounds)}
 
 
 def _ceiling_columns(bounds: dict) -> dict:
