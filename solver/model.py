@@ -32,6 +32,13 @@ DETERMINISTIC_PER_SECOND = 0.35
 WALL_CAP = 4.0  # a reproducible solve stops at this multiple of time_limit_s whatever the deterministic budget:
 # 2× was cut short by a modest background load on 1 s demo plans, breaking reproducibility
 MAX_COEF = 2 ** 62
+# A first stage that ends without any solution (its share of a small budget spent in presolve on a large model)
+# is run once more with at least this many deterministic seconds per model variable: CP-SAT reports the
+# complete current-practice hint only once presolve is done, which took about 0.25 deterministic seconds for
+# the 27,182 variables of a region twice the default (BENCHMARKS.md, issue 14); 2.5× that leaves room to
+# improve on it. Only runs that would otherwise fall back pay for it, so plans that found a solution are
+# unchanged.
+FIRST_SOLUTION_DET_PER_VARIABLE = 2.3e-5
 
 
 @dataclass
@@ -160,9 +167,11 @@ class _Budget:
         self.wall_deadline = began + params.time_limit_s * WALL_CAP
         self.capped = False
 
-    def solver(self, share: float) -> cp_model.CpSolver:
+    def solver(self, share: float, floor: float = 0.0) -> cp_model.CpSolver:
         solver = cp_model.CpSolver()
-        budget, wall = max(0.01, self.left * share), max(0.05, self.wall_deadline - time.perf_counter())
+        budget, wall = max(0.01, self.left * share, floor), max(0.05, self.wall_deadline - time.perf_counter())
+        if floor:  # a floor the budget did not have: its own wall cap, as for a time limit worth the floor
+            wall = max(wall, floor / DETERMINISTIC_PER_SECOND * WALL_CAP)
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = self.seed
         if self.reproducible:
@@ -191,7 +200,14 @@ class _Run:
         self.trace: list[tuple[float, str, float]] = []
 
     def _solve(self, stage: str, share: float) -> tuple[cp_model.CpSolver, int]:
-        solver = self.budget.solver(share)
+        solver, status = self._solve_once(stage, share)
+        if status == cp_model.UNKNOWN and self.values is None and self.budget.reproducible:
+            floor = FIRST_SOLUTION_DET_PER_VARIABLE * len(self.b.model.proto.variables)
+            solver, status = self._solve_once(f"{stage}+first", 1.0, floor)
+        return solver, status
+
+    def _solve_once(self, stage: str, share: float, floor: float = 0.0) -> tuple[cp_model.CpSolver, int]:
+        solver = self.budget.solver(share, floor)
         status = solver.solve(self.b.model, _Trace(self.began, stage, self.trace))
         self.budget.spend(solver)
         self.statuses.append(f"{stage}:{solver.status_name(status)}")

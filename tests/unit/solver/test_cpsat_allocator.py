@@ -105,6 +105,25 @@ def test_a_tiny_time_limit_still_returns_a_plan_that_passes_the_checker():
         assert plan.note and plan.objective["fallback"] == 1.0
 
 
+def test_a_first_stage_that_found_nothing_in_its_share_runs_again_with_a_budget_for_the_models_size():
+    """Issue 14: on a region twice the default, the first stage's share of a 1 s budget ended inside presolve,
+    before CP-SAT reported the complete current-practice hint, and every such plan fell back. The stage now
+    runs once more with a budget sized to the model; a solve that found a solution is not affected."""
+    from datetime import timedelta
+    from solver.schema import CohortState
+    from tests.unit.solver.factories import AS_OF, make_problem
+    demands = [make_demand(referral_id=f"R{i}", crn=f"X{i}", deadline=AS_OF + timedelta(days=300 + i))
+               for i in range(120)]
+    cohorts = [make_cohort(cohort_id=f"K{k}", state=CohortState.CANDIDATE, start_date=AS_OF + timedelta(days=14 + 7 * k),
+                           end_date=AS_OF + timedelta(days=120 + 7 * k)) for k in range(20)]
+    problem = make_problem(demands, cohorts, [make_facilitator(facilitator_id=f"F{j}") for j in range(6)],
+                           time_limit_s=0.001)
+    plan = allocate(problem)
+    assert plan.status != "FALLBACK" and plan.allocator == "cpsat"
+    assert [stage for _, stage, _ in plan.trace][0] == "T1+first"
+    assert len(plan.assignments) == len(CurrentPracticeAllocator().allocate(problem).assignments) == 120
+
+
 def test_a_plan_failing_the_checker_falls_back_to_current_practice_with_a_note():
     # Without its hard constraints the model places everyone, which the checker refuses.
     problem = tiny_problem(people(3), [make_cohort(max_size=2)])
