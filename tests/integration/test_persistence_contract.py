@@ -67,7 +67,7 @@ def test_the_migrated_schema_matches_the_models(db):
 
 
 def test_the_in_memory_store_has_the_columns_and_column_types_of_the_schema():
-    """engine/persistence/memory.py keeps its own list of the tables' columns (it imports no SQLAlchemy):
+    """engine/persistence/memory/ keeps its own list of the tables' columns (it imports no SQLAlchemy):
     the same names in the same order, and the date and float columns it converts as a SQL store would."""
     tables = t.Base.metadata.tables
     assert sorted(memory.COLUMNS) == sorted(tables)

@@ -1,126 +1,19 @@
-"""In-memory unit of work: the persistence contract of :mod:`engine.persistence.uow` without a database.
-
-Tests of handlers, rules, planning and alerts run on it; tests/contract runs the same persistence contract
-suite on it as on SQLite and PostgreSQL. No SQLAlchemy here.
-
-A :class:`MemoryStore` holds the committed tables as rows shaped like the SQL ones (same column names, the
-values a SQL store returns: times in UTC, JSON columns as lists and dicts, enums as plain text).
-``MemoryStore.uow()`` opens a unit of work over it:
-
-- **Reads** see the latest committed rows overlaid with this unit of work's own changes (read committed,
-  as on PostgreSQL); other units of work see none of those changes until commit.
-- **Writes** go to the overlay: per table, key → new row (or deleted). Repositories keep an identity map
-  and snapshots as the SQL ones do: one object per key within a unit of work, changes to loaded entities
-  saved on commit without calling ``add`` again, a new unit of work gets new objects.
-- **Commit** checks the constraints a SQL store enforces (primary keys of appended rows, unique intake,
-  message id, attendance session, history sequence) and raises :class:`ConstraintViolation` with nothing
-  written, or builds new tables from the latest committed ones plus the overlay (copy on write: committed
-  tables are never changed in place, so readers iterate them safely) and swaps them in under a lock.
-- **Rollback** drops the overlay. Row ids (outbox, dead letters, attendance, history) come from sequences
-  that, as on PostgreSQL, do not go back on rollback: ids only ever increase.
-- ``lock_writes`` is a no-op and ``try_lock`` is always granted (one process).
-
-Over ~400 lines on purpose: it is the whole port (repositories, idempotency, parking, outbox, alerts,
-state) in one place, mirroring :mod:`engine.persistence.uow` and :mod:`engine.persistence.repository`
-side by side so that a change to the contract is made in both at once.
-"""
+"""The in-memory store and its unit of work: committed tables, the overlay of one unit of work, commit
+and rollback (see the package docstring), and the port's queries over the rows."""
 from __future__ import annotations
 
-import json
 import threading
-from datetime import datetime, timezone
-from operator import attrgetter
-from typing import Any, Callable, Generic, Iterable, TypeVar
+from datetime import datetime
+from typing import Any, Callable, Iterable
 
-from engine.domain.model import Office, PlanRecord, Referral, StatusChange
-from engine.domain.statuses import ReferralStatus
+from engine.domain.model import Office, PlanRecord
 from engine.persistence import mappers as m
+from engine.persistence.memory.repository import MemoryReferralRepository, MemoryRepository
+from engine.persistence.memory.schema import (COLUMNS, KEYS, SEQUENCES, UNIQUE, ConstraintViolation, as_stored,
+                                              check_unique, fresh, utc)
 from engine.persistence.rows import (PARKED, STATE_TABLES, add_deadline, canonical_state, dead_letter_text,
                                      labelled_origin)
-from engine.ports import Attendance, DeadLetter, ParkedEvent, Repository, SeenCopy, UnitOfWork
-
-T = TypeVar("T")
-
-# The columns of every table, in the order of engine/persistence/tables.py (a contract test compares them).
-COLUMNS: dict[str, tuple[str, ...]] = {name: tuple(columns.split()) for name, columns in {
-    "people": "crn region_code pdu_code sex date_of_birth ethnicity_group ldc availability preferred_offices "
-              "cannot_attend_offices interpreter_needed non_associations merged_into updated_at field_times",
-    "sentences": "sentence_id crn sentence_type start_date expected_end_date status updated_at",
-    "requirements": "requirement_id crn sentence_id programme_code kind end_date status updated_at",
-    "referrals": "referral_id crn requirement_id programme_code source referred_on status pathway offence_cohort "
-                 "ldc risk_band need_band ready_from cohort_id updated_at",
-    "referral_history": "id referral_id seq at from_status to_status reason event_id",
-    "cohorts": "cohort_id region_code programme_code office_code pdu_code slots start_date end_date group_weeks "
-               "pathway sex offence_cohort ldc min_size max_size status facilitator_ids origin group_start "
-               "updated_at field_times",
-    "facilitators": "facilitator_id region_code home_pdu programmes offices weekly_hours availability absences "
-                    "left_on updated_at",
-    "allocations": "referral_id cohort_id plan_version allocated_on reason source pinned",
-    "plans": "plan_version region_code allocator as_of assigned unallocated cohorts_opened objective status",
-    "attendance": "id referral_id cohort_id session_number session_date outcome",
-    "processed_events": "event_id event_type occurred_at outcome digest raw seen_at",
-    "parked_events": "event_id waiting_for occurred_at raw event_type digest origin line_number partition offset "
-                     "parked_at seen_at",
-    "outbox": "id message_id topic key event_type message created_at sent_at",
-    "dead_letters": "id received_at origin line_number partition offset event_id reason raw",
-    "offices": "office_code region_code pdu_code rooms rural",
-    "engine_state": "name value",
-    "active_alerts": "alert_id kind region_code subject_type subject_id severity raised_at act_by reason pdu_code "
-                     "numbers message_key updated_at",
-}.items()}
-# Date columns (a datetime written there reads back as its date) and float columns, as typed in tables.py.
-DATE_COLUMNS: dict[str, frozenset[str]] = {name: frozenset(columns.split()) for name, columns in {
-    "people": "date_of_birth", "sentences": "start_date expected_end_date", "requirements": "end_date",
-    "referrals": "referred_on ready_from", "cohorts": "start_date end_date group_start", "facilitators": "left_on",
-    "allocations": "allocated_on", "plans": "as_of", "attendance": "session_date", "active_alerts": "act_by",
-}.items()}
-FLOAT_COLUMNS: dict[str, frozenset[str]] = {"facilitators": frozenset({"weekly_hours"})}
-# Primary key of each table (referral_history is kept by referral_id: its rows, in order, per referral).
-KEYS = {"people": "crn", "sentences": "sentence_id", "requirements": "requirement_id", "referrals": "referral_id",
-        "referral_history": "referral_id", "cohorts": "cohort_id", "facilitators": "facilitator_id",
-        "allocations": "referral_id", "plans": "plan_version", "attendance": "id", "processed_events": "event_id",
-        "parked_events": "event_id", "outbox": "id", "dead_letters": "id", "offices": "office_code",
-        "engine_state": "name", "active_alerts": "alert_id"}
-# Unique constraints besides the primary key.
-UNIQUE = {"referrals": ("crn", "requirement_id", "source"), "outbox": ("message_id",),
-          "attendance": ("referral_id", "cohort_id", "session_number")}
-SEQUENCES = ("referral_history", "attendance", "outbox", "dead_letters")
-
-
-class ConstraintViolation(Exception):
-    """A commit that breaks a constraint a SQL store enforces (where SQLAlchemy raises IntegrityError)."""
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-def _stored(table: str, row: dict[str, Any]) -> dict[str, Any]:
-    """A row as a SQL store would hand it back: every column (missing ones None), times in UTC, dates as
-    dates, JSON columns decoded afresh, enum text as plain ``str``. Unknown columns are refused, as in SQL."""
-    columns = COLUMNS[table]
-    unknown = set(row) - set(columns)
-    if unknown:
-        raise ValueError(f"table {table} has no column(s) {', '.join(sorted(unknown))}")
-    dates, floats = DATE_COLUMNS.get(table, ()), FLOAT_COLUMNS.get(table, ())
-    out = {}
-    for column in columns:
-        value = row.get(column)
-        if isinstance(value, datetime):
-            value = value.date() if column in dates else _utc(value)
-        elif isinstance(value, str) and type(value) is not str:
-            value = str.__str__(value)
-        elif isinstance(value, (list, tuple, dict)):
-            value = json.loads(json.dumps(value))
-        elif value is not None and column in floats:
-            value = float(value)
-        out[column] = value
-    return out
-
-
-def _fresh(row: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a stored row whose JSON values the caller may change (stored rows are never changed)."""
-    return {k: json.loads(json.dumps(v)) if isinstance(v, (list, dict)) else v for k, v in row.items()}
+from engine.ports import Attendance, DeadLetter, ParkedEvent, SeenCopy, UnitOfWork
 
 
 class MemoryStore:
@@ -146,123 +39,12 @@ class MemoryStore:
         """The committed rows of a table in primary key order, shaped like a SQL store's (for tests and checks)."""
         stored = self._tables[table]
         if table == "referral_history":
-            return sorted((_fresh(r) for rows in stored.values() for r in rows), key=lambda r: r["id"])
-        return [_fresh(stored[key]) for key in sorted(stored)]
+            return sorted((fresh(r) for rows in stored.values() for r in rows), key=lambda r: r["id"])
+        return [fresh(stored[key]) for key in sorted(stored)]
 
     def canonical_state(self) -> dict[str, list[dict[str, Any]]]:
         """The same export as ``Queries.canonical_state`` on a SQL store (:func:`engine.persistence.rows.canonical_state`)."""
         return canonical_state({name: self.rows(name) for name in STATE_TABLES})
-
-
-class MemoryRepository(Repository[T], Generic[T]):
-    """Identity map and snapshots over one table, as :class:`engine.persistence.repository.SqlRepository`."""
-
-    def __init__(self, uow: "MemoryUnitOfWork", table: str, to_row: Callable[[T], dict[str, Any]],
-                 from_row: Callable[[dict[str, Any]], T]) -> None:
-        self._uow, self._table, self._key = uow, table, KEYS[table]
-        self._to_row, self._from_row = to_row, from_row
-        self._seen: dict[str, T] = {}
-        self._snapshots: dict[str, dict[str, Any] | None] = {}
-        self._removed: set[str] = set()
-
-    # reads ------------------------------------------------------------------------------------
-    def get(self, key: str) -> T | None:
-        if key in self._seen:
-            return self._seen[key]
-        if key in self._removed:
-            return None
-        row = self._uow.row(self._table, key)
-        return self._track([row])[0] if row is not None else None
-
-    def where(self, **equals: Any) -> list[T]:
-        """Stored matches merged with this unit of work's own changes (an entity loaded or added here is
-        judged by its values now, so a change made earlier in the unit of work is seen)."""
-        wanted = {c: (set(v) if isinstance(v, (list, tuple, set, frozenset)) else {v}) for c, v in equals.items()}
-        if any(not values for values in wanted.values()):
-            return []
-        if self._key in wanted:
-            rows = [r for k in wanted[self._key] if (r := self._uow.row(self._table, k)) is not None]
-        else:
-            rows = self._uow.rows(self._table)
-        self._track([r for r in rows if r[self._key] not in self._seen and r[self._key] not in self._removed
-                     and all(r[column] in values for column, values in wanted.items())])
-        matches = list(self._seen.values())
-        for column, values in wanted.items():
-            get = attrgetter(column)
-            matches = [e for e in matches if get(e) in values]
-        return matches
-
-    def loaded(self) -> list[T]:
-        """Entities this unit of work holds (changed ones included, removed ones not)."""
-        return list(self._seen.values())
-
-    def _track(self, rows: list[dict[str, Any]]) -> list[T]:
-        entities = []
-        for row in rows:
-            entity = self._from_row(_fresh(row))
-            key = row[self._key]
-            self._seen[key] = entity
-            self._snapshots[key] = self._to_row(entity)
-            entities.append(entity)
-        if entities:
-            self.after_load(entities)
-        return entities
-
-    def after_load(self, entities: list[T]) -> None:
-        """Hook for aggregates with child rows."""
-
-    # writes -----------------------------------------------------------------------------------
-    def add(self, entity: T) -> T:
-        key = getattr(entity, self._key)
-        self._removed.discard(key)
-        self._seen[key] = entity
-        self._snapshots.setdefault(key, None)
-        return entity
-
-    def remove(self, key: str) -> None:
-        self._seen.pop(key, None)
-        self._snapshots.pop(key, None)
-        self._removed.add(key)
-
-    def flush(self) -> None:
-        for key in self._removed:
-            self._uow.delete(self._table, key)
-        self._removed.clear()
-        for key, entity in self._seen.items():
-            row = self._to_row(entity)
-            if row != self._snapshots.get(key):
-                self._uow.put(self._table, key, _stored(self._table, row))
-                self._snapshots[key] = row
-        self.after_flush()
-
-    def after_flush(self) -> None:
-        """Hook for aggregates with child rows."""
-
-
-class MemoryReferralRepository(MemoryRepository[Referral]):
-    """Referrals with their append-only status history."""
-
-    def __init__(self, uow: "MemoryUnitOfWork") -> None:
-        super().__init__(uow, "referrals", m.referral_to_row, m.referral_from_row)
-        self._history_len: dict[str, int] = {}
-
-    def after_load(self, entities: list[Referral]) -> None:
-        for referral in entities:
-            for row in self._uow.history(referral.referral_id):
-                referral.history.append(StatusChange(
-                    row["at"], ReferralStatus(row["from_status"]) if row["from_status"] else None,
-                    ReferralStatus(row["to_status"]), row["reason"], row["event_id"]))
-            self._history_len[referral.referral_id] = len(referral.history)
-
-    def after_flush(self) -> None:
-        for referral in self._seen.values():
-            start = self._history_len.get(referral.referral_id, 0)
-            for seq, change in enumerate(referral.history[start:], start=start):
-                self._uow.append_history(dict(
-                    referral_id=referral.referral_id, seq=seq, at=change.at,
-                    from_status=change.from_status and str(change.from_status), to_status=str(change.to_status),
-                    reason=change.reason, event_id=change.event_id))
-            self._history_len[referral.referral_id] = len(referral.history)
 
 
 class MemoryUnitOfWork(UnitOfWork):
@@ -306,7 +88,7 @@ class MemoryUnitOfWork(UnitOfWork):
     def _insert(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         if KEYS[table] == "id":
             row = {**row, "id": self._store.next_id(table)}
-        stored = _stored(table, row)
+        stored = as_stored(table, row)
         self._inserted.setdefault(table, []).append(stored[KEYS[table]])
         self.put(table, stored[KEYS[table]], stored)
         return stored
@@ -315,13 +97,13 @@ class MemoryUnitOfWork(UnitOfWork):
         """INSERT … ON CONFLICT DO UPDATE of the given columns (the others keep their stored values)."""
         key = row[KEYS[table]]
         before = self.row(table, key)
-        self.put(table, key, _stored(table, {**before, **row} if before is not None else row))
+        self.put(table, key, as_stored(table, {**before, **row} if before is not None else row))
 
     def history(self, referral_id: str) -> list[dict[str, Any]]:
         return [*self._store._tables["referral_history"].get(referral_id, ()), *self._history.get(referral_id, ())]
 
     def append_history(self, row: dict[str, Any]) -> None:
-        row = _stored("referral_history", {**row, "id": self._store.next_id("referral_history")})
+        row = as_stored("referral_history", {**row, "id": self._store.next_id("referral_history")})
         self._history.setdefault(row["referral_id"], []).append(row)
 
     # transaction ------------------------------------------------------------------------------
@@ -367,7 +149,7 @@ class MemoryUnitOfWork(UnitOfWork):
                 elif not (key in keep and key in before):
                     after[key] = row
             if table in UNIQUE:
-                _check_unique(table, after)
+                check_unique(table, after)
             tables[table] = after
         if self._history:
             stored = committed["referral_history"]
@@ -401,14 +183,14 @@ class MemoryUnitOfWork(UnitOfWork):
             return  # parked already: the first copy stays
         if event.event_id not in self._changes.get("parked_events", {}):  # not one this unit of work took out
             self._if_absent.setdefault("parked_events", set()).add(event.event_id)
-        self.put("parked_events", event.event_id, _stored("parked_events", m.parked_to_row(event)))
+        self.put("parked_events", event.event_id, as_stored("parked_events", m.parked_to_row(event)))
 
     def unpark(self, waiting_for: str) -> list[ParkedEvent]:
         return self._take([r for r in self.rows("parked_events") if r["waiting_for"] == waiting_for],
                           key=lambda r: (r["occurred_at"], r["event_id"]))
 
     def expire_parked(self, parked_before: datetime) -> list[ParkedEvent]:
-        before = _utc(parked_before)
+        before = utc(parked_before)
         return self._take([r for r in self.rows("parked_events") if r["parked_at"] is not None
                            and r["parked_at"] < before], key=lambda r: (r["parked_at"], r["occurred_at"], r["event_id"]))
 
@@ -470,7 +252,7 @@ class MemoryUnitOfWork(UnitOfWork):
         return out
 
     def dead_letters_since(self, since: datetime) -> list[tuple[datetime, str]]:
-        since = _utc(since)
+        since = utc(since)
         rows = sorted((r for r in self.rows("dead_letters") if r["received_at"] >= since), key=lambda r: r["id"])
         return [(r["received_at"], labelled_origin(r["origin"], r["reason"][:40])) for r in rows]
 
@@ -493,7 +275,7 @@ class MemoryUnitOfWork(UnitOfWork):
 
     def active_alerts(self, region_code: str, kinds: Iterable[str] | None = None) -> dict[str, dict]:
         wanted = None if kinds is None else set(kinds)
-        return {r["alert_id"]: _fresh(r) for r in self.rows("active_alerts")
+        return {r["alert_id"]: fresh(r) for r in self.rows("active_alerts")
                 if r["region_code"] == region_code and (wanted is None or r["kind"] in wanted)}
 
     def raise_alert(self, alert: dict) -> None:
@@ -524,7 +306,7 @@ class MemoryUnitOfWork(UnitOfWork):
         for row_id in ids:
             row = self.row("outbox", row_id)
             if row is not None:
-                self.put("outbox", row_id, _stored("outbox", {**row, "sent_at": sent_at}))
+                self.put("outbox", row_id, as_stored("outbox", {**row, "sent_at": sent_at}))
 
     def people_naming(self, crn: str) -> list:
         """People whose non-associations name ``crn``: stored ones, plus changes not written yet."""
@@ -542,14 +324,3 @@ class MemoryUnitOfWork(UnitOfWork):
 
     def set_state(self, name: str, value: str) -> None:
         self._upsert("engine_state", dict(name=name, value=value))
-
-
-def _check_unique(table: str, rows: dict[Any, dict[str, Any]]) -> None:
-    columns, seen = UNIQUE[table], set()
-    for row in rows.values():
-        values = tuple(row[c] for c in columns)
-        if None in values:
-            continue  # as in SQL, NULLs never clash
-        if values in seen:
-            raise ConstraintViolation(f"{table}: duplicate ({', '.join(columns)}) {values}")
-        seen.add(values)
