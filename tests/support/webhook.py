@@ -1,19 +1,20 @@
 """A real webhook receiver on 127.0.0.1 that keeps one copy per ``Idempotency-Key``, as a careful
-receiver would: re-sent alerts are counted, never accepted twice. It can fail its first N calls and
-answer slowly, so a sender can be killed mid-batch."""
+receiver would: re-sent alerts are counted, never accepted twice. It can fail its first N calls, and hold
+the request that arrives once ``hold_after`` alerts are in until :attr:`release` is set, so a test can kill
+the sender while a request is in flight (mid-batch) without guessing at timing."""
 from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
 class IdempotentReceiver:
-    def __init__(self, fail_first: int = 0, delay_s: float = 0.0) -> None:
-        self.fail_first, self.delay_s = fail_first, delay_s
+    def __init__(self, fail_first: int = 0, hold_after: int | None = None) -> None:
+        self.fail_first, self.hold_after = fail_first, hold_after
+        self.holding, self.release = threading.Event(), threading.Event()
         self.calls = 0
         self.accepted: dict[str, dict[str, Any]] = {}  # idempotency key → the alert, first copy
         self.seen: Counter[str] = Counter()           # idempotency key → requests answered 200
@@ -22,8 +23,9 @@ class IdempotentReceiver:
         self._server: ThreadingHTTPServer | None = None
 
     def answer(self, key: str | None, body: bytes) -> int:
-        if self.delay_s:
-            time.sleep(self.delay_s)  # a slow receiver (what the sender must cope with), not a test wait
+        if self.hold_after is not None and self.count() >= self.hold_after and not self.release.is_set():
+            self.holding.set()
+            self.release.wait(120)  # a safety bound only: the test sets release once it has killed the sender
         with self._lock:
             self.calls += 1
             if self.calls <= self.fail_first:
@@ -64,6 +66,7 @@ class IdempotentReceiver:
         return f"http://127.0.0.1:{self._server.server_address[1]}/alerts"
 
     def stop(self) -> None:
+        self.release.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
