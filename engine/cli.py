@@ -39,12 +39,15 @@ def check_allocator(name: str) -> str:
     return name
 
 
+AllocatorOption = typer.Option("cpsat", callback=check_allocator, help="cpsat | current-practice | fifo.")
+
+
 @app.command()
 def replay(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Event file (JSONL) to apply."),
     database_url: Optional[str] = DbOption,
     plan_every_days: int = typer.Option(0, min=0, help="Plan on the event clock every N days (0: never)."),
-    allocator: str = typer.Option("cpsat", callback=check_allocator, help="cpsat | current-practice | fifo."),
+    allocator: str = AllocatorOption,
     batch_size: int = typer.Option(2000, min=1, help="Events per transaction."),
     time_limit: Optional[float] = typer.Option(None, min=0.1, help="CP-SAT seconds per plan (default: settings)."),
 ) -> None:
@@ -87,7 +90,7 @@ def plan(
     database_url: Optional[str] = DbOption,
     region: Optional[str] = typer.Option(None, help="Region code (default: the region profile's)."),
     as_of: Optional[str] = typer.Option(None, help="Plan date YYYY-MM-DD (default: today)."),
-    allocator: str = typer.Option("cpsat", callback=check_allocator, help="cpsat | current-practice | fifo."),
+    allocator: str = AllocatorOption,
     time_limit: Optional[float] = typer.Option(None, min=0.1, help="CP-SAT seconds (default: settings)."),
 ) -> None:
     """Allocate now and publish the plan (allocation events go to the outbox)."""
@@ -112,7 +115,7 @@ def plan(
 def explain(
     crn: str, database_url: Optional[str] = DbOption,
     as_of: Optional[str] = typer.Option(None, help="Plan date (default: the region's last plan date)."),
-    allocator: str = typer.Option("cpsat", callback=check_allocator, help="cpsat | current-practice | fifo."),
+    allocator: str = AllocatorOption,
 ) -> None:
     """Why this person has the cohort they have, or none: the plan's reason, re-derived without publishing."""
     engine = open_engine(database_url)

@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from engine.cli import DbOption, app, check_allocator
+from engine.cli import AllocatorOption, DbOption, app
 from engine.console import console, open_engine
 
 
@@ -24,7 +24,7 @@ def whatif(
     database_url: Optional[str] = DbOption,
     region: Optional[str] = typer.Option(None, help="Region code (default: the only region in the database)."),
     as_of: Optional[str] = typer.Option(None, help="Plan date YYYY-MM-DD (default: the region's last plan date)."),
-    allocator: str = typer.Option("cpsat", callback=check_allocator, help="cpsat | current-practice | fifo."),
+    allocator: str = AllocatorOption,
     time_limit: float = typer.Option(5.0, min=0.1, help="CP-SAT seconds per solve."),
     add_facilitators: Optional[list[str]] = typer.Option(
         None, "--add-facilitators", metavar="PDU=N", help="Add N facilitators in a PDU (repeatable)."),

@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from engine.cli import app, check_allocator, replay_file
+from engine.cli import AllocatorOption, app, replay_file
 from engine.console import console, progress
 from simulator.demo import run_demo
 from simulator.params import GeneratorParams
@@ -52,7 +52,7 @@ def demo(
     out: Path = typer.Option(Path("out"), help="Directory for the database, events and outputs."),
     weeks: int = typer.Option(104, min=8, help="Weeks to simulate."),
     seed: int = typer.Option(7), scale: float = typer.Option(1.0, min=0.05),
-    allocator: str = typer.Option("cpsat", callback=check_allocator, help="cpsat | current-practice | fifo."),
+    allocator: str = AllocatorOption,
     time_limit: float = typer.Option(1.0, min=0.1, help="CP-SAT seconds per weekly plan."),
 ) -> None:
     """Generate a region, replay it planning weekly, and print what happened."""
