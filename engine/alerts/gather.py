@@ -23,7 +23,6 @@ from engine.handlers.confirmations import refusals
 from engine.ports import UnitOfWork
 from engine.services import safety
 from engine.domain.capacity import programme_loads
-from engine.services.gate import rejection
 from engine.domain.deadlines import latest_start_any
 from engine.domain.capacity import weekly_hours
 from engine.services.problem import pinned_cohort
@@ -81,8 +80,9 @@ def gather(uow: UnitOfWork, region: str, today: date, now: datetime, rules: Engi
         programme_loads=programme_loads(rules.catalogue, rules.is_holiday, today),
         place_breaches=tuple(safety.as_dict(f) for f in safety.PlaceAudit(
             uow, rules, safety.region_cohorts(uow, region)).findings()),
-        removed_places=safety.removals(uow, region), plan_rejection=rejection(uow, region),
-        plan_fallback=_json_state(uow, keys.PLAN_FALLBACK.key(region)),
+        removed_places=safety.removals(uow, region),
+        plan_rejection=_json_state(uow, keys.PLAN_REJECTED.key(region)),  # written by the gate
+        plan_fallback=_json_state(uow, keys.PLAN_FALLBACK.key(region)),   # written by the plan's publisher
         refused_members=_still_refused(uow, region, by_id, {v.referral_id: v for v in views}),
         former_cohorts=tuple(_cohort_view(c, members.get(c.cohort_id, 0), rules) for c in former))
 

@@ -66,7 +66,3 @@ def clear_rejection(uow: UnitOfWork, region: str) -> None:
     if uow.get_state(keys.PLAN_REJECTED.key(region)):
         uow.set_state(keys.PLAN_REJECTED.key(region), "")
 
-
-def rejection(uow: UnitOfWork, region: str) -> dict | None:
-    value = uow.get_state(keys.PLAN_REJECTED.key(region))
-    return json.loads(value) if value else None
