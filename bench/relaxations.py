@@ -44,7 +44,7 @@ def relaxed(problem, drop: tuple[str, ...]) -> dict:
     b = build(problem, Rules(constraints={k: v for k, v in CONSTRAINTS.items() if k not in drop}))
     by_tier = tiers(b)
     _warm_start(b, by_tier, CurrentPracticeAllocator().allocate(problem))
-    run = _Run(b, started)
+    run = _Run(b, started, b.params.time_limit_s)
     run.lexicographic(by_tier)
     plan = run.plan(by_tier)
     m = plan_metrics(problem, plan)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,12 +17,20 @@ class EngineSettings(BaseSettings):
     freeze_days: int = Field(14, ge=0, le=90)
     horizon_weeks: int = Field(52, ge=4, le=156)
     allocator: str = "cpsat"
-    solver_time_limit_s: float = Field(10.0, gt=0, le=3600, description="CP-SAT time limit per region plan")
+    solver_time_limit_s: float | None = Field(None, gt=0, le=3600,
+                                              description="CP-SAT seconds per region plan; unset: sized to the "
+                                                          "region's model (solver.model.sized_time_limit)")
     solver_workers: int = Field(2, ge=1, le=64, description="CP-SAT search workers")
     solver_seed: int = 7
     solver_in_process: bool = Field(False, description="solve on the calling thread (tests, benchmarks)")
     replan_time_limit_s: float = Field(1.5, gt=0, le=600, description="CP-SAT seconds for an incremental re-plan")
     move_threshold_weeks: int = Field(8, ge=0, le=52, description="a published place moves only for a wait this much shorter")
+    equity_weight: int = Field(0, ge=0, le=100, description="tier-1 cost of each person a group misses beyond "
+                                                             "the plan's rate plus equity_gap_points (0: off)")
+    equity_gap_points: float = Field(5.0, ge=0, le=100, description="how many points more often than the plan a "
+                                                                     "group may miss before the equity goal costs")
+    equity_dimensions: tuple[str, ...] = Field(("sex", "ldc", "ethnicity", "pdu"),
+                                              description="the groupings the equity goal compares")
     grid_step_weeks: int = Field(4, ge=1, le=26, description="weeks between candidate starts per venue and track")
     batch_size: int = Field(2000, ge=1, le=100_000)
     park_timeout_hours: int = Field(168, ge=1, le=87_600,
@@ -33,3 +41,12 @@ class EngineSettings(BaseSettings):
     clock_max_jump_days: int = Field(92, ge=1, le=3650, description="on the event clock: how far past the latest "
                                                                     "accepted event an event may be dated")
     output_dir: Path = Path("out")
+
+    @field_validator("equity_dimensions")
+    @classmethod
+    def _known_dimensions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from solver.objectives.equity import DIMENSIONS
+        unknown = sorted(set(value) - set(DIMENSIONS))
+        if unknown:
+            raise ValueError(f"unknown equity dimension(s) {', '.join(unknown)}; known: {', '.join(DIMENSIONS)}")
+        return value

@@ -103,7 +103,7 @@ def _print_whatif(c) -> None:
     b, x, d = c.baseline, c.outcome, c.difference
     table = Table("", "baseline", "scenario", "difference",
                   title=f"What-if for {c.region_code} as of {c.as_of}: {escape(c.scenario.describe())} "
-                        f"({c.allocator}, {c.time_limit_s:g} s per solve)")
+                        f"({c.allocator}, {_budget(c.time_limit_s)} per solve)")
     rows = [
         ("people in the plan", b.demands, x.demands, d["demands"]),
         ("of whom must start within reach", b.within_reach, x.within_reach, d["within_reach"]),
@@ -134,7 +134,7 @@ def _print_sweep(sw) -> None:
     table = Table("#", "+FTE", "added per PDU", "misses", "misses %", "median wait (weeks)", "p92 wait (weeks)",
                   "cohorts opened", "solve s",
                   title=f"FTE sweep for {sw.region_code} as of {sw.as_of}: misses under {sw.target_miss_pct:g}% "
-                        f"({sw.allocator}, {sw.time_limit_s:g} s per solve, at most +{sw.max_fte} FTE)")
+                        f"({sw.allocator}, {_budget(sw.time_limit_s)} per solve, at most +{sw.max_fte} FTE)")
     for n, step in enumerate(sw.steps, start=1):
         o = step.outcome
         mark = " ✓" if o.miss_pct < sw.target_miss_pct else ""
@@ -159,3 +159,7 @@ def _print_sweep(sw) -> None:
         console.print(f"[yellow]warning:[/yellow] {escape(line)}")
     for line in sw.assumptions:
         console.print(f"- assumed: {escape(line)}")
+
+
+def _budget(seconds: float | None) -> str:
+    return "a time limit sized to the model" if seconds is None else f"{seconds:g} s"

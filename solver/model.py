@@ -39,6 +39,17 @@ MAX_COEF = 2 ** 62
 # improve on it. Only runs that would otherwise fall back pay for it, so plans that found a solution are
 # unchanged.
 FIRST_SOLUTION_DET_PER_VARIABLE = 2.3e-5
+# A plan without a time limit of its own (Params.time_limit_s None, the service's default) gets one sized to its
+# model: SIZED_SECONDS_PER_VARIABLE per model variable, within [SIZED_MIN_S, SIZED_MAX_S]. Read off the budget
+# sweep (bench/budget_bench.py, BENCHMARKS.md issue 14 §3): the smallest limit that got the gain of the largest
+# one grew with the model, not with the number of people.
+SIZED_SECONDS_PER_VARIABLE = 2.5e-4
+SIZED_MIN_S, SIZED_MAX_S = 1.0, 120.0
+
+
+def sized_time_limit(variables: int) -> float:
+    """Seconds for a plan whose model has ``variables`` variables (see SIZED_SECONDS_PER_VARIABLE)."""
+    return round(min(SIZED_MAX_S, max(SIZED_MIN_S, variables * SIZED_SECONDS_PER_VARIABLE)), 1)
 
 
 @dataclass
@@ -110,7 +121,8 @@ def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True)
     baseline = CurrentPracticeAllocator().allocate(problem) if warm_start else None
     by_tier = tiers(b)
     start = _warm_start(b, by_tier, baseline)
-    run = _Run(b, began)
+    sized = problem.params.time_limit_s is None
+    run = _Run(b, began, sized_time_limit(len(b.model.proto.variables)) if sized else problem.params.time_limit_s)
     if problem.params.objective_mode == "weighted":
         run.weighted(by_tier)
     else:
@@ -120,6 +132,8 @@ def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True)
                else "no CP-SAT solution within the time limit")
         return _fallback(baseline, problem, began, why)
     plan = run.plan(by_tier)
+    if sized:  # the budget it was given, for the plan record and the report
+        plan = replace(plan, objective={**plan.objective, "time_limit_s": run.budget.time_limit_s})
     if start is not None and run.tier_values.get(1, 0) > start.get(1, 0):
         if problem.params.focus is not None:  # the cells held fixed cost deadlines: re-plan everything
             return solve(replace(problem, params=replace(problem.params, focus=None)), rules, warm_start)
@@ -161,10 +175,11 @@ class _Budget:
     problem gives the same plan on any machine and under any load, with the wall clock only as a cap
     (hitting it is noted on the plan); otherwise stages get wall seconds. Unused time rolls forward."""
 
-    def __init__(self, params, began: float) -> None:
+    def __init__(self, params, began: float, time_limit_s: float) -> None:
         self.reproducible, self.workers, self.seed = params.reproducible, max(1, params.workers), params.seed
-        self.left = params.time_limit_s * (DETERMINISTIC_PER_SECOND if self.reproducible else 1.0)
-        self.wall_deadline = began + params.time_limit_s * WALL_CAP
+        self.time_limit_s = time_limit_s
+        self.left = time_limit_s * (DETERMINISTIC_PER_SECOND if self.reproducible else 1.0)
+        self.wall_deadline = began + time_limit_s * WALL_CAP
         self.capped = False
 
     def solver(self, share: float, floor: float = 0.0) -> cp_model.CpSolver:
@@ -189,9 +204,9 @@ class _Budget:
 
 
 class _Run:
-    def __init__(self, b: Build, began: float) -> None:
+    def __init__(self, b: Build, began: float, time_limit_s: float) -> None:
         self.b, self.began, self.params = b, began, b.params
-        self.budget = _Budget(b.params, began)
+        self.budget = _Budget(b.params, began, time_limit_s)
         self.values: dict[int, int] | None = None
         self.tier_values: dict[float, int] = {}
         self.bounds: dict[float, float] = {}

@@ -68,6 +68,7 @@ class Demand:
     excluded_offices: frozenset[str] = frozenset()
     non_associations: frozenset[str] = frozenset()             # crns
     current_cohort_id: str | None = None                       # in the published plan, not pinned
+    ethnicity_group: str = ""                                  # ONS group, for the equity goal only
 
 
 @dataclass(frozen=True)
@@ -145,13 +146,21 @@ class Params:
     wait_slope_step: int = 1         # extra cost per week waited past the target, and again past a year
     move_threshold_weeks: int = 8    # a published place moves only for a wait at least this much shorter
     open_threshold: float = 1.0      # share of a cohort's min size that must wait before opening
-    time_limit_s: float = 10.0       # reproducible: a deterministic budget worth about this many wall seconds on
-                                     # a busy 2-core machine (less when idle), capped at 4× wall; else wall seconds
+    time_limit_s: float | None = 10.0  # reproducible: a deterministic budget worth about this many wall seconds on
+                                       # a busy 2-core machine (less when idle), capped at 4× wall; else wall
+                                       # seconds. None: sized to the model (solver.model.sized_time_limit)
     workers: int = 2
     seed: int = 7
     objective_mode: str = "lexicographic"  # lexicographic | weighted
     reproducible: bool = True              # deterministic time budget: same problem, same plan
     focus: frozenset[tuple[str, str]] | None = None  # (programme, office) cells free to change; None = all
+    # Equity goal (solver/objectives/equity.py): a group of at least equity_min_group of the people this plan
+    # must place may miss up to equity_gap_points more often than the plan; each person beyond costs
+    # equity_weight in tier 1 (0 turns the goal off).
+    equity_weight: int = 0
+    equity_gap_points: float = 5.0
+    equity_min_group: int = 10
+    equity_dimensions: tuple[str, ...] = ("sex", "ldc", "ethnicity", "pdu")
 
 
 @dataclass(frozen=True)

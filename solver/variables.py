@@ -28,6 +28,9 @@ class Variables:
         self.cohorts_of: dict[str, list[str]] = defaultdict(list)    # referral id → cohort ids
         self.demands_of: dict[str, list[str]] = defaultdict(list)    # cohort id → referral ids
         self.staff_of: dict[str, list[str]] = defaultdict(list)      # cohort id → facilitator ids
+        # Goals' own variables, each with how its best value follows from the decisions above: hints and
+        # warm starts set them too, so a hint stays complete (what lets CP-SAT start from a known plan).
+        self.derived: dict[cp_model.IntVar, Callable[[Callable[[cp_model.IntVar], int]], int]] = {}
 
     # ---- create --------------------------------------------------------------------------------
 
@@ -51,6 +54,13 @@ class Variables:
         self.staff_of[cid].append(fid)
         return var
 
+    def add_derived(self, lower: int, upper: int, name: str,
+                    best: Callable[[Callable[[cp_model.IntVar], int]], int]) -> cp_model.IntVar:
+        """A goal's own variable; ``best(value_of)`` is its best value given the decisions' values."""
+        var = self.model.new_int_var(lower, upper, name)
+        self.derived[var] = best
+        return var
+
     # ---- look up -------------------------------------------------------------------------------
 
     def opened(self, cohort: CohortOption) -> Literal:
@@ -67,6 +77,7 @@ class Variables:
         yield from self.x.values()
         yield from self.open.values()
         yield from self.staff.values()
+        yield from self.derived
 
     # ---- fix and hint --------------------------------------------------------------------------
 
@@ -79,6 +90,7 @@ class Variables:
         values = {var.index: int(assignments.get(rid) == cid) for (rid, cid), var in self.x.items()}
         values.update({var.index: int(cid in opened) for cid, var in self.open.items()})
         values.update({var.index: int(key in staffed) for key, var in self.staff.items()})
+        values.update({var.index: best(lambda v: values.get(v.index, 0)) for var, best in self.derived.items()})
         return values
 
     def represents(self, assignments: Mapping[str, str], opened: Mapping[str, Iterable[str]]) -> bool:

@@ -175,7 +175,8 @@ def _demand(referral: Referral, person: Person, deadline: date) -> s.Demand:
         ready_from=referral.ready_from or referral.referred_on, deadline=deadline, pdu_code=person.pdu_code,
         availability=frozenset((w, s.Period(p)) for w, p in person.availability),
         reachable_offices=frozenset(), excluded_offices=person.cannot_attend_offices,
-        non_associations=person.non_associations, current_cohort_id=referral.cohort_id)
+        non_associations=person.non_associations, current_cohort_id=referral.cohort_id,
+        ethnicity_group=person.ethnicity_group or "")
 
 
 def _named_by(members, people: dict[str, Person]) -> frozenset[str]:

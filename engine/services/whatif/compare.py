@@ -74,7 +74,7 @@ class Comparison:
     region_code: str
     as_of: date
     allocator: str
-    time_limit_s: float
+    time_limit_s: float | None  # None: sized to the model
     scenario: Scenario
     changes: tuple[str, ...]
     baseline: Outcome

@@ -32,7 +32,7 @@ class Sweep:
     region_code: str
     as_of: date
     allocator: str
-    time_limit_s: float
+    time_limit_s: float | None  # None: sized to the model
     target_miss_pct: float
     pdus: tuple[str, ...]
     max_fte: int

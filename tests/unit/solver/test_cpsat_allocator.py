@@ -146,3 +146,20 @@ def test_an_incremental_replan_that_would_miss_more_deadlines_than_current_pract
     problem = tiny_problem([person], [make_cohort(cohort_id="O1")], focus=frozenset())  # nothing may change
     plan = allocate(problem)
     assert plan.cohort_of("R1") == "O1" and plan.status != "FALLBACK"
+
+
+@pytest.mark.parametrize("variables, seconds", [
+    (0, 1.0), (4_000, 1.0), (5_251, 1.3), (27_201, 6.8), (103_758, 25.9), (10_000_000, 120.0)])
+def test_a_sized_time_limit_grows_with_the_model_between_one_second_and_two_minutes(variables, seconds):
+    """Issue 14 §3: the default region's model (5,251 variables), twice and three times it (BENCHMARKS.md)."""
+    from solver.model import sized_time_limit
+    assert sized_time_limit(variables) == seconds
+
+
+def test_a_plan_without_a_time_limit_gets_one_sized_to_its_model_and_says_which():
+    from solver.model import build, sized_time_limit
+    problem = replace(MIXED, params=replace(MIXED.params, time_limit_s=None))
+    plan = allocate(problem)
+    assert plan.status != "FALLBACK"
+    assert plan.objective["time_limit_s"] == sized_time_limit(len(build(problem).model.proto.variables)) == 1.0
+    assert "time_limit_s" not in allocate(MIXED).objective  # a limit given is the limit used, and not repeated
