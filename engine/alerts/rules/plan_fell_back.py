@@ -21,7 +21,7 @@ def evaluate(inputs: AlertInputs, thresholds: AlertThresholds) -> list[Alert]:
                   f"plan {found['plan_version']} as of {found['as_of']} is current practice's: the {found['allocator']} "
                   f"solve fell back ({found['note'] or 'no reason given'}) after {found['seconds']:g} s, every plan "
                   f"since {found['since']}; "
-                  f"if it happens every week, raise COHORTPLAN_SOLVER_TIME_LIMIT_S for this region's size",
+                  f"if it happens every week, unset COHORTPLAN_SOLVER_TIME_LIMIT_S (sized to the region) or raise it",
                   act_by=inputs.today, key=inputs.region_code,
                   numbers={"since": found["since"]})]  # one alert while the plans keep falling back
 

@@ -23,8 +23,8 @@ def test_warns_with_the_reason_the_time_it_had_and_what_to_do():
         "region", REGION, REGION, REGION, TODAY)
     assert alert.reason == (
         "plan 7 as of 2025-03-03 is current practice's: the cpsat solve fell back (no solution within the time "
-        "limit) after 1.02 s, every plan since 2025-03-03; if it happens every week, raise "
-        "COHORTPLAN_SOLVER_TIME_LIMIT_S for this region's size")
+        "limit) after 1.02 s, every plan since 2025-03-03; if it happens every week, unset "
+        "COHORTPLAN_SOLVER_TIME_LIMIT_S (sized to the region) or raise it")
     assert dict(alert.numbers) == {"since": "2025-03-03"}
 
 
