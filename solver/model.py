@@ -41,9 +41,10 @@ MAX_COEF = 2 ** 62
 FIRST_SOLUTION_DET_PER_VARIABLE = 2.3e-5
 # A plan without a time limit of its own (Params.time_limit_s None, the service's default) gets one sized to its
 # model: SIZED_SECONDS_PER_VARIABLE per model variable, within [SIZED_MIN_S, SIZED_MAX_S]. Read off the budget
-# sweep (bench/budget_bench.py, BENCHMARKS.md issue 14 §3): the smallest limit that got the gain of the largest
-# one grew with the model, not with the number of people.
-SIZED_SECONDS_PER_VARIABLE = 2.5e-4
+# sweep (bench/budget_bench.py, BENCHMARKS.md issue 14 §3): the smallest limit that got the whole gain of a 60 s
+# plan was 3 s for the default region (5,233 variables), 30 s at twice its size (27,182) and 60 s at three
+# times (103,739); 1.1e-3 s per variable covers the largest per-variable need (twice the size).
+SIZED_SECONDS_PER_VARIABLE = 1.1e-3
 SIZED_MIN_S, SIZED_MAX_S = 1.0, 120.0
 
 
