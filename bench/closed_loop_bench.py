@@ -41,12 +41,13 @@ ALLOCATORS = ("fifo", "current-practice", "cpsat")
 
 
 def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, progress: Progress,
-        move_threshold: int = 8, ceiling_s: float = 0.0, scale: float = 1.0) -> dict:
-    params = GeneratorParams(weeks=weeks, seed=seed, scale=scale)
-    events = work / f"events-{seed}-{scale:g}.jsonl"
+        move_threshold: int = 8, ceiling_s: float = 0.0, scale: float = 1.0, profile: str = "default") -> dict:
+    params = GeneratorParams.for_profile(profile, weeks=weeks, seed=seed, scale=scale)
+    events = work / f"events-{profile}-{seed}-{scale:g}.jsonl"
     if not events.exists():
         generate(params, events)
-    engine = bootstrap(EngineSettings(database_url=f"sqlite:///{work}/{allocator}-{seed}-{move_threshold}-{scale:g}.db",
+    engine = bootstrap(EngineSettings(database_url=f"sqlite:///{work}/{profile}-{allocator}-{seed}-{move_threshold}-{scale:g}.db",
+                                      region_profile=profile,
                                       solver_time_limit_s=time_limit, solver_in_process=True,
                                       move_threshold_weeks=move_threshold))
     engine.load_region()
@@ -62,13 +63,14 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
     share = metrics.start_share(q.requirement_outcomes(last.as_of), params.start, last.as_of)
     counts = q.outbox_counts()
     q.close()
-    return {"seed": seed, "scale": scale, "allocator": allocator, "move_threshold": move_threshold, "orders_ended": share.orders_ended,
+    return {"profile": profile, "seed": seed, "scale": scale, "allocator": allocator, "move_threshold": move_threshold, "orders_ended": share.orders_ended,
             "started_in_time": share.started_in_time, "share": round(share.share, 4),
             "median_wait": round(share.median_wait_weeks or 0, 2), "p92_wait": round(share.p92_wait_weeks or 0, 2),
             "latest_start_passed": len(last.missed), "at_risk": len(last.at_risk),
             "made": counts.get("allocation.made", 0), "changed": counts.get("allocation.changed", 0),
             "removed": counts.get("allocation.removed", 0), "opened": counts.get("cohort.proposed", 0),
             "plans": len(summary.plans), "fallbacks": sum(p.plan.status == "FALLBACK" for p in summary.plans),
+            "fallback_notes": sorted({p.plan.note for p in summary.plans if p.plan.status == "FALLBACK"}),
             "seconds": round(seconds, 1), **_ceiling_columns(bounds)}
 
 
@@ -95,6 +97,8 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=1.0, help="CP-SAT seconds per weekly plan")
     parser.add_argument("--allocators", default=",".join(ALLOCATORS))
     parser.add_argument("--move-thresholds", default="8", help="CP-SAT move thresholds (weeks) to sweep")
+    parser.add_argument("--profile", default="default", help="region profile (engine/domain/data) and its "
+                                                                 "generator preset (simulator/params.py PROFILES)")
     parser.add_argument("--scale", type=float, default=1.0, help="region size (the generator keeps the pressure)")
     parser.add_argument("--ceiling-time-limit", type=float, default=60.0,
                         help="CP-SAT seconds for each ceiling (bench/ceiling.py); 0 skips it")
@@ -109,7 +113,7 @@ def main() -> None:
                 thresholds = args.move_thresholds.split(",") if allocator == "cpsat" else ["8"]  # unused by them
                 for threshold in (int(t) for t in thresholds):
                     rows.append(run(seed, args.weeks, allocator, args.time_limit, Path(tmp), progress, threshold,
-                                    args.ceiling_time_limit, args.scale))
+                                    args.ceiling_time_limit, args.scale, args.profile))
     columns = list(dict.fromkeys(k for row in rows for k in row))
     main_columns = [c for c in columns if not c.startswith(("missed: ", "sex ", "ldc ", "caseload "))]
     for title, keys in ((f"closed loop, {args.weeks} weeks, CP-SAT {args.time_limit:g} s per plan", main_columns),

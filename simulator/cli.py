@@ -21,25 +21,29 @@ from simulator.writer import generate as write_events
 @app.command()
 def generate(
     output: Path = typer.Option(Path("events.jsonl"), "-o", "--output", help="Event file to write (JSONL)."),
-    region_profile: str = typer.Option("default", help="Region reference profile."),
+    region_profile: str = typer.Option("default", help="Region reference profile and its generator preset: "
+                                                       "default, west (engine/domain/data, simulator/params.py)."),
     weeks: int = typer.Option(104, min=1, max=520, help="Weeks of events to generate."),
     seed: int = typer.Option(7, help="Random seed: same seed, same file."),
     start: Optional[str] = typer.Option(None, help="First Monday (YYYY-MM-DD); default 2024-11-25."),
-    requirements_per_year: float = typer.Option(1100.0, min=1, help="New programme requirements a year."),
+    requirements_per_year: Optional[float] = typer.Option(None, min=1, help="New programme requirements a year "
+                                                                       "(default: the profile's, 1,100)."),
     scale: float = typer.Option(1.0, min=0.01, help="Multiplies demand and capacity."),
-    facilitator_fte: float = typer.Option(14.0, min=0, help="Facilitator FTE at scale 1."),
+    facilitator_fte: Optional[float] = typer.Option(None, min=0, help="Facilitator FTE at scale 1 (default: the "
+                                                                      "profile's, 14)."),
     programme_mix: str = typer.Option("building-choices", help="building-choices | legacy."),
 ) -> None:
     """Write a realistic, reproducible event stream for a synthetic region."""
-    kwargs = dict(region_profile=region_profile, weeks=weeks, seed=seed, requirements_per_year=requirements_per_year,
-                  scale=scale, facilitator_fte=facilitator_fte, programme_mix=programme_mix)
+    given = dict(weeks=weeks, seed=seed, requirements_per_year=requirements_per_year, scale=scale,
+                 facilitator_fte=facilitator_fte, programme_mix=programme_mix)
+    kwargs = {k: v for k, v in given.items() if v is not None}
     if start:
         try:
             kwargs["start"] = date.fromisoformat(start)
         except ValueError:
             raise typer.BadParameter(f"--start {start!r} is not a date like 2024-11-25") from None
     try:
-        params = GeneratorParams(**kwargs)
+        params = GeneratorParams.for_profile(region_profile, **kwargs)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     with progress("generating", None) as bar:

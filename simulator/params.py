@@ -187,6 +187,28 @@ class GeneratorParams:
     def mix(self) -> tuple[Variant, ...]:
         return PROGRAMME_MIXES[self.programme_mix]
 
+    @classmethod
+    def for_profile(cls, profile: str = "default", **overrides) -> GeneratorParams:
+        """The generator's settings for a shipped region profile: its preset (PROFILES), then ``overrides``."""
+        return cls(**{"region_profile": profile, **PROFILES.get(profile, {}), **overrides})
+
+
+# Generator presets by region profile (engine/domain/data/region_<profile>.json); the default is the dataclass.
+# "west" differs from the default where allocation is hardest (issue 14: gains must not be tuned to one region):
+# twice the share of women, more people who can only come in the evening (and fewer women daytime only),
+# shorter orders (more 12-month community orders and SSOs, shorter licences), 16 smaller PDUs. Facilitator
+# capacity is the default's; the pressure is higher because orders are shorter.
+PROFILES: dict[str, dict] = {
+    "west": dict(
+        female_share=.20,
+        evening_share=.55,
+        daytime_only_share_women=.30,
+        community_order_months=((12, .40), (18, .30), (24, .25), (36, .05)),
+        sso_months=((12, .50), (18, .25), (24, .25)),
+        licence_months=(6.0, 9.0, 24.0),
+    ),
+}
+
 
 _RANGE_SUFFIXES = ("_weeks", "_days", "_months", "_range", "_size", "_programmes", "_years")
 

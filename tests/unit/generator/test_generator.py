@@ -190,3 +190,25 @@ def test_generated_lines_are_compact_json_objects(tmp_path):
     first = (tmp_path / "a.jsonl").read_text().splitlines()[0]
     assert set(json.loads(first)) == {"event_id", "event_type", "schema_version", "occurred_at", "source", "key",
                                       "payload"}
+
+
+# --- the second region profile (issue 14: gains not tuned to one region) --------------------------
+
+def test_the_west_profile_is_a_region_of_16_smaller_pdus_with_its_own_generator_preset():
+    region = load_region("west")
+    assert region.region_code == "RW" and len(region.pdus) == 16 and len(region.offices) == 32
+    assert sum(o.rooms for o in region.hubs) == 9 and sum(1 for o in region.hubs if o.rural) == 2
+    west, default = GeneratorParams.for_profile("west"), GeneratorParams.for_profile("default")
+    assert default == DEFAULT and west.region_profile == "west"
+    assert (west.female_share, west.evening_share) == (2 * DEFAULT.female_share, .55)
+    assert west.community_order_months[0] == (12, .40) and west.licence_months[1] < DEFAULT.licence_months[1]
+    assert GeneratorParams.for_profile("west", female_share=.5).female_share == .5  # overrides win
+
+
+def test_a_west_run_has_about_one_in_five_women_and_only_its_own_codes(tmp_path):
+    path = tmp_path / "west.jsonl"
+    generate(GeneratorParams.for_profile("west", weeks=26, scale=0.3), path)
+    events = [decode(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    sexes = [p.sex for p in _of(events, "person.updated") if p.sex]
+    assert 0.14 <= sexes.count("FEMALE") / len(sexes) <= 0.26
+    assert {p.region_code for p in _of(events, "person.updated") if p.region_code} == {"RW"}
