@@ -21,6 +21,7 @@ from rich.table import Table
 
 from engine.bootstrap import ALLOCATORS, Engine
 from engine.console import console, open_engine, progress
+from engine.services.explain import latest_starts_of, place_notes, plan_reason
 
 logging.basicConfig(level=logging.WARNING, format="%(message)s",
                     handlers=[RichHandler(console=Console(stderr=True), show_path=False)])
@@ -127,51 +128,13 @@ def explain(
     planner = engine.planner(allocator)
     day = date.fromisoformat(as_of) if as_of else planner.last_planned(region) or date.today()
     snapshot, plan = planner.dry_run(region, day)
-    broken = _broken_rules(engine, region, found["referrals"])
+    notes = place_notes(engine.database.uow, engine.rules, region, found["referrals"])
     for referral in found["referrals"]:
-        console.print(_explanation(referral, snapshot, plan) + broken.get(referral["referral_id"], ""))
-
-
-def _broken_rules(engine, region: str, referrals: list[dict]) -> dict[str, str]:
-    """What the safety rules say about each referral's place now (kept and flagged, or removed), and the
-    delivery team's confirmations that could not place it."""
-    from engine.domain.placement import ACTION
-    from engine.handlers.confirmations import refusals
-    from engine.services.safety import PlaceAudit, removals
-    held = sorted({r["allocation"]["cohort_id"] for r in referrals if r.get("allocation")})
-    ids = {r["referral_id"] for r in referrals}
-    out: dict[str, str] = {}
-    with engine.database.uow() as uow:
-        for f in PlaceAudit(uow, engine.rules, held).findings(lambda r: r.referral_id in ids) if held else []:
-            kept = "kept (placed by the delivery team or running): " + ACTION[f.breach.rule] \
-                if f.remedy == "FLAG" else "the next plan moves them"
-            out[f.breach.referral_id] = out.get(f.breach.referral_id, "") + \
-                f"\n  breaks {f.breach.rule}: {escape(f.breach.detail)} — {kept}"
-        for rid, record in removals(uow, region).items():
-            if rid in ids:
-                out[rid] = out.get(rid, "") + f"\n  place on {record['cohort_id']} removed: {escape(record['detail'])}"
-        for cohort_id, members in sorted(refusals(uow, region).items()):
-            for m in members:
-                if m["referral_id"] in ids:
-                    out[m["referral_id"]] = out.get(m["referral_id"], "") + (
-                        f"\n  confirmed by the delivery team on {cohort_id} but holds no place there: {m['rule']}: "
-                        f"{escape(m['detail'])} — correct the membership or the record")
-    return out
-
-
-def _explanation(referral: dict, snapshot, plan) -> str:
-    rid, head = referral["referral_id"], f"{referral['referral_id']} ({referral['programme_code']}, {referral['status']})"
-    allocation = referral.get("allocation")
-    if rid in snapshot.pinned:
-        return f"{head}: holds a fixed place on {allocation['cohort_id'] if allocation else '?'} (started, frozen, " \
-               f"or placed by the delivery team)"
-    chosen = next((a for a in plan.assignments if a.referral_id == rid), None)
-    if chosen is not None:
-        return f"{head}: {escape(chosen.reason)}"
-    missing = next((u for u in plan.unallocated if u.referral_id == rid), None)
-    if missing is not None:
-        return f"{head}: no place: {missing.reason.value}: {escape(missing.detail)}"
-    return f"{head}: not planned (not waiting, or its deadline has passed, or not ready within the horizon)"
+        rid, allocation = referral["referral_id"], referral.get("allocation")
+        why = plan_reason(rid, snapshot.pinned, plan, allocation["cohort_id"] if allocation else None)
+        lines = [f"{rid} ({referral['programme_code']}, {referral['status']}): {why}",
+                 *(f"  {note}" for note in notes.get(rid, ()))]
+        console.print(escape("\n".join(lines)))
 
 
 @app.command()
@@ -211,13 +174,7 @@ def status(crn: str, database_url: Optional[str] = DbOption) -> None:
 
 def _latest_starts(engine: Engine, referral: dict, sentences: list[dict]) -> dict[str, str | None]:
     """Per usual weekly pattern, the last start date that still finishes before the deadline."""
-    from engine.domain.deadlines import latest_starts
-    if referral.get("deadline") is None:
-        return {}
-    deadline = date.fromisoformat(referral["deadline"])
-    earliest = date.fromisoformat(referral.get("ready_from") or referral["referred_on"])
-    found = latest_starts(engine.rules.catalogue, referral["programme_code"], deadline,
-                          engine.settings.deadline_margin_days, earliest, engine.rules.is_holiday)
+    found = latest_starts_of(engine.rules, engine.settings.deadline_margin_days, referral)
     return {label: (d.isoformat() if d else None) for label, d in found.items()}
 
 

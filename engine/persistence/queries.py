@@ -1,6 +1,7 @@
 """Read side: plain-data answers for the CLI, the demo summary and tests (no entities leak out)."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -92,9 +93,24 @@ class Queries:
         return sorted(rows, key=lambda r: (rank.get(r["severity"], 3), r["act_by"] or "9999", r["raised_at"],
                                            r["alert_id"]))
 
-    def dead_letters(self, limit: int = 50) -> list[dict[str, Any]]:
-        rows = self.s.execute(select(t.DeadLetterRow).order_by(t.DeadLetterRow.id).limit(limit)).scalars()
+    def dead_letters(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        rows = self.s.execute(select(t.DeadLetterRow).order_by(t.DeadLetterRow.id).offset(offset)
+                              .limit(limit)).scalars()
         return [_row(r) for r in rows]
+
+    def latest_plan(self, region: str) -> dict[str, Any] | None:
+        """The region's last published plan: its record (version, as of, allocator, counts, objective, status)
+        with the proven bound, gap and note its ``plan.published`` message carried; None if never planned."""
+        plan = self.s.execute(select(t.PlanRow).where(t.PlanRow.region_code == region)
+                              .order_by(t.PlanRow.plan_version.desc()).limit(1)).scalar()
+        if plan is None:
+            return None
+        message = self.s.execute(select(t.OutboxRow.message).where(
+            t.OutboxRow.event_type == "plan.published", t.OutboxRow.key == region)
+            .order_by(t.OutboxRow.id.desc()).limit(1)).scalar()
+        payload = json.loads(message)["payload"] if message else {}
+        same = payload.get("plan_version") == plan.plan_version
+        return {**_row(plan), **{k: payload.get(k) if same else None for k in ("gap", "best_bound", "note")}}
 
     def dead_letter_count(self) -> int:
         return self.s.execute(select(func.count()).select_from(t.DeadLetterRow)).scalar_one()

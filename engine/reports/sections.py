@@ -56,6 +56,12 @@ def cannot_finish(f: ReferralFact, as_of: date) -> bool:
     return f.waiting and f.deadline is not None and f.deadline > as_of and f.latest_start is None
 
 
+def urgency(f: ReferralFact) -> tuple[date, str]:
+    """The order of the at-risk list (and the API's waiting list): the latest start soonest first, those
+    with no start left before them, then by referral id."""
+    return (f.latest_start or date.min, f.referral_id)
+
+
 def waiting_list(data: ReportData) -> dict[str, list[Row]]:
     """Counts by programme and by programme × PDU, and the at-risk people (crn and ids only)."""
     waiting = [f for f in data.referrals if f.waiting]
@@ -65,7 +71,7 @@ def waiting_list(data: ReportData) -> dict[str, list[Row]]:
         "at_risk": [dict(referral_id=f.referral_id, crn=f.crn, programme=f.programme_code, pdu=f.pdu_code,
                          deadline=f.deadline, latest_start=f.latest_start,
                          weeks_to_latest_start=_weeks(f.latest_start - data.as_of) if f.latest_start else None)
-                    for f in sorted(waiting, key=lambda f: (f.latest_start or date.min, f.referral_id))
+                    for f in sorted(waiting, key=urgency)
                     if at_risk(f, data.as_of, data.at_risk_weeks)],
     }
 
