@@ -1,0 +1,138 @@
+"""Who is calling: OAuth2 bearer JWTs verified against the issuer's keys, roles, and visible regions.
+
+A token is accepted when its signature verifies with a key of the configured issuer (its JWKS, fetched and
+cached by PyJWT's :class:`jwt.PyJWKClient`) and its ``iss``, ``aud`` and ``exp`` hold. Its roles claim
+names any of :class:`Role`; its regions claim lists the region codes the caller may see. Anything of
+another region is answered as if it did not exist (404), so ids cannot be probed across regions.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.problems import Forbidden, NotFound, Unauthorized, Unavailable
+from api.settings import ApiSettings
+
+
+class Role(StrEnum):
+    READ = "READ"          # the read routes
+    PLANNER = "PLANNER"    # reads; overrides, re-plans and what-ifs (later)
+    OPS = "OPS"            # reads; the alert workflow (later)
+    ADMIN = "ADMIN"        # reads; dead letters
+
+
+READERS = frozenset(Role)  # every role may read what its regions hold
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    roles: frozenset[Role]
+    regions: frozenset[str]
+
+    def sees_region(self, region: str) -> bool:
+        return region in self.regions
+
+
+class KeySource(Protocol):
+    """Where the key that verifies a token comes from (the issuer's JWKS, or the local dev key)."""
+
+    def key_for(self, token: str) -> Any: ...
+
+
+class JwksKeys:
+    """The issuer's published keys, fetched over HTTP and cached (``jwks_cache_s``)."""
+
+    def __init__(self, url: str, cache_s: int, timeout_s: float) -> None:
+        self._client = jwt.PyJWKClient(url, cache_keys=True, lifespan=max(cache_s, 1), timeout=timeout_s)
+
+    def key_for(self, token: str) -> Any:
+        try:
+            return self._client.get_signing_key_from_jwt(token).key
+        except jwt.PyJWKClientConnectionError as exc:
+            raise Unavailable(f"cannot fetch the issuer's keys: {exc}") from None
+        except (jwt.PyJWKClientError, jwt.DecodeError) as exc:
+            raise Unauthorized(f"token not signed by a key of the issuer: {exc}") from None
+
+
+class StaticKey:
+    """One known public key (the local key of ``--dev-auth``)."""
+
+    def __init__(self, key: Any) -> None:
+        self._key = key
+
+    def key_for(self, token: str) -> Any:
+        return self._key
+
+
+class TokenVerifier:
+    """Verifies bearer tokens (signature, issuer, audience, expiry) and reads roles and regions."""
+
+    def __init__(self, settings: ApiSettings, keys: KeySource) -> None:
+        if not settings.issuer:
+            raise ValueError("COHORTPLAN_API_ISSUER is not set: the API accepts tokens of one configured issuer")
+        self.settings, self.keys = settings, keys
+
+    @classmethod
+    def from_settings(cls, settings: ApiSettings) -> "TokenVerifier":
+        if settings.jwks_url is None:
+            raise ValueError("COHORTPLAN_API_JWKS_URL is not set: where are the issuer's keys?")
+        return cls(settings, JwksKeys(str(settings.jwks_url), settings.jwks_cache_s, settings.jwks_timeout_s))
+
+    def verify(self, token: str) -> Principal:
+        s = self.settings
+        try:
+            claims = jwt.decode(token, self.keys.key_for(token), algorithms=list(s.algorithms), audience=s.audience,
+                                issuer=s.issuer, leeway=s.leeway_s,
+                                options={"require": ["exp", "iss", "aud", "sub"]})
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized(f"invalid token: {exc}") from None
+        return Principal(str(claims["sub"]), frozenset(_strings(claims.get(s.roles_claim), Role)),
+                         frozenset(_strings(claims.get(s.regions_claim), str)))
+
+
+def _strings(value: Any, kind: Callable[[str], Any]) -> Iterable[Any]:
+    """The known values of a list claim (a role this API does not know is not an error: it grants nothing)."""
+    for item in value if isinstance(value, list) else []:
+        try:
+            yield kind(item) if isinstance(item, str) else None
+        except ValueError:
+            continue
+
+
+_bearer = HTTPBearer(auto_error=False, description="An OAuth2 access token (JWT) of the configured issuer")
+
+
+def authenticated(request: Request,
+                  credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
+    """The caller, from the ``Authorization: Bearer`` header (401 without a valid token)."""
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
+    return request.app.state.verifier.verify(credentials.credentials)
+
+
+def require(*roles: Role) -> Callable[..., Principal]:
+    """A dependency: the caller, who must hold one of ``roles`` (403 otherwise)."""
+    allowed = frozenset(roles)
+
+    def dependency(principal: Principal = Depends(authenticated)) -> Principal:
+        if not principal.roles & allowed:
+            raise Forbidden(f"needs one of the roles {', '.join(sorted(allowed))}")
+        return principal
+
+    dependency.__name__ = f"require_{'_'.join(sorted(r.lower() for r in allowed))}"
+    return dependency
+
+
+def visible_region(principal: Principal, region: str, known: Iterable[str]) -> str:
+    """``region`` if it exists and the caller may see it; else 404 naming the regions the caller may see."""
+    mine = {code for code in known if principal.sees_region(code)}
+    if region not in mine:
+        raise NotFound("region", region, mine)
+    return region

@@ -1,0 +1,72 @@
+"""``cohortplan serve`` (the HTTP API under uvicorn) and ``cohortplan token`` (a local dev token).
+
+Registered on the engine's Typer app when :mod:`cohortplan_cli` imports this module.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from pydantic import ValidationError
+
+from api.auth import Role, TokenVerifier
+from api.devauth import DevAuthRefused, DevIssuer, check_allowed, key_path
+from api.settings import ApiSettings
+from engine.cli import DbOption, app
+from engine.console import console, open_engine
+from engine.settings import EngineSettings
+
+
+@app.command()
+def serve(
+    database_url: Optional[str] = DbOption,
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+    dev_auth: bool = typer.Option(False, "--dev-auth", help="Accept local tokens signed by a key made now (SQLite "
+                                                              "only); get one with `cohortplan token`."),
+) -> None:
+    """Serve the HTTP API (docs/api.md): tokens of COHORTPLAN_API_ISSUER, or local tokens with --dev-auth."""
+    import uvicorn
+
+    from api.app import create_app
+    try:
+        if dev_auth:  # checked before the database is opened: never on anything but SQLite
+            check_allowed(database_url or EngineSettings().database_url)
+    except DevAuthRefused as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    engine = open_engine(database_url)
+    path = key_path(engine.settings.output_dir)
+    try:
+        if dev_auth:
+            issuer = DevIssuer.generate()
+            issuer.save(path)
+            verifier = issuer.verifier()
+            console.print(f"dev auth: local tokens only, signing key in {path} (removed on exit); get a token with "
+                          "`cohortplan token --role READ --region RS`")
+        else:
+            verifier = TokenVerifier.from_settings(ApiSettings())
+    except (DevAuthRefused, ValueError, ValidationError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    try:
+        uvicorn.run(create_app(engine, verifier), host=host, port=port, log_level="info")
+    finally:
+        if dev_auth:
+            path.unlink(missing_ok=True)
+
+
+@app.command()
+def token(
+    role: list[Role] = typer.Option(..., "--role", help="Role (repeatable): READ, PLANNER, OPS or ADMIN."),
+    region: list[str] = typer.Option(..., "--region", help="Region code the token may see (repeatable)."),
+    subject: str = typer.Option("dev-user", help="The user id the token names."),
+    minutes: int = typer.Option(60, min=1, max=24 * 60, help="Minutes until it expires."),
+) -> None:
+    """Print a local token for a running `cohortplan serve --dev-auth` (same output directory)."""
+    try:
+        issuer = DevIssuer.load(key_path(EngineSettings().output_dir))
+    except DevAuthRefused as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    print(issuer.token(role, region, subject, minutes))

@@ -1,0 +1,80 @@
+"""Prometheus metrics at ``/metrics``: requests and latency by route, open alerts by kind, plan age.
+
+Each app has its own registry (two apps in one process do not share counters). The state gauges are read
+from the database at scrape time; ``cohortplan_state_up`` is 0 when that read failed.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter as Tally
+from datetime import datetime, time as clock_time, timezone
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from api.reads import Reader
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["health"])
+
+
+class StateCollector(Collector):
+    """Open alerts by region and kind, and each region's plan age, read when scraped."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+
+    def collect(self):
+        up = GaugeMetricFamily("cohortplan_state_up", "1 when the state metrics could be read from the database")
+        alerts = GaugeMetricFamily("cohortplan_open_alerts", "Open alerts", labels=["region", "kind"])
+        age = GaugeMetricFamily("cohortplan_plan_age_seconds",
+                                "Seconds since the date the region was last planned as of", labels=["region"])
+        try:
+            counts = Tally((a["region_code"], a["kind"]) for a in self.reader.all_open_alerts())
+            planned = self.reader.planned_as_of()
+        except Exception as exc:  # a scrape must answer even when the database does not
+            log.warning("state metrics not read: %s", exc)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        for (region, kind), n in sorted(counts.items()):
+            alerts.add_metric([region, kind], n)
+        now = datetime.now(timezone.utc)
+        for region, as_of in sorted(planned.items()):
+            age.add_metric([region], (now - datetime.combine(as_of, clock_time(), timezone.utc)).total_seconds())
+        yield from (up, alerts, age)
+
+
+def install(app: FastAPI, reader: Reader) -> None:
+    """Count every request by route template (not raw path: ids would explode the label set)."""
+    registry = CollectorRegistry()
+    requests = Counter("cohortplan_api_requests", "HTTP requests answered", ["method", "route", "status"],
+                       registry=registry)
+    latency = Histogram("cohortplan_api_request_seconds", "Time to answer a request", ["method", "route"],
+                        registry=registry)
+    registry.register(StateCollector(reader))
+    app.state.metrics_registry = registry
+
+    @app.middleware("http")
+    async def _measure(request: Request, call_next):
+        started, status = time.perf_counter(), 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = getattr(request.scope.get("route"), "path", "unmatched")
+            requests.labels(request.method, route, str(status)).inc()
+            latency.labels(request.method, route).observe(time.perf_counter() - started)
+
+    app.include_router(router)
+
+
+@router.get("/metrics", response_class=Response, summary="Prometheus metrics (text exposition format)",
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Metrics"}})
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)

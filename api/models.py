@@ -1,0 +1,242 @@
+"""Response and query models: strict (unknown query parameters are refused) and bounded.
+
+Ids and codes are bounded strings; people appear by crn and ids only (the data holds no names).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.alerts.model import Severity
+from engine.domain.statuses import ReferralStatus
+from engine.reports.data import UNPLACED_OPEN
+
+T = TypeVar("T")
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+CODE_PATTERN = r"^[A-Za-z0-9*][A-Za-z0-9._-]*$"
+# What the API answers with: bounded by the columns they come from (the data, not the caller, wrote them).
+Id = Annotated[str, Field(max_length=64)]
+Code = Annotated[str, Field(max_length=40)]
+Crn = Annotated[str, Field(max_length=16)]
+Text = Annotated[str, Field(max_length=4000)]
+# What a caller sends: bounded and of a known shape.
+CodeIn = Annotated[str, Field(min_length=1, max_length=40, pattern=CODE_PATTERN)]
+
+RegionPath = Annotated[str, Path(max_length=40, pattern=CODE_PATTERN, description="region code, e.g. RS")]
+IdPath = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
+CrnPath = Annotated[str, Path(max_length=16, pattern=r"^[A-Za-z0-9]+$", description="case reference number")]
+
+UnplacedStatus = Literal[tuple(sorted(UNPLACED_OPEN))]  # type: ignore[valid-type]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Paging(Strict):
+    """``limit`` items from ``offset`` of the ordered list."""
+
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+
+class Page(Strict, Generic[T]):
+    items: list[T]
+    total: int = Field(ge=0, description="items in the whole list (all pages)")
+    limit: int = Field(ge=1, le=500)
+    offset: int = Field(ge=0)
+
+
+# health --------------------------------------------------------------------------------------------
+class Health(Strict):
+    status: Literal["ok"]
+
+
+class Ready(Strict):
+    status: Literal["ready"]
+    database: Literal["reachable"]
+
+
+# waiting list --------------------------------------------------------------------------------------
+class WaitingListQuery(Paging):
+    """Filters of the waiting list; ``as_of`` defaults to the date the region was last planned as of."""
+
+    programme: CodeIn | None = None
+    pdu: CodeIn | None = None
+    sex: Literal["MALE", "FEMALE"] | None = None
+    ldc: bool | None = None
+    status: UnplacedStatus = Field("AWAITING_ALLOCATION", description="open and without a place")
+    at_risk: bool | None = Field(None, description="only those at risk (true) or not at risk (false)")
+    as_of: date | None = None
+
+
+class WaitingEntry(Strict):
+    referral_id: Id
+    crn: Crn
+    programme_code: Code
+    pdu_code: Code
+    sex: Literal["MALE", "FEMALE", ""]
+    ldc: bool
+    status: Code
+    referred_on: date
+    deadline: date | None
+    latest_start: date | None = Field(description="the latest start still ahead that finishes in time")
+    slack_days: int | None = Field(description="days from as of to the latest start; none when none is left")
+    at_risk: bool
+    cannot_finish: bool = Field(description="the order has not ended but no start left finishes in time")
+    past_deadline: bool
+
+
+class WaitingList(Page[WaitingEntry]):
+    region: Code
+    as_of: date
+    at_risk_weeks: int = Field(ge=1, le=52)
+
+
+# referrals -----------------------------------------------------------------------------------------
+class StatusChange(Strict):
+    at: datetime
+    from_status: Code | None
+    to_status: Code
+    reason: Text
+
+
+class Place(Strict):
+    cohort_id: Id
+    plan_version: int
+    allocated_on: date
+    reason: Text
+    source: Code
+    pinned: bool
+    cohort_start: date | None
+    cohort_end: date | None
+    office_code: Code | None
+
+
+class Explanation(Strict):
+    reason: Text = Field(description="the published plan's reason for this referral's place, or why it has none")
+    notes: list[Text] = Field(description="what the safety rules and the delivery team's records say now")
+
+
+class ReferralSummary(Strict):
+    referral_id: Id
+    crn: Crn
+    programme_code: Code
+    status: ReferralStatus
+    referred_on: date
+    deadline: date | None
+    cohort_id: Id | None
+
+
+class Referral(ReferralSummary):
+    region: Code
+    pathway: Code
+    risk_band: Code
+    ready_from: date | None
+    latest_start: date | None = Field(description="the latest start on the fastest usual pattern that finishes "
+                                                  "in time (the deadline alerts' date)")
+    latest_starts: dict[Annotated[str, Field(max_length=100)], date | None] = Field(
+        description="per usual weekly pattern, the latest start that finishes in time")
+    history: list[StatusChange]
+    place: Place | None
+    explanation: Explanation
+
+
+class PersonReferrals(Strict):
+    crn: Crn
+    region: Code
+    pdu_code: Code
+    merged_into: Crn | None
+    referrals: list[ReferralSummary]
+
+
+# plans and cohorts ---------------------------------------------------------------------------------
+class Slot(Strict):
+    weekday: int = Field(ge=0, le=6, description="0 Monday … 6 Sunday")
+    start: Annotated[str, Field(max_length=5, pattern=r"^\d{2}:\d{2}$")]
+    period: Literal["DAYTIME", "EVENING"]
+
+
+class Session(Strict):
+    number: int = Field(ge=1)
+    on: date
+    kind: Code
+    minutes: int = Field(ge=0)
+
+
+class Venue(Strict):
+    office_code: Code
+    pdu_code: Code
+
+
+class Cohort(Strict):
+    cohort_id: Id
+    programme_code: Code
+    status: Code
+    origin: Code
+    venue: Venue
+    sex: Literal["MALE", "FEMALE", "MIXED"]
+    pathway: Code
+    offence_cohort: Code
+    ldc: bool
+    start_date: date
+    end_date: date
+    min_size: int
+    max_size: int
+    slots: list[Slot]
+    sessions: list[Session]
+    facilitator_ids: list[Id]
+    member_ids: list[Id] = Field(description="referral ids holding a place")
+
+
+class Plan(Strict):
+    region: Code
+    plan_version: int
+    as_of: date
+    allocator: Code
+    status: Code
+    assigned: int
+    unallocated: int
+    cohorts_opened: int
+    objective: dict[Annotated[str, Field(max_length=100)], float]
+    best_bound: float | None
+    gap: float | None
+    note: Text | None
+    cohorts: list[Cohort] = Field(description="the region's proposed, confirmed and running cohorts")
+
+
+# alerts and dead letters ---------------------------------------------------------------------------
+class AlertQuery(Paging):
+    kind: list[Annotated[str, Field(max_length=60)]] = Field(default_factory=list, max_length=20)
+    severity: Severity = Field(Severity.INFO, description="lowest severity shown")
+    pdu: CodeIn | None = None
+
+
+class Alert(Strict):
+    alert_id: Annotated[str, Field(max_length=200)]
+    kind: Annotated[str, Field(max_length=60)]
+    severity: Severity
+    subject_type: Annotated[str, Field(max_length=20)]
+    subject_id: Id
+    region: Code
+    pdu_code: Code | None
+    raised_at: datetime
+    updated_at: datetime | None
+    act_by: date | None
+    reason: Text
+    numbers: dict[Annotated[str, Field(max_length=100)], int | float | str | None]
+
+
+class DeadLetter(Strict):
+    id: int
+    received_at: datetime
+    origin: Annotated[str, Field(max_length=200)]
+    line_number: int | None
+    partition: int | None
+    offset: int | None
+    event_id: Annotated[str, Field(max_length=36)] | None
+    reason: Text

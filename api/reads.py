@@ -1,0 +1,125 @@
+"""What the routes read, through the engine's unit of work and read side (no SQL here).
+
+Every number is the engine's own: the waiting list is the weekly report's data and rules
+(:mod:`engine.reports.data`, :mod:`engine.reports.sections`), a referral's latest start the deadline
+alerts' (:func:`engine.domain.deadlines.latest_start_any`), its explanation ``cohortplan explain``'s
+(:mod:`engine.services.explain`).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+from engine.bootstrap import Engine
+from engine.domain.calendar import schedule_sessions
+from engine.domain.deadlines import latest_start_any
+from engine.domain.model import Cohort, CohortStatus
+from engine.persistence.queries import Queries
+from engine.persistence.report_queries import report_queries
+from engine.reports.data import ReferralFact, ReportData, load_report_data
+from engine.reports.publish import known_regions
+from engine.services.explain import latest_starts_of, place_notes, published_reason
+from engine.services.planning import planned_regions
+
+CURRENT_COHORTS = [CohortStatus.PROPOSED, CohortStatus.CONFIRMED, CohortStatus.STARTED]
+
+
+class Reader:
+    """Read-only questions about the engine's state; each opens and closes its own session."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.rules = engine.rules
+
+    @contextmanager
+    def queries(self) -> Iterator[Queries]:
+        q = self.engine.queries()
+        try:
+            yield q
+        finally:
+            q.close()
+
+    def ping(self) -> None:
+        """Touch the database (raises when it cannot be reached)."""
+        with self.engine.database.uow() as uow:
+            uow.get_state("clock")
+
+    def regions(self) -> list[str]:
+        return known_regions(self.engine.database)
+
+    def planned_as_of(self) -> dict[str, date]:
+        """The date each region was last planned as of (the engine's planning clock)."""
+        with self.engine.database.uow() as uow:
+            return planned_regions(uow)
+
+    def report_data(self, region: str, as_of: date) -> ReportData:
+        q = report_queries(self.engine.database)
+        try:
+            return load_report_data(q, region, as_of, self.rules)
+        finally:
+            q.close()
+
+    def person(self, crn: str) -> dict[str, Any] | None:
+        with self.queries() as q:
+            return q.person(crn)
+
+    def crn_of(self, referral_id: str) -> str | None:
+        with self.engine.database.uow() as uow:
+            referral = uow.referrals.get(referral_id)
+            return referral.crn if referral is not None else None
+
+    def referral_extras(self, region: str, referral: dict) -> dict[str, Any]:
+        """Latest start (the alerts' date and per pattern) and the explanation of one referral of ``person``."""
+        deadline = date.fromisoformat(referral["deadline"]) if referral.get("deadline") else None
+        code = referral["programme_code"]
+        latest = latest_start_any(self.rules.catalogue, code, deadline, self.rules.deadline_margin_days,
+                                  self.rules.is_holiday) if deadline and code in self.rules.catalogue else None
+        notes = place_notes(self.engine.database.uow, self.rules, region, [referral])
+        return {"latest_start": latest,
+                "latest_starts": latest_starts_of(self.rules, self.rules.deadline_margin_days, referral),
+                "explanation": {"reason": published_reason(referral), "notes": notes.get(referral["referral_id"], [])}}
+
+    def latest_plan(self, region: str) -> dict[str, Any] | None:
+        with self.queries() as q:
+            return q.latest_plan(region)
+
+    def cohorts(self, region: str, cohort_id: str | None = None) -> list[tuple[Cohort, list[str]]]:
+        """The region's current cohorts (or the one asked for, whatever its status) with their members."""
+        with self.engine.database.uow() as uow:
+            if cohort_id is None:
+                cohorts = uow.cohorts.where(region_code=region, status=CURRENT_COHORTS)
+            else:
+                found = uow.cohorts.get(cohort_id)
+                cohorts = [found] if found is not None and found.region_code == region else []
+            ids = [c.cohort_id for c in cohorts]
+            members: dict[str, list[str]] = defaultdict(list)
+            for allocation in uow.allocations.where(cohort_id=ids) if ids else []:
+                members[allocation.cohort_id].append(allocation.referral_id)
+        return [(c, sorted(members[c.cohort_id])) for c in sorted(cohorts, key=lambda c: (c.start_date, c.cohort_id))]
+
+    def sessions(self, cohort: Cohort) -> list[dict[str, Any]]:
+        """The cohort's session calendar (bank holidays skipped), as the engine schedules it."""
+        if cohort.programme_code not in self.rules.catalogue:
+            return []
+        programme = self.rules.catalogue.get(cohort.programme_code)
+        return [{"number": s.number, "on": s.on, "kind": str(s.kind), "minutes": s.minutes}
+                for s in schedule_sessions(programme, cohort.slots, cohort.start_date, self.rules.is_holiday)]
+
+    def open_alerts(self, region: str, kinds: list[str] | None, pdu: str | None) -> list[dict[str, Any]]:
+        with self.queries() as q:
+            return q.open_alerts(region, kinds or None, pdu)
+
+    def all_open_alerts(self) -> list[dict[str, Any]]:
+        with self.queries() as q:
+            return q.open_alerts()
+
+    def dead_letters(self, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+        with self.queries() as q:
+            return q.dead_letter_count(), q.dead_letters(limit, offset)
+
+
+def slack_days(fact: ReferralFact, as_of: date) -> int | None:
+    return (fact.latest_start - as_of).days if fact.latest_start is not None else None

@@ -1,0 +1,58 @@
+"""One referral (status, history, deadline, latest start, place, explanation) and a person's referrals."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from api.auth import Principal
+from api.deps import reader, reader_role
+from api.models import CrnPath, IdPath, PersonReferrals, Place, Referral, ReferralSummary, StatusChange
+from api.problems import NotFound, responses
+from api.reads import Reader
+
+router = APIRouter(tags=["referrals"])
+
+
+def _visible_person(read: Reader, principal: Principal, crn: str | None, what: str, value: str) -> dict[str, Any]:
+    """The person, if the caller may see their region; otherwise 404 exactly as if they did not exist."""
+    person = read.person(crn) if crn else None
+    if person is None or not principal.sees_region(person["region"]):
+        raise NotFound(what, value)
+    return person
+
+
+def _summary(referral: dict[str, Any]) -> dict[str, Any]:
+    allocation = referral.get("allocation")
+    return dict(referral_id=referral["referral_id"], crn=referral["crn"], programme_code=referral["programme_code"],
+                status=referral["status"], referred_on=referral["referred_on"], deadline=referral["deadline"],
+                cohort_id=allocation["cohort_id"] if allocation else None)
+
+
+@router.get("/referrals/{referral_id}", response_model=Referral, responses=responses(401, 403, 404, 422),
+            summary="A referral: status and history, deadline, latest start, place and why")
+def referral(referral_id: IdPath, principal: Principal = Depends(reader_role),
+             read: Reader = Depends(reader)) -> Referral:
+    person = _visible_person(read, principal, read.crn_of(referral_id), "referral", referral_id)
+    found = next(r for r in person["referrals"] if r["referral_id"] == referral_id)
+    allocation, cohort = found.get("allocation"), found.get("cohort")
+    place = Place(cohort_id=allocation["cohort_id"], plan_version=allocation["plan_version"],
+                  allocated_on=allocation["allocated_on"], reason=allocation["reason"], source=allocation["source"],
+                  pinned=allocation["pinned"], cohort_start=cohort and cohort["start_date"],
+                  cohort_end=cohort and cohort["end_date"], office_code=cohort and cohort["office_code"]) \
+        if allocation else None
+    history = [StatusChange(at=h["at"], from_status=h["from_status"], to_status=h["to_status"], reason=h["reason"])
+               for h in found["history"]]
+    return Referral(**_summary(found), region=person["region"], pathway=found["pathway"],
+                    risk_band=found["risk_band"], ready_from=found["ready_from"], history=history, place=place,
+                    **read.referral_extras(person["region"], found))
+
+
+@router.get("/people/{crn}/referrals", response_model=PersonReferrals, responses=responses(401, 403, 404, 422),
+            summary="A person's referrals, by crn")
+def person_referrals(crn: CrnPath, principal: Principal = Depends(reader_role),
+                     read: Reader = Depends(reader)) -> PersonReferrals:
+    person = _visible_person(read, principal, crn, "person with crn", crn)
+    return PersonReferrals(crn=crn, region=person["region"], pdu_code=person["pdu"],
+                           merged_into=person["merged_into"],
+                           referrals=[ReferralSummary(**_summary(r)) for r in person["referrals"]])

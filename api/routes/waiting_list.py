@@ -1,0 +1,52 @@
+"""A region's waiting list, most urgent first (slack to the latest start), as the weekly report counts it."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import reader, region
+from api.models import WaitingEntry, WaitingList, WaitingListQuery
+from api.problems import InvalidInput, responses
+from api.reads import Reader, slack_days
+from engine.reports import sections
+
+router = APIRouter(tags=["waiting list"])
+
+
+@router.get("/regions/{region}/waiting-list", response_model=WaitingList, responses=responses(401, 403, 404, 422),
+            summary="Open referrals without a place, ordered by urgency")
+def waiting_list(query: Annotated[WaitingListQuery, Query()], region_code: str = Depends(region),
+                 read: Reader = Depends(reader)) -> WaitingList:
+    """Referrals of the region in ``status`` (default: awaiting allocation) that hold no place, with their
+    deadline, latest start and slack in days (from ``as_of``: by default the date the region was last planned
+    as of), soonest latest start first; those with no start left first of all. At risk, cannot finish and
+    past deadline are the weekly report's (and the deadline alerts') rules."""
+    catalogue = read.rules.catalogue
+    if query.programme is not None and query.programme not in catalogue:
+        raise InvalidInput("query.programme", f"unknown programme {query.programme!r}; known: "
+                           f"{', '.join(sorted(catalogue.codes))}", catalogue.codes)
+    as_of = query.as_of or read.planned_as_of().get(region_code) or date.today()
+    data = read.report_data(region_code, as_of)
+    weeks = data.at_risk_weeks
+    rows = []
+    for f in sorted(data.referrals, key=sections.urgency):
+        if f.cohort_id is not None or f.status != query.status:
+            continue
+        entry = WaitingEntry(
+            referral_id=f.referral_id, crn=f.crn, programme_code=f.programme_code, pdu_code=f.pdu_code,
+            sex=f.sex if f.sex in ("MALE", "FEMALE") else "", ldc=f.ldc, status=f.status, referred_on=f.referred_on,
+            deadline=f.deadline, latest_start=f.latest_start, slack_days=slack_days(f, as_of),
+            at_risk=sections.at_risk(f, as_of, weeks), cannot_finish=sections.cannot_finish(f, as_of),
+            past_deadline=sections.past_deadline(f, as_of))
+        if _wanted(entry, query):
+            rows.append(entry)
+    return WaitingList(items=rows[query.offset:query.offset + query.limit], total=len(rows), limit=query.limit,
+                       offset=query.offset, region=region_code, as_of=as_of, at_risk_weeks=weeks)
+
+
+def _wanted(entry: WaitingEntry, query: WaitingListQuery) -> bool:
+    wanted = {"programme_code": query.programme, "pdu_code": query.pdu, "sex": query.sex, "ldc": query.ldc,
+              "at_risk": query.at_risk}
+    return all(value is None or getattr(entry, name) == value for name, value in wanted.items())

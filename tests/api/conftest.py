@@ -1,0 +1,63 @@
+"""The API on a real SQLite database: a small generated region replayed once per session, as the CLI does.
+
+- ``region``: the replayed engine (16 weeks, scale 0.3, weekly current-practice plans, two bad lines that
+  become dead letters), shared read-only by every test here.
+- ``issuer``: a local RSA issuer (:class:`api.devauth.DevIssuer`); ``token(roles, regions)`` signs with it.
+- ``client``: the app over that database, as a TestClient (a server error fails the test that caused it).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import Role
+from api.devauth import DevIssuer
+from engine.bootstrap import Engine, bootstrap
+from engine.cli import replay_file
+from engine.settings import EngineSettings
+from simulator import GeneratorParams, generate
+
+REGION = "RS"
+
+
+@dataclass(frozen=True)
+class Region:
+    engine: Engine
+    events: Path
+    url: str
+
+
+@pytest.fixture(scope="session")
+def region(tmp_path_factory) -> Iterator[Region]:
+    tmp = tmp_path_factory.mktemp("api-region")
+    events = tmp / "events.jsonl"
+    generate(GeneratorParams(weeks=16, seed=11, scale=0.3), events)
+    lines = events.read_text().splitlines()
+    events.write_text("\n".join(lines[:10] + ["{broken", '{"event_type": "person.updated"}'] + lines[10:]) + "\n")
+    url = f"sqlite:///{tmp}/api.db"
+    engine = bootstrap(EngineSettings(database_url=url, output_dir=tmp / "out"))
+    replay_file(engine, events, 7, "current-practice")
+    yield Region(engine, events, url)
+    engine.database.dispose()
+
+
+@pytest.fixture(scope="session")
+def issuer() -> DevIssuer:
+    return DevIssuer.generate()
+
+
+@pytest.fixture(scope="session")
+def token(issuer) -> Callable[..., dict[str, str]]:
+    def make(roles: Iterable[Role | str] = (Role.READ,), regions: Iterable[str] = (REGION,)) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issuer.token(roles, regions)}"}
+    return make
+
+
+@pytest.fixture(scope="session")
+def client(region, issuer) -> TestClient:
+    return TestClient(create_app(region.engine, issuer.verifier()))

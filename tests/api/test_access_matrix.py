@@ -1,0 +1,91 @@
+"""Every route × who calls it: no token (401), a wrong role (403), a wrong region (404), the right one (2xx).
+
+The matrix must name every route the app has: a route added without a row here fails
+``test_every_route_of_the_app_is_in_the_matrix``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from starlette.routing import BaseRoute
+
+from api.auth import Role
+
+OTHER_REGION = "RW"
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call a route: ``roles`` (empty: anyone, no token needed) and whether it is one region's."""
+
+    roles: frozenset[Role] = frozenset()
+    regional: bool = False
+
+
+PUBLIC = Access()
+READERS = Access(frozenset(Role), regional=True)
+
+MATRIX: dict[tuple[str, str], Access] = {
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/health/ready"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/regions/{region}/waiting-list"): READERS,
+    ("GET", "/referrals/{referral_id}"): READERS,
+    ("GET", "/people/{crn}/referrals"): READERS,
+    ("GET", "/regions/{region}/plan"): READERS,
+    ("GET", "/regions/{region}/cohorts/{cohort_id}"): READERS,
+    ("GET", "/regions/{region}/alerts"): READERS,
+    ("GET", "/dead-letters"): Access(frozenset({Role.ADMIN})),
+}
+
+
+def app_routes(routes: list[BaseRoute]) -> set[tuple[str, str]]:
+    """(method, path) of every route, inside included routers too (FastAPI keeps those as one entry holding
+    the router; the API includes its routers without a prefix)."""
+    out = set()
+    for route in routes:
+        if hasattr(route, "original_router"):
+            out |= app_routes(route.original_router.routes)
+        out |= {(method, route.path) for method in getattr(route, "methods", None) or () if method != "HEAD"}
+    return out
+
+
+def test_every_route_of_the_app_is_in_the_matrix(client):
+    assert app_routes(client.app.routes) == set(MATRIX)
+
+
+@pytest.fixture(scope="module")
+def examples(client, token) -> dict[str, str]:
+    """Real ids of the replayed region for the path parameters."""
+    headers = token()
+    waiting = client.get("/regions/RS/waiting-list", params={"limit": 1}, headers=headers).json()["items"][0]
+    cohort = client.get("/regions/RS/plan", headers=headers).json()["cohorts"][0]
+    return {"region": "RS", "referral_id": waiting["referral_id"], "crn": waiting["crn"],
+            "cohort_id": cohort["cohort_id"]}
+
+
+@pytest.mark.parametrize("method,template", sorted(MATRIX))
+def test_route_answers_each_caller_as_its_access_says(client, token, examples, method, template):
+    access = MATRIX[(method, template)]
+    path = template.format(**examples)
+    if not access.roles:
+        assert client.request(method, path).status_code == 200
+        return
+    anonymous = client.request(method, path)
+    assert anonymous.status_code == 401 and anonymous.headers["content-type"] == "application/problem+json"
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
+    assert client.request(method, path, headers={"Authorization": "Bearer not-a-jwt"}).status_code == 401
+    others = sorted(set(Role) - access.roles)
+    wrong_role = client.request(method, path, headers=token(roles=others))
+    assert wrong_role.status_code == 403 and wrong_role.json()["status"] == 403
+    allowed = sorted(access.roles)
+    if access.regional:
+        elsewhere = client.request(method, path, headers=token(roles=allowed, regions=[OTHER_REGION]))
+        assert elsewhere.status_code == 404, elsewhere.text
+        assert "RS" not in elsewhere.json().get("known", []), "another region's codes are not disclosed"
+    for role in allowed:
+        right = client.request(method, path, headers=token(roles=[role]))
+        assert right.status_code == 200, right.text
