@@ -14,13 +14,20 @@ configured issuer. Roles: READ (the read routes), PLANNER, OPS, ADMIN (also dead
 regions it may see, and anything of another region answers 404. Errors are RFC 9457 problem+json."""
 
 
-def create_app(engine: Engine, verifier: TokenVerifier) -> FastAPI:
-    """The HTTP API over ``engine`` (its database, rules and read side), accepting tokens ``verifier`` accepts."""
+def build_app() -> FastAPI:
+    """The routes, error handlers and metrics, not yet bound to a database or an issuer (enough for the
+    OpenAPI document, :mod:`api.openapi`)."""
     app = FastAPI(title="cohortplan API", version="0.1.0", description=DESCRIPTION, openapi_url="/openapi.json",
                   docs_url="/docs", redoc_url=None, swagger_ui_oauth2_redirect_url=None)
-    app.state.engine, app.state.verifier, app.state.reader = engine, verifier, Reader(engine)
     problems.install(app)
-    metrics.install(app, app.state.reader)
+    metrics.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    return app
+
+
+def create_app(engine: Engine, verifier: TokenVerifier) -> FastAPI:
+    """The HTTP API over ``engine`` (its database, rules and read side), accepting tokens ``verifier`` accepts."""
+    app = build_app()
+    app.state.engine, app.state.verifier, app.state.reader = engine, verifier, Reader(engine)
     return app

@@ -22,10 +22,11 @@ router = APIRouter(tags=["health"])
 
 
 class StateCollector(Collector):
-    """Open alerts by region and kind, and each region's plan age, read when scraped."""
+    """Open alerts by region and kind, and each region's plan age, read when scraped (through the app's
+    reader, bound by :func:`api.app.create_app`)."""
 
-    def __init__(self, reader: Reader) -> None:
-        self.reader = reader
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
 
     def collect(self):
         up = GaugeMetricFamily("cohortplan_state_up", "1 when the state metrics could be read from the database")
@@ -33,8 +34,9 @@ class StateCollector(Collector):
         age = GaugeMetricFamily("cohortplan_plan_age_seconds",
                                 "Seconds since the date the region was last planned as of", labels=["region"])
         try:
-            counts = Tally((a["region_code"], a["kind"]) for a in self.reader.all_open_alerts())
-            planned = self.reader.planned_as_of()
+            reader: Reader = self.app.state.reader
+            counts = Tally((a["region_code"], a["kind"]) for a in reader.all_open_alerts())
+            planned = reader.planned_as_of()
         except Exception as exc:  # a scrape must answer even when the database does not
             log.warning("state metrics not read: %s", exc)
             up.add_metric([], 0)
@@ -49,14 +51,14 @@ class StateCollector(Collector):
         yield from (up, alerts, age)
 
 
-def install(app: FastAPI, reader: Reader) -> None:
+def install(app: FastAPI) -> None:
     """Count every request by route template (not raw path: ids would explode the label set)."""
     registry = CollectorRegistry()
     requests = Counter("cohortplan_api_requests", "HTTP requests answered", ["method", "route", "status"],
                        registry=registry)
     latency = Histogram("cohortplan_api_request_seconds", "Time to answer a request", ["method", "route"],
                         registry=registry)
-    registry.register(StateCollector(reader))
+    registry.register(StateCollector(app))
     app.state.metrics_registry = registry
 
     @app.middleware("http")

@@ -1,0 +1,70 @@
+"""``cohortplan serve --dev-auth`` as a user starts it, and ``cohortplan token`` for it (real processes)."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.polling import wait_until
+
+COHORTPLAN = str(Path(sys.executable).parent / "cohortplan")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([COHORTPLAN, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+
+
+def test_serve_with_dev_auth_answers_a_token_from_cohortplan_token(region, tmp_path):
+    env = {"COHORTPLAN_OUTPUT_DIR": str(tmp_path), "COHORTPLAN_DATABASE_URL": region.url}
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen([COHORTPLAN, "serve", "--dev-auth", "--port", str(port)], env={**os.environ, **env},
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def up() -> bool:
+            try:
+                return httpx.get(f"{base}/health", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return server.poll() is not None  # stop waiting if it died (asserted below)
+        wait_until(up, timeout=60, message=lambda: (tmp_path / "serve.log").read_text())
+        assert server.poll() is None, (tmp_path / "serve.log").read_text()
+        key = tmp_path / "dev-auth-key.pem"
+        assert key.stat().st_mode & 0o077 == 0, "the signing key is readable by its owner only"
+        issued = run("token", "--role", "READ", "--region", "RS", env=env)
+        assert issued.returncode == 0, issued.stderr
+        headers = {"Authorization": f"Bearer {issued.stdout.strip()}"}
+        answer = httpx.get(f"{base}/regions/RS/waiting-list", params={"limit": 3}, headers=headers, timeout=30)
+        assert answer.status_code == 200 and len(answer.json()["items"]) == 3
+        assert httpx.get(f"{base}/dead-letters", headers=headers, timeout=30).status_code == 403
+        log_text = (tmp_path / "serve.log").read_text()
+        assert "PRIVATE KEY" not in log_text and key.read_text() not in log_text
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=30)
+    assert not (tmp_path / "dev-auth-key.pem").exists(), "the dev key goes with the server"
+    refused = run("token", "--role", "READ", "--region", "RS", env=env)
+    assert refused.returncode == 2 and "start `cohortplan serve --dev-auth` first" in refused.stdout
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://cohortplan@127.0.0.1:1/cohortplan"])
+def test_serve_refuses_dev_auth_on_a_shared_database_before_opening_it(tmp_path, url):
+    done = run("serve", "--dev-auth", "--database-url", url, env={"COHORTPLAN_OUTPUT_DIR": str(tmp_path)})
+    assert done.returncode == 2 and "only on a SQLite database" in done.stdout
+
+
+def test_serve_without_dev_auth_needs_the_issuer(tmp_path, region):
+    done = run("serve", env={"COHORTPLAN_OUTPUT_DIR": str(tmp_path), "COHORTPLAN_DATABASE_URL": region.url})
+    assert done.returncode == 2 and "COHORTPLAN_API_JWKS_URL" in done.stdout
