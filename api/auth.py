@@ -100,8 +100,10 @@ class TokenVerifier:
 def _strings(value: Any, kind: Callable[[str], Any]) -> Iterable[Any]:
     """The known values of a list claim (a role this API does not know is not an error: it grants nothing)."""
     for item in value if isinstance(value, list) else []:
+        if not isinstance(item, str):
+            continue
         try:
-            yield kind(item) if isinstance(item, str) else None
+            yield kind(item)
         except ValueError:
             continue
 

@@ -71,7 +71,8 @@ class WaitingListQuery(Paging):
     ldc: bool | None = None
     status: UnplacedStatus = Field("AWAITING_ALLOCATION", description="open and without a place")
     at_risk: bool | None = Field(None, description="only those at risk (true) or not at risk (false)")
-    as_of: date | None = None
+    as_of: date | None = Field(None, ge=date(2000, 1, 1), le=date(2099, 12, 31),
+                               description="count slack and risk from this date")
 
 
 class WaitingEntry(Strict):

@@ -3,7 +3,8 @@
 - ``region``: the replayed engine (16 weeks, scale 0.3, weekly current-practice plans, two bad lines that
   become dead letters), shared read-only by every test here.
 - ``issuer``: a local RSA issuer (:class:`api.devauth.DevIssuer`); ``token(roles, regions)`` signs with it.
-- ``client``: the app over that database, as a TestClient (a server error fails the test that caused it).
+- ``client``: the app over that database, as a TestClient (a server error fails the test that caused it,
+  and every test that used it checks afterwards that the app counted no 500 answer).
 """
 from __future__ import annotations
 
@@ -61,3 +62,13 @@ def token(issuer) -> Callable[..., dict[str, str]]:
 @pytest.fixture(scope="session")
 def client(region, issuer) -> TestClient:
     return TestClient(create_app(region.engine, issuer.verifier()))
+
+
+@pytest.fixture(autouse=True)
+def _no_server_errors(request) -> Iterator[None]:
+    yield
+    if "client" in request.fixturenames:
+        registry = request.getfixturevalue("client").app.state.metrics_registry
+        errors = [(s.labels["route"], s.value) for metric in registry.collect() for s in metric.samples
+                  if s.name == "cohortplan_api_requests_total" and s.labels["status"] == "500" and s.value]
+        assert not errors, f"the app answered 500 (a bug) on {errors}"

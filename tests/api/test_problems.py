@@ -20,7 +20,8 @@ def problem(response, status: int) -> dict:
 @pytest.mark.parametrize("query,field", [
     ({"limit": 0}, "query.limit"), ({"limit": 501}, "query.limit"), ({"offset": -1}, "query.offset"),
     ({"sex": "OTHER"}, "query.sex"), ({"status": "SCHEDULED"}, "query.status"), ({"ldc": "maybe"}, "query.ldc"),
-    ({"as_of": "yesterday"}, "query.as_of"), ({"pdu": "x" * 41}, "query.pdu"), ({"colour": "red"}, "query.colour"),
+    ({"as_of": "yesterday"}, "query.as_of"), ({"as_of": "9999-12-31"}, "query.as_of"),
+    ({"pdu": "x" * 41}, "query.pdu"), ({"pdu": "\x00"}, "query.pdu"), ({"colour": "red"}, "query.colour"),
     ({"programme": "ZZZ"}, "query.programme"),
 ])
 def test_a_bad_filter_is_a_422_naming_the_field_and_why(client, token, query, field):
