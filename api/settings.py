@@ -16,7 +16,7 @@ PREFIX = "COHORTPLAN_API_"
 
 
 class ApiSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=PREFIX, frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(env_prefix=PREFIX, frozen=True, extra="forbid", env_ignore_empty=True)
 
     issuer: str | None = Field(None, max_length=500, description="the token issuer (``iss``) accepted")
     audience: str = Field("cohortplan-api", min_length=1, max_length=200,

@@ -3,6 +3,7 @@ audience and expiry; dev auth only from the command line and only on SQLite."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 
 from api.auth import Role, TokenVerifier
 from api.devauth import DevAuthRefused, check_allowed
-from api.problems import Unauthorized
+from api.problems import Unauthorized, Unavailable
 from api.settings import ApiSettings
 from tests.support.polling import wait_until
 
@@ -90,6 +91,16 @@ def test_a_token_signed_by_another_key_is_refused(verifier):
         verifier.verify(sign(_key(), kid="k2"))
     with pytest.raises(Unauthorized, match="Signature verification failed"):
         verifier.verify(sign(_key(), kid="k1"))  # the issuer's kid, another key
+
+
+def test_an_unreachable_jwks_is_a_503_not_a_401(signing_key):
+    with socket.socket() as s:  # a port nothing listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    verifier = TokenVerifier.from_settings(ApiSettings(issuer=ISSUER, jwks_url=f"http://127.0.0.1:{port}/jwks.json",
+                                                       jwks_timeout_s=2))
+    with pytest.raises(Unavailable, match="cannot fetch the issuer's keys"):
+        verifier.verify(sign(signing_key))
 
 
 def test_an_unsigned_token_is_refused(verifier):

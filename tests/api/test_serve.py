@@ -66,5 +66,7 @@ def test_serve_refuses_dev_auth_on_a_shared_database_before_opening_it(tmp_path,
 
 
 def test_serve_without_dev_auth_needs_the_issuer(tmp_path, region):
-    done = run("serve", env={"COHORTPLAN_OUTPUT_DIR": str(tmp_path), "COHORTPLAN_DATABASE_URL": region.url})
+    """Empty variables (docker-compose passes them so) count as unset."""
+    done = run("serve", env={"COHORTPLAN_OUTPUT_DIR": str(tmp_path), "COHORTPLAN_DATABASE_URL": region.url,
+                             "COHORTPLAN_API_ISSUER": "", "COHORTPLAN_API_JWKS_URL": ""})
     assert done.returncode == 2 and "COHORTPLAN_API_JWKS_URL" in done.stdout
