@@ -23,6 +23,8 @@ def build_app() -> FastAPI:
     metrics.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    generate = app.openapi
+    app.openapi = lambda: problems.as_problem_media_type(generate())  # errors are problem+json in the document too
     return app
 
 

@@ -8,9 +8,11 @@ from datetime import date, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from engine.alerts.model import Severity
+from engine.alerts.rules import KINDS
+from engine.domain.programmes import load_catalogue
 from engine.domain.statuses import ReferralStatus
 from engine.reports.data import UNPLACED_OPEN
 
@@ -30,7 +32,14 @@ RegionPath = Annotated[str, Path(max_length=40, pattern=CODE_PATTERN, descriptio
 IdPath = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 CrnPath = Annotated[str, Path(max_length=16, pattern=r"^[A-Za-z0-9]+$", description="case reference number")]
 
+# Known codes, so that the document itself says which values exist (and a request naming another is a 422
+# listing them): the shipped programme catalogue, the alert rules' kinds, the open statuses without a place.
+ProgrammeCode = Literal[tuple(sorted(load_catalogue().codes))]  # type: ignore[valid-type]
+AlertKind = Literal[tuple(sorted(KINDS))]  # type: ignore[valid-type]
 UnplacedStatus = Literal[tuple(sorted(UNPLACED_OPEN))]  # type: ignore[valid-type]
+# A date this century: JSON Schema has no bounds for dates, so the document says it with a pattern.
+AsOf = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2099, 12, 31)), WithJsonSchema(
+    {"type": "string", "format": "date", "pattern": r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}$"})]
 
 
 class Strict(BaseModel):
@@ -65,14 +74,13 @@ class Ready(Strict):
 class WaitingListQuery(Paging):
     """Filters of the waiting list; ``as_of`` defaults to the date the region was last planned as of."""
 
-    programme: CodeIn | None = None
+    programme: ProgrammeCode | None = None
     pdu: CodeIn | None = None
     sex: Literal["MALE", "FEMALE"] | None = None
     ldc: bool | None = None
     status: UnplacedStatus = Field("AWAITING_ALLOCATION", description="open and without a place")
     at_risk: bool | None = Field(None, description="only those at risk (true) or not at risk (false)")
-    as_of: date | None = Field(None, ge=date(2000, 1, 1), le=date(2099, 12, 31),
-                               description="count slack and risk from this date")
+    as_of: AsOf | None = Field(None, description="count slack and risk from this date")
 
 
 class WaitingEntry(Strict):
@@ -212,7 +220,7 @@ class Plan(Strict):
 
 # alerts and dead letters ---------------------------------------------------------------------------
 class AlertQuery(Paging):
-    kind: list[Annotated[str, Field(max_length=60)]] = Field(default_factory=list, max_length=20)
+    kind: list[AlertKind] = Field(default_factory=list, max_length=20)
     severity: Severity = Field(Severity.INFO, description="lowest severity shown")
     pdu: CodeIn | None = None
 

@@ -62,16 +62,6 @@ class NotFound(ApiProblem):
         super().__init__(f"no {what} {value!r}{tail}", known=known_list)
 
 
-class InvalidInput(ApiProblem):
-    """422 for a value of the right shape that names nothing known (an unknown programme or alert kind)."""
-
-    status, slug, title = 422, "invalid-request", "Invalid request"
-
-    def __init__(self, field: str, reason: str, known: Iterable[str] | None = None) -> None:
-        super().__init__(f"invalid request: {field}: {reason}", invalid_params=[InvalidParam(name=field, reason=reason)],
-                         known=sorted(known) if known is not None else None)
-
-
 class Unauthorized(ApiProblem):
     status, slug, title = 401, "unauthorized", "Not authenticated"
 
@@ -135,5 +125,16 @@ def install(app: FastAPI) -> None:
 
 # Declared on every route so the OpenAPI document says what an error looks like.
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": Problem, "description": TITLES.get(status, "Error"),
-                     "content": {MEDIA_TYPE: {}}} for status in statuses}
+    return {status: {"model": Problem, "description": TITLES.get(status, "Error")} for status in statuses}
+
+
+def as_problem_media_type(document: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI documents every declared response model under the route's media type (application/json); the
+    errors are served as application/problem+json, so their schemas move there."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if str(status)[0] in "45" and "application/json" in content:
+                    content[MEDIA_TYPE] = content.pop("application/json")
+    return document

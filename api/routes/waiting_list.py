@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.deps import reader, region
 from api.models import WaitingEntry, WaitingList, WaitingListQuery
-from api.problems import InvalidInput, responses
+from api.problems import responses
 from api.reads import Reader, slack_days
 from engine.reports import sections
 
@@ -23,10 +23,6 @@ def waiting_list(query: Annotated[WaitingListQuery, Query()], region_code: str =
     deadline, latest start and slack in days (from ``as_of``: by default the date the region was last planned
     as of), soonest latest start first; those with no start left first of all. At risk, cannot finish and
     past deadline are the weekly report's (and the deadline alerts') rules."""
-    catalogue = read.rules.catalogue
-    if query.programme is not None and query.programme not in catalogue:
-        raise InvalidInput("query.programme", f"unknown programme {query.programme!r}; known: "
-                           f"{', '.join(sorted(catalogue.codes))}", catalogue.codes)
     as_of = query.as_of or read.planned_as_of().get(region_code) or date.today()
     data = read.report_data(region_code, as_of)
     weeks = data.at_risk_weeks

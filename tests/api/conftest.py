@@ -41,10 +41,16 @@ def region(tmp_path_factory) -> Iterator[Region]:
     lines = events.read_text().splitlines()
     events.write_text("\n".join(lines[:10] + ["{broken", '{"event_type": "person.updated"}'] + lines[10:]) + "\n")
     url = f"sqlite:///{tmp}/api.db"
-    engine = bootstrap(EngineSettings(database_url=url, output_dir=tmp / "out"))
-    replay_file(engine, events, 7, "current-practice")
+    engine = replayed(url, events, tmp / "out")
     yield Region(engine, events, url)
     engine.database.dispose()
+
+
+def replayed(url: str, events: Path, output_dir: Path) -> Engine:
+    """The events replayed into the database at ``url`` as `cohortplan replay --plan-every-days 7` does."""
+    engine = bootstrap(EngineSettings(database_url=url, output_dir=output_dir))
+    replay_file(engine, events, 7, "current-practice")
+    return engine
 
 
 @pytest.fixture(scope="session")

@@ -32,9 +32,10 @@ def test_a_bad_filter_is_a_422_naming_the_field_and_why(client, token, query, fi
 
 def test_an_unknown_programme_or_alert_kind_names_the_known_ones(client, token):
     body = problem(client.get("/regions/RS/waiting-list", params={"programme": "ZZZ"}, headers=token()), 422)
-    assert "BC-M" in body["known"] and "BC-M" in body["detail"]
+    assert "'BC-M'" in body["invalid_params"][0]["reason"]
     body = problem(client.get("/regions/RS/alerts", params={"kind": "deadline.nope"}, headers=token()), 422)
-    assert "deadline.at_risk" in body["known"] and body["invalid_params"][0]["name"] == "query.kind"
+    assert "'deadline.at_risk'" in body["invalid_params"][0]["reason"]
+    assert body["invalid_params"][0]["name"] == "query.kind.0"
 
 
 @pytest.mark.parametrize("path,field", [("/referrals/bad$id", "path.referral_id"),
