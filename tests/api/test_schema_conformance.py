@@ -1,0 +1,68 @@
+"""schemathesis against the app served by uvicorn on 127.0.0.1, on SQLite and PostgreSQL: whatever it sends
+within (and around) the OpenAPI document, no answer is a server error and every answer conforms to it.
+
+The schemathesis command runs as a user would run it (its pytest plugin does not work with pytest 9): once
+with ids it makes up, once with real ids of the replayed region so that requests reach past the 404s.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from api.app import create_app
+from api.auth import Role
+from tests.api.conftest import replayed
+from tests.support.polling import wait_until
+
+SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def served(request, region, issuer, tmp_path_factory) -> Iterator[str]:
+    """The base URL of the API over the replayed region, served by uvicorn on a free port of 127.0.0.1."""
+    if request.param == "sqlite":
+        engine = region.engine
+    else:
+        url = request.getfixturevalue("postgres_server").create_database(f"api_{uuid.uuid4().hex[:12]}")
+        engine = replayed(url, region.events, tmp_path_factory.mktemp("api-pg") / "out")
+    server = uvicorn.Server(uvicorn.Config(create_app(engine, issuer.verifier()), host="127.0.0.1", port=0,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started or not thread.is_alive(), timeout=30)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=30)
+    if engine is not region.engine:
+        engine.database.dispose()
+
+
+def real_ids(base: str, headers: dict) -> dict[str, str]:
+    cohort = httpx.get(f"{base}/regions/RS/plan", headers=headers, timeout=30).json()["cohorts"][0]
+    referral_id = cohort["member_ids"][0]
+    crn = httpx.get(f"{base}/referrals/{referral_id}", headers=headers, timeout=30).json()["crn"]
+    return {"region": "RS", "referral_id": referral_id, "cohort_id": cohort["cohort_id"], "crn": crn}
+
+
+@pytest.mark.parametrize("ids", ["made up", "real"])
+def test_no_server_error_and_every_answer_conforms(served, issuer, tmp_path, ids):
+    headers = {"Authorization": f"Bearer {issuer.token(list(Role), ['RS'])}"}
+    config = tmp_path / "schemathesis.toml"
+    config.write_text("[parameters]\n" + "".join(f'"path.{name}" = "{value}"\n' for name, value in
+                                                 real_ids(served, headers).items()) if ids == "real" else "")
+    done = subprocess.run(
+        [SCHEMATHESIS, "--config-file", str(config), "run", f"{served}/openapi.json",
+         "--header", f"Authorization: {headers['Authorization']}", "--checks", "all", "--max-examples", "25",
+         "--seed", "7", "--workers", "1", "--phases", "examples,coverage,fuzzing"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    assert "failures" not in done.stdout.splitlines()[-1], done.stdout[-3000:]
