@@ -30,6 +30,7 @@ CodeIn = Annotated[str, Field(min_length=1, max_length=40, pattern=CODE_PATTERN)
 
 RegionPath = Annotated[str, Path(max_length=40, pattern=CODE_PATTERN, description="region code, e.g. RS")]
 IdPath = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
+TablePath = Annotated[str, Path(max_length=60, pattern=r"^[a-z0-9][a-z0-9-]*$", description="table name")]
 CrnPath = Annotated[str, Path(max_length=16, pattern=r"^[A-Za-z0-9]+$", description="case reference number")]
 
 # Known codes, so that the document itself says which values exist (and a request naming another is a 422
@@ -249,3 +250,21 @@ class DeadLetter(Strict):
     offset: int | None
     event_id: Annotated[str, Field(max_length=36)] | None
     reason: Text
+
+
+# reports -------------------------------------------------------------------------------------------
+class ReportTable(Strict):
+    name: Annotated[str, Field(max_length=60)]
+    csv_url: Annotated[str, Field(max_length=300)]
+
+
+class Report(Strict):
+    """A weekly planner report: its headline numbers and where its HTML and CSV tables are."""
+
+    report_id: Annotated[str, Field(max_length=200)]
+    as_of: date
+    period_start: date
+    previous_as_of: date | None
+    headline: dict[Annotated[str, Field(max_length=100)], int | float | None]
+    html_url: Annotated[str, Field(max_length=300)]
+    tables: list[ReportTable]

@@ -7,10 +7,12 @@ alerts' (:func:`engine.domain.deadlines.latest_start_any`), its explanation ``co
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from engine.bootstrap import Engine
@@ -20,7 +22,7 @@ from engine.domain.model import Cohort, CohortStatus
 from engine.persistence.queries import Queries
 from engine.persistence.report_queries import report_queries
 from engine.reports.data import ReferralFact, ReportData, load_report_data
-from engine.reports.publish import known_regions
+from engine.reports.publish import known_regions, report_dir
 from engine.services.explain import latest_starts_of, place_notes, published_reason
 from engine.services.planning import planned_regions
 
@@ -119,6 +121,25 @@ class Reader:
     def dead_letters(self, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
         with self.queries() as q:
             return q.dead_letter_count(), q.dead_letters(limit, offset)
+
+
+    def reports(self, region: str) -> list[dict[str, Any]]:
+        """The region's weekly reports written to the output directory, newest first: the numbers saved next
+        to each HTML file (as of, headline, the HTML and CSV file names)."""
+        directory = report_dir(self.engine.settings.output_dir, region)
+        found = []
+        for path in directory.glob("weekly-*.json") if directory.is_dir() else ():
+            numbers = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(numbers, dict) and numbers.get("as_of") == path.stem.removeprefix("weekly-"):
+                found.append(numbers)
+        return sorted(found, key=lambda n: n["as_of"], reverse=True)
+
+    def report_file(self, region: str, name: str) -> Path | None:
+        """A file of the region's reports by its name (as a report's numbers list it), if it is there."""
+        if Path(name).name != name:  # a bare file name, never a path out of the directory
+            return None
+        path = report_dir(self.engine.settings.output_dir, region) / name
+        return path if path.is_file() else None
 
 
 def slack_days(fact: ReferralFact, as_of: date) -> int | None:

@@ -1,7 +1,7 @@
 """The API on a real SQLite database: a small generated region replayed once per session, as the CLI does.
 
 - ``region``: the replayed engine (16 weeks, scale 0.3, weekly current-practice plans, two bad lines that
-  become dead letters), shared read-only by every test here.
+  become dead letters, the weekly report as of the last plan), shared read-only by every test here.
 - ``issuer``: a local RSA issuer (:class:`api.devauth.DevIssuer`); ``token(roles, regions)`` signs with it.
 - ``client``: the app over that database, as a TestClient (a server error fails the test that caused it,
   and every test that used it checks afterwards that the app counted no 500 answer).
@@ -20,6 +20,7 @@ from api.auth import Role
 from api.devauth import DevIssuer
 from engine.bootstrap import Engine, bootstrap
 from engine.cli import replay_file
+from engine.reports.publish import publish_weekly_report
 from engine.settings import EngineSettings
 from simulator import GeneratorParams, generate
 
@@ -47,9 +48,12 @@ def region(tmp_path_factory) -> Iterator[Region]:
 
 
 def replayed(url: str, events: Path, output_dir: Path) -> Engine:
-    """The events replayed into the database at ``url`` as `cohortplan replay --plan-every-days 7` does."""
+    """The events replayed into the database at ``url`` as `cohortplan replay --plan-every-days 7` does, and
+    the weekly report as of the last plan (`cohortplan report`)."""
     engine = bootstrap(EngineSettings(database_url=url, output_dir=output_dir))
     replay_file(engine, events, 7, "current-practice")
+    as_of = engine.planner("fifo").last_planned(REGION)
+    publish_weekly_report(engine.database, engine.rules, REGION, as_of, engine.settings.output_dir)
     return engine
 
 

@@ -38,6 +38,10 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/regions/{region}/plan"): READERS,
     ("GET", "/regions/{region}/cohorts/{cohort_id}"): READERS,
     ("GET", "/regions/{region}/alerts"): READERS,
+    ("GET", "/regions/{region}/reports"): READERS,
+    ("GET", "/regions/{region}/reports/{as_of}"): READERS,
+    ("GET", "/regions/{region}/reports/{as_of}/report.html"): READERS,
+    ("GET", "/regions/{region}/reports/{as_of}/tables/{table}.csv"): READERS,
     ("GET", "/dead-letters"): Access(frozenset({Role.ADMIN})),
 }
 
@@ -63,8 +67,9 @@ def examples(client, token) -> dict[str, str]:
     headers = token()
     waiting = client.get("/regions/RS/waiting-list", params={"limit": 1}, headers=headers).json()["items"][0]
     cohort = client.get("/regions/RS/plan", headers=headers).json()["cohorts"][0]
+    report = client.get("/regions/RS/reports", headers=headers).json()["items"][0]
     return {"region": "RS", "referral_id": waiting["referral_id"], "crn": waiting["crn"],
-            "cohort_id": cohort["cohort_id"]}
+            "cohort_id": cohort["cohort_id"], "as_of": report["as_of"], "table": report["tables"][0]["name"]}
 
 
 @pytest.mark.parametrize("method,template", sorted(MATRIX))

@@ -133,3 +133,26 @@ def test_health_readiness_and_metrics(client, token):
     assert 'cohortplan_open_alerts{kind="deadline.missed",region="RS"}' in text
     assert 'cohortplan_plan_age_seconds{region="RS"}' in text and "cohortplan_state_up 1.0" in text
     assert 'cohortplan_api_requests_total{method="GET",route="/regions/{region}/alerts",status="200"}' in text
+
+
+def test_reports_list_the_weekly_report_and_serve_its_html_and_tables(client, token, report):
+    as_of, _, section = report
+    listed = client.get("/regions/RS/reports", headers=token()).json()
+    assert listed["total"] == 1 and listed["items"][0]["as_of"] == as_of.isoformat()
+    one = client.get(f"/regions/RS/reports/{as_of}", headers=token()).json()
+    assert one == listed["items"][0] and one["headline"]["at_risk"] == len(section["at_risk"])
+    html = client.get(one["html_url"], headers=token())
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html") and "<html" in html.text
+    at_risk = next(t for t in one["tables"] if t["name"] == "at-risk")
+    rows = client.get(at_risk["csv_url"], headers=token())
+    assert rows.headers["content-type"].startswith("text/csv")
+    assert len(rows.text.strip().splitlines()) == 1 + len(section["at_risk"])
+
+
+def test_an_unknown_report_or_table_is_a_404_naming_the_known_ones(client, token, report):
+    as_of = report[0]
+    missing = client.get("/regions/RS/reports/2001-01-01", headers=token()).json()
+    assert missing["status"] == 404 and missing["known"] == [as_of.isoformat()]
+    table = client.get(f"/regions/RS/reports/{as_of}/tables/nope.csv", headers=token()).json()
+    assert table["status"] == 404 and "at-risk" in table["known"]
+    assert client.get(f"/regions/RS/reports/{as_of}/tables/..%2Fx.csv", headers=token()).status_code in (404, 422)

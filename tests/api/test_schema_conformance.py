@@ -50,7 +50,9 @@ def real_ids(base: str, headers: dict) -> dict[str, str]:
     cohort = httpx.get(f"{base}/regions/RS/plan", headers=headers, timeout=30).json()["cohorts"][0]
     referral_id = cohort["member_ids"][0]
     crn = httpx.get(f"{base}/referrals/{referral_id}", headers=headers, timeout=30).json()["crn"]
-    return {"region": "RS", "referral_id": referral_id, "cohort_id": cohort["cohort_id"], "crn": crn}
+    report = httpx.get(f"{base}/regions/RS/reports", headers=headers, timeout=30).json()["items"][0]
+    return {"region": "RS", "referral_id": referral_id, "cohort_id": cohort["cohort_id"], "crn": crn,
+            "as_of": report["as_of"], "table": report["tables"][0]["name"]}
 
 
 @pytest.mark.parametrize("ids", ["made up", "real"])
