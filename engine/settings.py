@@ -25,6 +25,8 @@ class EngineSettings(BaseSettings):
     solver_in_process: bool = Field(False, description="solve on the calling thread (tests, benchmarks)")
     replan_time_limit_s: float = Field(1.5, gt=0, le=600, description="CP-SAT seconds for an incremental re-plan")
     move_threshold_weeks: int = Field(8, ge=0, le=52, description="a published place moves only for a wait this much shorter")
+    max_moves_per_person: int = Field(0, ge=0, le=52, description="moved this often by plans, a person keeps the "
+                                                                  "running place they hold (0: no cap)")
     equity_weight: int = Field(0, ge=0, le=100, description="tier-1 cost of each person a group misses beyond "
                                                              "the plan's rate plus equity_gap_points (0: off)")
     equity_gap_points: float = Field(5.0, ge=0, le=100, description="how many points more often than the plan a "

@@ -22,6 +22,7 @@ family             parts                  value
 ``report:``        region, as-of date     when the weekly report was published
 ``alert_sweeps:``  region                 sweeps that changed an alert (a sequence)
 ``cursor:``        reader                 the last outbox id an outbox reader delivered (webhook, email, jsonl)
+``moves:``         referral               times plans moved the referral's published place (a counter)
 =================  =====================  ====================================================================
 """
 from __future__ import annotations
@@ -60,3 +61,4 @@ REFUSED = Family("refused:", 2)
 REPORT_DONE = Family("report:", 2)
 ALERT_SWEEPS = Family("alert_sweeps:", 1)
 OUTBOX_CURSOR = Family("cursor:", 1)
+MOVES = Family("moves:", 1)

@@ -69,6 +69,7 @@ class Demand:
     non_associations: frozenset[str] = frozenset()             # crns
     current_cohort_id: str | None = None                       # in the published plan, not pinned
     ethnicity_group: str = ""                                  # ONS group, for the equity goal only
+    moves: int = 0                                             # times plans moved its published place
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ class Params:
     wait_target_weeks: int = 18
     wait_slope_step: int = 1         # extra cost per week waited past the target, and again past a year
     move_threshold_weeks: int = 8    # a published place moves only for a wait at least this much shorter
+    max_moves: int = 0               # moved this often, a person keeps their running place (0: no cap)
     open_threshold: float = 1.0      # share of a cohort's min size that must wait before opening
     time_limit_s: float | None = 10.0  # reproducible: a deterministic budget worth about this many wall seconds on
                                        # a busy 2-core machine (less when idle), capped at 4× wall; else wall

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
+from engine import state_keys as keys
 from engine.domain.capacity import weekly_hours
 from engine.domain import policies
 from engine.domain.model import Cohort, CohortStatus, Facilitator, Person, Referral
@@ -61,13 +62,15 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
     movable = set(live) - pinned_ids
     # A place the delivery team gave (or one already pinned) is a fact, not the plan's to move.
     held = {a.referral_id for a in uow.allocations.where(cohort_id=sorted(movable), pinned=True)} if movable else set()
+    moves = {keys.MOVES.parts(name)[0]: int(value) for name, value in uow.states(keys.MOVES.prefix).items()}
     for referral in referrals:
         holds_fixed_place = referral.cohort_id is not None and (
             referral.cohort_id not in movable or referral.referral_id in held)
         if holds_fixed_place or referral.status == S.ON_PROGRAMME:
             members.setdefault(referral.cohort_id or "", []).append(referral)
         elif _plannable(referral, deadlines.get(referral.referral_id), as_of, horizon):
-            demands.append(_demand(referral, people[referral.crn], deadlines[referral.referral_id]))
+            demands.append(_demand(referral, people[referral.crn], deadlines[referral.referral_id],
+                                   moves.get(referral.referral_id, 0)))
     options = [cohort_option(c, members.get(cid, ()), rules, as_of, _named_by(members.get(cid, ()), people))
                for cid, c in sorted(cohorts.items()) if _offerable(c, cid in pinned_ids, as_of, horizon)]
     offices = uow.offices(region)
@@ -167,7 +170,7 @@ def deadlines_of(uow: UnitOfWork, referrals: list[Referral]) -> dict[str, date]:
     return out
 
 
-def _demand(referral: Referral, person: Person, deadline: date) -> s.Demand:
+def _demand(referral: Referral, person: Person, deadline: date, moves: int = 0) -> s.Demand:
     return s.Demand(
         referral_id=referral.referral_id, crn=referral.crn, programme_code=referral.programme_code,
         pathway=referral.pathway, offence_cohort=referral.offence_cohort, ldc=referral.ldc, sex=person.sex,
@@ -176,7 +179,7 @@ def _demand(referral: Referral, person: Person, deadline: date) -> s.Demand:
         availability=frozenset((w, s.Period(p)) for w, p in person.availability),
         reachable_offices=frozenset(), excluded_offices=person.cannot_attend_offices,
         non_associations=person.non_associations, current_cohort_id=referral.cohort_id,
-        ethnicity_group=person.ethnicity_group or "")
+        ethnicity_group=person.ethnicity_group or "", moves=moves)
 
 
 def _named_by(members, people: dict[str, Person]) -> frozenset[str]:

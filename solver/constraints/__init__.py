@@ -17,6 +17,7 @@ from solver.constraints.intake import allows_intake
 from solver.constraints.keep_published import add_keep_published
 from solver.constraints.max_size import add_max_size
 from solver.constraints.min_size import add_min_size
+from solver.constraints.move_cap import add_move_cap
 from solver.constraints.non_associations import (
     add_non_associations,
     allows_non_association,
@@ -59,5 +60,6 @@ CONSTRAINTS = {
     "non_associations": add_non_associations,
     "pinned": add_pinned,
     "keep_published": add_keep_published,
+    "move_cap": add_move_cap,
     "focus": add_focus,
 }

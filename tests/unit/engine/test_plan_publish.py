@@ -84,3 +84,29 @@ def test_a_plan_that_no_longer_fits_the_state_is_dropped(h):
     assert h.feed(event("cohort.cancelled", key="RS", cohort_id="C1", reason="room flooded")).applied == 1
     assert planner.publish(prepared, plan) is None
     assert h.outbox("plan.published") == [] and planner.dirty_regions() == ["RS"]
+
+
+def test_each_move_of_a_published_place_is_counted_and_the_next_problem_carries_it(store):
+    """Issue 14 (a cap on changes per person): the publisher counts every allocation.changed per referral in
+    the state table (moves:<referral>), and the next problem's demand carries the count for the cap."""
+    from engine.services.problem import build_problem
+    from engine.state_keys import MOVES
+    from solver.model import CpSatAllocator
+    from solver.schema import Params
+    h = Harness(store)
+    h.feed(*[line for i in range(6) for line in person_with_referral(f"X{i:06d}")],
+           facilitator("F1"), facilitator("F2"), cohort_planned("LATE", date(2025, 9, 1)))
+    with h.db.uow() as uow:
+        uow.save_offices("RS", [Office("RS-P01-O1", "RS-P01", rooms=1)])
+        uow.commit()
+    params = Params(time_limit_s=2)
+    planner = Planner(h.db.uow, CpSatAllocator(), h.rules, params)
+    assert planner.plan("RS", AS_OF).made == 6
+    h.feed(cohort_planned("SOONER", date(2025, 3, 3)))  # 26 weeks sooner: worth moving everyone
+    moved = planner.plan("RS", AS_OF).changed
+    assert moved == 6 == len(h.outbox("allocation.changed"))
+    with h.db.uow() as uow:
+        assert {name: value for name, value in uow.states(MOVES.prefix).items()} == {
+            MOVES.key(f"REF-X{i:06d}"): "1" for i in range(6)}
+        demands = build_problem(uow, "RS", AS_OF, h.rules, params).problem.demands
+    assert {d.referral_id: d.moves for d in demands} == {f"REF-X{i:06d}": 1 for i in range(6)}
