@@ -15,15 +15,20 @@ from tests.unit.engine.harness import Harness
 AS_OF = date(2025, 2, 3)
 
 
-@pytest.fixture
-def h(store) -> Harness:
+def _region(store, people: int, *cohorts: str) -> Harness:
+    """``people`` referrals waiting for BC-M, two facilitators, one group room, and ``cohorts``."""
     h = Harness(store)
-    h.feed(*[line for i in range(8) for line in person_with_referral(f"X{i:06d}")],
-           facilitator("F1"), facilitator("F2"), cohort_planned("C1", date(2025, 3, 3)))
+    h.feed(*[line for i in range(people) for line in person_with_referral(f"X{i:06d}")],
+           facilitator("F1"), facilitator("F2"), *cohorts)
     with h.db.uow() as uow:
         uow.save_offices("RS", [Office("RS-P01-O1", "RS-P01", rooms=1)])
         uow.commit()
     return h
+
+
+@pytest.fixture
+def h(store) -> Harness:
+    return _region(store, 8, cohort_planned("C1", date(2025, 3, 3)))
 
 
 def _planner(h: Harness) -> Planner:
@@ -93,12 +98,7 @@ def test_each_move_of_a_published_place_is_counted_and_the_next_problem_carries_
     from engine.state_keys import MOVES
     from solver.model import CpSatAllocator
     from solver.schema import Params
-    h = Harness(store)
-    h.feed(*[line for i in range(6) for line in person_with_referral(f"X{i:06d}")],
-           facilitator("F1"), facilitator("F2"), cohort_planned("LATE", date(2025, 9, 1)))
-    with h.db.uow() as uow:
-        uow.save_offices("RS", [Office("RS-P01-O1", "RS-P01", rooms=1)])
-        uow.commit()
+    h = _region(store, 6, cohort_planned("LATE", date(2025, 9, 1)))
     params = Params(time_limit_s=2)
     planner = Planner(h.db.uow, CpSatAllocator(), h.rules, params)
     assert planner.plan("RS", AS_OF).made == 6
