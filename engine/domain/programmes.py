@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
@@ -112,8 +112,10 @@ class Programme:
     def __post_init__(self) -> None:
         _check_programme(self)
 
-    @property
+    @cached_property
     def sessions_in_order(self) -> tuple[SessionTemplate, ...]:
+        """Every session in delivery order (computed once per programme: the calendar of each cohort of a
+        report or an API answer reads it)."""
         return tuple(one for template in self.sessions for one in template.expanded())
 
     @property
