@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from engine import state_keys as keys
 from engine.bootstrap import Engine
 from engine.domain.calendar import schedule_sessions
 from engine.domain.deadlines import latest_start_any
@@ -47,7 +48,7 @@ class Reader:
     def ping(self) -> None:
         """Touch the database (raises when it cannot be reached)."""
         with self.engine.database.uow() as uow:
-            uow.get_state("clock")
+            uow.get_state(keys.CLOCK)
 
     def regions(self) -> list[str]:
         return known_regions(self.engine.database)
