@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Generic, Iterable, TypeVar
 
 from engine.domain.model import (Allocation, Cohort, Facilitator, Office, Person, PlanRecord, Referral,
@@ -215,6 +215,19 @@ class UnitOfWork(ABC):
 
     @abstractmethod
     def clear_alert(self, alert_id: str) -> None: ...
+
+    @abstractmethod
+    def set_alert_workflow(self, alert_id: str, workflow_state: str, assigned_to: str | None,
+                           snoozed_until: date | None) -> None:
+        """Set an open alert's workflow columns (engine/alerts/workflow.py); its rule columns stay."""
+
+    @abstractmethod
+    def record_alert_action(self, action: dict) -> None:
+        """Append one row to an alert's history of what people did (alert_actions)."""
+
+    @abstractmethod
+    def alert_actions(self, alert_id: str) -> list[dict]:
+        """What people did to an alert (every occurrence of its id), oldest first."""
 
     @abstractmethod
     def people_naming(self, crn: str) -> list:

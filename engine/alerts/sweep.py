@@ -20,6 +20,7 @@ from engine.alerts.rules import RULES
 from engine.alerts.rules.deadline_at_risk import KIND as AT_RISK
 from engine.alerts.rules.deadline_missed import KIND as MISSED
 from engine.alerts.settings import AlertThresholds
+from engine.alerts.states import WorkflowState, settled
 from engine.events import outbound as o
 from engine.events.envelope import new_envelope
 from engine.events.registry import topic_of
@@ -88,7 +89,7 @@ class AlertSweep:
             found += module.evaluate(inputs, self.thresholds)
         by_kind = {m.KIND: m for m in modules}
         active = uow.active_alerts(inputs.region_code, kinds=list(by_kind))
-        changes = reconcile(found, active)
+        changes = reconcile(found, active, inputs.today)
         result = SweepResult(open={kind: sorted(a.subject_id for a in found if a.kind == kind) for kind in by_kind})
         if changes:
             # Message ids come from the alert and the sweep's number in its region: an alert can be
@@ -102,13 +103,19 @@ class AlertSweep:
 
     def _write(self, uow: UnitOfWork, changes: Changes, by_kind, inputs: AlertInputs, at: datetime,
                sequence: int, result: SweepResult) -> None:
-        for alert in changes.raised:
-            uow.raise_alert(_row(alert, raised_at=at, updated_at=at))
+        for alert in changes.raised:  # a new occurrence starts OPEN (after a resolve too)
+            uow.raise_alert(_row(alert, raised_at=at, updated_at=at) | dict(
+                workflow_state=str(WorkflowState.OPEN), assigned_to=None, snoozed_until=None))
             self._emit(uow, "alert.raised", alert.key or alert.subject_id, o.AlertRaised(**_payload(alert)),
                        at, result, sequence, alert.alert_id)
             result.raised += 1
-        for alert, before in changes.updated:
+        for alert, before in changes.quiet:  # acknowledged or snoozed: stored, not notified
             uow.raise_alert(_row(alert, raised_at=before["raised_at"], updated_at=at))
+        for row in changes.forgotten:  # resolved by a person, and the condition ended: alert.resolved said it
+            uow.clear_alert(row["alert_id"])
+        for alert, before in changes.updated:  # notified: an acknowledgement or snooze ends here
+            uow.raise_alert(_row(alert, raised_at=before["raised_at"], updated_at=at) | dict(
+                workflow_state=str(settled(before)), snoozed_until=None))
             self._emit(uow, "alert.updated", alert.key or alert.subject_id, o.AlertUpdated(
                 **_payload(alert), previous_severity=before["severity"]), at, result, sequence, alert.alert_id)
             result.updated += 1

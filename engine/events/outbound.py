@@ -94,14 +94,46 @@ class AlertUpdated(AlertRaised):
     previous_severity: Literal["INFO", "WARNING", "CRITICAL"]
 
 
-class AlertCleared(OutboundPayload):
+class _AlertSubject(OutboundPayload):
+    """Which alert a message is about."""
+
     alert_id: str
     kind: str
     subject_type: SubjectType
     subject_id: str
-    reason: str
     region_code: str | None = None
     pdu_code: str | None = None
+
+
+class AlertCleared(_AlertSubject):
+    reason: str
+
+
+class _AlertAction(_AlertSubject):
+    """What a person did to an open alert (engine/alerts/workflow.py): who, when, and the alert's state."""
+
+    severity: Literal["INFO", "WARNING", "CRITICAL"]
+    actor: str = Field(description="the user id that acted (the API token's sub)")
+    previous_state: Literal["OPEN", "ACKNOWLEDGED", "ASSIGNED", "SNOOZED"]
+    note: str | None = None
+
+
+class AlertAcknowledged(_AlertAction):
+    """Seen and being dealt with: the sweep stops re-notifying it unless its severity rises."""
+
+
+class AlertAssigned(_AlertAction):
+    assigned_to: str
+
+
+class AlertSnoozed(_AlertAction):
+    """Not re-notified before ``until`` unless its severity rises."""
+
+    until: date
+
+
+class AlertResolved(_AlertAction):
+    """Closed by a person; the rule raises it again (a new occurrence) if the condition still holds."""
 
 
 class ReportPublished(OutboundPayload):

@@ -62,7 +62,9 @@ EVENTS: dict[str, EventSpec] = {
         "plan.published": o.PlanPublished,
     }),
     **_specs(ALERTS, False, {"alert.raised": o.AlertRaised, "alert.updated": o.AlertUpdated,
-                         "alert.cleared": o.AlertCleared}),
+                         "alert.cleared": o.AlertCleared, "alert.acknowledged": o.AlertAcknowledged,
+                         "alert.assigned": o.AlertAssigned, "alert.snoozed": o.AlertSnoozed,
+                         "alert.resolved": o.AlertResolved}),
     **_specs(REPORTS, False, {"report.published": o.ReportPublished}),
     **_specs(DEADLETTER, False, {"event.dead_lettered": o.DeadLettered}),
 }

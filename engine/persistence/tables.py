@@ -291,3 +291,25 @@ class ActiveAlertRow(Base):
     numbers: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # the facts behind the reason
     message_key: Mapped[str | None] = mapped_column(String(100), nullable=True)  # crn, or the subject id
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # the ops workflow beside the rule's state (engine/alerts/workflow.py); None reads as OPEN
+    workflow_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    assigned_to: Mapped[str | None] = mapped_column(Id, nullable=True)
+    snoozed_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class AlertActionRow(Base):
+    """What people did to an alert (acknowledged, assigned, snoozed, resolved). Append-only, kept by the
+    stable alert id after the alert is cleared or resolved, so its history stays readable."""
+
+    __tablename__ = "alert_actions"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(String(200), index=True)
+    region_code: Mapped[str] = mapped_column(Code)
+    action: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(Id)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    assigned_to: Mapped[str | None] = mapped_column(Id, nullable=True)
+    snoozed_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    event_id: Mapped[str] = mapped_column(String(36))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 from typing import Iterable
 
 from sqlalchemy import String, cast, delete, func, select, text, update
@@ -259,6 +259,20 @@ class SqlUnitOfWork(UnitOfWork):
 
     def clear_alert(self, alert_id: str) -> None:
         self._session.execute(delete(t.ActiveAlertRow).where(t.ActiveAlertRow.alert_id == alert_id))
+
+    def set_alert_workflow(self, alert_id: str, workflow_state: str, assigned_to: str | None,
+                           snoozed_until: date | None) -> None:
+        self._session.execute(update(t.ActiveAlertRow).where(t.ActiveAlertRow.alert_id == alert_id).values(
+            workflow_state=workflow_state, assigned_to=assigned_to, snoozed_until=snoozed_until))
+
+    def record_alert_action(self, action: dict) -> None:
+        self._queue(t.AlertActionRow, **action)
+
+    def alert_actions(self, alert_id: str) -> list[dict]:
+        self._flush_pending()
+        a = t.AlertActionRow
+        rows = self._session.execute(select(a).where(a.alert_id == alert_id).order_by(a.id)).scalars()
+        return [{c.name: getattr(r, c.name) for c in a.__table__.columns} for r in rows]
 
     # cross-process coordination and the outbox relay ----------------------------------------------
     def lock_writes(self) -> None:

@@ -60,6 +60,22 @@ OUTBOUND_EXAMPLES: dict[str, tuple[str, BaseModel]] = {
     "alert.cleared": ("X123456", o.AlertCleared(
         alert_id="AT_RISK:referral:REF6789012", kind="AT_RISK", subject_type="referral", subject_id="REF6789012",
         reason="placed on a cohort finishing in time")),
+    "alert.acknowledged": ("X123456", o.AlertAcknowledged(
+        alert_id="deadline.at_risk:referral:REF6789012", kind="deadline.at_risk", subject_type="referral",
+        subject_id="REF6789012", region_code="RS", pdu_code="RS-P01", severity="WARNING", actor="ops.user-17",
+        previous_state="OPEN", note="asked RS-P01 for an evening group")),
+    "alert.assigned": ("X123456", o.AlertAssigned(
+        alert_id="deadline.at_risk:referral:REF6789012", kind="deadline.at_risk", subject_type="referral",
+        subject_id="REF6789012", region_code="RS", severity="WARNING", actor="ops.user-17",
+        previous_state="ACKNOWLEDGED", assigned_to="tm.user-3")),
+    "alert.snoozed": ("RS", o.AlertSnoozed(
+        alert_id="capacity.shortfall:programme:BC-M", kind="capacity.shortfall", subject_type="programme",
+        subject_id="BC-M", region_code="RS", severity="WARNING", actor="ops.user-17", previous_state="OPEN",
+        until=date(2025, 3, 17), note="two facilitators finish training on the 14th")),
+    "alert.resolved": ("X123456", o.AlertResolved(
+        alert_id="deadline.at_risk:referral:REF6789012", kind="deadline.at_risk", subject_type="referral",
+        subject_id="REF6789012", region_code="RS", severity="WARNING", actor="tm.user-3",
+        previous_state="ASSIGNED", note="placed by hand on C-RS-0051")),
     "report.published": ("RS", o.ReportPublished(
         report_id="RPT-RS-2025-02", kind="monthly_waiting_list", period_start=date(2025, 2, 1),
         period_end=date(2025, 2, 28), location="out/reports/RS/2025-02.html")),

@@ -710,6 +710,46 @@ def test_active_alerts_are_raised_updated_and_cleared(db):
     assert db.count("active_alerts") == 3
 
 
+def test_an_alerts_workflow_is_set_in_place_and_kept_by_a_rule_update(db):
+    with db.uow() as uow:
+        uow.raise_alert(an_alert("AT_RISK:referral:R1"))
+        uow.set_alert_workflow("AT_RISK:referral:R1", "SNOOZED", "tm.user-3", date(2025, 3, 10))
+        uow.set_alert_workflow("AT_RISK:referral:NEVER", "ACKNOWLEDGED", None, None)  # no row: nothing
+        uow.commit()
+    with db.uow() as uow:
+        uow.raise_alert({k: v for k, v in an_alert("AT_RISK:referral:R1", severity="CRITICAL").items()
+                         if k not in ("workflow_state", "assigned_to", "snoozed_until")})
+        uow.commit()
+    with db.uow() as uow:
+        assert uow.active_alerts("NE") == {"AT_RISK:referral:R1": an_alert(
+            "AT_RISK:referral:R1", severity="CRITICAL", workflow_state="SNOOZED", assigned_to="tm.user-3",
+            snoozed_until=date(2025, 3, 10))}
+    assert db.count("active_alerts") == 1
+
+
+def test_alert_actions_are_appended_and_read_back_in_order_by_alert_id(db):
+    def action(alert_id: str, name: str, **extra) -> dict:
+        return dict(alert_id=alert_id, region_code="NE", action=name, actor="ops.user-1", at=T0, note=None,
+                    assigned_to=None, snoozed_until=None, event_id=f"e-{name}") | extra
+    with db.uow() as uow:
+        uow.record_alert_action(action("AT_RISK:referral:R1", "acknowledge", note="seen"))
+        uow.record_alert_action(action("AT_RISK:referral:R2", "resolve", note="done"))
+        assert [a["action"] for a in uow.alert_actions("AT_RISK:referral:R1")] == ["acknowledge"]  # read own writes
+        uow.record_alert_action(action("AT_RISK:referral:R1", "snooze", snoozed_until=date(2025, 3, 10)))
+        uow.commit()
+    with db.uow() as uow:
+        uow.record_alert_action(action("AT_RISK:referral:R1", "resolve"))
+        uow.rollback()
+    with db.uow() as uow:
+        rows = uow.alert_actions("AT_RISK:referral:R1")
+        assert [{k: v for k, v in r.items() if k != "id"} for r in rows] == [
+            action("AT_RISK:referral:R1", "acknowledge", note="seen"),
+            action("AT_RISK:referral:R1", "snooze", snoozed_until=date(2025, 3, 10))]
+        assert rows[0]["id"] < rows[1]["id"]
+        assert uow.alert_actions("AT_RISK:referral:NEVER") == []
+    assert db.count("alert_actions") == 3
+
+
 def test_saved_offices_are_read_back_by_region_in_code_order_and_re_saving_updates(db):
     # Office.name_code is not stored (no column): offices here leave it at its default "".
     with db.uow() as uow:

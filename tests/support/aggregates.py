@@ -78,7 +78,8 @@ def an_alert(alert_id: str = "AT_RISK:referral:R1", **overrides) -> dict:
     values = dict(alert_id=alert_id, kind="AT_RISK", region_code="NE", subject_type="referral",
                   subject_id="R1", severity="WARNING", raised_at=T0, act_by=date(2025, 7, 1),
                   reason="no place finishing before the deadline", pdu_code="NE-P01",
-                  numbers={"deadline": "2025-07-15", "members": 3}, message_key="X000001", updated_at=T0)
+                  numbers={"deadline": "2025-07-15", "members": 3}, message_key="X000001", updated_at=T0,
+                  workflow_state=None, assigned_to=None, snoozed_until=None)
     return {**values, **overrides}
 
 

@@ -32,13 +32,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {name: tuple(columns.split()) for name, co
     "offices": "office_code region_code pdu_code rooms rural",
     "engine_state": "name value",
     "active_alerts": "alert_id kind region_code subject_type subject_id severity raised_at act_by reason pdu_code "
-                     "numbers message_key updated_at",
+                     "numbers message_key updated_at workflow_state assigned_to snoozed_until",
+    "alert_actions": "id alert_id region_code action actor at note assigned_to snoozed_until event_id",
 }.items()}
 # Date columns (a datetime written there reads back as its date) and float columns, as typed in tables.py.
 DATE_COLUMNS: dict[str, frozenset[str]] = {name: frozenset(columns.split()) for name, columns in {
     "people": "date_of_birth", "sentences": "start_date expected_end_date", "requirements": "end_date",
     "referrals": "referred_on ready_from", "cohorts": "start_date end_date group_start", "facilitators": "left_on",
-    "allocations": "allocated_on", "plans": "as_of", "attendance": "session_date", "active_alerts": "act_by",
+    "allocations": "allocated_on", "plans": "as_of", "attendance": "session_date", "active_alerts": "act_by snoozed_until",
+    "alert_actions": "snoozed_until",
 }.items()}
 FLOAT_COLUMNS: dict[str, frozenset[str]] = {"facilitators": frozenset({"weekly_hours"})}
 # Primary key of each table (referral_history is kept by referral_id: its rows, in order, per referral).
@@ -46,11 +48,11 @@ KEYS = {"people": "crn", "sentences": "sentence_id", "requirements": "requiremen
         "referral_history": "referral_id", "cohorts": "cohort_id", "facilitators": "facilitator_id",
         "allocations": "referral_id", "plans": "plan_version", "attendance": "id", "processed_events": "event_id",
         "parked_events": "event_id", "outbox": "id", "dead_letters": "id", "offices": "office_code",
-        "engine_state": "name", "active_alerts": "alert_id"}
+        "engine_state": "name", "active_alerts": "alert_id", "alert_actions": "id"}
 # Unique constraints besides the primary key.
 UNIQUE = {"referrals": ("crn", "requirement_id", "source"), "outbox": ("message_id",),
           "attendance": ("referral_id", "cohort_id", "session_number")}
-SEQUENCES = ("referral_history", "attendance", "outbox", "dead_letters")
+SEQUENCES = ("referral_history", "attendance", "outbox", "dead_letters", "alert_actions")
 
 
 class ConstraintViolation(Exception):

@@ -3,7 +3,7 @@ and rollback (see the package docstring), and the port's queries over the rows."
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Callable, Iterable
 
 from engine.domain.model import Office, PlanRecord
@@ -283,6 +283,19 @@ class MemoryUnitOfWork(UnitOfWork):
 
     def clear_alert(self, alert_id: str) -> None:
         self.delete("active_alerts", alert_id)
+
+    def set_alert_workflow(self, alert_id: str, workflow_state: str, assigned_to: str | None,
+                           snoozed_until: date | None) -> None:
+        if self.row("active_alerts", alert_id) is not None:
+            self._upsert("active_alerts", dict(alert_id=alert_id, workflow_state=workflow_state,
+                                               assigned_to=assigned_to, snoozed_until=snoozed_until))
+
+    def record_alert_action(self, action: dict) -> None:
+        self._insert("alert_actions", action)
+
+    def alert_actions(self, alert_id: str) -> list[dict]:
+        return [fresh(r) for r in sorted(self.rows("alert_actions"), key=lambda r: r["id"])
+                if r["alert_id"] == alert_id]
 
     # coordination and the outbox readers ------------------------------------------------------
     def lock_writes(self) -> None:
