@@ -11,6 +11,9 @@ from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from engine.alerts.model import Severity
+from engine.alerts.states import WorkflowState
+from engine.alerts.workflow import MAX_SNOOZE_DAYS
+from engine.events.envelope import NO_CONTROL
 from engine.alerts.rules import KINDS
 from engine.domain.programmes import load_catalogue
 from engine.domain.statuses import ReferralStatus
@@ -31,6 +34,8 @@ CodeIn = Annotated[str, Field(min_length=1, max_length=40, pattern=CODE_PATTERN)
 RegionPath = Annotated[str, Path(max_length=40, pattern=CODE_PATTERN, description="region code, e.g. RS")]
 IdPath = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 TablePath = Annotated[str, Path(max_length=60, pattern=r"^[a-z0-9][a-z0-9-]*$", description="table name")]
+AlertIdPath = Annotated[str, Path(max_length=200, pattern=r"^[a-z][a-z_.]*:[a-z_]+:[A-Za-z0-9._:*-]+$",
+                                   description="kind:subject_type:subject_id, e.g. deadline.at_risk:referral:REF1")]
 CrnPath = Annotated[str, Path(max_length=16, pattern=r"^[A-Za-z0-9]+$", description="case reference number")]
 
 # Known codes, so that the document itself says which values exist (and a request naming another is a 422
@@ -224,6 +229,8 @@ class AlertQuery(Paging):
     kind: list[AlertKind] = Field(default_factory=list, max_length=20)
     severity: Severity = Field(Severity.INFO, description="lowest severity shown")
     pdu: CodeIn | None = None
+    state: list[WorkflowState] = Field(default_factory=list, max_length=5,
+                                       description="workflow states shown (repeatable; all when absent)")
 
 
 class Alert(Strict):
@@ -239,6 +246,48 @@ class Alert(Strict):
     act_by: date | None
     reason: Text
     numbers: dict[Annotated[str, Field(max_length=100)], int | float | str | None]
+    workflow_state: WorkflowState = Field(description="what people did about it (OPEN until someone acts)")
+    assigned_to: Id | None = None
+    snoozed_until: date | None = None
+
+
+class AlertAction(Strict):
+    """One thing a person did to the alert (any occurrence of its id), oldest first."""
+
+    action: Literal["acknowledge", "assign", "snooze", "resolve"]
+    actor: Id
+    at: datetime
+    note: Text | None = None
+    assigned_to: Id | None = None
+    snoozed_until: date | None = None
+    event_id: Annotated[str, Field(max_length=36)]
+
+
+class AlertDetail(Alert):
+    history: list[AlertAction]
+
+
+# What ops staff send to act on an alert (the engine checks the same rules: engine/alerts/workflow.py).
+Note = Annotated[str, Field(min_length=1, max_length=500, pattern=NO_CONTROL, description="free text, no control characters")]
+UserId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
+class AcknowledgeBody(Strict):
+    note: Note
+
+
+class AssignBody(Strict):
+    user_id: UserId
+
+
+class SnoozeBody(Strict):
+    until: AsOf = Field(description=f"the day the snooze ends: after the region's date, at most "
+                                    f"{MAX_SNOOZE_DAYS} days after it")
+    note: Note | None = None
+
+
+class ResolveBody(Strict):
+    note: Note
 
 
 class DeadLetter(Strict):

@@ -73,12 +73,26 @@ class Forbidden(ApiProblem):
     status, slug, title = 403, "forbidden", "Forbidden"
 
 
+class Conflict(ApiProblem):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class Invalid(ApiProblem):
+    """A body the document allows but the rules refuse (a snooze date in the past), named like a 422 from
+    validation."""
+
+    status, slug, title = 422, "invalid-request", "Invalid request"
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"invalid request: {name}: {reason}", invalid_params=[InvalidParam(name=name, reason=reason)])
+
+
 class Unavailable(ApiProblem):
     status, slug, title = 503, "unavailable", "Service unavailable"
 
 
 TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-          405: "Method not allowed", 406: "Not acceptable", 415: "Unsupported media type",
+          405: "Method not allowed", 406: "Not acceptable", 409: "Conflict", 415: "Unsupported media type",
           422: "Invalid request", 500: "Internal server error", 503: "Service unavailable"}
 
 

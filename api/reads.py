@@ -115,6 +115,12 @@ class Reader:
         with self.queries() as q:
             return q.open_alerts(region, kinds or None, pdu)
 
+    def alert(self, region: str, alert_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """The region's open alert and what people did to it (every occurrence of its id), or None."""
+        with self.engine.database.uow() as uow:
+            row = uow.active_alerts(region).get(alert_id)
+            return (row, uow.alert_actions(alert_id)) if row is not None else None
+
     def all_open_alerts(self) -> list[dict[str, Any]]:
         with self.queries() as q:
             return q.open_alerts()

@@ -1,27 +1,52 @@
-"""A region's open alerts, most severe and most urgent first."""
+"""A region's open alerts, most severe and most urgent first, and one alert with what people did to it."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import reader, region
-from api.models import Alert, AlertQuery, Page
-from api.problems import responses
+from api.models import Alert, AlertAction, AlertDetail, AlertIdPath, AlertQuery, Page
+from api.problems import NotFound, responses
 from api.reads import Reader
 from engine.alerts.model import Severity
+from engine.alerts.states import state_of
 
 router = APIRouter(tags=["alerts"])
 
 
+def alert_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """An open-alert row as the API shows it."""
+    return dict(alert_id=row["alert_id"], kind=row["kind"], severity=row["severity"],
+                subject_type=row["subject_type"], subject_id=row["subject_id"], region=row["region_code"],
+                pdu_code=row["pdu_code"], raised_at=row["raised_at"], updated_at=row["updated_at"],
+                act_by=row["act_by"], reason=row["reason"], numbers=row["numbers"] or {},
+                workflow_state=state_of(row), assigned_to=row.get("assigned_to"),
+                snoozed_until=row.get("snoozed_until"))
+
+
+def alert_detail(row: dict[str, Any], actions: list[dict[str, Any]]) -> AlertDetail:
+    history = [AlertAction(action=a["action"], actor=a["actor"], at=a["at"], note=a["note"],
+                           assigned_to=a["assigned_to"], snoozed_until=a["snoozed_until"], event_id=a["event_id"])
+               for a in actions]
+    return AlertDetail(**alert_fields(row), history=history)
+
+
 @router.get("/regions/{region}/alerts", response_model=Page[Alert], responses=responses(401, 403, 404, 422),
-            summary="Open alerts of the region, filtered by kind, lowest severity and PDU")
+            summary="Open alerts of the region, filtered by kind, lowest severity, PDU and workflow state")
 def alerts(query: Annotated[AlertQuery, Query()], region_code: str = Depends(region),
            read: Reader = Depends(reader)) -> Page[Alert]:
     floor = Severity(query.severity).rank
-    rows = [r for r in read.open_alerts(region_code, query.kind, query.pdu) if Severity(r["severity"]).rank >= floor]
-    items = [Alert(alert_id=r["alert_id"], kind=r["kind"], severity=r["severity"], subject_type=r["subject_type"],
-                   subject_id=r["subject_id"], region=r["region_code"], pdu_code=r["pdu_code"],
-                   raised_at=r["raised_at"], updated_at=r["updated_at"], act_by=r["act_by"], reason=r["reason"],
-                   numbers=r["numbers"] or {}) for r in rows[query.offset:query.offset + query.limit]]
+    rows = [r for r in read.open_alerts(region_code, query.kind, query.pdu) if Severity(r["severity"]).rank >= floor
+            and (not query.state or state_of(r) in query.state)]
+    items = [Alert(**alert_fields(r)) for r in rows[query.offset:query.offset + query.limit]]
     return Page[Alert](items=items, total=len(rows), limit=query.limit, offset=query.offset)
+
+
+@router.get("/regions/{region}/alerts/{alert_id}", response_model=AlertDetail,
+            responses=responses(401, 403, 404, 422), summary="One open alert with its workflow history")
+def alert(alert_id: AlertIdPath, region_code: str = Depends(region), read: Reader = Depends(reader)) -> AlertDetail:
+    found = read.alert(region_code, alert_id)
+    if found is None:
+        raise NotFound("open alert", alert_id)
+    return alert_detail(*found)

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from engine.alerts.states import WorkflowState, state_of
 from engine.events import outbound as o
-from engine.events.envelope import Id, Text
+from engine.events.envelope import Id, Label, Text
 from engine.outbox import emit, stable_id
 from engine.ports import UnitOfWork
 
@@ -57,16 +57,21 @@ class InvalidTransition(WorkflowError):
 
 
 class InvalidAction(WorkflowError):
-    """The action's own values are wrong (the API's 422)."""
+    """The action's own values are wrong (the API's 422); ``field`` names the value."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
 
 
 class Action(BaseModel):
-    """One action by one person: ``actor`` is a user id (the API token's ``sub``), ids as everywhere else;
-    a note is free text (≤ 500 characters, no control characters)."""
+    """One action by one person. ``actor`` is who acted (the API token's ``sub``: 1–64 characters, no control
+    characters); ``user_id`` is an id like every other (``A-Z a-z 0-9 . _ : -``, 1–64); a note is free text
+    (≤ 500 characters, no control characters)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     name: ActionName
-    actor: Id
+    actor: Label
     note: Text | None = None
     user_id: Id | None = None  # assign
     until: date | None = None  # snooze
@@ -77,9 +82,10 @@ _ACTION = TypeAdapter(Action)
 
 @dataclass(frozen=True)
 class Outcome:
-    """The alert as stored after the action, and the message id of its event."""
+    """The alert as stored after the action, its history (this action last) and the message id of its event."""
 
     alert: dict
+    history: list[dict]
     event_id: str
 
 
@@ -89,19 +95,19 @@ def make_action(**values) -> Action:
         action = _ACTION.validate_python(values)
     except ValidationError as error:
         first = error.errors()[0]
-        raise InvalidAction(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+        raise InvalidAction(".".join(str(p) for p in first["loc"]), first["msg"]) from None
     required = {"acknowledge": "note", "assign": "user_id", "snooze": "until", "resolve": "note"}[action.name]
     if getattr(action, required) is None:
-        raise InvalidAction(f"{required}: required to {action.name}")
+        raise InvalidAction(required, f"required to {action.name}")
     return action
 
 
 def check_until(until: date, today: date) -> None:
     """A snooze ends after ``today`` and at most :data:`MAX_SNOOZE_DAYS` days after it."""
     if until <= today:
-        raise InvalidAction(f"until: {until} is not after {today}")
+        raise InvalidAction("until", f"{until} is not after {today}")
     if until > today + timedelta(days=MAX_SNOOZE_DAYS):
-        raise InvalidAction(f"until: {until} is more than {MAX_SNOOZE_DAYS} days after {today}")
+        raise InvalidAction("until", f"{until} is more than {MAX_SNOOZE_DAYS} days after {today}")
 
 
 def apply(uow: UnitOfWork, region: str, alert_id: str, action: Action, today: date, at: datetime) -> Outcome:
@@ -133,7 +139,8 @@ def apply(uow: UnitOfWork, region: str, alert_id: str, action: Action, today: da
                           pdu_code=alert.get("pdu_code"), severity=alert["severity"], actor=action.actor,
                           previous_state=str(before), note=action.note, **extra)
     emit(uow, event_type, alert.get("message_key") or alert["subject_id"], payload, at, message_id)
-    return Outcome(alert=uow.active_alerts(region)[alert_id], event_id=str(message_id))
+    return Outcome(alert=uow.active_alerts(region)[alert_id], history=uow.alert_actions(alert_id),
+                   event_id=str(message_id))
 
 
 def act(uow_factory, region: str, alert_id: str, action: Action, today: date, at: datetime) -> Outcome:

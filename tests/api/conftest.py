@@ -5,12 +5,15 @@
 - ``issuer``: a local RSA issuer (:class:`api.devauth.DevIssuer`); ``token(roles, regions)`` signs with it.
 - ``client``: the app over that database, as a TestClient (a server error fails the test that caused it,
   and every test that used it checks afterwards that the app counted no 500 answer).
+- ``writable_client``: the app over a copy of that database, one per test module, for the routes that change
+  state (the alert workflow); ``copied(region, dir)`` makes such a copy for a test of its own.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+import sqlite3
 
 import pytest
 from fastapi.testclient import TestClient
@@ -57,6 +60,23 @@ def replayed(url: str, events: Path, output_dir: Path) -> Engine:
     return engine
 
 
+def copied(region: Region, directory: Path) -> Engine:
+    """An engine over a copy of the replayed region's SQLite database (SQLite's backup: a consistent copy),
+    reading the region's reports from where the region wrote them."""
+    target = directory / "copy.db"
+    with sqlite3.connect(region.url.removeprefix("sqlite:///")) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    return bootstrap(EngineSettings(database_url=f"sqlite:///{target}",
+                                    output_dir=region.engine.settings.output_dir))
+
+
+@pytest.fixture(scope="module")
+def writable_client(region, issuer, tmp_path_factory) -> Iterator[TestClient]:
+    engine = copied(region, tmp_path_factory.mktemp("api-writable"))
+    yield TestClient(create_app(engine, issuer.verifier()))
+    engine.database.dispose()
+
+
 @pytest.fixture(scope="session")
 def issuer() -> DevIssuer:
     return DevIssuer.generate()
@@ -77,8 +97,9 @@ def client(region, issuer) -> TestClient:
 @pytest.fixture(autouse=True)
 def _no_server_errors(request) -> Iterator[None]:
     yield
-    if "client" in request.fixturenames:
-        registry = request.getfixturevalue("client").app.state.metrics_registry
-        errors = [(s.labels["route"], s.value) for metric in registry.collect() for s in metric.samples
-                  if s.name == "cohortplan_api_requests_total" and s.labels["status"] == "500" and s.value]
-        assert not errors, f"the app answered 500 (a bug) on {errors}"
+    for name in ("client", "writable_client"):
+        if name in request.fixturenames:
+            registry = request.getfixturevalue(name).app.state.metrics_registry
+            errors = [(s.labels["route"], s.value) for metric in registry.collect() for s in metric.samples
+                      if s.name == "cohortplan_api_requests_total" and s.labels["status"] == "500" and s.value]
+            assert not errors, f"the app answered 500 (a bug) on {errors}"

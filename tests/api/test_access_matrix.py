@@ -5,7 +5,9 @@ The matrix must name every route the app has: a route added without a row here f
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import pytest
 from starlette.routing import BaseRoute
@@ -21,10 +23,12 @@ class Access:
 
     roles: frozenset[Role] = frozenset()
     regional: bool = False
+    body: dict = field(default_factory=dict)  # what a POST sends (each allowed role acts on an alert of its own)
 
 
 PUBLIC = Access()
 READERS = Access(frozenset(Role), regional=True)
+ACTORS = frozenset({Role.OPS, Role.ADMIN})
 
 MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/health"): PUBLIC,
@@ -38,6 +42,12 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/regions/{region}/plan"): READERS,
     ("GET", "/regions/{region}/cohorts/{cohort_id}"): READERS,
     ("GET", "/regions/{region}/alerts"): READERS,
+    ("GET", "/regions/{region}/alerts/{alert_id}"): READERS,
+    ("POST", "/regions/{region}/alerts/{alert_id}/acknowledge"): Access(ACTORS, True, {"note": "seen"}),
+    ("POST", "/regions/{region}/alerts/{alert_id}/assign"): Access(ACTORS, True, {"user_id": "tm.user-3"}),
+    ("POST", "/regions/{region}/alerts/{alert_id}/snooze"): Access(
+        ACTORS, True, {"until": (date.today() + timedelta(days=7)).isoformat()}),
+    ("POST", "/regions/{region}/alerts/{alert_id}/resolve"): Access(ACTORS, True, {"note": "done"}),
     ("GET", "/regions/{region}/reports"): READERS,
     ("GET", "/regions/{region}/reports/{as_of}"): READERS,
     ("GET", "/regions/{region}/reports/{as_of}/report.html"): READERS,
@@ -68,29 +78,42 @@ def examples(client, token) -> dict[str, str]:
     waiting = client.get("/regions/RS/waiting-list", params={"limit": 1}, headers=headers).json()["items"][0]
     cohort = client.get("/regions/RS/plan", headers=headers).json()["cohorts"][0]
     report = client.get("/regions/RS/reports", headers=headers).json()["items"][0]
+    alert = client.get("/regions/RS/alerts", params={"limit": 1}, headers=headers).json()["items"][0]
     return {"region": "RS", "referral_id": waiting["referral_id"], "crn": waiting["crn"],
-            "cohort_id": cohort["cohort_id"], "as_of": report["as_of"], "table": report["tables"][0]["name"]}
+            "cohort_id": cohort["cohort_id"], "as_of": report["as_of"], "table": report["tables"][0]["name"],
+            "alert_id": alert["alert_id"]}
+
+
+@pytest.fixture(scope="module")
+def untouched_alerts(writable_client, token) -> Iterator[str]:
+    """Open alerts of the writable copy that no test here has acted on yet, one at a time."""
+    items = writable_client.get("/regions/RS/alerts", params={"limit": 500}, headers=token()).json()["items"]
+    return iter([a["alert_id"] for a in items])
 
 
 @pytest.mark.parametrize("method,template", sorted(MATRIX))
-def test_route_answers_each_caller_as_its_access_says(client, token, examples, method, template):
+def test_route_answers_each_caller_as_its_access_says(request, token, examples, method, template):
     access = MATRIX[(method, template)]
     path = template.format(**examples)
+    client = request.getfixturevalue("writable_client" if method == "POST" else "client")
+    kwargs = {"json": access.body} if method == "POST" else {}
     if not access.roles:
         assert client.request(method, path).status_code == 200
         return
-    anonymous = client.request(method, path)
+    anonymous = client.request(method, path, **kwargs)
     assert anonymous.status_code == 401 and anonymous.headers["content-type"] == "application/problem+json"
     assert anonymous.headers["www-authenticate"].startswith("Bearer")
-    assert client.request(method, path, headers={"Authorization": "Bearer not-a-jwt"}).status_code == 401
+    assert client.request(method, path, headers={"Authorization": "Bearer not-a-jwt"}, **kwargs).status_code == 401
     others = sorted(set(Role) - access.roles)
-    wrong_role = client.request(method, path, headers=token(roles=others))
+    wrong_role = client.request(method, path, headers=token(roles=others), **kwargs)
     assert wrong_role.status_code == 403 and wrong_role.json()["status"] == 403
     allowed = sorted(access.roles)
     if access.regional:
-        elsewhere = client.request(method, path, headers=token(roles=allowed, regions=[OTHER_REGION]))
+        elsewhere = client.request(method, path, headers=token(roles=allowed, regions=[OTHER_REGION]), **kwargs)
         assert elsewhere.status_code == 404, elsewhere.text
         assert "RS" not in elsewhere.json().get("known", []), "another region's codes are not disclosed"
     for role in allowed:
-        right = client.request(method, path, headers=token(roles=[role]))
+        if method == "POST":
+            path = template.format(**examples | {"alert_id": next(request.getfixturevalue("untouched_alerts"))})
+        right = client.request(method, path, headers=token(roles=[role]), **kwargs)
         assert right.status_code == 200, right.text

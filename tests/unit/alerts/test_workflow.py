@@ -125,7 +125,8 @@ def test_an_unknown_or_other_regions_alert_is_not_found(raised):
     (dict(name="assign", actor="u", user_id="no spaces"), "user_id"),
     (dict(name="assign", actor="u", user_id="x" * 65), "user_id"),
     (dict(name="snooze", actor="u"), "until"),
-    (dict(name="resolve", actor="bad actor", note="n"), "actor"),
+    (dict(name="resolve", actor="x" * 65, note="n"), "actor"),
+    (dict(name="resolve", actor="tab\there", note="n"), "actor"),
 ])
 def test_bad_values_are_refused_naming_the_field(values, field):
     with pytest.raises(wf.InvalidAction, match=f"^{field}"):
