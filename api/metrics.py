@@ -1,4 +1,5 @@
-"""Prometheus metrics at ``/metrics``: requests and latency by route, open alerts by kind, plan age.
+"""Prometheus metrics at ``/metrics``: requests and latency by route, open alerts by kind (and by workflow
+state: open against acknowledged), plan age.
 
 Each app has its own registry (two apps in one process do not share counters). The state gauges are read
 from the database at scrape time; ``cohortplan_state_up`` is 0 when that read failed.
@@ -16,14 +17,15 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from api.reads import Reader
+from engine.alerts.states import state_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
 class StateCollector(Collector):
-    """Open alerts by region and kind, and each region's plan age, read when scraped (through the app's
-    reader, bound by :func:`api.app.create_app`)."""
+    """Open alerts by region and kind (and by workflow state), and each region's plan age, read when scraped
+    (through the app's reader, bound by :func:`api.app.create_app`)."""
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
@@ -31,11 +33,15 @@ class StateCollector(Collector):
     def collect(self):
         up = GaugeMetricFamily("cohortplan_state_up", "1 when the state metrics could be read from the database")
         alerts = GaugeMetricFamily("cohortplan_open_alerts", "Open alerts", labels=["region", "kind"])
+        by_state = GaugeMetricFamily("cohortplan_alerts", "Open alerts by workflow state (OPEN, ASSIGNED, "
+                                     "ACKNOWLEDGED, SNOOZED, RESOLVED)", labels=["region", "kind", "state"])
         age = GaugeMetricFamily("cohortplan_plan_age_seconds",
                                 "Seconds since the date the region was last planned as of", labels=["region"])
         try:
             reader: Reader = self.app.state.reader
-            counts = Tally((a["region_code"], a["kind"]) for a in reader.all_open_alerts())
+            rows = reader.all_open_alerts()
+            counts = Tally((a["region_code"], a["kind"]) for a in rows)
+            states = Tally((a["region_code"], a["kind"], str(state_of(a))) for a in rows)
             planned = reader.planned_as_of()
         except Exception as exc:  # a scrape must answer even when the database does not
             log.warning("state metrics not read: %s", exc)
@@ -45,10 +51,12 @@ class StateCollector(Collector):
         up.add_metric([], 1)
         for (region, kind), n in sorted(counts.items()):
             alerts.add_metric([region, kind], n)
+        for (region, kind, state), n in sorted(states.items()):
+            by_state.add_metric([region, kind, state], n)
         now = datetime.now(timezone.utc)
         for region, as_of in sorted(planned.items()):
             age.add_metric([region], (now - datetime.combine(as_of, clock_time(), timezone.utc)).total_seconds())
-        yield from (up, alerts, age)
+        yield from (up, alerts, by_state, age)
 
 
 def install(app: FastAPI) -> None:

@@ -71,6 +71,12 @@ class ReportQueries:
                 .where(t.PlanRow.region_code == region).order_by(t.PlanRow.plan_version))
         return [dict(r) for r in self.s.execute(stmt).mappings()]
 
+    def alerts(self, region: str) -> list[dict[str, Any]]:
+        """The region's open alerts: id, kind and workflow state (None: never acted on, OPEN)."""
+        a = t.ActiveAlertRow
+        stmt = select(a.alert_id, a.kind, a.workflow_state).where(a.region_code == region).order_by(a.alert_id)
+        return [dict(r) for r in self.s.execute(stmt).mappings()]
+
     def facilitators(self, region: str) -> list[dict[str, Any]]:
         stmt = (select(t.FacilitatorRow.facilitator_id, t.FacilitatorRow.home_pdu, t.FacilitatorRow.programmes,
                        t.FacilitatorRow.weekly_hours, t.FacilitatorRow.absences, t.FacilitatorRow.left_on)

@@ -40,6 +40,8 @@ HEADLINE = (
     ("facilitators_overbooked", "facilitators committed above their available hours, next 12 weeks", "people"),
     ("plans_fell_back_13w", "weekly plans that fell back to current practice (the solver found no better plan "
                             "in its time), last 13 weeks", "plans"),
+    ("alerts_open", "open alerts nobody has acknowledged (assigned ones included)", "alerts"),
+    ("alerts_acknowledged", "open alerts acknowledged or snoozed", "alerts"),
 )
 
 
@@ -94,6 +96,7 @@ def build_report(data: ReportData, generated_at: datetime, previous: dict[str, A
     fill, to_open = sec.cohort_fill(data), sec.cohorts_to_open(data)
     staff = sec.utilisation(data)
     equity = eq.equity(data)
+    alerts = sec.alerts_by_kind(data)
     headline = dict(
         waiting=sec.total(waiting["by_programme"], "waiting"), at_risk=sec.total(waiting["by_programme"], "at_risk"),
         cannot_finish=sec.total(waiting["by_programme"], "cannot_finish"),
@@ -105,12 +108,13 @@ def build_report(data: ReportData, generated_at: datetime, previous: dict[str, A
         live_cohorts=len(fill), cohorts_below_min=sum(1 for r in fill if r["members"] < r["min_size"]),
         cohorts_to_open=len(to_open), facilitators_overbooked=sum(1 for r in staff if r["note"]),
         plans_fell_back_13w=sum(1 for day, status in data.plans
-                                if status == "FALLBACK" and data.as_of - timedelta(weeks=13) < day <= data.as_of))
+                                if status == "FALLBACK" and data.as_of - timedelta(weeks=13) < day <= data.as_of),
+        alerts_open=sec.total(alerts, "open"), alerts_acknowledged=sec.total(alerts, "acknowledged"))
     previous_as_of = date.fromisoformat(previous["as_of"]) if previous else None
     parts = (
         _waiting_section(waiting, data), _waits_section(waits), _forecast_section(forecast, data.margin_days),
         _capacity_section(capacity), _fill_section(fill, to_open), _utilisation_section(staff),
-        _equity_section(equity), _changes_section(headline, previous),
+        _equity_section(equity), _alerts_section(alerts), _changes_section(headline, previous),
     )
     return Report(data.region, data.as_of, generated_at, headline, previous_as_of, parts, data.at_risk_weeks)
 
@@ -284,10 +288,23 @@ def _changes_section(headline: dict[str, Any], previous: dict[str, Any] | None) 
     else:
         intro = (f"Headline numbers against the previous report, as of {previous['as_of']} "
                  "(saved as JSON next to it).")
-    return Section("changes", "8. What changed since last week", intro, (),
+    return Section("changes", "9. What changed since last week", intro, (),
                    (Table("changes", "Headline numbers", columns(
                        ("measure", "measure"), ("unit", "unit"), ("this_report", "this report", True),
                        ("previous_report", "previous report", True), ("change", "change", True)), tuple(rows)),))
+
+
+def _alerts_section(rows: list[dict]) -> Section:
+    return Section("alerts", "8. Alerts by kind: open and acknowledged",
+                   "The region's open alerts when the report was built, by what ops staff did about them: open "
+                   "(nobody has acknowledged it; assigned ones included) against acknowledged (snoozed ones "
+                   "included: the alert sweep does not notify them again unless their severity rises). Resolved "
+                   "alerts wait for the next sweep, which closes them or raises them again.", (),
+                   (Table("alerts", "Open alerts by kind and workflow state",
+                          columns(("kind", "kind"), ("open", "open", True), ("assigned", "of which assigned", True),
+                                  ("acknowledged", "acknowledged", True), ("snoozed", "of which snoozed", True),
+                                  ("resolved", "resolved", True)), tuple(rows),
+                          highlight=tuple(bool(r["open"]) for r in rows)),))
 
 
 def _num(value: Any) -> str:

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from engine.domain.model import CohortStatus
 from engine.alerts.settings import AlertThresholds
+from engine.alerts.states import state_of
 from engine.domain.rules import EngineRules
 from engine.domain.capacity import FacilitatorSupply, ProgrammeLoad, programme_loads
 from engine.domain.deadlines import latest_start_from
@@ -31,6 +32,7 @@ class ReportRows(Protocol):
     def cohorts(self, region: str) -> list[dict[str, Any]]: ...
     def facilitators(self, region: str) -> list[dict[str, Any]]: ...
     def plans(self, region: str) -> list[dict[str, Any]]: ...
+    def alerts(self, region: str) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ class ReportData:
     programmes: Mapping[str, ProgrammeLoad]
     at_risk_weeks: int = 8  # the deadline.at_risk alert's threshold (COHORTPLAN_ALERT_AT_RISK_WEEKS)
     plans: tuple[tuple[date, str], ...] = ()  # (as of, status) of the region's published plans, oldest first
+    alerts: tuple[tuple[str, str], ...] = ()  # (kind, workflow state) of the region's open alerts, when read
 
 
 def load_report_data(rows: ReportRows, region: str, as_of: date, rules: EngineRules | None = None,
@@ -119,7 +122,8 @@ def load_report_data(rows: ReportRows, region: str, as_of: date, rules: EngineRu
     return ReportData(region, as_of, rules.deadline_margin_days, referrals, cohorts, facilitators,
                       programme_loads(rules.catalogue, rules.is_holiday, as_of),
                       at_risk_weeks if at_risk_weeks is not None else AlertThresholds().at_risk_weeks,
-                      tuple((_d(p["as_of"]), str(p["status"])) for p in rows.plans(region)))
+                      tuple((_d(p["as_of"]), str(p["status"])) for p in rows.plans(region)),
+                      tuple((a["kind"], str(state_of(a))) for a in rows.alerts(region)))
 
 
 def _referral(row: dict[str, Any], on_programme: date | None, as_of: date, rules: EngineRules) -> ReferralFact:

@@ -253,3 +253,19 @@ def _weeks(delta: timedelta) -> float:
 
 def total(rows: Iterable[Row], key: str) -> int | float:
     return sum(r[key] or 0 for r in rows)
+
+
+# 8. Alerts by kind and workflow state --------------------------------------------------------------
+OPEN_STATES, ACKNOWLEDGED_STATES = ("OPEN", "ASSIGNED"), ("ACKNOWLEDGED", "SNOOZED")
+
+
+def alerts_by_kind(data: ReportData) -> list[Row]:
+    """The region's open alerts per kind: not yet acknowledged (open, of which assigned) against acknowledged
+    (of which snoozed); resolved ones wait for the next sweep to close or raise them again."""
+    counts = Counter(data.alerts)
+    out = []
+    for kind in sorted({kind for kind, _ in data.alerts}):
+        n = {state: counts[(kind, state)] for state in (*OPEN_STATES, *ACKNOWLEDGED_STATES, "RESOLVED")}
+        out.append(dict(kind=kind, open=n["OPEN"] + n["ASSIGNED"], assigned=n["ASSIGNED"],
+                        acknowledged=n["ACKNOWLEDGED"] + n["SNOOZED"], snoozed=n["SNOOZED"], resolved=n["RESOLVED"]))
+    return out

@@ -63,6 +63,7 @@ def replayed(url: str, events: Path, output_dir: Path) -> Engine:
 def copied(region: Region, directory: Path) -> Engine:
     """An engine over a copy of the replayed region's SQLite database (SQLite's backup: a consistent copy),
     reading the region's reports from where the region wrote them."""
+    directory.mkdir(parents=True, exist_ok=True)
     target = directory / "copy.db"
     with sqlite3.connect(region.url.removeprefix("sqlite:///")) as source, sqlite3.connect(target) as copy:
         source.backup(copy)

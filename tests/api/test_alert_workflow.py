@@ -111,3 +111,15 @@ def test_an_unknown_alert_is_404(writable_client, ops):
 
 def test_read_may_not_act(writable_client, token, fresh):
     assert_problem(post(writable_client, token(roles=[Role.READ]), next(fresh), "acknowledge", {"note": "n"}), 403)
+
+
+def test_metrics_count_alerts_by_kind_and_workflow_state(writable_client, ops, fresh):
+    def count(kind: str, state: str) -> float:
+        line = f'cohortplan_alerts{{kind="{kind}",region="RS",state="{state}"}} '
+        found = [ln for ln in writable_client.get("/metrics").text.splitlines() if ln.startswith(line)]
+        return float(found[0].split()[-1]) if found else 0.0
+    alert_id = next(fresh)
+    kind = alert_id.split(":")[0]
+    acknowledged, open_ = count(kind, "ACKNOWLEDGED"), count(kind, "OPEN")
+    post(writable_client, ops, alert_id, "acknowledge", {"note": "seen"})
+    assert (count(kind, "ACKNOWLEDGED"), count(kind, "OPEN")) == (acknowledged + 1, open_ - 1)

@@ -67,7 +67,8 @@ def test_the_report_command_writes_html_csvs_and_numbers_and_publishes_once(demo
     assert html == tmp_path / "reports" / "RS" / f"weekly-{as_of}.html" and html.exists()
     assert "already published for this date" in result.output  # the demo published this region and date
     csvs = sorted(p.name for p in html.parent.glob(f"weekly-{as_of}-*.csv"))
-    assert len(csvs) == 14 and f"weekly-{as_of}-capacity-weekly.csv" in csvs
+    assert len(csvs) == 15 and f"weekly-{as_of}-capacity-weekly.csv" in csvs
+    assert f"weekly-{as_of}-alerts.csv" in csvs
     assert json.loads(html.with_suffix(".json").read_text())["previous_as_of"] is None
 
 

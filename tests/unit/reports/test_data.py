@@ -35,6 +35,10 @@ class FakeRows:
     def plans(self, region):
         return self._plans
 
+    def alerts(self, region):
+        return [dict(alert_id="deadline.missed:referral:R1", kind="deadline.missed", workflow_state=None),
+                dict(alert_id="deadline.missed:referral:R2", kind="deadline.missed", workflow_state="ACKNOWLEDGED")]
+
 
 def referral_row(referral_id="R1", **overrides):
     row = dict(referral_id=referral_id, crn="X1", programme_code="BC-M", status="AWAITING_ALLOCATION",
@@ -94,6 +98,7 @@ def test_cohorts_carry_the_facilitator_load_of_their_weekly_pattern_and_facilita
     staff = dict(facilitator_id="F1", home_pdu="P1", programmes=["BC-M", "BBR"], weekly_hours=31.5,
                  absences=[["2026-12-01", "2026-12-05"]], left_on=None)
     data = load_report_data(FakeRows(cohorts=[cohort], facilitators=[staff]), "RS", AS_OF)
+    assert data.alerts == (("deadline.missed", "OPEN"), ("deadline.missed", "ACKNOWLEDGED"))
     (c,) = data.cohorts
     assert (c.live, c.facilitator_weekly_hours, c.facilitators_required, c.members) == (True, 7.0, 2, 7)
     assert c.start_date == date(2026, 12, 1) and c.facilitator_ids == ("F1", "F2")

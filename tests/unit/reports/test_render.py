@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 import json
 import re
 from datetime import datetime, timedelta, timezone
@@ -186,3 +187,13 @@ def test_the_headline_counts_the_plans_that_fell_back_in_the_last_13_weeks():
     report = build_report(with_(make_data(), plans=plans), NOW)
     assert report.headline["plans_fell_back_13w"] == 2
     assert build_report(make_data(), NOW).headline["plans_fell_back_13w"] == 0
+
+
+def test_the_headline_counts_open_and_acknowledged_alerts_and_the_alerts_section_lists_them():
+    data = replace(make_data(), alerts=(("deadline.missed", "OPEN"), ("deadline.missed", "SNOOZED"),
+                                        ("plan.fell_back", "ASSIGNED"), ("plan.fell_back", "ACKNOWLEDGED")))
+    report = build_report(data, NOW)
+    assert (report.headline["alerts_open"], report.headline["alerts_acknowledged"]) == (2, 2)
+    [section] = [s for s in report.sections if s.key == "alerts"]
+    assert [(r["kind"], r["open"], r["acknowledged"]) for r in section.tables[0].rows] == [
+        ("deadline.missed", 1, 1), ("plan.fell_back", 1, 1)]

@@ -1,6 +1,7 @@
 """The report's pure sections on hand-built facts: each definition a planner relies on, one test each."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from engine.reports import sections as sec
@@ -116,3 +117,14 @@ def test_utilisation_rows_name_facilitators_by_id_only():
     assert rows["F9"]["committed_hours_12w"] == 0.0 and rows["F9"]["note"] == ""
     assert set(rows["F1"]) == {"facilitator_id", "home_pdu", "programmes", "contracted_hours_12w",
                                "available_hours_12w", "committed_hours_12w", "utilisation_pct", "note"}
+
+
+# 8. Alerts by kind and workflow state ---------------------------------------------------------------
+def test_alerts_are_counted_by_kind_open_against_acknowledged():
+    data = replace(make_data(), alerts=(
+        ("deadline.missed", "OPEN"), ("deadline.missed", "ASSIGNED"), ("deadline.missed", "ACKNOWLEDGED"),
+        ("deadline.missed", "SNOOZED"), ("deadline.missed", "RESOLVED"), ("cohort.below_minimum", "ACKNOWLEDGED")))
+    assert sec.alerts_by_kind(data) == [
+        dict(kind="cohort.below_minimum", open=0, assigned=0, acknowledged=1, snoozed=0, resolved=0),
+        dict(kind="deadline.missed", open=2, assigned=1, acknowledged=2, snoozed=1, resolved=1)]
+    assert sec.alerts_by_kind(make_data()) == []
