@@ -10,8 +10,9 @@ from api.routes import ROUTERS
 from engine.bootstrap import Engine
 
 DESCRIPTION = """Waiting lists, plans and alerts of cohortplan, per region, for callers holding a bearer token of the
-configured issuer. Roles: READ (the read routes), PLANNER, OPS, ADMIN (also dead letters); a token names the
-regions it may see, and anything of another region answers 404. Errors are RFC 9457 problem+json."""
+configured issuer. Roles: READ (the read routes), PLANNER, OPS (also the alert workflow), ADMIN (also the alert
+workflow and dead letters); a token names the regions it may see, and anything of another region answers 404.
+Errors are RFC 9457 problem+json."""
 
 
 def build_app() -> FastAPI:

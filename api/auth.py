@@ -23,8 +23,8 @@ from api.settings import ApiSettings
 class Role(StrEnum):
     READ = "READ"          # the read routes
     PLANNER = "PLANNER"    # reads; overrides, re-plans and what-ifs (later)
-    OPS = "OPS"            # reads; the alert workflow (later)
-    ADMIN = "ADMIN"        # reads; dead letters
+    OPS = "OPS"            # reads; the alert workflow
+    ADMIN = "ADMIN"        # reads; the alert workflow; dead letters
 
 
 READERS = frozenset(Role)  # every role may read what its regions hold
