@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from engine.alerts.model import Severity
 from engine.alerts.states import WorkflowState
 from engine.alerts.workflow import MAX_SNOOZE_DAYS
-from engine.events.envelope import NO_CONTROL
+from engine.events.envelope import ID_MAX, NO_CONTROL, TEXT_MAX
 from engine.alerts.rules import KINDS
 from engine.domain.programmes import load_catalogue
 from engine.domain.statuses import ReferralStatus
@@ -268,8 +268,10 @@ class AlertDetail(Alert):
 
 
 # What ops staff send to act on an alert (the engine checks the same rules: engine/alerts/workflow.py).
-Note = Annotated[str, Field(min_length=1, max_length=500, pattern=NO_CONTROL, description="free text, no control characters")]
-UserId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+Note = Annotated[str, Field(min_length=1, max_length=TEXT_MAX, pattern=NO_CONTROL,
+                            description="free text, no control characters")]
+UserId = Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=r"^[A-Za-z0-9._:-]+$",
+                              description="a user id, like every other id")]
 
 
 class AcknowledgeBody(Strict):
