@@ -234,14 +234,24 @@ def alerts(
         for r in rows[:limit]:
             console.print_json(json.dumps(r, default=str), indent=None)
         return
-    table = Table("severity", "act by", "kind", "subject", "region", "pdu", "reason",
+    table = Table("severity", "act by", "kind", "subject", "region", "pdu", "state", "reason",
                   title=f"{len(rows)} open alerts" + (f" (showing {limit})" if len(rows) > limit else ""))
     colours = {"CRITICAL": "red", "WARNING": "yellow", "INFO": "cyan"}
     for r in rows[:limit]:
         table.add_row(f"[{colours[r['severity']]}]{r['severity']}[/]", r["act_by"] or "", r["kind"],
                       f"{r['subject_type']} {r['subject_id']}", r["region_code"], r["pdu_code"] or "",
-                      escape(r["reason"]))
+                      _workflow(r), escape(r["reason"]))
     console.print(table)
+
+
+def _workflow(row: dict) -> str:
+    """Where ops staff are with the alert (the API's workflow): OPEN, ASSIGNED → user, SNOOZED until a date …"""
+    from engine.alerts.states import WorkflowState, state_of
+    state = state_of(row)
+    text = state.value + (f" → {row['assigned_to']}" if row.get("assigned_to") else "")
+    if state is WorkflowState.SNOOZED and row.get("snoozed_until"):
+        text += f" until {row['snoozed_until']}"
+    return escape(text)
 
 
 def _sweep_alerts(engine: Engine, region: str | None, as_of: str | None) -> None:

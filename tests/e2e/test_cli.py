@@ -108,6 +108,7 @@ def test_alerts_lists_open_alerts_with_filters_and_a_repeated_sweep_adds_nothing
     assert again.exit_code == 0, again.output
     assert "0 raised, 0 updated, 0 cleared" in again.output
     assert "open alerts" in again.output
+    assert "state" in again.output and "OPEN" in again.output  # the workflow state column (nobody acted yet)
 
 
 def test_alerts_refuses_an_unknown_kind_or_severity_naming_the_choices(replayed):
