@@ -44,9 +44,8 @@ def state(scale: float, weeks: int, seed: int):
     return problem
 
 
-def tier1(problem, plan) -> int:
-    """Tier 1 of ``plan`` on ``problem``'s model, whoever made it (the warm start's arithmetic)."""
-    b = build(problem)
+def tier1(b, plan) -> int:
+    """Tier 1 of ``plan`` on the model ``b``, whoever made it (the warm start's arithmetic)."""
     chosen = {a.referral_id: a.cohort_id for a in plan.assignments}
     opened = {o.cohort_id: o.facilitator_ids for o in plan.opened}
     values = b.vars.values_of(chosen, opened)
@@ -77,8 +76,9 @@ def main() -> None:
             task = progress.add_task(f"scale {scale:g}", total=1 + len(limits))
             problem = state(scale, args.weeks, args.seed)
             problem = replace(problem, params=replace(problem.params, equity_weight=args.equity_weight))
-            variables = len(build(problem).model.proto.variables)
-            base = tier1(problem, CurrentPracticeAllocator().allocate(problem))
+            model = build(problem)  # for its size and to score every plan of this scale on
+            variables = len(model.model.proto.variables)
+            base = tier1(model, CurrentPracticeAllocator().allocate(problem))
             progress.advance(task)
             for limit in limits:
                 began = time.perf_counter()
@@ -86,7 +86,7 @@ def main() -> None:
                 rows.append(dict(scale=scale, demands=len(problem.demands), cohorts=len(problem.cohorts),
                                  variables=variables, limit=limit, status=plan.status,
                                  wall=round(time.perf_counter() - began, 1), current_practice=base,
-                                 tier1=tier1(problem, plan), first_better=first_better(plan, base)))
+                                 tier1=tier1(model, plan), first_better=first_better(plan, base)))
                 progress.advance(task)
     for scale in {r["scale"] for r in rows}:
         mine = [r for r in rows if r["scale"] == scale]

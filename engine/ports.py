@@ -239,6 +239,12 @@ class UnitOfWork(ABC):
     @abstractmethod
     def set_state(self, name: str, value: str) -> None: ...
 
+    def bump_state(self, name: str) -> int:
+        """Add one to a counter kept in the state table (absent counts as 0); the new value."""
+        value = int(self.get_state(name) or 0) + 1
+        self.set_state(name, str(value))
+        return value
+
     def states(self, prefix: str) -> dict[str, str]:
         """Engine state values whose name starts with ``prefix``, by name."""
         raise NotImplementedError

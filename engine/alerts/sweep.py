@@ -95,9 +95,7 @@ class AlertSweep:
             # Message ids come from the alert and the sweep's number in its region: an alert can be
             # raised, cleared and raised again on one day (plans re-run all day), and a replay of the
             # same input numbers its sweeps the same way.
-            counter = keys.ALERT_SWEEPS.key(inputs.region_code)
-            sequence = int(uow.get_state(counter) or 0) + 1
-            uow.set_state(counter, str(sequence))
+            sequence = uow.bump_state(keys.ALERT_SWEEPS.key(inputs.region_code))
             self._write(uow, changes, by_kind, inputs, at, sequence, result)
         return result
 

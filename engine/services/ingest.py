@@ -378,5 +378,4 @@ def dirty_regions(uow: UnitOfWork) -> list[str]:
 
 def mark_dirty(uow: UnitOfWork, region: str) -> None:
     """Bump the region's dirty generation: state changed since its last plan."""
-    name = keys.DIRTY.key(region)
-    uow.set_state(name, str(int(uow.get_state(name) or 0) + 1))
+    uow.bump_state(keys.DIRTY.key(region))

@@ -297,8 +297,7 @@ class _Publisher:
                 programme_code=cohort.programme_code, **common), referral.referral_id)
         else:
             self.outcome.changed += 1
-            moves = keys.MOVES.key(referral.referral_id)
-            self.uow.set_state(moves, str(int(self.uow.get_state(moves) or 0) + 1))
+            self.uow.bump_state(keys.MOVES.key(referral.referral_id))
             self._emit("allocation.changed", referral.crn, o.AllocationChanged(
                 previous_cohort_id=current, **common), referral.referral_id)
         referral.cohort_id = cohort.cohort_id
