@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from operator import attrgetter
 from typing import Any, Callable, Generic, Iterable, TypeVar
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from engine.ports import Repository
+from engine.persistence.identity_map import IdentityMap
 
 T = TypeVar("T")
 
@@ -78,16 +77,15 @@ def insert_ignore(session: Session, row_cls: type, rows: list[dict[str, Any]], k
     session.execute(dialect.insert(row_cls).on_conflict_do_nothing(index_elements=list(keys)), rows)
 
 
-class SqlRepository(Repository[T], Generic[T]):
+class SqlRepository(IdentityMap[T], Generic[T]):
+    """The identity map over one SQL table: reads by key, by column values and prefetched in chunks."""
+
     def __init__(self, session: Session, row_cls: type, key: str,
                  to_row: Callable[[T], dict[str, Any]], from_row: Callable[[dict[str, Any]], T],
                  indexed: tuple[str, ...] = ()) -> None:
-        self._session, self._row_cls, self._key = session, row_cls, key
-        self._to_row, self._from_row = to_row, from_row
+        super().__init__(key, to_row, from_row)
+        self._session, self._row_cls = session, row_cls
         self._columns = [c.name for c in row_cls.__table__.columns]
-        self._seen: dict[str, T] = {}
-        self._snapshots: dict[str, dict[str, Any] | None] = {}
-        self._removed: set[str] = set()
         self._absent: set[str] = set()                  # keys known not to exist (prefetched misses)
         self._covered: dict[str, set[Any]] = {}         # column -> values whose every row is loaded
         # In-memory indexes of the identity map for hot lookup columns. An entry can go stale when an
@@ -104,11 +102,7 @@ class SqlRepository(Repository[T], Generic[T]):
         row = self._session.execute(
             select(*self._row_cls.__table__.columns).where(getattr(self._row_cls, self._key) == key)
         ).mappings().first()
-        return self._track(dict(row)) if row else None
-
-    def loaded(self) -> list[T]:
-        """Entities this unit of work holds (changed ones included, removed ones not)."""
-        return list(self._seen.values())
+        return self._remember([dict(row)])[0] if row else None
 
     def where(self, **equals: Any) -> list[T]:
         """Stored matches merged with this unit of work's own changes, without flushing them.
@@ -116,7 +110,7 @@ class SqlRepository(Repository[T], Generic[T]):
         The database answers for what it holds; entities loaded or added here are re-checked in
         memory, so a change made earlier in the same transaction is seen (and a match it undid is not).
         """
-        wanted = {c: (set(v) if isinstance(v, (list, tuple, set, frozenset)) else {v}) for c, v in equals.items()}
+        wanted = self._wanted(equals)
         if any(not values for values in wanted.values()):
             return []
         covered = any(values <= self._covered.get(column, set()) for column, values in wanted.items())
@@ -125,15 +119,9 @@ class SqlRepository(Repository[T], Generic[T]):
             for column, values in wanted.items():
                 attr = getattr(self._row_cls, column)
                 stmt = stmt.where(attr.in_(list(values)) if len(values) > 1 else attr == next(iter(values)))
-            rows = [dict(r) for r in self._session.execute(stmt).mappings()
-                    if r[self._key] not in self._seen and r[self._key] not in self._removed]
-            self._track_many(rows)
+            self._remember(self._unheld(dict(r) for r in self._session.execute(stmt).mappings()))
         # Everything stored that matches is now in the identity map; filter it as it is now.
-        matches = self._candidates(wanted)
-        for column, values in wanted.items():
-            get = attrgetter(column)
-            matches = [e for e in matches if get(e) in values]
-        return matches
+        return self._matching(self._candidates(wanted), wanted)
 
     def _candidates(self, wanted: dict[str, set[Any]]) -> list[T]:
         column = next((c for c in wanted if c in self._index), None)
@@ -162,66 +150,22 @@ class SqlRepository(Repository[T], Generic[T]):
         for start in range(0, len(todo), chunk):
             part = todo[start:start + chunk]
             rows = self._session.execute(select(*self._row_cls.__table__.columns).where(attr.in_(part))).mappings()
-            loaded += [dict(r) for r in rows if r[self._key] not in self._seen and r[self._key] not in self._removed]
-        self._track_many(loaded)
+            loaded += self._unheld(dict(r) for r in rows)
+        self._remember(loaded)
         if column == self._key:
             self._absent |= {v for v in todo if v not in self._seen}
         self._covered.setdefault(column, set()).update(todo)
 
-    def _track_many(self, rows: list[dict[str, Any]]) -> None:
-        entities = []
-        for row in rows:
-            entity = self._from_row(row)
-            self._seen[row[self._key]] = entity
-            self._snapshots[row[self._key]] = self._to_row(entity)
-            self._reindex(row[self._key], entity)
-            entities.append(entity)
-        if entities:
-            self.after_load(entities)
-
-    def _track(self, row: dict[str, Any]) -> T:
-        entity = self._from_row(row)
-        key = row[self._key]
-        self._seen[key] = entity
-        self._snapshots[key] = self._to_row(entity)
-        self._reindex(key, entity)
-        self.after_load([entity])
-        return entity
-
-    def after_load(self, entities: list[T]) -> None:
-        """Hook for aggregates with child tables."""
-
     # writes -----------------------------------------------------------------------------------
-    def add(self, entity: T) -> T:
-        key = getattr(entity, self._key)
-        self._removed.discard(key)
+    def _held(self, key: str, entity: T) -> None:
+        """Indexed, and no longer known absent."""
         self._absent.discard(key)
-        self._seen[key] = entity
-        self._snapshots.setdefault(key, None)
         self._reindex(key, entity)
-        return entity
-
-    def remove(self, key: str) -> None:
-        self._seen.pop(key, None)
-        self._snapshots.pop(key, None)
-        self._removed.add(key)
 
     def flush(self) -> None:
         if self._removed:
             self._session.execute(delete(self._row_cls).where(
                 getattr(self._row_cls, self._key).in_(list(self._removed))))
             self._removed.clear()
-        dirty = []
-        for key, entity in self._seen.items():
-            row = self._to_row(entity)
-            if row != self._snapshots.get(key):
-                dirty.append(row)
-                self._snapshots[key] = row
-        upsert(self._session, self._row_cls, dirty, [self._key])
+        upsert(self._session, self._row_cls, [row for _, row in self._changed()], [self._key])
         self.after_flush()
-
-    def after_flush(self) -> None:
-        """Hook for aggregates with child tables."""
-
-    def seen(self) -> list[T]:
-        return list(self._seen.values())

@@ -40,7 +40,7 @@ class ReferralRepository(SqlRepository[Referral]):
 
     def after_flush(self) -> None:
         rows = []
-        for referral in self.seen():
+        for referral in self.loaded():
             start = self._history_len.get(referral.referral_id, 0)
             for seq, change in enumerate(referral.history[start:], start=start):
                 rows.append(dict(referral_id=referral.referral_id, seq=seq, at=change.at,

@@ -1,0 +1,93 @@
+"""The identity map both stores' repositories keep within a unit of work (no database library here).
+
+One object per key: a second read of a key returns the entity already loaded, so a change made earlier in
+the unit of work is seen. A snapshot of each entity's row as loaded (None for one added here) decides what
+a flush writes: only rows that differ. ``where`` answers from the store, then re-checks every entity held
+here by its values now (:meth:`IdentityMap._matching`). The SQL repository
+(:class:`engine.persistence.repository.SqlRepository`) and the in-memory one
+(:class:`engine.persistence.memory.repository.MemoryRepository`) differ only in how they read and write rows.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from operator import attrgetter
+from typing import Any, Callable, Generic, TypeVar
+
+from engine.ports import Repository
+
+T = TypeVar("T")
+
+
+class IdentityMap(Repository[T], Generic[T]):
+    def __init__(self, key: str, to_row: Callable[[T], dict[str, Any]],
+                 from_row: Callable[[dict[str, Any]], T]) -> None:
+        self._key, self._to_row, self._from_row = key, to_row, from_row
+        self._seen: dict[str, T] = {}
+        self._snapshots: dict[str, dict[str, Any] | None] = {}
+        self._removed: set[str] = set()
+
+    def loaded(self) -> list[T]:
+        """Entities this unit of work holds (changed ones included, removed ones not)."""
+        return list(self._seen.values())
+
+    def add(self, entity: T) -> T:
+        key = getattr(entity, self._key)
+        self._removed.discard(key)
+        self._seen[key] = entity
+        self._snapshots.setdefault(key, None)
+        self._held(key, entity)
+        return entity
+
+    def remove(self, key: str) -> None:
+        self._seen.pop(key, None)
+        self._snapshots.pop(key, None)
+        self._removed.add(key)
+
+    def _remember(self, rows: Iterable[dict[str, Any]]) -> list[T]:
+        """Entities for stored ``rows`` (none of them held yet), held with their snapshots; after_load runs once."""
+        entities = []
+        for row in rows:
+            entity = self._from_row(row)
+            key = row[self._key]
+            self._seen[key] = entity
+            self._snapshots[key] = self._to_row(entity)
+            self._held(key, entity)
+            entities.append(entity)
+        if entities:
+            self.after_load(entities)
+        return entities
+
+    def _unheld(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The stored rows this unit of work neither holds nor removed."""
+        return [r for r in rows if r[self._key] not in self._seen and r[self._key] not in self._removed]
+
+    def _changed(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(key, row) of every held entity whose row differs from its snapshot; the snapshot is moved on."""
+        for key, entity in self._seen.items():
+            row = self._to_row(entity)
+            if row != self._snapshots.get(key):
+                self._snapshots[key] = row
+                yield key, row
+
+    @staticmethod
+    def _wanted(equals: dict[str, Any]) -> dict[str, set[Any]]:
+        """``where``'s arguments as sets of values (a list, tuple or set means IN)."""
+        return {c: (set(v) if isinstance(v, (list, tuple, set, frozenset)) else {v}) for c, v in equals.items()}
+
+    @staticmethod
+    def _matching(entities: Iterable[T], wanted: dict[str, set[Any]]) -> list[T]:
+        """The entities whose values now are among the wanted ones, column by column."""
+        matches = list(entities)
+        for column, values in wanted.items():
+            get = attrgetter(column)
+            matches = [e for e in matches if get(e) in values]
+        return matches
+
+    def _held(self, key: str, entity: T) -> None:
+        """Hook: an entity is now held under ``key`` (loaded or added)."""
+
+    def after_load(self, entities: list[T]) -> None:
+        """Hook for aggregates with child rows."""
+
+    def after_flush(self) -> None:
+        """Hook for aggregates with child rows."""
