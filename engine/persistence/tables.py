@@ -313,3 +313,24 @@ class AlertActionRow(Base):
     assigned_to: Mapped[str | None] = mapped_column(Id, nullable=True)
     snoozed_until: Mapped[date | None] = mapped_column(Date, nullable=True)
     event_id: Mapped[str] = mapped_column(String(36))
+
+
+class JobRow(Base):
+    """A re-plan, what-if or FTE sweep asked for over the API and run off the request (engine/services/jobs.py):
+    QUEUED → RUNNING → SUCCEEDED or FAILED. ``heartbeat_at`` is beaten by the runner while it runs, so a job left
+    RUNNING by a process that died can be told from one still running."""
+
+    __tablename__ = "jobs"
+    job_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    region_code: Mapped[str] = mapped_column(Code, index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    request: Mapped[dict] = mapped_column(JSON)
+    submitted_by: Mapped[str] = mapped_column(Id)
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    runner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
