@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, Iterable, TypeVar
 
+from engine.domain.access import LimitedAccess
 from engine.domain.model import (Allocation, Cohort, Facilitator, Office, Person, PlanRecord, Referral,
                                  Requirement, Sentence)
 
@@ -228,6 +229,23 @@ class UnitOfWork(ABC):
     @abstractmethod
     def alert_actions(self, alert_id: str) -> list[dict]:
         """What people did to an alert (every occurrence of its id), oldest first."""
+
+    @abstractmethod
+    def set_access(self, rule: LimitedAccess, updated_at: datetime, event_id: str) -> None:
+        """Store the limited-access rule of ``rule.crn`` (person_access), replacing any before it."""
+
+    @abstractmethod
+    def access_rules(self, crns: Iterable[str] | None = None) -> dict[str, tuple[LimitedAccess, datetime | None]]:
+        """The stored rules of ``crns`` (of every crn that has one when None) with their event times, by crn."""
+
+    @abstractmethod
+    def record_read(self, read: dict) -> None:
+        """Append one row to the audit of reads (audit_reads: at, actor, route, params, crns, referral_ids).
+        There is no way to change or remove one."""
+
+    @abstractmethod
+    def reads_of(self, crn: str, referral_ids: Iterable[str] = ()) -> list[dict]:
+        """The audited reads that showed ``crn`` or one of ``referral_ids``, oldest first."""
 
     @abstractmethod
     def people_naming(self, crn: str) -> list:

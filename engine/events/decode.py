@@ -9,13 +9,16 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
 
+from engine.events import upcasters
 from engine.events.envelope import Envelope
 from engine.events.registry import INBOUND, REFERRALS, SENTENCES
 
 # (event_type, from_version) -> ``upcast_vN_to_vN1(payload) -> payload``, lifting a payload one version up.
-# Empty until a v2 exists; registering a v2 in engine/events/registry.py needs the step from v1 here
-# (docs/events.md, "Evolving the events"; tests/unit/events/test_evolution.py checks the chain is complete).
-UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+# Registering a v2 in engine/events/registry.py needs the step from v1 here (docs/events.md, "Evolving the
+# events"; tests/unit/events/test_evolution.py checks the chain is complete). The steps: engine/events/upcasters.py.
+UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    ("person.updated", 1): upcasters.person_updated_v1_to_v2,
+}
 
 # The largest message accepted, in characters of its text (bytes when it arrives as bytes). The longest valid
 # event is a few kilobytes; every field has its own limit (docs/events.md, "Limits"), this one bounds the

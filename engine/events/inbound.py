@@ -24,6 +24,7 @@ Score = Annotated[Number, Field(ge=0, le=100)]
 # How many items a list may hold: a week has 7 days (slots) and 14 day/evening windows (availability).
 MAX_NON_ASSOCIATIONS, MAX_MEMBERS, MAX_FACILITATORS, MAX_SLOTS, MAX_AVAILABILITY = 50, 30, 10, 7, 14
 MAX_OFFICES, MAX_PROGRAMMES = 50, 30
+MAX_ACCESS_USERS = 200  # users a restriction or an exclusion lists
 Offices = Annotated[list[Code], Field(max_length=MAX_OFFICES)]
 Programmes = Annotated[list[Code], Field(max_length=MAX_PROGRAMMES)]
 
@@ -96,8 +97,19 @@ class LicenceConditionTerminated(Payload):
     reason: Text = "TERMINATED"
 
 
+Users = Annotated[list[Id], Field(max_length=MAX_ACCESS_USERS)]
+
+
+class LimitedAccess(Payload):
+    """A limited-access case (the case system's restrictions and exclusions), by user id (the API's ``sub``)."""
+
+    restrictions: Users = Field([], description="only these users may see the case; empty: no restriction")
+    exclusions: Users = Field([], description="these users may not see the case")
+
+
 class PersonUpdated(Payload):
-    """Partial update: absent fields keep their value."""
+    """Partial update: absent fields keep their value. Version 2 adds ``limited_access``; a v1 payload is
+    lifted by :func:`engine.events.upcasters.person_updated_v1_to_v2`."""
 
     crn: Crn
     region_code: Code | None = None
@@ -108,6 +120,9 @@ class PersonUpdated(Payload):
     ldc: StrictBool | None = None
     interpreter_needed: StrictBool | None = None
     non_associations: Annotated[list[Crn], Field(max_length=MAX_NON_ASSOCIATIONS)] | None = None
+    limited_access: LimitedAccess | None = Field(
+        None, description="since v2: who may see the case; absent or null keeps the rule, an object replaces it "
+                          "(empty lists: an ordinary case again)")
 
 
 class CaseMerged(Payload):

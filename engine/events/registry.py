@@ -29,8 +29,12 @@ class EventSpec:
     inbound: bool = True
 
 
+# Event types past version 1 (each older version has its upcaster in engine/events/upcasters.py).
+VERSIONS = {"person.updated": 2}  # v2: limited_access (restrictions and exclusions)
+
+
 def _specs(topic: str, inbound: bool, pairs: dict[str, type[BaseModel]]) -> dict[str, EventSpec]:
-    return {name: EventSpec(name, topic, model, 1, inbound) for name, model in pairs.items()}
+    return {name: EventSpec(name, topic, model, VERSIONS.get(name, 1), inbound) for name, model in pairs.items()}
 
 
 EVENTS: dict[str, EventSpec] = {

@@ -8,6 +8,7 @@ from engine.domain.errors import DomainError
 from engine.domain.model import LifeStatus, Person, Requirement, Sentence, SentenceType
 from engine.domain.statuses import ReferralStatus as S
 from engine.events import inbound as i
+from engine.handlers.access import join_access, limit_access
 from engine.handlers.context import Context
 
 
@@ -15,7 +16,7 @@ def person_updated(ctx: Context, p: i.PersonUpdated) -> None:
     person = ctx.uow.people.get(p.crn)
     if person is None:
         person = ctx.uow.people.add(Person(crn=p.crn))
-    changes = p.model_dump(exclude_unset=True, exclude={"crn"})
+    changes = p.model_dump(exclude_unset=True, exclude={"crn", "limited_access"})
     if "non_associations" in changes:
         changes["non_associations"] = _kept_apart(ctx, p.crn, changes["non_associations"] or ())
     changes = {name: value for name, value in changes.items() if value is not None or name == "date_of_birth"}
@@ -27,6 +28,8 @@ def person_updated(ctx: Context, p: i.PersonUpdated) -> None:
         person.non_associations |= _named_by_sources(ctx, person)
     ctx.dirty_regions.update({before, person.region_code})
     follow_merges(ctx, person, fresh)
+    if p.limited_access is not None:
+        limit_access(ctx, p.crn, p.limited_access)
     ctx.arrived(f"person:{p.crn}")
     if (home := ctx.current_crn(p.crn)) != p.crn:
         ctx.arrived(f"person:{home}")  # a referral of the merged case waits for the case it lives under
@@ -114,6 +117,7 @@ def case_merged(ctx: Context, p: i.CaseMerged) -> None:
     source.field_times["merged_into"] = min(filter(None, (source.field_times.get("merged_into"), ctx.now)))
     ctx.stamp(source)
     follow_merges(ctx, source, (*FACTS, "non_associations"))  # touches the target: its places are re-checked
+    join_access(ctx, p.source_crn, p.target_crn)
     ctx.dirty_regions.update({source.region_code, target.region_code})
     ctx.arrived(f"person:{p.target_crn}")
     ctx.arrived(f"person:{p.source_crn}")  # a referral waiting for the source's region now waits for the target

@@ -23,6 +23,7 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
     "parked_events": ("origin", "line_number", "partition", "offset", "seen_at"),
     "outbox": ("id", "sent_at"), "offices": (),
     "active_alerts": (), "alert_actions": ("id",), "engine_state": (),
+    "person_access": (),  # (the audit of reads is not state: it records who looked, not what happened)
 }
 # engine_state rows that record how the state was delivered (consumer offsets, re-plan marks), not what it is.
 BOOKKEEPING_PREFIXES = ("offset:", "dirty:", "clock", "low:")

@@ -334,3 +334,31 @@ class JobRow(Base):
     runner: Mapped[str | None] = mapped_column(String(100), nullable=True)
     result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class PersonAccessRow(Base):
+    """A limited-access case (engine/domain/access.py): restricted to some users, excluding others.
+    One row per crn that ever had a rule (cleared rules stay, with empty lists)."""
+
+    __tablename__ = "person_access"
+    crn: Mapped[str] = mapped_column(String(16), primary_key=True)
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    restrictions: Mapped[list] = mapped_column(JSON, default=list)
+    exclusions: Mapped[list] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the event time of the rule
+    event_id: Mapped[str] = mapped_column(String(36), default="")
+
+
+class AuditReadRow(Base):
+    """Who read which people's data through the API, and when: one row per request. Append-only: the code
+    has no update or delete path, and on PostgreSQL a trigger refuses both (migration 0007)."""
+
+    __tablename__ = "audit_reads"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(255))  # the token's sub
+    route: Mapped[str] = mapped_column(String(200))  # method and route template, e.g. GET /referrals/{referral_id}
+    params: Mapped[dict] = mapped_column(JSON)  # the path's ids (region, referral id, crn, …)
+    crns: Mapped[list] = mapped_column(JSON)  # the people whose data the answer held
+    referral_ids: Mapped[list] = mapped_column(JSON)

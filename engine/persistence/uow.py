@@ -5,9 +5,10 @@ import hashlib
 from datetime import date, datetime
 from typing import Iterable
 
-from sqlalchemy import String, cast, delete, func, select, text, update
+from sqlalchemy import String, cast, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.domain.access import LimitedAccess
 from engine.domain.model import Office, PlanRecord, Referral, StatusChange
 from engine.domain.statuses import ReferralStatus
 from engine.persistence import mappers as m
@@ -15,6 +16,7 @@ from engine.persistence import tables as t
 from engine.persistence.joins import region_referrals
 from engine.persistence.repository import SqlRepository, insert_ignore, insert_many, upsert
 from engine.persistence.rows import PARKED, add_deadline, dead_letter_text, labelled_origin
+from engine.persistence.access_rows import access_of, access_row, names
 from engine.ports import Attendance, DeadLetter, ParkedEvent, SeenCopy, UnitOfWork
 
 
@@ -273,6 +275,28 @@ class SqlUnitOfWork(UnitOfWork):
         a = t.AlertActionRow
         rows = self._session.execute(select(a).where(a.alert_id == alert_id).order_by(a.id)).scalars()
         return [{c.name: getattr(r, c.name) for c in a.__table__.columns} for r in rows]
+
+    # limited-access cases and the audit of reads ---------------------------------------------------
+    def set_access(self, rule: LimitedAccess, updated_at: datetime, event_id: str) -> None:
+        upsert(self._session, t.PersonAccessRow, [access_row(rule, updated_at, event_id)], ["crn"])
+
+    def access_rules(self, crns: Iterable[str] | None = None) -> dict[str, tuple[LimitedAccess, datetime | None]]:
+        stmt = select(t.PersonAccessRow)
+        if crns is not None:
+            stmt = stmt.where(t.PersonAccessRow.crn.in_(sorted(set(crns))))
+        return {r.crn: access_of(r.__dict__) for r in self._session.execute(stmt).scalars()}
+
+    def record_read(self, read: dict) -> None:
+        self._queue(t.AuditReadRow, **read)
+
+    def reads_of(self, crn: str, referral_ids: Iterable[str] = ()) -> list[dict]:
+        self._flush_pending()
+        a = t.AuditReadRow
+        wanted = [cast(a.crns, String).like(f'%"{crn}"%')]
+        wanted += [cast(a.referral_ids, String).like(f'%"{r}"%') for r in sorted(set(referral_ids))]
+        rows = self._session.execute(select(a).where(or_(*wanted)).order_by(a.id)).scalars()
+        found = [{c.name: getattr(r, c.name) for c in a.__table__.columns} for r in rows]
+        return [r for r in found if names(r, crn, referral_ids)]  # LIKE found the text; the lists decide
 
     # cross-process coordination and the outbox relay ----------------------------------------------
     def lock_writes(self) -> None:

@@ -34,6 +34,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {name: tuple(columns.split()) for name, co
     "active_alerts": "alert_id kind region_code subject_type subject_id severity raised_at act_by reason pdu_code "
                      "numbers message_key updated_at workflow_state assigned_to snoozed_until",
     "alert_actions": "id alert_id region_code action actor at note assigned_to snoozed_until event_id",
+    "person_access": "crn restricted restrictions exclusions updated_at event_id",
+    "audit_reads": "id at actor route params crns referral_ids",
     "jobs": "job_id region_code kind status request submitted_by submitted_at started_at finished_at heartbeat_at "
             "runner result error",
 }.items()}
@@ -51,11 +53,12 @@ KEYS = {"people": "crn", "sentences": "sentence_id", "requirements": "requiremen
         "allocations": "referral_id", "plans": "plan_version", "attendance": "id", "processed_events": "event_id",
         "parked_events": "event_id", "outbox": "id", "dead_letters": "id", "offices": "office_code",
         "engine_state": "name", "active_alerts": "alert_id", "alert_actions": "id",
+        "person_access": "crn", "audit_reads": "id",
         "jobs": "job_id"}
 # Unique constraints besides the primary key.
 UNIQUE = {"referrals": ("crn", "requirement_id", "source"), "outbox": ("message_id",),
           "attendance": ("referral_id", "cohort_id", "session_number")}
-SEQUENCES = ("referral_history", "attendance", "outbox", "dead_letters", "alert_actions")
+SEQUENCES = ("referral_history", "attendance", "outbox", "dead_letters", "alert_actions", "audit_reads")
 
 
 class ConstraintViolation(Exception):

@@ -6,7 +6,9 @@ import threading
 from datetime import date, datetime
 from typing import Any, Callable, Iterable
 
+from engine.domain.access import LimitedAccess
 from engine.domain.model import Office, PlanRecord
+from engine.persistence.access_rows import access_of, access_row, names
 from engine.persistence import mappers as m
 from engine.persistence.memory.repository import MemoryReferralRepository, MemoryRepository
 from engine.persistence.memory.schema import (COLUMNS, KEYS, SEQUENCES, UNIQUE, ConstraintViolation, as_stored,
@@ -296,6 +298,22 @@ class MemoryUnitOfWork(UnitOfWork):
     def alert_actions(self, alert_id: str) -> list[dict]:
         return [fresh(r) for r in sorted(self.rows("alert_actions"), key=lambda r: r["id"])
                 if r["alert_id"] == alert_id]
+
+    # limited-access cases and the audit of reads -----------------------------------------------
+    def set_access(self, rule: LimitedAccess, updated_at: datetime, event_id: str) -> None:
+        self._upsert("person_access", access_row(rule, updated_at, event_id))
+
+    def access_rules(self, crns: Iterable[str] | None = None) -> dict[str, tuple[LimitedAccess, datetime | None]]:
+        wanted = None if crns is None else set(crns)
+        return {r["crn"]: access_of(fresh(r)) for r in self.rows("person_access")
+                if wanted is None or r["crn"] in wanted}
+
+    def record_read(self, read: dict) -> None:
+        self._insert("audit_reads", read)
+
+    def reads_of(self, crn: str, referral_ids: Iterable[str] = ()) -> list[dict]:
+        return [fresh(r) for r in sorted(self.rows("audit_reads"), key=lambda r: r["id"])
+                if names(r, crn, referral_ids)]
 
     # coordination and the outbox readers ------------------------------------------------------
     def lock_writes(self) -> None:
