@@ -1,6 +1,10 @@
 """The app factory: ``create_app(engine, verifier)`` — the engine's database and rules, and who may call."""
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from api import metrics, problems
@@ -8,10 +12,11 @@ from api.auth import TokenVerifier
 from api.reads import Reader
 from api.routes import ROUTERS
 from engine.bootstrap import Engine
+from engine.services.jobs import JobRunner
 
 DESCRIPTION = """Waiting lists, plans and alerts of cohortplan, per region, for callers holding a bearer token of the
-configured issuer. Roles: READ (the read routes), PLANNER, OPS (also the alert workflow), ADMIN (also the alert
-workflow and dead letters); a token names the regions it may see, and anything of another region answers 404.
+configured issuer. Roles: READ (the read routes), PLANNER (also re-plans, what-ifs and FTE sweeps, queued as jobs),
+OPS (also the alert workflow), ADMIN (also jobs, the alert workflow, and dead letters with their redrive); a token names the regions it may see, and anything of another region answers 404.
 Errors are RFC 9457 problem+json."""
 
 
@@ -19,7 +24,7 @@ def build_app() -> FastAPI:
     """The routes, error handlers and metrics, not yet bound to a database or an issuer (enough for the
     OpenAPI document, :mod:`api.openapi`)."""
     app = FastAPI(title="cohortplan API", version="0.1.0", description=DESCRIPTION, openapi_url="/openapi.json",
-                  docs_url="/docs", redoc_url=None, swagger_ui_oauth2_redirect_url=None)
+                  docs_url="/docs", redoc_url=None, swagger_ui_oauth2_redirect_url=None, lifespan=_jobs_running)
     problems.install(app)
     metrics.install(app)
     for router in ROUTERS:
@@ -29,8 +34,24 @@ def build_app() -> FastAPI:
     return app
 
 
-def create_app(engine: Engine, verifier: TokenVerifier) -> FastAPI:
-    """The HTTP API over ``engine`` (its database, rules and read side), accepting tokens ``verifier`` accepts."""
+def create_app(engine: Engine, verifier: TokenVerifier, run_jobs: bool = True) -> FastAPI:
+    """The HTTP API over ``engine`` (its database, rules and read side), accepting tokens ``verifier`` accepts;
+    while it is served, a job runner runs the queued jobs unless ``run_jobs`` is False (they wait queued)."""
     app = build_app()
     app.state.engine, app.state.verifier, app.state.reader = engine, verifier, Reader(engine)
+    app.state.jobs, app.state.dead_letters, app.state.run_jobs = engine.jobs(), engine.dead_letter_store(), run_jobs
     return app
+
+
+@asynccontextmanager
+async def _jobs_running(app: FastAPI) -> AsyncIterator[None]:
+    """The job runner (its own thread; the solver in its worker process) for as long as the app is served."""
+    runner = JobRunner(app.state.engine, app.state.jobs) if getattr(app.state, "run_jobs", False) else None
+    if runner is not None:
+        runner.start()
+        app.state.job_runner = runner
+    try:
+        yield
+    finally:
+        if runner is not None:
+            await asyncio.to_thread(runner.stop)

@@ -78,6 +78,16 @@ class Engine:
     def queries(self):
         return queries(self.database)
 
+    def jobs(self):
+        """The jobs table (re-plans, what-ifs and sweeps asked for over the API)."""
+        from engine.persistence.jobs import JobStore
+        return JobStore(self.database)
+
+    def dead_letter_store(self):
+        """The dead letters, for the redrive."""
+        from engine.persistence.dead_letters import DeadLetterStore
+        return DeadLetterStore(self.database)
+
     def load_region(self) -> str:
         """Store the region's offices (rooms) from the reference profile; returns the region code."""
         region = load_region(self.settings.region_profile)
