@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import date
 
 from solver.explain import PRECEDENCE, mismatch
+from solver.overrides import placed_by, standing_of
 from solver.rules import (
     Ledger,
     compatible,
@@ -104,6 +105,8 @@ class _GreedyRun:
         self.opened: dict[str, tuple[str, ...]] = {}
         self.blocked: dict[str, tuple[UnallocatedReason, str]] = {}
         self.ledger = Ledger.of(self.cohorts)
+        self.overrides = standing_of(problem)
+        self.bound = self.overrides.bound_to()  # kept referrals and a locked cohort's holders go first
         self._index()
 
     def _index(self) -> None:
@@ -122,7 +125,7 @@ class _GreedyRun:
             first = bisect_left(window, max(demand.ready_from, self.as_of))
             last = bisect_right(window, latest_end(demand, self.params))
             fits = [c for c in self.groups.get(key, ())[first:last]
-                    if compatible(demand, c, self.params, self.as_of) is None]
+                    if compatible(demand, c, self.params, self.as_of) is None and self.overrides.allows(demand, c)]
             self.options[demand.referral_id] = fits
             for cohort in fits:
                 self.waiting_for[cohort.cohort_id].append(demand)
@@ -136,8 +139,8 @@ class _GreedyRun:
             pass
 
     def _keep_current(self) -> None:
-        for demand in self.order:
-            current = demand.current_cohort_id
+        for demand in sorted(self.order, key=lambda d: d.referral_id not in self.bound):
+            current = self.bound.get(demand.referral_id, (demand.current_cohort_id,))[0]
             cohort = next((c for c in self.options[demand.referral_id] if c.cohort_id == current), None)
             if cohort and current in self.open_ids and self._has_place(demand, cohort):
                 self._place(demand, cohort, "keeps current cohort")
@@ -190,7 +193,8 @@ class _GreedyRun:
     def _fill_list(self, cohort: CohortOption) -> list[Demand]:
         """Waiting people in the baseline's order, skipping non-associations, up to the free places."""
         chosen: list[Demand] = []
-        for demand in self.waiting_for[cohort.cohort_id]:
+        bound = self.bound
+        for demand in sorted(self.waiting_for[cohort.cohort_id], key=lambda d: d.referral_id not in bound):
             if len(chosen) >= cohort.free_places:
                 break
             if demand.referral_id in self.chosen or conflicts_with_members(demand, cohort):
@@ -213,6 +217,7 @@ class _GreedyRun:
 
     def _place(self, demand: Demand, cohort: CohortOption, how: str) -> None:
         self.fill[cohort.cohort_id].append(demand)
+        how = placed_by(demand, cohort) or how
         why = (f"{how}: {cohort.cohort_id} finishing {cohort.end_date} before deadline "
                f"{demand.deadline} (risk {demand.risk_band})")
         self.chosen[demand.referral_id] = Assignment(demand.referral_id, cohort.cohort_id, why)

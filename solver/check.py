@@ -21,6 +21,7 @@ from solver.rules import (
     facilitator_eligible,
     room_counts,
 )
+from solver.overrides import in_words, runs, standing_of
 from solver.schema import CohortOption, CohortState, Demand, Plan, Problem
 
 
@@ -161,6 +162,23 @@ def _non_associations(ctx: _Context) -> Iterator[Violation]:
                                 f"referrals {a.referral_id} and {b.referral_id} are non-associated in cohort {cid}")
 
 
+def _overrides(ctx: _Context) -> Iterator[Violation]:
+    """Every override that stands is honoured: nobody on a cohort an override rules out, and every kept
+    referral (and every holder of a locked cohort) on its cohort whenever that cohort runs."""
+    standing = standing_of(ctx.problem)
+    for cid, people in ctx.placed.items():
+        for demand in people:
+            against = standing.excluded_by(demand, ctx.cohorts[cid])
+            if against is not None:
+                yield Violation("override", f"referral {demand.referral_id} placed on {cid}, but "
+                                            f"{in_words(against)}")
+    chosen = {a.referral_id: a.cohort_id for a in ctx.plan.assignments}
+    for rid, (cid, override) in sorted(standing.bound_to().items()):
+        cohort = ctx.cohorts.get(cid)
+        if cohort is not None and runs(cohort, ctx.opened) and chosen.get(rid) != cid:
+            yield Violation("override", f"referral {rid} is not on {cid}, but {in_words(override)}")
+
+
 def _accounting(ctx: _Context) -> Iterator[Violation]:
     assigned = {a.referral_id for a in ctx.plan.assignments}
     listed = Counter(u.referral_id for u in ctx.plan.unallocated)
@@ -175,5 +193,5 @@ def _accounting(ctx: _Context) -> Iterator[Violation]:
 
 CHECKS: tuple[Check, ...] = (
     _references, _one_cohort_per_referral, _compatibility, _sizes, _candidates_opened, _opened_cohorts,
-    _facilitator_hours, _double_booking, _rooms, _non_associations, _accounting,
+    _facilitator_hours, _double_booking, _rooms, _non_associations, _overrides, _accounting,
 )

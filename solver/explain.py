@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from solver.rules import Ledger, group_key, latest_end, most_specific_reason
+from solver.overrides import placed_by, ruled_out
+from solver.rules import Ledger, compatible, group_key, latest_end, most_specific_reason
 from solver.schema import (
     Assignment,
     CohortOption,
@@ -25,6 +26,7 @@ PRECEDENCE = (UnallocatedReason.NO_FACILITATOR, UnallocatedReason.NO_PLACE, Unal
 
 def assignment(demand: Demand, cohort: CohortOption, params: Params, how: str) -> Assignment:
     weeks = (cohort.start_date - demand.referred_on).days / 7
+    how = placed_by(demand, cohort) or how
     return Assignment(demand.referral_id, cohort.cohort_id,
                       f"{how}: {cohort.cohort_id} at {cohort.office_code} starts {cohort.start_date}, ends "
                       f"{cohort.end_date} by latest end {latest_end(demand, params)} (deadline {demand.deadline}); "
@@ -32,7 +34,12 @@ def assignment(demand: Demand, cohort: CohortOption, params: Params, how: str) -
 
 
 def mismatch(demand: Demand, group: Iterable[CohortOption], params: Params, as_of: date) -> Unallocated:
-    """Nothing in the person's programme group is compatible: the stage the closest cohort got to, in words."""
+    """Nothing in the person's programme group is compatible: the stage the closest cohort got to, in words
+    (or the planner's overrides, when they hold the person out or rule out every cohort they could join)."""
+    group = list(group)
+    overridden = ruled_out(demand, [c for c in group if compatible(demand, c, params, as_of) is None], as_of)
+    if overridden is not None:
+        return Unallocated(demand.referral_id, UnallocatedReason.OVERRIDE, overridden)
     reason = most_specific_reason(demand, group, params, as_of) or UnallocatedReason.NO_PLACE
     details = {
         UnallocatedReason.NO_COMPATIBLE_COHORT: f"no joinable {demand.programme_code} {demand.pathway} "

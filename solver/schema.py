@@ -36,6 +36,27 @@ class UnallocatedReason(StrEnum):
     TOO_FEW_WAITING = "TOO_FEW_WAITING"                      # not enough people to open a group yet
     NOT_READY = "NOT_READY"                                  # ready_from after every candidate start
     PENDING = "PENDING"                                      # arrived while the plan was solved: next plan
+    OVERRIDE = "OVERRIDE"                                    # a planner's override holds them or rules places out
+
+
+class OverrideKind(StrEnum):
+    """What a planner decided (solver/overrides.py reads them; the API names them in lower case)."""
+
+    KEEP = "keep"    # this referral on this cohort
+    NEVER = "never"  # this referral never on this cohort
+    HOLD = "hold"    # this referral out of planning until a date
+    LOCK = "lock"    # nobody joins or leaves this cohort
+
+
+@dataclass(frozen=True, order=True)
+class Override:
+    """A decision people made that every plan honours while it is safe (ids sort in the order they were made)."""
+
+    override_id: str
+    kind: OverrideKind
+    referral_id: str | None = None   # keep, never, hold
+    cohort_id: str | None = None     # keep, never, lock
+    until: date | None = None        # hold: planned again from this day
 
 
 @dataclass(frozen=True, order=True)
@@ -70,6 +91,7 @@ class Demand:
     current_cohort_id: str | None = None                       # in the published plan, not pinned
     ethnicity_group: str = ""                                  # ONS group, for the equity goal only
     moves: int = 0                                             # times plans moved its published place
+    overrides: tuple[Override, ...] = ()                       # keep / never / hold overrides naming it
 
 
 @dataclass(frozen=True)
@@ -98,6 +120,7 @@ class CohortOption:
     facilitator_weekly_hours: float = 7.0    # delivery + preparation per facilitator per week
     group_weeks: int = 1                     # weeks in which group sessions run (load span)
     load_start: date | None = None           # first group session (default: start_date)
+    overrides: tuple[Override, ...] = ()     # lock overrides on it
 
     @property
     def free_places(self) -> int:
@@ -156,6 +179,7 @@ class Params:
     objective_mode: str = "lexicographic"  # lexicographic | weighted
     reproducible: bool = True              # deterministic time budget: same problem, same plan
     focus: frozenset[tuple[str, str]] | None = None  # (programme, office) cells free to change; None = all
+    decompose: str = "auto"  # programme by programme first (solver/decompose.py): auto (large models) | always | never
     # Equity goal (solver/objectives/equity.py): a group of at least equity_min_group of the people this plan
     # must place may miss up to equity_gap_points more often than the plan; each person beyond costs
     # equity_weight in tier 1 (0 turns the goal off).
@@ -177,6 +201,11 @@ class Problem:
 
     def cohort(self, cohort_id: str) -> CohortOption:
         return self._cohorts_by_id()[cohort_id]
+
+    @property
+    def overrides(self) -> tuple[Override, ...]:
+        """Every override the demands and cohorts carry, in the order they were made."""
+        return tuple(sorted({o for item in (*self.demands, *self.cohorts) for o in item.overrides}))
 
     def _cohorts_by_id(self) -> Mapping[str, CohortOption]:
         return {c.cohort_id: c for c in self.cohorts}

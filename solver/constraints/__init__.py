@@ -24,6 +24,7 @@ from solver.constraints.non_associations import (
 )
 from solver.constraints.office import allows_office
 from solver.constraints.one_cohort import add_one_cohort
+from solver.constraints.overrides import add_overrides, allows_override
 from solver.constraints.pinned import add_pinned
 from solver.constraints.programme import allows_programme
 from solver.constraints.ready import allows_ready
@@ -41,6 +42,7 @@ PAIR_RULES = {
     "ready": allows_ready,
     "deadline": allows_deadline,
     "non_associations": allows_non_association,
+    "overrides": allows_override,
 }
 
 STAFF_RULES = {
@@ -62,4 +64,5 @@ CONSTRAINTS = {
     "keep_published": add_keep_published,
     "move_cap": add_move_cap,
     "focus": add_focus,
+    "overrides": add_overrides,
 }
