@@ -231,6 +231,18 @@ class UnitOfWork(ABC):
         """What people did to an alert (every occurrence of its id), oldest first."""
 
     @abstractmethod
+    def add_override(self, row: dict) -> None:
+        """Store a planner override (a row of ``planner_overrides``, engine/services/overrides.py)."""
+
+    @abstractmethod
+    def remove_override(self, override_id: str, removed_by: str, removed_at: datetime) -> None:
+        """Mark an override removed (its row stays, with who removed it and when)."""
+
+    @abstractmethod
+    def overrides(self, region_code: str | None = None, removed: bool = False) -> list[dict]:
+        """The overrides of a region (every region's when None) in id order; removed ones only if ``removed``."""
+
+    @abstractmethod
     def set_access(self, rule: LimitedAccess, updated_at: datetime, event_id: str) -> None:
         """Store the limited-access rule of ``rule.crn`` (person_access), replacing any before it."""
 

@@ -22,7 +22,7 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
     "processed_events": ("raw", "seen_at"),
     "parked_events": ("origin", "line_number", "partition", "offset", "seen_at"),
     "outbox": ("id", "sent_at"), "offices": (),
-    "active_alerts": (), "alert_actions": ("id",), "engine_state": (),
+    "active_alerts": (), "alert_actions": ("id",), "engine_state": (), "planner_overrides": (),
     "person_access": (),  # (the audit of reads is not state: it records who looked, not what happened)
 }
 # engine_state rows that record how the state was delivered (consumer offsets, re-plan marks), not what it is.

@@ -315,6 +315,25 @@ class AlertActionRow(Base):
     event_id: Mapped[str] = mapped_column(String(36))
 
 
+class PlannerOverrideRow(Base):
+    """A planner's override (engine/services/overrides.py): keep, never, hold or lock. A removed one keeps its
+    row with who removed it and when, so what people decided stays on record."""
+
+    __tablename__ = "planner_overrides"
+    override_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    region_code: Mapped[str] = mapped_column(Code, index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    referral_id: Mapped[str | None] = mapped_column(Id, nullable=True)
+    cohort_id: Mapped[str | None] = mapped_column(Id, nullable=True)
+    until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(Id)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    event_id: Mapped[str] = mapped_column(String(36))
+    removed_by: Mapped[str | None] = mapped_column(Id, nullable=True)
+    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
 class JobRow(Base):
     """A re-plan, what-if or FTE sweep asked for over the API and run off the request (engine/services/jobs.py):
     QUEUED → RUNNING → SUCCEEDED or FAILED. ``heartbeat_at`` is beaten by the runner while it runs, so a job left

@@ -276,6 +276,26 @@ class SqlUnitOfWork(UnitOfWork):
         rows = self._session.execute(select(a).where(a.alert_id == alert_id).order_by(a.id)).scalars()
         return [{c.name: getattr(r, c.name) for c in a.__table__.columns} for r in rows]
 
+    def add_override(self, row: dict) -> None:
+        self._queue(t.PlannerOverrideRow, **row)
+
+    def remove_override(self, override_id: str, removed_by: str, removed_at: datetime) -> None:
+        self._flush_pending()
+        o = t.PlannerOverrideRow
+        self._session.execute(update(o).where(o.override_id == override_id).values(
+            removed_by=removed_by, removed_at=removed_at))
+
+    def overrides(self, region_code: str | None = None, removed: bool = False) -> list[dict]:
+        self._flush_pending()
+        o = t.PlannerOverrideRow
+        stmt = select(o).order_by(o.override_id)
+        if region_code is not None:
+            stmt = stmt.where(o.region_code == region_code)
+        if not removed:
+            stmt = stmt.where(o.removed_at.is_(None))
+        return [{c.name: getattr(r, c.name) for c in o.__table__.columns}
+                for r in self._session.execute(stmt).scalars()]
+
     # limited-access cases and the audit of reads ---------------------------------------------------
     def set_access(self, rule: LimitedAccess, updated_at: datetime, event_id: str) -> None:
         upsert(self._session, t.PersonAccessRow, [access_row(rule, updated_at, event_id)], ["crn"])

@@ -34,6 +34,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {name: tuple(columns.split()) for name, co
     "active_alerts": "alert_id kind region_code subject_type subject_id severity raised_at act_by reason pdu_code "
                      "numbers message_key updated_at workflow_state assigned_to snoozed_until",
     "alert_actions": "id alert_id region_code action actor at note assigned_to snoozed_until event_id",
+    "planner_overrides": "override_id region_code kind referral_id cohort_id until reason created_by created_at "
+                         "event_id removed_by removed_at",
     "person_access": "crn restricted restrictions exclusions updated_at event_id",
     "audit_reads": "id at actor route params crns referral_ids",
     "jobs": "job_id region_code kind status request submitted_by submitted_at started_at finished_at heartbeat_at "
@@ -44,7 +46,7 @@ DATE_COLUMNS: dict[str, frozenset[str]] = {name: frozenset(columns.split()) for 
     "people": "date_of_birth", "sentences": "start_date expected_end_date", "requirements": "end_date",
     "referrals": "referred_on ready_from", "cohorts": "start_date end_date group_start", "facilitators": "left_on",
     "allocations": "allocated_on", "plans": "as_of", "attendance": "session_date", "active_alerts": "act_by snoozed_until",
-    "alert_actions": "snoozed_until",
+    "alert_actions": "snoozed_until", "planner_overrides": "until",
 }.items()}
 FLOAT_COLUMNS: dict[str, frozenset[str]] = {"facilitators": frozenset({"weekly_hours"})}
 # Primary key of each table (referral_history is kept by referral_id: its rows, in order, per referral).
@@ -52,7 +54,7 @@ KEYS = {"people": "crn", "sentences": "sentence_id", "requirements": "requiremen
         "referral_history": "referral_id", "cohorts": "cohort_id", "facilitators": "facilitator_id",
         "allocations": "referral_id", "plans": "plan_version", "attendance": "id", "processed_events": "event_id",
         "parked_events": "event_id", "outbox": "id", "dead_letters": "id", "offices": "office_code",
-        "engine_state": "name", "active_alerts": "alert_id", "alert_actions": "id",
+        "engine_state": "name", "active_alerts": "alert_id", "alert_actions": "id", "planner_overrides": "override_id",
         "person_access": "crn", "audit_reads": "id",
         "jobs": "job_id"}
 # Unique constraints besides the primary key.

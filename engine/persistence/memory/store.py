@@ -299,6 +299,19 @@ class MemoryUnitOfWork(UnitOfWork):
         return [fresh(r) for r in sorted(self.rows("alert_actions"), key=lambda r: r["id"])
                 if r["alert_id"] == alert_id]
 
+    def add_override(self, row: dict) -> None:
+        self._insert("planner_overrides", row)
+
+    def remove_override(self, override_id: str, removed_by: str, removed_at: datetime) -> None:
+        if self.row("planner_overrides", override_id) is not None:
+            self._upsert("planner_overrides", dict(override_id=override_id, removed_by=removed_by,
+                                                   removed_at=removed_at))
+
+    def overrides(self, region_code: str | None = None, removed: bool = False) -> list[dict]:
+        return [fresh(r) for r in sorted(self.rows("planner_overrides"), key=lambda r: r["override_id"])
+                if (region_code is None or r["region_code"] == region_code)
+                and (removed or r["removed_at"] is None)]
+
     # limited-access cases and the audit of reads -----------------------------------------------
     def set_access(self, rule: LimitedAccess, updated_at: datetime, event_id: str) -> None:
         self._upsert("person_access", access_row(rule, updated_at, event_id))
