@@ -136,6 +136,26 @@ class AlertResolved(_AlertAction):
     """Closed by a person; the rule raises it again (a new occurrence) if the condition still holds."""
 
 
+class OverrideAdded(OutboundPayload):
+    """A planner's override (docs/api.md, Overrides): every plan honours it while it is safe."""
+
+    override_id: str
+    region_code: str
+    kind: Literal["keep", "never", "hold", "lock"] = Field(
+        description="keep: the referral on the cohort; never: not on it; hold: out of planning until `until`; "
+                    "lock: nobody joins or leaves the cohort")
+    referral_id: str | None = None
+    crn: str | None = None
+    cohort_id: str | None = None
+    until: date | None = None
+    actor: str = Field(description="the user id that made it (the API token's sub)")
+    reason: str = Field(description="the planner's note")
+
+
+class OverrideRemoved(OverrideAdded):
+    """The override no longer binds plans; ``actor`` removed it, ``reason`` is the note it was made with."""
+
+
 class ReportPublished(OutboundPayload):
     report_id: str
     kind: str

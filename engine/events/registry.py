@@ -63,7 +63,8 @@ EVENTS: dict[str, EventSpec] = {
     **_specs(ALLOCATIONS, False, {
         "allocation.made": o.AllocationMade, "allocation.changed": o.AllocationChanged,
         "allocation.removed": o.AllocationRemoved, "cohort.proposed": o.CohortProposed,
-        "plan.published": o.PlanPublished,
+        "plan.published": o.PlanPublished, "override.added": o.OverrideAdded,
+        "override.removed": o.OverrideRemoved,
     }),
     **_specs(ALERTS, False, {"alert.raised": o.AlertRaised, "alert.updated": o.AlertUpdated,
                          "alert.cleared": o.AlertCleared, "alert.acknowledged": o.AlertAcknowledged,

@@ -48,6 +48,12 @@ OUTBOUND_EXAMPLES: dict[str, tuple[str, BaseModel]] = {
         plan_version=12, region_code="RS", allocator="current-practice", as_of=date(2025, 3, 3), assigned=96,
         unallocated=7, cohorts_opened=2, made=11, changed=3, removed=1, status="FEASIBLE",
         objective={"waiting_days": 4312.0, "travel_minutes": 880.0})),
+    "override.added": ("RS", o.OverrideAdded(
+        override_id="ov-000042", region_code="RS", kind="keep", referral_id="REF6789012", crn="X123456",
+        cohort_id="C-RS-0042", actor="planner.user-5", reason="agreed with the treatment manager: keep the evening group")),
+    "override.removed": ("RS", o.OverrideRemoved(
+        override_id="ov-000043", region_code="RS", kind="hold", referral_id="REF6789012", crn="X123456",
+        until=date(2025, 4, 7), actor="planner.user-5", reason="in hospital until April")),
     "alert.raised": ("X123456", o.AlertRaised(
         alert_id="AT_RISK:referral:REF6789012", kind="AT_RISK", severity="CRITICAL", subject_type="referral",
         subject_id="REF6789012", act_by=date(2025, 4, 1), reason="no cohort finishes before the deadline")),
