@@ -106,7 +106,35 @@ class WaitingEntry(Strict):
     past_deadline: bool
 
 
-class WaitingList(Page[WaitingEntry]):
+# limited-access cases ----------------------------------------------------------------------------
+RESTRICTED_NOTE = ("a limited-access case the caller may not see (restricted to other users, or the caller is "
+                   "excluded): identifiers only, as the case system's lists show them")
+
+
+class RestrictedReferral(Strict):
+    __doc__ = f"A referral of {RESTRICTED_NOTE}."
+    restricted: Literal[True] = True
+    detail: Literal["Restricted"] = "Restricted"
+    referral_id: Id
+    crn: Crn
+
+
+class RestrictedPerson(Strict):
+    __doc__ = f"A person who is {RESTRICTED_NOTE}."
+    restricted: Literal[True] = True
+    detail: Literal["Restricted"] = "Restricted"
+    crn: Crn
+
+
+class RestrictedAlert(Strict):
+    __doc__ = f"An alert about {RESTRICTED_NOTE}."
+    restricted: Literal[True] = True
+    detail: Literal["Restricted"] = "Restricted"
+    alert_id: Annotated[str, Field(max_length=200)]
+    region: Code
+
+
+class WaitingList(Page[WaitingEntry | RestrictedReferral]):
     region: Code
     as_of: date
     at_risk_weeks: int = Field(ge=1, le=52)

@@ -17,11 +17,13 @@ from typing import Any
 
 from engine import state_keys as keys
 from engine.bootstrap import Engine
+from engine.domain.access import LimitedAccess
 from engine.domain.calendar import schedule_sessions
 from engine.domain.deadlines import latest_start_any
 from engine.domain.model import Cohort, CohortStatus
 from engine.persistence.queries import Queries
 from engine.persistence.report_queries import report_queries
+from engine.persistence.subject_access import subject_access
 from engine.reports.data import ReferralFact, ReportData, load_report_data
 from engine.reports.publish import known_regions, report_dir
 from engine.services.explain import latest_starts_of, place_notes, published_reason
@@ -84,6 +86,21 @@ class Reader:
         return {"latest_start": latest,
                 "latest_starts": latest_starts_of(self.rules, self.rules.deadline_margin_days, referral),
                 "explanation": {"reason": published_reason(referral), "notes": notes.get(referral["referral_id"], [])}}
+
+    def access_rules(self, crns: list[str] | None = None) -> dict[str, LimitedAccess]:
+        """The limited-access rules of ``crns`` (of every case that has one when None), by crn."""
+        with self.engine.database.uow() as uow:
+            return {crn: rule for crn, (rule, _) in uow.access_rules(crns).items() if rule.limited}
+
+    def record_read(self, read: dict[str, Any]) -> None:
+        """One row of the audit of reads, committed (append-only: engine.ports.UnitOfWork.record_read)."""
+        with self.engine.database.uow() as uow:
+            uow.record_read(read)
+            uow.commit()
+
+    def subject_access(self, crn: str) -> dict[str, Any]:
+        """Everything held on ``crn`` (engine/persistence/subject_access.py)."""
+        return subject_access(self.engine.database, crn)
 
     def latest_plan(self, region: str) -> dict[str, Any] | None:
         with self.queries() as q:

@@ -6,6 +6,7 @@ from datetime import date, datetime, timezone
 
 from fastapi import APIRouter, Depends, Request
 
+from api.access import actionable_alert
 from api.auth import Principal
 from api.deps import acting_region, reader
 from api.models import AcknowledgeBody, AlertDetail, AlertIdPath, AssignBody, ResolveBody, SnoozeBody
@@ -16,6 +17,7 @@ from engine.alerts import workflow
 
 router = APIRouter(tags=["alerts"])
 ERRORS = responses(400, 401, 403, 404, 409, 422)  # 400: a body that is not JSON
+GUARD = [Depends(actionable_alert)]  # 403: an alert about a limited-access case the caller may not see
 
 
 def region_today(read: Reader, region: str) -> date:
@@ -47,6 +49,7 @@ def act(request: Request, read: Reader, where: tuple[str, Principal], alert_id: 
 
 
 @router.post("/regions/{region}/alerts/{alert_id}/acknowledge", response_model=AlertDetail, responses=ERRORS,
+             dependencies=GUARD,
              summary="Acknowledge an open alert: the sweep stops re-notifying it unless its severity rises")
 def acknowledge(alert_id: AlertIdPath, body: AcknowledgeBody, request: Request,
                 where: tuple[str, Principal] = Depends(acting_region), read: Reader = Depends(reader)) -> AlertDetail:
@@ -54,6 +57,7 @@ def acknowledge(alert_id: AlertIdPath, body: AcknowledgeBody, request: Request,
 
 
 @router.post("/regions/{region}/alerts/{alert_id}/assign", response_model=AlertDetail, responses=ERRORS,
+             dependencies=GUARD,
              summary="Assign an open alert to a user")
 def assign(alert_id: AlertIdPath, body: AssignBody, request: Request,
            where: tuple[str, Principal] = Depends(acting_region), read: Reader = Depends(reader)) -> AlertDetail:
@@ -61,6 +65,7 @@ def assign(alert_id: AlertIdPath, body: AssignBody, request: Request,
 
 
 @router.post("/regions/{region}/alerts/{alert_id}/snooze", response_model=AlertDetail, responses=ERRORS,
+             dependencies=GUARD,
              summary="Snooze an open alert until a date: not re-notified before it unless its severity rises")
 def snooze(alert_id: AlertIdPath, body: SnoozeBody, request: Request,
            where: tuple[str, Principal] = Depends(acting_region), read: Reader = Depends(reader)) -> AlertDetail:
@@ -68,6 +73,7 @@ def snooze(alert_id: AlertIdPath, body: SnoozeBody, request: Request,
 
 
 @router.post("/regions/{region}/alerts/{alert_id}/resolve", response_model=AlertDetail, responses=ERRORS,
+             dependencies=GUARD,
              summary="Resolve an open alert; the next sweep raises it again if its condition still holds")
 def resolve(alert_id: AlertIdPath, body: ResolveBody, request: Request,
             where: tuple[str, Principal] = Depends(acting_region), read: Reader = Depends(reader)) -> AlertDetail:

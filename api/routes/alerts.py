@@ -5,8 +5,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from api.access import Audit, Viewer, alert_person, audited, viewer
 from api.deps import reader, region
-from api.models import Alert, AlertAction, AlertDetail, AlertIdPath, AlertQuery, Page
+from api.models import Alert, AlertAction, AlertDetail, AlertIdPath, AlertQuery, Page, RestrictedAlert
 from api.problems import NotFound, responses
 from api.reads import Reader
 from engine.alerts.model import Severity
@@ -32,21 +33,38 @@ def alert_detail(row: dict[str, Any], actions: list[dict[str, Any]]) -> AlertDet
     return AlertDetail(**alert_fields(row), history=history)
 
 
-@router.get("/regions/{region}/alerts", response_model=Page[Alert], responses=responses(401, 403, 404, 422),
+@router.get("/regions/{region}/alerts", response_model=Page[Alert | RestrictedAlert],
+            responses=responses(401, 403, 404, 422),
             summary="Open alerts of the region, filtered by kind, lowest severity, PDU and workflow state")
 def alerts(query: Annotated[AlertQuery, Query()], region_code: str = Depends(region),
-           read: Reader = Depends(reader)) -> Page[Alert]:
+           read: Reader = Depends(reader), view: Viewer = Depends(viewer),
+           audit: Audit = Depends(audited)) -> Page[Alert | RestrictedAlert]:
+    """An alert about a limited-access case the caller may not see is "Restricted": its id only."""
     floor = Severity(query.severity).rank
     rows = [r for r in read.open_alerts(region_code, query.kind, query.pdu) if Severity(r["severity"]).rank >= floor
             and (not query.state or state_of(r) in query.state)]
-    items = [Alert(**alert_fields(r)) for r in rows[query.offset:query.offset + query.limit]]
-    return Page[Alert](items=items, total=len(rows), limit=query.limit, offset=query.offset)
+    page = rows[query.offset:query.offset + query.limit]
+    _audit(audit, page)
+    items = [Alert(**alert_fields(r)) if view.sees(alert_person(r)[0]) else restricted(r) for r in page]
+    return Page[Alert | RestrictedAlert](items=items, total=len(rows), limit=query.limit, offset=query.offset)
 
 
-@router.get("/regions/{region}/alerts/{alert_id}", response_model=AlertDetail,
+@router.get("/regions/{region}/alerts/{alert_id}", response_model=AlertDetail | RestrictedAlert,
             responses=responses(401, 403, 404, 422), summary="One open alert with its workflow history")
-def alert(alert_id: AlertIdPath, region_code: str = Depends(region), read: Reader = Depends(reader)) -> AlertDetail:
+def alert(alert_id: AlertIdPath, region_code: str = Depends(region), read: Reader = Depends(reader),
+          view: Viewer = Depends(viewer), audit: Audit = Depends(audited)) -> AlertDetail | RestrictedAlert:
+    """An alert about a limited-access case the caller may not see is "Restricted": its id only."""
     found = read.alert(region_code, alert_id)
     if found is None:
         raise NotFound("open alert", alert_id)
-    return alert_detail(*found)
+    _audit(audit, [found[0]])
+    return alert_detail(*found) if view.sees(alert_person(found[0])[0]) else restricted(found[0])
+
+
+def restricted(row: dict[str, Any]) -> RestrictedAlert:
+    return RestrictedAlert(alert_id=row["alert_id"], region=row["region_code"])
+
+
+def _audit(audit: Audit, rows: list[dict[str, Any]]) -> None:
+    people = [alert_person(r) for r in rows]
+    audit.record([crn for crn, _ in people], [rid for _, rid in people])

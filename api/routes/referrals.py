@@ -6,8 +6,10 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from api.auth import Principal
+from api.access import Audit, Viewer, audited, viewer
 from api.deps import reader, reader_role
-from api.models import CrnPath, IdPath, PersonReferrals, Place, Referral, ReferralSummary, StatusChange
+from api.models import (CrnPath, IdPath, PersonReferrals, Place, Referral, ReferralSummary, RestrictedPerson,
+                        RestrictedReferral, StatusChange)
 from api.problems import NotFound, responses
 from api.reads import Reader
 
@@ -29,11 +31,16 @@ def _summary(referral: dict[str, Any]) -> dict[str, Any]:
                 cohort_id=allocation["cohort_id"] if allocation else None)
 
 
-@router.get("/referrals/{referral_id}", response_model=Referral, responses=responses(401, 403, 404, 422),
+@router.get("/referrals/{referral_id}", response_model=Referral | RestrictedReferral,
+            responses=responses(401, 403, 404, 422),
             summary="A referral: status and history, deadline, latest start, place and why")
-def referral(referral_id: IdPath, principal: Principal = Depends(reader_role),
-             read: Reader = Depends(reader)) -> Referral:
+def referral(referral_id: IdPath, principal: Principal = Depends(reader_role), read: Reader = Depends(reader),
+             view: Viewer = Depends(viewer), audit: Audit = Depends(audited)) -> Referral | RestrictedReferral:
+    """A limited-access case the caller may not see answers "Restricted" with its referral id and crn only."""
     person = _visible_person(read, principal, read.crn_of(referral_id), "referral", referral_id)
+    audit.record([person["crn"]], [referral_id])
+    if not view.sees(person["crn"]):
+        return RestrictedReferral(referral_id=referral_id, crn=person["crn"])
     found = next(r for r in person["referrals"] if r["referral_id"] == referral_id)
     allocation, cohort = found.get("allocation"), found.get("cohort")
     place = Place(cohort_id=allocation["cohort_id"], plan_version=allocation["plan_version"],
@@ -48,11 +55,16 @@ def referral(referral_id: IdPath, principal: Principal = Depends(reader_role),
                     **read.referral_extras(person["region"], found))
 
 
-@router.get("/people/{crn}/referrals", response_model=PersonReferrals, responses=responses(401, 403, 404, 422),
-            summary="A person's referrals, by crn")
-def person_referrals(crn: CrnPath, principal: Principal = Depends(reader_role),
-                     read: Reader = Depends(reader)) -> PersonReferrals:
+@router.get("/people/{crn}/referrals", response_model=PersonReferrals | RestrictedPerson,
+            responses=responses(401, 403, 404, 422), summary="A person's referrals, by crn")
+def person_referrals(crn: CrnPath, principal: Principal = Depends(reader_role), read: Reader = Depends(reader),
+                     view: Viewer = Depends(viewer),
+                     audit: Audit = Depends(audited)) -> PersonReferrals | RestrictedPerson:
+    """A limited-access case the caller may not see answers "Restricted" with its crn only."""
     person = _visible_person(read, principal, crn, "person with crn", crn)
+    audit.record([crn], [r["referral_id"] for r in person["referrals"]])
+    if not view.sees(crn):
+        return RestrictedPerson(crn=crn)
     return PersonReferrals(crn=crn, region=person["region"], pdu_code=person["pdu"],
                            merged_into=person["merged_into"],
                            referrals=[ReferralSummary(**_summary(r)) for r in person["referrals"]])

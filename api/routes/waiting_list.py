@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from api.access import Audit, Viewer, audited, viewer
 from api.deps import reader, region
-from api.models import WaitingEntry, WaitingList, WaitingListQuery
+from api.models import RestrictedReferral, WaitingEntry, WaitingList, WaitingListQuery
 from api.problems import responses
 from api.reads import Reader, slack_days
 from engine.reports import sections
@@ -18,11 +19,13 @@ router = APIRouter(tags=["waiting list"])
 @router.get("/regions/{region}/waiting-list", response_model=WaitingList, responses=responses(401, 403, 404, 422),
             summary="Open referrals without a place, ordered by urgency")
 def waiting_list(query: Annotated[WaitingListQuery, Query()], region_code: str = Depends(region),
-                 read: Reader = Depends(reader)) -> WaitingList:
+                 read: Reader = Depends(reader), view: Viewer = Depends(viewer),
+                 audit: Audit = Depends(audited)) -> WaitingList:
     """Referrals of the region in ``status`` (default: awaiting allocation) that hold no place, with their
     deadline, latest start and slack in days (from ``as_of``: by default the date the region was last planned
     as of), soonest latest start first; those with no start left first of all. At risk, cannot finish and
-    past deadline are the weekly report's (and the deadline alerts') rules."""
+    past deadline are the weekly report's (and the deadline alerts') rules. A limited-access case the caller
+    may not see keeps its place as a "Restricted" row (referral id and crn only); every page is audited."""
     as_of = query.as_of or read.planned_as_of().get(region_code) or date.today()
     data = read.report_data(region_code, as_of)
     weeks = data.at_risk_weeks
@@ -38,7 +41,10 @@ def waiting_list(query: Annotated[WaitingListQuery, Query()], region_code: str =
             past_deadline=sections.past_deadline(f, as_of))
         if _wanted(entry, query):
             rows.append(entry)
-    return WaitingList(items=rows[query.offset:query.offset + query.limit], total=len(rows), limit=query.limit,
+    page = rows[query.offset:query.offset + query.limit]
+    audit.record([e.crn for e in page], [e.referral_id for e in page])
+    items = [e if view.sees(e.crn) else RestrictedReferral(referral_id=e.referral_id, crn=e.crn) for e in page]
+    return WaitingList(items=items, total=len(rows), limit=query.limit,
                        offset=query.offset, region=region_code, as_of=as_of, at_risk_weeks=weeks)
 
 

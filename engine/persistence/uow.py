@@ -312,8 +312,9 @@ class SqlUnitOfWork(UnitOfWork):
     def reads_of(self, crn: str, referral_ids: Iterable[str] = ()) -> list[dict]:
         self._flush_pending()
         a = t.AuditReadRow
-        wanted = [cast(a.crns, String).like(f'%"{crn}"%')]
-        wanted += [cast(a.referral_ids, String).like(f'%"{r}"%') for r in sorted(set(referral_ids))]
+        wanted = [cast(a.crns, String).contains(f'"{crn}"', autoescape=True)]
+        wanted += [cast(a.referral_ids, String).contains(f'"{r}"', autoescape=True)
+                   for r in sorted(set(referral_ids))]
         rows = self._session.execute(select(a).where(or_(*wanted)).order_by(a.id)).scalars()
         found = [{c.name: getattr(r, c.name) for c in a.__table__.columns} for r in rows]
         return [r for r in found if names(r, crn, referral_ids)]  # LIKE found the text; the lists decide

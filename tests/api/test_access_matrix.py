@@ -41,6 +41,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/regions/{region}/waiting-list"): READERS,
     ("GET", "/referrals/{referral_id}"): READERS,
     ("GET", "/people/{crn}/referrals"): READERS,
+    ("GET", "/people/{crn}/subject-access"): Access(frozenset({Role.ADMIN}), regional=True),
     ("GET", "/regions/{region}/plan"): READERS,
     ("GET", "/regions/{region}/cohorts/{cohort_id}"): READERS,
     ("GET", "/regions/{region}/alerts"): READERS,

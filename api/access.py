@@ -1,0 +1,85 @@
+"""Person-level access in the API: limited-access cases shown as "Restricted", and the audit of reads.
+
+- :class:`Viewer`: whom the caller (the token's ``sub``) may see, by the stored limited-access rules
+  (engine/domain/access.py). A route shows a case the caller may not see by its identifiers only (crn and
+  referral or alert id: what the case system's own lists keep), and refuses to act on it (403).
+- :class:`Audit`: every answer holding person-level data is recorded once, after it is built: who (``sub``),
+  what (the route template, its path ids, the crns and referral ids in the answer), when. One insert per
+  request, in its own transaction; a read that cannot be audited is not answered.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from fastapi import Depends, Request
+
+from api.auth import Principal, authenticated
+from api.deps import acting_region, reader
+from api.models import AlertIdPath
+from api.problems import Forbidden
+from api.reads import Reader
+from engine.domain.access import LimitedAccess, visible_to
+
+ACTOR_MAX = 255  # the audit's actor column
+
+
+class Viewer:
+    """The caller and the limited-access rules that concern them."""
+
+    def __init__(self, user: str, rules: dict[str, LimitedAccess]) -> None:
+        self.user, self.rules = user, rules
+
+    def sees(self, crn: str | None) -> bool:
+        return visible_to(self.user, self.rules, crn)
+
+    def may_act_on(self, crn: str | None, what: str) -> None:
+        """403 for a case the caller may not see (a problem naming no detail of it)."""
+        if not self.sees(crn):
+            raise Forbidden(f"{what} belongs to a limited-access case this user may not see or act on")
+
+
+def viewer(principal: Principal = Depends(authenticated), read: Reader = Depends(reader)) -> Viewer:
+    """Every stored rule, read once per request (limited-access cases are few)."""
+    return Viewer(principal.subject, read.access_rules())
+
+
+class Audit:
+    """Records the person-level data one answer held (call :meth:`record` once, with what it showed)."""
+
+    def __init__(self, request: Request, principal: Principal, read: Reader) -> None:
+        self.request, self.principal, self.read = request, principal, read
+
+    def record(self, crns: Iterable[str | None] = (), referral_ids: Iterable[str | None] = ()) -> None:
+        route = getattr(self.request.scope.get("route"), "path", self.request.url.path)
+        self.read.record_read(dict(
+            at=datetime.now(timezone.utc), actor=self.principal.subject[:ACTOR_MAX],
+            route=f"{self.request.method} {route}", params=dict(self.request.path_params),
+            crns=_distinct(crns), referral_ids=_distinct(referral_ids)))
+
+
+def audited(request: Request, principal: Principal = Depends(authenticated),
+          read: Reader = Depends(reader)) -> Audit:
+    return Audit(request, principal, read)
+
+
+def _distinct(values: Iterable[Any]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def alert_person(row: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The crn and referral id an alert is about, when it is about a person (its subject a referral, its
+    message key the crn; a refused cohort member's subject is ``cohort/referral``)."""
+    if row["subject_type"] != "referral":
+        return None, None
+    return row.get("message_key"), row["subject_id"].rpartition("/")[2]
+
+
+def actionable_alert(alert_id: AlertIdPath, where: tuple[str, Principal] = Depends(acting_region),
+                     read: Reader = Depends(reader), view: Viewer = Depends(viewer)) -> None:
+    """A dependency of the alert actions: 403 for an alert about a case the caller may not see (an unknown
+    alert is left to the action's own 404)."""
+    found = read.alert(where[0], alert_id)
+    if found is not None:
+        view.may_act_on(alert_person(found[0])[0], f"alert {alert_id}")
