@@ -5,7 +5,7 @@ with their status history and attendance, current places, the inbound events tha
 its referrals (processed, parked, dead letters: by the stored text, so events processed before migration
 0003, which kept no text, are not found), the outbound messages about them (allocations, alerts, and what
 people did to the alerts), their open alerts with their workflow history, planner overrides (when the
-``overrides`` table exists), and every audited read that showed them. Rare and ADMIN-only: the text
+``planner_overrides`` table exists), and every audited read that showed them. Rare and ADMIN-only: the text
 searches scan their tables.
 """
 from __future__ import annotations
@@ -109,8 +109,9 @@ class SubjectAccess:
         return key in self.crns or subject_id.rpartition("/")[2] in self.referral_ids
 
     def _overrides(self) -> list[dict[str, Any]] | None:
-        """Planner overrides naming the crn or a referral, if the overrides table exists (migration 0006)."""
-        table = t.Base.metadata.tables.get("overrides")
+        """Planner overrides (kept or removed) naming one of the referrals, if the table of migration 0006 is
+        there (read by name: the overrides work owns it)."""
+        table = t.Base.metadata.tables.get("planner_overrides")
         if table is None:
             return None
         wanted = [table.c[name].in_(values) for name, values in (("crn", self.crns),

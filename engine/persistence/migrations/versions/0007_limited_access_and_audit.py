@@ -1,5 +1,5 @@
 """limited-access cases (person_access: restrictions and exclusions per crn) and the append-only audit of
-reads (audit_reads; on PostgreSQL a trigger refuses UPDATE, DELETE and TRUNCATE)
+reads (audit_reads; triggers refuse UPDATE and DELETE, and on PostgreSQL TRUNCATE)
 
 Revision ID: 0007
 Revises: 0006
@@ -46,16 +46,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_audit_reads_at', 'audit_reads', ['at'], unique=False)
-    if op.get_bind().dialect.name == 'postgresql':
+    dialect = op.get_bind().dialect.name
+    if dialect == 'postgresql':
         op.execute(GUARD)
         op.execute("CREATE TRIGGER audit_reads_no_change BEFORE UPDATE OR DELETE ON audit_reads "
                    "FOR EACH ROW EXECUTE FUNCTION cohortplan_audit_reads_append_only()")
         op.execute("CREATE TRIGGER audit_reads_no_truncate BEFORE TRUNCATE ON audit_reads "
                    "FOR EACH STATEMENT EXECUTE FUNCTION cohortplan_audit_reads_append_only()")
+    elif dialect == 'sqlite':
+        for action in ('UPDATE', 'DELETE'):
+            op.execute(f"CREATE TRIGGER audit_reads_no_{action.lower()} BEFORE {action} ON audit_reads "
+                       f"BEGIN SELECT RAISE(ABORT, 'audit_reads is append-only: {action} refused'); END")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
+    dialect = op.get_bind().dialect.name
+    if dialect == 'sqlite':
+        op.execute("DROP TRIGGER IF EXISTS audit_reads_no_update")
+        op.execute("DROP TRIGGER IF EXISTS audit_reads_no_delete")
+    if dialect == 'postgresql':
         op.execute("DROP TRIGGER IF EXISTS audit_reads_no_truncate ON audit_reads")
         op.execute("DROP TRIGGER IF EXISTS audit_reads_no_change ON audit_reads")
         op.execute("DROP FUNCTION IF EXISTS cohortplan_audit_reads_append_only()")
