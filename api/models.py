@@ -347,3 +347,34 @@ class Report(Strict):
     headline: dict[Annotated[str, Field(max_length=100)], int | float | None]
     html_url: Annotated[str, Field(max_length=300)]
     tables: list[ReportTable]
+
+
+# planner overrides ---------------------------------------------------------------------------------
+OverrideKind = Literal["keep", "never", "hold", "lock"]
+IdIn = Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
+class OverrideBody(Strict):
+    """keep (referral_id, cohort_id): this referral on this cohort; never (referral_id, cohort_id): not on it;
+    hold (referral_id, until): out of planning until that day; lock (cohort_id): nobody joins or leaves it."""
+
+    kind: OverrideKind
+    referral_id: IdIn | None = None
+    cohort_id: IdIn | None = None
+    until: AsOf | None = Field(None, description="hold: planned again from this day (after the region's date)")
+    reason: Note = Field(description="why, for whoever reads the plan: free text, at most 500 characters")
+
+
+class Override(Strict):
+    override_id: Id
+    region_code: Code
+    kind: OverrideKind
+    referral_id: Id | None
+    cohort_id: Id | None
+    until: date | None
+    reason: Text
+    created_by: Id
+    created_at: datetime
+    event_id: Annotated[str, Field(max_length=36)] = Field(description="the override.added message id")
+    active: bool = Field(description="false for a hold whose day has come (it binds plans no more)")
+    set_aside: list[Text] = Field(description="why the last plan could not honour it safely (empty: honoured)")

@@ -23,6 +23,7 @@ family             parts                  value
 ``alert_sweeps:``  region                 sweeps that changed an alert (a sequence)
 ``cursor:``        reader                 the last outbox id an outbox reader delivered (webhook, email, jsonl)
 ``moves:``         referral               times plans moved the referral's published place (a counter)
+``overrides_set_aside:`` region          the planner overrides the last plan set aside as unsafe: id → reasons (JSON)
 =================  =====================  ====================================================================
 """
 from __future__ import annotations
@@ -62,3 +63,4 @@ REPORT_DONE = Family("report:", 2)
 ALERT_SWEEPS = Family("alert_sweeps:", 1)
 OUTBOX_CURSOR = Family("cursor:", 1)
 MOVES = Family("moves:", 1)
+OVERRIDES_SET_ASIDE = Family("overrides_set_aside:", 1)

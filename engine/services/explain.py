@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date
 
+from engine import state_keys as keys
 from engine.domain.deadlines import latest_starts
 from engine.domain.placement import ACTION
 from engine.domain.rules import EngineRules
 from engine.handlers.confirmations import refusals
 from engine.ports import UnitOfWork
 from engine.services.safety import PlaceAudit, removals
+from engine.services.overrides import notes_for
 from solver import schema as s
 
 NOT_PLANNED = "not planned (not waiting, or its deadline has passed, or not ready within the horizon)"
@@ -37,6 +39,9 @@ def place_notes(uow_factory: Callable[[], UnitOfWork], rules: EngineRules, regio
         for rid, record in removals(uow, region).items():
             if rid in ids:
                 out.setdefault(rid, []).append(f"place on {record['cohort_id']} removed: {record['detail']}")
+        planned = uow.get_state(keys.LAST_PLANNED.key(region))
+        for rid, texts in notes_for(uow, region, ids, date.fromisoformat(planned) if planned else date.today()).items():
+            out.setdefault(rid, []).extend(texts)
         for cohort_id, members in sorted(refusals(uow, region).items()):
             for m in members:
                 if m["referral_id"] in ids:

@@ -32,8 +32,10 @@ from engine.services.ingest import dirty_regions, event_clock
 from engine.services import safety
 from engine.services.gate import clear_rejection, plan_violations, record_rejection
 from engine.services.problem import Snapshot, build_problem, pinned_cohort
+from engine.services.overrides import record_set_aside
 from solver import schema as s
 from solver.incremental import rebase, replan_params
+from solver.overrides import standing_of
 
 log = logging.getLogger(__name__)
 @dataclass
@@ -125,6 +127,7 @@ class Planner:
 
     def _commit(self, uow: UnitOfWork, snapshot: Snapshot, plan: s.Plan, dirty: str | None) -> PlanOutcome:
         region = snapshot.problem.region_code
+        plan = _with_set_aside(uow, snapshot.problem, plan)
         violations = plan_violations(uow, snapshot, plan, self.rules)
         publisher = _Publisher(uow, snapshot, plan, uow.next_plan_version(), self.rules)
         if violations:  # the previous plan stands; the plan.rejected alert names the rules and ids
@@ -178,6 +181,14 @@ def planned_regions(uow: UnitOfWork) -> dict[str, date]:
     """The date each region was last planned as of."""
     return {keys.LAST_PLANNED.parts(name)[0]: date.fromisoformat(value)
             for name, value in uow.states(keys.LAST_PLANNED.prefix).items()}
+
+
+def _with_set_aside(uow: UnitOfWork, problem: s.Problem, plan: s.Plan) -> s.Plan:
+    """Planner overrides the plan could not honour safely are never dropped silently: the plan's note names
+    them and why, and they are kept for the override list and the explanations."""
+    aside = standing_of(problem).set_aside
+    record_set_aside(uow, problem.region_code, aside)
+    return replace(plan, note="; ".join(filter(None, (plan.note, *(a.note() for a in aside))))) if aside else plan
 
 
 def _basis(uow: UnitOfWork, region: str) -> int | None:

@@ -21,6 +21,7 @@ from engine.domain.statuses import ReferralStatus as S
 from engine.domain.rules import EngineRules
 from engine.ports import UnitOfWork
 from engine.services.candidates import Grid, grid_cohorts
+from engine.services.overrides import with_overrides
 from solver import schema as s
 from solver.rules import Ledger
 
@@ -81,6 +82,7 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
     staff = uow.facilitators.where(region_code=region)
     restaffed = restaffing(options, {cid for cid, c in cohorts.items() if staff_fixed(c)}, staff, as_of)
     options = [replace(o, facilitator_ids=restaffed[o.cohort_id]) if o.cohort_id in restaffed else o for o in options]
+    demands, options = with_overrides(uow, region, as_of, demands, options)
     problem = s.Problem(region, as_of, tuple(sorted(demands, key=lambda d: d.referral_id)), tuple(options),
                         tuple(_facilitators(staff, as_of)), tuple(
                             s.Office(o.office_code, o.pdu_code, o.rooms) for o in offices), params)

@@ -62,6 +62,10 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/regions/{region}/what-if"): Access(PLANNERS, True, {"allocator": "fifo"}, 202),
     ("POST", "/regions/{region}/fte-sweep"): Access(PLANNERS, True, {"allocator": "fifo", "target_miss_pct": 10}, 202),
     ("GET", "/jobs/{job_id}"): READERS,
+    ("GET", "/regions/{region}/overrides"): READERS,
+    ("POST", "/regions/{region}/overrides"): Access(PLANNERS, True, {
+        "kind": "hold", "referral_id": "{referral_id}", "until": "{until}", "reason": "in hospital"}, 201),
+    ("DELETE", "/regions/{region}/overrides/{override_id}"): Access(PLANNERS, True, status=204),
 }
 
 
@@ -108,11 +112,34 @@ def untouched_alerts(writable_client, token) -> Iterator[str]:
     return iter([a["alert_id"] for a in items])
 
 
+@pytest.fixture(scope="module")
+def fresh_overrides(writable_client, token) -> Iterator[dict[str, str]]:
+    """A waiting referral of the writable copy no test here has held, and a hold of another one to remove."""
+    waiting = iter([w["referral_id"] for w in writable_client.get(
+        "/regions/RS/waiting-list", params={"limit": 500}, headers=token()).json()["items"]])
+    as_of = date.fromisoformat(writable_client.get("/regions/RS/plan", headers=token()).json()["as_of"])
+    until = (as_of + timedelta(days=14)).isoformat()
+
+    def values() -> Iterator[dict[str, str]]:
+        while True:
+            referral, removable = next(waiting), next(waiting)
+            made = writable_client.post("/regions/RS/overrides", headers=token([Role.ADMIN]), json={
+                "kind": "hold", "referral_id": removable, "until": until, "reason": "to remove"})
+            yield {"referral_id": referral, "until": until, "override_id": made.json()["override_id"]}
+    return values()
+
+
+def fresh_override_call(fresh: dict[str, str], template: str, examples: dict, access: Access) -> tuple[str, dict]:
+    body = {k: v.format(**fresh) if isinstance(v, str) else v for k, v in access.body.items()}
+    return template.format(**examples | fresh), ({"json": body} if body else {})
+
+
 @pytest.mark.parametrize("method,template", sorted(MATRIX))
 def test_route_answers_each_caller_as_its_access_says(request, token, examples, method, template):
     access = MATRIX[(method, template)]
-    writable = method == "POST" or "{job_id}" in template
-    path = template.format(**examples | (request.getfixturevalue("writable_ids") if writable else {}))
+    writable = method in ("POST", "DELETE") or "{job_id}" in template
+    path = template.format(**examples | {"override_id": "ov-000000"} | (
+        request.getfixturevalue("writable_ids") if writable else {}))
     client = request.getfixturevalue("writable_client" if writable else "client")
     kwargs = {"json": access.body} if method == "POST" else {}
     if not access.roles:
@@ -133,6 +160,9 @@ def test_route_answers_each_caller_as_its_access_says(request, token, examples, 
     for role in allowed:
         if "{alert_id}" in template and method == "POST":
             path = template.format(**examples | {"alert_id": next(request.getfixturevalue("untouched_alerts"))})
+        if "/overrides" in template and method != "GET":  # each role adds (or removes) an override of its own
+            path, kwargs = fresh_override_call(next(request.getfixturevalue("fresh_overrides")), template, examples,
+                                               access)
         right = client.request(method, path, headers=token(roles=[role]), **kwargs)
         assert right.status_code == access.status, right.text
         if access.status == 202:  # the job is left as a runner would leave it, so the next role's is not a duplicate
