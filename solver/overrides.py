@@ -121,6 +121,10 @@ class _Reading:
         self.locks: dict[str, Override] = {}
         self.aside: list[SetAside] = []
         self.on: dict[str, list[Demand]] = {}  # cohort → people the overrides put on it, accepted so far
+        self.holders: dict[str, list[Demand]] = {}  # cohort → people holding a place on it now
+        for d in problem.demands:
+            if d.current_cohort_id:
+                self.holders.setdefault(d.current_cohort_id, []).append(d)
 
     def read(self) -> Standing:
         for demand in self.problem.demands:
@@ -185,12 +189,16 @@ class _Reading:
             return breaks(reason, demand, cohort, self.params, self.as_of)
         if conflicts_with_members(demand, cohort):
             return f"non-association: {demand.crn} and a member of {cid} must not be grouped"
+        # Everyone an override puts there, and everyone holding a place there now (the plan may have to keep
+        # theirs: a frozen place, a person told of it): a keep must fit beside them all, or it is set aside.
         others = self.on.get(cid, [])
-        clash = next((other for other in others if demands_conflict(demand, other)), None)
+        rivals = others + [h for h in self.holders.get(cid, ()) if h.referral_id != rid and h not in others]
+        clash = next((other for other in rivals if demands_conflict(demand, other)), None)
         if clash is not None:
-            return f"non-association: {demand.crn} and {clash.crn}, also held on {cid} by an override"
-        if len(others) >= cohort.free_places:
-            return f"{cid} has no free place left for it ({cohort.free_places} free, all held by overrides)"
+            return f"non-association: {demand.crn} and {clash.crn}, who is on {cid} too"
+        if len(rivals) >= cohort.free_places:
+            return (f"{cid} has no free place left for it ({cohort.free_places} free, {len(rivals)} held by "
+                    f"others or by overrides)")
         return None
 
 
