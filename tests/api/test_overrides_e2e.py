@@ -91,29 +91,26 @@ def test_overrides_added_through_the_api_are_honoured_by_the_next_plan_and_named
 
 
 def test_an_override_that_became_unsafe_is_set_aside_by_the_plan_and_said_so(planned_copy, token):
-    """A keep made while it was safe; a non-association with a member of the cohort arrives later. The plan does
-    not keep the person there (the safety rule wins), and its note, the override list and the explanation say
-    why — never a silent drop."""
+    """A keep made while it was safe; then the person's record is corrected (recorded as a woman, the group is for
+    men). The plan does not keep her there (the safety rule wins), and its note, the override list and the
+    explanation say why — never a silent drop."""
     engine, fast, api = planned_copy
     read = token()
     plan = api.get("/regions/RS/plan", headers=read).json()
     as_of = date.fromisoformat(plan["as_of"])
-    cohort = next(c for c in plan["cohorts"] if len(c["member_ids"]) >= 2 and c["status"] == "CONFIRMED"
+    cohort = next(c for c in plan["cohorts"] if c["member_ids"] and c["status"] == "CONFIRMED" and c["sex"] == "MALE"
                   and date.fromisoformat(c["start_date"]) > as_of + timedelta(days=14))
     keep = first_created(api, token, [{"kind": "keep", "referral_id": rid, "cohort_id": cohort["cohort_id"]}
                                       for rid in cohort["member_ids"]])
-    other = next(rid for rid in cohort["member_ids"] if rid != keep["referral_id"])
-    with fast.database.uow() as uow:  # a correction arrives: the kept person must not be grouped with `other`
-        kept_person = uow.people.get(uow.referrals.get(keep["referral_id"]).crn)
-        kept_person.non_associations = kept_person.non_associations | {uow.referrals.get(other).crn}
+    with fast.database.uow() as uow:  # the correction, as a person.updated would make it
+        uow.people.get(uow.referrals.get(keep["referral_id"]).crn).sex = "FEMALE"
         uow.commit()
 
     outcome = replan_as_the_worker_does(fast)
 
-    placed = {outcome.plan.cohort_of(keep["referral_id"]), outcome.plan.cohort_of(other)}
-    assert placed != {cohort["cohort_id"]}, "the two non-associated people are never grouped"
+    assert outcome.plan.cohort_of(keep["referral_id"]) != cohort["cohort_id"]
     assert f"override {keep['override_id']}" in outcome.plan.note and "set aside" in outcome.plan.note
     listed = {o["override_id"]: o for o in api.get("/regions/RS/overrides", headers=read).json()["items"]}
-    assert any("non-association" in why for why in listed[keep["override_id"]]["set_aside"])
+    assert any("does not take them" in why for why in listed[keep["override_id"]]["set_aside"])
     notes = api.get(f"/referrals/{keep['referral_id']}", headers=read).json()["explanation"]["notes"]
     assert any(keep["override_id"] in n and "set aside" in n for n in notes)
