@@ -179,7 +179,6 @@ class Params:
     objective_mode: str = "lexicographic"  # lexicographic | weighted
     reproducible: bool = True              # deterministic time budget: same problem, same plan
     focus: frozenset[tuple[str, str]] | None = None  # (programme, office) cells free to change; None = all
-    decompose: str = "auto"  # programme by programme first (solver/decompose.py): auto (large models) | always | never
     # Equity goal (solver/objectives/equity.py): a group of at least equity_min_group of the people this plan
     # must place may miss up to equity_gap_points more often than the plan; each person beyond costs
     # equity_weight in tier 1 (0 turns the goal off).
