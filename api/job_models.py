@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
-from api.models import AsOf, CodeIn, Id, ProgrammeCode, Strict, Text
+from api.models import CODE_PATTERN, AsOf, CodeIn, Id, ProgrammeCode, Strict, Text
 
 Count = Annotated[int, Field(ge=1, le=50)]
-PerCode = Annotated[dict[CodeIn, Count], Field(max_length=20)]
+PerCode = Annotated[dict[CodeIn, Count], Field(max_length=20), WithJsonSchema(  # keys say their shape too
+    {"type": "object", "maxProperties": 20, "propertyNames": {"minLength": 1, "maxLength": 40, "pattern": CODE_PATTERN},
+     "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 50}})]
 JobKind = Literal["REPLAN", "WHATIF", "FTE_SWEEP"]
 JobStatus = Literal["QUEUED", "RUNNING", "SUCCEEDED", "FAILED"]
 
