@@ -129,12 +129,30 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "error")
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no route {request.url.path!r}"
-        return problem_response(exc.status_code, detail, request, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Starlette names the methods of the first route matching the path only
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+        return problem_response(exc.status_code, detail, request, headers=headers)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(500, "an internal error occurred; it has been logged", request, "internal-error")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app serves at this path (a path may have a route per method)."""
+    from starlette.routing import Match
+
+    def served(routes) -> set[str]:
+        methods: set[str] = set()
+        for route in routes:
+            if hasattr(route, "original_router"):  # an included router: its own routes
+                methods |= served(route.original_router.routes)
+            elif route.matches({**request.scope, "type": "http", "method": "GET"})[0] != Match.NONE:
+                methods |= set(getattr(route, "methods", None) or ())
+        return methods
+    return sorted(served(request.app.router.routes))
 
 
 # Declared on every route so the OpenAPI document says what an error looks like.

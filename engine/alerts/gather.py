@@ -83,6 +83,7 @@ def gather(uow: UnitOfWork, region: str, today: date, now: datetime, rules: Engi
         removed_places=safety.removals(uow, region),
         plan_rejection=_json_state(uow, keys.PLAN_REJECTED.key(region)),  # written by the gate
         plan_fallback=_json_state(uow, keys.PLAN_FALLBACK.key(region)),   # written by the plan's publisher
+        overrides_set_aside=_json_state(uow, keys.OVERRIDES_SET_ASIDE.key(region)) or {},  # by the plan too
         refused_members=_still_refused(uow, region, by_id, {v.referral_id: v for v in views}),
         former_cohorts=tuple(_cohort_view(c, members.get(c.cohort_id, 0), rules) for c in former))
 

@@ -116,6 +116,8 @@ class AlertInputs:
     # Members of delivery-team confirmations cohortplan could not place (cohort_id, referral_id, crn,
     # rule, detail), still news: not since placed there, referral open, cohort open.
     refused_members: tuple[Mapping, ...] = ()
+    # Planner overrides the last plan set aside as unsafe: override id → why (engine/services/overrides.py).
+    overrides_set_aside: Mapping[str, list[str]] = field(default_factory=dict)
 
     def referral(self, referral_id: str) -> ReferralView | None:
         return _index(self, "referrals", "referral_id").get(referral_id)

@@ -142,3 +142,9 @@ def test_the_list_is_paginated_and_says_the_total(writable_client, token, region
     assert ids == sorted(ids)
     for m in made:
         writable_client.delete(f"/regions/RS/overrides/{m.json()['override_id']}", headers=token(roles=PLANNER))
+
+
+def test_a_method_the_path_does_not_serve_is_405_listing_every_method_it_does(writable_client):
+    """The list and the add share a path: a 405 names both (Starlette alone names the first route's)."""
+    answer = writable_client.request("PUT", "/regions/RS/overrides")
+    assert problem_of(answer, 405) and answer.headers["allow"] == "GET, POST"

@@ -114,3 +114,5 @@ def test_an_override_that_became_unsafe_is_set_aside_by_the_plan_and_said_so(pla
     assert any("does not take them" in why for why in listed[keep["override_id"]]["set_aside"])
     notes = api.get(f"/referrals/{keep['referral_id']}", headers=read).json()["explanation"]["notes"]
     assert any(keep["override_id"] in n and "set aside" in n for n in notes)
+    [alert] = api.get("/regions/RS/alerts", params={"kind": "override.set_aside"}, headers=read).json()["items"]
+    assert keep["override_id"] in alert["reason"] and alert["severity"] == "WARNING"

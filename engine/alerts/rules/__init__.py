@@ -23,10 +23,12 @@ from engine.alerts.rules import (
                                  plan_rejected,
                                  referral_stuck,
 )
+from engine.alerts.rules import override_set_aside
 
 RULES: tuple[ModuleType, ...] = (
     deadline_at_risk, deadline_missed, allocation_finishes_late, cohort_below_minimum,
     cohort_facilitators_short, facilitator_overbooked, capacity_shortfall, referral_stuck, breach_guidance,
     dead_letters, events_conflicting, place_breaks_rule, plan_rejected, plan_fell_back, confirmation_member_refused,
+    override_set_aside,
 )
 KINDS: dict[str, ModuleType] = {rule.KIND: rule for rule in RULES}
