@@ -24,7 +24,7 @@ from engine.domain.model import Cohort, CohortStatus
 from engine.persistence.queries import Queries
 from engine.persistence.report_queries import report_queries
 from engine.persistence.subject_access import subject_access
-from engine.reports.data import ReferralFact, ReportData, load_report_data
+from engine.reports.data import ReferralFact, ReportData, load_report_data, load_waiting
 from engine.reports.publish import known_regions, report_dir
 from engine.services.explain import latest_starts_of, place_notes, published_reason
 from engine.services.planning import planned_regions
@@ -67,14 +67,21 @@ class Reader:
         finally:
             q.close()
 
+    def waiting(self, region: str, as_of: date, status: str) -> tuple[ReferralFact, ...]:
+        """The report's facts of the region's referrals in ``status`` that hold no place (the waiting list)."""
+        q = report_queries(self.engine.database)
+        try:
+            return load_waiting(q, region, as_of, status, self.rules)
+        finally:
+            q.close()
+
     def person(self, crn: str) -> dict[str, Any] | None:
         with self.queries() as q:
             return q.person(crn)
 
     def crn_of(self, referral_id: str) -> str | None:
-        with self.engine.database.uow() as uow:
-            referral = uow.referrals.get(referral_id)
-            return referral.crn if referral is not None else None
+        with self.queries() as q:
+            return q.referral_crn(referral_id)
 
     def referral_extras(self, region: str, referral: dict) -> dict[str, Any]:
         """Latest start (the alerts' date and per pattern) and the explanation of one referral of ``person``."""

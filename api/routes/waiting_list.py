@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from functools import cache
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
@@ -11,6 +12,7 @@ from api.deps import reader, region
 from api.models import RestrictedReferral, WaitingEntry, WaitingList, WaitingListQuery
 from api.problems import responses
 from api.reads import Reader, slack_days
+from engine.alerts.settings import AlertThresholds
 from engine.reports import sections
 
 router = APIRouter(tags=["waiting list"])
@@ -27,13 +29,10 @@ def waiting_list(query: Annotated[WaitingListQuery, Query()], region_code: str =
     past deadline are the weekly report's (and the deadline alerts') rules. A limited-access case the caller
     may not see keeps its place as a "Restricted" row (referral id and crn only); every page is audited."""
     as_of = query.as_of or read.planned_as_of().get(region_code) or date.today()
-    data = read.report_data(region_code, as_of)
-    weeks = data.at_risk_weeks
+    weeks = at_risk_weeks()
     rows = []
-    for f in sorted(data.referrals, key=sections.urgency):
-        if f.cohort_id is not None or f.status != query.status:
-            continue
-        entry = WaitingEntry(
+    for f in sorted(read.waiting(region_code, as_of, query.status), key=sections.urgency):
+        entry = dict(
             referral_id=f.referral_id, crn=f.crn, programme_code=f.programme_code, pdu_code=f.pdu_code,
             sex=f.sex if f.sex in ("MALE", "FEMALE") else "", ldc=f.ldc, status=f.status, referred_on=f.referred_on,
             deadline=f.deadline, latest_start=f.latest_start, slack_days=slack_days(f, as_of),
@@ -41,14 +40,20 @@ def waiting_list(query: Annotated[WaitingListQuery, Query()], region_code: str =
             past_deadline=sections.past_deadline(f, as_of))
         if _wanted(entry, query):
             rows.append(entry)
-    page = rows[query.offset:query.offset + query.limit]
+    page = [WaitingEntry(**e) for e in rows[query.offset:query.offset + query.limit]]  # the page's only
     audit.record([e.crn for e in page], [e.referral_id for e in page])
     items = [e if view.sees(e.crn) else RestrictedReferral(referral_id=e.referral_id, crn=e.crn) for e in page]
     return WaitingList(items=items, total=len(rows), limit=query.limit,
                        offset=query.offset, region=region_code, as_of=as_of, at_risk_weeks=weeks)
 
 
-def _wanted(entry: WaitingEntry, query: WaitingListQuery) -> bool:
+def _wanted(entry: dict[str, Any], query: WaitingListQuery) -> bool:
     wanted = {"programme_code": query.programme, "pdu_code": query.pdu, "sex": query.sex, "ldc": query.ldc,
               "at_risk": query.at_risk}
-    return all(value is None or getattr(entry, name) == value for name, value in wanted.items())
+    return all(value is None or entry[name] == value for name, value in wanted.items())
+
+
+@cache
+def at_risk_weeks() -> int:
+    """The deadline.at_risk alert's threshold, as the report's data holds it (settings: read once)."""
+    return AlertThresholds().at_risk_weeks

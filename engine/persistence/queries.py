@@ -53,6 +53,10 @@ class Queries:
         return dict(sorted(rows.all()))
 
 
+    def referral_crn(self, referral_id: str) -> str | None:
+        """The crn of a referral (one column of one row: the API asks it before every referral it shows)."""
+        return self.s.execute(select(t.ReferralRow.crn).where(t.ReferralRow.referral_id == referral_id)).scalar()
+
     def person(self, crn: str) -> dict[str, Any] | None:
         person = self.s.get(t.PersonRow, crn)
         if person is None:
@@ -79,7 +83,7 @@ class Queries:
     def open_alerts(self, region: str | None = None, kinds: list[str] | None = None, pdu: str | None = None,
                     subject: str | None = None) -> list[dict[str, Any]]:
         """Open alerts, most severe and most urgent first (act-by date, then raised)."""
-        stmt = select(t.ActiveAlertRow)
+        stmt = select(*t.ActiveAlertRow.__table__.columns)  # plain rows: no ORM objects to build for each alert
         if region:
             stmt = stmt.where(t.ActiveAlertRow.region_code == region)
         if kinds:
@@ -88,7 +92,7 @@ class Queries:
             stmt = stmt.where(t.ActiveAlertRow.pdu_code == pdu)
         if subject:
             stmt = stmt.where(t.ActiveAlertRow.subject_id == subject)
-        rows = [_row(r) for r in self.s.execute(stmt).scalars()]
+        rows = [{name: plain(value) for name, value in r.items()} for r in self.s.execute(stmt).mappings()]
         rank = {"CRITICAL": 0, "WARNING": 1, "INFO": 2}
         return sorted(rows, key=lambda r: (rank.get(r["severity"], 3), r["act_by"] or "9999", r["raised_at"],
                                            r["alert_id"]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, union
+from sqlalchemy import func, null, select, union
 from sqlalchemy.orm import Session
 
 from engine.persistence import tables as t
@@ -38,6 +38,16 @@ class ReportQueries:
                                  t.AllocationRow.cohort_id,
                                  t.CohortRow.start_date.label("cohort_start"), t.CohortRow.end_date.label("cohort_end"))
                 .outerjoin(t.CohortRow, t.CohortRow.cohort_id == t.AllocationRow.cohort_id)
+                .order_by(t.ReferralRow.referral_id))
+        return [add_deadline(dict(r)) for r in self.s.execute(stmt).mappings()]
+
+    def waiting(self, region: str, status: str) -> list[dict[str, Any]]:
+        """The referrals of :meth:`referrals` in ``status`` that hold no place (the waiting list's rows), in one
+        statement that reads only those: the API's waiting list on a two-year region reads ~700 of ~8,000."""
+        stmt = (region_referrals(region, t.ReferralRow.ready_from, t.PersonRow.sex, t.PersonRow.ethnicity_group,
+                                 t.PersonRow.ldc, t.RequirementRow.status.label("requirement_status"),
+                                 t.AllocationRow.cohort_id, null().label("cohort_start"), null().label("cohort_end"))
+                .where(t.ReferralRow.status == status, t.AllocationRow.referral_id.is_(None))
                 .order_by(t.ReferralRow.referral_id))
         return [add_deadline(dict(r)) for r in self.s.execute(stmt).mappings()]
 

@@ -6,7 +6,7 @@ this module touches the database: every section is a pure function of :class:`Re
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
@@ -126,23 +126,32 @@ def load_report_data(rows: ReportRows, region: str, as_of: date, rules: EngineRu
                       tuple((a["kind"], str(state_of(a))) for a in rows.alerts(region)))
 
 
+def load_waiting(rows: Any, region: str, as_of: date, status: str, rules: EngineRules | None = None) -> tuple[
+        ReferralFact, ...]:
+    """The facts :func:`load_report_data` holds for the region's referrals in ``status`` without a place (the
+    waiting list), read alone: the same deadline, latest start and flags, without reading the rest of the region
+    (``rows.waiting``). When they first went on programme is not read: it says nothing of someone waiting."""
+    rules = rules or EngineRules()
+    return tuple(_referral(r, None, as_of, rules) for r in rows.waiting(region, status))
+
+
 def _referral(row: dict[str, Any], on_programme: date | None, as_of: date, rules: EngineRules) -> ReferralFact:
     cohort_start = _d(row["cohort_start"]) if row["cohort_start"] else None
     if cohort_start is not None and cohort_start <= as_of:
         started_on = cohort_start
     else:
         started_on = on_programme if on_programme is not None and on_programme <= as_of else None
-    fact = ReferralFact(
-        row["referral_id"], row["crn"], row["programme_code"], row["status"], _d(row["referred_on"]),
+    deadline, code = _d(row["deadline"]) if row["deadline"] else None, row["programme_code"]
+    latest = None
+    if row["cohort_id"] is None and row["status"] in UNPLACED_OPEN and deadline is not None and deadline > as_of \
+            and code in rules.catalogue:  # the planner's and the alerts' latest start, still ahead
+        latest = latest_start_from(rules.catalogue, code, deadline, rules.deadline_margin_days, rules.is_holiday,
+                                   as_of)
+    return ReferralFact(
+        row["referral_id"], row["crn"], code, row["status"], _d(row["referred_on"]),
         row["pdu_code"] or "", row["sex"] or "", row["ethnicity_group"] or "", bool(row["ldc"]),
-        _d(row["deadline"]) if row["deadline"] else None, row["cohort_id"], cohort_start,
-        _d(row["cohort_end"]) if row["cohort_end"] else None, started_on,
-        requirement_status=row.get("requirement_status"), on_programme=on_programme)
-    if fact.unplaced_open and fact.deadline is not None and fact.deadline > as_of \
-            and fact.programme_code in rules.catalogue:  # the planner's and the alerts' latest start, still ahead
-        fact = replace(fact, latest_start=latest_start_from(rules.catalogue, fact.programme_code, fact.deadline,
-                                                            rules.deadline_margin_days, rules.is_holiday, as_of))
-    return fact
+        deadline, row["cohort_id"], cohort_start, _d(row["cohort_end"]) if row["cohort_end"] else None, started_on,
+        requirement_status=row.get("requirement_status"), on_programme=on_programme, latest_start=latest)
 
 
 def _cohort(row: dict[str, Any], rules: EngineRules) -> CohortFact:
