@@ -46,6 +46,15 @@ FIRST_SOLUTION_DET_PER_VARIABLE = 2.3e-5
 # times (103,739); 1.1e-3 s per variable covers the largest per-variable need (twice the size).
 SIZED_SECONDS_PER_VARIABLE = 1.1e-3
 SIZED_MIN_S, SIZED_MAX_S = 1.0, 120.0
+# A model with at least LNS_FIRST_MIN_VARIABLES variables and a complete warm start spends LNS_FIRST_SHARE of each
+# stage in large-neighbourhood search only (use_lns_only, light presolve) before the full search, which the
+# first stage needs for its proven bound. On 2 workers the interleaved full search gives LNS a small share of
+# the time: for a region twice the default, 0.7 deterministic seconds on tier 1 found 1 fewer weighted miss
+# than the hinted current practice, LNS alone 84 fewer; three times the default, 7 against 124 in 1.75 s
+# (BENCHMARKS.md issue 14 §4). The default region (about 5,200 variables) proves optimality without it.
+LNS_FIRST_MIN_VARIABLES = 15_000
+LNS_FIRST_SHARE = 0.75
+LNS_PARAMETERS = {"use_lns_only": True, "cp_model_probing_level": 0, "symmetry_level": 0}
 
 
 def sized_time_limit(variables: int) -> float:
@@ -123,7 +132,9 @@ def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True)
     by_tier = tiers(b)
     start = _warm_start(b, by_tier, baseline)
     sized = problem.params.time_limit_s is None
-    run = _Run(b, began, sized_time_limit(len(b.model.proto.variables)) if sized else problem.params.time_limit_s)
+    variables = len(b.model.proto.variables)
+    run = _Run(b, began, sized_time_limit(variables) if sized else problem.params.time_limit_s,
+               lns_first=start is not None and variables >= LNS_FIRST_MIN_VARIABLES)
     if problem.params.objective_mode == "weighted":
         run.weighted(by_tier)
     else:
@@ -183,9 +194,12 @@ class _Budget:
         self.wall_deadline = began + time_limit_s * WALL_CAP
         self.capped = False
 
-    def solver(self, share: float, floor: float = 0.0) -> cp_model.CpSolver:
+    def solver(self, share: float, floor: float = 0.0, lns: bool = False) -> cp_model.CpSolver:
         solver = cp_model.CpSolver()
         budget, wall = max(0.01, self.left * share, floor), max(0.05, self.wall_deadline - time.perf_counter())
+        if lns:
+            for name, value in LNS_PARAMETERS.items():
+                setattr(solver.parameters, name, value)
         if floor:  # a floor the budget did not have: its own wall cap, as for a time limit worth the floor
             wall = max(wall, floor / DETERMINISTIC_PER_SECOND * WALL_CAP)
         solver.parameters.num_workers = self.workers
@@ -205,8 +219,8 @@ class _Budget:
 
 
 class _Run:
-    def __init__(self, b: Build, began: float, time_limit_s: float) -> None:
-        self.b, self.began, self.params = b, began, b.params
+    def __init__(self, b: Build, began: float, time_limit_s: float, lns_first: bool = False) -> None:
+        self.b, self.began, self.params, self.lns_first = b, began, b.params, lns_first
         self.budget = _Budget(b.params, began, time_limit_s)
         self.values: dict[int, int] | None = None
         self.tier_values: dict[float, int] = {}
@@ -215,15 +229,31 @@ class _Run:
         self.infeasible = False
         self.trace: list[tuple[float, str, float]] = []
 
-    def _solve(self, stage: str, share: float) -> tuple[cp_model.CpSolver, int]:
+    def _solve(self, stage: str, share: float, bound: bool = False) -> tuple[cp_model.CpSolver, int, float]:
+        """One stage on ``share`` of the budget left: (the solver holding its best solution, status, a proven
+        bound on the objective). With ``lns_first``, LNS from the hint (or the last stage's solution) first,
+        then, for a stage whose ``bound`` matters (tier 1), the full search from LNS's solution for the rest."""
+        if self.lns_first:
+            whole = self.budget.left * share
+            solver, status = self._solve_once(f"{stage}/lns", share * (LNS_FIRST_SHARE if bound else 1.0), lns=True)
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE) or not bound:
+                return solver, status, solver.best_objective_bound
+            self._keep(solver)
+            full, full_status = self._solve_once(stage, min(1.0, whole * (1 - LNS_FIRST_SHARE) / max(self.budget.left,
+                                                                                                 1e-9)))
+            proven = max(solver.best_objective_bound, full.best_objective_bound)  # both are lower bounds
+            if full_status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and full.objective_value <= solver.objective_value:
+                return full, full_status, proven
+            return solver, status, proven
         solver, status = self._solve_once(stage, share)
         if status == cp_model.UNKNOWN and self.values is None and self.budget.reproducible:
             floor = FIRST_SOLUTION_DET_PER_VARIABLE * len(self.b.model.proto.variables)
             solver, status = self._solve_once(f"{stage}+first", 1.0, floor)
-        return solver, status
+        return solver, status, solver.best_objective_bound
 
-    def _solve_once(self, stage: str, share: float, floor: float = 0.0) -> tuple[cp_model.CpSolver, int]:
-        solver = self.budget.solver(share, floor)
+    def _solve_once(self, stage: str, share: float, floor: float = 0.0,
+                    lns: bool = False) -> tuple[cp_model.CpSolver, int]:
+        solver = self.budget.solver(share, floor, lns)
         status = solver.solve(self.b.model, _Trace(self.began, stage, self.trace))
         self.budget.spend(solver)
         self.statuses.append(f"{stage}:{solver.status_name(status)}")
@@ -240,13 +270,13 @@ class _Run:
             share = TIER_SHARE.get(tier, 0.1) / sum(TIER_SHARE.get(t, 0.1) for t in by_tier if t >= tier)
             expr = tier_expr(terms)
             self.b.model.minimize(expr)
-            solver, status = self._solve(f"T{tier:g}", share)
+            solver, status, bound = self._solve(f"T{tier:g}", share, bound=not self.bounds)
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 if self.values is None:
                     return
                 break
             self._keep(solver)
-            self.bounds[tier] = solver.best_objective_bound
+            self.bounds[tier] = bound
             self.b.model.add(expr <= round(solver.objective_value))
         self._evaluate_tiers(by_tier)  # every tier's value in the final solution
 
@@ -260,10 +290,10 @@ class _Run:
             return self.lexicographic(by_tier)
         self.b.model.minimize(sum((weights[t] * tier_expr(ts) for t, ts in by_tier.items()),
                                   cp_model.LinearExpr.constant(0)))
-        solver, status = self._solve("weighted", 1.0)
+        solver, status, bound = self._solve("weighted", 1.0, bound=True)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             self._keep(solver)
-            self.bounds[0] = solver.best_objective_bound
+            self.bounds[0] = bound
             self._evaluate_tiers(by_tier)
 
     def _evaluate_tiers(self, by_tier: dict[float, list[Term]]) -> None:

@@ -163,3 +163,34 @@ def test_a_plan_without_a_time_limit_gets_one_sized_to_its_model_and_says_which(
     assert plan.status != "FALLBACK"
     assert plan.objective["time_limit_s"] == sized_time_limit(len(build(problem).model.proto.variables)) == 1.0
     assert "time_limit_s" not in allocate(MIXED).objective  # a limit given is the limit used, and not repeated
+
+
+def tier_one(problem, plan: Plan) -> int:
+    from solver.model import build, tiers
+    b = build(problem)
+    chosen = {a.referral_id: a.cohort_id for a in plan.assignments}
+    values = b.vars.values_of(chosen, {o.cohort_id: o.facilitator_ids for o in plan.opened})
+    return sum(t.value(lambda v: values.get(v.index, 0)) for t in tiers(b)[1])
+
+
+def test_a_large_model_searches_neighbourhoods_of_the_hint_first_and_still_proves_its_bound(monkeypatch):
+    """Issue 14 §3: a model of LNS_FIRST_MIN_VARIABLES or more spends most of each stage in LNS from the hint (on 2
+    workers the full search left LNS too little time on large regions); tier 1 then gets the full search too, for
+    its proven bound. Lowering the threshold lets a small problem take that path: same rules, same optimum."""
+    import solver.model as model
+    regular = allocate(MIXED)
+    monkeypatch.setattr(model, "LNS_FIRST_MIN_VARIABLES", 0)
+    lns_first = allocate(MIXED)
+    stages = [stage for _, stage, _ in lns_first.trace]
+    assert stages[0] == "T1/lns" and not any("/lns" in stage for _, stage, _ in regular.trace)
+    assert tier_one(MIXED, lns_first) == tier_one(MIXED, regular) <= tier_one(
+        MIXED, CurrentPracticeAllocator().allocate(MIXED))
+    assert lns_first.best_bound is not None and lns_first.best_bound <= tier_one(MIXED, lns_first)
+
+
+def test_without_a_warm_start_there_is_no_neighbourhood_to_search_and_the_full_search_runs(monkeypatch):
+    import solver.model as model
+    monkeypatch.setattr(model, "LNS_FIRST_MIN_VARIABLES", 0)
+    plan = CpSatAllocator(warm_start=False).allocate(MIXED)
+    assert check_plan(MIXED, plan) == [] and plan.trace
+    assert not any("/lns" in stage for _, stage, _ in plan.trace)
