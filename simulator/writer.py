@@ -104,7 +104,8 @@ def _write(world: World, events: list[Emitted], path: Path, progress: Progress |
             if e.event_type not in INBOUND:
                 raise ValueError(f"generator produced unknown event type {e.event_type!r}")
             event_id = uuid.UUID(int=ids.getrandbits(128), version=4)
-            envelope = new_envelope(e.event_type, e.key, e.payload, e.at, source=e.source, event_id=event_id)
+            envelope = new_envelope(e.event_type, e.key, e.payload, e.at, source=e.source, event_id=event_id,
+                                    schema_version=INBOUND[e.event_type].version)  # the payload models' version
             out.write(envelope.model_dump_json() + "\n")
             if progress is not None and (n % PROGRESS_EVERY == 0 or n == total):
                 progress(n, total)
