@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-RESTRICTED = "Restricted"  # what a caller who may not see the case is shown in place of its details
-
-
 @dataclass(frozen=True)
 class LimitedAccess:
     """The access rule of one crn. ``restricted`` with an empty ``restrictions`` lets nobody in (two merged
