@@ -230,7 +230,9 @@ def record_set_aside(uow: UnitOfWork, region: str, set_aside: Iterable) -> None:
     found: dict[str, list[str]] = {}
     for item in set_aside:
         found.setdefault(item.override.override_id, []).append(item.why)
-    uow.set_state(keys.OVERRIDES_SET_ASIDE.key(region), json.dumps(found, sort_keys=True) if found else "")
+    name = keys.OVERRIDES_SET_ASIDE.key(region)
+    if found or uow.get_state(name):  # nothing stored for a region that never had one set aside
+        uow.set_state(name, json.dumps(found, sort_keys=True) if found else "")
 
 
 def set_aside(uow: UnitOfWork, region: str) -> dict[str, list[str]]:
