@@ -71,6 +71,14 @@ def copied(region: Region, directory: Path) -> Engine:
                                     output_dir=region.engine.settings.output_dir))
 
 
+@pytest.fixture
+def engine_copy(region, tmp_path) -> Iterator[Engine]:
+    """An engine over a copy of the replayed region of its own, for one test."""
+    engine = copied(region, tmp_path)
+    yield engine
+    engine.database.dispose()
+
+
 @pytest.fixture(scope="module")
 def writable_client(region, issuer, tmp_path_factory) -> Iterator[TestClient]:
     engine = copied(region, tmp_path_factory.mktemp("api-writable"))

@@ -3,7 +3,6 @@ request (the solver in its worker process), read by the readers of the job's reg
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,17 +11,14 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import Role
 from engine.services.jobs import JobRunner
-from tests.api.conftest import copied
 from tests.support.polling import wait_until
 
 PLANNER = [Role.PLANNER]
 
 
 @pytest.fixture
-def engine(region, tmp_path) -> Iterator:
-    engine = copied(region, tmp_path)
-    yield engine
-    engine.database.dispose()
+def engine(engine_copy):
+    return engine_copy
 
 
 def served(engine, issuer, run_jobs: bool = True) -> TestClient:

@@ -3,7 +3,6 @@ what is still invalid stays, same id and position, with the new reason."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pytest
@@ -12,16 +11,13 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import Role
 from engine.ports import DeadLetter
-from tests.api.conftest import copied
 
 ADMIN = [Role.ADMIN]
 
 
 @pytest.fixture
-def engine(region, tmp_path) -> Iterator:
-    engine = copied(region, tmp_path)
-    yield engine
-    engine.database.dispose()
+def engine(engine_copy):
+    return engine_copy
 
 
 @pytest.fixture
