@@ -173,3 +173,5 @@ class DeadLettered(OutboundPayload):
     offset: int | None = None
     line_number: int | None = None
     reason: str
+    event_id: str | None = Field(None, description="the rejected message's event_id, when its envelope carried a "
+                                                   "valid one (a UUID); null otherwise")

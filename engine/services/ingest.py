@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import uuid
 from dataclasses import dataclass, field
 from functools import cache
 from datetime import datetime, timedelta, timezone
@@ -33,7 +34,7 @@ from engine import state_keys as keys
 from engine.domain.clock import ClockBounds
 from engine.domain.errors import DomainError
 from engine.events import outbound as o
-from engine.events.decode import Decoded, InvalidEvent, decode
+from engine.events.decode import MAX_MESSAGE_SIZE, Decoded, InvalidEvent, decode
 from engine.events.envelope import Envelope
 from engine.domain.rules import EngineRules
 from engine.handlers import HANDLERS, Context, Parked, Stale
@@ -325,16 +326,44 @@ class Ingestor:
     @staticmethod
     def _reject(uow: UnitOfWork, item: RawEvent, reason: str, event_id: str | None,
                 result: BatchResult) -> None:
-        log.warning("dead letter from %s line %s: %s", item.origin, item.line_number, reason)
+        event_id = event_id or envelope_event_id(item)
+        log.warning("dead letter from %s, event %s: %s", position(item), event_id or "(no valid id)",
+                    _loggable(reason))
         now = datetime.now(timezone.utc)
         uow.dead_letter(DeadLetter(item.origin, reason, item.raw, item.line_number, item.partition,
                                    item.offset, event_id), now)
         if item.partition is not None:  # from a broker: the dead-letter topic too, once per offset
             emit(uow, "event.dead_lettered", f"{item.origin}:{item.partition}", o.DeadLettered(
                 original=item.raw, topic=item.origin, partition=item.partition, offset=item.offset, reason=reason,
-                original_base64=base64.b64encode(item.raw_bytes).decode() if item.raw_bytes is not None else None),
-                now, stable_id("dead-letter", item.origin, item.partition, item.offset))
+                original_base64=base64.b64encode(item.raw_bytes).decode() if item.raw_bytes is not None else None,
+                event_id=event_id), now, stable_id("dead-letter", item.origin, item.partition, item.offset))
         result.dead_lettered += 1
+
+
+def position(item: RawEvent) -> str:
+    """Where a message came from, for a log line: topic, partition and offset, or file and line."""
+    if item.partition is not None:
+        return f"{item.origin} partition {item.partition} offset {item.offset}"
+    return f"{item.origin} line {item.line_number}" if item.line_number is not None else item.origin
+
+
+def envelope_event_id(item: RawEvent) -> str | None:
+    """The message's ``event_id`` when its envelope carried a valid one (a UUID), even if the rest is invalid;
+    None for a message too large to read or not a JSON object."""
+    if len(item.raw) > MAX_MESSAGE_SIZE:
+        return None
+    data = item.parsed if item.parsed is not None else json_object(item.raw)
+    value = data.get("event_id") if isinstance(data, dict) else None
+    try:
+        return str(uuid.UUID(value)) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _loggable(reason: str) -> str:
+    """A dead letter's reason for the log: ids and rule names only, never a copy of a message (which may
+    carry personal data; the dead-letter table and topic keep it)."""
+    return reason.split(" First copy: ", 1)[0][:500]
 
 
 def _plus(at: datetime | None, delta: timedelta) -> datetime | None:

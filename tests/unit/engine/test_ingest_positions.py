@@ -31,7 +31,8 @@ def test_a_redelivered_message_is_recognised_by_its_offset_even_without_an_event
     assert db.dead_letter_count() == 1
     letters = [json.loads(r["message"])["payload"] for r in db.outbox() if r["event_type"] == "event.dead_lettered"]
     assert letters == [{"original": "not json at all", "topic": TOPIC, "partition": 0, "offset": 5,
-                        "line_number": None, "reason": letters[0]["reason"], "original_base64": None}]
+                        "line_number": None, "reason": letters[0]["reason"], "original_base64": None,
+                        "event_id": None}]
     assert "bad JSON" in letters[0]["reason"]
 
 
@@ -64,3 +65,26 @@ def test_a_message_set_aside_is_dead_lettered_once(store):
     assert ingest.reject(item, "internal error").dead_lettered == 1
     assert ingest.reject(item, "internal error").redelivered == 1
     assert db.dead_letter_count() == 1
+
+
+def test_a_dead_letter_from_a_broker_names_its_position_and_the_envelope_s_event_id(store, caplog):
+    db = store
+    event_id = "6f1c2a8e-4b7d-4c55-9a0e-2f4b8d1e7c3a"
+    wrong_types = json.dumps({"event_id": event_id, "event_type": "referral.created", "schema_version": 1,
+                              "occurred_at": "2025-01-20T09:00:00Z", "source": "test", "key": "X000009",
+                              "payload": {"crn": ["not", "a", "string"], "surname": "Nobody-Should-Log-Me"}})
+    unknown_type = json.dumps({"event_id": "not-a-uuid", "event_type": "referral.exploded", "payload": {}})
+    with caplog.at_level("WARNING", logger="engine.services.ingest"):
+        Ingestor(db.uow).process(_from_broker([wrong_types, unknown_type], partition=2, first_offset=40))
+    rows = sorted(db.dead_letters(), key=lambda r: r["offset"])
+    assert [(r["origin"], r["partition"], r["offset"], r["event_id"]) for r in rows] == [
+        (TOPIC, 2, 40, event_id), (TOPIC, 2, 41, None)]
+    letters = sorted((json.loads(r["message"])["payload"] for r in db.outbox()
+                      if r["event_type"] == "event.dead_lettered"), key=lambda p: p["offset"])
+    assert [(p["topic"], p["partition"], p["offset"], p["event_id"]) for p in letters] == [
+        (TOPIC, 2, 40, event_id), (TOPIC, 2, 41, None)]
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("dead letter")]
+    assert len(lines) == 2
+    assert f"{TOPIC} partition 2 offset 40, event {event_id}: invalid referral.created payload" in lines[0]
+    assert f"{TOPIC} partition 2 offset 41, event (no valid id): invalid envelope: event_id" in lines[1]
+    assert not any("line None" in line or "Nobody-Should-Log-Me" in line for line in lines)
