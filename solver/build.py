@@ -17,6 +17,7 @@ from ortools.sat.python import cp_model
 
 from solver.rules import (
     Ledger,
+    conflicts_with_any,
     deferrable,
     group_key,
     last_ends,
@@ -95,15 +96,18 @@ class Build:
     def held_places(self, starting_by: date | None = None) -> dict[str, list[str]]:
         """Running cohort id → the waiting people who hold a still-compatible place on it (only cohorts
         starting by ``starting_by``, when given). A cohort whose holders outnumber its free places is
-        left out: the input over-committed it, and no rule can keep every one of those promises."""
-        held: dict[str, list[str]] = defaultdict(list)
+        left out: the input over-committed it, and no rule can keep every one of those promises. Holders
+        who became non-associated with each other are left out too: the safety rule beats the promise,
+        and the plan decides which of them keeps the place (the rule would otherwise make it infeasible)."""
+        held: dict[str, list[Demand]] = defaultdict(list)
         for demand in self.problem.demands:
             cohort = self.cohorts.get(demand.current_cohort_id or "")
             if (cohort is not None and cohort.state == CohortState.OPEN
                     and (starting_by is None or cohort.start_date <= starting_by)
                     and (demand.referral_id, cohort.cohort_id) in self.vars.x):
-                held[cohort.cohort_id].append(demand.referral_id)
-        return {cid: rids for cid, rids in sorted(held.items()) if len(rids) <= self.cohorts[cid].free_places}
+                held[cohort.cohort_id].append(demand)
+        return {cid: [d.referral_id for d in holders if not conflicts_with_any(d, (o for o in holders if o is not d))]
+                for cid, holders in sorted(held.items()) if len(holders) <= self.cohorts[cid].free_places}
 
     def candidates(self) -> Iterable[CohortOption]:
         return (c for c in self.problem.cohorts if c.state == CohortState.CANDIDATE)

@@ -194,3 +194,22 @@ def test_without_a_warm_start_there_is_no_neighbourhood_to_search_and_the_full_s
     plan = CpSatAllocator(warm_start=False).allocate(MIXED)
     assert check_plan(MIXED, plan) == [] and plan.trace
     assert not any("/lns" in stage for _, stage, _ in plan.trace)
+
+
+@pytest.mark.parametrize("days_to_start", [60, 7], ids=["running-not-frozen", "frozen"])
+def test_two_holders_of_one_place_who_become_non_associated_are_not_both_kept(days_to_start):
+    """Regression (issue 15 overrides work): two people holding places on a running cohort became non-associated
+    and neither had another cohort; keep_published (or pinned, inside the freeze window) promised both a place
+    and non_associations forbade them together, so the model was infeasible and the plan fell back. The safety
+    rule wins: one keeps the place, the other is left out with a reason."""
+    from datetime import timedelta
+    from solver.schema import CohortState
+    from tests.unit.solver.factories import AS_OF
+    cohort = make_cohort(cohort_id="O1", state=CohortState.OPEN, start_date=AS_OF + timedelta(days=days_to_start),
+                         end_date=AS_OF + timedelta(days=days_to_start + 120))
+    a = make_demand(referral_id="R1", crn="X1", current_cohort_id="O1", non_associations=frozenset({"X2"}))
+    b = make_demand(referral_id="R2", crn="X2", current_cohort_id="O1")
+    problem = tiny_problem([a, b], [cohort])
+    plan = allocate(problem)
+    assert plan.status != "FALLBACK", plan.note
+    assert len(plan.assignments) == 1 and len(plan.unallocated) == 1
