@@ -13,7 +13,7 @@
 - timers: heartbeat (:class:`~streams.health.LoopWatch`), :class:`~streams.periodic.AlertSweep`,
   :class:`~streams.periodic.WeeklyReports` (leader, crontab);
 - :class:`~streams.rebalance.PartitionAssignment` hands partitions to the intake and the scheduler;
-  :class:`~streams.health.Health` answers ``/health``.
+  :class:`~streams.health.Health` answers ``/health`` and ``/ready``.
 """
 from __future__ import annotations
 
@@ -59,7 +59,8 @@ class Worker:
         self.intake = Intake(self.service, OffsetGate(self._highwater), self.requests.request, s.merge_idle_s,
                              s.batch_max, self.engine.ingestor.clock)
         self.watch = LoopWatch()
-        self.health = Health(s.worker_id, self.app.is_leader, self.service, self.intake, self.scheduler, self.watch)
+        self.health = Health(s.worker_id, self.app.is_leader, self.service, self.intake, self.scheduler, self.watch,
+                             s.ready_max_lag)
         self.reports = WeeklyReports(self.service, self.engine.settings.output_dir)
         self._register(s)
 
@@ -93,6 +94,11 @@ class Worker:
             async def health(view, request):
                 return view.json(self.health.report())
             app.page("/health")(health)
+
+            async def ready(view, request):
+                answer = self.health.readiness()
+                return view.json(answer, status=200 if answer["ready"] else 503)
+            app.page("/ready")(ready)
 
     def _topic(self, name: str) -> Any:
         return self.app.topic(name, partitions=self.settings.partitions, key_type=bytes, value_type=bytes,

@@ -50,10 +50,13 @@ def worker(
     import faust
     from aiokafka.errors import KafkaError
 
+    from engine.settings import EngineSettings
     from streams.app import Worker
+    from streams.ops import announce
     from streams.topics import TopicMismatch, ensure_topics
 
     settings = _settings(broker)
+    announce(database_url or EngineSettings().database_url, settings.broker_url, settings.app_id, settings.worker_id)
     engine = open_engine(database_url)
     engine.load_region()
     try:
@@ -67,6 +70,39 @@ def worker(
     service = Worker(settings, engine)
     logging.getLogger("streams").setLevel(loglevel.upper())
     faust.Worker(service.app, loglevel=loglevel.upper()).execute_from_commandline()
+
+
+topics_app = typer.Typer(help="The service's Kafka topics.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+
+
+@topics_app.command("create")
+def topics_create(
+    broker: Optional[str] = BrokerOption,
+    partitions: Optional[int] = typer.Option(None, min=1, envvar="COHORTPLAN_PARTITIONS",
+                                             help="Partitions of every topic (default 6)."),
+) -> None:
+    """Create the project's topics (inbound, outbound, internal) with one partition count; idempotent.
+
+    Run it before the first producer on a broker that does not create topics itself: producing to a topic
+    that does not exist yet waits for metadata that never comes. Exit code 2 when a topic exists with
+    another partition count."""
+    from aiokafka.errors import KafkaError
+
+    from streams.topics import TopicMismatch, ensure_topics
+
+    settings = _settings(broker, partitions=partitions)
+    try:
+        created = asyncio.run(ensure_topics(settings.bootstrap_servers, settings.all_topics, settings.partitions,
+                                            settings.replication_factor))
+    except TopicMismatch as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    except (KafkaError, OSError) as exc:
+        raise _unreachable(settings, exc) from None
+    for name in settings.all_topics:
+        state = "created" if name in created else "exists"
+        console.print(f"{escape(name)}: {state}, {settings.partitions} partitions", highlight=False)
 
 
 @app.command()

@@ -86,6 +86,10 @@ class OffsetGate:
         expected, highwater = self._expected.get(tp), self._highwater(tp)
         return expected is not None and highwater is not None and expected >= highwater
 
+    def end(self, tp: TP) -> int | None:
+        """The broker's end of this partition at the last fetch; None before one."""
+        return self._highwater(tp)
+
     def lag(self, partitions: Iterable[TP]) -> dict[str, int]:
         """Messages on the broker not yet admitted, per partition (at the last fetch)."""
         out = {}
@@ -132,6 +136,7 @@ class Intake:
                  idle_s: float, batch_max: int, clock: Any) -> None:
         self.service, self.gate, self.on_dirty = service, gate, on_dirty
         self.acks = PendingAcks()
+        self.applied_next: dict[TP, int] = {}  # per owned inbound partition: the next offset to apply
         self.merger = EventTimeMerger(self.apply, idle_s, batch_max, caught_up=gate.caught_up, behind=gate.behind,
                                       clock=clock)
 
@@ -149,6 +154,10 @@ class Intake:
         """A batch the merger released: apply it in one transaction, acknowledge it, pass on what changed."""
         result = await self.service.apply(batch)
         self.acks.release(batch)
+        for item in batch:
+            tp = (item.origin, item.partition or 0)
+            if tp in self.applied_next and item.offset is not None:
+                self.applied_next[tp] = max(self.applied_next[tp], item.offset + 1)
         for region in sorted(result.dirty_regions):
             await self.on_dirty(region)
 
@@ -166,9 +175,24 @@ class Intake:
     def assign(self, partitions: list[TP], applied: dict[TP, int]) -> None:
         """Own these inbound partitions (a rebalance), resuming after the database's applied offsets."""
         self.gate.reset(partitions, applied)
+        self.applied_next = {tp: applied[tp] + 1 if tp in applied else 0 for tp in partitions}
         self.revoke([tp for tp in self.merger.partitions if tp not in self.gate])
         self.merger.assign(partitions)
 
+    def unapplied(self) -> tuple[dict[str, int], list[str]]:
+        """Per owned inbound partition, messages on the broker (at the last fetch) not applied here yet; and
+        the partitions whose end is not known yet (no fetch came back)."""
+        behind, unknown = {}, []
+        for tp, next_offset in sorted(self.applied_next.items()):
+            end = self.gate.end(tp)
+            if end is None:
+                unknown.append(f"{tp[0]}:{tp[1]}")
+            else:
+                behind[f"{tp[0]}:{tp[1]}"] = max(0, end - next_offset)
+        return behind, unknown
+
     def revoke(self, partitions: list[TP]) -> None:
         """Unapplied messages of revoked partitions are dropped, never acknowledged."""
+        for tp in partitions:
+            self.applied_next.pop(tp, None)
         self.acks.forget(self.merger.revoke(partitions))

@@ -42,6 +42,8 @@ class StreamSettings(BaseSettings):
         2.0, ge=0, le=60, description="a partition neither caught up nor delivering (and not known to be behind the broker) holds others back at most this long")
     replan_quiet_s: float = Field(5.0, ge=0, description="re-plan a region after this long without changes")
     replan_max_delay_s: float = Field(60.0, gt=0, description="…or at most this long after its first change")
+    ready_max_lag: int = Field(100, ge=0, description="/ready is true once the worker owns inbound partitions "
+                               "and at most this many of their messages wait to be applied")
     relay_interval_s: float = Field(0.2, gt=0, le=60, description="outbox relay poll interval")
     watermark_interval_s: float = Field(
         0.02, gt=0, le=5, description="how often workers sharing the inbound partitions exchange low watermarks")
