@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from api.access import Viewer, viewer
 from api.auth import Principal, Role, require, visible_region
 from api.deps import reader, region
 from api.models import IdPath, Override, OverrideBody, Page, Paging, RegionPath
@@ -23,6 +24,15 @@ def planning_region(region: RegionPath, principal: Principal = Depends(planner_r
                     read: Reader = Depends(reader)) -> tuple[str, Principal]:
     """The path's region and the caller, who must be allowed to plan (PLANNER, ADMIN) and to see the region."""
     return visible_region(principal, region, read.regions()), principal
+
+
+def _may_act_on_referral(read: Reader, view: Viewer, region_code: str, referral_id: str | None) -> None:
+    """403 for an override on a limited-access case the caller may not see — only for a referral of the region
+    (the engine answers 404 for any other, as if it did not exist)."""
+    crn = read.crn_of(referral_id) if referral_id else None
+    person = read.person(crn) if crn else None
+    if person is not None and person["region"] == region_code:
+        view.may_act_on(crn, f"referral {referral_id}")
 
 
 def region_date(read: Reader, region: str) -> date:
@@ -65,8 +75,9 @@ def list_overrides(query: Annotated[Paging, Query()], request: Request, region_c
              responses=responses(400, 401, 403, 404, 409, 422),
              summary="Add a planner override (keep, never, hold, lock): every plan honours it while it is safe")
 def add_override(body: OverrideBody, request: Request, where: tuple[str, Principal] = Depends(planning_region),
-                 read: Reader = Depends(reader)) -> Override:
+                 read: Reader = Depends(reader), view: Viewer = Depends(viewer)) -> Override:
     region_code, principal = where
+    _may_act_on_referral(read, view, region_code, body.referral_id)
     if not 1 <= len(principal.subject) <= 64 or any(ord(c) < 32 or ord(c) == 127 for c in principal.subject):
         raise Forbidden("the token's subject cannot be recorded as who made the override")
     today = region_date(read, region_code)
@@ -79,8 +90,11 @@ def add_override(body: OverrideBody, request: Request, where: tuple[str, Princip
 @router.delete("/regions/{region}/overrides/{override_id}", status_code=204, response_class=Response,
                responses=responses(401, 403, 404, 422),
                summary="Remove a planner override: plans no longer honour it (its record stays)")
-def remove_override(override_id: IdPath, request: Request,
-                    where: tuple[str, Principal] = Depends(planning_region)) -> Response:
+def remove_override(override_id: IdPath, request: Request, where: tuple[str, Principal] = Depends(planning_region),
+                    read: Reader = Depends(reader), view: Viewer = Depends(viewer)) -> Response:
     region_code, principal = where
+    with request.app.state.engine.database.uow() as uow:
+        row = next((r for r in uow.overrides(region_code) if r["override_id"] == override_id), None)
+    _may_act_on_referral(read, view, region_code, row and row["referral_id"])
     engine_call(request, ov.remove, region_code, override_id, principal.subject[:64], datetime.now(timezone.utc))
     return Response(status_code=204)

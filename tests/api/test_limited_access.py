@@ -11,7 +11,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -230,6 +230,20 @@ def test_subject_access_exports_every_part_held_on_a_person(limited, as_user):
     assert doc["overrides"] == []  # the planner_overrides table is there, with nothing on this person
     reads = doc["reads"]
     assert reads and reads[-1]["actor"] == OTHER and reads[-1]["route"] == "GET /people/{crn}/referrals"
+
+
+def test_an_excluded_planner_may_neither_add_nor_remove_an_override_on_the_case(limited, as_user):
+    client, cases = limited
+    body = {"kind": "hold", "referral_id": cases.excluded_referral,
+            "until": (date.today() + timedelta(days=30)).isoformat(), "reason": "awaiting assessment"}
+    refused = client.post("/regions/RS/overrides", json=body, headers=as_user(EXCLUDED, Role.PLANNER))
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+    assert cases.excluded_crn not in refused.text and "limited-access case" in refused.json()["detail"]
+    made = client.post("/regions/RS/overrides", json=body, headers=as_user(OTHER, Role.PLANNER))
+    assert made.status_code == 201, made.text
+    path = f"/regions/RS/overrides/{made.json()['override_id']}"
+    assert client.delete(path, headers=as_user(EXCLUDED, Role.PLANNER)).status_code == 403
+    assert client.delete(path, headers=as_user(OTHER, Role.PLANNER)).status_code == 204
 
 
 def test_subject_access_has_the_alerts_their_actions_and_the_limited_access_rule(limited, as_user):
