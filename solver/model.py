@@ -53,7 +53,10 @@ SIZED_MIN_S, SIZED_MAX_S = 1.0, 120.0
 # than the hinted current practice, LNS alone 84 fewer; three times the default, 7 against 124 in 1.75 s
 # (BENCHMARKS.md issue 14 §4). The default region (about 5,200 variables) proves optimality without it.
 LNS_FIRST_MIN_VARIABLES = 15_000
-LNS_FIRST_SHARE = 0.75
+LNS_FIRST_SHARE = 0.85
+# ... and gives tier 1 (weighted deadline misses) most of the budget: in a large region the search for fewer
+# misses has the most to do, and a 5 s plan must get most of what a 60 s plan gets (issue 14 §3).
+LNS_FIRST_TIER_SHARE = {1: 0.7, 2: 0.15, 3: 0.05, 4: 0.1}
 LNS_PARAMETERS = {"use_lns_only": True, "cp_model_probing_level": 0, "symmetry_level": 0}
 
 
@@ -236,6 +239,8 @@ class _Run:
         if self.lns_first:
             whole = self.budget.left * share
             solver, status = self._solve_once(f"{stage}/lns", share * (LNS_FIRST_SHARE if bound else 1.0), lns=True)
+            if status == cp_model.UNKNOWN and self.values is None and self.budget.reproducible:
+                solver, status = self._first_solution(stage, lns=True)
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE) or not bound:
                 return solver, status, solver.best_objective_bound
             self._keep(solver)
@@ -247,9 +252,13 @@ class _Run:
             return solver, status, proven
         solver, status = self._solve_once(stage, share)
         if status == cp_model.UNKNOWN and self.values is None and self.budget.reproducible:
-            floor = FIRST_SOLUTION_DET_PER_VARIABLE * len(self.b.model.proto.variables)
-            solver, status = self._solve_once(f"{stage}+first", 1.0, floor)
+            solver, status = self._first_solution(stage)
         return solver, status, solver.best_objective_bound
+
+    def _first_solution(self, stage: str, lns: bool = False) -> tuple[cp_model.CpSolver, int]:
+        """The stage once more, with a budget sized to the model: its share ended before presolve did."""
+        floor = FIRST_SOLUTION_DET_PER_VARIABLE * len(self.b.model.proto.variables)
+        return self._solve_once(f"{stage}{'/lns' if lns else ''}+first", 1.0, floor, lns=lns)
 
     def _solve_once(self, stage: str, share: float, floor: float = 0.0,
                     lns: bool = False) -> tuple[cp_model.CpSolver, int]:
@@ -266,8 +275,9 @@ class _Run:
 
     def lexicographic(self, by_tier: dict[float, list[Term]]) -> None:
         """Minimise tier 1, hold it, minimise tier 2 … each stage starting from the last solution."""
+        shares = LNS_FIRST_TIER_SHARE if self.lns_first else TIER_SHARE
         for tier, terms in by_tier.items():
-            share = TIER_SHARE.get(tier, 0.1) / sum(TIER_SHARE.get(t, 0.1) for t in by_tier if t >= tier)
+            share = shares.get(tier, 0.1) / sum(shares.get(t, 0.1) for t in by_tier if t >= tier)
             expr = tier_expr(terms)
             self.b.model.minimize(expr)
             solver, status, bound = self._solve(f"T{tier:g}", share, bound=not self.bounds)

@@ -105,11 +105,17 @@ def test_a_tiny_time_limit_still_returns_a_plan_that_passes_the_checker():
         assert plan.note and plan.objective["fallback"] == 1.0
 
 
-def test_a_first_stage_that_found_nothing_in_its_share_runs_again_with_a_budget_for_the_models_size():
+@pytest.mark.parametrize("lns_first_from, first_stage", [(15_000, "T1+first"), (0, "T1/lns+first")],
+                         ids=["full-search", "lns-first"])
+def test_a_first_stage_that_found_nothing_in_its_share_runs_again_with_a_budget_for_the_models_size(
+        monkeypatch, lns_first_from, first_stage):
     """Issue 14: on a region twice the default, the first stage's share of a 1 s budget ended inside presolve,
     before CP-SAT reported the complete current-practice hint, and every such plan fell back. The stage now
-    runs once more with a budget sized to the model; a solve that found a solution is not affected."""
+    runs once more with a budget sized to the model; a solve that found a solution is not affected. The same
+    holds for a large model's LNS stage (it fell back at 1 s on regions two and three times the default)."""
     from datetime import timedelta
+    import solver.model as model
+    monkeypatch.setattr(model, "LNS_FIRST_MIN_VARIABLES", lns_first_from)
     from solver.schema import CohortState
     from tests.unit.solver.factories import AS_OF, make_problem
     demands = [make_demand(referral_id=f"R{i}", crn=f"X{i}", deadline=AS_OF + timedelta(days=300 + i))
@@ -120,7 +126,7 @@ def test_a_first_stage_that_found_nothing_in_its_share_runs_again_with_a_budget_
                            time_limit_s=0.001)
     plan = allocate(problem)
     assert plan.status != "FALLBACK" and plan.allocator == "cpsat"
-    assert [stage for _, stage, _ in plan.trace][0] == "T1+first"
+    assert [stage for _, stage, _ in plan.trace][0] == first_stage
     assert len(plan.assignments) == len(CurrentPracticeAllocator().allocate(problem).assignments) == 120
 
 
