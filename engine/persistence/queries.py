@@ -66,19 +66,34 @@ class Queries:
                "sentences": [_row(x) for x in self.s.execute(select(t.SentenceRow).where(
                    t.SentenceRow.crn == crn)).scalars()],
                "referrals": []}
+        ids = [r.referral_id for r in referrals]  # what each referral refers to, a query per table (not per referral)
+        history = self._by(t.ReferralHistoryRow, t.ReferralHistoryRow.referral_id, ids, many=True)
+        allocations = self._by(t.AllocationRow, t.AllocationRow.referral_id, ids)
+        cohorts = self._by(t.CohortRow, t.CohortRow.cohort_id, [a.cohort_id for a in allocations.values()])
+        requirements = self._by(t.RequirementRow, t.RequirementRow.requirement_id, [r.requirement_id for r in referrals])
+        sentences = self._by(t.SentenceRow, t.SentenceRow.sentence_id, [r.sentence_id for r in requirements.values()])
         for referral in referrals:
-            history = self.s.execute(select(t.ReferralHistoryRow).where(
-                t.ReferralHistoryRow.referral_id == referral.referral_id).order_by(t.ReferralHistoryRow.seq)).scalars()
-            allocation = self.s.get(t.AllocationRow, referral.referral_id)
-            cohort = allocation and self.s.get(t.CohortRow, allocation.cohort_id)
-            requirement = self.s.get(t.RequirementRow, referral.requirement_id)
-            sentence = requirement and self.s.get(t.SentenceRow, requirement.sentence_id)
+            allocation = allocations.get(referral.referral_id)
+            cohort = allocation and cohorts.get(allocation.cohort_id)
+            requirement = requirements.get(referral.requirement_id)
+            sentence = requirement and sentences.get(requirement.sentence_id)
             ends = plain(deadline(requirement.end_date, sentence.expected_end_date)) if sentence else None
             out["referrals"].append({**_row(referral), "deadline": ends,
-                                     "history": [_row(h) for h in history],
+                                     "history": [_row(h) for h in sorted(history.get(referral.referral_id, []),
+                                                                         key=lambda h: h.seq)],
                                      "allocation": _row(allocation) if allocation else None,
                                      "cohort": _row(cohort) if cohort else None})
         return out
+
+    def _by(self, row_cls, key, values: list[str], many: bool = False) -> dict[str, Any]:
+        """Rows of ``row_cls`` whose ``key`` is one of ``values``, by key (a list of them with ``many``)."""
+        found: dict[str, Any] = {}
+        for row in self.s.execute(select(row_cls).where(key.in_(sorted(set(values))))).scalars() if values else ():
+            if many:
+                found.setdefault(getattr(row, key.key), []).append(row)
+            else:
+                found[getattr(row, key.key)] = row
+        return found
 
     def open_alerts(self, region: str | None = None, kinds: list[str] | None = None, pdu: str | None = None,
                     subject: str | None = None) -> list[dict[str, Any]]:
