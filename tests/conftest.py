@@ -7,6 +7,8 @@
   overrides it with the in-memory store only, tests/integration/on_databases with the two SQL ones.
 - ``postgres_server``: the session's throwaway PostgreSQL server. It is started lazily,
   only when a selected test actually needs it, and a missing server is a FAILURE, not a skip.
+- ``kafka_broker``: the session's real single-node Kafka broker (tests/support/kafka_broker.py), for
+  tests/integration/kafka and tests/faults; started lazily, and one that cannot start is a FAILURE.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from contextlib import contextmanager
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.support.kafka_broker import KafkaBroker
 from tests.support.postgres import PostgresServer, PostgresUnavailable
 from tests.support.stores import MemoryTestStore, SqlTestStore
 
@@ -119,3 +122,30 @@ def store(request, tmp_path) -> Iterator[MemoryTestStore | SqlTestStore]:
     """Every store the engine runs on: in memory, SQLite, PostgreSQL (tests/unit narrows it to memory)."""
     with open_store(request.param, request, tmp_path) as opened:
         yield opened
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    from tests.support.kafka_broker import KafkaError, KafkaUnavailable
+
+    broker = KafkaBroker(tmp_path_factory.mktemp("kafka"))
+    failure: str | None = None
+    try:
+        broker.fetch()
+        broker.start()
+    except KafkaUnavailable as exc:
+        failure = (
+            f"{exc}\nKafka is required (never skipped): run the suite via scripts/test, which "
+            "installs java and mvn when missing and fetches the broker jars up front."
+        )
+    except KafkaError as exc:  # its message ends with the tail of the broker log
+        failure = f"Kafka broker {broker.version} did not start: {exc}"
+    except Exception as exc:  # unexpected: still show what the broker logged
+        failure = f"Kafka broker {broker.version} did not start: {exc!r}\n{broker.log_tail()}"
+    if failure is not None:
+        broker.kill()
+        pytest.fail(failure, pytrace=False)
+    try:
+        yield broker
+    finally:
+        broker.stop()
