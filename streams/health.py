@@ -51,7 +51,8 @@ class Health:
             ingest=dict(batches=stats.batches, received=r.received, applied=r.applied, duplicates=r.duplicates,
                         redelivered=r.redelivered, dead_lettered=r.dead_lettered, parked=r.parked, stale=r.stale,
                         retries=stats.retries, isolated=stats.isolated),
-            plans=dict(published=stats.plans, dropped=stats.plans_dropped, last=stats.last_plan),
+            plans=dict(published=stats.plans, scoped=stats.scoped_plans, dropped=stats.plans_dropped,
+                       last=stats.last_plan),
             relayed=stats.relayed, uptime_s=round(time.time() - stats.started, 1))
 
     def readiness(self) -> dict[str, Any]:

@@ -48,6 +48,7 @@ class Stats:
     ingest: BatchResult = field(default_factory=BatchResult)
     plans: int = 0
     plans_dropped: int = 0      # stale basis or not carried onto the current state: planned again
+    scoped_plans: int = 0       # of the published plans, those that freed only some programmes (engine/services/scope.py)
     relayed: int = 0
     retries: int = 0
     isolated: int = 0           # batches split after repeated failure
@@ -140,7 +141,7 @@ class EngineService:
         """Snapshot → solve in the process pool → publish carried onto the state now."""
         started = time.perf_counter()
         as_of = await self.as_of()
-        prepared = await self._on(self._db, self.planner.prepare, region, as_of)
+        prepared, scope = await self._on(self._db, self.planner.prepare_next, region, as_of)
         plan = await self._on(self._solve, self.planner.allocator.allocate, prepared.problem)
         try:
             outcome = await self._on(self._db, self.planner.publish, prepared, plan)
@@ -153,10 +154,12 @@ class EngineService:
         self.stats.plans += 1
         self.stats.last_plan = dict(region=region, as_of=as_of.isoformat(), version=outcome.plan_version,
                                     status=plan.status, made=outcome.made, changed=outcome.changed,
-                                    removed=outcome.removed, seconds=round(time.perf_counter() - started, 3))
-        log.info("plan %d for %s as of %s: %s, made %d changed %d removed %d in %.2f s", outcome.plan_version,
-                 region, as_of, plan.status, outcome.made, outcome.changed, outcome.removed,
-                 time.perf_counter() - started)
+                                    removed=outcome.removed, seconds=round(time.perf_counter() - started, 3),
+                                    scope=scope.describe())
+        self.stats.scoped_plans += not scope.full
+        log.info("plan %d for %s as of %s (%s: %s): %s, made %d changed %d removed %d in %.2f s", outcome.plan_version,
+                 region, as_of, scope.describe(), scope.why, plan.status, outcome.made, outcome.changed,
+                 outcome.removed, time.perf_counter() - started)
         return outcome
 
     async def sweep_alerts(self, region: str) -> SweepResult:

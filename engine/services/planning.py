@@ -32,6 +32,7 @@ from engine.services.ingest import dirty_regions, event_clock
 from engine.services import safety
 from engine.services.gate import clear_rejection, plan_violations, record_rejection
 from engine.services.problem import Snapshot, build_problem, pinned_cohort
+from engine.services.scope import Scope, scope_of
 from engine.services.overrides import record_set_aside
 from solver import schema as s
 from solver.incremental import rebase, replan_params
@@ -79,6 +80,7 @@ class Planner:
         self.rules, self.params, self.grid = rules or EngineRules(), params or s.Params(), grid
         self.replan_time_limit_s = replan_time_limit_s
         self.alerts = alerts or AlertSweep(self.rules)
+        self._published: dict[str, tuple[date, s.Problem]] = {}  # per region, right after this planner's last publish
 
     def plan(self, region: str, as_of: date, programmes: Iterable[str] | None = None) -> PlanOutcome:
         """Plan the region; with ``programmes``, an incremental re-plan that frees only their
@@ -97,6 +99,17 @@ class Planner:
             snapshot = self._snapshot(uow, region, as_of, programmes)
             return Prepared(region, as_of, snapshot.problem, _basis(uow, region), uow.get_state(keys.DIRTY.key(region)))
 
+    def prepare_next(self, region: str, as_of: date) -> tuple[Prepared, Scope]:
+        """Step 1 of a service re-plan, scoped (:mod:`engine.services.scope`): the whole region, or only the
+        programmes whose waiting people changed since this planner's last publish."""
+        prepared = self.prepare(region, as_of)
+        scope = scope_of(self._published.get(region), prepared.problem)
+        if not scope.full:
+            problem = prepared.problem
+            prepared = replace(prepared, problem=replace(problem, params=replan_params(
+                problem, scope.programmes, self.replan_time_limit_s)))
+        return prepared, scope
+
     def publish(self, prepared: Prepared, plan: s.Plan) -> PlanOutcome | None:
         """Publish a plan solved on ``prepared`` against the state now: step 3 of a service re-plan.
 
@@ -114,7 +127,11 @@ class Planner:
             carried = rebase(plan, prepared.problem, snapshot.problem)
             if carried is None:
                 return None
-            return self._commit(uow, snapshot, carried, prepared.dirty)
+            outcome = self._commit(uow, snapshot, carried, prepared.dirty)
+        self._published.pop(region, None)
+        if not outcome.rejected:  # the state a scoped re-plan compares with (prepare_next)
+            self._published[region] = (prepared.as_of, self.prepare(region, prepared.as_of).problem)
+        return outcome
 
     def _snapshot(self, uow: UnitOfWork, region: str, as_of: date, programmes: Iterable[str] | None) -> Snapshot:
         _advance(uow, region, as_of, self.params.freeze_days)
