@@ -40,6 +40,22 @@ def _unreachable(settings: StreamSettings, exc: Exception) -> typer.Exit:
     return typer.Exit(2)
 
 
+def _declare_topics(settings: StreamSettings) -> list[str]:
+    """Every topic with the configured partition count (the names created); exit 2 on another count."""
+    from aiokafka.errors import KafkaError
+
+    from streams.topics import TopicMismatch, ensure_topics
+
+    try:
+        return asyncio.run(ensure_topics(settings.bootstrap_servers, settings.all_topics, settings.partitions,
+                                         settings.replication_factor))
+    except TopicMismatch as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    except (KafkaError, OSError) as exc:
+        raise _unreachable(settings, exc) from None
+
+
 @app.command()
 def worker(
     broker: Optional[str] = BrokerOption,
@@ -48,25 +64,16 @@ def worker(
 ) -> None:
     """Run the service worker: consume the inbound topics, apply, re-plan, publish (Ctrl-C stops)."""
     import faust
-    from aiokafka.errors import KafkaError
 
     from engine.settings import EngineSettings
     from streams.app import Worker
     from streams.ops import announce
-    from streams.topics import TopicMismatch, ensure_topics
 
     settings = _settings(broker)
     announce(database_url or EngineSettings().database_url, settings.broker_url, settings.app_id, settings.worker_id)
     engine = open_engine(database_url)
     engine.load_region()
-    try:
-        asyncio.run(ensure_topics(settings.bootstrap_servers, settings.all_topics, settings.partitions,
-                                  settings.replication_factor))
-    except TopicMismatch as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
-    except (KafkaError, OSError) as exc:
-        raise _unreachable(settings, exc) from None
+    _declare_topics(settings)
     service = Worker(settings, engine)
     logging.getLogger("streams").setLevel(loglevel.upper())
     faust.Worker(service.app, loglevel=loglevel.upper()).execute_from_commandline()
@@ -87,19 +94,8 @@ def topics_create(
     Run it before the first producer on a broker that does not create topics itself: producing to a topic
     that does not exist yet waits for metadata that never comes. Exit code 2 when a topic exists with
     another partition count."""
-    from aiokafka.errors import KafkaError
-
-    from streams.topics import TopicMismatch, ensure_topics
-
     settings = _settings(broker, partitions=partitions)
-    try:
-        created = asyncio.run(ensure_topics(settings.bootstrap_servers, settings.all_topics, settings.partitions,
-                                            settings.replication_factor))
-    except TopicMismatch as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
-    except (KafkaError, OSError) as exc:
-        raise _unreachable(settings, exc) from None
+    created = _declare_topics(settings)
     for name in settings.all_topics:
         state = "created" if name in created else "exists"
         console.print(f"{escape(name)}: {state}, {settings.partitions} partitions", highlight=False)

@@ -6,8 +6,8 @@ embedded replay of the same events, and what to compare between them (issue 16 Â
   history is compared on its own (:func:`differing_tables`): a status change that arrives after a later one of
   the same referral is stale by design (docs/events.md), so the final status is the same but the history
   lacks the step in between.
-- :func:`embedded_state` replays the clean file in-process and plans each changed region once, as of the day
-  the worker planned: the reference.
+- the reference is :func:`tests.support.service.embedded_state`: the clean file replayed in-process and each
+  changed region planned once, as of the day the worker planned.
 - :class:`Report` is the per-scenario line: events in, applied, duplicates dropped, dead letters, outbound ids
   missing and doubled.
 """
@@ -19,8 +19,7 @@ import random
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 from engine.bootstrap import bootstrap
@@ -76,18 +75,6 @@ def differing_tables(a: dict, b: dict, drop_alert_kinds: tuple[str, ...] = (),
         if rows_a != rows_b:
             out[name] = len(rows_a ^ rows_b)
     return out
-
-
-def embedded_state(path: Path, database_url: str, settings: EngineSettings, as_of: date) -> dict:
-    """The clean replay: the file in-process (no broker, no threads), then one plan per changed region."""
-    from engine.services.replay import Replay, read_lines
-    engine = bootstrap(settings.model_copy(update=dict(database_url=database_url, solver_in_process=True)))
-    engine.load_region()
-    Replay(engine.ingestor).run(read_lines(path))
-    planner = engine.planner()
-    for region in planner.dirty_regions():
-        planner.plan(region, as_of)
-    return state(database_url)
 
 
 def outbound_ids(tables: dict) -> set[str]:

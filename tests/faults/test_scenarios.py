@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections import Counter
 import random
 import socket
 import urllib.error
 import urllib.request
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -28,10 +28,10 @@ from engine.bootstrap import bootstrap
 from engine.settings import EngineSettings
 from simulator import GeneratorParams, generate
 from streams.kafka_io import Routed, plan_file, produce
-from tests.faults.harness import (Report, canonical_hash, compare_outbound, differing_tables, embedded_state, interleave,
-                                  outbound_ids, poison, state, with_duplicates_and_reordering)
+from tests.faults.harness import (Report, canonical_hash, compare_outbound, differing_tables, interleave, outbound_ids,
+                                  poison, state, with_duplicates_and_reordering)
 from tests.support.polling import wait_until
-from tests.support.service import (WorkerProcess, create_topics, engine_settings, read_all, service_env,
+from tests.support.service import (WorkerProcess, create_topics, embedded_state, engine_settings, read_all, service_env,
                                    stream_settings, wait_settled)
 
 pytestmark = pytest.mark.slow

@@ -202,8 +202,9 @@ class Decisions:
         return Counter(m.event_type for m in self.unique.values())
 
 
-def embedded_reference(path: Path, database_url: str, settings: EngineSettings, as_of: date) -> dict[str, str]:
-    """The embedded path on the same file: replay in-process, then one plan as of ``as_of``."""
+def embedded_state(path: Path, database_url: str, settings: EngineSettings, as_of: date) -> dict[str, list[dict]]:
+    """The embedded path on the same file: replay in-process, then one plan per changed region as of ``as_of``;
+    the canonical state it ends in (:meth:`Queries.canonical_state`)."""
     from engine.services.replay import Replay, read_lines
     engine = bootstrap(settings.model_copy(update=dict(database_url=database_url, solver_in_process=True)))
     engine.load_region()
@@ -213,6 +214,11 @@ def embedded_reference(path: Path, database_url: str, settings: EngineSettings, 
         planner.plan(region, as_of)
     q = engine.queries()
     try:
-        return {row["referral_id"]: row["cohort_id"] for row in q.canonical_state()["allocations"]}
+        return q.canonical_state()
     finally:
         q.close()
+
+
+def embedded_reference(path: Path, database_url: str, settings: EngineSettings, as_of: date) -> dict[str, str]:
+    """The embedded path's allocations: referral → cohort."""
+    return {row["referral_id"]: row["cohort_id"] for row in embedded_state(path, database_url, settings, as_of)["allocations"]}
