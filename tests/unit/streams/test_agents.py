@@ -145,3 +145,26 @@ async def test_the_replan_agent_notes_each_region_it_is_asked_to_plan(make_worke
         await agent.put(json.dumps({"region": "R1"}).encode(), key=b"R1")
         await wait_until_async(lambda: len(worker.scheduler.debouncer.pending) == 2, timeout=10)
     assert worker.scheduler.debouncer.pending == ["R1", "R2"]
+
+
+async def test_ready_only_once_it_owns_partitions_knows_their_ends_and_has_applied_everything(make_worker):
+    worker = make_worker()
+    worker.health.ready_max_lag = 0
+    ends: dict = {}
+    worker.intake.gate._highwater = ends.get  # the broker's ends, as the consumer reports them after a fetch
+    assert not worker.health.readiness()["ready"] and len(worker.health.readiness()["end_unknown"]) == 3
+    lines = person_with_referral("X000001")
+    ends.update({(topic, 0): 0 for topic in worker.settings.inbound_topics})
+    for line in lines:
+        topic = route(line, json.loads(line), worker.settings).topic
+        ends[(topic, 0)] += 1
+    async with ingest_agents(worker) as put:
+        for line in lines:
+            await put(line)
+        assert worker.health.readiness() | {"ready": None} == dict(
+            ready=None, inbound_partitions=3, end_unknown=[], not_applied=len(lines), max_lag=0)
+        assert not worker.health.readiness()["ready"]
+        async with applying(worker):
+            await wait_until_async(lambda: worker.health.readiness()["ready"], timeout=10)
+    worker.intake.revoke(list(ends))  # a worker left without inbound partitions applies nothing: never ready
+    assert worker.health.readiness()["inbound_partitions"] == 0 and not worker.health.readiness()["ready"]
