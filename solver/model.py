@@ -39,6 +39,7 @@ MAX_COEF = 2 ** 62
 # improve on it. Only runs that would otherwise fall back pay for it, so plans that found a solution are
 # unchanged.
 FIRST_SOLUTION_DET_PER_VARIABLE = 2.3e-5
+FIRST_SOLUTION_MIN_WALL_S = 5.0
 # A plan without a time limit of its own (Params.time_limit_s None, the service's default) gets one sized to its
 # model: SIZED_SECONDS_PER_VARIABLE per model variable, within [SIZED_MIN_S, SIZED_MAX_S]. Read off the budget
 # sweep (bench/budget_bench.py, BENCHMARKS.md issue 14 §3): the smallest limit that got the whole gain of a 60 s
@@ -203,8 +204,10 @@ class _Budget:
         if lns:
             for name, value in LNS_PARAMETERS.items():
                 setattr(solver.parameters, name, value)
-        if floor:  # a floor the budget did not have: its own wall cap, as for a time limit worth the floor
-            wall = max(wall, floor / DETERMINISTIC_PER_SECOND * WALL_CAP)
+        if floor:  # a floor the budget did not have: its own wall cap, as for a time limit worth the floor, and
+            # never below FIRST_SOLUTION_MIN_WALL_S (a small model's floor gave 0.7 s, which a loaded machine's
+            # presolve overran: the retry found nothing and the plan fell back)
+            wall = max(wall, floor / DETERMINISTIC_PER_SECOND * WALL_CAP, FIRST_SOLUTION_MIN_WALL_S)
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = self.seed
         if self.reproducible:
