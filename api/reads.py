@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from api.read_model import ReadModel, Version
 from engine import state_keys as keys
 from engine.bootstrap import Engine
 from engine.domain.access import LimitedAccess
@@ -38,6 +39,7 @@ class Reader:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.rules = engine.rules
+        self.model = ReadModel()  # answers the same for every caller, per state version (api/read_model.py)
 
     @contextmanager
     def queries(self) -> Iterator[Queries]:
@@ -52,11 +54,20 @@ class Reader:
         with self.engine.database.uow() as uow:
             uow.get_state(keys.CLOCK)
 
-    def regions(self) -> list[str]:
+    def version(self) -> Version:
+        """The state version (one statement): what the read model's answers are kept under."""
+        with self.queries() as q:
+            return q.state_version()
+
+    def regions(self, version: Version | None = None) -> list[str]:
+        if version is not None:
+            return self.model.get(version, ("regions",), lambda: known_regions(self.engine.database))
         return known_regions(self.engine.database)
 
-    def planned_as_of(self) -> dict[str, date]:
+    def planned_as_of(self, version: Version | None = None) -> dict[str, date]:
         """The date each region was last planned as of (the engine's planning clock)."""
+        if version is not None:
+            return self.model.get(version, ("planned_as_of",), self.planned_as_of)
         with self.engine.database.uow() as uow:
             return planned_regions(uow)
 

@@ -1,12 +1,15 @@
 """A region's open alerts, most severe and most urgent first, and one alert with what people did to it."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from api.access import Audit, Viewer, alert_person, audited, viewer
-from api.deps import reader, region
+from api.deps import reader, region, state_version
+from api.read_model import Version
+from api.responses import json_response
 from api.models import Alert, AlertAction, AlertDetail, AlertIdPath, AlertQuery, Page, RestrictedAlert
 from api.problems import NotFound, responses
 from api.reads import Reader
@@ -37,16 +40,36 @@ def alert_detail(row: dict[str, Any], actions: list[dict[str, Any]]) -> AlertDet
             responses=responses(401, 403, 404, 422),
             summary="Open alerts of the region, filtered by kind, lowest severity, PDU and workflow state")
 def alerts(query: Annotated[AlertQuery, Query()], region_code: str = Depends(region),
-           read: Reader = Depends(reader), view: Viewer = Depends(viewer),
-           audit: Audit = Depends(audited)) -> Page[Alert | RestrictedAlert]:
+           read: Reader = Depends(reader), version: Version = Depends(state_version),
+           view: Viewer = Depends(viewer), audit: Audit = Depends(audited)) -> Response:
     """An alert about a limited-access case the caller may not see is "Restricted": its id only."""
     floor = Severity(query.severity).rank
-    rows = [r for r in read.open_alerts(region_code, query.kind, query.pdu) if Severity(r["severity"]).rank >= floor
-            and (not query.state or state_of(r) in query.state)]
+    kinds, states = set(query.kind), set(query.state)
+    everyone = read.model.get(version, ("alerts", region_code), lambda: _listed(read, region_code))
+    rows = [a for a in everyone if (not kinds or a.alert.kind in kinds) and (query.pdu is None or a.alert.pdu_code
+            == query.pdu) and a.rank >= floor and (not states or a.alert.workflow_state in states)]
     page = rows[query.offset:query.offset + query.limit]
-    _audit(audit, page)
-    items = [Alert(**alert_fields(r)) if view.sees(alert_person(r)[0]) else restricted(r) for r in page]
-    return Page[Alert | RestrictedAlert](items=items, total=len(rows), limit=query.limit, offset=query.offset)
+    audit.record([a.crn for a in page], [a.referral_id for a in page])
+    items = [a.alert if view.sees(a.crn) else a.restricted for a in page]
+    return json_response(Page[Alert | RestrictedAlert](items=items, total=len(rows), limit=query.limit,
+                                                       offset=query.offset))
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An open alert as the list shows it, to everyone (``alert``) or to whoever may not see its person."""
+
+    alert: Alert
+    restricted: RestrictedAlert
+    rank: int
+    crn: str | None
+    referral_id: str | None
+
+
+def _listed(read: Reader, region_code: str) -> tuple[Listed, ...]:
+    """Every open alert of the region, most severe and most urgent first (kept in the read model)."""
+    return tuple(Listed(Alert(**alert_fields(r)), restricted(r), Severity(r["severity"]).rank, *alert_person(r))
+                 for r in read.open_alerts(region_code, None, None))
 
 
 @router.get("/regions/{region}/alerts/{alert_id}", response_model=AlertDetail | RestrictedAlert,

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from api.access import Audit, Viewer, audited, viewer
-from api.deps import reader, region
+from api.deps import reader, region, state_version
+from api.read_model import Version
+from api.responses import json_response
 from api.models import RestrictedReferral, WaitingEntry, WaitingList, WaitingListQuery
 from api.problems import responses
 from api.reads import Reader, slack_days
@@ -21,36 +23,40 @@ router = APIRouter(tags=["waiting list"])
 @router.get("/regions/{region}/waiting-list", response_model=WaitingList, responses=responses(401, 403, 404, 422),
             summary="Open referrals without a place, ordered by urgency")
 def waiting_list(query: Annotated[WaitingListQuery, Query()], region_code: str = Depends(region),
-                 read: Reader = Depends(reader), view: Viewer = Depends(viewer),
-                 audit: Audit = Depends(audited)) -> WaitingList:
+                 read: Reader = Depends(reader), version: Version = Depends(state_version),
+                 view: Viewer = Depends(viewer), audit: Audit = Depends(audited)) -> Response:
     """Referrals of the region in ``status`` (default: awaiting allocation) that hold no place, with their
     deadline, latest start and slack in days (from ``as_of``: by default the date the region was last planned
     as of), soonest latest start first; those with no start left first of all. At risk, cannot finish and
     past deadline are the weekly report's (and the deadline alerts') rules. A limited-access case the caller
     may not see keeps its place as a "Restricted" row (referral id and crn only); every page is audited."""
-    as_of = query.as_of or read.planned_as_of().get(region_code) or date.today()
+    as_of = query.as_of or read.planned_as_of(version).get(region_code) or date.today()
     weeks = at_risk_weeks()
-    rows = []
-    for f in sorted(read.waiting(region_code, as_of, query.status), key=sections.urgency):
-        entry = dict(
-            referral_id=f.referral_id, crn=f.crn, programme_code=f.programme_code, pdu_code=f.pdu_code,
-            sex=f.sex if f.sex in ("MALE", "FEMALE") else "", ldc=f.ldc, status=f.status, referred_on=f.referred_on,
-            deadline=f.deadline, latest_start=f.latest_start, slack_days=slack_days(f, as_of),
-            at_risk=sections.at_risk(f, as_of, weeks), cannot_finish=sections.cannot_finish(f, as_of),
-            past_deadline=sections.past_deadline(f, as_of))
-        if _wanted(entry, query):
-            rows.append(entry)
-    page = [WaitingEntry(**e) for e in rows[query.offset:query.offset + query.limit]]  # the page's only
+    everyone = read.model.get(version, ("waiting-list", region_code, as_of, query.status),
+                              lambda: _entries(read, region_code, as_of, query.status, weeks))
+    rows = [e for e in everyone if _wanted(e, query)]
+    page = rows[query.offset:query.offset + query.limit]
     audit.record([e.crn for e in page], [e.referral_id for e in page])
     items = [e if view.sees(e.crn) else RestrictedReferral(referral_id=e.referral_id, crn=e.crn) for e in page]
-    return WaitingList(items=items, total=len(rows), limit=query.limit,
-                       offset=query.offset, region=region_code, as_of=as_of, at_risk_weeks=weeks)
+    return json_response(WaitingList(items=items, total=len(rows), limit=query.limit, offset=query.offset,
+                                     region=region_code, as_of=as_of, at_risk_weeks=weeks))
 
 
-def _wanted(entry: dict[str, Any], query: WaitingListQuery) -> bool:
+def _entries(read: Reader, region_code: str, as_of: date, status: str, weeks: int) -> tuple[WaitingEntry, ...]:
+    """The whole waiting list, most urgent first, the same for every caller (kept in the read model)."""
+    return tuple(WaitingEntry(
+        referral_id=f.referral_id, crn=f.crn, programme_code=f.programme_code, pdu_code=f.pdu_code,
+        sex=f.sex if f.sex in ("MALE", "FEMALE") else "", ldc=f.ldc, status=f.status, referred_on=f.referred_on,
+        deadline=f.deadline, latest_start=f.latest_start, slack_days=slack_days(f, as_of),
+        at_risk=sections.at_risk(f, as_of, weeks), cannot_finish=sections.cannot_finish(f, as_of),
+        past_deadline=sections.past_deadline(f, as_of))
+        for f in sorted(read.waiting(region_code, as_of, status), key=sections.urgency))
+
+
+def _wanted(entry: WaitingEntry, query: WaitingListQuery) -> bool:
     wanted = {"programme_code": query.programme, "pdu_code": query.pdu, "sex": query.sex, "ldc": query.ldc,
               "at_risk": query.at_risk}
-    return all(value is None or entry[name] == value for name, value in wanted.items())
+    return all(value is None or getattr(entry, name) == value for name, value in wanted.items())
 
 
 @cache

@@ -5,12 +5,25 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.domain.policies import deadline
 from engine.persistence import tables as t
 from engine.persistence.rows import STATE_TABLES, canonical_state, plain
+
+
+# engine_state names (engine/state_keys.py) whose values move with the state the API's lists show
+VERSION_MARKS = ("clock", "offset:", "dirty:", "plan_version:", "last_planned:", "alert_sweeps:")
+_VERSION_MARKS = select(t.EngineStateRow.name, t.EngineStateRow.value).where(
+    or_(*(t.EngineStateRow.name.startswith(p, autoescape=True) for p in VERSION_MARKS)))
+# the highest id of the append-only tables, and how many dead letters and parked events there are (one row, each a
+# primary-key look-up or a count of a small table)
+_VERSION_TALLIES = select(*(select(value).scalar_subquery().label(name) for name, value in {
+    "max:outbox": func.max(t.OutboxRow.id), "max:history": func.max(t.ReferralHistoryRow.id),
+    "max:alert_actions": func.max(t.AlertActionRow.id), "max:plans": func.max(t.PlanRow.plan_version),
+    "max:dead_letters": func.max(t.DeadLetterRow.id), "count:dead_letters": func.count(t.DeadLetterRow.id),
+    "count:parked": func.count(t.ParkedEventRow.event_id)}.items()))
 
 
 class Queries:
@@ -52,6 +65,18 @@ class Queries:
             t.ReferralRow.status == "AWAITING_ALLOCATION").group_by(t.ReferralRow.programme_code))
         return dict(sorted(rows.all()))
 
+
+    def state_version(self) -> tuple[tuple[str, str], ...]:
+        """Marks that move whenever the engine's state does, read in two small statements (the API's read model is
+        keyed by them, :mod:`api.read_model`): the event clock and every consumer offset (the last applied
+        event position), each region's dirty generation, plan version, planning date and alert sweep, and the
+        highest id of the append-only tables every other writer adds to (the outbox: plans, alert sweeps,
+        alert actions, overrides; status history; alert actions), with the dead letters' and parked events'
+        counts (a redrive takes a letter out). Equal marks, equal waiting lists and alert lists."""
+        marks = self.s.execute(_VERSION_MARKS).all()
+        tallies = self.s.execute(_VERSION_TALLIES).one()._asdict()
+        return tuple(sorted((*((name, value) for name, value in marks),
+                             *((name, "" if value is None else str(value)) for name, value in tallies.items()))))
 
     def referral_crn(self, referral_id: str) -> str | None:
         """The crn of a referral (one column of one row: the API asks it before every referral it shows)."""
