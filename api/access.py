@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import Depends, Request
 
 from api.auth import Principal, authenticated
-from api.deps import acting_region, reader
+from api.deps import RequestState, acting_region, reader, request_state
 from api.models import AlertIdPath
 from api.problems import Forbidden
 from api.reads import Reader
@@ -40,9 +40,9 @@ class Viewer:
             raise Forbidden(f"{what} belongs to a limited-access case this user may not see or act on")
 
 
-def viewer(principal: Principal = Depends(authenticated), read: Reader = Depends(reader)) -> Viewer:
-    """Every stored rule, read once per request (limited-access cases are few)."""
-    return Viewer(principal.subject, read.access_rules())
+async def viewer(principal: Principal = Depends(authenticated), state: RequestState = Depends(request_state)) -> Viewer:
+    """Every stored rule, read once per request with the state version (limited-access cases are few)."""
+    return Viewer(principal.subject, state.access)
 
 
 class Audit:
@@ -59,8 +59,8 @@ class Audit:
             crns=_distinct(crns), referral_ids=_distinct(referral_ids)))
 
 
-def audited(request: Request, principal: Principal = Depends(authenticated),
-          read: Reader = Depends(reader)) -> Audit:
+async def audited(request: Request, principal: Principal = Depends(authenticated),
+                  read: Reader = Depends(reader)) -> Audit:
     return Audit(request, principal, read)
 
 

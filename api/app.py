@@ -43,6 +43,16 @@ def create_app(engine: Engine, verifier: TokenVerifier, run_jobs: bool = True) -
     return app
 
 
+def served() -> FastAPI:
+    """The app each worker process of ``cohortplan serve --workers N`` serves (uvicorn imports it by name, so it
+    takes everything from the environment): the engine of ``COHORTPLAN_DATABASE_URL`` (set by the command from
+    ``--database-url``), tokens of ``COHORTPLAN_API_ISSUER``. Never local dev tokens: those need one process."""
+    from api.settings import ApiSettings
+    from engine.bootstrap import bootstrap
+    from engine.settings import EngineSettings
+    return create_app(bootstrap(EngineSettings()), TokenVerifier.from_settings(ApiSettings()))
+
+
 @asynccontextmanager
 async def _jobs_running(app: FastAPI) -> AsyncIterator[None]:
     """The job runner (its own thread; the solver in its worker process) for as long as the app is served."""

@@ -123,7 +123,7 @@ def require(*roles: Role) -> Callable[..., Principal]:
     """A dependency: the caller, who must hold one of ``roles`` (403 otherwise)."""
     allowed = frozenset(roles)
 
-    def dependency(principal: Principal = Depends(authenticated)) -> Principal:
+    async def dependency(principal: Principal = Depends(authenticated)) -> Principal:
         if not principal.roles & allowed:
             raise Forbidden(f"needs one of the roles {', '.join(sorted(allowed))}")
         return principal

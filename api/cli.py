@@ -4,6 +4,7 @@ Registered on the engine's Typer app when :mod:`cohortplan_cli` imports this mod
 """
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 import typer
@@ -16,6 +17,8 @@ from engine.cli import DbOption, app
 from engine.console import console, open_engine
 from engine.settings import EngineSettings
 
+MAX_WORKERS = 64
+
 
 @app.command()
 def serve(
@@ -24,18 +27,34 @@ def serve(
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
     dev_auth: bool = typer.Option(False, "--dev-auth", help="Accept local tokens signed by a key made now (SQLite "
                                                               "only); get one with `cohortplan token`."),
+    workers: Optional[int] = typer.Option(None, min=1, max=MAX_WORKERS, help="Server processes (default: one per "
+                                          "CPU, at most 8, on PostgreSQL; one on SQLite and with --dev-auth)."),
 ) -> None:
     """Serve the HTTP API (docs/api.md): tokens of COHORTPLAN_API_ISSUER, or local tokens with --dev-auth."""
     import uvicorn
 
     from api.app import create_app
+    url = database_url or EngineSettings().database_url
     try:
         if dev_auth:  # checked before the database is opened: never on anything but SQLite
-            check_allowed(database_url or EngineSettings().database_url)
+            check_allowed(url)
+            if (workers or 1) > 1:
+                raise DevAuthRefused("--dev-auth serves one process (its key lives in it): leave out --workers")
     except DevAuthRefused as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     engine = open_engine(database_url)
+    processes = workers or default_workers(url, dev_auth)
+    if processes > 1:  # each process opens the database and checks tokens itself (api.app.served)
+        try:
+            TokenVerifier.from_settings(ApiSettings())  # a bad configuration stops here, not in N processes
+        except (ValueError, ValidationError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+        engine.database.dispose()
+        os.environ["COHORTPLAN_DATABASE_URL"] = engine.settings.database_url
+        uvicorn.run("api.app:served", factory=True, workers=processes, host=host, port=port, log_level="info")
+        return
     path = key_path(engine.settings.output_dir)
     try:
         if dev_auth:
@@ -54,6 +73,13 @@ def serve(
     finally:
         if dev_auth:
             path.unlink(missing_ok=True)
+
+
+def default_workers(database_url: str, dev_auth: bool = False) -> int:
+    """One server process per CPU (at most 8) on PostgreSQL; one on SQLite (one writer per file) and with dev auth."""
+    if dev_auth or database_url.startswith("sqlite"):
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 @app.command()

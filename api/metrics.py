@@ -69,19 +69,35 @@ def install(app: FastAPI) -> None:
     registry.register(StateCollector(app))
     app.state.metrics_registry = registry
 
-    @app.middleware("http")
-    async def _measure(request: Request, call_next):
-        started, status = time.perf_counter(), 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            route = getattr(request.scope.get("route"), "path", "unmatched")
-            requests.labels(request.method, route, str(status)).inc()
-            latency.labels(request.method, route).observe(time.perf_counter() - started)
-
+    app.add_middleware(_Measured, requests=requests, latency=latency)
     app.include_router(router)
+
+
+class _Measured:
+    """A plain ASGI middleware (not Starlette's ``BaseHTTPMiddleware``, which copies every answer through a stream
+    and a task): counts each HTTP request by method, route template and status, and observes its latency."""
+
+    def __init__(self, app, requests: Counter, latency: Histogram) -> None:
+        self.app, self.requests, self.latency = app, requests, latency
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def sending(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.requests.labels(scope["method"], route, str(status)).inc()
+            self.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
 
 
 @router.get("/metrics", response_class=Response, summary="Prometheus metrics (text exposition format)",

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 V = TypeVar("V")
 Version = tuple[tuple[str, str], ...]
 
-MAX_ANSWERS = 256  # answers kept per process (regions × statuses × dates asked for); the least recently used go
+MAX_ANSWERS = 4096  # answers kept per process (lists per region, status and date; referrals); the least recent go
 
 
 class ReadModel:

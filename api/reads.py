@@ -11,6 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,10 @@ class Reader:
         self.engine = engine
         self.rules = engine.rules
         self.model = ReadModel()  # answers the same for every caller, per state version (api/read_model.py)
+        # One bound method for the process: the engine memoises latest starts by the calendar's identity, and
+        # ``rules.is_holiday`` is a new bound method (a new identity) each time it is read.
+        self.is_holiday = self.rules.is_holiday
+        self._latest_starts = lru_cache(maxsize=16_384)(self._latest_starts_uncached)
 
     @contextmanager
     def queries(self) -> Iterator[Queries]:
@@ -55,9 +60,14 @@ class Reader:
             uow.get_state(keys.CLOCK)
 
     def version(self) -> Version:
-        """The state version (one statement): what the read model's answers are kept under."""
+        """The state version: what the read model's answers are kept under."""
         with self.queries() as q:
             return q.state_version()
+
+    def version_and_access(self) -> tuple[Version, dict[str, LimitedAccess]]:
+        """The state version and every limited-access rule (of every case that has one), in one session."""
+        with self.queries() as q:
+            return q.state_version(), q.limited_access()
 
     def regions(self, version: Version | None = None) -> list[str]:
         if version is not None:
@@ -99,11 +109,19 @@ class Reader:
         deadline = date.fromisoformat(referral["deadline"]) if referral.get("deadline") else None
         code = referral["programme_code"]
         latest = latest_start_any(self.rules.catalogue, code, deadline, self.rules.deadline_margin_days,
-                                  self.rules.is_holiday) if deadline and code in self.rules.catalogue else None
+                                  self.is_holiday) if deadline and code in self.rules.catalogue else None
         notes = place_notes(self.engine.database.uow, self.rules, region, [referral])
         return {"latest_start": latest,
-                "latest_starts": latest_starts_of(self.rules, self.rules.deadline_margin_days, referral),
+                "latest_starts": self._latest_starts(code, referral.get("deadline"), referral.get("ready_from"),
+                                                     referral["referred_on"]),
                 "explanation": {"reason": published_reason(referral), "notes": notes.get(referral["referral_id"], [])}}
+
+    def _latest_starts_uncached(self, code: str, deadline: str | None, ready_from: str | None,
+                                referred_on: str) -> dict[str, date | None]:
+        """:func:`engine.services.explain.latest_starts_of` of a referral with these fields (a pure function of
+        them and the rules, so kept per process)."""
+        return latest_starts_of(self.rules, self.rules.deadline_margin_days, {
+            "programme_code": code, "deadline": deadline, "ready_from": ready_from, "referred_on": referred_on})
 
     def access_rules(self, crns: list[str] | None = None) -> dict[str, LimitedAccess]:
         """The limited-access rules of ``crns`` (of every case that has one when None), by crn."""

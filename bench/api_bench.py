@@ -7,7 +7,8 @@ One process orchestrates everything on 127.0.0.1 and stops it at the end:
 1. the demo region's events (``cohortplan demo``'s: 104 weeks, seed 7, scale 1; cached under
    ``bench/.cache/api_bench/``) replayed into a throwaway PostgreSQL (tests/support/postgres.py) with weekly
    current-practice plans (the read side has the demo's shape; CP-SAT plans would only make the build slower);
-2. ``cohortplan serve`` in its own process (uvicorn, one worker) over that database, with a local signing key;
+2. the API served as ``cohortplan serve --workers N`` serves it (uvicorn, ``--workers`` processes, default 2) over
+   that database, with a local signing key;
 3. per route — the waiting list (``limit=50``), one referral (a different one per request, of those waiting),
    the alert list (``limit=50``) — ``--clients`` httpx async clients call it back to back for ``--seconds``:
    requests/s and p50/p99 latency as the clients see them (connection kept alive);
@@ -51,16 +52,20 @@ CACHE = REPO / "bench" / ".cache" / "api_bench"
 COHORTPLAN = str(Path(sys.executable).parent / "cohortplan")
 console = Console()
 
+# The server: uvicorn with --workers processes, each serving served_app() (as `cohortplan serve --workers N` serves
+# api.app:served), with the bench's local signing key instead of an issuer (dev auth is SQLite-only in the CLI).
 SERVE = """
 import sys, uvicorn
-from api.app import create_app
-from api.devauth import DevIssuer
-from engine.bootstrap import bootstrap
-from engine.settings import EngineSettings
-engine = bootstrap(EngineSettings(database_url=sys.argv[1]))
-uvicorn.run(create_app(engine, DevIssuer.load(__import__('pathlib').Path(sys.argv[2])).verifier()),
+uvicorn.run("api_bench:served_app", factory=True, app_dir=sys.argv[1], workers=int(sys.argv[2]),
             host="127.0.0.1", port=int(sys.argv[3]), log_level="warning", access_log=False)
 """
+
+
+def served_app():
+    """One server process's app: the database and key the bench names in its environment."""
+    from api.app import create_app
+    engine = bootstrap(EngineSettings(database_url=os.environ["API_BENCH_DATABASE_URL"]))
+    return create_app(engine, DevIssuer.load(Path(os.environ["API_BENCH_KEY"])).verifier())
 
 
 def events(profile: str, weeks: int) -> Path:
@@ -119,6 +124,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="per route and phase")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--weeks", type=int, default=104)
+    parser.add_argument("--workers", type=int, default=2, help="server processes (cohortplan serve --workers)")
     parser.add_argument("--no-alongside", action="store_true", help="skip the phase with a replay alongside")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / ".cache" / "api_bench.json")
     args = parser.parse_args()
@@ -135,7 +141,8 @@ def main() -> None:
         issuer = DevIssuer.generate()
         issuer.save(key)
         port = free_port()
-        serving = subprocess.Popen([sys.executable, "-c", SERVE, url, str(key), str(port)], cwd=REPO)
+        serving = subprocess.Popen([sys.executable, "-c", SERVE, str(REPO / "bench"), str(args.workers), str(port)],
+                                   cwd=REPO, env={**os.environ, "API_BENCH_DATABASE_URL": url, "API_BENCH_KEY": str(key)})
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: _up(base), timeout=60)
         headers = {"Authorization": f"Bearer {issuer.token([Role.READ], ['RS'], minutes=120)}"}
@@ -188,7 +195,7 @@ def report(results: dict[str, dict], args) -> None:
             table.add_row(phase, name, "", "", "", "", "", end_section=True)
     console.print(table)
     machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-               "load_average": os.getloadavg()}
+               "load_average": os.getloadavg(), "workers": args.workers}
     console.print(machine)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": machine, "clients": args.clients, "seconds": args.seconds,

@@ -1,13 +1,16 @@
 """One referral (status, history, deadline, latest start, place, explanation) and a person's referrals."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from api.auth import Principal
 from api.access import Audit, Viewer, audited, viewer
-from api.deps import reader, reader_role
+from api.deps import reader, reader_role, state_version
+from api.read_model import Version
+from api.responses import json_response
 from api.models import (CrnPath, IdPath, PersonReferrals, Place, Referral, ReferralSummary, RestrictedPerson,
                         RestrictedReferral, StatusChange)
 from api.problems import NotFound, responses
@@ -31,16 +34,36 @@ def _summary(referral: dict[str, Any]) -> dict[str, Any]:
                 cohort_id=allocation["cohort_id"] if allocation else None)
 
 
+@dataclass(frozen=True)
+class Found:
+    """A referral as everyone may see it (kept in the read model); whom it is shown to is decided per request."""
+
+    region: str
+    crn: str
+    answer: Referral
+
+
 @router.get("/referrals/{referral_id}", response_model=Referral | RestrictedReferral,
             responses=responses(401, 403, 404, 422),
             summary="A referral: status and history, deadline, latest start, place and why")
 def referral(referral_id: IdPath, principal: Principal = Depends(reader_role), read: Reader = Depends(reader),
-             view: Viewer = Depends(viewer), audit: Audit = Depends(audited)) -> Referral | RestrictedReferral:
+             version: Version = Depends(state_version), view: Viewer = Depends(viewer),
+             audit: Audit = Depends(audited)) -> Response:
     """A limited-access case the caller may not see answers "Restricted" with its referral id and crn only."""
-    person = _visible_person(read, principal, read.crn_of(referral_id), "referral", referral_id)
-    audit.record([person["crn"]], [referral_id])
-    if not view.sees(person["crn"]):
-        return RestrictedReferral(referral_id=referral_id, crn=person["crn"])
+    found = read.model.get(version, ("referral", referral_id), lambda: _referral(read, referral_id))
+    if found is None or not principal.sees_region(found.region):
+        raise NotFound("referral", referral_id)  # exactly as if it did not exist
+    audit.record([found.crn], [referral_id])
+    if not view.sees(found.crn):
+        return json_response(RestrictedReferral(referral_id=referral_id, crn=found.crn))
+    return json_response(found.answer)
+
+
+def _referral(read: Reader, referral_id: str) -> Found | None:
+    crn = read.crn_of(referral_id)
+    person = read.person(crn) if crn else None
+    if person is None:
+        return None
     found = next(r for r in person["referrals"] if r["referral_id"] == referral_id)
     allocation, cohort = found.get("allocation"), found.get("cohort")
     place = Place(cohort_id=allocation["cohort_id"], plan_version=allocation["plan_version"],
@@ -50,9 +73,9 @@ def referral(referral_id: IdPath, principal: Principal = Depends(reader_role), r
         if allocation else None
     history = [StatusChange(at=h["at"], from_status=h["from_status"], to_status=h["to_status"], reason=h["reason"])
                for h in found["history"]]
-    return Referral(**_summary(found), region=person["region"], pathway=found["pathway"],
-                    risk_band=found["risk_band"], ready_from=found["ready_from"], history=history, place=place,
-                    **read.referral_extras(person["region"], found))
+    return Found(person["region"], person["crn"], Referral(
+        **_summary(found), region=person["region"], pathway=found["pathway"], risk_band=found["risk_band"],
+        ready_from=found["ready_from"], history=history, place=place, **read.referral_extras(person["region"], found)))
 
 
 @router.get("/people/{crn}/referrals", response_model=PersonReferrals | RestrictedPerson,

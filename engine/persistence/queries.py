@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.domain.access import LimitedAccess
 from engine.domain.policies import deadline
+from engine.persistence.access_rows import access_of
 from engine.persistence import tables as t
 from engine.persistence.rows import STATE_TABLES, canonical_state, plain
 
@@ -77,6 +79,12 @@ class Queries:
         tallies = self.s.execute(_VERSION_TALLIES).one()._asdict()
         return tuple(sorted((*((name, value) for name, value in marks),
                              *((name, "" if value is None else str(value)) for name, value in tallies.items()))))
+
+    def limited_access(self) -> dict[str, LimitedAccess]:
+        """Every stored limited-access rule that limits anything, by crn (as ``UnitOfWork.access_rules``)."""
+        k = t.PersonAccessRow
+        rows = self.s.execute(select(k.crn, k.restricted, k.restrictions, k.exclusions, k.updated_at)).mappings()
+        return {rule.crn: rule for rule in (access_of(dict(r))[0] for r in rows) if rule.limited}
 
     def referral_crn(self, referral_id: str) -> str | None:
         """The crn of a referral (one column of one row: the API asks it before every referral it shows)."""
