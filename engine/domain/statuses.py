@@ -107,6 +107,21 @@ def parse_status(value: str) -> ReferralStatus:
     raise DomainError(f"unknown referral status {value!r}; expected one of {', '.join(ReferralStatus)}")
 
 
+def may_become_valid(from_status: ReferralStatus, to_status: ReferralStatus) -> bool:
+    """Whether status changes could lead from ``from_status`` to a status ``to_status`` is allowed from, without
+    a step only an allocation makes: an event asking for a move not valid now may wait for an earlier status
+    change of its referral (docs/events.md, "Status changes out of order"). False from a closed status, for a
+    target only an allocation reaches, and for one that needs a place first (Programme complete from the
+    waiting list: On programme is reached only through Scheduled)."""
+    if to_status in ALLOCATION_ONLY or to_status == from_status:
+        return False
+    try:
+        path_to(from_status, to_status)
+    except InvalidTransition:
+        return False
+    return True
+
+
 def path_to(from_status: ReferralStatus, goal: ReferralStatus) -> list[ReferralStatus]:
     """Shortest walk along the graph (excluding the start), e.g. to close a referral step by step.
 

@@ -14,7 +14,7 @@ from engine.domain import policies
 from engine.domain.calendar import schedule_sessions, weeks_spanned
 from engine.domain.model import Cohort, Referral, Requirement
 from engine.domain.rules import EngineRules
-from engine.domain.statuses import ReferralStatus, path_to
+from engine.domain.statuses import ALLOCATION_ONLY, InvalidTransition, ReferralStatus, may_become_valid, path_to
 from engine.events.envelope import Envelope
 from engine.events.outbound import AllocationRemoved
 from engine.outbox import emit, stable_id
@@ -27,6 +27,11 @@ class Parked(Exception):
     def __init__(self, waiting_for: str) -> None:
         super().__init__(waiting_for)
         self.waiting_for = waiting_for
+
+
+def status_wait(referral_id: str) -> str:
+    """What a status change waits for when an earlier one of its referral has not arrived yet."""
+    return f"status:{referral_id}"
 
 
 class Stale(Exception):
@@ -119,6 +124,25 @@ class Context:
             raise Parked(f"person:{home}")
         return person
 
+    def wait_for_earlier_status(self, referral: Referral, to: ReferralStatus, needs: ReferralStatus | None = None,
+                                why: str = "") -> None:
+        """A move to ``to`` not valid from the referral's status now (``needs``: the status it must be in, when
+        not any status ``to`` is allowed from). It waits under ``status:<referral_id>`` when an earlier status
+        change of the referral, not arrived yet, could make it valid: it is tried again, in ``occurred_at``
+        order, whenever a later-arriving event settles the referral's status (:meth:`settled`). It is refused
+        at once (:class:`InvalidTransition`) when none could. Raises either way, before anything changed."""
+        if to in ALLOCATION_ONLY:
+            raise InvalidTransition(referral.referral_id, referral.status, to,
+                                    "only an allocation can schedule a referral")
+        if may_become_valid(referral.status, needs or to):
+            raise Parked(status_wait(referral.referral_id))
+        raise InvalidTransition(referral.referral_id, referral.status, to, why)
+
+    def settled(self, referral: Referral) -> None:
+        """This event set the referral's status as of its time (moved it, or re-stated it): the status changes
+        that waited for an earlier one are tried again, in ``occurred_at`` order (older ones are then stale)."""
+        self.arrived(status_wait(referral.referral_id))
+
     def arrived(self, waiting_for: str) -> None:
         """Something new exists: release the events parked for it."""
         self.unparked.extend(self.uow.unpark(waiting_for))
@@ -152,6 +176,7 @@ class Context:
         if referral.move_to(to, self.now, reason, self.event_id):
             self.free_place(referral, previous, reason)
         self.stamp(referral)
+        self.settled(referral)
         self.dirty_regions.add(self.region_of(referral.crn))
 
     def walk(self, referral: Referral, goal: ReferralStatus, reason: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from engine.domain import policies
 from engine.domain.errors import DomainError
 from engine.domain.model import LifeStatus, Referral, StatusChange
-from engine.domain.statuses import InvalidTransition, ReferralStatus as S, parse_status
+from engine.domain.statuses import ALLOCATION_ONLY, TRANSITIONS, ReferralStatus as S, parse_status
 from engine.events import inbound as i
 from engine.handlers.context import Context, Stale
 from engine.handlers.sentences import follow_merges
@@ -46,25 +46,30 @@ def referral_assessed(ctx: Context, p: i.ReferralAssessed) -> None:
                "NOT_SUITABLE": S.RETURN_TO_COURT}[p.outcome]
     reassessment = referral.status == outcome == S.AWAITING_ALLOCATION
     if not reassessment and referral.status != S.AWAITING_ASSESSMENT:
-        raise InvalidTransition(referral.referral_id, referral.status, outcome,
-                                "an assessment applies only to a referral awaiting assessment")
+        ctx.wait_for_earlier_status(referral, outcome, S.AWAITING_ASSESSMENT,
+                                    "an assessment applies only to a referral awaiting assessment")
     risk = _risk(referral, p)
     referral.pathway, referral.offence_cohort, referral.ldc = p.pathway, p.offence_cohort, p.ldc
     referral.risk_band, referral.need_band = str(risk), str(policies.need_band(p.need_score))
     referral.ready_from = p.ready_from or ctx.now.date()
     if not reassessment:
         ctx.move(referral, outcome, f"assessed {p.outcome.lower().replace('_', ' ')}")
+    else:
+        ctx.settled(referral)
     ctx.stamp(referral)  # a confirmation that came first and named them is decided again after the event
 
 
 def referral_status_changed(ctx: Context, p: i.ReferralStatusChanged) -> None:
     referral = _referral(ctx, p.referral_id)
     to = parse_status(p.to_status)
+    if to != referral.status and to not in TRANSITIONS[referral.status] - ALLOCATION_ONLY:
+        ctx.wait_for_earlier_status(referral, to)  # before anything changes: a waiting event changed nothing
     if p.ready_from is not None:
         referral.ready_from = p.ready_from
-        ctx.stamp(referral)
-    if to == referral.status:
-        return  # the source system re-stating the current status: nothing moves
+    if to == referral.status:  # the source system re-stating the current status: nothing moves, but the
+        ctx.stamp(referral)    # status is as of this event, so an older change arriving later is stale
+        ctx.settled(referral)
+        return
     ctx.move(referral, to, p.reason or "status changed by practitioner")
 
 

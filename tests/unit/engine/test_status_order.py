@@ -1,0 +1,116 @@
+"""A referral's status changes arriving out of event-time order end where the ordered replay ends.
+
+Found by the fault suite (docs/RELIABILITY.md): a ``referral.assessed`` (suitable) arrived an hour before the
+``referral.status_changed`` dated before it (Suitable but not ready → Awaiting assessment, reassessment due),
+was refused as an impossible transition, and the earlier change then applied: the referral stayed in
+Awaiting assessment where the ordered replay has it on the waiting list. On the in-memory store here (the
+``h`` fixture of tests/unit/engine).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from engine.domain.statuses import ReferralStatus as S
+from tests.support.events import T0, event, person_with_referral
+from tests.unit.engine.harness import Harness
+
+CRN, REF = "X000031", "REF-X000031"
+ASSESSED = T0 + timedelta(days=20)
+
+
+@pytest.fixture
+def h(store) -> Harness:
+    return Harness(store)
+
+
+def assessed(at, outcome: str = "SUITABLE", **extra) -> str:
+    return event("referral.assessed", at, crn=CRN, referral_id=REF, outcome=outcome, pathway="MODERATE",
+                 ogrs3=80.0, need_score=4, **extra)
+
+
+def changed(at, to_status: str, **extra) -> str:
+    return event("referral.status_changed", at, crn=CRN, referral_id=REF, to_status=to_status, **extra)
+
+
+def not_ready_then_reassessed() -> tuple[list[str], str, str]:
+    """The simulator's 'suitable but not ready' case: the world up to the first assessment, the reopening
+    (status change) and the reassessment an hour later."""
+    world = [*person_with_referral(CRN, assessed=False), assessed(ASSESSED, "SUITABLE_NOT_READY",
+                                                                  ready_from=(T0 + timedelta(days=40)).date())]
+    reopened = changed(T0 + timedelta(days=40, hours=1), "AWAITING_ASSESSMENT", reason="reassessment due",
+                       ready_from=(T0 + timedelta(days=40)).date())
+    return world, reopened, assessed(T0 + timedelta(days=40, hours=2))
+
+
+def statuses(h: Harness) -> list[S]:
+    return [c.to_status for c in h.referral(REF).history]
+
+
+def test_a_reassessment_arriving_before_the_reopening_dated_before_it_waits_for_it_and_then_applies(h):
+    world, reopened, reassessed = not_ready_then_reassessed()
+    h.feed(*world)
+    first = h.feed(reassessed)
+    assert (first.parked, first.dead_lettered) == (1, 0)
+    assert h.referral(REF).status == S.SUITABLE_NOT_READY
+    second = h.feed(reopened)
+    assert (second.applied, second.unparked, second.dead_lettered) == (2, 1, 0)
+    assert h.referral(REF).status == S.AWAITING_ALLOCATION
+    assert statuses(h) == [S.AWAITING_ASSESSMENT, S.SUITABLE_NOT_READY, S.AWAITING_ASSESSMENT,
+                           S.AWAITING_ALLOCATION]
+    assert h.dead_letters() == []
+
+
+def test_the_same_pair_in_one_batch_ends_as_in_event_order(h):
+    world, reopened, reassessed = not_ready_then_reassessed()
+    in_order = Harness()
+    in_order.feed(*world, reopened, reassessed)
+    result = h.feed(*world, reassessed, reopened)
+    assert result.dead_lettered == 0
+    assert h.referral(REF).status == in_order.referral(REF).status == S.AWAITING_ALLOCATION
+
+
+def test_a_re_stated_status_makes_an_older_change_arriving_after_it_stale(h):
+    """Awaiting assessment → Deprioritised (day 30) → Awaiting assessment (day 31). The second, arriving first,
+    re-states the current status; the older change must not then move the referral on its own."""
+    h.feed(*person_with_referral(CRN, assessed=False))
+    h.feed(changed(T0 + timedelta(days=31), "AWAITING_ASSESSMENT", reason="back"))
+    result = h.feed(changed(T0 + timedelta(days=30), "DEPRIORITISED", reason="low risk"))
+    assert (result.stale, result.dead_lettered) == (1, 0)
+    assert h.referral(REF).status == S.AWAITING_ASSESSMENT
+
+
+def test_a_change_parked_for_an_earlier_one_is_stale_once_a_later_change_applied(h):
+    """On the waiting list; day 30 deprioritised, day 31 back to assessment, day 32 recalled. Day 31 arrives first
+    and waits (not valid from the waiting list), day 32 applies, day 30 is stale: day 31 is then stale too, not
+    a dead letter after the park timeout."""
+    h.feed(*person_with_referral(CRN))
+    d30 = changed(T0 + timedelta(days=30), "DEPRIORITISED")
+    d31 = changed(T0 + timedelta(days=31), "AWAITING_ASSESSMENT")
+    d32 = changed(T0 + timedelta(days=32), "RECALL")
+    assert h.feed(d31).parked == 1
+    result = h.feed(d32, d30)
+    assert (result.applied, result.unparked, result.stale, result.dead_lettered) == (1, 1, 2, 0)
+    assert h.referral(REF).status == S.RECALL
+    with h.db.uow() as uow:
+        assert uow.earliest_parked() is None
+
+
+def test_a_change_waiting_for_an_earlier_one_that_never_comes_expires_as_a_dead_letter_naming_it(h):
+    h.feed(*person_with_referral(CRN, assessed=False))
+    waiting = changed(T0 + timedelta(days=30), "DEFERRED")  # from Awaiting assessment: not yet valid
+    assert h.feed(waiting).parked == 1
+    h.feed(event("person.updated", T0 + timedelta(days=40), crn=CRN, pdu_code="RS-P02"))
+    [letter] = h.dead_letters()
+    assert letter["reason"].startswith(f"parked event expired: waited 240 h for status:{REF}")
+    assert h.referral(REF).status == S.AWAITING_ASSESSMENT
+
+
+def test_a_transition_no_status_change_could_make_valid_is_still_refused_at_once(h):
+    """Programme complete from the waiting list needs a place first (only an allocation schedules): no earlier
+    status change can make it valid, so it is a dead letter at once, naming both statuses, as before."""
+    h.feed(*person_with_referral(CRN))
+    result = h.feed(changed(T0 + timedelta(days=30), "PROGRAMME_COMPLETE"))
+    assert (result.dead_lettered, result.parked) == (1, 0)
+    assert "cannot move from AWAITING_ALLOCATION to PROGRAMME_COMPLETE" in h.dead_letters()[-1]["reason"]
