@@ -34,7 +34,8 @@ def waiting_list(query: Annotated[WaitingListQuery, Query()], region_code: str =
     weeks = at_risk_weeks()
     everyone = read.model.get(version, ("waiting-list", region_code, as_of, query.status),
                               lambda: _entries(read, region_code, as_of, query.status, weeks))
-    rows = [e for e in everyone if _wanted(e, query)]
+    wanted = _wanted(query)
+    rows = [e for e in everyone if all(getattr(e, name) == value for name, value in wanted)] if wanted else everyone
     page = rows[query.offset:query.offset + query.limit]
     audit.record([e.crn for e in page], [e.referral_id for e in page])
     items = [e if view.sees(e.crn) else RestrictedReferral(referral_id=e.referral_id, crn=e.crn) for e in page]
@@ -53,10 +54,11 @@ def _entries(read: Reader, region_code: str, as_of: date, status: str, weeks: in
         for f in sorted(read.waiting(region_code, as_of, status), key=sections.urgency))
 
 
-def _wanted(entry: WaitingEntry, query: WaitingListQuery) -> bool:
+def _wanted(query: WaitingListQuery) -> list[tuple[str, object]]:
+    """The filters asked for: (field, value) an entry must have."""
     wanted = {"programme_code": query.programme, "pdu_code": query.pdu, "sex": query.sex, "ldc": query.ldc,
               "at_risk": query.at_risk}
-    return all(value is None or getattr(entry, name) == value for name, value in wanted.items())
+    return [(name, value) for name, value in wanted.items() if value is not None]
 
 
 @cache
