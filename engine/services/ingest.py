@@ -39,11 +39,12 @@ from engine.events.envelope import Envelope
 from engine.domain.rules import EngineRules
 from engine.handlers import HANDLERS, Context, Parked, Stale
 from engine.outbox import emit, stable_id
-from engine.services import admission
+from engine.services import admission, parking
+from engine.services.parking import DEFAULT_PARK_TIMEOUT
 from engine.services.digests import content, content_digest, content_of_raw, differences, digest_of, json_object
 from engine.handlers.confirmations import reconcile_touched
 from engine.services.safety import enforce_touched
-from engine.ports import CONFLICT_REASON, EXPIRED_REASON, DeadLetter, ParkedEvent, SeenCopy, UnitOfWork
+from engine.ports import CONFLICT_REASON, DeadLetter, ParkedEvent, SeenCopy, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ class RawEvent:
     # The event clock when it arrived, if the ingest's may be behind it (a replayed file is applied in event-time
     # order, so a message dated far behind comes first, before any clock): a parked event waits from no earlier.
     arrival_clock: datetime | None = field(default=None, compare=False, repr=False)
+    # The parked row it was released from: parked again for the same thing, it keeps waiting from then.
+    parked: "ParkedEvent | None" = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -113,9 +116,6 @@ def batch_keys(payloads: Iterable) -> dict[str, set[str]]:
             elif isinstance(value, list):
                 keys[family].update(value)
     return keys
-
-
-DEFAULT_PARK_TIMEOUT = timedelta(hours=168)
 
 
 @dataclass
@@ -243,7 +243,8 @@ class Ingestor:
             reconcile_touched(ctx)  # the delivery team's claims decided again where the event changed their facts
             enforce_touched(ctx)    # a place the event made unsafe is removed or flagged at once
         except Parked as parked:
-            since = max(filter(None, (run.now(), envelope.occurred_at, item.arrival_clock)))
+            since = parking.wait_since(parked.waiting_for, run.now(), envelope.occurred_at, item.arrival_clock,
+                                       item.parked)
             uow.park(ParkedEvent(event_id, parked.waiting_for, envelope.occurred_at, item.raw, envelope.event_type,
                                  digest, item.origin, item.line_number, item.partition, item.offset, since, seen_at))
             if self.park_timeout is not None:
@@ -303,24 +304,18 @@ class Ingestor:
         if self.park_timeout is None:
             return
         if first:
-            run.deadline = _plus(run.uow.earliest_parked(), self.park_timeout)
+            run.deadline = parking.deadline(run.uow, self.park_timeout)
         clock = run.now()
         if run.deadline is None or clock is None or clock <= run.deadline:
             return
         for parked in run.uow.expire_parked(clock - self.park_timeout):
             self._expire_one(run, _original(parked, "parked_events"), parked, clock)
-        run.deadline = _plus(run.uow.earliest_parked(), self.park_timeout)
+        run.deadline = parking.deadline(run.uow, self.park_timeout)
 
     def _expire_one(self, run: _Run, item: RawEvent, parked: ParkedEvent, clock: datetime) -> None:
-        hours = int((clock - (parked.parked_at or parked.occurred_at)) / timedelta(hours=1))
-        limit = int(self.park_timeout / timedelta(hours=1))
-        self._reject(run.uow, item, f"{EXPIRED_REASON}: waited {hours} h for {parked.waiting_for}, which never "
-                                    f"arrived (the limit is {limit} h of event time)", parked.event_id, run.result)
-        event_type = parked.event_type or str((json_object(parked.raw) or {}).get("event_type", ""))
-        digest = digest_of(parked)
-        run.uow.mark_processed(parked.event_id, event_type, parked.occurred_at, "EXPIRED", digest, parked.raw,
-                               parked.seen_at)
-        run.seen[parked.event_id] = SeenCopy(parked.event_id, "EXPIRED", digest, parked.raw, parked.seen_at)
+        self._reject(run.uow, item, parking.expired_reason(parked, clock, self.park_timeout), parked.event_id,
+                     run.result)
+        run.seen[parked.event_id] = parking.record_expired(run.uow, parked)
         run.result.expired += 1
 
     @staticmethod
@@ -366,15 +361,12 @@ def _loggable(reason: str) -> str:
     return reason.split(" First copy: ", 1)[0][:500]
 
 
-def _plus(at: datetime | None, delta: timedelta) -> datetime | None:
-    return at + delta if at is not None else None
-
 
 def _original(parked: ParkedEvent, origin: str) -> RawEvent:
     """The message a parked event came in, at its own position (``origin`` for rows parked before positions
     were kept)."""
     return RawEvent(parked.raw, parked.origin or origin, parked.line_number, parked.partition, parked.offset,
-                    received_at=parked.seen_at)
+                    received_at=parked.seen_at, parked=parked)
 
 
 def decode_or_error(item: RawEvent) -> Decoded | InvalidEvent:

@@ -15,6 +15,7 @@ import pytest
 from engine.domain.statuses import ReferralStatus as S
 from tests.support.events import T0, event, person_with_referral
 from tests.unit.engine.harness import Harness
+from tests.unit.engine.test_parked_expiry import tick
 
 CRN, REF = "X000031", "REF-X000031"
 ASSESSED = T0 + timedelta(days=20)
@@ -103,7 +104,8 @@ def test_a_change_waiting_for_an_earlier_one_that_never_comes_expires_as_a_dead_
     assert h.feed(waiting).parked == 1
     h.feed(event("person.updated", T0 + timedelta(days=40), crn=CRN, pdu_code="RS-P02"))
     [letter] = h.dead_letters()
-    assert letter["reason"].startswith(f"parked event expired: waited 240 h for status:{REF}")
+    assert letter["reason"].startswith(f"parked event expired: waited 240 h for status:{REF} (an earlier status change of "
+                                    f"referral {REF}), which never arrived")
     assert h.referral(REF).status == S.AWAITING_ASSESSMENT
 
 
@@ -114,3 +116,16 @@ def test_a_transition_no_status_change_could_make_valid_is_still_refused_at_once
     result = h.feed(changed(T0 + timedelta(days=30), "PROGRAMME_COMPLETE"))
     assert (result.dead_lettered, result.parked) == (1, 0)
     assert "cannot move from AWAITING_ALLOCATION to PROGRAMME_COMPLETE" in h.dead_letters()[-1]["reason"]
+
+
+def test_a_change_tried_again_and_still_not_valid_keeps_waiting_from_when_it_first_parked(h):
+    """Deferred (day 40) waits from day 40; the clock runs on to day 45; deprioritised (day 35) applies and tries
+    it again, still not valid: it waits on from day 40, so it expires 168 h after day 40, not after day 45."""
+    h.feed(*person_with_referral(CRN, assessed=False))
+    day = lambda n, hours=0: T0 + timedelta(days=n, hours=hours)  # noqa: E731
+    assert h.feed(changed(day(40), "DEFERRED")).parked == 1
+    h.feed(tick(day(45)))
+    again = h.feed(changed(day(35), "DEPRIORITISED"))
+    assert (again.applied, again.unparked, again.parked) == (1, 1, 1)
+    assert h.feed(tick(day(47, 1))).expired == 1
+    assert h.dead_letters()[-1]["reason"].startswith(f"parked event expired: waited 169 h for status:{REF}")
