@@ -369,3 +369,38 @@ def test_an_older_fact_arriving_after_a_confirmation_decides_as_it_would_have_be
     late = decide(engine, *group, *person_with_referral("X000001"), confirmed, days)
     assert in_order["allocations"] == {}
     assert late == in_order
+
+
+# Status changes out of order (tests/generative/test_status_orders.py, shrunk on the engine before the fix; the
+# fault suite's finding in docs/RELIABILITY.md)
+def _status(referral_id: str, at: datetime, to_status: str) -> str:
+    crn = referral_id.removeprefix("REF-")
+    return event("referral.status_changed", at, crn=crn, referral_id=referral_id, to_status=to_status)
+
+
+def test_a_return_to_assessment_arriving_before_the_deprioritising_dated_before_it_is_not_refused(engine):
+    """On the waiting list; deprioritised at 11:01, back to assessment at 12:03, which arrives first: it waits
+    for the earlier change (it was a dead letter, and the referral stayed deprioritised)."""
+    at = datetime(2025, 1, 27, 10, 0, tzinfo=timezone.utc)
+    deprioritised = _status("REF-X000001", at + timedelta(minutes=61), "DEPRIORITISED")
+    reopened = _status("REF-X000001", at + timedelta(minutes=123), "AWAITING_ASSESSMENT")
+    in_order = decide(engine, *person_with_referral("X000001"), deprioritised, reopened)
+    late = decide(engine, *person_with_referral("X000001"), reopened, deprioritised)
+    assert in_order["referrals"]["REF-X000001"][0] == "AWAITING_ASSESSMENT"
+    assert late == in_order
+    with engine.fresh() as h:
+        h.feed(*person_with_referral("X000001"), reopened, deprioritised)
+        assert h.dead_letters() == []
+
+
+def test_an_older_change_arriving_after_the_status_was_re_stated_does_not_move_the_referral(engine):
+    """Awaiting assessment; deprioritised at 10:00, back to Awaiting assessment at 11:01. The second arrives
+    first and only re-states the status; the first then moved the referral on its own (it stayed deprioritised)."""
+    at = datetime(2025, 1, 27, 10, 0, tzinfo=timezone.utc)
+    deprioritised = _status("REF-X000001", at, "DEPRIORITISED")
+    reopened = _status("REF-X000001", at + timedelta(minutes=61), "AWAITING_ASSESSMENT")
+    intake = person_with_referral("X000001", assessed=False)
+    in_order = decide(engine, *intake, deprioritised, reopened)
+    late = decide(engine, *intake, reopened, deprioritised)
+    assert in_order["referrals"]["REF-X000001"][0] == "AWAITING_ASSESSMENT"
+    assert late == in_order
