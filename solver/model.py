@@ -55,9 +55,12 @@ SIZED_MIN_S, SIZED_MAX_S = 1.0, 120.0
 # (BENCHMARKS.md issue 14 §4). The default region (about 5,200 variables) proves optimality without it.
 LNS_FIRST_MIN_VARIABLES = 15_000
 LNS_FIRST_SHARE = 0.85
-# ... and gives tier 1 (weighted deadline misses) most of the budget: in a large region the search for fewer
-# misses has the most to do, and a 5 s plan must get most of what a 60 s plan gets (issue 14 §3).
-LNS_FIRST_TIER_SHARE = {1: 0.7, 2: 0.15, 3: 0.05, 4: 0.1}
+# Such plans rank plan changes right after deadline misses, as incremental re-plans do (STABILITY_FIRST), and
+# give the two most of the budget: LNS makes the waits stage effective, and with waits above changes it moved
+# published places for every few weeks of waiting — 10,159 changes over two years of a region twice the
+# default at 5 s, 50 times the full search's 202 (BENCHMARKS.md issue 14 §3).
+STABILITY_FIRST = 1.5  # a tier between deadline misses (1) and waits (2)
+LNS_FIRST_TIER_SHARE = {1: 0.6, STABILITY_FIRST: 0.25, 2: 0.1, 4: 0.05}
 LNS_PARAMETERS = {"use_lns_only": True, "cp_model_probing_level": 0, "symmetry_level": 0}
 
 
@@ -97,15 +100,14 @@ def build(problem: Problem, rules: Rules | None = None) -> Build:
     return b
 
 
-STABILITY_FIRST = 1.5  # in an incremental re-plan, plan changes rank right after deadline misses
-
-
-def tiers(b: Build) -> dict[float, list[Term]]:
+def tiers(b: Build, stability_first: bool = False) -> dict[float, list[Term]]:
     """Terms by tier. An incremental re-plan (params.focus) ranks stability above waits: one new
-    referral must not reshuffle other people's published places to shave a few weeks off waits."""
+    referral must not reshuffle other people's published places to shave a few weeks off waits; so does
+    an LNS-first plan (``stability_first``, see LNS_FIRST_MIN_VARIABLES)."""
+    stability_first = stability_first or b.params.focus is not None
     out: dict[float, list[Term]] = {}
     for term in b.terms:
-        tier = STABILITY_FIRST if b.params.focus is not None and term.name == "plan_changes" else term.tier
+        tier = STABILITY_FIRST if stability_first and term.name == "plan_changes" else term.tier
         out.setdefault(tier, []).append(term)
     return dict(sorted(out.items()))
 
@@ -137,8 +139,10 @@ def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True)
     start = _warm_start(b, by_tier, baseline)
     sized = problem.params.time_limit_s is None
     variables = len(b.model.proto.variables)
-    run = _Run(b, began, sized_time_limit(variables) if sized else problem.params.time_limit_s,
-               lns_first=start is not None and variables >= LNS_FIRST_MIN_VARIABLES)
+    lns_first = start is not None and variables >= LNS_FIRST_MIN_VARIABLES
+    if lns_first:  # tier 1 is unchanged, so the warm start's tier-1 bound holds
+        by_tier = tiers(b, stability_first=True)
+    run = _Run(b, began, sized_time_limit(variables) if sized else problem.params.time_limit_s, lns_first=lns_first)
     if problem.params.objective_mode == "weighted":
         run.weighted(by_tier)
     else:
