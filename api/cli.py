@@ -18,6 +18,9 @@ from engine.console import console, open_engine
 from engine.settings import EngineSettings
 
 MAX_WORKERS = 64
+# How long uvicorn's supervisor waits for a worker to answer its ping before killing it (its default, 5 s, killed
+# busy workers under load: the ping's thread waits for the GIL behind every request thread of the process).
+WORKER_HEALTHCHECK_S = 30
 
 
 @app.command()
@@ -53,7 +56,8 @@ def serve(
             raise typer.Exit(2) from None
         engine.database.dispose()
         os.environ["COHORTPLAN_DATABASE_URL"] = engine.settings.database_url
-        uvicorn.run("api.app:served", factory=True, workers=processes, host=host, port=port, log_level="info")
+        uvicorn.run("api.app:served", factory=True, workers=processes, host=host, port=port, log_level="info",
+                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
         return
     path = key_path(engine.settings.output_dir)
     try:

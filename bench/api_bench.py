@@ -56,8 +56,10 @@ console = Console()
 # api.app:served), with the bench's local signing key instead of an issuer (dev auth is SQLite-only in the CLI).
 SERVE = """
 import sys, uvicorn
+from api.cli import WORKER_HEALTHCHECK_S
 uvicorn.run("api_bench:served_app", factory=True, app_dir=sys.argv[1], workers=int(sys.argv[2]),
-            host="127.0.0.1", port=int(sys.argv[3]), log_level="warning", access_log=False)
+            host="127.0.0.1", port=int(sys.argv[3]), log_level="warning", access_log=False,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
 """
 
 
@@ -100,9 +102,12 @@ async def hammer(base: str, headers: dict, paths: list[str], clients: int, secon
             i = n
             while time.perf_counter() < stop:
                 t0 = time.perf_counter()
-                response = await client.get(paths[i % len(paths)])
+                try:
+                    response = await client.get(paths[i % len(paths)])
+                    errors += response.status_code != 200
+                except httpx.TransportError:  # counted, not fatal: the table says how many
+                    errors += 1
                 latencies.append(time.perf_counter() - t0)
-                errors += response.status_code != 200
                 i += clients
 
         async def tick() -> None:
