@@ -1,7 +1,6 @@
 """A region's open alerts, most severe and most urgent first, and one alert with what people did to it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -46,8 +45,8 @@ def alerts(query: Annotated[AlertQuery, Query()], region_code: str = Depends(reg
     floor = Severity(query.severity).rank
     kinds, states = set(query.kind), set(query.state)
     everyone = read.model.get(version, ("alerts", region_code), lambda: _listed(read, region_code))
-    rows = [a for a in everyone if (not kinds or a.alert.kind in kinds) and (query.pdu is None or a.alert.pdu_code
-            == query.pdu) and a.rank >= floor and (not states or a.alert.workflow_state in states)]
+    rows = [a for a in everyone if (not kinds or a.kind in kinds) and (query.pdu is None or a.pdu_code == query.pdu)
+            and a.rank >= floor and (not states or a.state in states)]
     page = rows[query.offset:query.offset + query.limit]
     audit.record([a.crn for a in page], [a.referral_id for a in page])
     items = [a.alert if view.sees(a.crn) else a.restricted for a in page]
@@ -55,21 +54,32 @@ def alerts(query: Annotated[AlertQuery, Query()], region_code: str = Depends(reg
                                                        offset=query.offset))
 
 
-@dataclass(frozen=True)
 class Listed:
-    """An open alert as the list shows it, to everyone (``alert``) or to whoever may not see its person."""
+    """An open alert as the list shows it (kept in the read model): what the filters compare, and its model for
+    everyone (``alert``, built the first time a page shows it) or for whoever may not see its person."""
 
-    alert: Alert
-    restricted: RestrictedAlert
-    rank: int
-    crn: str | None
-    referral_id: str | None
+    __slots__ = ("row", "kind", "pdu_code", "rank", "state", "crn", "referral_id", "_alert")
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row, self.kind, self.pdu_code = row, row["kind"], row["pdu_code"]
+        self.rank, self.state = Severity(row["severity"]).rank, state_of(row)
+        self.crn, self.referral_id = alert_person(row)
+        self._alert: Alert | None = None
+
+    @property
+    def alert(self) -> Alert:
+        if self._alert is None:  # two threads may both build it: the same model either way
+            self._alert = Alert(**alert_fields(self.row))
+        return self._alert
+
+    @property
+    def restricted(self) -> RestrictedAlert:
+        return restricted(self.row)
 
 
 def _listed(read: Reader, region_code: str) -> tuple[Listed, ...]:
     """Every open alert of the region, most severe and most urgent first (kept in the read model)."""
-    return tuple(Listed(Alert(**alert_fields(r)), restricted(r), Severity(r["severity"]).rank, *alert_person(r))
-                 for r in read.open_alerts(region_code, None, None))
+    return tuple(Listed(r) for r in read.open_alerts(region_code, None, None))
 
 
 @router.get("/regions/{region}/alerts/{alert_id}", response_model=AlertDetail | RestrictedAlert,
