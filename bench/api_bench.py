@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -91,6 +92,7 @@ async def hammer(base: str, headers: dict, paths: list[str], clients: int, secon
     task = progress.add_task(label, total=seconds)
     latencies: list[float] = []
     errors = 0
+    failures: Counter[str] = Counter()  # what the errors were: an HTTP status, or the transport error's type
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
         await client.get(paths[0])  # warm-up
@@ -104,9 +106,12 @@ async def hammer(base: str, headers: dict, paths: list[str], clients: int, secon
                 t0 = time.perf_counter()
                 try:
                     response = await client.get(paths[i % len(paths)])
-                    errors += response.status_code != 200
-                except httpx.TransportError:  # counted, not fatal: the table says how many
+                    if response.status_code != 200:
+                        errors += 1
+                        failures[str(response.status_code)] += 1
+                except httpx.TransportError as exc:  # counted, not fatal: the table says how many and which
                     errors += 1
+                    failures[type(exc).__name__] += 1
                 latencies.append(time.perf_counter() - t0)
                 i += clients
 
@@ -120,8 +125,8 @@ async def hammer(base: str, headers: dict, paths: list[str], clients: int, secon
     progress.update(task, completed=seconds)
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    return {"requests": len(latencies), "errors": errors, "rps": len(latencies) / elapsed, "p50_ms": pick(0.5),
-            "p99_ms": pick(0.99)}
+    return {"requests": len(latencies), "errors": errors, "failures": dict(failures),
+            "rps": len(latencies) / elapsed, "p50_ms": pick(0.5), "p99_ms": pick(0.99)}
 
 
 def main() -> None:
@@ -194,7 +199,9 @@ def report(results: dict[str, dict], args) -> None:
     for key, r in results.items():
         phase, name = key.split(" | ")
         if "rps" in r:
-            table.add_row(phase, name, str(r["requests"]), str(r["errors"]), f"{r['rps']:.0f}", f"{r['p50_ms']:.1f}",
+            failed = " ".join(f"{k}×{n}" for k, n in sorted(r["failures"].items()))
+            table.add_row(phase, name, str(r["requests"]), f"{r['errors']} {failed}".strip(), f"{r['rps']:.0f}",
+                          f"{r['p50_ms']:.1f}",
                           f"{r['p99_ms']:.1f}")
         else:
             table.add_row(phase, name, "", "", "", "", "", end_section=True)
