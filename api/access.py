@@ -83,3 +83,12 @@ def actionable_alert(alert_id: AlertIdPath, where: tuple[str, Principal] = Depen
     found = read.alert(where[0], alert_id)
     if found is not None:
         view.may_act_on(alert_person(found[0])[0], f"alert {alert_id}")
+
+
+def may_act_on_referral(read: Reader, view: Viewer, region_code: str, referral_id: str | None) -> None:
+    """403 for acting on a referral of a case the caller may not see — only for a referral of ``region_code``
+    (anything else is left to the action's own 404, as if it did not exist)."""
+    crn = read.crn_of(referral_id) if referral_id else None
+    person = read.person(crn) if crn else None
+    if person is not None and person["region"] == region_code:
+        view.may_act_on(crn, f"referral {referral_id}")

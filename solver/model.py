@@ -52,7 +52,7 @@ SIZED_MIN_S, SIZED_MAX_S = 1.0, 120.0
 # first stage needs for its proven bound. On 2 workers the interleaved full search gives LNS a small share of
 # the time: for a region twice the default, 0.7 deterministic seconds on tier 1 found 1 fewer weighted miss
 # than the hinted current practice, LNS alone 84 fewer; three times the default, 7 against 124 in 1.75 s
-# (BENCHMARKS.md issue 14 §4). The default region (about 5,200 variables) proves optimality without it.
+# (BENCHMARKS.md issue 14 §3, LNS from the hint first). The default region (about 5,200 variables) proves optimality without it.
 LNS_FIRST_MIN_VARIABLES = 15_000
 LNS_FIRST_SHARE = 0.85
 # Such plans rank plan changes right after deadline misses, as incremental re-plans do (STABILITY_FIRST), and
@@ -242,25 +242,23 @@ class _Run:
     def _solve(self, stage: str, share: float, bound: bool = False) -> tuple[cp_model.CpSolver, int, float]:
         """One stage on ``share`` of the budget left: (the solver holding its best solution, status, a proven
         bound on the objective). With ``lns_first``, LNS from the hint (or the last stage's solution) first,
-        then, for a stage whose ``bound`` matters (tier 1), the full search from LNS's solution for the rest."""
-        if self.lns_first:
-            whole = self.budget.left * share
-            solver, status = self._solve_once(f"{stage}/lns", share * (LNS_FIRST_SHARE if bound else 1.0), lns=True)
-            if status == cp_model.UNKNOWN and self.values is None and self.budget.reproducible:
-                solver, status = self._first_solution(stage, lns=True)
-            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE) or not bound:
-                return solver, status, solver.best_objective_bound
-            self._keep(solver)
-            full, full_status = self._solve_once(stage, min(1.0, whole * (1 - LNS_FIRST_SHARE) / max(self.budget.left,
-                                                                                                 1e-9)))
-            proven = max(solver.best_objective_bound, full.best_objective_bound)  # both are lower bounds
-            if full_status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and full.objective_value <= solver.objective_value:
-                return full, full_status, proven
-            return solver, status, proven
-        solver, status = self._solve_once(stage, share)
+        then, for a stage whose ``bound`` matters (tier 1), the full search from LNS's solution for the rest.
+        A stage that found nothing before presolve ended is run once more (the first-solution retry)."""
+        lns, whole = self.lns_first, self.budget.left * share
+        split = lns and bound
+        solver, status = self._solve_once(f"{stage}/lns" if lns else stage,
+                                          share * (LNS_FIRST_SHARE if split else 1.0), lns=lns)
         if status == cp_model.UNKNOWN and self.values is None and self.budget.reproducible:
-            solver, status = self._first_solution(stage)
-        return solver, status, solver.best_objective_bound
+            solver, status = self._first_solution(stage, lns)
+        if not split or status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return solver, status, solver.best_objective_bound
+        self._keep(solver)
+        full, full_status = self._solve_once(stage, min(1.0, whole * (1 - LNS_FIRST_SHARE) / max(self.budget.left,
+                                                                                             1e-9)))
+        proven = max(solver.best_objective_bound, full.best_objective_bound)  # both are lower bounds
+        if full_status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and full.objective_value <= solver.objective_value:
+            return full, full_status, proven
+        return solver, status, proven
 
     def _first_solution(self, stage: str, lns: bool = False) -> tuple[cp_model.CpSolver, int]:
         """The stage once more, with a budget sized to the model: its share ended before presolve did."""

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from api.access import Viewer, viewer
+from api.access import Viewer, may_act_on_referral, viewer
 from api.auth import Principal, Role, require, visible_region
 from api.deps import reader, region
 from api.models import IdPath, Override, OverrideBody, Page, Paging, RegionPath
@@ -24,15 +24,6 @@ def planning_region(region: RegionPath, principal: Principal = Depends(planner_r
                     read: Reader = Depends(reader)) -> tuple[str, Principal]:
     """The path's region and the caller, who must be allowed to plan (PLANNER, ADMIN) and to see the region."""
     return visible_region(principal, region, read.regions()), principal
-
-
-def _may_act_on_referral(read: Reader, view: Viewer, region_code: str, referral_id: str | None) -> None:
-    """403 for an override on a limited-access case the caller may not see — only for a referral of the region
-    (the engine answers 404 for any other, as if it did not exist)."""
-    crn = read.crn_of(referral_id) if referral_id else None
-    person = read.person(crn) if crn else None
-    if person is not None and person["region"] == region_code:
-        view.may_act_on(crn, f"referral {referral_id}")
 
 
 def region_date(read: Reader, region: str) -> date:
@@ -77,7 +68,7 @@ def list_overrides(query: Annotated[Paging, Query()], request: Request, region_c
 def add_override(body: OverrideBody, request: Request, where: tuple[str, Principal] = Depends(planning_region),
                  read: Reader = Depends(reader), view: Viewer = Depends(viewer)) -> Override:
     region_code, principal = where
-    _may_act_on_referral(read, view, region_code, body.referral_id)
+    may_act_on_referral(read, view, region_code, body.referral_id)
     if not 1 <= len(principal.subject) <= 64 or any(ord(c) < 32 or ord(c) == 127 for c in principal.subject):
         raise Forbidden("the token's subject cannot be recorded as who made the override")
     today = region_date(read, region_code)
@@ -95,6 +86,6 @@ def remove_override(override_id: IdPath, request: Request, where: tuple[str, Pri
     region_code, principal = where
     with request.app.state.engine.database.uow() as uow:
         row = next((r for r in uow.overrides(region_code) if r["override_id"] == override_id), None)
-    _may_act_on_referral(read, view, region_code, row and row["referral_id"])
+    may_act_on_referral(read, view, region_code, row and row["referral_id"])
     engine_call(request, ov.remove, region_code, override_id, principal.subject[:64], datetime.now(timezone.utc))
     return Response(status_code=204)
