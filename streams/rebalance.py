@@ -1,5 +1,5 @@
 """Partition assignment: a rebalance tells the intake which inbound partitions it owns and the re-plan
-scheduler which regions."""
+scheduler which regions, whose fences it takes in the database before it plans them."""
 from __future__ import annotations
 
 import logging
@@ -19,6 +19,7 @@ class PartitionAssignment:
     def __init__(self, settings: StreamSettings, service: EngineService, intake: Intake,
                  scheduler: ReplanScheduler) -> None:
         self.settings, self.service, self.intake, self.scheduler = settings, service, intake, scheduler
+        scheduler.holder = settings.worker_id
 
     async def on_assigned(self, app: Any, assigned: Any, **_: Any) -> None:
         assignment = app.consumer.assignment()
@@ -26,6 +27,7 @@ class PartitionAssignment:
         inbound = self._inbound(assignment)
         self.intake.assign(inbound, await self.service.offsets())
         log.info("worker %s owns re-plan partitions %s", self.settings.worker_id, sorted(self.scheduler.owned))
+        await self.scheduler.take(self.scheduler.owned)
         await self.scheduler.resume()
 
     async def on_revoked(self, app: Any, revoked: Any, **_: Any) -> None:

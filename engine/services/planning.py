@@ -10,6 +10,15 @@ worker process), and :meth:`Planner.publish` takes the writer lock, re-reads the
 plan onto that state (:func:`solver.incremental.rebase`) and publishes the diff. A publish whose basis
 (the region's plan version when the snapshot was read) moved is dropped: two workers can never
 publish conflicting plans for one region, whoever owns it.
+
+Ownership is fenced too. A worker plans the regions of the re-plan partitions it was assigned
+(streams/replan.py); when it takes a partition it takes a :class:`Fence` from the database, a generation
+that grows each time another holder takes it (:func:`take_fence`). Its snapshot carries the fence it
+held, its publish is refused with :class:`Stale` when the database's generation has moved on (a new owner
+took the partition while this one was paused, partitioned away or slow) or when this worker no longer
+holds it, and a published plan records the fence it was published under (``plan_owner:<version>``,
+:func:`plan_owners`). So between a worker's snapshot and its publish, no other worker publishes that
+region's plan: a stale owner's write is refused, whatever the broker's rebalance said when.
 """
 from __future__ import annotations
 
@@ -58,6 +67,19 @@ class PlanOutcome:
 
 
 @dataclass(frozen=True)
+class Fence:
+    """The right to plan some regions (those of one re-plan partition), as taken from the database: ``name``
+    (``replan:<partition>``), the ``generation`` it was taken at, and its ``holder`` (a worker id)."""
+
+    name: str
+    generation: int
+    holder: str
+
+    def as_json(self) -> str:
+        return json.dumps(dict(generation=self.generation, holder=self.holder))
+
+
+@dataclass(frozen=True)
 class Prepared:
     """A region's snapshot, to be solved away from the database and then published."""
 
@@ -66,10 +88,12 @@ class Prepared:
     problem: s.Problem
     basis: int | None   # the region's last published plan version when the snapshot was read
     dirty: str | None   # the region's dirty generation then: cleared on publish only if unchanged
+    fence: Fence | None = None  # the fence the planning worker held for the region then (None: embedded)
 
 
 class Stale(RuntimeError):
-    """The region was planned by someone else since the snapshot: nothing was published."""
+    """The region was planned by someone else since the snapshot, or its planner no longer holds the region's
+    fence: nothing was published."""
 
 
 class Planner:
@@ -81,6 +105,9 @@ class Planner:
         self.replan_time_limit_s = replan_time_limit_s
         self.alerts = alerts or AlertSweep(self.rules)
         self._published: dict[str, tuple[date, s.Problem]] = {}  # per region, right after this planner's last publish
+        # A service worker's: the fence it holds for a region (None: not its region). Unset (embedded, the API,
+        # the CLI): plans are not fenced.
+        self.fence_of: Callable[[str], Fence | None] | None = None
 
     def plan(self, region: str, as_of: date, programmes: Iterable[str] | None = None) -> PlanOutcome:
         """Plan the region; with ``programmes``, an incremental re-plan that frees only their
@@ -95,9 +122,13 @@ class Planner:
 
     def prepare(self, region: str, as_of: date, programmes: Iterable[str] | None = None) -> Prepared:
         """Read the region's snapshot (nothing is written): step 1 of a service re-plan."""
+        fence = self.fence_of(region) if self.fence_of is not None else None
+        if self.fence_of is not None and fence is None:
+            raise Stale(f"this worker holds no fence for region {region}: it does not plan it")
         with self._uow_factory() as uow:
             snapshot = self._snapshot(uow, region, as_of, programmes)
-            return Prepared(region, as_of, snapshot.problem, _basis(uow, region), uow.get_state(keys.DIRTY.key(region)))
+            return Prepared(region, as_of, snapshot.problem, _basis(uow, region), uow.get_state(keys.DIRTY.key(region)),
+                            fence)
 
     def prepare_next(self, region: str, as_of: date) -> tuple[Prepared, Scope]:
         """Step 1 of a service re-plan, scoped (:mod:`engine.services.scope`): the whole region, or only the
@@ -113,12 +144,14 @@ class Planner:
     def publish(self, prepared: Prepared, plan: s.Plan) -> PlanOutcome | None:
         """Publish a plan solved on ``prepared`` against the state now: step 3 of a service re-plan.
 
-        Raises :class:`Stale` if another plan for the region was published since the snapshot; returns
-        None if the plan could not be carried onto the current state (the region stays dirty).
+        Raises :class:`Stale` if the snapshot's fence is no longer this planner's or the database's (a stale
+        owner), or if another plan for the region was published since the snapshot; returns None if the plan
+        could not be carried onto the current state (the region stays dirty).
         """
         region = prepared.region_code
         with self._uow_factory() as uow:
             uow.lock_writes()
+            self._check_fence(uow, prepared)
             if _basis(uow, region) != prepared.basis:
                 raise Stale(f"region {region} was planned (version {_basis(uow, region)}) since this plan's "
                             f"snapshot (version {prepared.basis})")
@@ -127,11 +160,34 @@ class Planner:
             carried = rebase(plan, prepared.problem, snapshot.problem)
             if carried is None:
                 return None
-            outcome = self._commit(uow, snapshot, carried, prepared.dirty)
+            outcome = self._commit(uow, snapshot, carried, prepared.dirty, prepared.fence)
         self._published.pop(region, None)
         if not outcome.rejected:  # the state a scoped re-plan compares with (prepare_next)
             self._published[region] = (prepared.as_of, self.prepare(region, prepared.as_of).problem)
         return outcome
+
+    def _check_fence(self, uow: UnitOfWork, prepared: Prepared) -> None:
+        """Refuse a fenced plan whose fence moved on: taken by another holder in the database since the
+        snapshot, or given up here (a rebalance revoked the partition)."""
+        fence, region = prepared.fence, prepared.region_code
+        if fence is None and self.fence_of is None:
+            return
+        held = self.fence_of(region) if self.fence_of is not None else fence
+        stored = current_fence(uow, fence.name) if fence is not None else None
+        if fence is not None and held == fence and stored == fence:
+            return
+        why = (f"region {region}: the plan's owner {fence.holder if fence else '-'} (fence "
+               f"{fence.name if fence else '-'} generation {fence.generation if fence else '-'}) is stale; the "
+               f"database's fence is generation {stored.generation if stored else '-'} held by "
+               f"{stored.holder if stored else '-'}, this worker holds "
+               f"{f'generation {held.generation}' if held else 'nothing'}")
+        log.warning("plan for %s refused: %s", region, why)
+        raise Stale(why)
+
+    def take_fence(self, name: str, holder: str, held: int | None = None) -> Fence:
+        """Take the fence ``name`` for ``holder`` (see :func:`take_fence`)."""
+        with self._uow_factory() as uow:
+            return take_fence(uow, name, holder, held)
 
     def _snapshot(self, uow: UnitOfWork, region: str, as_of: date, programmes: Iterable[str] | None) -> Snapshot:
         _advance(uow, region, as_of, self.params.freeze_days)
@@ -142,7 +198,8 @@ class Planner:
         return replace(snapshot, problem=replace(snapshot.problem, params=replan_params(
             snapshot.problem, programmes, self.replan_time_limit_s)))
 
-    def _commit(self, uow: UnitOfWork, snapshot: Snapshot, plan: s.Plan, dirty: str | None) -> PlanOutcome:
+    def _commit(self, uow: UnitOfWork, snapshot: Snapshot, plan: s.Plan, dirty: str | None,
+                fence: Fence | None = None) -> PlanOutcome:
         region = snapshot.problem.region_code
         plan = _with_set_aside(uow, snapshot.problem, plan)
         violations = plan_violations(uow, snapshot, plan, self.rules)
@@ -154,6 +211,9 @@ class Planner:
             outcome = PlanOutcome(publisher.version, region, plan.as_of, plan, rejected=violations)
         else:
             outcome = publisher.publish()
+            if fence is not None:  # the plan carries the fence it was published under
+                uow.set_state(keys.PLAN_OWNER.key(publisher.version), json.dumps(dict(
+                    region=region, fence=fence.name, generation=fence.generation, holder=fence.holder)))
             clear_rejection(uow, region)
             safety.forget_removals(uow, [d.referral_id for d in snapshot.problem.demands])
         outcome.unsafe_removed = getattr(self, "_removed", 0)
@@ -192,6 +252,34 @@ class Planner:
         with self._uow_factory() as uow:
             value = uow.get_state(keys.LAST_PLANNED.key(region))
         return date.fromisoformat(value) if value else None
+
+
+def take_fence(uow: UnitOfWork, name: str, holder: str, held: int | None = None) -> Fence:
+    """Take the fence ``name`` for ``holder`` and commit: kept at its generation when ``holder`` already holds it
+    at ``held`` (nobody took it in between), else the next generation. From then on a plan under an older
+    generation is refused (:meth:`Planner.publish`)."""
+    uow.lock_writes()
+    stored = current_fence(uow, name)
+    if stored is not None and stored.holder == holder and stored.generation == held:
+        return stored
+    fence = Fence(name, (stored.generation if stored else 0) + 1, holder)
+    uow.set_state(keys.FENCE.key(name), fence.as_json())
+    uow.commit()
+    return fence
+
+
+def current_fence(uow: UnitOfWork, name: str) -> Fence | None:
+    value = uow.get_state(keys.FENCE.key(name))
+    if not value:
+        return None
+    data = json.loads(value)
+    return Fence(name, int(data["generation"]), data["holder"])
+
+
+def plan_owners(uow: UnitOfWork) -> dict[int, dict]:
+    """Plan version → the fence it was published under (region, fence, generation, holder): fenced plans only."""
+    return {int(keys.PLAN_OWNER.parts(name)[0]): json.loads(value)
+            for name, value in uow.states(keys.PLAN_OWNER.prefix).items()}
 
 
 def planned_regions(uow: UnitOfWork) -> dict[str, date]:
