@@ -38,7 +38,6 @@ from streams.watermarks import WatermarkExchange
 
 HEARTBEAT_S = 0.1
 SCHEDULE_S = 0.2
-BATCH_WITHIN_S = 0.005  # how long an agent waits to fill a batch: bounds the latency it adds
 
 
 class Worker:
@@ -105,7 +104,7 @@ class Worker:
                               key_serializer="raw", value_serializer="raw")
 
     async def _ingest(self, stream) -> None:
-        async for events in stream.take_events(self.settings.batch_max, within=BATCH_WITHIN_S):
+        async for events in stream.take_events(self.settings.batch_max, within=self.settings.batch_within_s):
             await self.intake.take(events)
 
     async def _replan(self, stream) -> None:

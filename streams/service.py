@@ -186,14 +186,27 @@ class EngineService:
         """Publish this worker's low watermarks and read everyone's (see :mod:`streams.merge`): the fresh
         ones, and the partitions with a stale entry. Entries not refreshed for ``stale_s`` are left out:
         a partition nobody has published for that long (its worker gone and not replaced) must not hold
-        the others for ever."""
+        the others for ever.
+
+        A row is written only when its low changed or its time is a quarter of ``stale_s`` old: this runs
+        every ``COHORTPLAN_WATERMARK_INTERVAL_S`` (50 times a second) on the ingest's database thread, and
+        rewriting unchanged rows made every exchange a commit (a WAL flush on a durable PostgreSQL) queued
+        between the ingest's transactions. What the others read is the same: the current low, never older
+        than ``stale_s``."""
         def run() -> tuple[dict[tuple[str, int], tuple | None], set[tuple[str, int]]]:
             now = time.time()
             with self.engine.database.uow() as uow:
-                for (topic, partition), low in sorted(mine.items()):
-                    uow.set_state(keys.LOW_WATERMARK.key(topic, partition), json.dumps({"at": now, "key": _encode(low)}))
                 rows = uow.states(keys.LOW_WATERMARK.prefix)
-                uow.commit()
+                written = False
+                for (topic, partition), low in sorted(mine.items()):
+                    name, key = keys.LOW_WATERMARK.key(topic, partition), _encode(low)
+                    stored = json.loads(rows[name]) if name in rows else None
+                    if stored is None or stored["key"] != key or now - stored["at"] >= stale_s / 4:
+                        rows[name] = json.dumps({"at": now, "key": key})
+                        uow.set_state(name, rows[name])
+                        written = True
+                if written:
+                    uow.commit()
             fresh, stale = {}, set()
             for name, value in rows.items():
                 topic, partition = keys.LOW_WATERMARK.parts(name)

@@ -38,6 +38,11 @@ class StreamSettings(BaseSettings):
     session_timeout_s: float = Field(10.0, ge=6, le=300, description="a worker that stops heartbeating "
                                      "(killed) loses its partitions after this long")
     batch_max: int = Field(1000, ge=1, le=100_000, description="most messages applied in one transaction")
+    batch_within_s: float = Field(
+        0.005, gt=0, le=1, description="longest an ingest agent holds messages to fill a batch of batch_max "
+        "before handing them to the merge: a backlog fills batches at once, a trickle waits at most this long. "
+        "While a transaction runs, what arrives queues in the merge and goes in the next one (group commit), "
+        "so batches grow with the load whatever this is; it bounds the latency it adds at low rates")
     merge_idle_s: float = Field(
         2.0, ge=0, le=60, description="a partition neither caught up nor delivering (and not known to be behind the broker) holds others back at most this long")
     replan_quiet_s: float = Field(5.0, ge=0, description="re-plan a region after this long without changes")

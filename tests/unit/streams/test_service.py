@@ -64,3 +64,44 @@ def test_the_relay_marks_rows_sent_only_after_the_send_succeeded(svc):
     assert [r["event_type"] for r in sent] == ["event.dead_lettered"]
     assert asyncio.run(svc.relay(ok)) == 0
 
+
+
+def _low_rows(svc) -> dict[str, dict]:
+    import json
+
+    with svc.engine.database.uow() as uow:
+        return {name: json.loads(value) for name, value in uow.states("low:").items()}
+
+
+def test_the_low_watermark_exchange_writes_a_row_only_when_its_low_changed_or_ages(svc, monkeypatch):
+    from datetime import datetime, timezone
+
+    from engine import state_keys as keys
+    from streams import service as module
+
+    assert keys.LOW_WATERMARK.key("t", 0).startswith("low:")
+    clock = [1000.0]
+    monkeypatch.setattr(module.time, "time", lambda: clock[0])
+    head = (1, datetime(2026, 1, 5, tzinfo=timezone.utc), 2, "e1")
+    tp, other = ("t.sentences", 0), ("t.referrals", 1)
+
+    fresh, stale = asyncio.run(svc.exchange_lows({tp: head, other: None}, stale_s=30))
+    assert fresh == {tp: head, other: None} and stale == set()
+    first = _low_rows(svc)
+    assert {row["at"] for row in first.values()} == {1000.0}
+
+    clock[0] = 1005.0  # unchanged lows, younger than stale_s / 4: nothing rewritten, the same answer
+    assert asyncio.run(svc.exchange_lows({tp: head, other: None}, stale_s=30)) == (fresh, set())
+    assert _low_rows(svc) == first
+
+    clock[0] = 1006.0  # one low moved: only its row is written
+    later = (1, datetime(2026, 1, 6, tzinfo=timezone.utc), 2, "e2")
+    fresh, _ = asyncio.run(svc.exchange_lows({tp: later, other: None}, stale_s=30))
+    assert fresh == {tp: later, other: None}
+    rows = _low_rows(svc)
+    assert rows[keys.LOW_WATERMARK.key(*tp)]["at"] == 1006.0
+    assert rows[keys.LOW_WATERMARK.key(*other)]["at"] == 1000.0
+
+    clock[0] = 1007.5  # a quarter of stale_s after its last write: refreshed though unchanged, so never stale
+    asyncio.run(svc.exchange_lows({tp: later, other: None}, stale_s=30))
+    assert _low_rows(svc)[keys.LOW_WATERMARK.key(*other)]["at"] == 1007.5
