@@ -99,10 +99,8 @@ class SqlRepository(IdentityMap[T], Generic[T]):
             return self._seen[key]
         if key in self._removed or key in self._absent:
             return None
-        row = self._session.execute(
-            select(*self._row_cls.__table__.columns).where(getattr(self._row_cls, self._key) == key)
-        ).mappings().first()
-        return self._remember([dict(row)])[0] if row else None
+        rows = self._select(getattr(self._row_cls, self._key) == key)
+        return self._remember(rows)[0] if rows else None
 
     def where(self, **equals: Any) -> list[T]:
         """Stored matches merged with this unit of work's own changes, without flushing them.
@@ -115,13 +113,19 @@ class SqlRepository(IdentityMap[T], Generic[T]):
             return []
         covered = any(values <= self._covered.get(column, set()) for column, values in wanted.items())
         if not covered:
-            stmt = select(*self._row_cls.__table__.columns)
+            conditions = []
             for column, values in wanted.items():
                 attr = getattr(self._row_cls, column)
-                stmt = stmt.where(attr.in_(list(values)) if len(values) > 1 else attr == next(iter(values)))
-            self._remember(self._unheld(dict(r) for r in self._session.execute(stmt).mappings()))
+                conditions.append(attr.in_(list(values)) if len(values) > 1 else attr == next(iter(values)))
+            self._remember(self._unheld(self._select(*conditions)))
         # Everything stored that matches is now in the identity map; filter it as it is now.
         return self._matching(self._candidates(wanted), wanted)
+
+    def _select(self, *conditions) -> list[dict[str, Any]]:
+        """Stored rows matching ``conditions``, as dicts. Through the session's connection (SQLAlchemy Core):
+        the same SQL and result types as the ORM session's execute, without its per-statement ORM work."""
+        stmt = select(*self._row_cls.__table__.columns).where(*conditions)
+        return [dict(r) for r in self._session.connection().execute(stmt).mappings()]
 
     def _candidates(self, wanted: dict[str, set[Any]]) -> list[T]:
         column = next((c for c in wanted if c in self._index), None)
@@ -149,8 +153,7 @@ class SqlRepository(IdentityMap[T], Generic[T]):
         loaded = []
         for start in range(0, len(todo), chunk):
             part = todo[start:start + chunk]
-            rows = self._session.execute(select(*self._row_cls.__table__.columns).where(attr.in_(part))).mappings()
-            loaded += self._unheld(dict(r) for r in rows)
+            loaded += self._unheld(self._select(attr.in_(part)))
         self._remember(loaded)
         if column == self._key:
             self._absent |= {v for v in todo if v not in self._seen}

@@ -30,8 +30,10 @@ class ReferralRepository(SqlRepository[Referral]):
 
     def after_load(self, entities: list[Referral]) -> None:
         ids = [r.referral_id for r in entities]
-        rows = self._session.execute(select(t.ReferralHistoryRow).where(
-            t.ReferralHistoryRow.referral_id.in_(ids)).order_by(t.ReferralHistoryRow.seq)).scalars()
+        h = t.ReferralHistoryRow
+        rows = self._session.connection().execute(select(
+            h.referral_id, h.at, h.from_status, h.to_status, h.reason, h.event_id).where(
+            h.referral_id.in_(ids)).order_by(h.seq))
         by_id = {r.referral_id: r for r in entities}
         for row in rows:
             by_id[row.referral_id].history.append(StatusChange(
@@ -71,6 +73,7 @@ class SqlUnitOfWork(UnitOfWork):
         self._repos = (self.people, self.sentences, self.requirements, self.referrals, self.cohorts,
                        self.facilitators, self.allocations)
         self._pending: dict[type, list[dict]] = {}
+        self._state_writes: dict[str, str] = {}  # engine state set here and not written yet: the last value wins
         self._attendance_keys: set[tuple] = set()
         self._attendance_covered: set[str] = set()
         self._parked_keys: set[str] | None = None
@@ -85,6 +88,10 @@ class SqlUnitOfWork(UnitOfWork):
         for row_cls, rows in self._pending.items():
             insert_many(self._session, row_cls, rows)
         self._pending.clear()
+        if self._state_writes:
+            upsert(self._session, t.EngineStateRow, [dict(name=name, value=value)
+                                                     for name, value in sorted(self._state_writes.items())], ["name"])
+            self._state_writes.clear()
 
     def commit(self) -> None:
         self.flush()
@@ -132,6 +139,7 @@ class SqlUnitOfWork(UnitOfWork):
         """Load what a batch of events will touch in a handful of queries (see SqlRepository.prefetch)."""
         crns = keys.get("crn", set())
         self.people.prefetch("crn", crns)
+        self.people.prefetch("merged_into", crns)  # a person's record looks for the cases merged into it
         self.sentences.prefetch("crn", crns)
         self.sentences.prefetch("sentence_id", keys.get("sentence_id", set()))
         self.requirements.prefetch("crn", crns)
@@ -139,7 +147,11 @@ class SqlUnitOfWork(UnitOfWork):
         self.referrals.prefetch("crn", crns)
         self.referrals.prefetch("referral_id", keys.get("referral_id", set()))
         self.allocations.prefetch("referral_id", keys.get("referral_id", set()))
-        self.cohorts.prefetch("cohort_id", keys.get("cohort_id", set()))
+        # A cohort's members are read whenever its definition or membership changes (the delivery team's
+        # claims, the safety re-check): the batch's cohorts and those of the referrals it holds.
+        cohort_ids = keys.get("cohort_id", set()) | {r.cohort_id for r in self.referrals.loaded() if r.cohort_id}
+        self.referrals.prefetch("cohort_id", cohort_ids)
+        self.cohorts.prefetch("cohort_id", cohort_ids)
         self.facilitators.prefetch("facilitator_id", keys.get("facilitator_id", set()))
         referral_ids = sorted(keys.get("referral_id", set()) - self._attendance_covered)
         for start in range(0, len(referral_ids), 900):
@@ -360,16 +372,21 @@ class SqlUnitOfWork(UnitOfWork):
         return sorted((p for p in found.values() if crn in p.non_associations), key=lambda p: p.crn)
 
     def get_state(self, name: str) -> str | None:
-        return self._session.execute(select(t.EngineStateRow.value).where(
+        if name in self._state_writes:
+            return self._state_writes[name]
+        return self._session.connection().execute(select(t.EngineStateRow.value).where(
             t.EngineStateRow.name == name)).scalar()
 
     def states(self, prefix: str) -> dict[str, str]:
-        rows = self._session.execute(select(t.EngineStateRow.name, t.EngineStateRow.value).where(
+        rows = self._session.connection().execute(select(t.EngineStateRow.name, t.EngineStateRow.value).where(
             t.EngineStateRow.name.startswith(prefix, autoescape=True)))
-        return {name: value for name, value in rows}
+        out = {name: value for name, value in rows}
+        out.update((name, value) for name, value in self._state_writes.items() if name.startswith(prefix))
+        return out
 
     def set_state(self, name: str, value: str) -> None:
-        upsert(self._session, t.EngineStateRow, [dict(name=name, value=value)], ["name"])
+        """Kept until the next flush (a batch sets some names once per event): one upsert for them all."""
+        self._state_writes[name] = value
 
 
 def _lock_key(name: str) -> int:
