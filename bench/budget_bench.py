@@ -9,7 +9,8 @@ problem) is solved by current practice and by CP-SAT at each time limit. Reporte
 current practice that this limit gets, the status (FALLBACK when CP-SAT found nothing), the wall seconds, and
 the time to the first solution better than current practice and the time at which the plan first had 90% of the
 best limit's gain (both wall seconds into the plan, from the solve's trace). The model's size
-(variables) is printed beside it: the sized budget (solver.model.sized_time_limit) is read off this table.
+(variables; unpruned: before solver.prune left out those fixed to 0, which the sized budget
+(solver.model.sized_time_limit) is read off) and the seconds to build it are printed beside it.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.instances import INSTANCES, VERSION, build_state, schema_tag  # noqa: E402
 from bench.solver_bench import machine  # noqa: E402
 from solver.baselines import CurrentPracticeAllocator  # noqa: E402
-from solver.model import build, solve, tiers  # noqa: E402
+from solver.model import build, model_size, solve, tiers  # noqa: E402
 from solver.schema import Params  # noqa: E402
 
 
@@ -77,15 +78,17 @@ def main() -> None:
             task = progress.add_task(f"scale {scale:g}", total=1 + len(limits))
             problem = state(scale, args.weeks, args.seed)
             problem = replace(problem, params=replace(problem.params, equity_weight=args.equity_weight))
+            began = time.perf_counter()
             model = build(problem)  # for its size and to score every plan of this scale on
-            variables = len(model.model.proto.variables)
+            build_s = round(time.perf_counter() - began, 2)
+            variables, unpruned = len(model.model.proto.variables), model_size(model)
             base = tier1(model, CurrentPracticeAllocator().allocate(problem))
             progress.advance(task)
             for limit in limits:
                 began = time.perf_counter()
                 plan = solve(replace(problem, params=replace(problem.params, time_limit_s=limit)))
                 rows.append(dict(scale=scale, demands=len(problem.demands), cohorts=len(problem.cohorts),
-                                 variables=variables, limit=limit, status=plan.status,
+                                 variables=variables, unpruned=unpruned, build_s=build_s, limit=limit, status=plan.status,
                                  wall=round(time.perf_counter() - began, 1), current_practice=base,
                                  tier1=tier1(model, plan), first_better=first_better(plan, base),
                                  trace=[(t, stage, value) for t, stage, value in plan.trace if stage.startswith("T1")]))

@@ -113,21 +113,41 @@ class Build:
         return (c for c in self.problem.cohorts if c.state == CohortState.CANDIDATE)
 
 
-def create_variables(build: Build, pair_rules: Mapping[str, PairRule],
-                     staff_rules: Mapping[str, StaffRule]) -> None:
-    """Places for allowed pairs, openings for candidates someone could join, staff for eligible pairs."""
+def allow(build: Build, pair_rules: Mapping[str, PairRule], staff_rules: Mapping[str, StaffRule]) -> None:
+    """Record the places every pair rule allows, and for each candidate someone could join (or with fixed
+    members) the facilitators every staff rule allows; no variables yet (see :func:`create_variables`)."""
     problem, v = build.problem, build.vars
+    rules = tuple(pair_rules.values())
     for demand in problem.demands:
         for cohort in _near(build, demand, pair_rules):
-            if all(rule(demand, cohort, problem) for rule in pair_rules.values()):
-                v.add_place(demand, cohort)
+            if all(rule(demand, cohort, problem) for rule in rules):
+                v.allow(demand.referral_id, cohort.cohort_id)
+    staff = tuple(staff_rules.values())
     for cohort in build.candidates():
-        if not v.demands_of.get(cohort.cohort_id) and not cohort.members:
+        if v.joinable_of.get(cohort.cohort_id) or cohort.members:
+            v.eligible_of[cohort.cohort_id] = [f.facilitator_id for f in problem.facilitators
+                                               if all(rule(f, cohort, problem) for rule in staff)]
+
+
+def create_variables(build: Build, pruning: tuple[set[tuple[str, str]], set[str]] | None = None) -> None:
+    """Places for allowed pairs, openings for candidates someone could join, staff for eligible pairs (as
+    recorded by :func:`allow`), less the ``pruning`` — (staffings, candidates that never open) that the
+    model's constraints fix to 0 (:func:`solver.prune.never_nonzero`)."""
+    v = build.vars
+    no_staff, closed = pruning or (set(), set())
+    for rid, cids in v.options_of.items():
+        for cid in cids:
+            if cid not in closed:
+                v.add_place(build.demands[rid], build.cohorts[cid])
+    for cid, fids in v.eligible_of.items():
+        if cid in closed:
             continue
+        cohort = build.cohorts[cid]
         v.add_opening(cohort)
-        for facilitator in problem.facilitators:
-            if all(rule(facilitator, cohort, problem) for rule in staff_rules.values()):
-                v.add_staffing(facilitator, cohort)
+        for fid in fids:
+            if (fid, cid) not in no_staff:
+                v.add_staffing(build.facilitators[fid], cohort)
+    v.pruned = v.allowed - len(v.x) - len(v.open) - len(v.staff)
 
 
 def _near(build: Build, demand: Demand, pair_rules: Mapping[str, PairRule]) -> list[CohortOption]:

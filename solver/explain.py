@@ -64,7 +64,8 @@ class Explainer:
             self.placed[cid] = self.placed.get(cid, 0) + 1
 
     def unallocated(self, demand: Demand) -> Unallocated:
-        options = [self.b.cohorts[cid] for cid in self.b.vars.cohorts_of.get(demand.referral_id, ())]
+        # every cohort the pair rules allow, with a variable or not (solver.prune leaves out those that never run)
+        options = [self.b.cohorts[cid] for cid in self.b.vars.options_of.get(demand.referral_id, ())]
         if not options:
             group = self.b.groups.get(group_key(demand), ((), ()))[0]
             return mismatch(demand, group, self.b.params, self.b.as_of)
@@ -79,7 +80,7 @@ class Explainer:
     def _blocker(self, cohort: CohortOption) -> tuple[UnallocatedReason, str]:
         b, cid = self.b, cohort.cohort_id
         head = f"candidate {cid} starting {cohort.start_date}"
-        eligible = b.vars.staff_of.get(cid, ())
+        eligible = b.vars.eligible_of.get(cid, ())
         if len(eligible) < cohort.facilitators_required:
             return UnallocatedReason.NO_FACILITATOR, (f"{head}: {len(eligible)} trained facilitator(s) can "
                                                       f"run it, {cohort.facilitators_required} needed")
@@ -89,6 +90,6 @@ class Explainer:
                                                       f"taken by cohorts with more urgent people")
         if not self.ledger.room_free(cohort, b.rooms.get(cohort.office_code, 1)):
             return UnallocatedReason.NO_PLACE, f"{head}: no room free at {cohort.office_code}"
-        waiting = sum(1 for rid in b.vars.demands_of.get(cid, ()) if rid not in self.chosen)
+        waiting = sum(1 for rid in b.vars.joinable_of.get(cid, ()) if rid not in self.chosen)
         return UnallocatedReason.TOO_FEW_WAITING, (f"{head}: {waiting + len(cohort.members)} could still "
                                                    f"join, {cohort.min_size} needed")

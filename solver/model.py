@@ -14,12 +14,13 @@ from dataclasses import dataclass, field, replace
 from ortools.sat.python import cp_model
 
 from solver.baselines import CurrentPracticeAllocator
-from solver.build import Build, Constraint, Objective, Term, create_variables
+from solver.build import Build, Constraint, Objective, Term, allow, create_variables
 from solver.check import check_plan
 from solver.constraints import CONSTRAINTS, PAIR_RULES, STAFF_RULES
 from solver.evaluate import plan_metrics
 from solver.explain import Explainer, assignment
 from solver.objectives import OBJECTIVES
+from solver.prune import never_nonzero
 from solver.schema import OpenedCohort, Plan, Problem
 from solver.variables import PairRule, StaffRule
 
@@ -90,14 +91,27 @@ class _Trace(cp_model.CpSolverSolutionCallback):
         self.points.append((round(time.perf_counter() - self.began, 4), self.stage, self.objective_value))
 
 
-def build(problem: Problem, rules: Rules | None = None) -> Build:
+def build(problem: Problem, rules: Rules | None = None, prune: bool | None = None) -> Build:
+    """The model of ``problem`` under ``rules``. ``prune`` leaves out the variables the constraints fix to 0
+    on the running groups' claims alone (solver.prune: the same feasible plans, a fraction of the variables);
+    by default only for a large model (LNS_FIRST_MIN_VARIABLES decision variables before pruning), so the
+    default region's model, and its plans, are exactly as before."""
     rules = rules or Rules()
     b = Build(problem)
-    create_variables(b, rules.pair, rules.staff)
+    allow(b, rules.pair, rules.staff)
+    if prune is None:
+        prune = b.vars.allowed >= LNS_FIRST_MIN_VARIABLES
+    create_variables(b, never_nonzero(b, rules.constraints) if prune else None)
     for add in rules.constraints.values():
         add(b)
     b.terms = [objective(b) for objective in rules.objectives.values()]
     return b
+
+
+def model_size(b: Build) -> int:
+    """The model's variables before pruning: what the sized budget and the LNS-first threshold were read off
+    (BENCHMARKS.md issue 14 §3), so pruning a large model changes neither."""
+    return len(b.model.proto.variables) + b.vars.pruned
 
 
 def tiers(b: Build, stability_first: bool = False) -> dict[float, list[Term]]:
@@ -138,11 +152,11 @@ def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True)
     by_tier = tiers(b)
     start = _warm_start(b, by_tier, baseline)
     sized = problem.params.time_limit_s is None
-    variables = len(b.model.proto.variables)
-    lns_first = start is not None and variables >= LNS_FIRST_MIN_VARIABLES
+    size = model_size(b)
+    lns_first = start is not None and size >= LNS_FIRST_MIN_VARIABLES
     if lns_first:  # tier 1 is unchanged, so the warm start's tier-1 bound holds
         by_tier = tiers(b, stability_first=True)
-    run = _Run(b, began, sized_time_limit(variables) if sized else problem.params.time_limit_s, lns_first=lns_first)
+    run = _Run(b, began, sized_time_limit(size) if sized else problem.params.time_limit_s, lns_first=lns_first)
     if problem.params.objective_mode == "weighted":
         run.weighted(by_tier)
     else:
@@ -245,7 +259,10 @@ class _Run:
         then, for a stage whose ``bound`` matters (tier 1), the full search from LNS's solution for the rest.
         A stage that found nothing before presolve ended is run once more (the first-solution retry)."""
         lns, whole = self.lns_first, self.budget.left * share
-        split = lns and bound
+        # the full search only where its part of the stage outlasts presolve: a shorter one ends before it
+        # has a solution (0.17 of a 5 s plan's deterministic seconds at three times the default region)
+        split = lns and bound and (not self.budget.reproducible
+                                   or whole * (1 - LNS_FIRST_SHARE) >= self._presolve_floor())
         solver, status = self._solve_once(f"{stage}/lns" if lns else stage,
                                           share * (LNS_FIRST_SHARE if split else 1.0), lns=lns)
         if status == cp_model.UNKNOWN and self.values is None and self.budget.reproducible:
@@ -262,8 +279,11 @@ class _Run:
 
     def _first_solution(self, stage: str, lns: bool = False) -> tuple[cp_model.CpSolver, int]:
         """The stage once more, with a budget sized to the model: its share ended before presolve did."""
-        floor = FIRST_SOLUTION_DET_PER_VARIABLE * len(self.b.model.proto.variables)
-        return self._solve_once(f"{stage}{'/lns' if lns else ''}+first", 1.0, floor, lns=lns)
+        return self._solve_once(f"{stage}{'/lns' if lns else ''}+first", 1.0, self._presolve_floor(), lns=lns)
+
+    def _presolve_floor(self) -> float:
+        """Deterministic seconds a stage needs to get through presolve with room to improve on the hint."""
+        return FIRST_SOLUTION_DET_PER_VARIABLE * len(self.b.model.proto.variables)
 
     def _solve_once(self, stage: str, share: float, floor: float = 0.0,
                     lns: bool = False) -> tuple[cp_model.CpSolver, int]:

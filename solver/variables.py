@@ -2,7 +2,10 @@
 
 Variables exist only where a rule could let them be 1: ``x`` for referral × cohort pairs every pair
 rule allows, ``opened`` for candidate cohorts, ``staff`` for facilitator × candidate pairs every staff
-rule allows. Names are readable (``x[referral=R12,cohort=C3]``) so a model dump explains itself.
+rule allows — less those a model constraint would fix to 0 on the claims of running groups alone
+(:mod:`solver.prune`). What the rules allow is kept beside them (``options_of``, ``joinable_of``,
+``eligible_of``) for the explanations, which speak of every option a person had.
+Names are readable (``x[referral=R12,cohort=C3]``) so a model dump explains itself.
 OPEN cohorts are already running: their "opened" value is the constant 1.
 """
 from __future__ import annotations
@@ -28,11 +31,21 @@ class Variables:
         self.cohorts_of: dict[str, list[str]] = defaultdict(list)    # referral id → cohort ids
         self.demands_of: dict[str, list[str]] = defaultdict(list)    # cohort id → referral ids
         self.staff_of: dict[str, list[str]] = defaultdict(list)      # cohort id → facilitator ids
+        # What the pair and staff rules allow, variables or not (solver.prune leaves out those that must be 0)
+        self.options_of: dict[str, list[str]] = defaultdict(list)    # referral id → cohort ids
+        self.joinable_of: dict[str, list[str]] = defaultdict(list)   # cohort id → referral ids
+        self.eligible_of: dict[str, list[str]] = {}                  # candidate id → facilitator ids
+        self.pruned = 0  # variables the rules allow that were not created because a constraint fixes them to 0
         # Goals' own variables, each with how its best value follows from the decisions above: hints and
         # warm starts set them too, so a hint stays complete (what lets CP-SAT start from a known plan).
         self.derived: dict[cp_model.IntVar, Callable[[Callable[[cp_model.IntVar], int]], int]] = {}
 
     # ---- create --------------------------------------------------------------------------------
+
+    def allow(self, referral_id: str, cohort_id: str) -> None:
+        """Record that every pair rule allows the place (its variable may still be pruned)."""
+        self.options_of[referral_id].append(cohort_id)
+        self.joinable_of[cohort_id].append(referral_id)
 
     def add_place(self, demand: Demand, cohort: CohortOption) -> cp_model.IntVar:
         rid, cid = demand.referral_id, cohort.cohort_id
@@ -62,6 +75,12 @@ class Variables:
         return var
 
     # ---- look up -------------------------------------------------------------------------------
+
+    @property
+    def allowed(self) -> int:
+        """Places, openings and staffings the rules allow: the model's decision variables before pruning."""
+        return (sum(map(len, self.options_of.values())) + len(self.eligible_of)
+                + sum(map(len, self.eligible_of.values())))
 
     def opened(self, cohort: CohortOption) -> Literal:
         """1 for a running cohort, the decision for a candidate (0 for a candidate nobody can join)."""

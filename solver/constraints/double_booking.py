@@ -5,6 +5,13 @@ from collections import defaultdict
 
 from solver.build import Build
 from solver.rules import slot_weeks
+from solver.schema import CohortOption
+
+
+def clashes_with_running(b: Build, facilitator_id: str, cohort: CohortOption) -> bool:
+    """The facilitator already runs a group in one of the cohort's slot-weeks: the rule keeps them off it
+    (solver.prune does not create such staffing variables at all)."""
+    return any(b.running.booked.get((facilitator_id, day, start, week)) for day, start, week in slot_weeks(cohort))
 
 
 def add_double_booking(b: Build) -> None:
