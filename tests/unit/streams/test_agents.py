@@ -168,3 +168,31 @@ async def test_ready_only_once_it_owns_partitions_knows_their_ends_and_has_appli
             await wait_until_async(lambda: worker.health.readiness()["ready"], timeout=10)
     worker.intake.revoke(list(ends))  # a worker left without inbound partitions applies nothing: never ready
     assert worker.health.readiness()["inbound_partitions"] == 0 and not worker.health.readiness()["ready"]
+
+
+async def test_a_backlog_is_applied_in_transactions_of_at_most_batch_max_messages(tmp_path, memory_bootstrap):
+    settings = StreamSettings(app_id="test-batches", data_dir=str(tmp_path / "faust"), web_enabled=False,
+                              merge_idle_s=0, partitions=PARTITIONS, batch_max=2, batch_within_s=0.001)
+    worker = Worker(settings, memory_bootstrap(EngineSettings(allocator="current-practice")))
+    worker.intake.assign([(topic, 0) for topic in settings.inbound_topics], {})
+    lines = person_with_referral("X000001")
+    assert len(lines) == 5
+    try:
+        async with ingest_agents(worker) as put:
+            events = [await put(line) for line in lines]
+            await wait_until_async(lambda: len(worker.intake.acks) == len(lines), timeout=10)  # the backlog
+            async with applying(worker):
+                await wait_until_async(lambda: _applied(worker, len(lines)), timeout=10)
+                await wait_until_async(lambda: all(e.message.acked for e in events), timeout=10)
+        assert worker.service.stats.batches == 3  # 2 + 2 + 1: one transaction per released batch
+        assert worker.service.stats.ingest.applied == len(lines)
+    finally:
+        worker.service.close()
+
+
+def test_an_ingest_agent_always_has_a_wait_to_fill_its_batch():
+    from pydantic import ValidationError
+
+    assert StreamSettings().batch_within_s == 0.005
+    with pytest.raises(ValidationError):  # faust's take_events without a timeout waits for a full batch
+        StreamSettings(batch_within_s=0)
