@@ -552,7 +552,9 @@ class Bench:
         with console.status(f"faust floor{' with decode' if decode else ''}"):
             out = subprocess.run([sys.executable, "-c", FAUST_FLOOR, json.dumps(params)], env=env, capture_output=True,
                                  text=True, timeout=self.args.timeout, cwd=self.work)
-        lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+        # faust's worker sends stdout to its log (stderr, with a prefix): the result is the line's JSON part
+        lines = [line[line.index('{"events"'):].strip() for line in (out.stdout + out.stderr).splitlines()
+                 if '{"events"' in line]
         if not lines:
             raise RuntimeError(f"faust floor failed ({out.returncode}):\n{out.stderr[-3000:]}")
         return json.loads(lines[-1])
@@ -578,6 +580,39 @@ class Bench:
         finally:
             await consumer.stop()
 
+    def watch_applied(self, reader: "StateReader", total: int, label: str, workers: list[WorkerProcess],
+                      window: CpuWindow, since: float, stop_after_s: float | None = None) -> dict:
+        """Poll the database's stored offsets every ``--offset-poll-ms`` until all ``total`` events are applied
+        (or ``stop_after_s`` after the first poll that saw any); the CPU window runs from that first poll."""
+        poll = self.args.offset_poll_ms / 1000
+        first: tuple[float, int] | None = None
+        samples: list[tuple[float, int]] = []
+        with progress_bar() as bar:
+            task = bar.add_task(label, total=total, note="starting")
+            while True:
+                t = time.monotonic()
+                applied = reader.applied()
+                if applied and first is None:
+                    first = (t, applied)
+                    window.begin()
+                    bar.update(task, note="")
+                if first is not None:
+                    samples.append((round(t - first[0], 3), applied))
+                bar.update(task, completed=applied)
+                if applied >= total or (stop_after_s is not None and first is not None and t - first[0] >= stop_after_s):
+                    cpu = window.end()
+                    break
+                if not all(w.alive() for w in workers):
+                    raise RuntimeError("a worker exited:\n" + "\n".join(w.log_tail(30) for w in workers))
+                if t - since > self.args.timeout:
+                    raise RuntimeError(f"{label}: not caught up after {self.args.timeout} s ({applied}/{total}):\n"
+                                       + "\n".join(w.log_tail(30) for w in workers))
+                time.sleep(max(0.0, poll - (time.monotonic() - t)))
+            seconds = t - first[0]
+            bar.update(task, note=f"{(applied - first[1]) / seconds:,.0f}/s")
+        return {"first_s": first[0] - since, "first_applied": first[1], "applied": applied, "seconds": seconds,
+                "rate": round((applied - first[1]) / seconds), "cpu": cpu, "samples": samples}
+
     # phase 2 --------------------------------------------------------------------------------------
     def sustained(self, kind: str, planning: dict[str, str], label: str, code: str) -> dict:
         name, url, env = self.service(kind, planning, "s")
@@ -589,34 +624,8 @@ class Bench:
         worker = self.worker(env, label, code)
         started = time.monotonic()
         window = CpuWindow({"worker": worker.process.pid, "broker": self.broker.pid}, self.postmaster(kind))
-        poll = self.args.offset_poll_ms / 1000
-        first: tuple[float, int] | None = None
-        samples: list[tuple[float, int]] = []
         try:
-            with progress_bar() as bar:
-                task = bar.add_task(label, total=total, note="starting")
-                while True:
-                    t = time.monotonic()
-                    applied = reader.applied()
-                    if applied and first is None:
-                        first = (t, applied)
-                        window.begin()
-                        bar.update(task, note="")
-                    if first is not None:
-                        samples.append((round(t - first[0], 3), applied))
-                    bar.update(task, completed=applied)
-                    if applied >= total:
-                        last = t
-                        cpu = window.end()
-                        break
-                    if not worker.alive():
-                        raise RuntimeError(f"the worker exited:\n{worker.log_tail()}")
-                    if t - started > self.args.timeout:
-                        raise RuntimeError(f"not caught up after {self.args.timeout} s ({applied}/{total}):\n"
-                                           f"{worker.log_tail()}")
-                    time.sleep(max(0.0, poll - (time.monotonic() - t)))
-                seconds = last - first[0]
-                bar.update(task, note=f"{(total - first[1]) / seconds:,.0f}/s")
+            seen = self.watch_applied(reader, total, label, [worker], window, started)
             health = self.health(env)
             rss = rss_mb(worker.process.pid)
         finally:
@@ -628,13 +637,13 @@ class Bench:
         assert check == total, (check, total)
         ingest = (health or {}).get("ingest", {})
         return {"database": kind, "code": code, "planning": planning["COHORTPLAN_ALLOCATOR"], "events": total,
-                "startup_s": round(first[0] - started, 2), "first_applied": first[1], "window_s": round(seconds, 3),
-                "rate": round((total - first[1]) / seconds), "rate_all_events": round(total / seconds),
-                "cpu": cpu, "loadavg": load, "batches": ingest.get("batches"), "rss_mb": rss,
+                "startup_s": round(seen["first_s"], 2), "first_applied": seen["first_applied"],
+                "window_s": round(seen["seconds"], 3), "rate": seen["rate"],
+                "rate_all_events": round(total / seen["seconds"]), "cpu": seen["cpu"], "loadavg": load, "batches": ingest.get("batches"), "rss_mb": rss,
                 "mean_batch": round(ingest["received"] / ingest["batches"]) if ingest.get("batches") else None,
                 "dead_lettered": ingest.get("dead_lettered"), "parked": ingest.get("parked"),
                 "plans": (health or {}).get("plans"), "loop_max_gap_s": (health or {}).get("loop", {}).get("max_gap_s"),
-                "samples": samples}
+                "samples": seen["samples"]}
 
     # phase 3 --------------------------------------------------------------------------------------
     def latency(self, kind: str, preloaded: bool, code: str) -> dict:
@@ -779,28 +788,7 @@ class Bench:
                                         name="bench-producer", daemon=True)
             produce_started = time.monotonic()
             producer.start()
-            first, last, samples = None, None, []
-            poll = self.args.offset_poll_ms / 1000
-            with progress_bar() as bar:
-                task = bar.add_task(label, total=total, note="")
-                while True:
-                    t = time.monotonic()
-                    applied = reader.applied()
-                    if applied and first is None:
-                        first = (t, applied)
-                        window.begin()
-                    if first is not None:
-                        samples.append((round(t - first[0], 3), applied))
-                    bar.update(task, completed=applied)
-                    if applied >= total or (first is not None and t - first[0] >= self.args.scaling_window):
-                        last, done = t, applied
-                        cpu = window.end()
-                        break
-                    if not all(w.alive() for w in procs):
-                        raise RuntimeError("a worker exited:\n" + "\n".join(w.log_tail(20) for w in procs))
-                    if t - produce_started > self.args.timeout:
-                        raise RuntimeError(f"{label}: not caught up after {self.args.timeout} s ({applied}/{total})")
-                    time.sleep(max(0.0, poll - (time.monotonic() - t)))
+            seen = self.watch_applied(reader, total, label, procs, window, produce_started, self.args.scaling_window)
             producer.join(timeout=120)
             rss = [rss_mb(w.process.pid) for w in procs]
             healths = [self.health(e) or {} for e in envs]
@@ -810,14 +798,13 @@ class Bench:
             reader.close()
         load.append(loadavg())
         self.drop_database(kind, name)
-        seconds = last - first[0]
-        return {"database": kind, "code": code, "workers": workers, "partitions": self.args.scaling_partitions, "events": total,
-                "ready_s": round(ready_s, 1), "first_after_produce_s": round(first[0] - produce_started, 2),
-                "window_s": round(seconds, 3), "applied": done, "complete": done >= total,
-                "rate": round((done - first[1]) / seconds), "cpu": cpu,
+        cpu = seen["cpu"]
+        return {"database": kind, "code": code, "workers": workers, "partitions": self.args.scaling_partitions,
+                "events": total, "ready_s": round(ready_s, 1), "first_after_produce_s": round(seen["first_s"], 2),
+                "window_s": round(seen["seconds"], 3), "applied": seen["applied"], "complete": seen["applied"] >= total,
+                "rate": seen["rate"], "cpu": cpu, "samples": seen["samples"],
                 "workers_cores": round(sum(v for k, v in cpu.items() if k.startswith("worker")), 2),
-                "rss_mb": rss, "batches": [h.get("ingest", {}).get("batches") for h in healths],
-                "loadavg": load, "samples": samples}
+                "rss_mb": rss, "batches": [h.get("ingest", {}).get("batches") for h in healths], "loadavg": load}
 
     def ready(self, env: dict) -> bool:
         try:
