@@ -90,6 +90,7 @@ if str(REPO) not in sys.path:  # `python bench/stream_bench.py` puts bench/, not
 
 from engine.persistence.database import migrate
 from simulator import GeneratorParams, generate
+from streams.intake import raw_event
 from streams.kafka_io import Routed, plan_file, produce
 from tests.support.kafka_broker import KafkaBroker
 from tests.support.postgres import PostgresServer
@@ -148,6 +149,7 @@ faust.Worker(app, loglevel="WARNING").execute_from_commandline()
 ENGINE_ALONE = """
 import json, sys, time
 from pathlib import Path
+from aiokafka.partitioner import murmur2
 from engine.bootstrap import bootstrap
 from engine.services.ingest import RawEvent
 from engine.settings import EngineSettings
@@ -527,7 +529,15 @@ class Bench:
                                                     lambda k, t=task: bar.advance(t, k)))
                 bar.update(task, note=f"{len(routed) / seconds:,.0f}/s")
                 runs.append(seconds)
-        floors = {}
+            decoded = []  # the same consumer turning each record into the engine's RawEvent, as the intake does
+            for n in range(self.args.repeats):
+                task = bar.add_task(f"raw consumer + intake decode {n + 1}/{self.args.repeats}", total=len(routed),
+                                    note="")
+                seconds = asyncio.run(self._consume(settings.inbound_topics, settings.bootstrap_servers, len(routed),
+                                                    lambda k, t=task: bar.advance(t, k), decode=True))
+                bar.update(task, note=f"{len(routed) / seconds:,.0f}/s")
+                decoded.append(seconds)
+        floors = {"raw_decode": [{"rate": round(len(routed) / s), "seconds": round(s, 3)} for s in decoded]}
         if self.args.faust_floor:
             for decode in (False, True):
                 name = "faust_decode" if decode else "faust"
@@ -560,7 +570,7 @@ class Bench:
         return json.loads(lines[-1])
 
     @staticmethod
-    async def _consume(topics, bootstrap: str, total: int, advance) -> float:
+    async def _consume(topics, bootstrap: str, total: int, advance, decode: bool = False) -> float:
         consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                                     auto_offset_reset="earliest")
         started = time.perf_counter()
@@ -572,7 +582,10 @@ class Bench:
                 k = 0
                 for records in batches.values():
                     for r in records:
-                        json.loads(r.value.decode("utf-8"))
+                        if decode:
+                            raw_event(r)
+                        else:
+                            json.loads(r.value.decode("utf-8"))
                         k += 1
                 n += k
                 advance(k)
@@ -883,14 +896,16 @@ class Bench:
             table.add_column(column, justify="right" if column not in ("measure", "code") else "left")
         table.add_row("raw aiokafka consumer (floor)", "", f"{raw['median_s']:.2f} s", f"{raw['rate']:,}", "1.00", "",
                       "", f"{raw['rate'] / TARGET_RATE:.2f}", "", "", "")
-        for name, label in (("faust", "faust floor: the worker's agents, counting only"),
+        for name, label in (("raw_decode", "raw aiokafka consumer + the intake's decode (raw_event)"),
+                            ("faust", "faust floor: the worker's agents, counting only"),
                             ("faust_decode", "faust floor + the intake's decode (raw_event)")):
             if name in raw:
                 runs = raw[name]["runs"]
                 rate = raw[name]["rate"]
                 table.add_row(f"{label} (runs {', '.join(format(r['rate'], ',') for r in runs)})", codes[-1], "",
                               f"{rate:,}", f"{rate / raw['rate']:.3f}", "", "", f"{rate / TARGET_RATE:.2f}",
-                              f"{statistics.median(r['cores'] for r in runs):.2f} / -", "", "")
+                              f"{statistics.median(r['cores'] for r in runs):.2f} / -" if "cores" in runs[0] else "",
+                              "", "")
         summary = res.setdefault("summary", {})
         alone = {(r["database"], r["code"]): r for r in phases.get("engine_alone", [])}
         for (kind, code), r in alone.items():
