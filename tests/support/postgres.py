@@ -5,6 +5,10 @@
 ``initdb``/``postgres`` refuse to run as root, so when we are root they run as the
 ``postgres`` system user (created by the Debian ``postgresql`` package) via ``runuser``.
 
+:meth:`PostgresServer.halt` stops a started server without removing anything and :meth:`PostgresServer.resume`
+starts it again on the same data directory and port, so clients see an outage, not a new server (the fault
+suite's scenario 4).
+
 If ``COHORTPLAN_TEST_POSTGRES_URL`` is set (an existing server's admin URL, e.g.
 ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``) that server is used instead
 and nothing is started or stopped.
@@ -67,7 +71,12 @@ def _conninfo(sqlalchemy_url: str) -> str:
 
 
 class PostgresServer:
-    def __init__(self) -> None:
+    """``durable=False`` (the suite's default) runs with fsync, synchronous_commit and full_page_writes off, for
+    speed; ``durable=True`` keeps PostgreSQL's durable defaults (a commit acknowledged is a commit kept, even
+    through a crash), as a production server runs."""
+
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable
         self.admin_url: str | None = os.environ.get(ENV_URL) or None
         self.external = self.admin_url is not None
         self.port: int | None = None
@@ -150,20 +159,7 @@ class PostgresServer:
             # The port is picked before the server binds it; retry on the rare race.
             for attempt in range(3):
                 self.port = _free_port()
-                opts = (
-                    f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.tmpdir} "
-                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-                )
-                res = self._run(
-                    [
-                        str(self._bin / "pg_ctl"),
-                        "-D", str(self.datadir),
-                        "-l", str(self.logfile),
-                        "-o", opts,
-                        "-w", "-t", "60",
-                        "start",
-                    ]
-                )
+                res = self._pg_ctl_start()
                 if res.returncode == 0:
                     break
                 if attempt == 2 or "already in use" not in self._log_tail():
@@ -178,6 +174,40 @@ class PostgresServer:
         self.admin_url = f"postgresql+psycopg://{PG_USER}@127.0.0.1:{self.port}/postgres"
         self.startup_seconds = time.monotonic() - began
         return self
+
+    def _pg_ctl_start(self) -> subprocess.CompletedProcess[str]:
+        assert self._bin is not None and self.tmpdir is not None
+        opts = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.tmpdir}"
+        if not self.durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        return self._run(
+            [str(self._bin / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.logfile), "-o", opts,
+             "-w", "-t", "60", "start"]
+        )
+
+    def halt(self, mode: str = "immediate") -> None:
+        """Stop the server, keeping its data directory and port for :meth:`resume`. ``immediate`` (the
+        default) is a crash as clients see it: connections cut, no checkpoint, recovery on the next start."""
+        if self.external or not self._running or self._bin is None:
+            raise RuntimeError("only a server this process started can be halted")
+        res = self._run([str(self._bin / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"])
+        if res.returncode != 0:
+            raise RuntimeError(f"pg_ctl stop failed (exit {res.returncode}):\n{res.stdout}\n{res.stderr}")
+        self._running = False
+
+    def resume(self) -> None:
+        """Start a halted server again on the same data directory and port."""
+        if self.external or self._running or self.tmpdir is None:
+            raise RuntimeError("only a halted server can be resumed")
+        res = self._pg_ctl_start()
+        if res.returncode != 0:
+            raise RuntimeError(f"pg_ctl start failed (exit {res.returncode}):\n{res.stdout}\n{res.stderr}\n"
+                               f"{self._log_tail()}")
+        self._running = True
+
+    @property
+    def running(self) -> bool:
+        return self._running
 
     def stop(self) -> None:
         if self.external:

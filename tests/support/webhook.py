@@ -1,7 +1,9 @@
 """A real webhook receiver on 127.0.0.1 that keeps one copy per ``Idempotency-Key``, as a careful
 receiver would: re-sent alerts are counted, never accepted twice. It can fail its first N calls, and hold
 the request that arrives once ``hold_after`` alerts are in until :attr:`release` is set, so a test can kill
-the sender while a request is in flight (mid-batch) without guessing at timing."""
+the sender while a request is in flight (mid-batch) without guessing at timing. It can also be down for a
+while: :meth:`stop` closes its port and :meth:`start` opens the same port again, keeping what it accepted
+(a sender's connections are refused meanwhile, as with a receiver that is down)."""
 from __future__ import annotations
 
 import json
@@ -21,6 +23,7 @@ class IdempotentReceiver:
         self.missing_key = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self.port = 0  # chosen on the first start, kept by later ones
 
     def answer(self, key: str | None, body: bytes) -> int:
         if self.hold_after is not None and self.count() >= self.hold_after and not self.release.is_set():
@@ -60,13 +63,23 @@ class IdempotentReceiver:
             def log_message(self, *_: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return f"http://127.0.0.1:{self._server.server_address[1]}/alerts"
+        return self.url
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/alerts"
+
+    @property
+    def up(self) -> bool:
+        return self._server is not None
 
     def stop(self) -> None:
         self.release.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server = None

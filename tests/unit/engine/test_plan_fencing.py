@@ -8,11 +8,11 @@ from datetime import date
 
 import pytest
 
-from engine.domain.model import Office
 from engine.services.planning import Fence, Planner, Stale, plan_owners
 from solver.baselines import CurrentPracticeAllocator
-from tests.support.events import cohort_planned, facilitator, person_with_referral
+from tests.support.events import cohort_planned
 from tests.unit.engine.harness import Harness
+from tests.unit.engine.test_plan_publish import _region as small_region
 
 AS_OF = date(2025, 2, 3)
 FENCE = "replan:1"
@@ -20,13 +20,7 @@ FENCE = "replan:1"
 
 @pytest.fixture
 def h(store) -> Harness:
-    h = Harness(store)
-    h.feed(*[line for i in range(6) for line in person_with_referral(f"X{i:06d}")],
-           facilitator("F1"), facilitator("F2"), cohort_planned("C1", date(2025, 3, 3)))
-    with h.db.uow() as uow:
-        uow.save_offices("RS", [Office("RS-P01-O1", "RS-P01", rooms=1)])
-        uow.commit()
-    return h
+    return small_region(store, 6, cohort_planned("C1", date(2025, 3, 3)))
 
 
 def _worker(h: Harness, holder: str) -> tuple[Planner, dict[str, Fence]]:

@@ -8,13 +8,12 @@ from datetime import date
 
 import pytest
 
-from engine.domain.model import Office
 from engine.services.planning import plan_owners
 from engine.settings import EngineSettings
 from streams.replan import ReplanScheduler, region_partition
 from streams.service import EngineService
-from tests.support.events import cohort_planned, facilitator, person_with_referral
-from tests.unit.engine.harness import Harness
+from tests.support.events import cohort_planned
+from tests.unit.engine.test_plan_publish import _region as small_region
 
 PARTITIONS = 3
 PARTITION = region_partition("RS", PARTITIONS)
@@ -23,12 +22,7 @@ PARTITION = region_partition("RS", PARTITIONS)
 @pytest.fixture
 def workers(store, memory_bootstrap):
     """Two workers' services and schedulers on one store holding a small dirty region RS."""
-    h = Harness(store)
-    h.feed(*[line for i in range(4) for line in person_with_referral(f"X{i:06d}")],
-           facilitator("F1"), facilitator("F2"), cohort_planned("C1", date(2025, 3, 3)))
-    with h.db.uow() as uow:
-        uow.save_offices("RS", [Office("RS-P01-O1", "RS-P01", rooms=1)])
-        uow.commit()
+    h = small_region(store, 4, cohort_planned("C1", date(2025, 3, 3)))
     made = []
     for holder in ("worker-a", "worker-b"):
         service = EngineService(memory_bootstrap(EngineSettings(allocator="current-practice"), store))
