@@ -19,6 +19,7 @@ from solver.check import check_plan
 from solver.constraints import CONSTRAINTS, PAIR_RULES, STAFF_RULES
 from solver.evaluate import plan_metrics
 from solver.explain import Explainer, assignment
+from solver.flow_hint import flow_plan, satisfies
 from solver.objectives import OBJECTIVES
 from solver.prune import never_nonzero
 from solver.schema import OpenedCohort, Plan, Problem
@@ -150,10 +151,11 @@ def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True)
     b = build(problem, rules)
     baseline = CurrentPracticeAllocator().allocate(problem) if warm_start else None
     by_tier = tiers(b)
-    start = _warm_start(b, by_tier, baseline)
-    sized = problem.params.time_limit_s is None
     size = model_size(b)
-    lns_first = start is not None and size >= LNS_FIRST_MIN_VARIABLES
+    large = size >= LNS_FIRST_MIN_VARIABLES
+    start = _warm_start(b, by_tier, baseline, flow=large)
+    sized = problem.params.time_limit_s is None
+    lns_first = start is not None and large
     if lns_first:  # tier 1 is unchanged, so the warm start's tier-1 bound holds
         by_tier = tiers(b, stability_first=True)
     run = _Run(b, began, sized_time_limit(size) if sized else problem.params.time_limit_s, lns_first=lns_first)
@@ -178,9 +180,12 @@ def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True)
     return plan
 
 
-def _warm_start(b: Build, by_tier: dict[float, list[Term]], baseline: Plan | None) -> dict[float, int] | None:
+def _warm_start(b: Build, by_tier: dict[float, list[Term]], baseline: Plan | None,
+                flow: bool = False) -> dict[float, int] | None:
     """Hint the current-practice plan and return its tier values. When the model can express it and no
-    cells are held fixed, its tier 1 also bounds the search (so the solve can never end worse)."""
+    cells are held fixed, its tier 1 also bounds the search (so the solve can never end worse). With
+    ``flow`` (large models), the flow plan built on it (solver.flow_hint) is hinted instead when it
+    satisfies every constraint of the model and misses fewer weighted deadlines."""
     if baseline is None:
         return None
     chosen = {a.referral_id: a.cohort_id for a in baseline.assignments}
@@ -189,11 +194,21 @@ def _warm_start(b: Build, by_tier: dict[float, list[Term]], baseline: Plan | Non
     b.vars.hint(values)
     if not b.vars.represents(chosen, opened):
         return None
-    start = {tier: sum(t.value(lambda v: values.get(v.index, 0)) for t in terms)
-             for tier, terms in by_tier.items()}
+    start = _tier_values(by_tier, values)
+    better = flow_plan(b, baseline) if flow and 1 in start else None
+    if better is not None:
+        flowed = b.vars.values_of(*better)
+        flowed_start = _tier_values(by_tier, flowed)
+        if flowed_start[1] < start[1] and satisfies(b.model, flowed):
+            values, start = flowed, flowed_start
+            b.vars.hint(values)
     if 1 in start and b.params.focus is None:
         b.model.add(tier_expr(by_tier[1]) <= start[1])
     return start
+
+
+def _tier_values(by_tier: dict[float, list[Term]], values: Mapping[int, int]) -> dict[float, int]:
+    return {tier: sum(t.value(lambda v: values.get(v.index, 0)) for t in terms) for tier, terms in by_tier.items()}
 
 
 def _fallback(baseline: Plan | None, problem: Problem, began: float, why: str) -> Plan:
@@ -209,11 +224,14 @@ class _Budget:
     problem gives the same plan on any machine and under any load, with the wall clock only as a cap
     (hitting it is noted on the plan); otherwise stages get wall seconds. Unused time rolls forward."""
 
-    def __init__(self, params, began: float, time_limit_s: float) -> None:
+    def __init__(self, params, time_limit_s: float) -> None:
         self.reproducible, self.workers, self.seed = params.reproducible, max(1, params.workers), params.seed
         self.time_limit_s = time_limit_s
         self.left = time_limit_s * (DETERMINISTIC_PER_SECOND if self.reproducible else 1.0)
-        self.wall_deadline = began + time_limit_s * WALL_CAP
+        # from the first stage, not from the solve's start: building a large model and its current-practice
+        # warm start took 8-25 s of a busy machine at three times the default region, and a cap counted from
+        # before them left CP-SAT nothing, so those plans depended on the load (BENCHMARKS.md issue 14)
+        self.wall_deadline = time.perf_counter() + time_limit_s * WALL_CAP
         self.capped = False
 
     def solver(self, share: float, floor: float = 0.0, lns: bool = False) -> cp_model.CpSolver:
@@ -245,7 +263,7 @@ class _Budget:
 class _Run:
     def __init__(self, b: Build, began: float, time_limit_s: float, lns_first: bool = False) -> None:
         self.b, self.began, self.params, self.lns_first = b, began, b.params, lns_first
-        self.budget = _Budget(b.params, began, time_limit_s)
+        self.budget = _Budget(b.params, time_limit_s)
         self.values: dict[int, int] | None = None
         self.tier_values: dict[float, int] = {}
         self.bounds: dict[float, float] = {}
