@@ -32,6 +32,8 @@ from tests.support.service import (WorkerProcess, create_topics, embedded_state,
 
 WEEKS = int(os.environ.get("COHORTPLAN_FAULTS_WEEKS", "16"))
 SCALE = float(os.environ.get("COHORTPLAN_FAULTS_SCALE", "0.3"))
+# How long a run may take to settle (the full sizes by hand on a busy machine want more).
+TIMEOUT_S = float(os.environ.get("COHORTPLAN_FAULTS_TIMEOUT_S", "300"))
 COUNTERS = ("applied", "duplicates", "redelivered", "dead_lettered", "stale", "received", "isolated", "retries")
 
 
@@ -112,7 +114,7 @@ class Run:
         return progress(self.database_url)
 
     # the run ---------------------------------------------------------------------------------------------
-    def feed(self, stream: list[Routed], timeout: float = 300, workers: int = 1, during=None, settled=None,
+    def feed(self, stream: list[Routed], timeout: float = TIMEOUT_S, workers: int = 1, during=None, settled=None,
              expected: int | None = None) -> None:
         """Produce ``stream``, start ``workers``, call ``during(run)`` (the fault: it may kill, restart, stop
         the broker, produce more…) or else wait until the first worker is ready, wait until ``expected``

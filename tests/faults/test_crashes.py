@@ -28,7 +28,7 @@ from engine.bootstrap import bootstrap
 from engine.services.planning import Fence, Stale, current_fence, plan_owners
 from engine.settings import EngineSettings
 from streams.replan import region_partition
-from tests.faults.runs import Run, compare, dead_letter_rows
+from tests.faults.runs import TIMEOUT_S, Run, compare, dead_letter_rows
 from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.slow
@@ -49,7 +49,7 @@ def test_scenario_2_a_worker_sigkilled_five_times_loses_nothing_and_doubles_noth
         [worker] = run.workers
 
         def kill_when(what: str, condition) -> None:
-            wait_until(condition, timeout=240, message=worker.log_tail)
+            wait_until(condition, timeout=TIMEOUT_S, message=worker.log_tail)
             run.kill(worker)
             kills.append((what, run.progress().caught_up))
             worker.start()
@@ -60,7 +60,7 @@ def test_scenario_2_a_worker_sigkilled_five_times_loses_nothing_and_doubles_noth
         kill_when("quiet period", lambda: run.progress().caught_up >= n)
         kill_when("plan published", lambda: run.progress().planned)
 
-    run.feed(stream, during=crash_five_times, timeout=300)
+    run.feed(stream, during=crash_five_times)
     record_property("kills (point, messages applied at the kill)", kills)
     report = compare(run, clean_file, f"2: SIGKILL x5 (seed {SEED})", n, record_property, redelivery=True)
     print(f"kills (point, messages applied then): {kills}")
@@ -80,7 +80,7 @@ def test_scenario_7_three_workers_one_killed_hand_over_and_no_region_is_planned_
     killed: dict[str, object] = {}
 
     def kill_the_regions_owner(run: Run) -> None:
-        region = wait_until(lambda: run.progress().dirty, timeout=180, message=run.log_tails)[0]
+        region = wait_until(lambda: run.progress().dirty, timeout=TIMEOUT_S, message=run.log_tails)[0]
         partition = region_partition(region, run.settings.partitions)
 
         def owner():
@@ -91,12 +91,12 @@ def test_scenario_7_three_workers_one_killed_hand_over_and_no_region_is_planned_
             return next((w for w in run.workers if partition in health[id(w)]["replan_partitions"]), None)
 
         target = rng.randrange(n // 10, n // 2)
-        victim = wait_until(lambda: run.progress().caught_up >= target and owner(), timeout=180,
+        victim = wait_until(lambda: run.progress().caught_up >= target and owner(), timeout=TIMEOUT_S,
                             message=run.log_tails)
         run.kill(victim)
         killed.update(worker=victim, region=region, partition=partition, applied=run.progress().caught_up)
 
-    run.feed(stream, workers=3, during=kill_the_regions_owner, timeout=300)
+    run.feed(stream, workers=3, during=kill_the_regions_owner)
     report = compare(run, clean_file, f"7: 3 workers, the region's owner killed (seed {SEED})", n, record_property)
     victim, region, partition = killed["worker"], killed["region"], killed["partition"]
     survivors = [w for w in run.workers if w is not victim]

@@ -11,10 +11,11 @@ back on the same address with its data; nobody touches the worker.
    ``COHORTPLAN_FAULTS_WEBHOOK_DOWN_S`` later (20 s in the suite; "several minutes" by hand: 300) → every
    alert in the outbox arrives once it is back, each id accepted once.
 
-An outage lasts at least its setting and until the worker's log shows it noticed. In 3 and 4 the worker's
-quiet period (``COHORTPLAN_FAULTS_OUTAGE_QUIET_S``, 40 s) outlasts the outage and the recovery, so it plans
-once, after the whole stream, as the reference does (a plan on the half applied before the outage would,
-rightly, decide other places).
+An outage lasts at least its setting (``COHORTPLAN_FAULTS_BROKER_DOWN_S``, ``…_DATABASE_DOWN_S``,
+``…_WEBHOOK_DOWN_S``) and until the worker's log shows it noticed. In 3 and 4 the worker's quiet period
+(``COHORTPLAN_FAULTS_BROKER_QUIET_S``, 40 s; ``…_DATABASE_QUIET_S``, 25 s) outlasts the outage and the recovery,
+so it plans once, after the whole stream, as the reference does (a plan on the part applied before the outage
+would, rightly, decide other places).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ import pytest
 from engine.alerts.sinks.readers import ALERTS_TOPIC
 from streams.kafka_io import produce
 from tests.faults.harness import state
-from tests.faults.runs import Run, compare, dead_letter_rows
+from tests.faults.runs import TIMEOUT_S, Run, compare, dead_letter_rows
 from tests.support.polling import wait_until
 from tests.support.postgres import PostgresServer
 from tests.support.service import WorkerProcess
@@ -35,7 +36,9 @@ from tests.support.webhook import IdempotentReceiver
 
 pytestmark = pytest.mark.slow
 
-OUTAGE_QUIET_S = os.environ.get("COHORTPLAN_FAULTS_OUTAGE_QUIET_S", "40")
+# The quiet periods: longer than the outage and the recovery (the broker's JVM takes ~20 s to start again here).
+BROKER_QUIET_S = os.environ.get("COHORTPLAN_FAULTS_BROKER_QUIET_S", "40")
+DATABASE_QUIET_S = os.environ.get("COHORTPLAN_FAULTS_DATABASE_QUIET_S", "25")
 BROKER_DOWN_S = float(os.environ.get("COHORTPLAN_FAULTS_BROKER_DOWN_S", "5"))
 DATABASE_DOWN_S = float(os.environ.get("COHORTPLAN_FAULTS_DATABASE_DOWN_S", "5"))
 WEBHOOK_DOWN_S = float(os.environ.get("COHORTPLAN_FAULTS_WEBHOOK_DOWN_S", "20"))
@@ -87,13 +90,14 @@ def _drained(run: Run) -> None:
 
 def test_scenario_3_the_broker_stopped_and_restarted_mid_stream_the_worker_recovers_alone(
         kafka_broker, clean_file, tmp_path, record_property):
-    run = Run(kafka_broker, tmp_path, COHORTPLAN_REPLAN_QUIET_S=OUTAGE_QUIET_S)
+    run = Run(kafka_broker, tmp_path, COHORTPLAN_REPLAN_QUIET_S=BROKER_QUIET_S)
     stream = run.clean(clean_file)
     outage: dict = {}
 
     def stop_the_broker(run: Run) -> None:
         [worker] = run.workers
-        wait_until(lambda: run.progress().caught_up >= len(stream) // 3, timeout=180, message=worker.log_tail)
+        wait_until(lambda: run.progress().caught_up >= len(stream) // 3, timeout=TIMEOUT_S,
+                   message=worker.log_tail)
         mark, began = LogMark(worker), time.monotonic()
         kafka_broker.stop()
         outage.update(applied=run.progress().caught_up, noticed=_down(BROKER_DOWN_S, worker, mark, BROKER_LOST))
@@ -129,7 +133,7 @@ def own_postgres() -> PostgresServer:
 def test_scenario_4_postgresql_stopped_and_restarted_mid_stream_the_worker_retries(
         kafka_broker, own_postgres, clean_file, tmp_path, record_property):
     url = own_postgres.create_database("faults")
-    run = Run(kafka_broker, tmp_path, url, COHORTPLAN_REPLAN_QUIET_S=OUTAGE_QUIET_S)
+    run = Run(kafka_broker, tmp_path, url, COHORTPLAN_REPLAN_QUIET_S=DATABASE_QUIET_S)
     stream = run.clean(clean_file)
     half = len(stream) // 2
     outage: dict = {}
@@ -138,7 +142,7 @@ def test_scenario_4_postgresql_stopped_and_restarted_mid_stream_the_worker_retri
         """The first half applied, PostgreSQL stops, the second half arrives: the worker holds a batch it
         cannot apply, tries it (three attempts), waits; PostgreSQL starts again."""
         [worker] = run.workers
-        wait_until(lambda: run.progress().caught_up >= half, timeout=180, message=worker.log_tail)
+        wait_until(lambda: run.progress().caught_up >= half, timeout=TIMEOUT_S, message=worker.log_tail)
         mark, began = LogMark(worker), time.monotonic()
         own_postgres.halt()
         asyncio.run(produce(stream[half:], run.settings.bootstrap_servers))
@@ -174,7 +178,7 @@ def test_scenario_6_the_webhook_receiver_down_for_a_while_gets_every_alert_once_
         receiver.start()
         outage.update(seconds=round(time.monotonic() - began, 1))
         expected = _alert_ids(run)
-        wait_until(lambda: set(receiver.accepted) >= expected, timeout=180, message=worker.log_tail)
+        wait_until(lambda: set(receiver.accepted) >= expected, timeout=TIMEOUT_S, message=worker.log_tail)
         outage.update(alerts=len(expected))
 
     try:
