@@ -43,6 +43,7 @@ from engine.domain.placement import HOLDING, Member, Rule, place_breaches
 from engine.domain.statuses import ReferralStatus as S
 from engine.events.outbound import AllocationChanged
 from engine.handlers.context import Context
+from engine.handlers.status_log import placed
 from engine.ports import UnitOfWork
 
 JOINABLE = frozenset({S.AWAITING_ALLOCATION, S.SCHEDULED, S.ON_PROGRAMME})
@@ -274,6 +275,7 @@ class _Decision:
                     detail = f"{why['rule']}: {why['detail']}" if why else "no confirmation names the member now"
                     ctx.move(referral, S.AWAITING_ALLOCATION,
                              f"the delivery team's place on cohort {cohort_id} breaks a rule now: {detail}")
+                    placed(ctx, referral, S.SCHEDULED)
         for referral_id, cohort_id in sorted(self.taken.items()):
             referral = self.referrals.get(referral_id)
             if referral_id in self.running or referral is None:
@@ -304,6 +306,7 @@ def trim_to_maximum(ctx: Context, cohort: Cohort) -> None:
     for _, _, referral in sorted(made, key=lambda t: (t[0], t[1]), reverse=True)[:extra]:
         ctx.move(referral, S.AWAITING_ALLOCATION, f"place breaks a rule: max-size: cohort {cohort.cohort_id} has "
                                                   f"{len(holders)} members, maximum {cohort.max_size}")
+        placed(ctx, referral, S.SCHEDULED)
 
 
 def _place(ctx: Context, cohort: Cohort, referral: Referral) -> None:
@@ -314,6 +317,7 @@ def _place(ctx: Context, cohort: Cohort, referral: Referral) -> None:
     if referral.status == S.AWAITING_ALLOCATION:
         referral.move_to(S.SCHEDULED, ctx.now, f"placed on cohort {cohort.cohort_id}", ctx.event_id,
                          by_allocation=True)
+        placed(ctx, referral, S.AWAITING_ALLOCATION)
     referral.cohort_id = cohort.cohort_id
     ctx.stamp(referral)
     ctx.dirty_regions.add(cohort.region_code)

@@ -7,6 +7,7 @@ from engine.domain.model import Cohort, CohortStatus, Facilitator
 from engine.domain.statuses import ReferralStatus as S
 from engine.events import inbound as i
 from engine.handlers.context import Context, Stale
+from engine.handlers.status_log import placed
 from engine.handlers.confirmations import add_claims, trim_to_maximum
 from engine.ports import Attendance
 
@@ -90,8 +91,9 @@ def cohort_cancelled(ctx: Context, p: i.CohortCancelled) -> None:
     cohort.status = CohortStatus.CANCELLED
     reason = f"cohort {cohort.cohort_id} cancelled: {p.reason or 'no reason given'}"
     for referral in ctx.uow.referrals.where(cohort_id=cohort.cohort_id):
-        target = S.AWAITING_ALLOCATION
-        ctx.move(referral, target, reason)
+        before = referral.status
+        ctx.move(referral, S.AWAITING_ALLOCATION, reason)
+        placed(ctx, referral, before)
     ctx.stamp(cohort)
     ctx.dirty_regions.add(cohort.region_code)
 
@@ -171,8 +173,10 @@ def attendance_recorded(ctx: Context, p: i.AttendanceRecorded) -> None:
     attended = p.outcome in ("ATTC", "AFTC")
     if attended and referral.status == S.SCHEDULED:
         ctx.move(referral, S.ON_PROGRAMME, f"attended session {p.session_number} of {cohort.cohort_id}")
+        placed(ctx, referral, S.SCHEDULED)
     if attended and p.final_session and referral.status == S.ON_PROGRAMME:
         ctx.move(referral, S.PROGRAMME_COMPLETE, f"attended the post-programme review on {p.session_date}")
+        placed(ctx, referral, S.ON_PROGRAMME)
     cohort.advance(p.session_date)
 
 

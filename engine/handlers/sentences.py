@@ -8,8 +8,10 @@ from engine.domain.errors import DomainError
 from engine.domain.model import LifeStatus, Person, Requirement, Sentence, SentenceType
 from engine.domain.statuses import ReferralStatus as S
 from engine.events import inbound as i
+from engine.handlers import status_log
 from engine.handlers.access import join_access, limit_access
 from engine.handlers.context import Context
+from engine.handlers.status_log import Intent
 
 
 def person_updated(ctx: Context, p: i.PersonUpdated) -> None:
@@ -198,9 +200,10 @@ def _kept_apart(ctx: Context, crn: str, named) -> frozenset[str]:
 def breach_raised(ctx: Context, p: i.BreachRaised) -> None:
     sentence = ctx.need(ctx.uow.sentences.get(p.sentence_id), f"sentence:{p.sentence_id}")
     sentence.status = LifeStatus.BREACHED
-    for referral in _open_referrals(ctx, sentence_id=p.sentence_id):
+    reason = f"breach {p.breach_id} raised on {p.raised_on}"
+    for referral in _late_or_open(ctx, p.sentence_id, Intent(ctx.now, ctx.event_id, "breach", reason=reason)):
         if referral.status == S.ON_PROGRAMME:
-            ctx.move(referral, S.BREACH, f"breach {p.breach_id} raised on {p.raised_on}")
+            ctx.move(referral, S.BREACH, reason)
 
 
 def breach_concluded(ctx: Context, p: i.BreachConcluded) -> None:
@@ -217,17 +220,19 @@ def breach_concluded(ctx: Context, p: i.BreachConcluded) -> None:
     if p.new_end_date is not None:
         sentence.expected_end_date = p.new_end_date
     for referral in _open_referrals(ctx, sentence_id=p.sentence_id):
+        ctx.dirty_regions.add(ctx.region_of(referral.crn))
+    for referral in _late_or_open(ctx, p.sentence_id, Intent(ctx.now, ctx.event_id, "unbreach", reason=reason)):
         if referral.status == S.BREACH:
             ctx.move(referral, S.AWAITING_ASSESSMENT, reason)
-        ctx.dirty_regions.add(ctx.region_of(referral.crn))
 
 
 def recall_raised(ctx: Context, p: i.RecallRaised) -> None:
     sentence = ctx.need(ctx.uow.sentences.get(p.sentence_id), f"sentence:{p.sentence_id}")
     sentence.status = LifeStatus.RECALLED
-    for referral in _open_referrals(ctx, sentence_id=p.sentence_id):
+    reason = f"recall {p.recall_id} raised on {p.raised_on}"
+    for referral in _late_or_open(ctx, p.sentence_id, Intent(ctx.now, ctx.event_id, "recall", reason=reason)):
         if referral.status not in (S.RECALL, S.RETURN_TO_COURT, S.DEFERRED, S.BREACH):
-            ctx.walk(referral, S.RECALL, f"recall {p.recall_id} raised on {p.raised_on}")
+            ctx.walk(referral, S.RECALL, reason)
 
 
 def recall_concluded(ctx: Context, p: i.RecallConcluded) -> None:
@@ -235,7 +240,8 @@ def recall_concluded(ctx: Context, p: i.RecallConcluded) -> None:
     reason = f"recall {p.recall_id} concluded: {p.outcome.lower()} on {p.concluded_on}"
     sentence.status = LifeStatus.ACTIVE if p.outcome == "RE_RELEASED" else LifeStatus.RECALLED
     goal = S.AWAITING_ASSESSMENT if p.outcome == "RE_RELEASED" else S.WITHDRAWN
-    for referral in _open_referrals(ctx, sentence_id=p.sentence_id):
+    intent = Intent(ctx.now, ctx.event_id, "recall_end", goal.value, reason)
+    for referral in _late_or_open(ctx, p.sentence_id, intent):
         if referral.status == S.RECALL:
             ctx.move(referral, goal, reason)
 
@@ -261,9 +267,36 @@ def _create_requirement(ctx: Context, requirement_id: str, crn: str, sentence_id
 def _terminate_requirement(ctx: Context, requirement: Requirement, on: date, reason: str) -> None:
     requirement.status = LifeStatus.TERMINATED
     ctx.stamp(requirement)
-    for referral in ctx.requirement_referrals(requirement):
+    intent = Intent(ctx.now, ctx.event_id, "close", reason=f"{reason} on {on}")
+    status_log.record_sentence(ctx, requirement.sentence_id, Intent(
+        intent.at, intent.event_id, intent.kind, reason=intent.reason, facts={"requirement_id": requirement.requirement_id}))
+    for referral in _in_order(ctx, ctx.requirement_referrals(requirement), intent):
         if not referral.status.closed:
-            ctx.walk(referral, S.WITHDRAWN, f"{reason} on {on}", via=S.RETURN_TO_COURT)
+            ctx.walk(referral, S.WITHDRAWN, intent.reason, via=S.RETURN_TO_COURT)
+
+
+def _late_or_open(ctx: Context, sentence_id: str, intent: Intent) -> list:
+    """The referrals of a sentence this event acts on as it arrives: :func:`_in_order` of all of them."""
+    status_log.record_sentence(ctx, sentence_id, intent)
+    sentence = ctx.uow.sentences.get(sentence_id)
+    requirements = _requirements(ctx, sentence) if sentence else []
+    if not requirements:
+        return []
+    referrals = ctx.uow.referrals.where(crn=sentence.crn, requirement_id=[r.requirement_id for r in requirements])
+    return [r for r in _in_order(ctx, referrals, intent) if not r.status.closed]
+
+
+def _in_order(ctx: Context, referrals, intent: Intent) -> list:
+    """Each referral this event is late for (dated before a change already applied to it) takes it at its
+    place in event-time order (:mod:`engine.handlers.status_log`); the rest are returned, for the event to act
+    on as it arrives, with the intent logged (also where it changes nothing now: a later fold may need it)."""
+    now = []
+    for referral in referrals:
+        if status_log.is_late(ctx, referral) and status_log.refold(ctx, referral, intent) is not None:
+            continue
+        status_log.record(ctx, referral, intent)
+        now.append(referral)
+    return now
 
 
 def _requirements(ctx: Context, sentence: Sentence) -> list[Requirement]:
