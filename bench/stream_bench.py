@@ -819,6 +819,11 @@ class Bench:
                 "workers_cores": round(sum(v for k, v in cpu.items() if k.startswith("worker")), 2),
                 "rss_mb": rss, "batches": [h.get("ingest", {}).get("batches") for h in healths], "loadavg": load}
 
+    def save(self) -> None:
+        """Write what was measured so far (a run stopped early keeps its finished phases)."""
+        self.args.json.parent.mkdir(parents=True, exist_ok=True)
+        self.args.json.write_text(json.dumps(self.results, indent=1, default=str) + "\n")
+
     def ready(self, env: dict) -> bool:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{env['COHORTPLAN_WEB_PORT']}/ready", timeout=5) as r:
@@ -846,6 +851,7 @@ class Bench:
                     r = self.engine_alone(kind, code)
                     console.print(f"  engine alone {kind} {code}: {r['rate']:,} events/s")
                     phases["engine_alone"].append(r)
+                    self.save()
         phases["sustained"] = []
         for i in range(a.repeats):  # interleaved, so a change in the machine's load touches every kind and code alike
             for kind in self.measured:
@@ -855,6 +861,7 @@ class Bench:
                                   f"(start-up {r['startup_s']} s, {r['batches']} batches, cpu {r['cpu']}, "
                                   f"rss {r['rss_mb']})")
                     phases["sustained"].append(r)
+                    self.save()
         if a.planning_run:
             kind = self.measured[0]
             r = self.sustained(kind, PLANNING_DEFAULTS, f"worker {kind} planning defaults", codes[-1])
@@ -868,12 +875,14 @@ class Bench:
                     console.print(f"  latency {kind} {code}: {r['latency_ms']} ({r['seen']}/{r['events']} seen, "
                                   f"{r['batches']} batches, rss {r['rss_mb']})")
                     phases["latency"].append(r)
+                    self.save()
         if a.latency_preloaded:
             kind = self.measured[0]
             for code in codes:
                 r = self.latency(kind, True, code)
                 console.print(f"  latency {kind} preloaded {code}: {r['latency_ms']} ({r['seen']}/{r['events']} seen)")
                 phases["latency"].append(r)
+                self.save()
         phases["scaling"] = []
         if a.scaling:
             for i in range(a.scaling_repeats):
@@ -883,6 +892,7 @@ class Bench:
                         console.print(f"  {n} worker(s) {code}, {a.scaling_partitions} partitions, {r['database']}: "
                                       f"{r['rate']:,} events/s (cores {r['workers_cores']}, rss {r['rss_mb']})")
                         phases["scaling"].append(r)
+                        self.save()
         self.results["machine"]["loadavg_end"] = loadavg()
 
     def report(self) -> None:
@@ -1094,8 +1104,7 @@ def main() -> None:
             bench.stop()
     bench.results["wall_s"] = round(time.monotonic() - started, 1)
     bench.report()  # also adds the summary (medians and ratios) to the results
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(bench.results, indent=1, default=str) + "\n")
+    bench.save()
 
 
 if __name__ == "__main__":
