@@ -55,7 +55,8 @@ def served() -> FastAPI:
 
 @asynccontextmanager
 async def _jobs_running(app: FastAPI) -> AsyncIterator[None]:
-    """The job runner (its own thread; the solver in its worker process) for as long as the app is served."""
+    """The job runner (its own thread; the solver in its worker process) for as long as the app is served; at the
+    end, the audit of reads' last group committed (api/audit_log.py)."""
     runner = JobRunner(app.state.engine, app.state.jobs) if getattr(app.state, "run_jobs", False) else None
     if runner is not None:
         runner.start()
@@ -65,3 +66,6 @@ async def _jobs_running(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if runner is not None:
             await asyncio.to_thread(runner.stop)
+        reader = getattr(app.state, "reader", None)
+        if reader is not None:
+            await asyncio.to_thread(reader.audit.close)

@@ -57,7 +57,7 @@ def serve(
         engine.database.dispose()
         os.environ["COHORTPLAN_DATABASE_URL"] = engine.settings.database_url
         uvicorn.run("api.app:served", factory=True, workers=processes, host=host, port=port, log_level="info",
-                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
+                    **uvicorn_options())
         return
     path = key_path(engine.settings.output_dir)
     try:
@@ -77,6 +77,11 @@ def serve(
     finally:
         if dev_auth:
             path.unlink(missing_ok=True)
+
+
+def uvicorn_options() -> dict:
+    """uvicorn's options for the server processes of ``serve --workers N`` (bench/api_bench.py serves with them)."""
+    return dict(timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
 
 
 def default_workers(database_url: str, dev_auth: bool = False) -> int:

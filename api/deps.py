@@ -9,6 +9,7 @@ from api.auth import READERS, Principal, Role, require, visible_region
 from api.models import RegionPath
 from api.read_model import Version
 from api.reads import Reader
+from engine.alerts.model import ALL_REGIONS
 from engine.domain.access import LimitedAccess
 
 reader_role = require(*READERS)
@@ -22,25 +23,36 @@ async def reader(request: Request) -> Reader:
 class RequestState(NamedTuple):
     version: Version  # what the request may be answered from in the read model (api/read_model.py)
     access: dict[str, LimitedAccess]  # every limited-access rule, read for this request (never kept)
+    regions: list[str]  # the known regions at that version
 
 
 def request_state(read: Reader = Depends(reader)) -> RequestState:
     """The engine's state version and limited-access rules as this request found them (once per request, one
-    session)."""
-    return RequestState(*read.version_and_access())
+    session), and the regions known at that version (kept in the read model): every database question a read
+    route needs before its own, in one thread's turn."""
+    version, access = read.version_and_access()
+    return RequestState(version, access, read.regions(version))
 
 
 async def state_version(state: RequestState = Depends(request_state)) -> Version:
     return state.version
 
 
-def region(region: RegionPath, principal: Principal = Depends(reader_role), read: Reader = Depends(reader),
-           version: Version = Depends(state_version)) -> str:
+async def region(region: RegionPath, principal: Principal = Depends(reader_role),
+                 state: RequestState = Depends(request_state)) -> str:
     """The path's region, if it exists and the caller may see it (404 naming those it may see otherwise)."""
-    return visible_region(principal, region, read.regions(version))
+    return visible_region(principal, region, state.regions)
+
+
+async def alert_region(region: RegionPath, principal: Principal = Depends(reader_role),
+                       state: RequestState = Depends(request_state)) -> str:
+    """:func:`region` for the alert routes, where the pseudo-region ``*`` holds the alerts about the whole service
+    (dead letters, conflicting events): visible to a token whose regions name ``*`` (it grants nothing else)."""
+    return visible_region(principal, region, [*state.regions, ALL_REGIONS])
 
 
 def acting_region(region: RegionPath, principal: Principal = Depends(actor_role),
                   read: Reader = Depends(reader)) -> tuple[str, Principal]:
-    """The path's region and the caller, who must be allowed to act (OPS, ADMIN) and to see the region."""
-    return visible_region(principal, region, read.regions()), principal
+    """The path's region (``*`` too, as :func:`alert_region`) and the caller, who must be allowed to act (OPS,
+    ADMIN) and to see the region."""
+    return visible_region(principal, region, [*read.regions(), ALL_REGIONS]), principal

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from api.audit_log import AuditLog
 from api.read_model import ReadModel, Version
 from engine import state_keys as keys
 from engine.bootstrap import Engine
@@ -41,6 +42,7 @@ class Reader:
         self.engine = engine
         self.rules = engine.rules
         self.model = ReadModel()  # answers the same for every caller, per state version (api/read_model.py)
+        self.audit = AuditLog(engine.database.uow)  # the audit of reads, committed in groups (api/audit_log.py)
         # One bound method for the process: the engine memoises latest starts by the calendar's identity, and
         # ``rules.is_holiday`` is a new bound method (a new identity) each time it is read.
         self.is_holiday = self.rules.is_holiday
@@ -129,10 +131,9 @@ class Reader:
             return {crn: rule for crn, (rule, _) in uow.access_rules(crns).items() if rule.limited}
 
     def record_read(self, read: dict[str, Any]) -> None:
-        """One row of the audit of reads, committed (append-only: engine.ports.UnitOfWork.record_read)."""
-        with self.engine.database.uow() as uow:
-            uow.record_read(read)
-            uow.commit()
+        """One row of the audit of reads; returns once it is committed (append-only:
+        engine.ports.UnitOfWork.record_read, in a group commit of :class:`api.audit_log.AuditLog`)."""
+        self.audit.record(read)
 
     def subject_access(self, crn: str) -> dict[str, Any]:
         """Everything held on ``crn`` (engine/persistence/subject_access.py)."""

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.access import Audit, Viewer, alert_person, audited, viewer
-from api.deps import reader, region, state_version
+from api.deps import alert_region, reader, state_version
 from api.read_model import Version
 from api.responses import json_response
 from api.models import Alert, AlertAction, AlertDetail, AlertIdPath, AlertQuery, Page, RestrictedAlert
@@ -38,7 +38,7 @@ def alert_detail(row: dict[str, Any], actions: list[dict[str, Any]]) -> AlertDet
 @router.get("/regions/{region}/alerts", response_model=Page[Alert | RestrictedAlert],
             responses=responses(401, 403, 404, 422),
             summary="Open alerts of the region, filtered by kind, lowest severity, PDU and workflow state")
-def alerts(query: Annotated[AlertQuery, Query()], region_code: str = Depends(region),
+def alerts(query: Annotated[AlertQuery, Query()], region_code: str = Depends(alert_region),
            read: Reader = Depends(reader), version: Version = Depends(state_version),
            view: Viewer = Depends(viewer), audit: Audit = Depends(audited)) -> Response:
     """An alert about a limited-access case the caller may not see is "Restricted": its id only."""
@@ -84,7 +84,7 @@ def _listed(read: Reader, region_code: str) -> tuple[Listed, ...]:
 
 @router.get("/regions/{region}/alerts/{alert_id}", response_model=AlertDetail | RestrictedAlert,
             responses=responses(401, 403, 404, 422), summary="One open alert with its workflow history")
-def alert(alert_id: AlertIdPath, region_code: str = Depends(region), read: Reader = Depends(reader),
+def alert(alert_id: AlertIdPath, region_code: str = Depends(alert_region), read: Reader = Depends(reader),
           view: Viewer = Depends(viewer), audit: Audit = Depends(audited)) -> AlertDetail | RestrictedAlert:
     """An alert about a limited-access case the caller may not see is "Restricted": its id only."""
     found = read.alert(region_code, alert_id)
