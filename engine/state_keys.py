@@ -24,6 +24,10 @@ family             parts                  value
 ``cursor:``        reader                 the last outbox id an outbox reader delivered (webhook, email, jsonl)
 ``moves:``         referral               times plans moved the referral's published place (a counter)
 ``overrides_set_aside:`` region          the planner overrides the last plan set aside as unsafe: id → reasons (JSON)
+``status_log:``   referral               what each event meant for the referral's status, in event-time order (JSON;
+                                          engine/handlers/status_log.py)
+``sentence_log:`` sentence               what each event of the sentence meant for its referrals (JSON), for one
+                                          that arrives after them
 ``fence:``         name                   a fencing token: the generation of the right to plan (e.g. ``replan:3``, a
                                           re-plan partition) and who took it last (JSON)
 ``plan_owner:``    plan version           the fence a worker's plan was published under: region, fence, generation,
@@ -68,5 +72,7 @@ ALERT_SWEEPS = Family("alert_sweeps:", 1)
 OUTBOX_CURSOR = Family("cursor:", 1)
 MOVES = Family("moves:", 1)
 OVERRIDES_SET_ASIDE = Family("overrides_set_aside:", 1)
+STATUS_LOG = Family("status_log:", 1)
+SENTENCE_LOG = Family("sentence_log:", 1)
 FENCE = Family("fence:", 1)
 PLAN_OWNER = Family("plan_owner:", 1)

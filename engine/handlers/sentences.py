@@ -269,7 +269,8 @@ def _terminate_requirement(ctx: Context, requirement: Requirement, on: date, rea
     ctx.stamp(requirement)
     intent = Intent(ctx.now, ctx.event_id, "close", reason=f"{reason} on {on}")
     status_log.record_sentence(ctx, requirement.sentence_id, Intent(
-        intent.at, intent.event_id, intent.kind, reason=intent.reason, facts={"requirement_id": requirement.requirement_id}))
+        intent.at, intent.event_id, intent.kind, reason=intent.reason,
+        facts={"requirement_id": requirement.requirement_id}))
     for referral in _in_order(ctx, ctx.requirement_referrals(requirement), intent):
         if not referral.status.closed:
             ctx.walk(referral, S.WITHDRAWN, intent.reason, via=S.RETURN_TO_COURT)

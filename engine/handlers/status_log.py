@@ -13,9 +13,10 @@ status, closed, breached, recalled, placed — under ``status_log:<referral_id>`
 ``occurred_at``. An event dated no earlier than the last intent applies as it always did (the fold of the log
 in order is the same thing). An older one is inserted at its place and the log is folded again from the
 referral's creation: the status, the assessment's facts, ``ready_from`` and ``updated_at`` become the ordered
-replay's. A different status is reached by one correcting step in the history (which is append-only: it
-records the order things were learnt in), and a place the correction leaves is freed with
-``allocation.removed`` naming the event.
+replay's. A referral that arrives after events of its sentence dated after it (a recall, a termination) takes
+them from ``sentence_log:<sentence_id>``. A different status is reached by one correcting step in the history
+(which is append-only: it records the order things were learnt in), and a place the correction leaves is freed
+with ``allocation.removed`` naming the event.
 
 What is never overridden: a move nobody logged here (a plan's allocation or removal, a safety rule's removal
 of a place) dated after the late event. Then the fold could undo a decision people or a safety rule made, so
@@ -29,6 +30,7 @@ import weakref
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from engine import state_keys as keys
 from engine.domain.model import Referral, StatusChange
 from engine.domain.placement import HOLDING
 from engine.domain.statuses import ALLOCATION_ONLY, TRANSITIONS, InvalidTransition, ReferralStatus as S, path_to
@@ -37,7 +39,6 @@ from engine.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-PREFIX = "status_log:"
 # Facts an assessment sets on the referral (ready_from is kept apart: a status change may set it too).
 FACTS = ("pathway", "offence_cohort", "ldc", "risk_band", "need_band")
 
@@ -81,7 +82,7 @@ def intents(uow: UnitOfWork, referral_id: str) -> list[Intent] | None:
     """The referral's log in event-time order; None for a referral received before the log existed."""
     cache = _CACHE.setdefault(uow, {})
     if referral_id not in cache:
-        value = uow.get_state(PREFIX + referral_id)
+        value = uow.get_state(keys.STATUS_LOG.key(referral_id))
         cache[referral_id] = sorted((Intent.load(r) for r in json.loads(value)), key=Intent.order) if value else None
     return cache[referral_id]
 
@@ -89,7 +90,7 @@ def intents(uow: UnitOfWork, referral_id: str) -> list[Intent] | None:
 def _store(uow: UnitOfWork, referral_id: str, logged: list[Intent]) -> None:
     logged.sort(key=Intent.order)
     _CACHE.setdefault(uow, {})[referral_id] = logged
-    uow.set_state(PREFIX + referral_id, json.dumps([i.dump() for i in logged], separators=(",", ":")))
+    uow.set_state(keys.STATUS_LOG.key(referral_id), json.dumps([i.dump() for i in logged], separators=(",", ":")))
 
 
 def start(ctx: Context, referral: Referral, sentence_id: str) -> list[Intent]:
@@ -107,12 +108,9 @@ def catch_up(ctx: Context, referral: Referral, later: list[Intent]) -> None:
         refold(ctx, referral, intent)
 
 
-SENTENCE_PREFIX = "sentence_log:"
-
-
 def sentence_intents(uow: UnitOfWork, sentence_id: str) -> list[Intent]:
     """What a sentence's events meant for the referrals of it (a close names its requirement)."""
-    value = uow.get_state(SENTENCE_PREFIX + sentence_id)
+    value = uow.get_state(keys.SENTENCE_LOG.key(sentence_id))
     return [Intent.load(r) for r in json.loads(value)] if value else []
 
 
@@ -122,7 +120,8 @@ def record_sentence(ctx: Context, sentence_id: str, intent: Intent) -> None:
     if any(i.key() == intent.key() and i.facts == intent.facts for i in logged):
         return
     logged.append(intent)
-    ctx.uow.set_state(SENTENCE_PREFIX + sentence_id, json.dumps([i.dump() for i in logged], separators=(",", ":")))
+    ctx.uow.set_state(keys.SENTENCE_LOG.key(sentence_id),
+                      json.dumps([i.dump() for i in logged], separators=(",", ":")))
 
 
 def record(ctx: Context, referral: Referral, intent: Intent) -> None:
@@ -152,7 +151,6 @@ class Folded:
     facts: dict
     ready_from: date | None
     updated_at: datetime | None
-    steps: list[StatusChange]
     skipped: list[Intent]
 
 
@@ -161,11 +159,10 @@ def fold(referral: Referral, logged: list[Intent]) -> Folded:
     event-time order; an intent dated before the creation applies right after it)."""
     created = [i for i in logged if i.kind == "created"]
     rest = [i for i in logged if i.kind != "created"]
-    out = Folded(S.AWAITING_ASSESSMENT, {}, None, None, [], [])
+    out = Folded(S.AWAITING_ASSESSMENT, {}, None, None, [])
     for intent in created[:1] + rest:
         status = out.status
         if intent.kind == "created":
-            out.steps.append(StatusChange(intent.at, None, S.AWAITING_ASSESSMENT, "referral received", intent.event_id))
             out.updated_at = intent.at
             continue
         if created and intent.at < created[0].at and intent.kind in ("breach", "unbreach", "recall", "recall_end"):
@@ -180,10 +177,7 @@ def fold(referral: Referral, logged: list[Intent]) -> Folded:
             except InvalidTransition:
                 out.skipped.append(intent)
                 continue
-            for step in route:
-                out.steps.append(StatusChange(intent.at, status, step, intent.reason, intent.event_id))
-                status = step
-            out.status = status
+            out.status = route[-1]
         if intent.kind == "assessed":
             out.facts.update({k: v for k, v in intent.facts.items() if k in FACTS and v is not None})
         if "ready_from" in intent.facts:

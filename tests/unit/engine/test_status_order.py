@@ -129,3 +129,124 @@ def test_a_change_tried_again_and_still_not_valid_keeps_waiting_from_when_it_fir
     assert (again.applied, again.unparked, again.parked) == (1, 1, 1)
     assert h.feed(tick(day(47, 1))).expired == 1
     assert h.dead_letters()[-1]["reason"].startswith(f"parked event expired: waited 169 h for status:{REF}")
+
+
+# A late producer (issue 16 scenario 8): another kind of event dated before changes already applied ----------------
+# The counterexamples tests/generative/test_late_producer.py and the fault suite found before the status log
+# (engine/handlers/status_log.py); each ends as the ordered replay of the same events does.
+
+SENTENCE, REQUIREMENT = f"S-{CRN}", f"RQ-{CRN}"
+
+
+def day(n: int, minutes: int = 0):
+    return T0 + timedelta(days=n, minutes=minutes)
+
+
+def recall(at, rid: str = "RCL-1") -> str:
+    return event("enforcement.recall_raised", at, crn=CRN, sentence_id=SENTENCE, recall_id=rid, raised_on=at.date())
+
+
+def recall_concluded(at, outcome: str = "RE_RELEASED", rid: str = "RCL-1") -> str:
+    return event("enforcement.recall_concluded", at, crn=CRN, sentence_id=SENTENCE, recall_id=rid, outcome=outcome,
+                 concluded_on=at.date())
+
+
+def referral_row(h: Harness) -> dict:
+    [row] = [r for r in h.state()["referrals"] if r["referral_id"] == REF]
+    return row
+
+
+def in_order(*lines: str) -> dict:
+    ordered = Harness()
+    ordered.feed(*lines)
+    assert ordered.dead_letters() == []
+    return referral_row(ordered)
+
+
+def test_a_reassessment_arriving_before_an_older_recall_and_its_end_leaves_the_referral_on_the_waiting_list(h):
+    """Found at 2,000 events with the referral topic late: suitable (day 20); recalled (day 30, 00:05), re-released
+    (00:07), reassessed suitable (00:10). The reassessment arrived first; the older recall then moved the referral
+    off the waiting list and its end left it awaiting assessment, where the ordered replay has it on the list."""
+    world = person_with_referral(CRN)
+    events = [recall(day(30, 5)), recall_concluded(day(30, 7)), assessed(day(30, 10))]
+    h.feed(*world)
+    h.feed(events[2])
+    h.feed(events[0])
+    h.feed(events[1])
+    assert referral_row(h) == in_order(*world, *events)
+    assert h.referral(REF).status == S.AWAITING_ALLOCATION and h.dead_letters() == []
+
+
+def test_two_closings_in_reverse_order_date_the_closure_by_the_earlier(h):
+    """Found at 20,000 events (scenario 1): the sentence terminated (day 40, 00:00) and its requirement terminated
+    three minutes later, delivered the other way round: the closure was dated by the later one."""
+    world = person_with_referral(CRN)
+    sentence_end = event("sentence.terminated", day(40), crn=CRN, sentence_id=SENTENCE, terminated_on=day(40).date(),
+                         reason="revoked")
+    requirement_end = event("requirement.terminated", day(40, 3), crn=CRN, requirement_id=REQUIREMENT,
+                            terminated_on=day(40).date(), reason="revoked")
+    h.feed(*world)
+    h.feed(requirement_end)
+    h.feed(sentence_end)
+    expected = in_order(*world, sentence_end, requirement_end)
+    assert referral_row(h) == expected and expected["status"] == "WITHDRAWN"
+    assert expected["updated_at"] == day(40).isoformat()
+
+
+def test_a_recall_arriving_before_the_older_assessment_keeps_the_assessments_facts(h):
+    """Found at 20,000 events (scenario 1): a recall arrived before the assessment three minutes older, which was
+    then stale: the status was right (Recall) but the bands and ready_from were missing."""
+    world = person_with_referral(CRN, assessed=False)
+    assessment = event("referral.assessed", day(20), crn=CRN, referral_id=REF, outcome="SUITABLE", pathway="HIGH",
+                       ogrs3=30.0, need_score=8, ready_from=day(25).date())
+    h.feed(*world)
+    h.feed(recall(day(20, 3)))
+    result = h.feed(assessment)
+    assert (result.applied, result.stale) == (1, 0)
+    expected = in_order(*world, assessment, recall(day(20, 3)))
+    assert referral_row(h) == expected
+    assert (expected["status"], expected["pathway"]) == ("RECALL", "HIGH")
+    assert expected["ready_from"] == day(25).date().isoformat()
+
+
+def test_a_referral_arriving_after_a_recall_of_its_sentence_dated_after_it_is_recalled(h):
+    """Found at 20,000 events with the referral topic late every hour: the referral (and its assessment) arrived
+    after the recall of its sentence dated after them, which had found no referral to recall; its end (custody)
+    then found the referral on the waiting list. The ordered replay recalls it and withdraws it."""
+    world = person_with_referral(CRN)
+    sentence_only, referral_events = world[:3], world[3:]
+    h.feed(*sentence_only)
+    h.feed(recall(day(21)))
+    h.feed(*referral_events)
+    h.feed(recall_concluded(day(60), outcome="CUSTODY"))
+    expected = in_order(*world, recall(day(21)), recall_concluded(day(60), outcome="CUSTODY"))
+    assert referral_row(h) == expected and expected["status"] == "WITHDRAWN"
+
+
+def test_a_recall_dated_before_the_referral_existed_does_not_act_on_it(h):
+    """The other side of the one above: a recall older than the referral, arriving after it, did not touch it in
+    event order (the referral did not exist) and must not now."""
+    world = person_with_referral(CRN)
+    h.feed(*world)
+    result = h.feed(recall(day(2)))
+    assert referral_row(h) == in_order(*world[:3], recall(day(2)), *world[3:])
+    assert h.referral(REF).status == S.AWAITING_ALLOCATION and result.dead_lettered == 0
+
+
+def test_a_late_older_event_never_overrides_a_plans_decision_dated_after_it(h):
+    """A move no event made (a plan's allocation) dated after the late event: the fold could undo it, so the late
+    event applies as it arrives, as before the fold: a status change dated before the assessment (day 20) that
+    the plan followed is stale, and the place stands."""
+    from datetime import date
+
+    from tests.support.events import cohort_planned, facilitator
+    crns = [f"X{i:06d}" for i in range(8)]
+    h.feed(*[line for crn in crns for line in person_with_referral(crn)])
+    h.feed(cohort_planned("C1", date(2025, 3, 3)), facilitator("F1"), facilitator("F2"))
+    h.plan(date(2025, 2, 3))
+    scheduled = next(crn for crn in crns if h.referral(f"REF-{crn}").status == S.SCHEDULED)
+    late = event("referral.status_changed", day(19), crn=scheduled, referral_id=f"REF-{scheduled}",
+                 to_status="DEPRIORITISED")
+    result = h.feed(late)
+    assert (result.stale, result.dead_lettered) == (1, 0)
+    assert h.referral(f"REF-{scheduled}").status == S.SCHEDULED
