@@ -902,10 +902,11 @@ class Bench:
         table = Table(title=f"stream service, {raw['events']:,} events, {self.args.partitions} partitions per topic, "
                             f"batch_max {self.args.batch_max}")
         for column in ("measure", "code", "median", "events/s", "÷ raw floor", "÷ engine alone", f"÷ {first}",
-                       "÷ 10,000 target", "worker / machine cores", "mean batch", "peak RSS MiB"):
+                       "÷ 10,000 target", "worker / machine cores", "worker CPU µs per event", "mean batch",
+                       "peak RSS MiB"):
             table.add_column(column, justify="right" if column not in ("measure", "code") else "left")
         table.add_row("raw aiokafka consumer (floor)", "", f"{raw['median_s']:.2f} s", f"{raw['rate']:,}", "1.00", "",
-                      "", f"{raw['rate'] / TARGET_RATE:.2f}", "", "", "")
+                      "", f"{raw['rate'] / TARGET_RATE:.2f}", "", "", "", "")
         for name, label in (("raw_decode", "raw aiokafka consumer + the intake's decode (raw_event)"),
                             ("faust", "faust floor: the worker's agents, counting only"),
                             ("faust_decode", "faust floor + the intake's decode (raw_event)")):
@@ -915,7 +916,8 @@ class Bench:
                 table.add_row(f"{label} (runs {', '.join(format(r['rate'], ',') for r in runs)})", codes[-1], "",
                               f"{rate:,}", f"{rate / raw['rate']:.3f}", "", "", f"{rate / TARGET_RATE:.2f}",
                               f"{statistics.median(r['cores'] for r in runs):.2f} / -" if "cores" in runs[0] else "",
-                              "", "")
+                              f"{statistics.median(r['cores'] / r['rate'] * 1e6 for r in runs):,.0f}"
+                              if "cores" in runs[0] else "", "", "")
         summary = res.setdefault("summary", {})
         alone = {(r["database"], r["code"]): r for r in phases.get("engine_alone", [])}
         for (kind, code), r in alone.items():
@@ -923,7 +925,7 @@ class Bench:
             table.add_row(f"engine alone, {kind} (one thread, no broker)", code, f"{r['seconds']:.2f} s",
                           f"{r['rate']:,}", f"{r['rate'] / raw['rate']:.3f}", "1.00",
                           f"{r['rate'] / base['rate']:.2f}" if base else "", f"{r['rate'] / TARGET_RATE:.2f}",
-                          f"{r['cores']:.2f} / -", str(r["batch"]), "")
+                          f"{r['cores']:.2f} / -", f"{r['cores'] / r['rate'] * 1e6:,.0f}", str(r["batch"]), "")
             summary[f"engine_alone_{kind}_{code}"] = r["rate"]
 
         def cores(runs: list[dict]) -> str:
@@ -941,21 +943,23 @@ class Bench:
                 peak = max(r["rss_mb"].get("vmhwm", 0) for r in runs)
                 engine = alone.get((kind, code))
                 batches = [r["mean_batch"] for r in runs if r.get("mean_batch")]
+                # the worker's CPU per event: what a shared machine's load changes least (rates follow the CPU it gets)
+                cpu_us = statistics.median(r["cpu"].get("worker_cores", 0) / r["rate"] * 1e6 for r in runs)
                 summary[f"sustained_{kind}_{code}"] = {
                     "rate": rate, "runs": [r["rate"] for r in runs], "ratio_floor": round(rate / raw["rate"], 3),
                     "ratio_engine_alone": round(rate / engine["rate"], 3) if engine else None,
                     f"ratio_{first}": round(rate / base_rate, 3), "ratio_target": round(rate / TARGET_RATE, 3),
-                    "peak_rss_mb": peak, "mean_batch": batches}
+                    "peak_rss_mb": peak, "mean_batch": batches, "worker_cpu_us_per_event": round(cpu_us)}
                 table.add_row(f"worker sustained, {kind} (runs {', '.join(format(r['rate'], ',') for r in runs)})", code,
                               f"{window:.2f} s", f"{rate:,.0f}", f"{rate / raw['rate']:.3f}",
                               f"{rate / engine['rate']:.2f}" if engine else "", f"{rate / base_rate:.2f}",
-                              f"{rate / TARGET_RATE:.2f}", cores(runs),
+                              f"{rate / TARGET_RATE:.2f}", cores(runs), f"{cpu_us:,.0f}",
                               f"{statistics.median(batches):,.0f}" if batches else "", f"{peak:,.0f}")
         if "sustained_planning_defaults" in phases:
             r = phases["sustained_planning_defaults"]
             table.add_row(f"worker sustained, {r['database']}, planning defaults (1 run)", r["code"],
                           f"{r['window_s']:.2f} s", f"{r['rate']:,}", f"{r['rate'] / raw['rate']:.3f}", "", "",
-                          f"{r['rate'] / TARGET_RATE:.2f}", cores([r]), "", f"{r['rss_mb'].get('vmhwm', 0):,.0f}")
+                          f"{r['rate'] / TARGET_RATE:.2f}", cores([r]), "", "", f"{r['rss_mb'].get('vmhwm', 0):,.0f}")
             summary["sustained_planning_defaults"] = {"rate": r["rate"], "plans": r["plans"]}
         console.print(table)
         lat_table = Table(title=f"event → state committed at {self.args.rate:g} events/s "
@@ -1089,7 +1093,16 @@ def main() -> None:
     parser.add_argument("--note", help="free text kept in the results (e.g. which commit an exported tree is)")
     parser.add_argument("--json", type=Path, default=CACHE / "stream_bench.json", help="where to write the results")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds before a phase gives up")
+    parser.add_argument("--report-from", type=Path, metavar="JSON",
+                        help="print the tables of an earlier run's results file and stop (nothing is measured)")
     args = parser.parse_args()
+    if args.report_from:
+        results = json.loads(args.report_from.read_text())
+        config = {**vars(args), **results["config"], "json": args.report_from}
+        bench = Bench(argparse.Namespace(**config), Path(tempfile.gettempdir()))
+        bench.results = results
+        bench.report()
+        return
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="stream-bench-") as tmp:
         bench = Bench(args, Path(tmp))
