@@ -102,6 +102,12 @@ class Reader:
         with self.queries() as q:
             return q.person(crn)
 
+    def person_of_referral(self, referral_id: str) -> dict[str, Any] | None:
+        """:meth:`person` of the referral's crn, in one session (None for an unknown referral)."""
+        with self.queries() as q:
+            crn = q.referral_crn(referral_id)
+            return q.person(crn) if crn else None
+
     def crn_of(self, referral_id: str) -> str | None:
         with self.queries() as q:
             return q.referral_crn(referral_id)

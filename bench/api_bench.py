@@ -1,21 +1,33 @@
 """API reads under load: the demo region in PostgreSQL, uvicorn serving the API, 50 concurrent clients.
 
-Run by hand (never as a timed test):  .venv/bin/python bench/api_bench.py [--seconds 20] [--clients 50]
+Run by hand (never as a timed test):  .venv/bin/python bench/api_bench.py [--seconds 10] [--repeats 3]
+[--baseline /path/to/another/checkout] [--client raw|httpx]
 
 One process orchestrates everything on 127.0.0.1 and stops it at the end:
 
 1. the demo region's events (``cohortplan demo``'s: 104 weeks, seed 7, scale 1; cached under
    ``bench/.cache/api_bench/``) replayed into a throwaway PostgreSQL (tests/support/postgres.py) with weekly
-   current-practice plans (the read side has the demo's shape; CP-SAT plans would only make the build slower);
-2. the API served as ``cohortplan serve --workers N`` serves it (uvicorn, ``--workers`` processes, default 2) over
-   that database, with a local signing key;
+   current-practice plans (the read side has the demo's shape; CP-SAT plans would only make the build slower) —
+   or ``--database-url``, a database that already holds it;
+2. the API served as ``cohortplan serve --workers N`` serves it (uvicorn, ``--workers`` processes, default 2, the
+   options of :func:`api.cli.uvicorn_options`) over that database, with a local signing key; with ``--baseline``,
+   a second server from another checkout of the project (say a git worktree of the commit before) over the same
+   database, measured in the same run, turn about with this one;
 3. per route — the waiting list (``limit=50``), one referral (a different one per request, of those waiting),
-   the alert list (``limit=50``) — ``--clients`` httpx async clients call it back to back for ``--seconds``:
-   requests/s and p50/p99 latency as the clients see them (connection kept alive);
-4. the same again with the worker's load alongside: another region (profile ``west``) replayed into the same
-   database by ``cohortplan replay`` (intake transactions and weekly plans, as the worker would write them).
+   the alert list (``limit=50``) — ``--clients`` concurrent clients call it back to back for ``--seconds``:
+   requests/s and p50/p99 latency as the clients see them (connections kept alive), and the CPU each process
+   group spent per request: the clients (this process), the server's processes, PostgreSQL's. ``--repeats`` rounds;
+   the table shows medians. The default client is a minimal HTTP/1.1 one on asyncio streams (~0.1 ms of CPU a
+   request; httpx, ``--client httpx``, spends 1.5-2.3 ms, which on 2 cores is the server's own budget);
+4. the same again with a writer's load alongside: another region replayed into the same database by
+   ``cohortplan replay --plan-every-days 7`` (intake transactions and weekly plans, as the worker would write them).
+   Its events are the ``west`` profile's with every id made its own (crns, referral, sentence and requirement ids
+   and event ids would otherwise be the demo's: the generator numbers them the same way for every profile, and
+   a replay of them is a storm of conflicting duplicates, not a region's writes); when one replay ends, another
+   generation (new ids again) starts, so the writes last the whole phase.
 
-Results: a rich table, the machine, and ``bench/.cache/api_bench.json``.
+Results: a rich table, the machine, the server logs' notable lines (a worker restarted, an error), and
+``bench/.cache/api_bench.json``.
 """
 from __future__ import annotations
 
@@ -24,44 +36,52 @@ import asyncio
 import json
 import os
 import platform
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+# The checkout whose api/ and engine/ this process imports: this one, or (in a baseline server's processes) the one
+# named by API_BENCH_TREE.
+TREE = Path(os.environ.get("API_BENCH_TREE", REPO))
+sys.path.insert(0, str(TREE))
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+import httpx  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
+from rich.table import Table  # noqa: E402
 
 from api.auth import Role  # noqa: E402
 from api.devauth import DevIssuer  # noqa: E402
 from engine.bootstrap import bootstrap  # noqa: E402
-from engine.cli import replay_file  # noqa: E402
 from engine.settings import EngineSettings  # noqa: E402
-from simulator import GeneratorParams, generate  # noqa: E402
-from tests.support.polling import wait_until  # noqa: E402
-from tests.support.postgres import PostgresServer  # noqa: E402
 
-CACHE = REPO / "bench" / ".cache" / "api_bench"
+CACHE = HERE / ".cache" / "api_bench"
 COHORTPLAN = str(Path(sys.executable).parent / "cohortplan")
 console = Console()
 
 # The server: uvicorn with --workers processes, each serving served_app() (as `cohortplan serve --workers N` serves
-# api.app:served), with the bench's local signing key instead of an issuer (dev auth is SQLite-only in the CLI).
+# api.app:served, with the same uvicorn options), with the bench's local signing key instead of an issuer (dev auth
+# is SQLite-only in the CLI). argv: tree, bench dir, workers, port.
 SERVE = """
 import sys, uvicorn
-from api.cli import WORKER_HEALTHCHECK_S
-uvicorn.run("api_bench:served_app", factory=True, app_dir=sys.argv[1], workers=int(sys.argv[2]),
-            host="127.0.0.1", port=int(sys.argv[3]), log_level="warning", access_log=False,
-            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
+sys.path.insert(0, sys.argv[1])
+import api.cli
+options = api.cli.uvicorn_options() if hasattr(api.cli, "uvicorn_options") else dict(
+    timeout_worker_healthcheck=getattr(api.cli, "WORKER_HEALTHCHECK_S", 5))
+options.update(log_level="info", access_log=False)
+uvicorn.run("api_bench:served_app", factory=True, app_dir=sys.argv[2], workers=int(sys.argv[3]),
+            host="127.0.0.1", port=int(sys.argv[4]), **options)
 """
+NOTABLE = re.compile(r"died|error|exception|traceback|warning|killed|timeout", re.IGNORECASE)
 
 
 def served_app():
@@ -72,10 +92,37 @@ def served_app():
 
 
 def events(profile: str, weeks: int) -> Path:
+    from simulator import GeneratorParams, generate
     path = CACHE / f"{profile}-{weeks}w-seed7.jsonl"
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         generate(GeneratorParams.for_profile(profile, weeks=weeks, seed=7), path)
+    return path
+
+
+# ids the generator numbers alike in every profile (REF-000123, SEN-…, RQ-…, LC-…, BR-…, RCL-…) and crns (X + 6 digits)
+_SEQUENTIAL = re.compile(r'"(REF|SEN|RQ|LC|BR|RCL)-(\d+)"')
+_CRN = re.compile(r'"X(\d{6})"')
+
+
+def alongside_events(weeks: int, generation: int) -> Path:
+    """The west profile's events with ids of their own (generation ``generation``): no crn, referral, sentence,
+    requirement, breach, recall or event id of the demo region's, nor of another generation's."""
+    path = CACHE / f"west-{weeks}w-seed7-own-ids-{generation}.jsonl"
+    if path.exists():
+        return path
+    letter = "WVUTSRQP"[generation % 8]
+    with events("west", weeks).open(encoding="utf-8") as source, path.open("w", encoding="utf-8") as out:
+        for line in source:
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                out.write(line)
+                continue
+            event["event_id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"api-bench/{generation}/{event['event_id']}"))
+            text = json.dumps(event, separators=(",", ":"))
+            text = _SEQUENTIAL.sub(lambda m: f'"{m[1]}-{letter}{m[2]}"', text)
+            out.write(_CRN.sub(lambda m: f'"{letter}{m[1]}"', text) + "\n")
     return path
 
 
@@ -86,132 +133,335 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def hammer(base: str, headers: dict, paths: list[str], clients: int, seconds: float,
-                 progress: Progress, label: str) -> dict:
-    """``clients`` tasks calling ``paths`` (round robin) back to back for ``seconds``."""
-    task = progress.add_task(label, total=seconds)
-    latencies: list[float] = []
-    errors = 0
-    failures: Counter[str] = Counter()  # what the errors were: an HTTP status, or the transport error's type
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
-        await client.get(paths[0])  # warm-up
-        began = time.perf_counter()
-        stop = began + seconds
+# CPU of process groups, from /proc (Linux) --------------------------------------------------------------------
+_TICK = os.sysconf("SC_CLK_TCK")
 
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds: user + system) of a process, or None if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def tree_cpu(root: int | None) -> float:
+    """CPU seconds of ``root`` and every process below it now (those that exited are not counted)."""
+    if root is None:
+        return 0.0
+    stats = {int(p.name): s for p in Path("/proc").iterdir() if p.name.isdigit() and (s := _stat(int(p.name)))}
+    below, total, frontier = set(), 0.0, [root]
+    while frontier:
+        pid = frontier.pop()
+        if pid in below or pid not in stats:
+            continue
+        below.add(pid)
+        total += stats[pid][1]
+        frontier.extend(child for child, (parent, _) in stats.items() if parent == pid)
+    return total
+
+
+def postmaster(port: int) -> int | None:
+    """The PostgreSQL server listening on ``port`` (its postmaster's pid), if it runs here."""
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                argv = (p / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argv and argv[0].endswith(b"postgres") and str(port).encode() in argv:
+                return int(p.name)
+    return None
+
+
+# the clients ----------------------------------------------------------------------------------------------------
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    failures: Counter = field(default_factory=Counter)  # an HTTP status, or the transport error's type
+
+
+async def raw_client(host: str, port: int, token: str, paths: list[str], first: int, step: int, stop: float,
+                     tally: Tally) -> None:
+    """One keep-alive HTTP/1.1 connection sending GETs back to back until ``stop`` (reconnecting after an error)."""
+    i, reader, writer = first, None, None
+    while time.perf_counter() < stop:
+        t0 = time.perf_counter()
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection(host, port)
+            writer.write(f"GET {paths[i % len(paths)]} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                         f"Authorization: Bearer {token}\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            headers = dict(line.split(b":", 1) for line in head.split(b"\r\n")[1:] if b":" in line)
+            headers = {k.strip().lower(): v.strip().lower() for k, v in headers.items()}
+            if headers.get(b"transfer-encoding") == b"chunked":
+                while size := int((await reader.readuntil(b"\r\n")).strip(), 16):
+                    await reader.readexactly(size + 2)
+                await reader.readuntil(b"\r\n")
+            else:
+                await reader.readexactly(int(headers.get(b"content-length", b"0")))
+            if headers.get(b"connection") == b"close":
+                writer.close()
+                reader = writer = None
+            if status != 200:
+                tally.failures[str(status)] += 1
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+            tally.failures[type(exc).__name__] += 1
+            if writer is not None:
+                writer.close()
+            reader = writer = None
+        tally.latencies.append(time.perf_counter() - t0)
+        i += step
+    if writer is not None:
+        writer.close()
+
+
+async def httpx_clients(base: str, token: str, paths: list[str], clients: int, stop: float, tally: Tally) -> None:
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, limits=limits,
+                                 timeout=30) as client:
         async def one(n: int) -> None:
-            nonlocal errors
             i = n
             while time.perf_counter() < stop:
                 t0 = time.perf_counter()
                 try:
                     response = await client.get(paths[i % len(paths)])
                     if response.status_code != 200:
-                        errors += 1
-                        failures[str(response.status_code)] += 1
-                except httpx.TransportError as exc:  # counted, not fatal: the table says how many and which
-                    errors += 1
-                    failures[type(exc).__name__] += 1
-                latencies.append(time.perf_counter() - t0)
+                        tally.failures[str(response.status_code)] += 1
+                except httpx.TransportError as exc:
+                    tally.failures[type(exc).__name__] += 1
+                tally.latencies.append(time.perf_counter() - t0)
                 i += clients
 
-        async def tick() -> None:
-            while time.perf_counter() < stop:
-                progress.update(task, completed=min(seconds, time.perf_counter() - began))
-                await asyncio.sleep(0.5)
+        await asyncio.gather(*(one(n) for n in range(clients)))
 
-        await asyncio.gather(tick(), *(one(n) for n in range(clients)))
-        elapsed = time.perf_counter() - began
-    progress.update(task, completed=seconds)
-    latencies.sort()
-    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    return {"requests": len(latencies), "errors": errors, "failures": dict(failures),
-            "rps": len(latencies) / elapsed, "p50_ms": pick(0.5), "p99_ms": pick(0.99)}
+
+@dataclass
+class Server:
+    label: str
+    tree: Path
+    port: int
+    process: subprocess.Popen
+    log: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def hammer(server: Server, token: str, paths: list[str], args, pg: int | None) -> dict:
+    """``args.clients`` clients calling ``paths`` (round robin) back to back for ``args.seconds``, after
+    ``args.warmup`` seconds of the same (not counted): requests/s, p50/p99, failures, CPU per request of clients, server and PostgreSQL."""
+    async def run(seconds: float) -> tuple[Tally, float]:
+        tally, began = Tally(), time.perf_counter()
+        stop = began + seconds
+        if args.client == "httpx":
+            await httpx_clients(server.base, token, paths, args.clients, stop, tally)
+        else:
+            await asyncio.gather(*(raw_client("127.0.0.1", server.port, token, paths, n, args.clients, stop, tally)
+                                   for n in range(args.clients)))
+        return tally, time.perf_counter() - began
+
+    asyncio.run(run(args.warmup))  # warm-up: connections made, the read model filled
+    cpu0 = (time.process_time(), tree_cpu(server.process.pid), tree_cpu(pg))
+    tally, elapsed = asyncio.run(run(args.seconds))
+    cpu1 = (time.process_time(), tree_cpu(server.process.pid), tree_cpu(pg))
+    n = len(tally.latencies)
+    latencies = sorted(tally.latencies)
+    pick = lambda q: latencies[min(n - 1, int(q * n))] * 1000 if n else float("nan")  # noqa: E731
+    per = lambda i: (cpu1[i] - cpu0[i]) * 1000 / n if n else float("nan")  # noqa: E731
+    return {"requests": n, "errors": sum(tally.failures.values()), "failures": dict(tally.failures),
+            "rps": n / elapsed, "p50_ms": pick(0.5), "p99_ms": pick(0.99), "client_cpu_ms": per(0),
+            "server_cpu_ms": per(1), "postgres_cpu_ms": per(2), "load_average": os.getloadavg()[0]}
+
+
+def build_database(server) -> str:
+    from engine.cli import replay_file
+    url = server.create_database(f"api_{uuid.uuid4().hex[:8]}")
+    built = time.perf_counter()
+    engine = bootstrap(EngineSettings(database_url=url, output_dir=Path(tempfile.mkdtemp())))
+    replay_file(engine, events("default", 104), 7, "current-practice")
+    engine.database.dispose()
+    console.print(f"demo region replayed into PostgreSQL in {time.perf_counter() - built:.0f} s")
+    return url
+
+
+def start_server(label: str, tree: Path, url: str, key: Path, workers: int) -> Server:
+    port = free_port()
+    log = Path(tempfile.mkdtemp()) / f"server-{label}.log"
+    process = subprocess.Popen([sys.executable, "-c", SERVE, str(tree), str(HERE), str(workers), str(port)],
+                               cwd=tree, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                               env={**os.environ, "API_BENCH_TREE": str(tree), "API_BENCH_DATABASE_URL": url,
+                                    "API_BENCH_KEY": str(key)})
+    return Server(label, tree, port, process, log)
+
+
+class Alongside:
+    """Replays of another region into the database, one after another (new ids each time) while a phase lasts."""
+
+    def __init__(self, url: str, weeks: int) -> None:
+        self.url, self.weeks, self.generation, self.process = url, weeks, 0, None
+        self.started = 0
+
+    def keep_running(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            env = {**os.environ, "COHORTPLAN_DATABASE_URL": self.url, "COHORTPLAN_REGION_PROFILE": "west",
+                   "COHORTPLAN_OUTPUT_DIR": tempfile.mkdtemp()}
+            cwd = tempfile.mkdtemp()  # nothing of it lands in the checkout
+            path = alongside_events(self.weeks, self.generation)
+            self.generation += 1
+            self.started += 1
+            self.process = subprocess.Popen([COHORTPLAN, "replay", str(path), "--plan-every-days", "7",
+                                             "--allocator", "current-practice"], env=env, cwd=cwd,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.running():
+            self.process.terminate()
+            self.process.wait(30)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=20.0, help="per route and phase")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per route, server and round")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds (the table shows medians)")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds of the same calls before each measure, "
+                        "not counted (a process computes each answer once per state: 500 referrals take seconds)")
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--client", choices=["raw", "httpx"], default="raw",
+                        help="raw: HTTP/1.1 on asyncio streams (light); httpx: httpx.AsyncClient")
     parser.add_argument("--weeks", type=int, default=104)
     parser.add_argument("--workers", type=int, default=2, help="server processes (cohortplan serve --workers)")
+    parser.add_argument("--baseline", type=Path, help="another checkout of the project: its server is measured too, "
+                        "turn about with this one's (e.g. a git worktree of the commit before)")
+    parser.add_argument("--database-url", help="a PostgreSQL database already holding the demo region (not built)")
     parser.add_argument("--no-alongside", action="store_true", help="skip the phase with a replay alongside")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / ".cache" / "api_bench.json")
+    parser.add_argument("--out", type=Path, default=CACHE.parent / "api_bench.json")
     args = parser.parse_args()
-    demo, west = events("default", args.weeks), events("west", args.weeks)
-    server = PostgresServer().start()
-    serving = alongside = None
+    pg_server = servers = alongside = None
     try:
-        url = server.create_database(f"api_{uuid.uuid4().hex[:8]}")
-        built = time.perf_counter()
-        engine = bootstrap(EngineSettings(database_url=url, output_dir=Path(tempfile.mkdtemp())))
-        replay_file(engine, demo, 7, "current-practice")
-        console.print(f"demo region replayed into PostgreSQL in {time.perf_counter() - built:.0f} s")
+        if args.database_url:
+            url = args.database_url
+        else:
+            from tests.support.postgres import PostgresServer
+            pg_server = PostgresServer().start()
+            url = build_database(pg_server)
+        from sqlalchemy.engine import make_url
+        pg = postmaster(make_url(url).port or 5432)
         key = Path(tempfile.mkdtemp()) / "key.pem"
         issuer = DevIssuer.generate()
         issuer.save(key)
-        port = free_port()
-        serving = subprocess.Popen([sys.executable, "-c", SERVE, str(REPO / "bench"), str(args.workers), str(port)],
-                                   cwd=REPO, env={**os.environ, "API_BENCH_DATABASE_URL": url, "API_BENCH_KEY": str(key)})
-        base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _up(base), timeout=60)
-        headers = {"Authorization": f"Bearer {issuer.token([Role.READ], ['RS'], minutes=120)}"}
-        waiting = httpx.get(f"{base}/regions/RS/waiting-list", params={"limit": 500}, headers=headers).json()
+        trees = ([("before", args.baseline.resolve())] if args.baseline else []) + [("after" if args.baseline
+                                                                                   else "this", REPO)]
+        servers = [start_server(label, tree, url, key, args.workers) for label, tree in trees]
+        for server in servers:
+            _wait_up(server)
+        token = issuer.token([Role.READ], ["RS"], minutes=240)
+        headers = {"Authorization": f"Bearer {token}"}
+        waiting = httpx.get(f"{servers[-1].base}/regions/RS/waiting-list", params={"limit": 500},
+                            headers=headers, timeout=60).json()
         referrals = [f"/referrals/{item['referral_id']}" for item in waiting["items"]]
         routes = {"GET /regions/RS/waiting-list?limit=50": ["/regions/RS/waiting-list?limit=50"],
                   "GET /referrals/{id}": referrals,
                   "GET /regions/RS/alerts?limit=50": ["/regions/RS/alerts?limit=50"]}
-        console.print(f"{waiting['total']} waiting, {len(referrals)} referral ids used")
-        results: dict[str, dict] = {}
+        console.print(f"{waiting['total']} waiting, {len(referrals)} referral ids used; servers: "
+                      + ", ".join(f"{s.label} ({s.tree})" for s in servers))
+        samples: dict[tuple[str, str, str], list[dict]] = {}
         phases = ["reads alone"] + ([] if args.no_alongside else ["with a replay alongside"])
+        total = len(phases) * args.repeats * len(servers) * len(routes)
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task("measuring", total=total)
             for phase in phases:
                 if phase != "reads alone":
-                    env = {**os.environ, "COHORTPLAN_DATABASE_URL": url, "COHORTPLAN_REGION_PROFILE": "west"}
-                    alongside = subprocess.Popen([COHORTPLAN, "replay", str(west), "--plan-every-days", "7",
-                                                  "--allocator", "current-practice"], env=env,
-                                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    alongside = Alongside(url, args.weeks)
+                    alongside.keep_running()
                     time.sleep(3)  # let it start writing (not a test: a benchmark's warm-up)
-                for name, paths in routes.items():
-                    results[f"{phase} | {name}"] = asyncio.run(hammer(base, headers, paths, args.clients,
-                                                                      args.seconds, bar, f"{phase}: {name}"))
+                for round_ in range(args.repeats):
+                    for server in servers if round_ % 2 == 0 else servers[::-1]:
+                        for name, paths in routes.items():
+                            if alongside is not None:
+                                alongside.keep_running()
+                            bar.update(task, description=f"{phase}, round {round_ + 1}: {server.label} {name}")
+                            result = hammer(server, token, paths, args, pg)
+                            if alongside is not None:
+                                result["replay_running"] = alongside.running()
+                            samples.setdefault((phase, name, server.label), []).append(result)
+                            bar.advance(task)
                 if alongside is not None:
-                    results[f"{phase} | replay still running at the end"] = {"running": alongside.poll() is None}
-        report(results, args)
+                    console.print(f"replays alongside: {alongside.started} started")
+                    alongside.stop()
+                    alongside = None
+        report(samples, servers, args)
     finally:
-        for process in (alongside, serving):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                process.wait(30)
-        server.stop()
+        if alongside is not None:
+            alongside.stop()
+        for server in servers or ():
+            if server.process.poll() is None:
+                server.process.terminate()
+                server.process.wait(30)
+        if pg_server is not None:
+            pg_server.stop()
 
 
-def _up(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+def _wait_up(server: Server, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise SystemExit(f"server {server.label} exited: {server.log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{server.base}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)  # not a test: waiting for a server to listen
+    raise SystemExit(f"server {server.label} not up in {timeout:.0f} s: {server.log.read_text()[-3000:]}")
 
 
-def report(results: dict[str, dict], args) -> None:
-    table = Table("phase", "route", "requests", "errors", "req/s", "p50 ms", "p99 ms",
-                  title=f"API reads, {args.clients} clients, {args.seconds:g} s per route")
-    for key, r in results.items():
-        phase, name = key.split(" | ")
-        if "rps" in r:
-            failed = " ".join(f"{k}×{n}" for k, n in sorted(r["failures"].items()))
-            table.add_row(phase, name, str(r["requests"]), f"{r['errors']} {failed}".strip(), f"{r['rps']:.0f}",
-                          f"{r['p50_ms']:.1f}",
-                          f"{r['p99_ms']:.1f}")
-        else:
-            table.add_row(phase, name, "", "", "", "", "", end_section=True)
+def _median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def report(samples: dict[tuple[str, str, str], list[dict]], servers: list[Server], args) -> None:
+    table = Table("phase", "route", "server", "req/s (min-max)", "p50 ms", "p99 ms", "errors",
+                  "CPU ms/req client", "server", "PostgreSQL", "load",
+                  title=f"API reads, {args.clients} clients ({args.client}), {args.seconds:g} s per route, "
+                        f"medians of {args.repeats}")
+    summary = {}
+    for (phase, name, label), runs in samples.items():
+        failures = Counter()
+        for r in runs:
+            failures.update(r["failures"])
+        row = {k: _median(runs, k) for k in ("rps", "p50_ms", "p99_ms", "client_cpu_ms", "server_cpu_ms",
+                                               "postgres_cpu_ms", "load_average")}
+        row.update(errors=sum(failures.values()), failures=dict(failures), rps_min=min(r["rps"] for r in runs),
+                   rps_max=max(r["rps"] for r in runs))
+        summary[f"{phase} | {name} | {label}"] = row
+        failed = " ".join(f"{k}×{n}" for k, n in sorted(failures.items()))
+        table.add_row(phase, name, label, f"{row['rps']:.0f} ({row['rps_min']:.0f}-{row['rps_max']:.0f})",
+                      f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}", f"{row['errors']} {failed}".strip(),
+                      f"{row['client_cpu_ms']:.2f}", f"{row['server_cpu_ms']:.2f}", f"{row['postgres_cpu_ms']:.2f}",
+                      f"{row['load_average']:.1f}")
     console.print(table)
+    logs = {}
+    for server in servers:
+        lines = [line for line in server.log.read_text(errors="replace").splitlines() if NOTABLE.search(line)]
+        logs[server.label] = lines[:50]
+        console.print(f"server {server.label}: {len(lines)} notable log lines" + "".join(f"\n  {x}" for x in lines[:10]))
     machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                "load_average": os.getloadavg(), "workers": args.workers}
     console.print(machine)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine, "clients": args.clients, "seconds": args.seconds,
-                                    "results": results}, indent=2))
+    args.out.write_text(json.dumps({"machine": machine, "clients": args.clients, "client": args.client,
+                                    "seconds": args.seconds, "repeats": args.repeats,
+                                    "servers": {s.label: str(s.tree) for s in servers}, "summary": summary,
+                                    "samples": {" | ".join(k): v for k, v in samples.items()},
+                                    "server_logs": logs}, indent=2))
 
 
 if __name__ == "__main__":

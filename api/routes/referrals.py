@@ -60,8 +60,7 @@ def referral(referral_id: IdPath, principal: Principal = Depends(reader_role), r
 
 
 def _referral(read: Reader, referral_id: str) -> Found | None:
-    crn = read.crn_of(referral_id)
-    person = read.person(crn) if crn else None
+    person = read.person_of_referral(referral_id)
     if person is None:
         return None
     found = next(r for r in person["referrals"] if r["referral_id"] == referral_id)

@@ -15,8 +15,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import ValidationError
 
-from api.auth import Role, TokenVerifier
-from api.devauth import DevAuthRefused, check_allowed
+from api.auth import Principal, Role, TokenVerifier
+from api.devauth import DevAuthRefused, DevIssuer, check_allowed
 from api.problems import Unauthorized, Unavailable
 from api.settings import ApiSettings
 from tests.support.polling import wait_until
@@ -140,3 +140,25 @@ def test_the_api_needs_an_issuer_and_its_keys():
         TokenVerifier.from_settings(ApiSettings(jwks_url="http://127.0.0.1:1/jwks.json"))
     with pytest.raises(ValueError, match="COHORTPLAN_API_JWKS_URL"):
         TokenVerifier.from_settings(ApiSettings(issuer=ISSUER))
+
+
+def test_a_verified_token_is_kept_until_its_expiry_and_a_refused_one_never(monkeypatch):
+    issuer = DevIssuer.generate()
+    verifier = issuer.verifier()
+    asked = []
+    key_for = verifier.keys.key_for
+    monkeypatch.setattr(verifier.keys, "key_for", lambda token: asked.append(token) or key_for(token))
+    token = issuer.token([Role.READ], ["RS"], minutes=1)
+    assert verifier.verify(token) == verifier.verify(token) == Principal("dev-user", frozenset({Role.READ}),
+                                                                         frozenset({"RS"}))
+    assert len(asked) == 1  # checked once
+    past_expiry = time.time() + 60 + verifier.settings.leeway_s + 1
+    monkeypatch.setattr("api.auth.time.time", lambda: past_expiry)
+    assert verifier.known(token) is None
+    verifier.verify(token)  # (PyJWT's own clock still finds it valid: only the keeping is under test)
+    assert len(asked) == 2
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            verifier.verify(forged)
+    assert verifier.known(forged) is None and len(asked) == 4
