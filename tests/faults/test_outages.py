@@ -100,8 +100,10 @@ def test_scenario_3_the_broker_stopped_and_restarted_mid_stream_the_worker_recov
                    message=worker.log_tail)
         mark, began = LogMark(worker), time.monotonic()
         kafka_broker.stop()
-        outage.update(applied=run.progress().caught_up, noticed=_down(BROKER_DOWN_S, worker, mark, BROKER_LOST))
-        kafka_broker.start()
+        try:
+            outage.update(applied=run.progress().caught_up, noticed=_down(BROKER_DOWN_S, worker, mark, BROKER_LOST))
+        finally:  # the session's broker: back whatever happened
+            kafka_broker.start()
         outage.update(seconds=round(time.monotonic() - began, 1), restart_s=round(kafka_broker.start_seconds, 1))
 
     run.feed(stream, during=stop_the_broker, settled=_drained)

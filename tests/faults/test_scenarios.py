@@ -1,5 +1,7 @@
-"""Fault scenarios on real components (issue 16 §1): a worker on a real Kafka broker fed a faulty copy of a
-generated stream ends in the state, and publishes the decisions, of a clean embedded replay of the same events.
+"""Fault scenarios 1 and 5 on real components (issue 16 §1): a worker on a real Kafka broker fed a faulty copy of
+a generated stream ends in the state, and publishes the decisions, of a clean embedded replay of the same events.
+(Workers killed: test_crashes.py, scenarios 2 and 7; the broker, PostgreSQL or the webhook receiver down:
+test_outages.py, scenarios 3, 4 and 6; the run and the comparison: runs.py.)
 
 The in-suite size is small (about 2,000 events); the full size runs by hand with a bigger region, e.g.
 ``COHORTPLAN_FAULTS_WEEKS=104 COHORTPLAN_FAULTS_SCALE=5 .venv/bin/pytest tests/faults -s`` (figures and
