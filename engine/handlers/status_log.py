@@ -75,7 +75,9 @@ class Intent:
                       row.get("reason", ""), row.get("facts", {}), row.get("from_status", ""))
 
 
+# Each unit of work's logs read or written so far (a batch meets a referral or a sentence more than once).
 _CACHE: "weakref.WeakKeyDictionary[UnitOfWork, dict[str, list[Intent] | None]]" = weakref.WeakKeyDictionary()
+_SENTENCES: "weakref.WeakKeyDictionary[UnitOfWork, dict[str, list[Intent]]]" = weakref.WeakKeyDictionary()
 
 
 def intents(uow: UnitOfWork, referral_id: str) -> list[Intent] | None:
@@ -98,6 +100,8 @@ def start(ctx: Context, referral: Referral, sentence_id: str) -> list[Intent]:
     after it (a referral whose producer was late missed them: a recall, a breach, its requirement's
     termination), for :func:`catch_up`."""
     _store(ctx.uow, referral.referral_id, [Intent(ctx.now, ctx.event_id, "created")])
+    if not _behind(ctx):
+        return []
     return [i for i in sentence_intents(ctx.uow, sentence_id) if i.at > ctx.now
             and i.facts.get("requirement_id", referral.requirement_id) == referral.requirement_id]
 
@@ -110,8 +114,11 @@ def catch_up(ctx: Context, referral: Referral, later: list[Intent]) -> None:
 
 def sentence_intents(uow: UnitOfWork, sentence_id: str) -> list[Intent]:
     """What a sentence's events meant for the referrals of it (a close names its requirement)."""
-    value = uow.get_state(keys.SENTENCE_LOG.key(sentence_id))
-    return [Intent.load(r) for r in json.loads(value)] if value else []
+    cache = _SENTENCES.setdefault(uow, {})
+    if sentence_id not in cache:
+        value = uow.get_state(keys.SENTENCE_LOG.key(sentence_id))
+        cache[sentence_id] = [Intent.load(r) for r in json.loads(value)] if value else []
+    return list(cache[sentence_id])
 
 
 def record_sentence(ctx: Context, sentence_id: str, intent: Intent) -> None:
@@ -120,6 +127,7 @@ def record_sentence(ctx: Context, sentence_id: str, intent: Intent) -> None:
     if any(i.key() == intent.key() and i.facts == intent.facts for i in logged):
         return
     logged.append(intent)
+    _SENTENCES.setdefault(ctx.uow, {})[sentence_id] = logged
     ctx.uow.set_state(keys.SENTENCE_LOG.key(sentence_id),
                       json.dumps([i.dump() for i in logged], separators=(",", ":")))
 
@@ -141,8 +149,16 @@ def placed(ctx: Context, referral: Referral, from_status: S) -> None:
 
 def is_late(ctx: Context, referral: Referral) -> bool:
     """This event is dated before an intent already applied to the referral (and the referral has a log)."""
+    if not _behind(ctx):
+        return False
     logged = intents(ctx.uow, referral.referral_id)
     return bool(logged) and logged[-1].at > ctx.now
+
+
+def _behind(ctx: Context) -> bool:
+    """Some event applied before this one is dated after it (the event clock is past it): only then can anything
+    be late for it. Most events arrive in order, and need no look at a log for this."""
+    return ctx.clock is not None and ctx.clock > ctx.now
 
 
 @dataclass
