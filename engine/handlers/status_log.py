@@ -28,14 +28,14 @@ import json
 import logging
 import weakref
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from engine import state_keys as keys
 from engine.domain.model import Referral, StatusChange
 from engine.domain.placement import HOLDING
 from engine.domain.statuses import ALLOCATION_ONLY, TRANSITIONS, InvalidTransition, ReferralStatus as S, path_to
 from engine.handlers.context import Context
-from engine.ports import UnitOfWork
+from engine.ports import DeadLetter, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class Folded:
     facts: dict
     ready_from: date | None
     updated_at: datetime | None
-    skipped: list[Intent]
+    skipped: list[tuple[Intent, S]]  # intents that did not apply, with the status they met
 
 
 def fold(referral: Referral, logged: list[Intent]) -> Folded:
@@ -185,13 +185,13 @@ def fold(referral: Referral, logged: list[Intent]) -> Folded:
             continue  # a sentence's event before the referral existed did not act on it
         goal, applied = _goal(status, intent)
         if goal is None and not applied:
-            out.skipped.append(intent)
+            out.skipped.append((intent, status))
             continue
         if goal is not None and goal != status:
             try:
                 route = [goal] if intent.kind in ("to", "assessed", "place") else _route(status, goal, intent.kind)
             except InvalidTransition:
-                out.skipped.append(intent)
+                out.skipped.append((intent, status))
                 continue
             out.status = route[-1]
         if intent.kind == "assessed":
@@ -261,7 +261,7 @@ def refold(ctx: Context, referral: Referral, intent: Intent) -> bool | None:
         return None
     new = not any(i.key() == intent.key() for i in logged)
     candidate = sorted([*logged, intent] if new else logged, key=Intent.order)
-    folded = fold(referral, candidate)
+    folded, before = fold(referral, candidate), fold(referral, logged)
     if folded.status in HOLDING and referral.cohort_id is None:
         log.warning("referral %s: event %s dated %s would leave it %s without a place; applied as of its arrival",
                     referral.referral_id, intent.event_id, intent.at.isoformat(), folded.status)
@@ -293,8 +293,31 @@ def refold(ctx: Context, referral: Referral, intent: Intent) -> bool | None:
         changed = True
     if changed:
         ctx.touch(referral)
-    for skipped in folded.skipped:
-        if skipped.event_id != intent.event_id and skipped.kind in ("to", "assessed"):
-            log.info("referral %s: %s %s (dated %s) no longer applies after event %s dated before it",
-                        referral.referral_id, skipped.kind, skipped.event_id, skipped.at.isoformat(), intent.event_id)
+    _undone(ctx, referral, intent, folded, before)
     return changed
+
+
+_EVENT_TYPES = {"to": "referral.status_changed", "assessed": "referral.assessed"}
+
+
+def _undone(ctx: Context, referral: Referral, late: Intent, folded: Folded, before: Folded) -> None:
+    """A practitioner's change that applied when it arrived and no longer does in event-time order, because the
+    late event closed the referral before it (a closed referral never reopens), is never dropped silently: it
+    becomes a dead letter saying so, with its text. One that only waits for an earlier change still to come
+    stays in the log and applies when that arrives."""
+    was = {i.key() for i, _ in before.skipped}
+    for skipped, status in folded.skipped:
+        if skipped.key() in was or skipped.event_id == late.event_id or skipped.kind not in _EVENT_TYPES:
+            continue
+        if not status.closed:
+            log.info("referral %s: %s %s (dated %s) waits for an earlier change after event %s dated before it",
+                     referral.referral_id, skipped.kind, skipped.event_id, skipped.at.isoformat(), late.event_id)
+            continue
+        copy = ctx.uow.seen_copies([skipped.event_id]).get(skipped.event_id)
+        reason = (f"{_EVENT_TYPES[skipped.kind]} rejected: referral {referral.referral_id}: no longer applies — event "
+                  f"{late.event_id} ({late.kind}), dated {late.at:%Y-%m-%dT%H:%M:%S} before it and delivered after it, "
+                  f"left the referral {status.lower().replace('_', ' ')}; the change was applied when it arrived and "
+                  f"is undone")
+        log.warning("dead letter from the status log, event %s: %s", skipped.event_id, reason)
+        ctx.uow.dead_letter(DeadLetter("status_log", reason, copy.raw if copy and copy.raw else "",
+                                       event_id=skipped.event_id), datetime.now(timezone.utc))

@@ -166,7 +166,7 @@ def check(engines: Engines, late: Late) -> None:
     assert differing == {}, detail
 
 
-@generative(25)
+@generative(20)
 @given(lates)
 def test_a_late_producer_ends_in_the_ordered_replays_state(engines, late: Late):
     note(repr(late))

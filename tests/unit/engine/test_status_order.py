@@ -250,3 +250,24 @@ def test_a_late_older_event_never_overrides_a_plans_decision_dated_after_it(h):
     result = h.feed(late)
     assert (result.stale, result.dead_lettered) == (1, 0)
     assert h.referral(f"REF-{scheduled}").status == S.SCHEDULED
+
+
+def test_a_change_an_older_closing_undoes_is_a_dead_letter_saying_so(h):
+    """Deprioritised on day 30 (applied), then the requirement's termination dated day 29 arrives: in event-time
+    order the referral was withdrawn first, and a closed referral never reopens, so the change no longer applies.
+    It was applied when it arrived; it is not dropped silently but becomes a dead letter with its text and why."""
+    world = person_with_referral(CRN)
+    deprioritised = changed(day(30), "DEPRIORITISED")
+    terminated = event("requirement.terminated", day(29), crn=CRN, requirement_id=REQUIREMENT,
+                       terminated_on=day(29).date(), reason="revoked")
+    h.feed(*world)
+    h.feed(deprioritised)
+    h.feed(terminated)
+    ordered = Harness()
+    ordered.feed(*world, terminated, deprioritised)
+    assert referral_row(h) == referral_row(ordered) and h.referral(REF).status == S.WITHDRAWN
+    [letter] = h.dead_letters()
+    assert letter["raw"] == deprioritised and letter["event_id"] in deprioritised
+    assert letter["reason"].startswith(f"referral.status_changed rejected: referral {REF}: no longer applies")
+    assert "left the referral withdrawn" in letter["reason"]
+    assert len(ordered.dead_letters()) == 1  # the ordered replay refuses it too
