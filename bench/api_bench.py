@@ -14,7 +14,8 @@ One process orchestrates everything on 127.0.0.1 and stops it at the end:
    a second server from another checkout of the project (say a git worktree of the commit before) over the same
    database, measured in the same run, turn about with this one;
 3. per route — the waiting list (``limit=50``), one referral (a different one per request, of those waiting),
-   the alert list (``limit=50``) — ``--clients`` concurrent clients call it back to back for ``--seconds``:
+   the alert list (``limit=50``) — ``--clients`` concurrent clients call it back to back for ``--seconds`` (or,
+   with ``--rate``, at that many requests a second in all: latency at an offered load):
    requests/s and p50/p99 latency as the clients see them (connections kept alive), and the CPU each process
    group spent per request: the clients (this process), the server's processes, PostgreSQL's. ``--repeats`` rounds;
    the table shows medians. The default client is a minimal HTTP/1.1 one on asyncio streams (~0.1 ms of CPU a
@@ -183,11 +184,20 @@ class Tally:
 
 
 async def raw_client(host: str, port: int, token: str, paths: list[str], first: int, step: int, stop: float,
-                     tally: Tally) -> None:
-    """One keep-alive HTTP/1.1 connection sending GETs back to back until ``stop`` (reconnecting after an error)."""
+                     tally: Tally, interval: float | None = None) -> None:
+    """One keep-alive HTTP/1.1 connection sending GETs until ``stop`` (reconnecting after an error): back to back,
+    or one every ``interval`` seconds (open loop). Then a request's latency runs from when it was due, not from
+    when it could be sent, so a slow answer counts against the requests it held up (no coordinated omission)."""
     i, reader, writer = first, None, None
+    due = time.perf_counter() + (interval or 0) * first / step
     while time.perf_counter() < stop:
-        t0 = time.perf_counter()
+        if interval is not None:
+            if due > time.perf_counter():
+                await asyncio.sleep(due - time.perf_counter())
+            if due >= stop:
+                break
+        t0 = due if interval is not None else time.perf_counter()
+        due += interval or 0
         try:
             if writer is None:
                 reader, writer = await asyncio.open_connection(host, port)
@@ -261,8 +271,9 @@ def hammer(server: Server, token: str, paths: list[str], args, pg: int | None) -
         if args.client == "httpx":
             await httpx_clients(server.base, token, paths, args.clients, stop, tally)
         else:
-            await asyncio.gather(*(raw_client("127.0.0.1", server.port, token, paths, n, args.clients, stop, tally)
-                                   for n in range(args.clients)))
+            interval = args.clients / args.rate if args.rate else None
+            await asyncio.gather(*(raw_client("127.0.0.1", server.port, token, paths, n, args.clients, stop, tally,
+                                              interval) for n in range(args.clients)))
         return tally, time.perf_counter() - began
 
     asyncio.run(run(args.warmup))  # warm-up: connections made, the read model filled
@@ -334,6 +345,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of the same calls before each measure, "
                         "not counted (a process computes each answer once per state: 500 referrals take seconds)")
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rate", type=float, help="open loop: requests/s offered in all (each client one every "
+                        "clients/rate s; latency from when a request was due) instead of back to back (raw client)")
     parser.add_argument("--client", choices=["raw", "httpx"], default="raw",
                         help="raw: HTTP/1.1 on asyncio streams (light); httpx: httpx.AsyncClient")
     parser.add_argument("--weeks", type=int, default=104)
@@ -430,8 +443,9 @@ def _median(runs: list[dict], key: str) -> float:
 def report(samples: dict[tuple[str, str, str], list[dict]], servers: list[Server], args) -> None:
     table = Table("phase", "route", "server", "req/s (min-max)", "p50 ms", "p99 ms", "errors",
                   "CPU ms/req client", "server", "PostgreSQL", "load",
-                  title=f"API reads, {args.clients} clients ({args.client}), {args.seconds:g} s per route, "
-                        f"medians of {args.repeats}")
+                  title=f"API reads, {args.clients} clients ({args.client}"
+                        + (f", {args.rate:g} req/s offered" if args.rate else ", back to back")
+                        + f"), {args.seconds:g} s per route, medians of {args.repeats}")
     summary = {}
     for (phase, name, label), runs in samples.items():
         failures = Counter()
@@ -458,6 +472,7 @@ def report(samples: dict[tuple[str, str, str], list[dict]], servers: list[Server
     console.print(machine)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": machine, "clients": args.clients, "client": args.client,
+                                    "rate": args.rate,
                                     "seconds": args.seconds, "repeats": args.repeats,
                                     "servers": {s.label: str(s.tree) for s in servers}, "summary": summary,
                                     "samples": {" | ".join(k): v for k, v in samples.items()},
