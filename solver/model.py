@@ -153,12 +153,17 @@ def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True)
     by_tier = tiers(b)
     size = model_size(b)
     large = size >= LNS_FIRST_MIN_VARIABLES
-    start = _warm_start(b, by_tier, baseline, flow=large)
+    start = _warm_start(b, by_tier, baseline)
+    flowed = _flow_start(b, by_tier, baseline, start) if large and start is not None else None
+    flowed_at = time.perf_counter() - began
+    start = flowed or start
     sized = problem.params.time_limit_s is None
     lns_first = start is not None and large
     if lns_first:  # tier 1 is unchanged, so the warm start's tier-1 bound holds
         by_tier = tiers(b, stability_first=True)
     run = _Run(b, began, sized_time_limit(size) if sized else problem.params.time_limit_s, lns_first=lns_first)
+    if flowed:  # a checked plan from here on, though CP-SAT reports it only once presolve is done
+        run.trace.append((round(flowed_at, 4), "T1/flow", float(flowed[1])))
     if problem.params.objective_mode == "weighted":
         run.weighted(by_tier)
     else:
@@ -180,12 +185,9 @@ def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True)
     return plan
 
 
-def _warm_start(b: Build, by_tier: dict[float, list[Term]], baseline: Plan | None,
-                flow: bool = False) -> dict[float, int] | None:
+def _warm_start(b: Build, by_tier: dict[float, list[Term]], baseline: Plan | None) -> dict[float, int] | None:
     """Hint the current-practice plan and return its tier values. When the model can express it and no
-    cells are held fixed, its tier 1 also bounds the search (so the solve can never end worse). With
-    ``flow`` (large models), the flow plan built on it (solver.flow_hint) is hinted instead when it
-    satisfies every constraint of the model and misses fewer weighted deadlines."""
+    cells are held fixed, its tier 1 also bounds the search (so the solve can never end worse)."""
     if baseline is None:
         return None
     chosen = {a.referral_id: a.cohort_id for a in baseline.assignments}
@@ -195,16 +197,25 @@ def _warm_start(b: Build, by_tier: dict[float, list[Term]], baseline: Plan | Non
     if not b.vars.represents(chosen, opened):
         return None
     start = _tier_values(by_tier, values)
-    better = flow_plan(b, baseline) if flow and 1 in start else None
-    if better is not None:
-        flowed = b.vars.values_of(*better)
-        flowed_start = _tier_values(by_tier, flowed)
-        if flowed_start[1] < start[1] and satisfies(b.model, flowed):
-            values, start = flowed, flowed_start
-            b.vars.hint(values)
     if 1 in start and b.params.focus is None:
         b.model.add(tier_expr(by_tier[1]) <= start[1])
     return start
+
+
+def _flow_start(b: Build, by_tier: dict[float, list[Term]], baseline: Plan,
+                start: dict[float, int]) -> dict[float, int] | None:
+    """Hint the flow plan built on current practice's (solver.flow_hint) instead, and bound tier 1 by it, when it
+    satisfies every constraint of the model and misses fewer weighted deadlines; its tier values, or None."""
+    better = flow_plan(b, baseline) if 1 in start else None
+    if better is None:
+        return None
+    values = b.vars.values_of(*better)
+    flowed = _tier_values(by_tier, values)
+    if flowed[1] >= start[1] or not satisfies(b.model, values):
+        return None
+    b.vars.hint(values)
+    b.model.add(tier_expr(by_tier[1]) <= flowed[1])
+    return flowed
 
 
 def _tier_values(by_tier: dict[float, list[Term]], values: Mapping[int, int]) -> dict[float, int]:
