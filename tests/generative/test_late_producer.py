@@ -166,7 +166,7 @@ def check(engines: Engines, late: Late) -> None:
     assert differing == {}, detail
 
 
-@generative(20)
+@generative(12)
 @given(lates)
 def test_a_late_producer_ends_in_the_ordered_replays_state(engines, late: Late):
     note(repr(late))
@@ -175,6 +175,5 @@ def test_a_late_producer_ends_in_the_ordered_replays_state(engines, late: Late):
 
 @pytest.mark.parametrize("topic", TOPICS)
 def test_a_topic_late_every_hour_ends_in_the_ordered_replays_state(engines, topic):
-    """The harshest arrival the property draws, for every topic and both seeds: nothing left to chance."""
-    for seed in SEEDS:
-        check(engines, Late(seed, topic, True, 0, 0, 60, 0, 50))
+    """The harshest arrival the property draws, for every topic: nothing left to chance."""
+    check(engines, Late(SEEDS[0], topic, True, 0, 0, 60, 0, 50))
