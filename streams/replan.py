@@ -73,11 +73,11 @@ class ReplanScheduler:
         held = self.fences.get(partition) or self._released.get(partition)
         fence = await asyncio.to_thread(self.service.planner.take_fence, f"replan:{partition}", self.holder,
                                         held.generation if held else None)
-        if partition not in self.owned:  # revoked while the database answered
-            raise RuntimeError(f"re-plan partition {partition} was revoked while its fence was taken")
         if fence != held:
             log.info("worker %s took re-plan partition %d at fence generation %d", self.holder, partition,
                      fence.generation)
+        if partition not in self.owned:  # revoked while the database answered: the next owner takes it again
+            raise RuntimeError(f"re-plan partition {partition} was revoked while its fence was taken")
         self.fences[partition] = fence
         return fence
 
