@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Callable, Generic, Iterable, TypeVar
 
 from sqlalchemy import bindparam, delete, select
@@ -41,17 +42,26 @@ def _executemany_compiled(connection, stmt, rows: list[dict[str, Any]]) -> None:
     The same SQL and the same stored formats SQLAlchemy would produce, without its per-row parameter
     bookkeeping, which dominated batch commits on SQLite.
     """
-    sql, names, processors = _compiled(stmt, tuple(rows[0]), connection.dialect)
-    params = [tuple(p(row[n]) if p else row[n] for n, p in zip(names, processors)) for row in rows]
+    sql, values, converted = _compiled(stmt, tuple(rows[0]), connection.dialect)
+    params = [values(row) for row in rows]
+    if converted:  # only the columns whose type converts values (dates, JSON) pay for a call per value
+        for i, row in enumerate(params):
+            row = list(row)
+            for position, process in converted:
+                row[position] = process(row[position])
+            params[i] = tuple(row)
     connection.exec_driver_sql(sql, params)
 
 
 @lru_cache(maxsize=256)
-def _compiled(stmt, columns: tuple[str, ...], dialect) -> tuple[str, tuple[str, ...], tuple]:
-    """SQL text, positional parameter names and their bind processors; statements come from caches too."""
+def _compiled(stmt, columns: tuple[str, ...], dialect) -> tuple[str, Callable[[dict], tuple], tuple]:
+    """SQL text, what reads a row's values in parameter order (a tuple) and the bind processors by position;
+    statements come from caches too."""
     compiled = stmt.values({c: bindparam(c) for c in columns}).compile(dialect=dialect)
     names = tuple(compiled.positiontup)
-    return str(compiled), names, tuple(stmt.table.c[n].type._cached_bind_processor(dialect) for n in names)
+    processors = [stmt.table.c[n].type._cached_bind_processor(dialect) for n in names]
+    values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+    return str(compiled), values, tuple((i, p) for i, p in enumerate(processors) if p)
 
 
 def insert_many(session: Session, row_cls: type, rows: list[dict[str, Any]]) -> None:
@@ -77,6 +87,19 @@ def insert_ignore(session: Session, row_cls: type, rows: list[dict[str, Any]], k
     session.execute(dialect.insert(row_cls).on_conflict_do_nothing(index_elements=list(keys)), rows)
 
 
+@lru_cache(maxsize=256)
+def _lookup(row_cls: type, shape: tuple[tuple[str, str], ...]):
+    """SELECT every column of ``row_cls`` WHERE each column in ``shape`` = its parameter (``one``), is among a
+    list (``many``: IN, expanded when run) or IS NULL (``null``, as ``column == None`` reads); parameters are
+    named as the columns."""
+    stmt = select(*row_cls.__table__.columns)
+    for column, kind in shape:
+        attr = getattr(row_cls, column)
+        stmt = stmt.where(attr.in_(bindparam(column, expanding=True)) if kind == "many"
+                          else attr.is_(None) if kind == "null" else attr == bindparam(column))
+    return stmt
+
+
 class SqlRepository(IdentityMap[T], Generic[T]):
     """The identity map over one SQL table: reads by key, by column values and prefetched in chunks."""
 
@@ -99,7 +122,7 @@ class SqlRepository(IdentityMap[T], Generic[T]):
             return self._seen[key]
         if key in self._removed or key in self._absent:
             return None
-        rows = self._select(getattr(self._row_cls, self._key) == key)
+        rows = self._select({self._key: key})
         return self._remember(rows)[0] if rows else None
 
     def where(self, **equals: Any) -> list[T]:
@@ -113,19 +136,19 @@ class SqlRepository(IdentityMap[T], Generic[T]):
             return []
         covered = any(values <= self._covered.get(column, set()) for column, values in wanted.items())
         if not covered:
-            conditions = []
-            for column, values in wanted.items():
-                attr = getattr(self._row_cls, column)
-                conditions.append(attr.in_(list(values)) if len(values) > 1 else attr == next(iter(values)))
-            self._remember(self._unheld(self._select(*conditions)))
+            self._remember(self._unheld(self._select(
+                {column: list(values) if len(values) > 1 else next(iter(values)) for column, values in wanted.items()})))
         # Everything stored that matches is now in the identity map; filter it as it is now.
         return self._matching(self._candidates(wanted), wanted)
 
-    def _select(self, *conditions) -> list[dict[str, Any]]:
-        """Stored rows matching ``conditions``, as dicts. Through the session's connection (SQLAlchemy Core):
-        the same SQL and result types as the ORM session's execute, without its per-statement ORM work."""
-        stmt = select(*self._row_cls.__table__.columns).where(*conditions)
-        return [dict(r) for r in self._session.connection().execute(stmt).mappings()]
+    def _select(self, equals: dict[str, Any]) -> list[dict[str, Any]]:
+        """Stored rows whose columns equal the values given (a list: any of them), as dicts. One statement per
+        shape of question, built once (:func:`_lookup`), run on the session's connection (SQLAlchemy Core):
+        the same SQL and result types as the ORM session's execute, without building the query every time or
+        the ORM's per-statement work."""
+        stmt = _lookup(self._row_cls, tuple((c, "many" if isinstance(v, list) else "null" if v is None else "one")
+                                            for c, v in equals.items()))
+        return [dict(r) for r in self._session.connection().execute(stmt, equals).mappings()]
 
     def _candidates(self, wanted: dict[str, set[Any]]) -> list[T]:
         column = next((c for c in wanted if c in self._index), None)
@@ -149,11 +172,10 @@ class SqlRepository(IdentityMap[T], Generic[T]):
             self._covered.setdefault(column, set()).update(todo & self._seen.keys())
             todo -= self._seen.keys()
         todo = sorted(todo)
-        attr = getattr(self._row_cls, column)
         loaded = []
         for start in range(0, len(todo), chunk):
             part = todo[start:start + chunk]
-            loaded += self._unheld(self._select(attr.in_(part)))
+            loaded += self._unheld(self._select({column: part}))
         self._remember(loaded)
         if column == self._key:
             self._absent |= {v for v in todo if v not in self._seen}

@@ -5,7 +5,7 @@ import hashlib
 from datetime import date, datetime
 from typing import Iterable
 
-from sqlalchemy import String, cast, delete, func, or_, select, text, update
+from sqlalchemy import String, bindparam, cast, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.domain.access import LimitedAccess
@@ -374,8 +374,7 @@ class SqlUnitOfWork(UnitOfWork):
     def get_state(self, name: str) -> str | None:
         if name in self._state_writes:
             return self._state_writes[name]
-        return self._session.connection().execute(select(t.EngineStateRow.value).where(
-            t.EngineStateRow.name == name)).scalar()
+        return self._session.connection().execute(_STATE_VALUE, {"name": name}).scalar()
 
     def states(self, prefix: str) -> dict[str, str]:
         rows = self._session.connection().execute(select(t.EngineStateRow.name, t.EngineStateRow.value).where(
@@ -387,6 +386,10 @@ class SqlUnitOfWork(UnitOfWork):
     def set_state(self, name: str, value: str) -> None:
         """Kept until the next flush (a batch sets some names once per event): one upsert for them all."""
         self._state_writes[name] = value
+
+
+# One engine state value by name: built once (handlers read one per referral they touch).
+_STATE_VALUE = select(t.EngineStateRow.value).where(t.EngineStateRow.name == bindparam("name"))
 
 
 def _lock_key(name: str) -> int:

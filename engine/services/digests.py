@@ -18,12 +18,15 @@ def content(envelope: Envelope) -> dict[str, Any]:
             "payload": _normal(envelope.payload)}
 
 
+_AS_IS = frozenset({str, int, bool, type(None)})  # JSON scalars compared as they are (no call made for them)
+
+
 def _normal(value: Any) -> Any:
     """JSON values as compared: key order and 22.0 versus 22 do not make a difference."""
     if isinstance(value, dict):
-        return {str(k): _normal(v) for k, v in value.items()}
+        return {str(k): v if type(v) in _AS_IS else _normal(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_normal(v) for v in value]
+        return [v if type(v) in _AS_IS else _normal(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -35,8 +38,12 @@ def content_digest(envelope: Envelope) -> str:
     return _digest(content(envelope))
 
 
+# One encoder for every digest (json.dumps with options builds a new one per call).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _digest(content: dict[str, Any]) -> str:
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = _CANONICAL.encode(content)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

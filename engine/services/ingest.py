@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import uuid
 from dataclasses import dataclass, field
 from functools import cache
 from datetime import datetime, timedelta, timezone
@@ -34,39 +33,20 @@ from engine import state_keys as keys
 from engine.domain.clock import ClockBounds
 from engine.domain.errors import DomainError
 from engine.events import outbound as o
-from engine.events.decode import MAX_MESSAGE_SIZE, Decoded, InvalidEvent, decode
+from engine.events.decode import Decoded, InvalidEvent
 from engine.events.envelope import Envelope
 from engine.domain.rules import EngineRules
 from engine.handlers import HANDLERS, Context, Parked, Stale
 from engine.outbox import emit, stable_id
 from engine.services import admission, parking
 from engine.services.parking import DEFAULT_PARK_TIMEOUT
-from engine.services.digests import content, content_digest, content_of_raw, differences, digest_of, json_object
+from engine.services.digests import content, content_digest, content_of_raw, differences, digest_of
+from engine.services.messages import RawEvent, decode_or_error, envelope_event_id, original, position
 from engine.handlers.confirmations import reconcile_touched
 from engine.services.safety import enforce_touched
 from engine.ports import CONFLICT_REASON, DeadLetter, ParkedEvent, SeenCopy, UnitOfWork
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RawEvent:
-    """One inbound message and where it came from (a file line, or a topic partition offset)."""
-
-    raw: str
-    origin: str
-    line_number: int | None = None
-    partition: int | None = None
-    offset: int | None = None
-    parsed: dict | None = field(default=None, compare=False, repr=False)  # the raw JSON, if already parsed
-    raw_bytes: bytes | None = field(default=None, compare=False, repr=False)  # as received, when not UTF-8
-    decoded: "Decoded | InvalidEvent | None" = field(default=None, compare=False, repr=False)  # if done already
-    received_at: datetime | None = field(default=None, compare=False, repr=False)  # server clock; None: now
-    # The event clock when it arrived, if the ingest's may be behind it (a replayed file is applied in event-time
-    # order, so a message dated far behind comes first, before any clock): a parked event waits from no earlier.
-    arrival_clock: datetime | None = field(default=None, compare=False, repr=False)
-    # The parked row it was released from: parked again for the same thing, it keeps waiting from then.
-    parked: "ParkedEvent | None" = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -162,12 +142,14 @@ class Ingestor:
             uow.commit()
         return result
 
-    def refusal(self, event: Decoded, latest: datetime | None, now: datetime) -> str | None:
+    def refusal(self, event: Decoded, latest: datetime | None, now: datetime, admitted: bool = False) -> str | None:
         """Why this message is refused whatever the state, or None: its ``occurred_at`` is past the clock bound
         after ``latest`` (the latest event time applied) or it breaks a rule of the message alone
-        (:mod:`engine.services.admission`). The embedded replay asks this before a message may move its plans."""
+        (:mod:`engine.services.admission`; not asked again when ``admitted``: it passed them already). The
+        embedded replay asks this before a message may move its plans."""
         envelope = event.envelope
-        reason = self.clock.refusal(envelope.occurred_at, latest, now) or admission.refusal(event, self.rules)
+        reason = self.clock.refusal(envelope.occurred_at, latest, now) or (
+            None if admitted else admission.refusal(event, self.rules))
         return f"{envelope.event_type} rejected: {reason}" if reason is not None else None
 
     def reject(self, item: RawEvent, reason: str) -> BatchResult:
@@ -220,7 +202,7 @@ class Ingestor:
         digest = content_digest(event.envelope)
         first = run.seen.get(event_id)
         if first is None:
-            refused = self.refusal(event, run.now(), datetime.now(timezone.utc))
+            refused = self.refusal(event, run.now(), datetime.now(timezone.utc), item.admitted)
             if refused is not None:
                 self._reject(run.uow, item, refused, event_id, run.result)
                 self._record(run, event.envelope, "REJECTED", digest, item.raw,
@@ -277,13 +259,13 @@ class Ingestor:
     def _release(self, run: _Run, item: RawEvent, waiting: Iterable[ParkedEvent]) -> None:
         """Apply the events an applied event released, each as the message it came in (its own position)."""
         for parked in waiting:
-            original = _original(parked, item.origin)
+            message = original(parked, item.origin)
             run.result.unparked += 1
-            outcome = decode_or_error(original)
+            outcome = decode_or_error(message)
             if isinstance(outcome, InvalidEvent):  # accepted when parked, refused by this version
-                self._reject(run.uow, original, str(outcome), parked.event_id, run.result)
+                self._reject(run.uow, message, str(outcome), parked.event_id, run.result)
                 continue
-            self._apply(run, original, outcome, digest_of(parked) or content_digest(outcome.envelope))
+            self._apply(run, message, outcome, digest_of(parked) or content_digest(outcome.envelope))
 
     def _conflict(self, run: _Run, item: RawEvent, event: Decoded, first: SeenCopy) -> None:
         """A copy of a recorded event id with other content: a dead letter naming both, never applied."""
@@ -309,7 +291,7 @@ class Ingestor:
         if run.deadline is None or clock is None or clock <= run.deadline:
             return
         for parked in run.uow.expire_parked(clock - self.park_timeout):
-            self._expire_one(run, _original(parked, "parked_events"), parked, clock)
+            self._expire_one(run, original(parked, "parked_events"), parked, clock)
         run.deadline = parking.deadline(run.uow, self.park_timeout)
 
     def _expire_one(self, run: _Run, item: RawEvent, parked: ParkedEvent, clock: datetime) -> None:
@@ -335,46 +317,10 @@ class Ingestor:
         result.dead_lettered += 1
 
 
-def position(item: RawEvent) -> str:
-    """Where a message came from, for a log line: topic, partition and offset, or file and line."""
-    if item.partition is not None:
-        return f"{item.origin} partition {item.partition} offset {item.offset}"
-    return f"{item.origin} line {item.line_number}" if item.line_number is not None else item.origin
-
-
-def envelope_event_id(item: RawEvent) -> str | None:
-    """The message's ``event_id`` when its envelope carried a valid one (a UUID), even if the rest is invalid;
-    None for a message too large to read or not a JSON object."""
-    if len(item.raw) > MAX_MESSAGE_SIZE:
-        return None
-    data = item.parsed if item.parsed is not None else json_object(item.raw)
-    value = data.get("event_id") if isinstance(data, dict) else None
-    try:
-        return str(uuid.UUID(value)) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
 def _loggable(reason: str) -> str:
     """A dead letter's reason for the log: ids and rule names only, never a copy of a message (which may
     carry personal data; the dead-letter table and topic keep it)."""
     return reason.split(" First copy: ", 1)[0][:500]
-
-
-
-def _original(parked: ParkedEvent, origin: str) -> RawEvent:
-    """The message a parked event came in, at its own position (``origin`` for rows parked before positions
-    were kept)."""
-    return RawEvent(parked.raw, parked.origin or origin, parked.line_number, parked.partition, parked.offset,
-                    received_at=parked.seen_at, parked=parked)
-
-
-def decode_or_error(item: RawEvent) -> Decoded | InvalidEvent:
-    """Decode once: the stream consumer does it before merging and passes the outcome along."""
-    try:
-        return decode(item.raw, item.parsed)
-    except InvalidEvent as exc:
-        return exc
 
 
 def event_clock(uow: UnitOfWork) -> datetime | None:
