@@ -125,6 +125,9 @@ class Planner:
         fence = self.fence_of(region) if self.fence_of is not None else None
         if self.fence_of is not None and fence is None:
             raise Stale(f"this worker holds no fence for region {region}: it does not plan it")
+        return self._read(region, as_of, programmes, fence)
+
+    def _read(self, region: str, as_of: date, programmes: Iterable[str] | None, fence: Fence | None) -> Prepared:
         with self._uow_factory() as uow:
             snapshot = self._snapshot(uow, region, as_of, programmes)
             return Prepared(region, as_of, snapshot.problem, _basis(uow, region), uow.get_state(keys.DIRTY.key(region)),
@@ -163,7 +166,7 @@ class Planner:
             outcome = self._commit(uow, snapshot, carried, prepared.dirty, prepared.fence)
         self._published.pop(region, None)
         if not outcome.rejected:  # the state a scoped re-plan compares with (prepare_next)
-            self._published[region] = (prepared.as_of, self.prepare(region, prepared.as_of).problem)
+            self._published[region] = (prepared.as_of, self._read(region, prepared.as_of, None, None).problem)
         return outcome
 
     def _check_fence(self, uow: UnitOfWork, prepared: Prepared) -> None:
