@@ -21,6 +21,11 @@ MAX_WORKERS = 64
 # How long uvicorn's supervisor waits for a worker to answer its ping before killing it (its default, 5 s, killed
 # busy workers under load: the ping's thread waits for the GIL behind every request thread of the process).
 WORKER_HEALTHCHECK_S = 30
+# How long a kept-alive connection may stay idle after an answer before the server closes it. uvicorn's default, 5 s,
+# equals httpx's own keep-alive expiry: a client that read an answer late (a busy process) sent its next request on
+# a connection the server was closing, and got "Server disconnected" or a reset (the bench's dropped connections).
+# Longer than the idle timeout of the usual proxies in front (60 s), so they close first.
+KEEP_ALIVE_S = 75
 
 
 @app.command()
@@ -73,7 +78,8 @@ def serve(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     try:
-        uvicorn.run(create_app(engine, verifier), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(engine, verifier), host=host, port=port, log_level="info",
+                    timeout_keep_alive=KEEP_ALIVE_S)
     finally:
         if dev_auth:
             path.unlink(missing_ok=True)
@@ -81,7 +87,7 @@ def serve(
 
 def uvicorn_options() -> dict:
     """uvicorn's options for the server processes of ``serve --workers N`` (bench/api_bench.py serves with them)."""
-    return dict(timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
+    return dict(timeout_worker_healthcheck=WORKER_HEALTHCHECK_S, timeout_keep_alive=KEEP_ALIVE_S)
 
 
 def default_workers(database_url: str, dev_auth: bool = False) -> int:

@@ -106,13 +106,12 @@ _SEQUENTIAL = re.compile(r'"(REF|SEN|RQ|LC|BR|RCL)-(\d+)"')
 _CRN = re.compile(r'"X(\d{6})"')
 
 
-def alongside_events(weeks: int, generation: int) -> Path:
-    """The west profile's events with ids of their own (generation ``generation``): no crn, referral, sentence,
-    requirement, breach, recall or event id of the demo region's, nor of another generation's."""
-    path = CACHE / f"west-{weeks}w-seed7-own-ids-{generation}.jsonl"
-    if path.exists():
-        return path
-    letter = "WVUTSRQP"[generation % 8]
+def alongside_events(weeks: int, generation: int, directory: Path) -> Path:
+    """The west profile's events with ids of their own (tagged ``G<generation>``): no crn, referral, sentence,
+    requirement, breach, recall or event id of the demo region's, nor of another generation's (a run starts at a
+    generation of its own, so a database that saw another run's replays gets new writes too)."""
+    path = directory / f"west-{weeks}w-G{generation}.jsonl"
+    tag = f"G{generation}"
     with events("west", weeks).open(encoding="utf-8") as source, path.open("w", encoding="utf-8") as out:
         for line in source:
             try:
@@ -120,10 +119,10 @@ def alongside_events(weeks: int, generation: int) -> Path:
             except json.JSONDecodeError:
                 out.write(line)
                 continue
-            event["event_id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"api-bench/{generation}/{event['event_id']}"))
+            event["event_id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"api-bench/{tag}/{event['event_id']}"))
             text = json.dumps(event, separators=(",", ":"))
-            text = _SEQUENTIAL.sub(lambda m: f'"{m[1]}-{letter}{m[2]}"', text)
-            out.write(_CRN.sub(lambda m: f'"{letter}{m[1]}"', text) + "\n")
+            text = _SEQUENTIAL.sub(lambda m: f'"{m[1]}-{tag}-{m[2]}"', text)
+            out.write(_CRN.sub(lambda m: f'"{tag}{m[1]}"', text) + "\n")
     return path
 
 
@@ -314,15 +313,17 @@ class Alongside:
     """Replays of another region into the database, one after another (new ids each time) while a phase lasts."""
 
     def __init__(self, url: str, weeks: int) -> None:
-        self.url, self.weeks, self.generation, self.process = url, weeks, 0, None
+        self.url, self.weeks, self.process = url, weeks, None
+        self.generation = int(time.time()) % 100_000  # this run's own ids
         self.started = 0
+        self.directory = Path(tempfile.mkdtemp())
 
     def keep_running(self) -> None:
         if self.process is None or self.process.poll() is not None:
             env = {**os.environ, "COHORTPLAN_DATABASE_URL": self.url, "COHORTPLAN_REGION_PROFILE": "west",
                    "COHORTPLAN_OUTPUT_DIR": tempfile.mkdtemp()}
             cwd = tempfile.mkdtemp()  # nothing of it lands in the checkout
-            path = alongside_events(self.weeks, self.generation)
+            path = alongside_events(self.weeks, self.generation, self.directory)
             self.generation += 1
             self.started += 1
             self.process = subprocess.Popen([COHORTPLAN, "replay", str(path), "--plan-every-days", "7",
@@ -336,6 +337,8 @@ class Alongside:
         if self.running():
             self.process.terminate()
             self.process.wait(30)
+        for path in self.directory.glob("*.jsonl"):
+            path.unlink()
 
 
 def main() -> None:

@@ -173,7 +173,8 @@ class JobRunner:
         now = datetime.now(timezone.utc)
         for job_id in self.store.fail_abandoned(now - timedelta(seconds=ABANDONED_AFTER_S), now):
             log.warning("job %s failed: its runner stopped beating", job_id)
-        job = self.store.claim(self.name, now)
+        job = self.store.claim(self.name, datetime.now(timezone.utc))  # not ``now``: a job queued meanwhile
+        # would otherwise be started before it was submitted
         if job is None:
             return False
         done = threading.Event()
