@@ -8,6 +8,7 @@ from typing import Iterable
 from sqlalchemy import String, bindparam, cast, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine import state_keys
 from engine.domain.access import LimitedAccess
 from engine.domain.model import Office, PlanRecord, Referral, StatusChange
 from engine.domain.statuses import ReferralStatus
@@ -74,6 +75,7 @@ class SqlUnitOfWork(UnitOfWork):
                        self.facilitators, self.allocations)
         self._pending: dict[type, list[dict]] = {}
         self._state_writes: dict[str, str] = {}  # engine state set here and not written yet: the last value wins
+        self._state_reads: dict[str, str | None] = {}  # engine state prefetched for this unit of work
         self._attendance_keys: set[tuple] = set()
         self._attendance_covered: set[str] = set()
         self._parked_keys: set[str] | None = None
@@ -91,14 +93,18 @@ class SqlUnitOfWork(UnitOfWork):
         if self._state_writes:
             upsert(self._session, t.EngineStateRow, [dict(name=name, value=value)
                                                      for name, value in sorted(self._state_writes.items())], ["name"])
+            self._state_reads.update(self._state_writes)  # what this transaction reads back from now on
             self._state_writes.clear()
 
     def commit(self) -> None:
         self.flush()
         self._session.commit()
+        self._state_reads.clear()  # a new transaction reads afresh
 
     def rollback(self) -> None:
         self._session.rollback()
+        self._state_writes.clear()
+        self._state_reads.clear()
 
     def close(self) -> None:
         self._session.close()
@@ -160,6 +166,20 @@ class SqlUnitOfWork(UnitOfWork):
                 t.AttendanceRow.referral_id.in_(referral_ids[start:start + 900])))
             self._attendance_keys |= {tuple(r) for r in rows}
         self._attendance_covered |= set(referral_ids)
+        # The status logs (engine/handlers/status_log.py) of the referrals and sentences now held.
+        self._prefetch_states([state_keys.STATUS_LOG.key(r.referral_id) for r in self.referrals.loaded()]
+                              + [state_keys.SENTENCE_LOG.key(s.sentence_id) for s in self.sentences.loaded()])
+
+    def _prefetch_states(self, names: Iterable[str]) -> None:
+        """Read these engine state values in a few queries: :meth:`get_state` answers them (absent ones too)
+        from memory for the rest of the unit of work. Only names asked for here are kept (a fencing token
+        read twice is read twice); the batch holds the write lock, so no other writer changes them meanwhile."""
+        todo = sorted(set(names) - self._state_reads.keys() - self._state_writes.keys())
+        self._state_reads.update(dict.fromkeys(todo))
+        for start in range(0, len(todo), 900):
+            self._state_reads.update(
+                (name, value) for name, value in self._session.connection().execute(
+                    _STATE_VALUES, {"names": todo[start:start + 900]}))
 
     def _parked(self) -> set[str]:
         if self._parked_keys is None:
@@ -374,6 +394,8 @@ class SqlUnitOfWork(UnitOfWork):
     def get_state(self, name: str) -> str | None:
         if name in self._state_writes:
             return self._state_writes[name]
+        if name in self._state_reads:
+            return self._state_reads[name]
         return self._session.connection().execute(_STATE_VALUE, {"name": name}).scalar()
 
     def states(self, prefix: str) -> dict[str, str]:
@@ -390,6 +412,8 @@ class SqlUnitOfWork(UnitOfWork):
 
 # One engine state value by name: built once (handlers read one per referral they touch).
 _STATE_VALUE = select(t.EngineStateRow.value).where(t.EngineStateRow.name == bindparam("name"))
+_STATE_VALUES = select(t.EngineStateRow.name, t.EngineStateRow.value).where(
+    t.EngineStateRow.name.in_(bindparam("names", expanding=True)))
 
 
 def _lock_key(name: str) -> int:
