@@ -36,6 +36,8 @@ RSS ≤ 500 MB):
 - ``--code LABEL=PATH`` (repeatable): code trees, e.g. git worktrees of two commits, whose workers run with
   ``PYTHONPATH=PATH``, interleaved run for run so a shared machine's load touches each alike; the first is
   the baseline every rate is divided by.
+- the raw consumer again, building each record's RawEvent as the intake does (decode included): what consuming
+  with aiokafka directly would cost on the loop;
 - **faust floor**: the worker's faust app shape (one agent per inbound topic, ``take_events``, each message
   held and acknowledged after its batch) only counting, then also building each RawEvent as the intake does
   (decode included), on the raw phase's topics: what faust itself costs beside the raw consumer.
