@@ -156,18 +156,20 @@ def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True)
     start = _warm_start(b, by_tier, baseline)
     flowed = _flow_start(b, by_tier, baseline, start) if large and start is not None else None
     flowed_at = time.perf_counter() - began
-    start = flowed or start
+    start = flowed[0] if flowed else start
     sized = problem.params.time_limit_s is None
     lns_first = start is not None and large
     if lns_first:  # tier 1 is unchanged, so the warm start's tier-1 bound holds
         by_tier = tiers(b, stability_first=True)
     run = _Run(b, began, sized_time_limit(size) if sized else problem.params.time_limit_s, lns_first=lns_first)
     if flowed:  # a checked plan from here on, though CP-SAT reports it only once presolve is done
-        run.trace.append((round(flowed_at, 4), "T1/flow", float(flowed[1])))
+        run.trace.append((round(flowed_at, 4), "T1/flow", float(start[1])))
     if problem.params.objective_mode == "weighted":
         run.weighted(by_tier)
     else:
         run.lexicographic(by_tier)
+    if run.values is None and flowed and not run.infeasible:
+        run.stand(flowed[1], by_tier, "no CP-SAT solution within the time limit: the checked flow warm start stands")
     if run.values is None:
         why = ("the model is infeasible (contradictory input: see the rule tests)" if run.infeasible
                else "no CP-SAT solution within the time limit")
@@ -203,9 +205,9 @@ def _warm_start(b: Build, by_tier: dict[float, list[Term]], baseline: Plan | Non
 
 
 def _flow_start(b: Build, by_tier: dict[float, list[Term]], baseline: Plan,
-                start: dict[float, int]) -> dict[float, int] | None:
+                start: dict[float, int]) -> tuple[dict[float, int], dict[int, int]] | None:
     """Hint the flow plan built on current practice's (solver.flow_hint) instead, and bound tier 1 by it, when it
-    satisfies every constraint of the model and misses fewer weighted deadlines; its tier values, or None."""
+    satisfies every constraint of the model and misses fewer weighted deadlines: (its tier values, its values)."""
     better = flow_plan(b, baseline) if 1 in start else None
     if better is None:
         return None
@@ -215,7 +217,7 @@ def _flow_start(b: Build, by_tier: dict[float, list[Term]], baseline: Plan,
         return None
     b.vars.hint(values)
     b.model.add(tier_expr(by_tier[1]) <= flowed[1])
-    return flowed
+    return flowed, values
 
 
 def _tier_values(by_tier: dict[float, list[Term]], values: Mapping[int, int]) -> dict[float, int]:
@@ -281,6 +283,7 @@ class _Run:
         self.statuses: list[str] = []
         self.infeasible = False
         self.trace: list[tuple[float, str, float]] = []
+        self.why_no_search = ""  # set when a warm start stands in for a search that found nothing
 
     def _solve(self, stage: str, share: float, bound: bool = False) -> tuple[cp_model.CpSolver, int, float]:
         """One stage on ``share`` of the budget left: (the solver holding its best solution, status, a proven
@@ -360,6 +363,14 @@ class _Run:
             self.bounds[0] = bound
             self._evaluate_tiers(by_tier)
 
+    def stand(self, values: dict[int, int], by_tier: dict[float, list[Term]], why: str) -> None:
+        """Take ``values`` (a warm start that satisfies every constraint of the model) as the solution: on a
+        large model under load presolve can outlast the budget, and a checked plan better than current
+        practice beats falling back to current practice. The plan says so in its note."""
+        self.values, self.why_no_search = values, why
+        self.statuses.append("warm start:FEASIBLE")  # nothing proves it optimal
+        self._evaluate_tiers(by_tier)
+
     def _evaluate_tiers(self, by_tier: dict[float, list[Term]]) -> None:
         if self.values is not None:
             self.tier_values = {tier: sum(t.value(self._value) for t in terms) for tier, terms in by_tier.items()}
@@ -392,7 +403,8 @@ class _Run:
         return "OPTIMAL" if all(s.endswith("OPTIMAL") for s in self.statuses) else "FEASIBLE"
 
     def note(self) -> str:
-        return "wall-time cap reached: this plan may not be reproducible" if self.budget.capped else ""
+        capped = "wall-time cap reached: this plan may not be reproducible" if self.budget.capped else ""
+        return "; ".join(n for n in (self.why_no_search, capped) if n)
 
 
 def _gap(value: float | None, bound: float | None) -> float | None:

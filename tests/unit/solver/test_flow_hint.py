@@ -106,3 +106,14 @@ def every_model_large(monkeypatch):
 @given(problem=problems(demands=(2, 8), cohorts=(1, 4), staff=(0, 3), time_limit_s=5, workers=1))
 def test_large_model_plans_pruned_and_flow_started_stay_sound(every_model_large, problem):
     assert cpsat_faults(problem) == []
+
+
+def test_when_the_search_finds_nothing_the_checked_flow_plan_stands_instead_of_current_practice(monkeypatch):
+    """A large model under load: presolve outlasted the budget (simulated: no stage runs)."""
+    monkeypatch.setattr(model_module, "LNS_FIRST_MIN_VARIABLES", 0)
+    monkeypatch.setattr(model_module._Run, "lexicographic", lambda run, by_tier: None)
+    problem = chain_problem()
+    plan = solve(problem)
+    assert plan.status == "FEASIBLE" and "flow warm start stands" in plan.note
+    assert {a.referral_id: a.cohort_id for a in plan.assignments} == {"R1": "K1", "R2": "O1"}
+    assert check_plan(problem, plan) == []
