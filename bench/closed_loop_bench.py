@@ -71,6 +71,10 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
             "removed": counts.get("allocation.removed", 0), "opened": counts.get("cohort.proposed", 0),
             "plans": len(summary.plans), "fallbacks": sum(p.plan.status == "FALLBACK" for p in summary.plans),
             "fallback_notes": sorted({p.plan.note for p in summary.plans if p.plan.status == "FALLBACK"}),
+            # which weeks, to find the plan again; and the large plans whose search found nothing but whose
+            # checked flow warm start stood (solver.model.solve), which are not fallbacks
+            "fallback_weeks": [str(p.as_of) for p in summary.plans if p.plan.status == "FALLBACK"],
+            "flow_stood": sum("flow warm start stands" in p.plan.note for p in summary.plans),
             "seconds": round(seconds, 1), **_ceiling_columns(bounds)}
 
 
