@@ -82,8 +82,10 @@ class EngineService:
     async def apply(self, batch: Sequence[RawEvent]) -> BatchResult:
         """Apply a batch in one transaction. A batch that keeps failing while the database answers
         is split, and a message that fails on its own becomes a dead letter: processing continues.
-        While the database does not answer, it waits and retries: nothing is lost or skipped."""
-        for attempt in range(RETRIES):
+        While the database does not answer, it waits and retries the whole batch: a failure the outage
+        caused is never counted against the batch, so nothing valid is split or dead-lettered for it."""
+        attempt = 0
+        while True:
             try:
                 result = await self._on(self._db, self.ingestor.process, batch)
                 self._count(result)
@@ -92,8 +94,12 @@ class EngineService:
                 self.stats.retries += 1
                 log.warning("batch of %d from %s failed (attempt %d): %r", len(batch), batch[0].origin,
                             attempt + 1, exc)
-                await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
-        await self._wait_for_database()
+            if await self._wait_for_database():
+                continue  # the database was down: the outage failed the batch, not its messages
+            attempt += 1
+            if attempt >= RETRIES:
+                break
+            await asyncio.sleep(BACKOFF_S[min(attempt - 1, len(BACKOFF_S) - 1)])
         if len(batch) == 1:
             return await self._reject(batch[0])
         self.stats.isolated += 1
@@ -115,14 +121,16 @@ class EngineService:
                           item.offset, exc)
                 await self._wait_for_database()
 
-    async def _wait_for_database(self) -> None:
-        delay = 0.5
+    async def _wait_for_database(self) -> bool:
+        """Wait until the database answers; True if it did not answer at first (an outage)."""
+        delay, waited = 0.5, False
         while True:
             try:
                 await self._on(self._db, self.planner.clock)
-                return
+                return waited
             except Exception as exc:  # noqa: BLE001
                 log.error("database unavailable (%r); retrying in %.1f s", exc, delay)
+                waited = True
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 

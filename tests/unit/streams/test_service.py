@@ -47,6 +47,33 @@ def test_a_message_that_breaks_its_handler_is_set_aside_and_the_rest_applied(svc
     assert len(letters) == 1 and "internal error" in letters[0]["reason"] and letters[0]["offset"] == 3
 
 
+@pytest.mark.parametrize("size", [1, 2], ids=["one message", "a batch"])
+def test_a_batch_that_failed_only_because_the_database_was_down_is_applied_whole_once_it_is_back(svc, monkeypatch,
+                                                                                                  size):
+    """Issue 16 scenario 4's finding: an outage is not the batch's fault — nothing is split or dead-lettered."""
+    lines = [line for n in range(size) for line in person_with_referral(f"X00000{n + 1}")]
+    outage = {"probes_left": 2}  # the database stays down for the first two probes after the failure
+    process, clock = svc.ingestor.process, svc.planner.clock
+
+    def down_process(batch):
+        if outage["probes_left"] > 0:
+            raise ConnectionError("database down")
+        return process(batch)
+
+    def down_clock():
+        if outage["probes_left"] > 0:
+            outage["probes_left"] -= 1
+            raise ConnectionError("database down")
+        return clock()
+
+    monkeypatch.setattr(svc.ingestor, "process", down_process)
+    monkeypatch.setattr(svc.planner, "clock", down_clock)
+    result = asyncio.run(svc.apply(_batch(lines)))
+    assert result.dead_lettered == 0 and result.applied + result.parked == len(lines)
+    assert svc.stats.isolated == 0 and svc.stats.batches == 1 and svc.stats.retries == 1
+    assert MemoryTestStore(svc.engine.database).dead_letters(10) == []
+
+
 def test_the_relay_marks_rows_sent_only_after_the_send_succeeded(svc):
     asyncio.run(svc.apply(_batch(["not json"])))  # a dead letter: one outbox row for the dead-letter topic
     sent: list[dict] = []
