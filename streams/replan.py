@@ -26,7 +26,7 @@ from typing import Any
 
 from aiokafka.partitioner import murmur2
 
-from engine.services.planning import Fence
+from engine.services.fencing import Fence
 from streams.debounce import Debouncer
 from streams.service import EngineService
 

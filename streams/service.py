@@ -31,7 +31,8 @@ from engine.reports.publish import (
     publish_weekly_report,
 )
 from engine.services.ingest import BatchResult, RawEvent, applied_offsets
-from engine.services.planning import PlanOutcome, Stale
+from engine.services.fencing import Stale
+from engine.services.planning import PlanOutcome
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from engine.bootstrap import bootstrap
-from engine.services.planning import Fence, Stale, current_fence, plan_owners
+from engine.services.fencing import Fence, Stale, current_fence, plan_owners
 from streams.replan import region_partition
 from tests.faults.runs import TIMEOUT_S, Run, compare, dead_letter_rows
 from tests.support.polling import wait_until

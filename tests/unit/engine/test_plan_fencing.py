@@ -8,7 +8,8 @@ from datetime import date
 
 import pytest
 
-from engine.services.planning import Fence, Planner, Stale, plan_owners
+from engine.services.fencing import Fence, Stale, plan_owners
+from engine.services.planning import Planner
 from solver.baselines import CurrentPracticeAllocator
 from tests.support.events import cohort_planned
 from tests.unit.engine.harness import Harness

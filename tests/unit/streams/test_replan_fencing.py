@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from engine.services.planning import plan_owners
+from engine.services.fencing import plan_owners
 from engine.settings import EngineSettings
 from streams.replan import ReplanScheduler, region_partition
 from streams.service import EngineService
