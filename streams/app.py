@@ -52,7 +52,8 @@ class Worker:
         self.engine.rules.is_holiday(date.today())  # load the holiday calendar now, not inside the first batch
         self.app = self._app(s)
         self.service = EngineService(self.engine, s.clock, s.relay_batch)
-        self.scheduler = ReplanScheduler(self.service, s.partitions, s.replan_quiet_s, s.replan_max_delay_s)
+        self.scheduler = ReplanScheduler(self.service, s.partitions, s.replan_quiet_s, s.replan_max_delay_s,
+                                         s.worker_id)
         self.replan_topic = self._topic(s.topic_replan)
         self.requests = ReplanRequests(self.scheduler, self.replan_topic)
         self.intake = Intake(self.service, OffsetGate(self._highwater), self.requests.request, s.merge_idle_s,

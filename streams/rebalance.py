@@ -19,7 +19,6 @@ class PartitionAssignment:
     def __init__(self, settings: StreamSettings, service: EngineService, intake: Intake,
                  scheduler: ReplanScheduler) -> None:
         self.settings, self.service, self.intake, self.scheduler = settings, service, intake, scheduler
-        scheduler.holder = settings.worker_id
 
     async def on_assigned(self, app: Any, assigned: Any, **_: Any) -> None:
         assignment = app.consumer.assignment()

@@ -8,7 +8,7 @@ rebalance hands regions over; the new owner finds regions still dirty in the dat
 A publish whose basis moved is dropped, so even a stale owner during a rebalance cannot publish a
 conflicting plan.
 
-Ownership is fenced in the database (:class:`engine.services.planning.Fence`): taking a replan partition
+Ownership is fenced in the database (:class:`engine.services.fencing.Fence`): taking a replan partition
 takes its fence (``replan:<partition>``, a generation that grows with each new holder), the worker plans a
 region only under the fence it holds, and a publish under a fence that moved on is refused. A worker paused
 through a rebalance (or cut off from the broker while its plan runs) wakes up as a stale owner whose plan
@@ -19,8 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import socket
 import time
 from typing import Any
 
@@ -42,13 +40,14 @@ def region_partition(region: str, partitions: int) -> int:
 class ReplanScheduler:
     """The re-plans of the regions this worker owns: noted, debounced, then planned on their own tasks."""
 
-    def __init__(self, service: EngineService, partitions: int, quiet_s: float, max_delay_s: float) -> None:
+    def __init__(self, service: EngineService, partitions: int, quiet_s: float, max_delay_s: float,
+                 holder: str) -> None:
         self.service, self.partitions = service, partitions
         self.debouncer = Debouncer(quiet_s, max_delay_s)
         self.owned: set[int] = set()  # partitions of the replan topic assigned to this worker
         self.fences: dict[int, Fence] = {}  # of the owned partitions, the fences taken (plans run only under one)
         self._released: dict[int, Fence] = {}  # fences of partitions revoked: kept on re-taking if nobody took them
-        self.holder = f"{socket.gethostname()}-{os.getpid()}"  # the worker id (set by the rebalance listener)
+        self.holder = holder  # this worker's id: who holds the fences it takes
         self._tasks: set[asyncio.Task] = set()
         service.planner.fence_of = self.fence_of  # every plan this worker publishes is fenced
 
@@ -71,8 +70,7 @@ class ReplanScheduler:
 
     async def _take(self, partition: int) -> Fence:
         held = self.fences.get(partition) or self._released.get(partition)
-        fence = await asyncio.to_thread(self.service.planner.take_fence, f"replan:{partition}", self.holder,
-                                        held.generation if held else None)
+        fence = await self.service.take_fence(f"replan:{partition}", self.holder, held.generation if held else None)
         if fence != held:
             log.info("worker %s took re-plan partition %d at fence generation %d", self.holder, partition,
                      fence.generation)

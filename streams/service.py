@@ -31,7 +31,7 @@ from engine.reports.publish import (
     publish_weekly_report,
 )
 from engine.services.ingest import BatchResult, RawEvent, applied_offsets
-from engine.services.fencing import Stale
+from engine.services.fencing import Fence, Stale
 from engine.services.planning import PlanOutcome
 
 log = logging.getLogger(__name__)
@@ -182,6 +182,10 @@ class EngineService:
 
     async def known_regions(self) -> list[str]:
         return await self._on(self._db, self.planner.known_regions)
+
+    async def take_fence(self, name: str, holder: str, held: int | None) -> Fence:
+        """Take a re-plan partition's fence (:func:`engine.services.fencing.take_fence`) on the database thread."""
+        return await self._on(self._db, self.planner.take_fence, name, holder, held)
 
     async def offsets(self) -> dict[tuple[str, int], int]:
         """The applied offset per (topic, partition), as stored with the state."""

@@ -26,8 +26,7 @@ def workers(store, memory_bootstrap):
     made = []
     for holder in ("worker-a", "worker-b"):
         service = EngineService(memory_bootstrap(EngineSettings(allocator="current-practice"), store))
-        scheduler = ReplanScheduler(service, PARTITIONS, quiet_s=0, max_delay_s=60)
-        scheduler.holder = holder
+        scheduler = ReplanScheduler(service, PARTITIONS, quiet_s=0, max_delay_s=60, holder=holder)
         made.append(scheduler)
     yield h, made
     for scheduler in made:
