@@ -6,6 +6,8 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -22,25 +24,37 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextmanager
+def serving(args: list[str], env: dict, log_path: Path, ready: str = "/health", timeout: float = 60) -> Iterator[
+        tuple[subprocess.Popen, str]]:
+    """``cohortplan serve *args`` on a free port, once ``ready`` answers 200: the process and its base URL; stopped
+    (SIGINT to its process group, as Ctrl-C) on the way out."""
+    port = free_port()
+    with log_path.open("w") as log:
+        server = subprocess.Popen([COHORTPLAN, "serve", *args, "--port", str(port)], env={**os.environ, **env},
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def up() -> bool:
+            try:
+                return httpx.get(f"{base}{ready}", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return server.poll() is not None  # stop waiting if it died (asserted below)
+        wait_until(up, timeout=timeout, message=log_path.read_text)
+        assert server.poll() is None, log_path.read_text()
+        yield server, base
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=60)
+
+
 def run(*args: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([COHORTPLAN, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
 
 
 def test_serve_with_dev_auth_answers_a_token_from_cohortplan_token(region, tmp_path):
     env = {"COHORTPLAN_OUTPUT_DIR": str(tmp_path), "COHORTPLAN_DATABASE_URL": region.url}
-    port = free_port()
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen([COHORTPLAN, "serve", "--dev-auth", "--port", str(port)], env={**os.environ, **env},
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        def up() -> bool:
-            try:
-                return httpx.get(f"{base}/health", timeout=1).status_code == 200
-            except httpx.TransportError:
-                return server.poll() is not None  # stop waiting if it died (asserted below)
-        wait_until(up, timeout=60, message=lambda: (tmp_path / "serve.log").read_text())
-        assert server.poll() is None, (tmp_path / "serve.log").read_text()
+    with serving(["--dev-auth"], env, tmp_path / "serve.log") as (server, base):
         key = tmp_path / "dev-auth-key.pem"
         assert key.stat().st_mode & 0o077 == 0, "the signing key is readable by its owner only"
         issued = run("token", "--role", "READ", "--region", "RS", env=env)
@@ -51,9 +65,6 @@ def test_serve_with_dev_auth_answers_a_token_from_cohortplan_token(region, tmp_p
         assert httpx.get(f"{base}/dead-letters", headers=headers, timeout=30).status_code == 403
         log_text = (tmp_path / "serve.log").read_text()
         assert "PRIVATE KEY" not in log_text and key.read_text() not in log_text
-    finally:
-        os.killpg(server.pid, signal.SIGINT)
-        server.wait(timeout=30)
     assert not (tmp_path / "dev-auth-key.pem").exists(), "the dev key goes with the server"
     refused = run("token", "--role", "READ", "--region", "RS", env=env)
     assert refused.returncode == 2 and "start `cohortplan serve --dev-auth` first" in refused.stdout
