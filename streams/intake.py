@@ -15,8 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from engine.events.decode import Decoded, InvalidEvent, decode
-from engine.services.ingest import RawEvent
+from engine.services.messages import RawEvent, decode_or_error
 from engine.services.replay import object_or_none
 from streams.merge import TP, EventTimeMerger
 from streams.service import EngineService
@@ -39,12 +38,8 @@ def raw_event(message: Any) -> RawEvent:
     except UnicodeDecodeError:  # kept as bytes too, so a dead letter carries them exactly
         raw, exact = value.decode("utf-8", errors="replace"), bytes(value)
     parsed = object_or_none(raw)
-    try:  # the same outcome as decode_or_error, without building the RawEvent twice (this runs per message)
-        decoded: Decoded | InvalidEvent = decode(raw, parsed)
-    except InvalidEvent as exc:
-        decoded = exc
     return RawEvent(raw, message.topic, partition=message.partition, offset=message.offset, parsed=parsed,
-                    raw_bytes=exact, decoded=decoded)
+                    raw_bytes=exact, decoded=decode_or_error(raw, parsed))
 
 
 class OffsetGate:

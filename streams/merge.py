@@ -43,7 +43,7 @@ from typing import Any
 
 from engine.domain.clock import ClockBounds
 from engine.events.decode import Decoded
-from engine.services.ingest import RawEvent, decode_or_error
+from engine.services.ingest import RawEvent
 from engine.services.replay import event_time_key
 
 TP = tuple[str, int]
@@ -188,5 +188,5 @@ class EventTimeMerger:
 
 
 def _valid(item: RawEvent) -> bool:
-    outcome = item.decoded if item.decoded is not None else decode_or_error(item)
+    outcome = item.decoding()
     return isinstance(outcome, Decoded)

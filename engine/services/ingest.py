@@ -41,7 +41,7 @@ from engine.outbox import emit, stable_id
 from engine.services import admission, parking
 from engine.services.parking import DEFAULT_PARK_TIMEOUT
 from engine.services.digests import content, content_digest, content_of_raw, differences, digest_of
-from engine.services.messages import RawEvent, decode_or_error, envelope_event_id, original, position
+from engine.services.messages import RawEvent, envelope_event_id, original, position
 from engine.handlers.confirmations import reconcile_touched
 from engine.services.safety import enforce_touched
 from engine.ports import CONFLICT_REASON, DeadLetter, ParkedEvent, SeenCopy, UnitOfWork
@@ -190,7 +190,7 @@ class Ingestor:
         return fresh
 
     def _decode(self, uow: UnitOfWork, item: RawEvent, result: BatchResult) -> Decoded | None:
-        outcome = item.decoded if item.decoded is not None else decode_or_error(item)
+        outcome = item.decoding()
         if isinstance(outcome, InvalidEvent):
             self._reject(uow, item, str(outcome), None, result)
             return None
@@ -261,7 +261,7 @@ class Ingestor:
         for parked in waiting:
             message = original(parked, item.origin)
             run.result.unparked += 1
-            outcome = decode_or_error(message)
+            outcome = message.decoding()
             if isinstance(outcome, InvalidEvent):  # accepted when parked, refused by this version
                 self._reject(run.uow, message, str(outcome), parked.event_id, run.result)
                 continue

@@ -34,6 +34,10 @@ class RawEvent:
     # replay asks twice before it is applied, and they cannot change.
     admitted: bool = field(default=False, compare=False, repr=False)
 
+    def decoding(self) -> Decoded | InvalidEvent:
+        """The message decoded, or why it cannot be: what the consumer found if it decoded it already."""
+        return self.decoded if self.decoded is not None else decode_or_error(self.raw, self.parsed)
+
 
 def position(item: RawEvent) -> str:
     """Where a message came from, for a log line: topic, partition and offset, or file and line."""
@@ -62,9 +66,10 @@ def original(parked: ParkedEvent, origin: str) -> RawEvent:
                     received_at=parked.seen_at, parked=parked)
 
 
-def decode_or_error(item: RawEvent) -> Decoded | InvalidEvent:
-    """Decode once: the stream consumer does it before merging and passes the outcome along."""
+def decode_or_error(raw: str, parsed: dict | None) -> Decoded | InvalidEvent:
+    """A message's text decoded, or why it cannot be (the stream consumer does it once, before merging, and passes
+    the outcome along in :attr:`RawEvent.decoded`)."""
     try:
-        return decode(item.raw, item.parsed)
+        return decode(raw, parsed)
     except InvalidEvent as exc:
         return exc

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine.events.decode import InvalidEvent
-from engine.services.ingest import Ingestor, RawEvent, decode_or_error
+from engine.services.ingest import Ingestor, RawEvent
 
 APPLIED, PARKED, STALE, ALREADY_APPLIED, STILL_INVALID = "applied", "parked", "stale", "already_applied", \
     "still_invalid"
@@ -65,7 +65,7 @@ def redrive(ingestor: Ingestor, store: DeadLetters, ids: list[int] | None = None
 
 def _redrive_one(ingestor: Ingestor, store: DeadLetters, letter: dict[str, Any]) -> tuple[str, str | None]:
     item = RawEvent(raw=letter["raw"], origin=letter["origin"], line_number=letter["line_number"])
-    decoded = decode_or_error(item)
+    decoded = item.decoding()  # with today's schemas
     if isinstance(decoded, InvalidEvent):  # still unreadable: the intake would only say so again
         store.settle(letter["id"], str(decoded), [])
         return STILL_INVALID, str(decoded)

@@ -27,7 +27,7 @@ from typing import Callable, Iterable, Iterator
 
 from engine.events.decode import Decoded
 from engine.services import admission
-from engine.services.ingest import BatchResult, Ingestor, RawEvent, decode_or_error
+from engine.services.ingest import BatchResult, Ingestor, RawEvent
 from engine.services.planning import Planner, PlanOutcome
 
 # Applying a parent before its children saves a park/unpark round trip; parking handles the rest.
@@ -75,7 +75,7 @@ def arrival_keyed(events: Iterable[RawEvent], ingestor: Ingestor, now: datetime)
         key = event_time_key(item)
         event_id = (item.parsed or {}).get("event_id") if key[0] else None
         key = first.setdefault(str(event_id), key) if isinstance(event_id, str) else key
-        decoded = item.decoded if item.decoded is not None else decode_or_error(item)
+        decoded = item.decoding()
         admitted = isinstance(decoded, Decoded) and admission.refusal(decoded, ingestor.rules) is None
         # The decoded event replaces the JSON (built field by field: dataclasses.replace costs more than this).
         item = RawEvent(item.raw, item.origin, item.line_number, item.partition, item.offset, None, item.raw_bytes,
