@@ -63,6 +63,7 @@ class EventTimeMerger:
         self._frontier: dict[TP, tuple] = {}      # event-time key of the last message received per partition
         self._arrived: dict[TP, float] = {}       # monotonic time of the last arrival per partition
         self.foreign: dict[TP, tuple | None] = {}  # partitions owned elsewhere → their low (None: no limit)
+        self._inflight: dict[TP, tuple] = {}      # earliest key released per partition and not yet committed
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
@@ -143,6 +144,8 @@ class EventTimeMerger:
                                       if t not in self._queues):
                 break  # another worker may still apply something earlier
             item = self._queues[tp].popleft()[1]
+            if key != INVALID:
+                self._inflight[tp] = min(key, self._inflight.get(tp, key))
             out.append(item)
         self.buffered -= len(out)
         self._signal_room()
@@ -154,17 +157,25 @@ class EventTimeMerger:
         and the first to resume must not run ahead of the others' backlogs)."""
         return now - self._arrived.get(tp, now) >= self.idle_s and not self._behind(tp)
 
+    def committed(self) -> None:
+        """The batch :meth:`release` gave out is in the database: its messages no longer bound the lows."""
+        self._inflight.clear()
+
     def lows(self) -> dict[TP, tuple | None]:
-        """Per owned partition, the earliest event-time key it may still release: its queue's head; else
-        the last key received (later messages are not earlier); None when caught up with nothing queued."""
+        """Per owned partition, the earliest event-time key it may still apply: the earliest of a released
+        batch not yet committed (if this worker dies now, the partition's next owner reads it again) and
+        its queue's head; else the last key received (later messages are not earlier); None when caught up
+        with nothing queued or in flight."""
         out: dict[TP, tuple | None] = {}
         for tp, queue in self._queues.items():
             if queue:
-                out[tp] = queue[0][0]
+                low = queue[0][0]
             elif self._caught_up(tp):
-                out[tp] = None
+                low = None
             else:
-                out[tp] = self._frontier.get(tp, ())  # nothing received yet: may still hold anything
+                low = self._frontier.get(tp, ())  # nothing received yet: may still hold anything
+            inflight = self._inflight.get(tp)
+            out[tp] = inflight if inflight is not None and (low is None or inflight < low) else low
         return out
 
     def next_deadline(self) -> float | None:
@@ -177,6 +188,7 @@ class EventTimeMerger:
             batch = self.release()
             if batch:
                 await self._apply(batch)
+                self.committed()
                 self.applied_batches += 1
                 continue
             self._wake.clear()

@@ -156,8 +156,27 @@ def test_lows_are_the_queue_head_else_the_last_received_else_nothing_when_caught
     caught.add(B)
     assert m.lows()[B] is None
     m.release(now=0.0)  # both of A's go (B is caught up)
+    assert m.lows()[A] == event_time_key(first)  # released, not yet committed: a new owner would read it again
+    m.committed()
     assert m.lows()[A] == event_time_key(second)  # not caught up: later messages are not earlier
     caught.add(A)
+    assert m.lows()[A] is None
+
+
+def test_a_released_batch_bounds_the_low_until_it_commits_even_when_caught_up():
+    """Regression (two workers, one killed mid-batch, CI 2026-12-05): the worker published the head
+    *after* the batch it was applying as its low, the other worker ran ahead to it, and the killed
+    worker's batch, read again by the partition's next owner, was applied after later events."""
+    caught = set()
+    m = _merger(caught_up=lambda tp: tp in caught)
+    m.assign([A, B])
+    early, late = _msg(A, 0, T0), _msg(A, 1, T0 + timedelta(hours=2))
+    asyncio.run(m.submit([early, late]))
+    caught.add(B)
+    assert [r.offset for r in m.release(now=0.0)] == [0, 1]
+    caught.add(A)  # everything received was released: caught up, nothing queued
+    assert m.lows()[A] == event_time_key(early)
+    m.committed()
     assert m.lows()[A] is None
 
 
@@ -179,6 +198,8 @@ def test_two_mergers_exchanging_lows_apply_their_partitions_in_one_event_time_or
         left.set_foreign(right.lows())
         right.set_foreign(left.lows())
         step = left.release(now=0.0) + right.release(now=0.0)
+        left.committed()
+        right.committed()
         applied += step
         if len(applied) == len(times) - 2:  # each holds its last until the other is caught up
             break
@@ -245,3 +266,18 @@ def test_a_quiet_partition_known_to_be_behind_the_broker_is_waited_for_past_idle
     assert m.release(now=much_later) == []  # b's backlog is on the broker: wait for it
     behind.clear()
     assert [r.origin for r in m.release(now=much_later)] == ["a"]
+
+
+def test_another_worker_waits_for_a_batch_in_flight_before_applying_later_events():
+    left, right = _merger(), _merger()
+    left.assign([A])
+    right.assign([B])
+    asyncio.run(left.submit([_msg(A, 0, T0), _msg(A, 1, T0 + timedelta(hours=3))]))
+    asyncio.run(right.submit([_msg(B, 0, T0 + timedelta(hours=1))]))
+    left.set_foreign(right.lows())
+    assert [r.offset for r in left.release(now=0.0)] == [0]  # the 3 h one waits for B's head
+    right.set_foreign(left.lows())
+    assert right.release(now=0.0) == []  # A's first is released but not committed: B's later one waits
+    left.committed()
+    right.set_foreign(left.lows())
+    assert [r.offset for r in right.release(now=0.0)] == [0]
