@@ -64,6 +64,8 @@ class EventTimeMerger:
         self._arrived: dict[TP, float] = {}       # monotonic time of the last arrival per partition
         self.foreign: dict[TP, tuple | None] = {}  # partitions owned elsewhere → their low (None: no limit)
         self._inflight: dict[TP, tuple] = {}      # earliest key released per partition and not yet committed
+        self._settled = asyncio.Event()            # no released batch is waiting for its commit
+        self._settled.set()
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
@@ -160,6 +162,21 @@ class EventTimeMerger:
     def committed(self) -> None:
         """The batch :meth:`release` gave out is in the database: its messages no longer bound the lows."""
         self._inflight.clear()
+        self._settled.set()
+
+    @property
+    def in_flight(self) -> bool:
+        return not self._settled.is_set()
+
+    async def settled(self, timeout: float) -> bool:
+        """Wait until the batch being applied (if any) is committed — before partitions are given up, so
+        their next owner starts from the offsets that batch commits; False if it did not within ``timeout``
+        (the database is down: the next owner applies it again, and the later commit is a duplicate)."""
+        try:
+            await asyncio.wait_for(self._settled.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
 
     def lows(self) -> dict[TP, tuple | None]:
         """Per owned partition, the earliest event-time key it may still apply: the earliest of a released
@@ -187,6 +204,7 @@ class EventTimeMerger:
         while True:
             batch = self.release()
             if batch:
+                self._settled.clear()
                 await self._apply(batch)
                 self.committed()
                 self.applied_batches += 1

@@ -281,3 +281,25 @@ def test_another_worker_waits_for_a_batch_in_flight_before_applying_later_events
     left.committed()
     right.set_foreign(left.lows())
     assert [r.offset for r in right.release(now=0.0)] == [0]
+
+
+def test_partitions_are_given_up_only_after_the_batch_in_flight_commits():
+    async def scenario():
+        gate = asyncio.Event()
+        applied = []
+
+        async def apply(batch):
+            await gate.wait()
+            applied.extend(batch)
+
+        m = EventTimeMerger(apply, idle_s=100.0, caught_up=lambda tp: True)
+        m.assign([A])
+        await m.submit([_msg(A, 0, T0)])
+        runner = asyncio.create_task(m.run())
+        await wait_until_async(lambda: m.in_flight, timeout=5)
+        assert await m.settled(0.05) is False  # the database has not answered: still in flight
+        gate.set()
+        assert await m.settled(5) is True
+        assert [r.offset for r in applied] == [0]
+        runner.cancel()
+    asyncio.run(scenario())
