@@ -31,6 +31,7 @@ def request_state(read: Reader = Depends(reader)) -> RequestState:
     session), and the regions known at that version (kept in the read model): every database question a read
     route needs before its own, in one thread's turn."""
     version, access = read.version_and_access()
+    read.model.observe(version)  # each region's marks as this request found them (api/read_model.py)
     return RequestState(version, access, read.regions(version))
 
 

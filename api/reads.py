@@ -77,9 +77,11 @@ class Reader:
         return known_regions(self.engine.database)
 
     def planned_as_of(self, version: Version | None = None) -> dict[str, date]:
-        """The date each region was last planned as of (the engine's planning clock)."""
+        """The date each region was last planned as of (the engine's planning clock): the ``last_planned:`` marks of
+        ``version`` when given (the same rows :func:`planned_regions` reads, read with the version)."""
         if version is not None:
-            return self.model.get(version, ("planned_as_of",), self.planned_as_of)
+            return {keys.LAST_PLANNED.parts(name)[0]: date.fromisoformat(value)
+                    for name, value in version if name.startswith(keys.LAST_PLANNED.prefix) and value}
         with self.engine.database.uow() as uow:
             return planned_regions(uow)
 

@@ -44,7 +44,8 @@ def alerts(query: Annotated[AlertQuery, Query()], region_code: str = Depends(ale
     """An alert about a limited-access case the caller may not see is "Restricted": its id only."""
     floor = Severity(query.severity).rank
     kinds, states = set(query.kind), set(query.state)
-    everyone = read.model.get(version, ("alerts", region_code), lambda: _listed(read, region_code))
+    everyone = read.model.get(version, ("alerts", region_code), lambda: _listed(read, region_code),
+                              region=region_code)  # "*" (every region's alerts): kept for its exact version only
     rows = [a for a in everyone if (not kinds or a.kind in kinds) and (query.pdu is None or a.pdu_code == query.pdu)
             and a.rank >= floor and (not states or a.state in states)]
     page = rows[query.offset:query.offset + query.limit]

@@ -50,13 +50,18 @@ def referral(referral_id: IdPath, principal: Principal = Depends(reader_role), r
              version: Version = Depends(state_version), view: Viewer = Depends(viewer),
              audit: Audit = Depends(audited)) -> Response:
     """A limited-access case the caller may not see answers "Restricted" with its referral id and crn only."""
-    found = read.model.get(version, ("referral", referral_id), lambda: _referral(read, referral_id))
+    found = read.model.get(version, ("referral", referral_id), lambda: _referral(read, referral_id),
+                           region=_region_of)  # kept while its region's marks are; an unknown id: this version only
     if found is None or not principal.sees_region(found.region):
         raise NotFound("referral", referral_id)  # exactly as if it did not exist
     audit.record([found.crn], [referral_id])
     if not view.sees(found.crn):
         return json_response(RestrictedReferral(referral_id=referral_id, crn=found.crn))
     return json_response(found.answer)
+
+
+def _region_of(found: Found | None) -> str | None:
+    return found.region if found is not None else None
 
 
 def _referral(read: Reader, referral_id: str) -> Found | None:

@@ -33,7 +33,7 @@ def waiting_list(query: Annotated[WaitingListQuery, Query()], region_code: str =
     as_of = query.as_of or read.planned_as_of(version).get(region_code) or date.today()
     weeks = at_risk_weeks()
     everyone = read.model.get(version, ("waiting-list", region_code, as_of, query.status),
-                              lambda: _entries(read, region_code, as_of, query.status, weeks))
+                              lambda: _entries(read, region_code, as_of, query.status, weeks), region=region_code)
     wanted = _wanted(query)
     rows = [e for e in everyone if all(getattr(e, name) == value for name, value in wanted)] if wanted else everyone
     page = rows[query.offset:query.offset + query.limit]

@@ -1,0 +1,113 @@
+"""The read model per region (api/read_model.py): a write to another region keeps a region's answers, a write to
+the region does not, marks that change and come back are not taken for the old ones, and no answer outlives its
+bound on staleness under a version other than its own.
+
+Each answer from the app that keeps answers is compared with a fresh app over the same database.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import Role
+from api.read_model import ReadModel, marks_of
+from engine.services.ingest import RawEvent
+from tests.api.conftest import REGION
+
+WAITING, ALERTS = "/regions/RS/waiting-list", "/regions/RS/alerts"
+EVERYTHING = {"limit": 500}
+
+
+def event(event_type: str, key: str, payload: dict) -> str:
+    return json.dumps({"event_id": str(uuid.uuid4()), "event_type": event_type, "schema_version": 1,
+                       "occurred_at": datetime.now(timezone.utc).isoformat(), "source": "manage-and-deliver",
+                       "key": key, "payload": payload})
+
+
+def another_regions_write(engine, n: int) -> None:
+    """A facilitator registered in region RW: a real write of another region (its dirty mark, the clock, the
+    offsets and the outbox move; nothing of RS does)."""
+    result = engine.ingestor.process([RawEvent(event("facilitator.registered", "RW", {
+        "facilitator_id": f"RW-F9{n:02d}", "region_code": "RW", "home_pdu": "RW-P01", "programmes": ["BBR"],
+        "offices": ["RW-P01-O1"], "weekly_hours": 20.0,
+        "availability": [{"weekday": 0, "period": "DAYTIME"}]}), "test", 100 + n)])
+    assert result.applied == 1
+
+
+def test_another_regions_writes_keep_the_regions_answers_and_its_own_write_does_not(engine_copy, issuer):
+    kept = TestClient(create_app(engine_copy, issuer.verifier(), run_jobs=False))
+    model = kept.app.state.reader.model
+    reader = {"Authorization": f"Bearer {issuer.token([Role.READ], [REGION])}"}
+
+    def same_as_fresh(path: str, params: dict | None = None) -> dict:
+        answer = kept.get(path, params=params if params is not None else EVERYTHING, headers=reader)
+        fresh = TestClient(create_app(engine_copy, issuer.verifier(), run_jobs=False))
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == fresh.get(path, params=params if params is not None else EVERYTHING,
+                                          headers=reader).json()
+        return answer.json()
+
+    waiting = same_as_fresh(WAITING)
+    alerts = same_as_fresh(ALERTS)
+    referral_path = f"/referrals/{waiting['items'][1]['referral_id']}"
+    referral = same_as_fresh(referral_path, {})
+    version = kept.app.state.reader.version()
+    computed = model.computed
+
+    for n in range(3):  # another region's writes: the version moves, RS's answers are kept (and still right)
+        another_regions_write(engine_copy, n)
+        assert kept.app.state.reader.version() != version
+        assert same_as_fresh(WAITING) == waiting
+        assert same_as_fresh(ALERTS) == alerts
+        assert same_as_fresh(referral_path, {}) == referral
+    assert model.computed == computed + 3  # only the known regions (kept per exact version) were read again...
+    computed = model.computed
+
+    # ... and a write of RS itself: the referral leaves the waiting list, and its own answer shows its new status
+    gone = waiting["items"][1]
+    result = engine_copy.ingestor.process([RawEvent(event("referral.status_changed", gone["crn"], {
+        "referral_id": gone["referral_id"], "crn": gone["crn"], "to_status": "DEPRIORITISED"}), "test", 1)])
+    assert result.applied == 1
+    after = same_as_fresh(WAITING)
+    assert after["total"] == waiting["total"] - 1
+    assert same_as_fresh(referral_path, {})["status"] == "DEPRIORITISED"
+    assert same_as_fresh(ALERTS) == alerts  # computed again all the same (the region's marks moved)
+    assert model.computed > computed
+
+
+def version(**marks: str) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(marks.items()))
+
+
+def test_marks_that_come_back_are_a_new_stamp_and_answers_age_out_under_other_versions():
+    model = ReadModel(max_age_s=60)
+    computed: list[int] = []
+
+    def compute() -> int:
+        computed.append(1)
+        return len(computed)
+
+    first = version(**{"dirty:RS": "0", "plan_version:RS": "6", "clock": "a"})
+    assert model.get(first, "k", compute, region="RS") == 1
+    other = version(**{"dirty:RS": "0", "plan_version:RS": "6", "clock": "b", "dirty:RW": "1"})
+    model.observe(other)
+    assert model.get(other, "k", compute, region="RS") == 1  # another region moved: kept
+    between = version(**{"dirty:RS": "1", "plan_version:RS": "6", "clock": "c"})
+    model.observe(between)  # a request saw RS change...
+    back = version(**{"dirty:RS": "0", "plan_version:RS": "6", "clock": "d"})
+    model.observe(back)  # ... and its marks come back (a refused plan resets the dirty mark)
+    assert marks_of(back, "RS") == marks_of(first, "RS")
+    assert model.get(back, "k", compute, region="RS") == 2  # not taken for the first answer's state
+    assert model.get(back, "exact", compute) == 3
+    assert model.get(version(**{**dict(back), "clock": "e"}), "exact", compute) == 4  # no region: exact only
+    assert model.get(back, "star", compute, region="*") == 5
+    assert model.get(version(**{**dict(back), "clock": "e"}), "star", compute, region="*") == 6
+
+    aged = ReadModel(max_age_s=0)  # the bound on staleness: kept under its own version only, once it is reached
+    assert aged.get(first, "k", compute, region="RS") == 7
+    assert aged.get(first, "k", compute, region="RS") == 7
+    assert aged.get(other, "k", compute, region="RS") == 8
