@@ -1,9 +1,11 @@
 """The faust worker: the faust app wired to one engine through named collaborators.
 
-- ingest agents (one per inbound topic, concurrency 1) hand each batch of messages to the
-  :class:`~streams.intake.Intake`: admitted once (:class:`~streams.intake.OffsetGate`), merged in
+- the inbound topics are read by an aiokafka consumer in its own group (:mod:`streams.consumer`, the default,
+  ``COHORTPLAN_CONSUMER=aiokafka``) or by faust ingest agents (one per inbound topic, concurrency 1,
+  ``COHORTPLAN_CONSUMER=faust``); either hands each batch of messages to the :class:`~streams.intake.Intake`: admitted once (:class:`~streams.intake.OffsetGate`), merged in
   event-time order, applied on the engine's database thread in one transaction with the partition
-  offsets, acknowledged only then (:class:`~streams.intake.PendingAcks`);
+  offsets, acknowledged only then (:class:`~streams.intake.PendingAcks`; the aiokafka path acknowledges
+  nothing: it seeks to the database's offsets);
 - every region a batch changed goes to :class:`~streams.replan.ReplanRequests`: noted in this worker's
   :class:`~streams.replan.ReplanScheduler` when it owns the region's replan partition, else sent on the
   replan topic, whose agent here notes requests from other workers; the schedule timer starts the debounced plans;
@@ -26,6 +28,7 @@ from faust.types import TP
 
 from engine.bootstrap import Engine, bootstrap, clock_bounds
 from engine.settings import EngineSettings
+from streams.consumer import InboundConsumer
 from streams.health import Health, LoopWatch
 from streams.intake import Intake, OffsetGate, text
 from streams.periodic import AlertSweep, WeeklyReports
@@ -58,9 +61,11 @@ class Worker:
         self.requests = ReplanRequests(self.scheduler, self.replan_topic)
         self.intake = Intake(self.service, OffsetGate(self._highwater), self.requests.request, s.merge_idle_s,
                              s.batch_max, self.engine.ingestor.clock)
+        self.inbound = InboundConsumer(s, self.service, self.intake) if s.consumer == "aiokafka" else None
         self.watch = LoopWatch()
         self.health = Health(s.worker_id, self.app.is_leader, self.service, self.intake, self.scheduler, self.watch,
                              s.ready_max_lag)
+        self.health.inbound = self.inbound
         self.reports = WeeklyReports(self.service, self.engine.settings.output_dir)
         self._register(s)
 
@@ -75,8 +80,11 @@ class Worker:
 
     def _register(self, s: StreamSettings) -> None:
         app = self.app
-        self.ingest_agents = {name: app.agent(self._topic(name), name=f"ingest.{name}", concurrency=1)(self._ingest)
-                              for name in s.inbound_topics}
+        self.ingest_agents = {} if self.inbound else {
+            name: app.agent(self._topic(name), name=f"ingest.{name}", concurrency=1)(self._ingest)
+            for name in s.inbound_topics}
+        if self.inbound:
+            app.task(self.inbound.run)
         self.replan_agent = app.agent(self.replan_topic, name="replan", concurrency=1)(self._replan)
         app.task(self.intake.run)
         app.timer(HEARTBEAT_S, name="heartbeat")(self.watch.beat)
@@ -87,7 +95,10 @@ class Worker:
         app.timer(s.sweep_interval_s, name="sweep")(AlertSweep(self.service, self.scheduler, s.clock == "wall",
                                                                 s.replan_quiet_s).run)
         app.crontab(s.report_cron, on_leader=True)(self.reports.run)
-        assignment = PartitionAssignment(s, self.service, self.intake, self.scheduler)
+        # On the aiokafka path faust's group holds only the replan topic: the inbound consumer's listener
+        # hands the intake its partitions, faust's rebalances hand it nothing.
+        assignment = PartitionAssignment(s, self.service, _NoInbound() if self.inbound else self.intake,
+                                         self.scheduler)
         app.on_partitions_assigned.connect(assignment.on_assigned)
         app.on_partitions_revoked.connect(assignment.on_revoked)
         if s.web_enabled:
@@ -113,7 +124,19 @@ class Worker:
             self.requests.received(text(event.key))
 
     def _highwater(self, tp: tuple[str, int]) -> int | None:
+        if self.inbound:
+            return self.inbound.highwater(tp)
         try:
             return self.app.consumer.highwater(TP(*tp))
         except Exception:  # noqa: BLE001 - not assigned (any more), or no fetch yet
             return None
+
+
+class _NoInbound:
+    """What faust's rebalances hand the intake on the aiokafka path: nothing (faust does not read those topics)."""
+
+    def assign(self, partitions: list, applied: dict) -> None:
+        pass
+
+    def revoke(self, partitions: list) -> None:
+        pass

@@ -70,7 +70,9 @@ def worker(
     from streams.ops import announce
 
     settings = _settings(broker)
-    announce(database_url or EngineSettings().database_url, settings.broker_url, settings.app_id, settings.worker_id)
+    group = settings.app_id if settings.inbound_group == settings.app_id else \
+        f"{settings.app_id} (inbound topics: {settings.inbound_group}, {settings.consumer})"
+    announce(database_url or EngineSettings().database_url, settings.broker_url, group, settings.worker_id)
     engine = open_engine(database_url)
     engine.load_region()
     _declare_topics(settings)

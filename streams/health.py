@@ -37,6 +37,7 @@ class Health:
                  scheduler: ReplanScheduler, watch: LoopWatch, ready_max_lag: int = 100) -> None:
         self.worker_id, self.is_leader, self.ready_max_lag = worker_id, is_leader, ready_max_lag
         self.service, self.intake, self.scheduler, self.watch = service, intake, scheduler, watch
+        self.inbound: Any = None  # the aiokafka consumer (streams.consumer), when it reads the inbound topics
 
     def report(self) -> dict[str, Any]:
         stats, merger, debouncer = self.service.stats, self.intake.merger, self.scheduler.debouncer
@@ -48,12 +49,21 @@ class Health:
             loop=dict(heartbeats=self.watch.beats, max_gap_s=round(self.watch.max_gap, 3)),
             merge=dict(buffered=merger.buffered, partitions=len(merger.partitions), gaps=self.intake.gate.gaps),
             lag=self.intake.gate.lag(merger.partitions),
+            consumer=self.consumer(),
             ingest=dict(batches=stats.batches, received=r.received, applied=r.applied, duplicates=r.duplicates,
                         redelivered=r.redelivered, dead_lettered=r.dead_lettered, parked=r.parked, stale=r.stale,
                         retries=stats.retries, isolated=stats.isolated),
             plans=dict(published=stats.plans, scoped=stats.scoped_plans, dropped=stats.plans_dropped,
                        last=stats.last_plan),
             relayed=stats.relayed, uptime_s=round(time.time() - stats.started, 1))
+
+    def consumer(self) -> dict[str, Any]:
+        """Which consumer reads the inbound topics, and (aiokafka) its rebalances and re-syncs from the database."""
+        inbound = self.inbound
+        if inbound is None:
+            return dict(kind="faust", held_acks=len(self.intake.acks))
+        return dict(kind="aiokafka", group=inbound.settings.inbound_group, generation=inbound.generation,
+                    resyncs=inbound.resyncs, dropped_stale=self.intake.dropped_stale)
 
     def readiness(self) -> dict[str, Any]:
         """Ready: inbound partitions owned, each one's broker end known, and at most ``ready_max_lag`` of their

@@ -5,8 +5,10 @@
   database stored with the state.
 - :class:`PendingAcks` holds a message's acknowledgement until the transaction that applied it committed,
   so the broker's committed offset never runs ahead of the database.
-- :class:`Intake` is what the ingest agents and the merger task run: admit → hold → merge in event-time
-  order → apply → acknowledge → hand the regions the batch changed to ``on_dirty``.
+- :class:`Intake` is what the ingest agents (or the aiokafka consumer, :mod:`streams.consumer`) and the merger
+  task run: admit → hold → merge in event-time order → apply → acknowledge → hand the regions the batch changed
+  to ``on_dirty``. With ``on_outage`` set (the aiokafka path), a batch that failed because the database was down
+  is not retried from memory: ``on_outage`` re-reads the database's offsets and the stream resumes from there.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from typing import Any
 from engine.services.messages import RawEvent, decode_or_error
 from engine.services.replay import object_or_none
 from streams.merge import TP, EventTimeMerger
-from streams.service import EngineService
+from streams.service import DatabaseWasDown, EngineService
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,8 @@ def text(value: bytes | str | None) -> str:
 
 
 def raw_event(message: Any) -> RawEvent:
-    """The engine's view of a faust message, decoded once here: the merge and the ingestor both use it."""
+    """The engine's view of a faust message or an aiokafka record (both have topic, partition, offset and
+    value), decoded once here: the merge and the ingestor both use it."""
     value = message.value
     try:
         raw, exact = (value.decode("utf-8"), None) if isinstance(value, (bytes, bytearray)) else (text(value), None)
@@ -53,6 +56,11 @@ class OffsetGate:
     def reset(self, partitions: Iterable[TP], applied: dict[TP, int]) -> None:
         """Own exactly these partitions now, each resuming after its applied offset."""
         self._expected = {tp: applied[tp] + 1 if tp in applied else 0 for tp in partitions}
+
+    def forget(self, partitions: Iterable[TP]) -> None:
+        """These partitions are not owned any more."""
+        for tp in partitions:
+            self._expected.pop(tp, None)
 
     def __contains__(self, tp: TP) -> bool:
         return tp in self._expected
@@ -136,6 +144,8 @@ class Intake:
         self.service, self.gate, self.on_dirty = service, gate, on_dirty
         self.acks = PendingAcks()
         self.applied_next: dict[TP, int] = {}  # per owned inbound partition: the next offset to apply
+        self.on_outage: Callable[[], Awaitable[None]] | None = None  # the aiokafka path's re-sync from the database
+        self.dropped_stale = 0  # records of partitions not owned (any more) when they arrived: never admitted
         self.merger = EventTimeMerger(self.apply, idle_s, batch_max, caught_up=gate.caught_up, behind=gate.behind,
                                       clock=clock)
 
@@ -149,9 +159,26 @@ class Intake:
                 admitted.append(item)
         await self.merger.submit(admitted)
 
+    async def take_records(self, items: Iterable[RawEvent]) -> int:
+        """A fetch of the aiokafka consumer (nothing to acknowledge): admit and queue for the merge. A record of
+        a partition not owned now (revoked while it was fetched) is dropped: its next owner reads it again."""
+        admitted = []
+        for item in items:
+            if (item.origin, item.partition or 0) not in self.gate:
+                self.dropped_stale += 1
+            elif self.gate.admit(item):
+                admitted.append(item)
+        if admitted:
+            await self.merger.submit(admitted)
+        return len(admitted)
+
     async def apply(self, batch: list[RawEvent]) -> None:
         """A batch the merger released: apply it in one transaction, acknowledge it, pass on what changed."""
-        result = await self.service.apply(batch)
+        try:
+            result = await self.service.apply(batch, abort_on_outage=self.on_outage is not None)
+        except DatabaseWasDown:  # the database may have lost acknowledged commits: it says where to resume
+            await self.on_outage()
+            return
         self.acks.release(batch)
         for item in batch:
             tp = (item.origin, item.partition or 0)
@@ -178,6 +205,11 @@ class Intake:
         self.revoke([tp for tp in self.merger.partitions if tp not in self.gate])
         self.merger.assign(partitions)
 
+    def resync(self, partitions: list[TP], applied: dict[TP, int]) -> None:
+        """Drop what is queued for these partitions and resume each after the database's applied offset."""
+        self.acks.forget(self.merger.revoke(partitions))
+        self.assign(partitions, applied)
+
     def unapplied(self) -> tuple[dict[str, int], list[str]]:
         """Per owned inbound partition, messages on the broker (at the last fetch) not applied here yet; and
         the partitions whose end is not known yet (no fetch came back)."""
@@ -194,4 +226,5 @@ class Intake:
         """Unapplied messages of revoked partitions are dropped, never acknowledged."""
         for tp in partitions:
             self.applied_next.pop(tp, None)
+        self.gate.forget(partitions)
         self.acks.forget(self.merger.revoke(partitions))

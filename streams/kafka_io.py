@@ -117,15 +117,16 @@ async def read_topics(topics: Iterable[str], bootstrap: str, idle_s: float = 2.0
 
 
 async def lag(settings: StreamSettings, applied: dict[tuple[str, int], int]) -> list[dict]:
-    """Per inbound partition: end offset, the consumer group's committed offset and the database's
-    applied offset (the engine's own record, written with the state), and the lag behind the end."""
+    """Per inbound partition: end offset, the inbound consumer group's committed offset (informational: the
+    worker resumes from the database's) and the database's applied offset (the engine's own record, written
+    with the state), and the lag behind the end."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     consumer = AIOKafkaConsumer(*settings.inbound_topics, bootstrap_servers=settings.bootstrap_servers,
                                 group_id=None, enable_auto_commit=False)
     await admin.start()
     await consumer.start()
     try:
-        committed = await admin.list_consumer_group_offsets(settings.app_id)
+        committed = await admin.list_consumer_group_offsets(settings.inbound_group)
         missing = [t for t in settings.inbound_topics if not consumer.partitions_for_topic(t)]
         if missing:
             raise LookupError(f"inbound topic(s) {', '.join(missing)} do not exist on this broker yet: start "

@@ -41,6 +41,11 @@ RETRIES = 3          # whole-batch attempts before a batch is split to find the 
 BACKOFF_S = (0.2, 1.0, 5.0)
 
 
+class DatabaseWasDown(Exception):
+    """A batch failed while the database did not answer; it answers again now, and the caller asked to be told
+    (to resume from the offsets the database holds, which a crash may have set back) instead of a retry."""
+
+
 @dataclass
 class Stats:
     """Counters the health endpoint and tests read."""
@@ -80,11 +85,14 @@ class EngineService:
             executor.shutdown(wait=True, cancel_futures=True)
 
     # ingest -----------------------------------------------------------------------------------
-    async def apply(self, batch: Sequence[RawEvent]) -> BatchResult:
+    async def apply(self, batch: Sequence[RawEvent], abort_on_outage: bool = False) -> BatchResult:
         """Apply a batch in one transaction. A batch that keeps failing while the database answers
         is split, and a message that fails on its own becomes a dead letter: processing continues.
         While the database does not answer, it waits and retries the whole batch: a failure the outage
-        caused is never counted against the batch, so nothing valid is split or dead-lettered for it."""
+        caused is never counted against the batch, so nothing valid is split or dead-lettered for it.
+        With ``abort_on_outage`` it raises :class:`DatabaseWasDown` instead of that retry, once the database
+        answers again: a database that crashed may have lost commits it acknowledged (PostgreSQL without
+        ``synchronous_commit``), and the caller resumes from the offsets it really holds."""
         attempt = 0
         while True:
             try:
@@ -96,6 +104,8 @@ class EngineService:
                 log.warning("batch of %d from %s failed (attempt %d): %r", len(batch), batch[0].origin,
                             attempt + 1, exc)
             if await self._wait_for_database():
+                if abort_on_outage:
+                    raise DatabaseWasDown(f"batch of {len(batch)} from {batch[0].origin} not applied")
                 continue  # the database was down: the outage failed the batch, not its messages
             attempt += 1
             if attempt >= RETRIES:
@@ -106,7 +116,7 @@ class EngineService:
         self.stats.isolated += 1
         total = BatchResult()
         for item in batch:
-            total.add(await self.apply([item]))
+            total.add(await self.apply([item], abort_on_outage))
         return total
 
     async def _reject(self, item: RawEvent) -> BatchResult:

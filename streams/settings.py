@@ -35,6 +35,10 @@ class StreamSettings(BaseSettings):
     topic_deadletter: str = r.DEADLETTER
     topic_replan: str = REPLAN
 
+    consumer: Literal["aiokafka", "faust"] = Field(
+        "faust", description="what reads the inbound topics: an aiokafka consumer inside the faust app, in its "
+        "own group <app_id>.inbound with getmany batches (streams/consumer.py), or faust's agents (the path before "
+        "issue 16; faust's per-message machinery costs ~100 µs of CPU per message)")
     session_timeout_s: float = Field(10.0, ge=6, le=300, description="a worker that stops heartbeating "
                                      "(killed) loses its partitions after this long")
     batch_max: int = Field(1000, ge=1, le=100_000, description="most messages applied in one transaction")
@@ -66,6 +70,11 @@ class StreamSettings(BaseSettings):
     def bootstrap_servers(self) -> str:
         """aiokafka's form of :attr:`broker_url`: host:port,host:port."""
         return ",".join(part.split("://", 1)[-1] for part in self.broker_url.replace(";", ",").split(","))
+
+    @property
+    def inbound_group(self) -> str:
+        """The consumer group of the inbound topics: faust's (:attr:`app_id`) or the aiokafka consumer's own."""
+        return f"{self.app_id}.inbound" if self.consumer == "aiokafka" else self.app_id
 
     @property
     def inbound_topics(self) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""The worker's faust agents driven through ``agent.test_context()``: messages put on the agents' local
+"""The worker's faust agents (COHORTPLAN_CONSUMER=faust; streams/consumer.py has its own tests) driven through ``agent.test_context()``: messages put on the agents' local
 channels, no broker. The engine behind them is real, on the in-memory store; tests/integration/kafka runs the
 same worker against a real broker and database."""
 from __future__ import annotations
@@ -27,7 +27,7 @@ def make_worker(tmp_path, memory_bootstrap) -> Callable[[str], Worker]:
 
     def make(name: str = "w") -> Worker:
         settings = StreamSettings(app_id=f"test-{name}", data_dir=str(tmp_path / "faust"), web_enabled=False,
-                                  merge_idle_s=0, partitions=PARTITIONS)
+                                  merge_idle_s=0, partitions=PARTITIONS, consumer="faust")
         engine = memory_bootstrap(EngineSettings(allocator="current-practice"))
         worker = Worker(settings, engine)
         worker.intake.assign([(topic, 0) for topic in settings.inbound_topics], {})
@@ -172,7 +172,8 @@ async def test_ready_only_once_it_owns_partitions_knows_their_ends_and_has_appli
 
 async def test_a_backlog_is_applied_in_transactions_of_at_most_batch_max_messages(tmp_path, memory_bootstrap):
     settings = StreamSettings(app_id="test-batches", data_dir=str(tmp_path / "faust"), web_enabled=False,
-                              merge_idle_s=0, partitions=PARTITIONS, batch_max=2, batch_within_s=0.001)
+                              merge_idle_s=0, partitions=PARTITIONS, batch_max=2, batch_within_s=0.001,
+                              consumer="faust")
     worker = Worker(settings, memory_bootstrap(EngineSettings(allocator="current-practice")))
     worker.intake.assign([(topic, 0) for topic in settings.inbound_topics], {})
     lines = person_with_referral("X000001")
