@@ -115,6 +115,7 @@ def case_merged(ctx: Context, p: i.CaseMerged) -> None:
             other.non_associations = other.non_associations | {p.target_crn}
             ctx.touch(other)
     source.merged_into = p.target_crn
+    ctx.uow.people.add(source)  # re-index under the crn it is merged into
     # When the merge happened (the earliest copy): a fact about the source reported later is newer than it.
     source.field_times["merged_into"] = min(filter(None, (source.field_times.get("merged_into"), ctx.now)))
     ctx.stamp(source)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import fields
-from itertools import compress
+from itertools import compress, count
 from operator import attrgetter
 from typing import Any, Callable, Generic, TypeVar
 
@@ -19,6 +19,7 @@ from engine.ports import Repository
 
 T = TypeVar("T")
 _MUTABLE = (dict, list, set)
+_MANY = (list, tuple, set, frozenset)
 
 
 class IdentityMap(Repository[T], Generic[T]):
@@ -28,6 +29,9 @@ class IdentityMap(Repository[T], Generic[T]):
         self._seen: dict[str, T] = {}
         self._snapshots: dict[str, tuple | None] = {}
         self._removed: set[str] = set()
+        # Position of each held key in ``_seen`` (whose order a scan follows): an index's answer is put in it.
+        self._order: dict[str, int] = {}
+        self._next = count().__next__
         self._fields: Callable[[T], tuple] | None = None  # the entity's stored fields, read in one call
 
     def loaded(self) -> list[T]:
@@ -37,6 +41,8 @@ class IdentityMap(Repository[T], Generic[T]):
     def add(self, entity: T) -> T:
         key = getattr(entity, self._key)
         self._removed.discard(key)
+        if key not in self._seen:
+            self._order[key] = self._next()
         self._seen[key] = entity
         self._snapshots.setdefault(key, None)
         self._held(key, entity)
@@ -44,6 +50,7 @@ class IdentityMap(Repository[T], Generic[T]):
 
     def remove(self, key: str) -> None:
         self._seen.pop(key, None)
+        self._order.pop(key, None)
         self._snapshots.pop(key, None)
         self._removed.add(key)
 
@@ -53,6 +60,8 @@ class IdentityMap(Repository[T], Generic[T]):
         for row in rows:
             entity = self._from_row(row)
             key = row[self._key]
+            if key not in self._seen:
+                self._order[key] = self._next()
             self._seen[key] = entity
             self._snapshots[key] = self._state(entity)
             self._held(key, entity)
@@ -85,14 +94,23 @@ class IdentityMap(Repository[T], Generic[T]):
                 yield key, self._to_row(entity)
 
     @staticmethod
-    def _wanted(equals: dict[str, Any]) -> dict[str, set[Any]]:
-        """``where``'s arguments as sets of values (a list, tuple or set means IN)."""
-        return {c: (set(v) if isinstance(v, (list, tuple, set, frozenset)) else {v}) for c, v in equals.items()}
+    def _wanted(equals: dict[str, Any]) -> dict[str, set[Any]] | None:
+        """``where``'s arguments as sets of values (a list, tuple or set means IN); None when one is an empty
+        collection (nothing can match)."""
+        wanted = {}
+        for column, value in equals.items():
+            values = set(value) if isinstance(value, _MANY) else {value}
+            if not values:
+                return None
+            wanted[column] = values
+        return wanted
 
     @staticmethod
     def _matching(entities: Iterable[T], wanted: dict[str, set[Any]]) -> list[T]:
         """The entities whose values now are among the wanted ones, column by column."""
-        matches = list(entities)
+        matches = entities if isinstance(entities, list) else list(entities)
+        if len(matches) < 8:  # an index's answer: a comprehension costs less than setting up the C loop
+            return [e for e in matches if all(getattr(e, c) in v for c, v in wanted.items())]
         for column, values in wanted.items():  # the loop runs in C: a column no index covers scans every entity
             matches = list(compress(matches, map(values.__contains__, map(attrgetter(column), matches))))
         return matches

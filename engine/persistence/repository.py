@@ -118,8 +118,9 @@ class SqlRepository(IdentityMap[T], Generic[T]):
 
     # reads ------------------------------------------------------------------------------------
     def get(self, key: str) -> T | None:
-        if key in self._seen:
-            return self._seen[key]
+        entity = self._seen.get(key)
+        if entity is not None:
+            return entity
         if key in self._removed or key in self._absent:
             return None
         rows = self._select({self._key: key})
@@ -132,10 +133,14 @@ class SqlRepository(IdentityMap[T], Generic[T]):
         memory, so a change made earlier in the same transaction is seen (and a match it undid is not).
         """
         wanted = self._wanted(equals)
-        if any(not values for values in wanted.values()):
+        if wanted is None:
             return []
-        covered = any(values <= self._covered.get(column, set()) for column, values in wanted.items())
-        if not covered:
+        covered = self._covered
+        for column, values in wanted.items():
+            done = covered.get(column)
+            if done is not None and values <= done:
+                break  # every stored row with these values is held already
+        else:
             self._remember(self._unheld(self._select(
                 {column: list(values) if len(values) > 1 else next(iter(values)) for column, values in wanted.items()})))
         # Everything stored that matches is now in the identity map; filter it as it is now.
@@ -148,14 +153,30 @@ class SqlRepository(IdentityMap[T], Generic[T]):
         the ORM's per-statement work."""
         stmt = _lookup(self._row_cls, tuple((c, "many" if isinstance(v, list) else "null" if v is None else "one")
                                             for c, v in equals.items()))
-        return [dict(r) for r in self._session.connection().execute(stmt, equals).mappings()]
+        result = self._session.connection().execute(stmt, equals)
+        names = tuple(result.keys())
+        return [dict(zip(names, row)) for row in result]
 
-    def _candidates(self, wanted: dict[str, set[Any]]) -> list[T]:
-        column = next((c for c in wanted if c in self._index), None)
-        if column is None:
-            return list(self._seen.values())
-        keys = set().union(*(self._index[column].get(v, ()) for v in wanted[column]))
-        return [self._seen[k] for k in keys if k in self._seen]
+    def _candidates(self, wanted: dict[str, set[Any]]) -> Iterable[T]:
+        """The held entities that may match, in the identity map's order (as a scan of it finds them): those
+        with the wanted keys, or those the first indexed column's index files under the wanted values
+        (re-checked by :meth:`_matching`: an entry may be stale), else every held entity."""
+        seen = self._seen
+        for column, values in wanted.items():
+            if column == self._key:
+                keys = values
+                break
+            index = self._index.get(column)
+            if index is not None:
+                keys = index.get(next(iter(values)), ()) if len(values) == 1 else \
+                    set().union(*(index.get(v, ()) for v in values))
+                break
+        else:
+            return seen.values()
+        held = [k for k in keys if k in seen]
+        if len(held) > 1:
+            held.sort(key=self._order.__getitem__)
+        return [seen[k] for k in held]
 
     def _reindex(self, key: str, entity: T) -> None:
         for column, index in self._index.items():

@@ -59,7 +59,9 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
     def __init__(self, session_factory: sessionmaker) -> None:
         self._session: Session = session_factory()
         s = self._session
-        self.people = SqlRepository(s, t.PersonRow, "crn", m.person_to_row, m.person_from_row)
+        # merged_into: a person's record looks up the cases merged into it (case.merged re-adds the source).
+        self.people = SqlRepository(s, t.PersonRow, "crn", m.person_to_row, m.person_from_row,
+                                    indexed=("merged_into",))
         self.sentences = SqlRepository(s, t.SentenceRow, "sentence_id", m.sentence_to_row, m.sentence_from_row,
                                        indexed=("crn",))
         self.requirements = SqlRepository(s, t.RequirementRow, "requirement_id", m.requirement_to_row,

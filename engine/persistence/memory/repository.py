@@ -38,7 +38,7 @@ class MemoryRepository(IdentityMap[T], Generic[T]):
         """Stored matches merged with this unit of work's own changes (an entity loaded or added here is
         judged by its values now, so a change made earlier in the unit of work is seen)."""
         wanted = self._wanted(equals)
-        if any(not values for values in wanted.values()):
+        if wanted is None:
             return []
         if self._key in wanted:
             rows = [r for k in wanted[self._key] if (r := self._uow.row(self._table, k)) is not None]
