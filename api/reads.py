@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from api.audit_log import AuditLog
+from api.coalesce import SharedRead
 from api.read_model import ReadModel, Version
 from engine import state_keys as keys
 from engine.bootstrap import Engine
@@ -47,6 +48,7 @@ class Reader:
         # ``rules.is_holiday`` is a new bound method (a new identity) each time it is read.
         self.is_holiday = self.rules.is_holiday
         self._latest_starts = lru_cache(maxsize=16_384)(self._latest_starts_uncached)
+        self._shared_state = SharedRead(self._version_and_access_now)
 
     @contextmanager
     def queries(self) -> Iterator[Queries]:
@@ -67,7 +69,12 @@ class Reader:
             return q.state_version()
 
     def version_and_access(self) -> tuple[Version, dict[str, LimitedAccess]]:
-        """The state version and every limited-access rule (of every case that has one), in one session."""
+        """The state version and every limited-access rule (of every case that has one), in one session, as a read
+        started after this call was made found them: shared by the calls waiting at the same time
+        (:class:`api.coalesce.SharedRead`)."""
+        return self._shared_state()
+
+    def _version_and_access_now(self) -> tuple[Version, dict[str, LimitedAccess]]:
         with self.queries() as q:
             return q.state_version(), q.limited_access()
 
