@@ -35,7 +35,8 @@ RSS ≤ 500 MB):
   (``make_durable``, checked with ``SHOW``); the kinds are ``postgres``, ``postgres-durable``, ``sqlite``.
 - ``--code LABEL=PATH`` (repeatable): code trees, e.g. git worktrees of two commits, whose workers run with
   ``PYTHONPATH=PATH``, interleaved run for run so a shared machine's load touches each alike; the first is
-  the baseline every rate is divided by.
+  the baseline every rate is divided by. ``LABEL=PATH@NAME=VALUE,…`` adds settings for that label's workers
+  only (the same tree twice: ``after=/tmp/a --code after-faust=/tmp/a@COHORTPLAN_CONSUMER=faust``).
 - the raw consumer again, building each record's RawEvent as the intake does (decode included): what consuming
   with aiokafka directly would cost on the loop;
 - **faust floor**: the worker's faust app shape (one agent per inbound topic, ``take_events``, each message
@@ -400,8 +401,17 @@ class Bench:
         self.results["config"]["events"] = str(args.events) if args.events else None
         self.extra_env = dict(item.split("=", 1) for item in args.env)  # --env NAME=VALUE for every worker
         # --code LABEL=PATH: code trees (git worktrees) whose workers are compared run for run; default this one
-        self.codes: dict[str, str | None] = dict(item.split("=", 1) for item in args.code) or {"current": None}
-        self.results["machine"]["codes"] = {label: code_commit(path) for label, path in self.codes.items()}
+        # LABEL=PATH@NAME=VALUE,NAME=VALUE: the same tree with other settings (e.g. COHORTPLAN_CONSUMER=faust)
+        self.codes: dict[str, str | None] = {}
+        self.code_env: dict[str, dict[str, str]] = {}
+        for item in args.code:
+            label, spec = item.split("=", 1)
+            path, _, extra = spec.partition("@")
+            self.codes[label] = path or None
+            self.code_env[label] = dict(pair.split("=", 1) for pair in extra.split(",") if pair)
+        self.codes = self.codes or {"current": None}
+        self.results["machine"]["codes"] = {label: {**code_commit(path), "env": self.code_env.get(label, {})}
+                                            for label, path in self.codes.items()}
 
     # infrastructure -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -487,6 +497,7 @@ class Bench:
         """A worker subprocess running the code tree ``code`` names (``--code``; PYTHONPATH), or this one."""
         slug = "".join(c if c.isalnum() else "-" for c in label)
         path = self.codes.get(code)
+        env = {**env, **self.code_env.get(code, {})}
         env = {**env, "PYTHONPATH": path} if path else env
         w = WorkerProcess(env, self.work / f"worker-{len(self.workers)}-{slug}.log")
         self.workers.append(w)

@@ -18,7 +18,8 @@ agent, timers, the web pages, the producer).
 - **Ordering**: each ``getmany`` batch is decoded once, admitted by the gate and queued in the event-time merge,
   which applies batches of up to ``COHORTPLAN_BATCH_MAX`` in one transaction with their offsets, one at a time
   (per-event idempotency and dead-lettering unchanged, :meth:`EngineService.apply`). A rebalance (or a re-sync)
-  bumps a generation; records fetched under an older one are dropped, never admitted.
+  bumps a generation; records fetched under an older one are dropped, never admitted. Partitions are given up
+  only once the batch in flight committed (up to ``REVOKE_WAIT_S``), as on the faust path.
 - **After a database outage** the intake re-syncs (:meth:`InboundConsumer.resync`): it re-reads the applied
   offsets from the database, drops what it had queued, and seeks every owned partition there. A PostgreSQL
   without ``synchronous_commit`` can lose transactions it acknowledged when it crashes; the stream then
@@ -38,6 +39,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from streams.intake import Intake, raw_event
 from streams.merge import TP
+from streams.rebalance import REVOKE_WAIT_S
 from streams.service import EngineService
 from streams.settings import StreamSettings
 
@@ -84,6 +86,9 @@ class InboundConsumer(ConsumerRebalanceListener):
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         self.generation += 1
         gone = [(tp.topic, tp.partition) for tp in revoked]
+        if gone and not await self.intake.merger.settled(REVOKE_WAIT_S):  # as streams.rebalance does for faust's
+            log.warning("worker %s gives up %d inbound partitions with a batch still uncommitted after %.0f s; "
+                        "their next owner applies it again", self.settings.worker_id, len(gone), REVOKE_WAIT_S)
         await self._commit(force=True)
         self.intake.revoke(gone)
         self.owned = [tp for tp in self.owned if tp not in gone]
