@@ -33,6 +33,10 @@ class EngineSettings(BaseSettings):
                                                                      "group may miss before the equity goal costs")
     equity_dimensions: tuple[str, ...] = Field(("sex", "ldc", "ethnicity", "pdu"),
                                               description="the groupings the equity goal compares")
+    lookahead_weeks: int = Field(0, ge=0, le=104, description="look-ahead for rare variants: a group too few wait for "
+                                                              "may open when those waiting plus the arrivals forecast "
+                                                              "from the referrals of this many recent weeks reach its "
+                                                              "minimum by its start (0: off)")
     grid_step_weeks: int = Field(4, ge=1, le=26, description="weeks between candidate starts per venue and track")
     batch_size: int = Field(2000, ge=1, le=100_000)
     park_timeout_hours: int = Field(168, ge=1, le=87_600,

@@ -9,7 +9,7 @@ the plan diff and the hints of the next plan recognise the same candidate.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -40,6 +40,12 @@ class Grid:
     evening_start: str = "18:00"
     group_weekdays: tuple[int, ...] = (0, 1, 2, 3)
     lead_days: int = 14                           # nothing starts inside the freeze window
+    # Look-ahead for rare variants (0: off): a track too few wait for is still offered once when the people
+    # waiting plus the variant's forecast arrivals before its start reach the minimum, the forecast being the
+    # variant's referrals over the last lookahead_weeks (only what the plan knows); the forecast may make up at
+    # most lookahead_share of the minimum, the rest must be placed now (see lookahead_cohorts).
+    lookahead_weeks: int = 0
+    lookahead_share: float = 0.5
 
 
 def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence[s.Demand],
@@ -62,9 +68,53 @@ def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence
     return out
 
 
+def lookahead_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence[s.Demand],
+                      offices: Iterable[Office], catalogue: Catalogue, is_holiday: Callable[[date], bool],
+                      grid: Grid, arrivals: Mapping[Variant, int]) -> list[tuple[Cohort, int]]:
+    """(cohort, expected joiners) the grid leaves out for want of people waiting now, opened for the future.
+
+    For each variant and track (venue × daytime/evening) that :func:`grid_cohorts` does not offer, the
+    compatible people waiting now are counted, and the arrivals expected before a start: the variant's
+    referrals over the last ``grid.lookahead_weeks`` (``arrivals``) per week × the share of its waiting people
+    who can attend the track × the weeks until the start's freeze. The track is offered once, at its earliest
+    start where those waiting plus the expected joiners (at most ``lookahead_share`` of the minimum) reach the
+    minimum. The plan must place the rest now: the cohort's minimum is lowered by the expected joiners only,
+    and once opened, its facilitators' weeks are the group's.
+    """
+    venues = sorted((o for o in offices if o.rooms > 0), key=lambda o: o.office_code)
+    first = _monday(as_of + timedelta(days=grid.lead_days + 7))
+    out = []
+    for variant, waiting in sorted(_variants(demands).items()):
+        rate = arrivals.get(variant, 0) / max(1, grid.lookahead_weeks)
+        programme = catalogue.get(variant[0])
+        allowed = int(programme.min_size * grid.lookahead_share)
+        if rate <= 0 or allowed <= 0:
+            continue
+        for v, venue in enumerate(venues):
+            for period in ("DAYTIME", "EVENING"):
+                patterns = _patterns(programme, period, grid)
+                compatible = _compatible(waiting, venue, patterns[0])
+                if compatible >= programme.min_size or compatible < programme.min_size - allowed:
+                    continue  # offered by the grid already, or too few now for the forecast to make up
+                for week in range(horizon_weeks):
+                    slots = patterns[(week + v) % len(patterns)]
+                    start = first + timedelta(weeks=week, days=slots[0].weekday)
+                    weeks = (start - timedelta(days=grid.lead_days) - as_of).days / 7
+                    expected = min(allowed, int(rate * compatible / len(waiting) * weeks))
+                    if compatible + expected >= programme.min_size:
+                        out.append((_cohort(region, variant, venue, slots, start, programme, is_holiday),
+                                    expected))
+                        break
+    return out
+
+
+def _compatible(waiting: list[s.Demand], venue: Office, slots: tuple[WeeklySlot, ...]) -> int:
+    return sum(1 for d in waiting if office_allowed(d, venue.office_code) and available_on(d.availability, slots))
+
+
 def _enough(waiting: list[s.Demand], venue: Office, slots: tuple[WeeklySlot, ...], min_size: int) -> bool:
     """Enough of the variant's waiting people can reach the venue and attend the track to fill a group."""
-    return sum(1 for d in waiting if office_allowed(d, venue.office_code) and available_on(d.availability, slots)) >= min_size
+    return _compatible(waiting, venue, slots) >= min_size
 
 
 def _step(grid: Grid, waiting: int, programme: Programme, tracks: int, horizon_weeks: int) -> int:
@@ -77,11 +127,14 @@ def _step(grid: Grid, waiting: int, programme: Programme, tracks: int, horizon_w
     return step
 
 
+def variant_of(programme_code: str, pathway: str, offence_cohort: str, ldc: bool, sex: str) -> Variant:
+    return programme_code, pathway, offence_cohort, ldc, sex if sex in ("MALE", "FEMALE") else "MIXED"
+
+
 def _variants(demands: Sequence[s.Demand]) -> dict[Variant, list[s.Demand]]:
     grouped: dict[Variant, list[s.Demand]] = {}
     for d in demands:
-        sex = d.sex if d.sex in ("MALE", "FEMALE") else "MIXED"
-        grouped.setdefault((d.programme_code, d.pathway, d.offence_cohort, d.ldc, sex), []).append(d)
+        grouped.setdefault(variant_of(d.programme_code, d.pathway, d.offence_cohort, d.ldc, d.sex), []).append(d)
     return grouped
 
 

@@ -20,7 +20,7 @@ from engine.domain.model import Cohort, CohortStatus, Facilitator, Person, Refer
 from engine.domain.statuses import ReferralStatus as S
 from engine.domain.rules import EngineRules
 from engine.ports import UnitOfWork
-from engine.services.candidates import Grid, grid_cohorts
+from engine.services.candidates import Grid, Variant, grid_cohorts, lookahead_cohorts, variant_of
 from engine.services.overrides import with_overrides
 from solver import schema as s
 from solver.rules import Ledger
@@ -78,6 +78,14 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
     gridded = [c for c in grid_cohorts(region, as_of, params.horizon_weeks, demands, offices, rules.catalogue,
                                        rules.is_holiday, grid) if c.cohort_id not in cohorts] if grid else []
     options += [cohort_option(c, (), rules, as_of) for c in gridded]
+    if grid and grid.lookahead_weeks:
+        ahead = [(c, n) for c, n in lookahead_cohorts(region, as_of, params.horizon_weeks, demands, offices,
+                                                      rules.catalogue, rules.is_holiday, grid,
+                                                      recent_arrivals(referrals, people, as_of, grid.lookahead_weeks))
+                 if c.cohort_id not in cohorts and c.cohort_id not in {g.cohort_id for g in gridded}]
+        # the plan fills now what the forecast does not: the option's minimum less the expected joiners
+        options += [replace(cohort_option(c, (), rules, as_of), min_size=c.min_size - n) for c, n in ahead]
+        gridded += [c for c, _ in ahead]
     cohorts.update({c.cohort_id: c for c in gridded})
     staff = uow.facilitators.where(region_code=region)
     restaffed = restaffing(options, {cid for cid, c in cohorts.items() if staff_fixed(c)}, staff, as_of)
@@ -89,6 +97,19 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
     pinned = {r.referral_id for group in members.values() for r in group}
     return Snapshot(problem, {r.referral_id: r for r in referrals}, cohorts, deadlines, pinned,
                     frozenset(c.cohort_id for c in gridded), people, restaffed)
+
+
+def recent_arrivals(referrals: Sequence[Referral], people: Mapping[str, Person], as_of: date,
+                    weeks: int) -> dict[Variant, int]:
+    """Variant → referrals made in the ``weeks`` before ``as_of`` among those the plan reads (the waiting list
+    and running groups' members): what is known of each variant's arrival rate when the plan is made."""
+    since = as_of - timedelta(weeks=weeks)
+    out: dict[Variant, int] = {}
+    for r in referrals:
+        if since < r.referred_on <= as_of and r.crn in people:
+            key = variant_of(r.programme_code, r.pathway, r.offence_cohort, r.ldc, people[r.crn].sex)
+            out[key] = out.get(key, 0) + 1
+    return out
 
 
 def staff_fixed(cohort: Cohort) -> bool:

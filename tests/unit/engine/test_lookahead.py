@@ -1,0 +1,97 @@
+"""Look-ahead for rare variants: a group too few wait for now opens when the arrival forecast makes up its minimum."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from engine.domain.calendar import no_holidays
+from engine.domain.model import CohortStatus, Office
+from engine.domain.programmes import load_catalogue
+from engine.services.candidates import Grid, grid_cohorts, lookahead_cohorts
+from engine.services.planning import Planner
+from solver import schema as s
+from solver.model import CpSatAllocator
+from tests.support.events import facilitator, person_with_referral
+from tests.unit.engine.harness import Harness
+from tests.unit.solver.factories import make_demand
+
+CATALOGUE = load_catalogue()
+HUB = Office("HUB", "P1", rooms=1)
+WOMEN = ("BC-M", "MODERATE", "GENERAL_OFFENCE", False, "FEMALE")
+AS_OF = date(2025, 2, 3)  # a Monday
+
+
+def women(n: int):
+    return [make_demand(referral_id=f"W{i}", crn=f"Y{i}", programme_code="BC-M", sex="FEMALE") for i in range(n)]
+
+
+def ahead(demands, arrivals, **settings):
+    grid = Grid(**({"lookahead_weeks": 26} | settings))
+    return lookahead_cohorts("RS", AS_OF, 52, demands, (HUB,), CATALOGUE, no_holidays, grid, arrivals)
+
+
+def test_a_forecast_makes_up_what_the_waiting_list_lacks_at_the_first_start_it_can():
+    assert CATALOGUE.get("BC-M").min_size == 6
+    offered = ahead(women(4), {WOMEN: 13})  # half a woman a week: two more expected by the fourth week
+    assert offered and all(c.sex == "FEMALE" for c, _ in offered)
+    assert all(n == 2 for _, n in offered)  # the plan must place the other four now
+    cohort = min(offered, key=lambda x: x[0].start_date)[0]
+    assert AS_OF + timedelta(weeks=4) <= cohort.start_date - timedelta(days=14) < AS_OF + timedelta(weeks=6)
+    assert grid_cohorts("RS", AS_OF, 52, women(4), (HUB,), CATALOGUE, no_holidays, Grid()) == []  # the grid alone: none
+
+
+def test_no_forecast_no_look_ahead_group():
+    assert ahead(women(4), {}) == []
+    assert ahead(women(4), {("BC-M", "MODERATE", "GENERAL_OFFENCE", False, "MALE"): 26}) == []
+
+
+def test_the_forecast_never_makes_up_more_than_its_share_of_the_minimum():
+    assert ahead(women(2), {WOMEN: 100}) == []  # four of six to come: too many to bet a group on
+    assert ahead(women(3), {WOMEN: 100}) != []
+    assert ahead(women(3), {WOMEN: 100}, lookahead_share=0.3) == []
+
+
+def test_a_track_the_grid_offers_already_gets_no_look_ahead_group():
+    assert grid_cohorts("RS", AS_OF, 52, women(6), (HUB,), CATALOGUE, no_holidays, Grid())
+    assert ahead(women(6), {WOMEN: 13}) == []
+
+
+# The same through the planner and CP-SAT: four women wait, all referred in the last four weeks.
+T = datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def h(store) -> Harness:
+    h = Harness(store)
+    h.feed(*[line for i in range(4) for line in person_with_referral(f"W{i:06d}", at=T, sex="FEMALE", months=12)],
+           facilitator("F1"), facilitator("F2"))
+    with h.db.uow() as uow:
+        uow.save_offices("RS", [Office("RS-P01-O1", "RS-P01", rooms=1)])
+        uow.commit()
+    return h
+
+
+def planner(h: Harness, grid: Grid) -> Planner:
+    return Planner(h.db.uow, CpSatAllocator(), h.rules, s.Params(time_limit_s=5, workers=1), grid)
+
+
+def test_the_plan_opens_the_rare_group_the_forecast_fills_and_reserves_its_facilitators(h):
+    outcome = planner(h, Grid(lookahead_weeks=4)).plan("RS", date(2025, 2, 3))
+    assert outcome.opened == 1 and outcome.made == 4
+    cohort_id = outcome.plan.opened[0].cohort_id
+    with h.db.uow() as uow:
+        stored = uow.cohorts.get(cohort_id)
+    assert stored.sex == "FEMALE" and stored.status == CohortStatus.CONFIRMED
+    assert stored.min_size == 6 and set(stored.facilitator_ids) == {"F1", "F2"}  # its minimum stays the programme's
+
+
+@pytest.mark.parametrize("grid, as_of", [(Grid(), date(2025, 2, 3)),                       # look-ahead off
+                                         (Grid(lookahead_weeks=4), date(2025, 3, 3))])     # no referral lately
+def test_without_a_forecast_the_rare_group_does_not_open(h, grid, as_of):
+    outcome = planner(h, grid).plan("RS", as_of)
+    assert outcome.opened == 0 and outcome.made == 0
+    assert {u.reason for u in outcome.plan.unallocated} <= {s.UnallocatedReason.NO_COMPATIBLE_COHORT,
+                                                             s.UnallocatedReason.TOO_FEW_WAITING}
+    assert replace(grid, lookahead_weeks=0) == Grid()
