@@ -6,6 +6,7 @@ partial change behind; the ingest service turns the error into a dead letter.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
@@ -48,6 +49,9 @@ class Context:
     touched_crns: set[str] = field(default_factory=set)  # people whose facts changed: their places are re-checked
     touched_cohorts: set[str] = field(default_factory=set)  # cohorts whose definition or membership changed
     clock: datetime | None = None  # the event clock before this event: the latest event time applied
+    # The payload's codes were checked against this engine's reference data already (the ingest's refusal of a
+    # message alone, engine/services/admission.py): the handler's own check would find the same, so it is skipped.
+    codes_checked: bool = False
 
     @property
     def today(self) -> date:
@@ -59,7 +63,7 @@ class Context:
     def now(self) -> datetime:
         return self.envelope.occurred_at
 
-    @property
+    @cached_property
     def event_id(self) -> str:
         return str(self.envelope.event_id)
 

@@ -1,6 +1,7 @@
 """Generic SQL repository: identity map, snapshot-based change detection, batched upserts."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Callable, Generic, Iterable, TypeVar
@@ -10,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.persistence.identity_map import IdentityMap
+from engine.persistence.tables import UtcDateTime
 
 T = TypeVar("T")
 
@@ -59,9 +61,21 @@ def _compiled(stmt, columns: tuple[str, ...], dialect) -> tuple[str, Callable[[d
     statements come from caches too."""
     compiled = stmt.values({c: bindparam(c) for c in columns}).compile(dialect=dialect)
     names = tuple(compiled.positiontup)
-    processors = [stmt.table.c[n].type._cached_bind_processor(dialect) for n in names]
+    processors = [_sqlite_utc_text if dialect.name == "sqlite" and isinstance(stmt.table.c[n].type, UtcDateTime)
+                  else stmt.table.c[n].type._cached_bind_processor(dialect) for n in names]
     values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
     return str(compiled), values, tuple((i, p) for i, p in enumerate(processors) if p)
+
+
+def _sqlite_utc_text(value: datetime | None) -> str | None:
+    """What :class:`UtcDateTime` binds on SQLite, in one C call: the instant in UTC as SQLAlchemy's SQLite
+    ``DATETIME`` stores it (``YYYY-MM-DD HH:MM:SS.ffffff``, no offset). Checked against SQLAlchemy's own
+    processor in tests/unit/engine/test_persistence_fast_paths.py."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
 
 
 def insert_many(session: Session, row_cls: type, rows: list[dict[str, Any]]) -> None:

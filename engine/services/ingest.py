@@ -208,18 +208,20 @@ class Ingestor:
                 self._record(run, event.envelope, "REJECTED", digest, item.raw,
                              item.received_at or datetime.now(timezone.utc))
                 return
-            self._apply(run, item, event, digest)
+            self._apply(run, item, event, digest, event_id, codes_checked=True)  # refusal() checked the codes
         elif digest_of(first) in (None, digest):
             run.result.duplicates += 1
         else:
             self._conflict(run, item, event, first)
 
-    def _apply(self, run: _Run, item: RawEvent, event: Decoded, digest: str) -> None:
+    def _apply(self, run: _Run, item: RawEvent, event: Decoded, digest: str, event_id: str | None = None,
+               codes_checked: bool = False) -> None:
         uow, result = run.uow, run.result
         envelope = event.envelope
-        event_id = str(envelope.event_id)
+        event_id = event_id or str(envelope.event_id)
         seen_at = item.received_at or datetime.now(timezone.utc)
-        ctx = Context(uow, envelope, self.rules, clock=run.now())
+        ctx = Context(uow, envelope, self.rules, clock=run.now(), codes_checked=codes_checked)
+        ctx.event_id = event_id  # (a cached property: str of a UUID is not free)
         try:
             HANDLERS[envelope.event_type](ctx, event.payload)
             reconcile_touched(ctx)  # the delivery team's claims decided again where the event changed their facts
@@ -235,15 +237,15 @@ class Ingestor:
             result.parked += 1
             return
         except Stale as stale:
-            self._record(run, envelope, "STALE", digest, item.raw, seen_at)
+            self._record(run, envelope, "STALE", digest, item.raw, seen_at, event_id)
             log.info("ignored stale %s %s: %s", envelope.event_type, event_id, stale)
             result.stale += 1
             return
         except DomainError as exc:
             self._reject(uow, item, f"{envelope.event_type} rejected: {exc}", event_id, result)
-            self._record(run, envelope, "REJECTED", digest, item.raw, seen_at)
+            self._record(run, envelope, "REJECTED", digest, item.raw, seen_at, event_id)
             return
-        self._record(run, envelope, "APPLIED", digest, item.raw, seen_at)
+        self._record(run, envelope, "APPLIED", digest, item.raw, seen_at, event_id)
         result.applied += 1
         result.dirty_regions |= {r for r in ctx.dirty_regions if r}
         if result.clock is None or envelope.occurred_at > result.clock:
@@ -251,8 +253,9 @@ class Ingestor:
         self._release(run, item, ctx.unparked)
 
     @staticmethod
-    def _record(run: _Run, envelope: Envelope, outcome: str, digest: str, raw: str, seen_at: datetime) -> None:
-        event_id = str(envelope.event_id)
+    def _record(run: _Run, envelope: Envelope, outcome: str, digest: str, raw: str, seen_at: datetime,
+                event_id: str | None = None) -> None:
+        event_id = event_id or str(envelope.event_id)
         run.uow.mark_processed(event_id, envelope.event_type, envelope.occurred_at, outcome, digest, raw, seen_at)
         run.seen[event_id] = SeenCopy(event_id, outcome, digest, raw, seen_at)
 
