@@ -45,7 +45,7 @@ Version = tuple[tuple[str, str], ...]
 Stamp = Hashable
 
 MAX_ANSWERS = 4096  # answers kept per process (lists per region, status and date; referrals); the least recent go
-MAX_AGE_S = 30.0  # longest an answer is served under a version other than the one it was computed at
+MAX_AGE_S = 60.0  # longest an answer is served under a version other than the one it was computed at
 REGION_MARKS = ("dirty:", "plan_version:", "last_planned:", "alert_sweeps:")  # a region's own marks (prefix + region)
 SHARED_MARKS = ("max:alert_actions",)  # marks of every region's answers (alert actions: rows of no region's marks)
 ALL_REGIONS = "*"
