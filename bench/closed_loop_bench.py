@@ -62,6 +62,7 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
     bounds = measure(engine.settings.database_url, events, params.start, last.as_of, ceiling_s) if ceiling_s else {}
     share = metrics.start_share(q.requirement_outcomes(last.as_of), params.start, last.as_of)
     counts = q.outbox_counts()
+    cells = group_cells(engine, q.requirement_outcomes(last.as_of), params.start, last.as_of)
     q.close()
     return {"profile": profile, "seed": seed, "scale": scale, "allocator": allocator, "move_threshold": move_threshold, "orders_ended": share.orders_ended,
             "started_in_time": share.started_in_time, "share": round(share.share, 4),
@@ -75,7 +76,29 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
             # checked flow warm start stood (solver.model.solve), which are not fallbacks
             "fallback_weeks": [str(p.as_of) for p in summary.plans if p.plan.status == "FALLBACK"],
             "flow_stood": sum("flow warm start stands" in p.plan.note for p in summary.plans),
-            "seconds": round(seconds, 1), **_ceiling_columns(bounds)}
+            "seconds": round(seconds, 1), **cells, **_ceiling_columns(bounds)}
+
+
+GROUPS = {"sex": lambda r, p: p.sex, "ldc": lambda r, p: "LDC" if r.ldc else "not LDC",
+          "ethnicity": lambda r, p: p.ethnicity_group or "", "pdu": lambda r, p: p.pdu_code}
+
+
+def group_cells(engine, outcomes: list[dict], window_start, as_of) -> dict[str, str]:
+    """"group <dimension>=<value>" → "orders ended/started in time" for every value of sex, LDC, ethnicity
+    group and PDU (the issue's equity target: groups of 10 or more), without the ceiling."""
+    rows = [r for r in outcomes if metrics.counted(r, window_start, as_of)]
+    with engine.database.uow() as uow:
+        referrals = {r.referral_id: r for r in uow.referrals.where(referral_id=sorted({r["referral_id"] for r in rows}))}
+        people = {p.crn: p for p in uow.people.where(crn=sorted({r.crn for r in referrals.values()}))}
+    cells: dict[str, list[int]] = {}
+    for row in rows:
+        referral = referrals[row["referral_id"]]
+        person = people[referral.crn]
+        for dimension, value_of in GROUPS.items():
+            cell = cells.setdefault(f"group {dimension}={value_of(referral, person)}", [0, 0])
+            cell[0] += 1
+            cell[1] += metrics.started_in_time(row, as_of)
+    return {k: f"{a}/{b}" for k, (a, b) in sorted(cells.items())}
 
 
 def _ceiling_columns(bounds: dict) -> dict:
@@ -119,9 +142,9 @@ def main() -> None:
                     rows.append(run(seed, args.weeks, allocator, args.time_limit, Path(tmp), progress, threshold,
                                     args.ceiling_time_limit, args.scale, args.profile))
     columns = list(dict.fromkeys(k for row in rows for k in row))
-    main_columns = [c for c in columns if not c.startswith(("missed: ", "sex ", "ldc ", "caseload "))]
+    main_columns = [c for c in columns if not c.startswith(("missed: ", "sex ", "ldc ", "caseload ", "group "))]
     for title, keys in ((f"closed loop, {args.weeks} weeks, CP-SAT {args.time_limit:g} s per plan", main_columns),
-                        ("misses by cause, the caseload's ceiling, and by group (ended/started/ceiling witness)",
+                        ("misses by cause, the caseload's ceiling, and by group (ended/started[/ceiling witness])",
                          ["seed", "allocator"] + [c for c in columns if c not in main_columns])):
         if len(keys) > 2 or keys is main_columns:
             table = Table(*keys, title=title)
