@@ -865,6 +865,15 @@ class Bench:
                     console.print(f"  engine alone {kind} {code}: {r['rate']:,} events/s")
                     phases["engine_alone"].append(r)
                     self.save()
+        phases["latency"] = []  # first: short, and a shared machine's load changes less in it
+        if a.latency_events:
+            for kind in self.measured:
+                for code in codes:
+                    r = self.latency(kind, False, code)
+                    console.print(f"  latency {kind} {code}: {r['latency_ms']} ({r['seen']}/{r['events']} seen, "
+                                  f"{r['batches']} batches, rss {r['rss_mb']})")
+                    phases["latency"].append(r)
+                    self.save()
         phases["sustained"] = []
         for i in range(a.repeats):  # interleaved, so a change in the machine's load touches every kind and code alike
             for kind in self.measured:
@@ -880,15 +889,6 @@ class Bench:
             r = self.sustained(kind, PLANNING_DEFAULTS, f"worker {kind} planning defaults", codes[-1])
             console.print(f"  {kind} with planning defaults: {r['rate']:,} events/s, plans {r['plans']}")
             phases["sustained_planning_defaults"] = r
-        phases["latency"] = []
-        if a.latency_events:
-            for kind in self.measured:
-                for code in codes:
-                    r = self.latency(kind, False, code)
-                    console.print(f"  latency {kind} {code}: {r['latency_ms']} ({r['seen']}/{r['events']} seen, "
-                                  f"{r['batches']} batches, rss {r['rss_mb']})")
-                    phases["latency"].append(r)
-                    self.save()
         if a.latency_preloaded:
             kind = self.measured[0]
             for code in codes:
