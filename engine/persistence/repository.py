@@ -73,7 +73,9 @@ def _sqlite_utc_text(value: datetime | None) -> str | None:
     processor in tests/unit/engine/test_persistence_fast_paths.py."""
     if value is None:
         return None
-    if value.tzinfo is not None:
+    if value.tzinfo is timezone.utc:  # most values: no conversion to make
+        value = value.replace(tzinfo=None)
+    elif value.tzinfo is not None:
         value = value.astimezone(timezone.utc).replace(tzinfo=None)
     return value.isoformat(" ", "microseconds")
 
