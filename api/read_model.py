@@ -22,7 +22,8 @@ action on any alert; few). Two guards for what those marks could miss:
   process numbers every change of a region's marks it sees (an epoch in the stamp), so a return to earlier marks is a
   new stamp when any request of the process saw the marks in between;
 - *anything else*: an answer is served under a version other than its own for at most :data:`MAX_AGE_S` seconds
-  after it was computed. That is the documented bound on staleness for a change that moves none of the region's
+  after it was computed (each answer a time drawn between half of it and all of it, so that answers computed
+  together are not all computed again together). That is the documented bound on staleness for a change that moves none of the region's
   marks (none is known); a change that moves them is seen by the next request that reads the new version.
 
 An answer about no one region (the known regions, the pseudo-region ``*``, a referral id that does not exist) is kept
@@ -34,6 +35,7 @@ for every request, never kept here) and writes its own audit row.
 """
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections import OrderedDict
@@ -59,11 +61,13 @@ def marks_of(version: Version | dict[str, str], region: str) -> tuple[str, ...]:
 
 
 class _Entry:
-    __slots__ = ("version", "region", "stamp", "at", "value")
+    __slots__ = ("version", "region", "stamp", "until", "value")
 
-    def __init__(self, version: Version, region: str | None, stamp: Stamp, value: Any) -> None:
+    def __init__(self, version: Version, region: str | None, stamp: Stamp, value: Any, max_age_s: float) -> None:
         self.version, self.region, self.stamp, self.value = version, region, stamp, value
-        self.at = time.monotonic()
+        # served under other versions until a time drawn in the second half of the bound: answers computed
+        # together (a region's referrals after a change) do not all expire, and are computed again, at once
+        self.until = time.monotonic() + max_age_s * (0.5 + 0.5 * random.random())
 
 
 class ReadModel:
@@ -123,7 +127,7 @@ class ReadModel:
             stamp = self.region_stamp(version, about) if about is not None else None
             with self._guard:
                 self.computed += 1
-                self._answers[key] = _Entry(version, about, stamp, value)
+                self._answers[key] = _Entry(version, about, stamp, value, self.max_age_s)
                 self._answers.move_to_end(key)
                 while len(self._answers) > self.max_answers:
                     old, _ = self._answers.popitem(last=False)
@@ -136,7 +140,7 @@ class ReadModel:
         if entry is None:
             return None
         if entry.version != version:
-            if entry.region is None or time.monotonic() - entry.at > self.max_age_s:
+            if entry.region is None or time.monotonic() > entry.until:
                 return None
             if self.region_stamp(version, entry.region) != entry.stamp:
                 return None
