@@ -1,4 +1,6 @@
-"""The inbound topics consumed with aiokafka directly, inside the faust app (``COHORTPLAN_CONSUMER=aiokafka``).
+"""The inbound topics consumed with aiokafka directly, inside the faust app (``COHORTPLAN_CONSUMER=aiokafka``; not
+the default yet: ``faust``, the ingest agents, is — tests/faults scenario 4 stalled once with this path, see
+BENCHMARKS.md, session 4).
 
 faust's per-message machinery (its conductor, streams, events and acknowledgements) costs 90–106 µs of CPU
 per message counting only (BENCHMARKS.md, "Kafka worker throughput (issue 16)"): on one core that alone caps

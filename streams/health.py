@@ -63,7 +63,9 @@ class Health:
         if inbound is None:
             return dict(kind="faust", held_acks=len(self.intake.acks))
         return dict(kind="aiokafka", group=inbound.settings.inbound_group, generation=inbound.generation,
-                    resyncs=inbound.resyncs, dropped_stale=self.intake.dropped_stale)
+                    resyncs=inbound.resyncs, dropped_stale=self.intake.dropped_stale, owned=len(inbound.owned),
+                    admitting=sum(tp in self.intake.gate for tp in inbound.owned),
+                    merging=sum(tp in self.intake.merger.partitions for tp in inbound.owned))
 
     def readiness(self) -> dict[str, Any]:
         """Ready: inbound partitions owned, each one's broker end known, and at most ``ready_max_lag`` of their

@@ -43,7 +43,7 @@ class StreamSettings(BaseSettings):
                                      "(killed) loses its partitions after this long")
     batch_max: int = Field(1000, ge=1, le=100_000, description="most messages applied in one transaction")
     batch_within_s: float = Field(
-        0.005, gt=0, le=1, description="longest an ingest agent holds messages to fill a batch of batch_max "
+        0.005, gt=0, le=1, description="(consumer=faust) longest an ingest agent holds messages to fill a batch of batch_max "
         "before handing them to the merge: a backlog fills batches at once, a trickle waits at most this long. "
         "While a transaction runs, what arrives queues in the merge and goes in the next one (group commit), "
         "so batches grow with the load whatever this is; it bounds the latency it adds at low rates")
