@@ -62,6 +62,8 @@ class Worker:
         self.intake = Intake(self.service, OffsetGate(self._highwater), self.requests.request, s.merge_idle_s,
                              s.batch_max, self.engine.ingestor.clock)
         self.inbound = InboundConsumer(s, self.service, self.intake) if s.consumer == "aiokafka" else None
+        if not self.inbound:  # faust's consumer is positioned from the database's offsets (seek_to_applied)
+            self.intake.gate.can_seek, self.intake.seeker = True, self._seek
         self.watch = LoopWatch()
         self.health = Health(s.worker_id, self.app.is_leader, self.service, self.intake, self.scheduler, self.watch,
                              s.ready_max_lag)
@@ -122,6 +124,9 @@ class Worker:
     async def _replan(self, stream) -> None:
         async for event in stream.events():
             self.requests.received(text(event.key))
+
+    async def _seek(self, tp: tuple[str, int], offset: int) -> None:
+        await self.app.consumer.seek(TP(*tp), offset)
 
     def _highwater(self, tp: tuple[str, int]) -> int | None:
         if self.inbound:

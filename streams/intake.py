@@ -23,6 +23,7 @@ from streams.merge import TP, EventTimeMerger
 from streams.service import DatabaseWasDown, EngineService
 
 log = logging.getLogger(__name__)
+MAX_REFETCH = 3  # times a partition is read again from the expected offset before a gap is accepted
 
 
 def text(value: bytes | str | None) -> str:
@@ -48,14 +49,23 @@ def raw_event(message: Any) -> RawEvent:
 class OffsetGate:
     """The next offset to admit per inbound partition, starting from the database's applied offsets."""
 
-    def __init__(self, highwater: Callable[[TP], int | None]) -> None:
+    def __init__(self, highwater: Callable[[TP], int | None], can_seek: bool = False) -> None:
         self._highwater = highwater  # the broker's end of a partition at the last fetch; None: unknown
         self._expected: dict[TP, int] = {}
         self.gaps = 0
+        self.can_seek = can_seek  # the consumer can be sent back to a partition's next expected offset
+        self._refetch: dict[TP, list[int]] = {}  # per partition in a gap: [expected, lowest offset seen, seeks]
+        self.seeks: dict[TP, int] = {}  # asked for, not yet done: partition → offset to read from
 
     def reset(self, partitions: Iterable[TP], applied: dict[TP, int]) -> None:
         """Own exactly these partitions now, each resuming after its applied offset."""
         self._expected = {tp: applied[tp] + 1 if tp in applied else 0 for tp in partitions}
+        self._refetch.clear()
+        self.seeks.clear()
+
+    def take_seeks(self) -> dict[TP, int]:
+        seeks, self.seeks = self.seeks, {}
+        return seeks
 
     def forget(self, partitions: Iterable[TP]) -> None:
         """These partitions are not owned any more."""
@@ -69,18 +79,44 @@ class OffsetGate:
         """Admit each partition's messages once, contiguously from the database's stored offset.
 
         Messages below the next expected offset were applied already (the committed offset lags the
-        database after a crash): they are dropped. Commits never run ahead of the database, so a gap
-        means someone else moved this group's offsets: it is logged and counted, then accepted.
+        database after a crash): they are dropped. A message past the next expected offset (a gap: the
+        consumer was positioned past what the database applied, e.g. by a group offset committed ahead of
+        it, or messages fetched before a rebalance and dropped with the partition) is not admitted: the
+        consumer is sent back to the expected offset (:attr:`seeks`), up to :data:`MAX_REFETCH` times. Only
+        a gap that re-reading cannot close (the broker no longer has those offsets) is logged, counted and
+        accepted.
         """
         tp = (item.origin, item.partition or 0)
         expected = self._expected.get(tp)
         if expected is not None and item.offset is not None and item.offset < expected:
             return False
         if expected is not None and item.offset is not None and item.offset > expected:
+            if self._refetch_instead(tp, expected, item.offset):
+                return False
             self.gaps += 1
-            log.error("%s[%d]: offsets %d..%d were never applied here and are skipped (someone moved the "
-                      "group's committed offsets?)", *tp, expected, item.offset - 1)
+            log.error("%s[%d]: offsets %d..%d are not on the broker any more (re-read %d times) and are skipped",
+                      *tp, expected, item.offset - 1, MAX_REFETCH)
+        self._refetch.pop(tp, None)
         self._expected[tp] = (item.offset or 0) + 1
+        return True
+
+    def _refetch_instead(self, tp: TP, expected: int, offset: int) -> bool:
+        """Whether to drop this message and read the partition again from ``expected``. Messages after the
+        first one past the gap were fetched before the seek took effect and are dropped quietly; a message at
+        or before the lowest offset seen means the re-read came back past the gap again."""
+        if not self.can_seek:
+            return False
+        state = self._refetch.get(tp)
+        if state is None or state[0] != expected:
+            state = self._refetch[tp] = [expected, offset, 0]
+        if offset <= state[1]:
+            if state[2] >= MAX_REFETCH:
+                return False
+            state[2] += 1
+            self.seeks[tp] = expected
+            log.warning("%s[%d]: offset %d arrived when %d was expected (the database's next); reading the "
+                        "partition again from %d", *tp, offset, expected, expected)
+        state[1] = min(state[1], offset)
         return True
 
     def behind(self, tp: TP) -> bool:
@@ -145,6 +181,7 @@ class Intake:
         self.acks = PendingAcks()
         self.applied_next: dict[TP, int] = {}  # per owned inbound partition: the next offset to apply
         self.on_outage: Callable[[], Awaitable[None]] | None = None  # the aiokafka path's re-sync from the database
+        self.seeker: Callable[[TP, int], Awaitable[None]] | None = None  # the faust path: send its consumer back
         self.dropped_stale = 0  # records of partitions not owned (any more) when they arrived: never admitted
         self.merger = EventTimeMerger(self.apply, idle_s, batch_max, caught_up=gate.caught_up, behind=gate.behind,
                                       clock=clock)
@@ -157,7 +194,16 @@ class Intake:
             if self.gate.admit(item):
                 self.acks.hold(item, event)
                 admitted.append(item)
+        for tp, offset in self.gate.take_seeks().items():
+            await self.seeker(tp, offset)
         await self.merger.submit(admitted)
+
+    async def seek_to_applied(self, partitions: Iterable[TP]) -> None:
+        """Position the consumer of these (just assigned) partitions after the database's applied offsets: the
+        database, not the group's committed offsets, says where each resumes."""
+        if self.seeker is not None:
+            for tp in partitions:
+                await self.seeker(tp, self.applied_next.get(tp, 0))
 
     async def take_records(self, items: Iterable[RawEvent]) -> int:
         """A fetch of the aiokafka consumer (nothing to acknowledge): admit and queue for the merge. A record of

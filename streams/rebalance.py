@@ -26,6 +26,8 @@ class PartitionAssignment:
         self.scheduler.own(self._replan(assignment))
         inbound = self._inbound(assignment)
         self.intake.assign(inbound, await self.service.offsets())
+        if inbound:
+            await self.intake.seek_to_applied(inbound)
         log.info("worker %s owns re-plan partitions %s", self.settings.worker_id, sorted(self.scheduler.owned))
         await self.scheduler.take(self.scheduler.owned)
         await self.scheduler.resume()
