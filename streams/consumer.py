@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 FETCH_WAIT_MS = 200     # getmany returns as soon as anything arrived; this only bounds an idle wait
 COMMIT_EVERY_S = 1.0    # the group's committed offsets (informational) follow the database this often
+COMMIT_TIMEOUT_S = 5.0  # ...and a commit that does not come back in this long is given up (the next one follows)
 RETRY_S = (0.5, 1.0, 2.0, 5.0)
 
 
@@ -63,6 +64,7 @@ class InboundConsumer(ConsumerRebalanceListener):
         self.resyncs = 0
         self._committed: dict[TP, int] = {}
         self._last_commit = 0.0
+        self._committing: asyncio.Task | None = None
         intake.on_outage = self.resync
 
     def _make(self) -> AIOKafkaConsumer:
@@ -170,7 +172,8 @@ class InboundConsumer(ConsumerRebalanceListener):
             return 0
         items = [raw_event(record) for records in batches.values() for record in records]
         queued = await self.intake.take_records(items)
-        await self._commit()
+        if self._committing is None or self._committing.done():  # never in the fetch's way: a commit can wait
+            self._committing = asyncio.create_task(self._commit())  # for the group coordinator for a long time
         return queued
 
     async def _commit(self, force: bool = False) -> None:
@@ -184,12 +187,14 @@ class InboundConsumer(ConsumerRebalanceListener):
         if not offsets:
             return
         try:
-            await self.consumer.commit(offsets)
+            await asyncio.wait_for(self.consumer.commit(offsets), COMMIT_TIMEOUT_S)
             self._committed.update({(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()})
         except Exception as exc:  # noqa: BLE001 - only operators read them; the next round tries again
             log.debug("committing the inbound group's offsets failed: %r", exc)
 
     async def _stop(self, consumer: AIOKafkaConsumer) -> None:
+        if self._committing is not None:
+            self._committing.cancel()
         try:
             await consumer.stop()
         except Exception:  # noqa: BLE001 - stopping anyway
