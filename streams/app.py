@@ -19,6 +19,7 @@
 """
 from __future__ import annotations
 
+import logging
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ from streams.replan import ReplanRequests, ReplanScheduler
 from streams.service import EngineService
 from streams.settings import StreamSettings
 from streams.watermarks import WatermarkExchange
+
+log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 0.1
 SCHEDULE_S = 0.2
@@ -125,8 +128,13 @@ class Worker:
         async for event in stream.events():
             self.requests.received(text(event.key))
 
-    async def _seek(self, tp: tuple[str, int], offset: int) -> None:
-        await self.app.consumer.seek(TP(*tp), offset)
+    async def _seek(self, offsets: dict[tuple[str, int], int]) -> None:
+        """On faust's consumer thread (its plain ``seek`` races the fetcher there); a partition revoked meanwhile
+        is left to its next owner."""
+        try:
+            await self.app.consumer.seek_wait({TP(*tp): offset for tp, offset in offsets.items()})
+        except Exception:  # noqa: BLE001 - e.g. not assigned any more; the gate asks again if a gap remains
+            log.warning("could not position the consumer at %s", offsets, exc_info=True)
 
     def _highwater(self, tp: tuple[str, int]) -> int | None:
         if self.inbound:

@@ -181,7 +181,7 @@ class Intake:
         self.acks = PendingAcks()
         self.applied_next: dict[TP, int] = {}  # per owned inbound partition: the next offset to apply
         self.on_outage: Callable[[], Awaitable[None]] | None = None  # the aiokafka path's re-sync from the database
-        self.seeker: Callable[[TP, int], Awaitable[None]] | None = None  # the faust path: send its consumer back
+        self.seeker: Callable[[dict[TP, int]], Awaitable[None]] | None = None  # the faust path: send its consumer back
         self.dropped_stale = 0  # records of partitions not owned (any more) when they arrived: never admitted
         self.merger = EventTimeMerger(self.apply, idle_s, batch_max, caught_up=gate.caught_up, behind=gate.behind,
                                       clock=clock)
@@ -194,16 +194,16 @@ class Intake:
             if self.gate.admit(item):
                 self.acks.hold(item, event)
                 admitted.append(item)
-        for tp, offset in self.gate.take_seeks().items():
-            await self.seeker(tp, offset)
+        seeks = self.gate.take_seeks()
+        if seeks and self.seeker is not None:
+            await self.seeker(seeks)
         await self.merger.submit(admitted)
 
     async def seek_to_applied(self, partitions: Iterable[TP]) -> None:
         """Position the consumer of these (just assigned) partitions after the database's applied offsets: the
         database, not the group's committed offsets, says where each resumes."""
         if self.seeker is not None:
-            for tp in partitions:
-                await self.seeker(tp, self.applied_next.get(tp, 0))
+            await self.seeker({tp: self.applied_next.get(tp, 0) for tp in partitions})
 
     async def take_records(self, items: Iterable[RawEvent]) -> int:
         """A fetch of the aiokafka consumer (nothing to acknowledge): admit and queue for the merge. A record of
