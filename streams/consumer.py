@@ -95,6 +95,7 @@ class InboundConsumer(ConsumerRebalanceListener):
                         "their next owner applies it again", self.settings.worker_id, len(gone), REVOKE_WAIT_S)
         await self._commit(force=True)
         self.intake.revoke(gone)
+        self.intake.gate.forget(gone)  # a record of them still arriving is dropped, never admitted
         self.owned = [tp for tp in self.owned if tp not in gone]
         log.info("worker %s gives up inbound partitions %s", self.settings.worker_id, _names(gone))
 

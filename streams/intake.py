@@ -272,5 +272,4 @@ class Intake:
         """Unapplied messages of revoked partitions are dropped, never acknowledged."""
         for tp in partitions:
             self.applied_next.pop(tp, None)
-        self.gate.forget(partitions)
         self.acks.forget(self.merger.revoke(partitions))

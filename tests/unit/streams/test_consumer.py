@@ -150,7 +150,7 @@ async def test_records_fetched_before_a_rebalance_or_of_a_partition_not_owned_ar
         assert await worker.inbound.poll() == 0 and worker.intake.merger.buffered == 0
 
         sentences = worker.settings.topic_sentences
-        worker.intake.revoke([(sentences, 0)])
+        await worker.inbound.on_partitions_revoked([TopicPartition(sentences, 0)])
         fake.getmany = real
         for tp in fake.position:
             fake.position[tp] = 0
