@@ -27,6 +27,7 @@ class SharedRead(Generic[T]):
         self._answer: tuple[T | None, BaseException | None] = (None, None)  # ... and what it found
         self._reading = False
         self.reads = 0  # reads made (tests read it)
+        self.waiting = 0  # callers waiting for a read to finish (tests read it)
 
     def __call__(self) -> T:
         with self._cond:
@@ -35,7 +36,11 @@ class SharedRead(Generic[T]):
                 if not self._reading:
                     self._reading, self._next = True, mine + 1
                     break  # this caller makes read ``mine``: those arriving from now on wait for the next
-                self._cond.wait()
+                self.waiting += 1
+                try:
+                    self._cond.wait()
+                finally:
+                    self.waiting -= 1
             else:
                 return self._take()
         answer: tuple[T | None, BaseException | None]

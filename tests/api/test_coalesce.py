@@ -3,11 +3,11 @@ arrived (what makes a shared state version as fresh as a request's own)."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from api.coalesce import SharedRead
+from tests.support.polling import wait_until
 
 
 def test_callers_arriving_during_a_read_share_the_next_one_never_the_one_under_way():
@@ -24,17 +24,15 @@ def test_callers_arriving_during_a_read_share_the_next_one_never_the_one_under_w
     first: list[int] = []
     leader = threading.Thread(target=lambda: first.append(shared()))
     leader.start()
-    while not started:
-        time.sleep(0.001)
+    wait_until(lambda: started, timeout=10, interval=0.001)
     commits[0] = 1  # a change committed while the first read runs, before the others arrive
     answers: list[int] = []
     others = [threading.Thread(target=lambda: answers.append(shared())) for _ in range(8)]
     for thread in others:
         thread.start()
-    time.sleep(0.05)
+    wait_until(lambda: shared.waiting == len(others), timeout=10, interval=0.001)  # all arrived during read 1
     release[0].set()
-    while len(started) < 2:
-        time.sleep(0.001)
+    wait_until(lambda: len(started) >= 2, timeout=10, interval=0.001)
     release[1].set()
     for thread in [leader, *others]:
         thread.join(10)

@@ -9,6 +9,7 @@ from engine.bootstrap import bootstrap
 from engine.settings import EngineSettings
 from streams import service as service_module
 from tests.support.events import person_with_referral
+from tests.support.outage import database_down
 from tests.support.polling import wait_until_async
 from tests.unit.streams.test_consumer import FakeConsumer, _applied, _send, _worker, running
 
@@ -37,24 +38,11 @@ async def test_after_a_database_outage_the_stream_resumes_from_the_offsets_the_d
             _send(worker, fake, lost)
             await wait_until_async(lambda: _applied(worker, len(first + lost)), timeout=10)
 
-            outage = {"probes_left": 1}
-            process, clock = worker.service.ingestor.process, worker.service.planner.clock
+            def crash() -> None:  # the commits of `lost` are gone
+                with sqlite3.connect(path) as live:
+                    snapshot.backup(live)
 
-            def crashed(batch):
-                if outage["probes_left"] > 0:
-                    with sqlite3.connect(path) as live:
-                        snapshot.backup(live)  # the crash: the commits of `lost` are gone
-                    raise ConnectionError("database down")
-                return process(batch)
-
-            def down_clock():
-                if outage["probes_left"] > 0:
-                    outage["probes_left"] -= 1
-                    raise ConnectionError("database down")
-                return clock()
-
-            monkeypatch.setattr(worker.service.ingestor, "process", crashed)
-            monkeypatch.setattr(worker.service.planner, "clock", down_clock)
+            database_down(monkeypatch, worker.service, probes=1, on_failure=crash)
             fake.seeks.clear()
             _send(worker, fake, later)
             total = len(first + lost + later)

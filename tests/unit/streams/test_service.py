@@ -13,6 +13,7 @@ from engine.settings import EngineSettings
 from streams import service as service_module
 from streams.service import EngineService
 from tests.support.events import person_with_referral
+from tests.support.outage import database_down
 from tests.support.stores import MemoryTestStore
 
 
@@ -52,22 +53,7 @@ def test_a_batch_that_failed_only_because_the_database_was_down_is_applied_whole
                                                                                                   size):
     """Issue 16 scenario 4's finding: an outage is not the batch's fault — nothing is split or dead-lettered."""
     lines = [line for n in range(size) for line in person_with_referral(f"X00000{n + 1}")]
-    outage = {"probes_left": 2}  # the database stays down for the first two probes after the failure
-    process, clock = svc.ingestor.process, svc.planner.clock
-
-    def down_process(batch):
-        if outage["probes_left"] > 0:
-            raise ConnectionError("database down")
-        return process(batch)
-
-    def down_clock():
-        if outage["probes_left"] > 0:
-            outage["probes_left"] -= 1
-            raise ConnectionError("database down")
-        return clock()
-
-    monkeypatch.setattr(svc.ingestor, "process", down_process)
-    monkeypatch.setattr(svc.planner, "clock", down_clock)
+    database_down(monkeypatch, svc, probes=2)  # down for the first two probes after the failure
     result = asyncio.run(svc.apply(_batch(lines)))
     assert result.dead_lettered == 0 and result.applied + result.parked == len(lines)
     assert svc.stats.isolated == 0 and svc.stats.batches == 1 and svc.stats.retries == 1
