@@ -67,12 +67,18 @@ def worker(
 
     from engine.settings import EngineSettings
     from streams.app import Worker
-    from streams.ops import announce
+    from streams.ops import SharedSQLite, announce, sole_sqlite_worker
 
     settings = _settings(broker)
     group = settings.app_id if settings.inbound_group == settings.app_id else \
         f"{settings.app_id} (inbound topics: {settings.inbound_group}, {settings.consumer})"
-    announce(database_url or EngineSettings().database_url, settings.broker_url, group, settings.worker_id)
+    url = database_url or EngineSettings().database_url
+    announce(url, settings.broker_url, group, settings.worker_id)
+    try:
+        sole_sqlite_worker(url)
+    except SharedSQLite as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     engine = open_engine(database_url)
     engine.load_region()
     _declare_topics(settings)

@@ -46,3 +46,35 @@ def announce(database_url: str, broker_url: str, group: str, worker_id: str) -> 
     log.setLevel(logging.INFO)
     log.info("cohortplan worker %s starting: database %s", worker_id, without_secrets(database_url))
     log.info("cohortplan worker %s: broker %s, consumer group %s", worker_id, without_secrets(broker_url), group)
+
+
+class SharedSQLite(RuntimeError):
+    """Another worker holds this SQLite database: several workers need PostgreSQL."""
+
+
+_HELD: list = []  # the lock files this process holds, open for its lifetime
+
+
+def sole_sqlite_worker(database_url: str) -> str | None:
+    """On a SQLite database, lock ``<file>.worker.lock`` for this process's lifetime, so a second worker on the
+    same file refuses to start (on SQLite the relay's ``try_lock`` locks nothing, and two workers' relays would
+    both send the same rows). Returns the lock file's path; None for another database or an in-memory one."""
+    import fcntl
+
+    if not database_url.startswith("sqlite"):
+        return None
+    path = urlsplit(database_url).path  # sqlite:///relative.db, sqlite:////absolute.db (as SQLAlchemy reads them)
+    path = path[1:] if path.startswith("/") else path
+    if not path or path == ":memory:":
+        return None
+    lock_path = f"{path}.worker.lock"
+    handle = open(lock_path, "a+")  # noqa: SIM115 - held open until the process ends
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise SharedSQLite(f"another worker already uses the SQLite database {path} (it holds {lock_path}); "
+                           "several workers need PostgreSQL (set COHORTPLAN_DATABASE_URL to a postgresql URL), "
+                           "or stop the other worker first") from None
+    _HELD.append(handle)
+    return lock_path
