@@ -41,7 +41,6 @@ from aiokafka.structs import OffsetAndMetadata
 
 from streams.intake import Intake, raw_event
 from streams.merge import TP
-from streams.rebalance import REVOKE_WAIT_S
 from streams.service import EngineService
 from streams.settings import StreamSettings
 
@@ -90,9 +89,7 @@ class InboundConsumer(ConsumerRebalanceListener):
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         self.generation += 1
         gone = [(tp.topic, tp.partition) for tp in revoked]
-        if gone and not await self.intake.merger.settled(REVOKE_WAIT_S):  # as streams.rebalance does for faust's
-            log.warning("worker %s gives up %d inbound partitions with a batch still uncommitted after %.0f s; "
-                        "their next owner applies it again", self.settings.worker_id, len(gone), REVOKE_WAIT_S)
+        await self.intake.settle_before_giving_up(gone, self.settings.worker_id)  # as on the faust path
         await self._commit(force=True)
         self.intake.revoke(gone)
         self.intake.gate.forget(gone)  # a record of them still arriving is dropped, never admitted
@@ -125,6 +122,13 @@ class InboundConsumer(ConsumerRebalanceListener):
     def _seek(self, partitions: list[TP], applied: dict[TP, int]) -> None:
         for tp in partitions:
             self.consumer.seek(TopicPartition(*tp), applied[tp] + 1 if tp in applied else 0)
+
+    def _rewind(self) -> None:
+        """Put every owned partition back at the gate's next expected offset: a fetch dropped for its generation
+        may hold records read after a seek of the new one, and the consumer's position is past them."""
+        for tp, offset in self.intake.gate.next_offsets().items():
+            if self._assigned(tp):
+                self.consumer.seek(TopicPartition(*tp), offset)
 
     async def resync(self) -> None:
         """After a database outage: resume every owned partition from the offsets the database holds now."""
@@ -169,7 +173,9 @@ class InboundConsumer(ConsumerRebalanceListener):
         """One fetch: the records of the current generation, admitted and queued; returns how many were queued."""
         consumer, generation = self.consumer, self.generation
         batches = await consumer.getmany(timeout_ms=FETCH_WAIT_MS, max_records=self.settings.batch_max)
-        if generation != self.generation:  # a rebalance or re-sync while fetching: these positions are stale
+        if generation != self.generation:  # a rebalance or re-sync while fetching: these records are dropped,
+            if batches:                      # and the consumer, moved past them, goes back to what the gate expects
+                self._rewind()
             return 0
         items = [raw_event(record) for records in batches.values() for record in records]
         queued = await self.intake.take_records(items)

@@ -24,6 +24,7 @@ from streams.service import DatabaseWasDown, EngineService
 
 log = logging.getLogger(__name__)
 MAX_REFETCH = 3  # times a partition is read again from the expected offset before a gap is accepted
+REVOKE_WAIT_S = 20.0  # a batch in flight when partitions are revoked: how long to let it commit first
 
 
 def text(value: bytes | str | None) -> str:
@@ -62,6 +63,10 @@ class OffsetGate:
         self._expected = {tp: applied[tp] + 1 if tp in applied else 0 for tp in partitions}
         self._refetch.clear()
         self.seeks.clear()
+
+    def next_offsets(self) -> dict[TP, int]:
+        """Per owned partition, the offset it admits next."""
+        return dict(self._expected)
 
     def take_seeks(self) -> dict[TP, int]:
         seeks, self.seeks = self.seeks, {}
@@ -267,6 +272,13 @@ class Intake:
             else:
                 behind[f"{tp[0]}:{tp[1]}"] = max(0, end - next_offset)
         return behind, unknown
+
+    async def settle_before_giving_up(self, partitions: list[TP], worker_id: str) -> None:
+        """Let the batch in flight commit before these partitions go, so their next owner starts from the offsets
+        it writes (up to :data:`REVOKE_WAIT_S`; then the next owner applies it again, as duplicates)."""
+        if partitions and not await self.merger.settled(REVOKE_WAIT_S):
+            log.warning("worker %s gives up %d inbound partitions with a batch still uncommitted after %.0f s; "
+                        "their next owner applies it again", worker_id, len(partitions), REVOKE_WAIT_S)
 
     def revoke(self, partitions: list[TP]) -> None:
         """Unapplied messages of revoked partitions are dropped, never acknowledged."""

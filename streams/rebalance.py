@@ -11,7 +11,6 @@ from streams.service import EngineService
 from streams.settings import StreamSettings
 
 log = logging.getLogger(__name__)
-REVOKE_WAIT_S = 20.0  # a batch in flight when partitions are revoked: how long to let it commit first
 
 
 class PartitionAssignment:
@@ -35,9 +34,8 @@ class PartitionAssignment:
     async def on_revoked(self, app: Any, revoked: Any, **_: Any) -> None:
         self.scheduler.revoke(self._replan(revoked))
         inbound = self._inbound(revoked)
-        if inbound and not await self.intake.merger.settled(REVOKE_WAIT_S):
-            log.warning("worker %s gives up %d inbound partitions with a batch still uncommitted after %.0f s; "
-                        "their next owner applies it again", self.settings.worker_id, len(inbound), REVOKE_WAIT_S)
+        if inbound:  # none on the aiokafka path, whose consumer settles its own
+            await self.intake.settle_before_giving_up(inbound, self.settings.worker_id)
         self.intake.revoke(inbound)
 
     def _replan(self, tps: Any) -> set[int]:

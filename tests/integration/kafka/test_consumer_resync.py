@@ -48,7 +48,11 @@ async def test_after_a_database_outage_the_stream_resumes_from_the_offsets_the_d
             total = len(first + lost + later)
             await wait_until_async(lambda: _applied(worker, total), timeout=20)
         assert worker.inbound.resyncs == 1
-        assert sorted(fake.seeks) == sorted((t, held.get((t, 0), -1) + 1) for t in worker.settings.inbound_topics)
+        held_at = sorted((t, held.get((t, 0), -1) + 1) for t in worker.settings.inbound_topics)
+        topics = len(worker.settings.inbound_topics)
+        assert sorted(fake.seeks[:topics]) == held_at  # the re-sync: every partition at the database's offset
+        # a fetch under way during the re-sync is dropped and rewinds its partitions to the same offsets
+        assert set(fake.seeks[topics:]) <= set(held_at)
         q = engine.queries()
         try:
             referrals = {row["referral_id"] for row in q.canonical_state()["referrals"]}

@@ -36,10 +36,13 @@ class FakeConsumer:
         self.fetched: set[TopicPartition] = set()
         self.seeks: list[tuple[str, int]] = []
         self.committed: dict[TopicPartition, int] = {}
+        self.arrived: asyncio.Event | None = None  # made in the loop that fetches
 
     def append(self, topic: str, value: bytes) -> None:
         records = self.log[TopicPartition(topic, 0)]
         records.append(Record(topic, 0, len(records), value))
+        if self.arrived is not None:
+            self.arrived.set()
 
     def assignment(self) -> set[TopicPartition]:
         return set(self.log)
@@ -52,6 +55,15 @@ class FakeConsumer:
         return len(self.log[tp]) if tp in self.fetched else None
 
     async def getmany(self, timeout_ms: int, max_records: int) -> dict:
+        """As aiokafka's: what is there, else waits up to ``timeout_ms`` for something to arrive."""
+        if self.arrived is None:
+            self.arrived = asyncio.Event()
+        if not any(len(records) > self.position[tp] for tp, records in self.log.items()):
+            self.arrived.clear()
+            try:
+                await asyncio.wait_for(self.arrived.wait(), timeout_ms / 1000)
+            except asyncio.TimeoutError:
+                pass
         out = {}
         for tp, records in self.log.items():
             self.fetched.add(tp)
@@ -83,8 +95,7 @@ async def running(worker: Worker):
     """The fetch loop (polling the fake) and the merger task, for the duration of the block."""
     async def fetch():
         while True:
-            await worker.inbound.poll()
-            await asyncio.sleep(0.005)
+            await worker.inbound.poll()  # the fake's getmany waits for records as aiokafka's does
     tasks = [asyncio.create_task(worker.intake.run()), asyncio.create_task(fetch())]
     try:
         yield
