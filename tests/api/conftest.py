@@ -10,8 +10,11 @@
 """
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 import sqlite3
 
@@ -24,10 +27,25 @@ from api.devauth import DevIssuer
 from engine.bootstrap import Engine, bootstrap
 from engine.cli import replay_file
 from engine.reports.publish import publish_weekly_report
+from engine.services.ingest import RawEvent
 from engine.settings import EngineSettings
 from simulator import GeneratorParams, generate
 
 REGION = "RS"
+
+
+def event(event_type: str, key: str, payload: dict, version: int = 1, source: str = "ndelius") -> str:
+    """An event line as a producer sends it, dated now."""
+    return json.dumps({"event_id": str(uuid.uuid4()), "event_type": event_type, "schema_version": version,
+                       "occurred_at": datetime.now(timezone.utc).isoformat(), "source": source, "key": key,
+                       "payload": payload})
+
+
+def deprioritise(engine: Engine, item: dict) -> None:
+    """A write of the item's region: its referral (a waiting-list row) deprioritised, as the referral system says."""
+    result = engine.ingestor.process([RawEvent(event("referral.status_changed", item["crn"], {
+        "referral_id": item["referral_id"], "crn": item["crn"], "to_status": "DEPRIORITISED"}), "test", 1)])
+    assert result.applied == 1
 
 
 @dataclass(frozen=True)

@@ -5,25 +5,17 @@ Each step compares the app that keeps answers with a fresh app over the same dat
 """
 from __future__ import annotations
 
-import json
-import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import Role
 from engine.services.ingest import RawEvent
-from tests.api.conftest import REGION
+from tests.api.conftest import REGION, deprioritise, event
 
 WAITING, ALERTS = "/regions/RS/waiting-list", "/regions/RS/alerts"
 EVERYTHING = {"limit": 500}
-
-
-def event(event_type: str, key: str, payload: dict, version: int = 1) -> str:
-    return json.dumps({"event_id": str(uuid.uuid4()), "event_type": event_type, "schema_version": version,
-                       "occurred_at": datetime.now(timezone.utc).isoformat(), "source": "ndelius", "key": key,
-                       "payload": payload})
 
 
 def test_a_new_event_an_alert_action_and_a_plan_each_invalidate_the_kept_lists(engine_copy, issuer):
@@ -49,9 +41,7 @@ def test_a_new_event_an_alert_action_and_a_plan_each_invalidate_the_kept_lists(e
 
     # an event: a waiting referral deprioritised leaves the list at once
     gone = waiting["items"][0]
-    result = engine_copy.ingestor.process([RawEvent(event("referral.status_changed", gone["crn"], {
-        "referral_id": gone["referral_id"], "crn": gone["crn"], "to_status": "DEPRIORITISED"}), "test", 1)])
-    assert result.applied == 1
+    deprioritise(engine_copy, gone)
     after = same_as_fresh(WAITING)
     assert after["total"] == waiting["total"] - 1
     assert gone["referral_id"] not in {i["referral_id"] for i in after["items"]}

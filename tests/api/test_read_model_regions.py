@@ -6,26 +6,16 @@ Each answer from the app that keeps answers is compared with a fresh app over th
 """
 from __future__ import annotations
 
-import json
-import uuid
-from datetime import datetime, timezone
-
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import Role
 from api.read_model import ReadModel, marks_of
 from engine.services.ingest import RawEvent
-from tests.api.conftest import REGION
+from tests.api.conftest import REGION, deprioritise, event
 
 WAITING, ALERTS = "/regions/RS/waiting-list", "/regions/RS/alerts"
 EVERYTHING = {"limit": 500}
-
-
-def event(event_type: str, key: str, payload: dict) -> str:
-    return json.dumps({"event_id": str(uuid.uuid4()), "event_type": event_type, "schema_version": 1,
-                       "occurred_at": datetime.now(timezone.utc).isoformat(), "source": "manage-and-deliver",
-                       "key": key, "payload": payload})
 
 
 def another_regions_write(engine, n: int) -> None:
@@ -34,7 +24,7 @@ def another_regions_write(engine, n: int) -> None:
     result = engine.ingestor.process([RawEvent(event("facilitator.registered", "RW", {
         "facilitator_id": f"RW-F9{n:02d}", "region_code": "RW", "home_pdu": "RW-P01", "programmes": ["BBR"],
         "offices": ["RW-P01-O1"], "weekly_hours": 20.0,
-        "availability": [{"weekday": 0, "period": "DAYTIME"}]}), "test", 100 + n)])
+        "availability": [{"weekday": 0, "period": "DAYTIME"}]}, source="manage-and-deliver"), "test", 100 + n)])
     assert result.applied == 1
 
 
@@ -69,9 +59,7 @@ def test_another_regions_writes_keep_the_regions_answers_and_its_own_write_does_
 
     # ... and a write of RS itself: the referral leaves the waiting list, and its own answer shows its new status
     gone = waiting["items"][1]
-    result = engine_copy.ingestor.process([RawEvent(event("referral.status_changed", gone["crn"], {
-        "referral_id": gone["referral_id"], "crn": gone["crn"], "to_status": "DEPRIORITISED"}), "test", 1)])
-    assert result.applied == 1
+    deprioritise(engine_copy, gone)
     after = same_as_fresh(WAITING)
     assert after["total"] == waiting["total"] - 1
     assert same_as_fresh(referral_path, {})["status"] == "DEPRIORITISED"
