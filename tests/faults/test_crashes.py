@@ -91,11 +91,14 @@ def test_scenario_7_three_workers_one_killed_hand_over_and_no_region_is_planned_
         partition = region_partition(region, run.settings.partitions)
 
         def owner():
-            """the worker owning the region's re-plan partition, once all three have inbound partitions"""
+            """the worker owning the region's re-plan partition and holding its fence, once all three have inbound
+            partitions"""
             health = {id(w): run.scrape(w) for w in run.workers}
             if not all(h and h["merge"]["partitions"] for h in health.values()):
                 return None
-            return next((w for w in run.workers if partition in health[id(w)]["replan_partitions"]), None)
+            # /health lists the partition as soon as it is assigned, the fence is taken just after: wait for both
+            return next((w for w in run.workers if partition in health[id(w)]["replan_partitions"]
+                         and _takes(w.log_path, partition)), None)
 
         target = rng.randrange(n // 10, n // 2)
         victim = wait_until(lambda: run.progress().caught_up >= target and owner(), timeout=TIMEOUT_S,
