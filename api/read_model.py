@@ -22,9 +22,17 @@ action on any alert; few). Two guards for what those marks could miss:
   process numbers every change of a region's marks it sees (an epoch in the stamp), so a return to earlier marks is a
   new stamp when any request of the process saw the marks in between;
 - *anything else*: an answer is served under a version other than its own for at most :data:`MAX_AGE_S` seconds
-  after it was computed (each answer a time drawn between half of it and all of it, so that answers computed
-  together are not all computed again together). That is the documented bound on staleness for a change that moves none of the region's
+  after it was computed. That is the documented bound on staleness for a change that moves none of the region's
   marks (none is known); a change that moves them is seen by the next request that reads the new version.
+
+**Refreshed ahead, off the requests.** Past a time drawn between a quarter and half of the bound (so that answers
+computed together, a region's 500 referrals, come due apart), an answer served under another version is still
+served, and computed again by the process's one refresher thread, one answer at a time, under the version the
+request found. Only an answer that reaches the bound itself is computed in the request (as before). Without this,
+every answer of a busy process came due within the same half minute and was computed in its request, forty
+threads at once, each taking 0.3-1 s of a contended database and the GIL: the referral route's p50 went from
+6 ms to 0.2-10 s with a writer alongside (BENCHMARKS.md, issue 15, session 5). The refresh queue is bounded
+(:data:`MAX_REFRESHING`); an answer not taken into it is computed at the bound in its request, as before.
 
 An answer about no one region (the known regions, the pseudo-region ``*``, a referral id that does not exist) is kept
 only under the exact version it was computed at.
@@ -35,6 +43,7 @@ for every request, never kept here) and writes its own audit row.
 """
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -42,12 +51,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
+log = logging.getLogger(__name__)
 V = TypeVar("V")
 Version = tuple[tuple[str, str], ...]
 Stamp = Hashable
 
 MAX_ANSWERS = 4096  # answers kept per process (lists per region, status and date; referrals); the least recent go
 MAX_AGE_S = 60.0  # longest an answer is served under a version other than the one it was computed at
+REFRESH_FROM = (0.25, 0.5)  # ... and from when (a share of it drawn in this range) it is computed again off the requests
+MAX_REFRESHING = 1024  # answers waiting for the refresher at most (one more is computed at the bound by its request)
 REGION_MARKS = ("dirty:", "plan_version:", "last_planned:", "alert_sweeps:")  # a region's own marks (prefix + region)
 SHARED_MARKS = ("max:alert_actions",)  # marks of every region's answers (alert actions: rows of no region's marks)
 ALL_REGIONS = "*"
@@ -61,13 +73,15 @@ def marks_of(version: Version | dict[str, str], region: str) -> tuple[str, ...]:
 
 
 class _Entry:
-    __slots__ = ("version", "region", "stamp", "until", "value")
+    __slots__ = ("version", "region", "stamp", "until", "due", "value")
 
     def __init__(self, version: Version, region: str | None, stamp: Stamp, value: Any, max_age_s: float) -> None:
         self.version, self.region, self.stamp, self.value = version, region, stamp, value
-        # served under other versions until a time drawn in the second half of the bound: answers computed
-        # together (a region's referrals after a change) do not all expire, and are computed again, at once
-        self.until = time.monotonic() + max_age_s * (0.5 + 0.5 * random.random())
+        now = time.monotonic()
+        self.until = now + max_age_s  # served under other versions until then, never later
+        # ... and computed again off the requests from a time drawn early in the bound: answers computed together
+        # (a region's referrals after a change) do not all come due, and are computed again, at once
+        self.due = now + max_age_s * random.uniform(*REFRESH_FROM)
 
 
 class ReadModel:
@@ -82,7 +96,10 @@ class ReadModel:
         self._seen: Version | None = None  # the last version observed, and each region's marks and epoch then
         self._marks: dict[str, tuple[str, ...]] = {}
         self._epochs: dict[str, int] = {}
-        self.computed = 0  # how many answers were computed (tests and the bench read it)
+        self._refreshing: OrderedDict[Hashable, tuple[Version, Callable[[], Any], Any]] = OrderedDict()
+        self._refresher: threading.Thread | None = None
+        self.computed = 0  # how many answers were computed (tests and the bench read it) ...
+        self.refreshed = 0  # ... of which by the refresher
 
     def region_stamp(self, version: Version | dict[str, str], region: str) -> Stamp:
         """What an answer about ``region`` is kept under: the region's marks in ``version`` and the number of times
@@ -113,12 +130,18 @@ class ReadModel:
         only."""
         found = self._kept(version, key)
         if found is not None:
+            if found[1]:
+                self._refresh(version, key, compute, region)
             return found[0]
+        return self._compute(version, key, compute, region)
+
+    def _compute(self, version: Version, key: Hashable, compute: Callable[[], V], region: Any,
+                 ahead: bool = False) -> V:
         with self._guard:
             lock = self._building.setdefault(key, threading.Lock())
         with lock:  # one computation per key at a time: the others wait and take its answer
             found = self._kept(version, key)
-            if found is not None:
+            if found is not None and not (ahead and found[1]):
                 return found[0]
             value = compute()
             about = region(value) if callable(region) else region
@@ -127,6 +150,7 @@ class ReadModel:
             stamp = self.region_stamp(version, about) if about is not None else None
             with self._guard:
                 self.computed += 1
+                self.refreshed += ahead
                 self._answers[key] = _Entry(version, about, stamp, value, self.max_age_s)
                 self._answers.move_to_end(key)
                 while len(self._answers) > self.max_answers:
@@ -134,20 +158,56 @@ class ReadModel:
                     self._building.pop(old, None)
             return value
 
-    def _kept(self, version: Version, key: Hashable) -> tuple[Any] | None:
+    def _kept(self, version: Version, key: Hashable) -> tuple[Any, bool] | None:
+        """The kept answer for ``key`` at ``version``, and whether it is due to be computed again; None if it
+        may not be served."""
         with self._guard:
             entry = self._answers.get(key)
         if entry is None:
             return None
+        due = False
         if entry.version != version:
-            if entry.region is None or time.monotonic() > entry.until:
+            now = time.monotonic()
+            if entry.region is None or now > entry.until:
                 return None
             if self.region_stamp(version, entry.region) != entry.stamp:
                 return None
+            due = now > entry.due
         with self._guard:
             if key in self._answers:
                 self._answers.move_to_end(key)
-        return (entry.value,)
+        return entry.value, due
+
+    # refreshed ahead ---------------------------------------------------------------------------------------
+    def _refresh(self, version: Version, key: Hashable, compute: Callable[[], Any], region: Any) -> None:
+        """Have the refresher compute ``key`` again under ``version`` (once however many requests find it due)."""
+        with self._guard:
+            if key in self._refreshing or len(self._refreshing) >= MAX_REFRESHING:
+                return
+            self._refreshing[key] = (version, compute, region)
+            if self._refresher is None:
+                self._refresher = threading.Thread(target=self._refresh_all, name="read-model-refresh", daemon=True)
+                self._refresher.start()
+
+    def _refresh_all(self) -> None:
+        while True:
+            with self._guard:
+                if not self._refreshing:
+                    self._refresher = None  # the next answer due starts another
+                    return
+                key, (version, compute, region) = next(iter(self._refreshing.items()))
+            try:
+                self._compute(version, key, compute, region, ahead=True)
+            except Exception:  # noqa: BLE001 - the kept answer stays until its bound; its request computes it then
+                log.exception("computing a kept answer again failed (%s)", key[0] if isinstance(key, tuple) else key)
+            finally:
+                with self._guard:
+                    self._refreshing.pop(key, None)
+
+    def refreshing(self) -> int:
+        """Answers waiting for the refresher, or being computed by it (tests read it)."""
+        with self._guard:
+            return len(self._refreshing)
 
     def clear(self) -> None:
         with self._guard:

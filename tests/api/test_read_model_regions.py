@@ -6,6 +6,8 @@ Each answer from the app that keeps answers is compared with a fresh app over th
 """
 from __future__ import annotations
 
+import threading
+
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -13,6 +15,7 @@ from api.auth import Role
 from api.read_model import ReadModel, marks_of
 from engine.services.ingest import RawEvent
 from tests.api.conftest import REGION, deprioritise, event
+from tests.support.polling import wait_until
 
 WAITING, ALERTS = "/regions/RS/waiting-list", "/regions/RS/alerts"
 EVERYTHING = {"limit": 500}
@@ -99,3 +102,57 @@ def test_marks_that_come_back_are_a_new_stamp_and_answers_age_out_under_other_ve
     assert aged.get(first, "k", compute, region="RS") == 7
     assert aged.get(first, "k", compute, region="RS") == 7
     assert aged.get(other, "k", compute, region="RS") == 8
+
+
+def test_an_answer_due_is_served_while_the_refresher_computes_it_again_off_the_request(monkeypatch):
+    monkeypatch.setattr("api.read_model.random.uniform", lambda low, high: 0.0)  # due as soon as it is computed
+    model = ReadModel(max_age_s=60)
+    release, calls = threading.Event(), []
+
+    def compute() -> int:
+        calls.append(threading.current_thread().name)
+        if len(calls) > 1:
+            release.wait(10)  # the refresh is slow: the requests meanwhile must not wait for it
+        return len(calls)
+
+    first = version(**{"dirty:RS": "0", "clock": "a"})
+    assert model.get(first, "k", compute, region="RS") == 1
+    assert model.get(first, "k", compute, region="RS") == 1  # its own version: never due
+    assert model.refreshing() == 0
+    later = version(**{"dirty:RS": "0", "clock": "b"})  # another region's write: kept, and due
+    assert model.get(later, "k", compute, region="RS") == 1
+    wait_until(lambda: len(calls) == 2, timeout=10, message="the refresher never started")
+    assert model.get(later, "k", compute, region="RS") == 1  # served at once while the refresher computes
+    assert model.refreshing() == 1 and calls[1] == "read-model-refresh"
+    release.set()
+    wait_until(lambda: model.refreshing() == 0, timeout=10, message="the refresh never finished")
+    assert model.get(later, "k", compute, region="RS") == 2 and model.refreshed == 1 and len(calls) == 2
+
+
+def test_a_refresh_that_fails_keeps_the_answer_and_a_write_to_its_region_is_computed_in_the_request(
+        monkeypatch, caplog):
+    monkeypatch.setattr("api.read_model.random.uniform", lambda low, high: 0.0)
+    model = ReadModel(max_age_s=60)
+    results: list = [1, RuntimeError("database gone")]
+
+    def compute() -> int:
+        result = results.pop(0)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    first = version(**{"dirty:RS": "0", "clock": "a"})
+    assert model.get(first, "k", compute, region="RS") == 1
+    later = version(**{"dirty:RS": "0", "clock": "b"})
+    assert model.get(later, "k", compute, region="RS") == 1  # due: the refresher tries, and fails
+    wait_until(lambda: "computing a kept answer again failed (k)" in caplog.text, timeout=10)
+    wait_until(lambda: model.refreshing() == 0, timeout=10)
+    assert model.computed == 1 and model.refreshed == 0
+    results.append(3)
+    assert model.get(later, "k", compute, region="RS") == 1  # still the kept answer (its bound is 60 s away)
+    wait_until(lambda: model.refreshed == 1, timeout=10)  # ... and the next request's refresh succeeds
+    assert model.get(later, "k", compute, region="RS") == 3
+    results.append(4)
+    moved = version(**{"dirty:RS": "1", "clock": "c"})  # the region's own write: computed in the request
+    model.observe(moved)
+    assert model.get(moved, "k", compute, region="RS") == 4 and model.refreshed == 1
