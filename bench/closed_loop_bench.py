@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from bench.ceiling import measure  # noqa: E402
 from bench.solver_bench import machine  # noqa: E402
 from engine.bootstrap import bootstrap  # noqa: E402
 from engine.services import metrics  # noqa: E402
+from engine.services.planning import plan_settings  # noqa: E402
 from engine.services.replay import Replay, read_lines  # noqa: E402
 from engine.settings import EngineSettings  # noqa: E402
 from simulator import GeneratorParams, generate  # noqa: E402
@@ -52,9 +54,11 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
                                       move_threshold_weeks=move_threshold))
     engine.load_region()
     lines = list(read_lines(events))
+    planner = engine.planner(allocator)  # with the plan settings engine.bootstrap does not pass yet
+    planner.params = replace(planner.params, **plan_settings(engine.settings))
     task = progress.add_task(f"seed {seed} {allocator}", total=len(lines))
     started = time.perf_counter()
-    summary = Replay(engine.ingestor, engine.planner(allocator), timedelta(days=7),
+    summary = Replay(engine.ingestor, planner, timedelta(days=7),
                      engine.settings.batch_size).run(lines, progress=lambda n=1, total=None: progress.advance(task, n))
     seconds = time.perf_counter() - started
     q = engine.queries()
@@ -76,7 +80,8 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
             # checked flow warm start stood (solver.model.solve), which are not fallbacks
             "fallback_weeks": [str(p.as_of) for p in summary.plans if p.plan.status == "FALLBACK"],
             "flow_stood": sum("flow warm start stands" in p.plan.note for p in summary.plans),
-            "seconds": round(seconds, 1), **cells, **_ceiling_columns(bounds)}
+            "seconds": round(seconds, 1), "plan_settings": plan_settings(engine.settings),
+            "lookahead_weeks": engine.settings.lookahead_weeks, **cells, **_ceiling_columns(bounds)}
 
 
 GROUPS = {"sex": lambda r, p: p.sex, "ldc": lambda r, p: "LDC" if r.ldc else "not LDC",

@@ -92,6 +92,8 @@ class Demand:
     ethnicity_group: str = ""                                  # ONS group, for the equity goal only
     moves: int = 0                                             # times plans moved its published place
     overrides: tuple[Override, ...] = ()                       # keep / never / hold overrides naming it
+    equity_weight: int = 0                                     # added to its deadline-miss weight: its group's
+                                                               # realised in-time share trails the region's
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ class CohortOption:
     group_weeks: int = 1                     # weeks in which group sessions run (load span)
     load_start: date | None = None           # first group session (default: start_date)
     overrides: tuple[Override, ...] = ()     # lock overrides on it
+    forecast_joiners: int = 0                # > 0: offered on a forecast, this many of its minimum expected later
 
     @property
     def free_places(self) -> int:
@@ -186,6 +189,14 @@ class Params:
     equity_gap_points: float = 5.0
     equity_min_group: int = 10
     equity_dimensions: tuple[str, ...] = ("sex", "ldc", "ethnicity", "pdu")
+    # Read by the engine, not the solver: each person of a group (sex, LDC) whose realised in-time share trails
+    # the region's by more than equity_trailing_points gets equity_trailing_weight on Demand.equity_weight.
+    equity_trailing_weight: int = 0
+    equity_trailing_points: float = 5.0
+    # Tier-1 costs (solver/objectives/forecast.py) of opening a cohort offered on a forecast
+    # (CohortOption.forecast_joiners > 0) and of each person moved off a place they hold into one (0: none).
+    forecast_open_cost: int = 0
+    forecast_move_cost: int = 0
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ point at individuals).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -101,6 +101,24 @@ def _compare(group: dict[str, Any], overall: dict[str, Any]) -> dict[str, Any]:
             notes.append(f"DIFFERS: started in time {started_diff:+.1f} points from the region's")
     return dict(miss_rate_diff_points=diff_points, wait_diff_weeks=diff_weeks, started_diff_points=started_diff,
                 assessment="; ".join(notes))
+
+
+def trailing_groups(referrals: Iterable[ReferralFact], as_of: date, points: float,
+                    dimensions: Iterable[str] = ("sex", "LDC")) -> dict[str, set[str]]:
+    """Dimension → the groups whose realised in-time share (orders ended in the last 52 weeks, as in the
+    report's rows) trails the region's by more than ``points``; groups of fewer than ``SMALL_GROUP`` orders
+    ended are never named. What the report flags at ``STARTED_POINTS``, for the plan's equity weight."""
+    ended = _ended(list(referrals), as_of - YEAR, as_of)
+    overall = _realised(ended, [], as_of)["started_in_time_pct"]
+    out: dict[str, set[str]] = {}
+    for name, group_of in DIMENSIONS:
+        if name not in dimensions or overall is None:
+            continue
+        for group in sorted({group_of(f) for f in ended}):
+            mine = [f for f in ended if group_of(f) == group]
+            if len(mine) >= SMALL_GROUP and _realised(mine, [], as_of)["started_in_time_pct"] < overall - points:
+                out.setdefault(name, set()).add(group)
+    return out
 
 
 def flagged(row: dict[str, Any]) -> bool:

@@ -22,6 +22,8 @@ from engine.domain.rules import EngineRules
 from engine.ports import UnitOfWork
 from engine.services.candidates import Grid, Variant, grid_cohorts, lookahead_cohorts, variant_of
 from engine.services.overrides import with_overrides
+from engine.reports.data import ReferralFact
+from engine.reports.equity import trailing_groups
 from solver import schema as s
 from solver.rules import Ledger
 
@@ -84,12 +86,17 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
                                                       recent_arrivals(referrals, people, as_of, grid.lookahead_weeks))
                  if c.cohort_id not in cohorts and c.cohort_id not in {g.cohort_id for g in gridded}]
         # the plan fills now what the forecast does not: the option's minimum less the expected joiners
-        options += [replace(cohort_option(c, (), rules, as_of), min_size=c.min_size - n) for c, n in ahead]
+        options += [replace(cohort_option(c, (), rules, as_of), min_size=c.min_size - n, forecast_joiners=n)
+                    for c, n in ahead]
         gridded += [c for c, _ in ahead]
     cohorts.update({c.cohort_id: c for c in gridded})
     staff = uow.facilitators.where(region_code=region)
     restaffed = restaffing(options, {cid for cid, c in cohorts.items() if staff_fixed(c)}, staff, as_of)
     options = [replace(o, facilitator_ids=restaffed[o.cohort_id]) if o.cohort_id in restaffed else o for o in options]
+    if params.equity_trailing_weight > 0:
+        demands = weighted_for_equity(demands, trailing_groups(realised_facts(uow, region, as_of), as_of,
+                                                               params.equity_trailing_points),
+                                      params.equity_trailing_weight)
     demands, options = with_overrides(uow, region, as_of, demands, options)
     problem = s.Problem(region, as_of, tuple(sorted(demands, key=lambda d: d.referral_id)), tuple(options),
                         tuple(_facilitators(staff, as_of)), tuple(
@@ -110,6 +117,40 @@ def recent_arrivals(referrals: Sequence[Referral], people: Mapping[str, Person],
             key = variant_of(r.programme_code, r.pathway, r.offence_cohort, r.ldc, people[r.crn].sex)
             out[key] = out.get(key, 0) + 1
     return out
+
+
+def realised_facts(uow: UnitOfWork, region: str, as_of: date) -> list[ReferralFact]:
+    """The region's referrals whose order ended in the 52 weeks to ``as_of``, as the report's equity section
+    reads them (:class:`~engine.reports.data.ReferralFact`: deadline, the cohort held, requirement status, the
+    first On programme date), from the unit of work: what has already happened when the plan is made."""
+    people = {p.crn: p for p in uow.people.where(region_code=region)}
+    referrals = uow.referrals.where(crn=sorted(people)) if people else []
+    requirements, deadlines = requirements_of(uow, referrals)
+    since = as_of - timedelta(weeks=52)
+    ended = [r for r in referrals if since < deadlines.get(r.referral_id, date.min) <= as_of]
+    held = sorted({r.cohort_id for r in ended if r.cohort_id})
+    cohorts = {c.cohort_id: c for c in uow.cohorts.where(cohort_id=held)} if held else {}
+    facts = []
+    for r in ended:
+        person, cohort = people[r.crn], cohorts.get(r.cohort_id or "")
+        requirement = requirements.get(r.requirement_id)
+        facts.append(ReferralFact(
+            r.referral_id, r.crn, r.programme_code, str(r.status), r.referred_on, person.pdu_code or "",
+            person.sex or "", person.ethnicity_group or "", r.ldc, deadlines[r.referral_id], r.cohort_id,
+            cohort.start_date if cohort else None, cohort.end_date if cohort else None,
+            requirement_status=str(requirement.status) if requirement else None,
+            on_programme=min((c.at.date() if hasattr(c.at, "date") else c.at for c in r.history
+                              if c.to_status == S.ON_PROGRAMME), default=None)))
+    return facts
+
+
+def weighted_for_equity(demands: Sequence[s.Demand], trailing: Mapping[str, set[str]],
+                        weight: int) -> list[s.Demand]:
+    """Each demand of a trailing group (:func:`~engine.reports.equity.trailing_groups`: sex, LDC) with
+    ``weight`` added to its deadline-miss weight, once per group it belongs to."""
+    def extra(d: s.Demand) -> int:
+        return weight * ((d.sex in trailing.get("sex", ())) + (("LDC" if d.ldc else "not LDC") in trailing.get("LDC", ())))
+    return [replace(d, equity_weight=extra(d)) if extra(d) else d for d in demands]
 
 
 def staff_fixed(cohort: Cohort) -> bool:
@@ -180,6 +221,11 @@ def _offerable(cohort: Cohort, pinned: bool, as_of: date, horizon: date) -> bool
 
 
 def deadlines_of(uow: UnitOfWork, referrals: list[Referral]) -> dict[str, date]:
+    return requirements_of(uow, referrals)[1]
+
+
+def requirements_of(uow: UnitOfWork, referrals: list[Referral]) -> tuple[dict[str, object], dict[str, date]]:
+    """(requirement id → requirement, referral id → deadline) for ``referrals``."""
     requirements = {q.requirement_id: q for q in uow.requirements.where(
         requirement_id=[r.requirement_id for r in referrals])} if referrals else {}
     sentences = {x.sentence_id: x for x in uow.sentences.where(
@@ -190,7 +236,7 @@ def deadlines_of(uow: UnitOfWork, referrals: list[Referral]) -> dict[str, date]:
         sentence = requirement and sentences.get(requirement.sentence_id)
         if sentence:
             out[referral.referral_id] = policies.deadline(requirement.end_date, sentence.expected_end_date)
-    return out
+    return requirements, out
 
 
 def _demand(referral: Referral, person: Person, deadline: date, moves: int = 0) -> s.Demand:

@@ -5,6 +5,7 @@ from solver.objectives.cohorts_opened import cohorts_opened
 from solver.objectives.deadline_misses import deadline_misses
 from solver.objectives.equity import equity
 from solver.objectives.facilitator_hours import facilitator_hours
+from solver.objectives.forecast import forecast
 from solver.objectives.plan_changes import plan_changes
 from solver.objectives.travel import travel
 from solver.objectives.underfill import underfill
@@ -13,6 +14,7 @@ from solver.objectives.waits import waits
 OBJECTIVES = {
     "deadline_misses": deadline_misses,
     "equity": equity,
+    "forecast": forecast,
     "waits": waits,
     "plan_changes": plan_changes,
     "cohorts_opened": cohorts_opened,

@@ -1,4 +1,5 @@
-"""Soft (tier 1): people who will miss their deadline, weighted by risk band and urgency."""
+"""Soft (tier 1): people who will miss their deadline, weighted by risk band and urgency, and more for a person
+whose group's realised in-time share trails the region's (``Demand.equity_weight``, set by the engine)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -12,9 +13,9 @@ URGENT_WEEKS = 26  # latest end within this many weeks: one more point
 
 
 def miss_weight(demand: Demand, params: Params, as_of: date) -> int:
-    """3/2/1 by risk band, +1 when the latest possible end is within URGENT_WEEKS."""
+    """3/2/1 by risk band, +1 when the latest possible end is within URGENT_WEEKS, + the demand's equity weight."""
     urgent = latest_end(demand, params) <= as_of + timedelta(weeks=URGENT_WEEKS)
-    return RISK_WEIGHT.get(demand.risk_band, 1) + int(urgent)
+    return RISK_WEIGHT.get(demand.risk_band, 1) + int(urgent) + demand.equity_weight
 
 
 def deadline_misses(b: Build) -> Term:

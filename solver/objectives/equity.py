@@ -54,19 +54,6 @@ def equity(b: Build) -> Term:
         b.model.add(n * excess >= n_g * sum(everyone) - n * sum(inside) - allowance)
         term.add(weight, excess)
     return term
-    counted = [d for d in b.problem.demands if not b.deferrable(d)]
-    n = len(counted)
-    placed = {d.referral_id: sum(b.vars.choices(d.referral_id)) for d in counted}
-    everyone = sum(placed.values())
-    for name, members in groups(counted, b.params.equity_min_group, b.params.equity_dimensions):
-        n_g = len(members)
-        inside = sum(placed[d.referral_id] for d in members)
-        allowance = int(gap * n_g * n)
-        excess = b.vars.add_derived(0, n_g, f"equity_excess[{name}]", partial(
-            _least_excess, n=n, n_g=n_g, everyone=everyone, inside=inside, allowance=allowance))
-        b.model.add(n * excess >= n_g * everyone - n * inside - allowance)
-        term.add(weight, excess)
-    return term
 
 
 def _least_excess(value_of, n: int, n_g: int, everyone, inside, allowance: int) -> int:

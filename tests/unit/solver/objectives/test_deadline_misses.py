@@ -2,6 +2,7 @@
 weighted 3/2/1 by risk band plus one when their latest end is within 26 weeks."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -10,7 +11,8 @@ from solver.build import Build
 from solver.objectives import OBJECTIVES
 from solver.objectives.deadline_misses import miss_weight
 from solver.schema import Params
-from tests.unit.solver.factories import AS_OF, make_cohort, make_demand, make_problem, term_value, tiny_problem
+from tests.unit.solver.factories import (AS_OF, URGENT_DEADLINE, make_cohort, make_demand, make_problem, only, solve_model, term_value,
+                                        tiny_problem)
 
 # As of 2025-01-06 the urgent horizon (26 weeks) ends on 2025-07-07; the default margin is 14 days.
 LAST_URGENT_DEADLINE, FIRST_CALM_DEADLINE = date(2025, 7, 21), date(2025, 7, 22)
@@ -59,3 +61,20 @@ def test_deferral_starts_the_day_after_the_last_cohort_end_of_the_group():
 
 def test_deadline_misses_score_in_tier_one():
     assert OBJECTIVES["deadline_misses"](Build(make_problem())).tier == 1
+
+
+def test_a_person_of_a_trailing_group_weighs_their_equity_weight_more():
+    calm = make_demand(risk_band="LOW", deadline=FIRST_CALM_DEADLINE)
+    assert miss_weight(calm, Params(), AS_OF) == 1
+    assert miss_weight(replace(calm, equity_weight=2), Params(), AS_OF) == 3
+    weighted = [replace(d, equity_weight=2) if d.referral_id == "B" else d for d in DEMANDS]
+    assert term_value(tiny_problem(weighted, [COHORT]), "deadline_misses", [("A", "O1")], pair=["programme"]) == 3 + 2
+
+
+@pytest.mark.parametrize("weighted", ["P", "Q"])
+def test_with_one_place_left_the_plan_places_the_person_of_the_trailing_group(weighted):
+    pair = [make_demand(referral_id=rid, crn=f"X{rid}", risk_band="LOW", deadline=URGENT_DEADLINE,
+                        equity_weight=2 if rid == weighted else 0) for rid in ("P", "Q")]
+    outcome = solve_model(tiny_problem(pair, [make_cohort(cohort_id="O1", max_size=1)]),
+                          only(constraints=["one_cohort", "max_size"], objectives=["deadline_misses"]))
+    assert outcome.placed == {(weighted, "O1")}

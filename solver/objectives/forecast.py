@@ -1,0 +1,33 @@
+"""Soft (tier 1): a price on groups opened on a forecast, and on pulling people off places they hold into them.
+
+A cohort offered on a forecast (``CohortOption.forecast_joiners`` > 0, the engine's look-ahead for rare
+variants) may open with fewer people than its minimum, counting on arrivals. Opened, it pulls people off
+places they were told of, and a forecast that falls short leaves a small group later plans re-arrange: on
+seed 8 the look-ahead raised changes to published places from 454 to 834 (BENCHMARKS.md, issue 14, session 4).
+In tier 1, beside the deadline misses, each such opening costs ``forecast_open_cost`` and each person moved
+into one off a place they hold ``forecast_move_cost``, so a forecast group opens only where it saves more
+weighted misses than it costs, and fills first from the people who hold nothing.
+"""
+from __future__ import annotations
+
+from solver.build import Build, Term
+
+
+def forecast(b: Build) -> Term:
+    """Soft: forecast_open_cost × forecast cohorts opened + forecast_move_cost × people placed in one while
+    holding a place elsewhere (weighted misses)."""
+    term = Term("forecast", 1)
+    open_cost, move_cost = b.params.forecast_open_cost, b.params.forecast_move_cost
+    if open_cost <= 0 and move_cost <= 0:
+        return term
+    ahead = {cid for cid, c in b.cohorts.items() if c.forecast_joiners > 0}
+    for cid in sorted(ahead & set(b.vars.open)):
+        term.add(open_cost, b.vars.open[cid])
+    if move_cost > 0:
+        for demand in b.problem.demands:
+            if demand.current_cohort_id is None or demand.current_cohort_id in ahead:
+                continue
+            for cid in b.vars.cohorts_of.get(demand.referral_id, ()):
+                if cid in ahead:
+                    term.add(move_cost, b.vars.x[(demand.referral_id, cid)])
+    return term
