@@ -80,6 +80,8 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
             # checked flow warm start stood (solver.model.solve), which are not fallbacks
             "fallback_weeks": [str(p.as_of) for p in summary.plans if p.plan.status == "FALLBACK"],
             "flow_stood": sum("flow warm start stands" in p.plan.note for p in summary.plans),
+            # plans whose solve hit the wall cap (WALL_CAP × the limit): not reproducible, a sign of load
+            "wall_capped": sum("wall-time cap reached" in p.plan.note for p in summary.plans),
             "seconds": round(seconds, 1), "plan_settings": plan_settings(engine.settings),
             "lookahead_weeks": engine.settings.lookahead_weeks, **cells, **_ceiling_columns(bounds)}
 

@@ -95,3 +95,18 @@ def test_without_a_forecast_the_rare_group_does_not_open(h, grid, as_of):
     assert {u.reason for u in outcome.plan.unallocated} <= {s.UnallocatedReason.NO_COMPATIBLE_COHORT,
                                                              s.UnallocatedReason.TOO_FEW_WAITING}
     assert replace(grid, lookahead_weeks=0) == Grid()
+
+
+@pytest.mark.parametrize("months, opened", [(24, 0),   # nobody must start soon: opening saves no miss, so it costs
+                                            (9, 1)])   # they must start within this plan: it saves 4 misses
+def test_a_forecast_group_opens_only_where_it_saves_more_misses_than_its_cost(store, months, opened):
+    h = Harness(store)
+    h.feed(*[line for i in range(4) for line in person_with_referral(f"W{i:06d}", at=T, sex="FEMALE", months=months)],
+           facilitator("F1"), facilitator("F2"))
+    with h.db.uow() as uow:
+        uow.save_offices("RS", [Office("RS-P01-O1", "RS-P01", rooms=1)])
+        uow.commit()
+    costly = Planner(h.db.uow, CpSatAllocator(), h.rules, s.Params(time_limit_s=5, workers=1, forecast_open_cost=1),
+                     Grid(lookahead_weeks=4))
+    outcome = costly.plan("RS", date(2025, 2, 3))
+    assert (outcome.opened, outcome.made) == (opened, 4 * opened)
