@@ -1,6 +1,14 @@
 """Content digests: what makes two copies of one event id the same event (docs/events.md, "Duplicates and
-conflicts"). The ingest records each copy's digest; a later copy with another digest is a conflict, and
-:func:`differences` names the fields that differ for its dead letter."""
+conflicts"). The ingest records the digest and the text of the copy of an id recorded first; a later copy is a
+duplicate when :func:`same_content` says so, a conflict when not, and :func:`differences` names the fields that
+differ for its dead letter.
+
+A later copy with the same text as the first is the same event without a digest being made (a redelivery is
+byte for byte the first copy); one with another text (other whitespace, key order or time offset, another
+producer's layout, or other content) is compared by digest. The digest of a copy is the same value it always
+was (the stored digests, and the canonical state that holds them, do not change): :func:`content_digest` only
+skips the walk over the payload that makes integral floats integers when the canonical text shows there is none.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -34,8 +42,16 @@ def _normal(value: Any) -> Any:
 
 def content_digest(envelope: Envelope) -> str:
     """sha256 of the canonical JSON (sorted keys, no spaces, UTF-8) of event_type, schema_version,
-    occurred_at (as a UTC instant), key and payload."""
-    return _digest(content(envelope))
+    occurred_at (as a UTC instant), key and payload (numbers by value)."""
+    text = _CANONICAL.encode({"event_type": envelope.event_type, "schema_version": envelope.schema_version,
+                              "occurred_at": envelope.occurred_at.isoformat(), "key": envelope.key,
+                              "payload": envelope.payload})  # as parsed: JSON's own types, string keys
+    # 22.0 reads as 22 (content() walks the payload to make it so). An integral float shows in the text as "22.0"
+    # then ",", "}" or "]" (no spaces), or from 1e16 up with an exponent ("1e+16"): without one, the walk changes
+    # nothing. A string holding the same characters only costs the walk.
+    if ".0," in text or ".0}" in text or ".0]" in text or "e+" in text:
+        text = _CANONICAL.encode(content(envelope))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # One encoder for every digest (json.dumps with options builds a new one per call).
@@ -66,9 +82,19 @@ def content_of_raw(raw: str | None) -> dict[str, Any] | None:
                                                            "payload")}
 
 
+def same_content(first: SeenCopy | ParkedEvent, raw: str, envelope: Envelope) -> bool:
+    """Whether a copy (its text as received and its decoded envelope) holds the content of ``first``, the copy
+    of its event id recorded first: the same text at once; else their content digests are compared."""
+    if raw == first.raw:
+        return True
+    recorded = digest_of(first)
+    return recorded is None or recorded == content_digest(envelope)
+
+
 def digest_of(copy: SeenCopy | ParkedEvent) -> str | None:
-    """The recorded copy's digest; rows parked before digests were kept have it computed from their text.
-    None (processed before digests were kept): nothing to compare, so every later copy is a duplicate."""
+    """The recorded copy's digest: the stored one, else computed from its text (rows recorded without one: parked
+    before digests were kept, or recorded since the ingest stopped computing them per event).
+    None (processed before digests were kept, no text): nothing to compare, so every later copy is a duplicate."""
     if copy.digest is not None or copy.raw is None:
         return copy.digest
     content = content_of_raw(copy.raw)
