@@ -8,7 +8,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Generic, Iterable, TypeVar
+from typing import Any, Callable, Generic, Iterable, TypeVar
 
 from engine.domain.access import LimitedAccess
 from engine.domain.model import (Allocation, Cohort, Facilitator, Office, Person, PlanRecord, Referral,
@@ -268,6 +268,12 @@ class UnitOfWork(ABC):
 
     @abstractmethod
     def set_state(self, name: str, value: str) -> None: ...
+
+    def set_state_later(self, name: str, value: Callable[[], str]) -> None:
+        """Set ``name`` to what ``value()`` returns when the value is written or read: a value set again and again
+        in a unit of work (a log serialised after each event) is made once. The last set wins, as with
+        :meth:`set_state`; ``value`` must not depend on anything changed after it is set. Eager here."""
+        self.set_state(name, value())
 
     def bump_state(self, name: str) -> int:
         """Add one to a counter kept in the state table (absent counts as 0); the new value."""

@@ -90,9 +90,15 @@ def intents(uow: UnitOfWork, referral_id: str) -> list[Intent] | None:
 
 
 def _store(uow: UnitOfWork, referral_id: str, logged: list[Intent]) -> None:
+    """Keep a new list (never changed afterwards: it is serialised when the unit of work writes, once however
+    many events of a batch changed the log)."""
     logged.sort(key=Intent.order)
     _CACHE.setdefault(uow, {})[referral_id] = logged
-    uow.set_state(keys.STATUS_LOG.key(referral_id), json.dumps([i.dump() for i in logged], separators=(",", ":")))
+    uow.set_state_later(keys.STATUS_LOG.key(referral_id), lambda: _dumps(logged))
+
+
+def _dumps(logged: list[Intent]) -> str:
+    return json.dumps([i.dump() for i in logged], separators=(",", ":"))
 
 
 def start(ctx: Context, referral: Referral, sentence_id: str) -> list[Intent]:
@@ -126,10 +132,9 @@ def record_sentence(ctx: Context, sentence_id: str, intent: Intent) -> None:
     logged = sentence_intents(ctx.uow, sentence_id)
     if any(i.key() == intent.key() and i.facts == intent.facts for i in logged):
         return
-    logged.append(intent)
+    logged.append(intent)  # a copy (sentence_intents): the list kept is never changed afterwards
     _SENTENCES.setdefault(ctx.uow, {})[sentence_id] = logged
-    ctx.uow.set_state(keys.SENTENCE_LOG.key(sentence_id),
-                      json.dumps([i.dump() for i in logged], separators=(",", ":")))
+    ctx.uow.set_state_later(keys.SENTENCE_LOG.key(sentence_id), lambda: _dumps(logged))
 
 
 def record(ctx: Context, referral: Referral, intent: Intent) -> None:

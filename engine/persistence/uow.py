@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sqlalchemy import String, bindparam, cast, delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -75,7 +75,8 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
         self._repos = (self.people, self.sentences, self.requirements, self.referrals, self.cohorts,
                        self.facilitators, self.allocations)
         self._pending: dict[type, list[dict]] = {}
-        self._state_writes: dict[str, str] = {}  # engine state set here and not written yet: the last value wins
+        # Engine state set here and not written yet: the last value wins (a callable: made when written or read).
+        self._state_writes: dict[str, str | Callable[[], str]] = {}
         self._state_reads: dict[str, str | None] = {}  # engine state prefetched for this unit of work
         self._attendance_keys: set[tuple] = set()
         self._attendance_covered: set[str] = set()
@@ -92,8 +93,8 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
             insert_many(self._session, row_cls, rows)
         self._pending.clear()
         if self._state_writes:
-            upsert(self._session, t.EngineStateRow, [dict(name=name, value=value)
-                                                     for name, value in sorted(self._state_writes.items())], ["name"])
+            upsert(self._session, t.EngineStateRow, [dict(name=name, value=self._state_value(name))
+                                                     for name in sorted(self._state_writes)], ["name"])
             self._state_reads.update(self._state_writes)  # what this transaction reads back from now on
             self._state_writes.clear()
 
@@ -121,15 +122,13 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
     def seen_copies(self, event_ids: Iterable[str]) -> dict[str, SeenCopy]:
         ids = sorted(set(event_ids))
         out: dict[str, SeenCopy] = {}
-        p, k = t.ProcessedEventRow, t.ParkedEventRow
+        connection = self._session.connection()  # Core, statements built once (as SqlRepository reads)
         for start in range(0, len(ids), 900):
-            part = ids[start:start + 900]
-            for r in self._session.execute(select(k.event_id, k.digest, k.raw, k.seen_at, k.waiting_for).where(
-                    k.event_id.in_(part))):
-                out[r.event_id] = SeenCopy(r.event_id, PARKED, r.digest, r.raw, r.seen_at, r.waiting_for)
-            for r in self._session.execute(select(p.event_id, p.outcome, p.digest, p.raw, p.seen_at).where(
-                    p.event_id.in_(part))):
-                out[r.event_id] = SeenCopy(r.event_id, r.outcome, r.digest, r.raw, r.seen_at)
+            part = {"ids": ids[start:start + 900]}
+            for event_id, digest, raw, seen_at, waiting_for in connection.execute(_PARKED_COPIES, part):
+                out[event_id] = SeenCopy(event_id, PARKED, digest, raw, seen_at, waiting_for)
+            for event_id, outcome, digest, raw, seen_at in connection.execute(_PROCESSED_COPIES, part):
+                out[event_id] = SeenCopy(event_id, outcome, digest, raw, seen_at)
         wanted = set(ids)
         for r in self._pending.get(t.ProcessedEventRow, []):
             if r["event_id"] in wanted:
@@ -322,7 +321,7 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
 
     def get_state(self, name: str) -> str | None:
         if name in self._state_writes:
-            return self._state_writes[name]
+            return self._state_value(name)
         if name in self._state_reads:
             return self._state_reads[name]
         return self._session.connection().execute(_STATE_VALUE, {"name": name}).scalar()
@@ -331,18 +330,36 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
         rows = self._session.connection().execute(select(t.EngineStateRow.name, t.EngineStateRow.value).where(
             t.EngineStateRow.name.startswith(prefix, autoescape=True)))
         out = {name: value for name, value in rows}
-        out.update((name, value) for name, value in self._state_writes.items() if name.startswith(prefix))
+        out.update((name, self._state_value(name)) for name in self._state_writes if name.startswith(prefix))
         return out
 
     def set_state(self, name: str, value: str) -> None:
         """Kept until the next flush (a batch sets some names once per event): one upsert for them all."""
         self._state_writes[name] = value
 
+    def set_state_later(self, name: str, value: Callable[[], str]) -> None:
+        """Kept as the callable until the next flush or read of the name: made once however often it is set."""
+        self._state_writes[name] = value
+
+    def _state_value(self, name: str) -> str:
+        """A value set and not written yet, made now if it was set later (and kept made)."""
+        value = self._state_writes[name]
+        if not isinstance(value, str):
+            value = self._state_writes[name] = value()
+        return value
+
 
 # One engine state value by name: built once (handlers read one per referral they touch).
 _STATE_VALUE = select(t.EngineStateRow.value).where(t.EngineStateRow.name == bindparam("name"))
 _STATE_VALUES = select(t.EngineStateRow.name, t.EngineStateRow.value).where(
     t.EngineStateRow.name.in_(bindparam("names", expanding=True)))
+# The recorded copies of a batch's event ids, parked and processed (seen_copies).
+_PARKED_COPIES = select(t.ParkedEventRow.event_id, t.ParkedEventRow.digest, t.ParkedEventRow.raw,
+                        t.ParkedEventRow.seen_at, t.ParkedEventRow.waiting_for).where(
+    t.ParkedEventRow.event_id.in_(bindparam("ids", expanding=True)))
+_PROCESSED_COPIES = select(t.ProcessedEventRow.event_id, t.ProcessedEventRow.outcome, t.ProcessedEventRow.digest,
+                           t.ProcessedEventRow.raw, t.ProcessedEventRow.seen_at).where(
+    t.ProcessedEventRow.event_id.in_(bindparam("ids", expanding=True)))
 
 
 def _lock_key(name: str) -> int:
