@@ -5,9 +5,9 @@ differ for its dead letter.
 
 A later copy with the same text as the first is the same event without a digest being made (a redelivery is
 byte for byte the first copy); one with another text (other whitespace, key order or time offset, another
-producer's layout, or other content) is compared by digest. The digest of a copy is the same value it always
-was (the stored digests, and the canonical state that holds them, do not change): :func:`content_digest` only
-skips the walk over the payload that makes integral floats integers when the canonical text shows there is none.
+producer's layout, or other content) is compared by digest. A digest of the raw text instead of the canonical
+content was not adopted: the stored digests are in the canonical state (which copy's content was recorded), and
+another key order, 22.0 for 22 or a +01:00 offset would have become a conflict.
 """
 from __future__ import annotations
 
@@ -42,16 +42,8 @@ def _normal(value: Any) -> Any:
 
 def content_digest(envelope: Envelope) -> str:
     """sha256 of the canonical JSON (sorted keys, no spaces, UTF-8) of event_type, schema_version,
-    occurred_at (as a UTC instant), key and payload (numbers by value)."""
-    text = _CANONICAL.encode({"event_type": envelope.event_type, "schema_version": envelope.schema_version,
-                              "occurred_at": envelope.occurred_at.isoformat(), "key": envelope.key,
-                              "payload": envelope.payload})  # as parsed: JSON's own types, string keys
-    # 22.0 reads as 22 (content() walks the payload to make it so). An integral float shows in the text as "22.0"
-    # then ",", "}" or "]" (no spaces), or from 1e16 up with an exponent ("1e+16"): without one, the walk changes
-    # nothing. A string holding the same characters only costs the walk.
-    if ".0," in text or ".0}" in text or ".0]" in text or "e+" in text:
-        text = _CANONICAL.encode(content(envelope))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    occurred_at (as a UTC instant), key and payload."""
+    return _digest(content(envelope))
 
 
 # One encoder for every digest (json.dumps with options builds a new one per call).
@@ -92,9 +84,8 @@ def same_content(first: SeenCopy | ParkedEvent, raw: str, envelope: Envelope) ->
 
 
 def digest_of(copy: SeenCopy | ParkedEvent) -> str | None:
-    """The recorded copy's digest: the stored one, else computed from its text (rows recorded without one: parked
-    before digests were kept, or recorded since the ingest stopped computing them per event).
-    None (processed before digests were kept, no text): nothing to compare, so every later copy is a duplicate."""
+    """The recorded copy's digest; rows parked before digests were kept have it computed from their text.
+    None (processed before digests were kept): nothing to compare, so every later copy is a duplicate."""
     if copy.digest is not None or copy.raw is None:
         return copy.digest
     content = content_of_raw(copy.raw)

@@ -1,5 +1,6 @@
-"""Content digests keep their value while made with less work (issue 16 §2), and a copy with the first copy's
-text is the same event without a digest being made.
+"""Content digests keep the value docs/events.md defines (stored digests are in the canonical state, so a change
+of definition would change every replay's state), and a copy with the first copy's text is the same event
+without a digest being made (issue 16 §2).
 
 The reference here is the definition in docs/events.md ("Duplicates and conflicts"): sha256 of the canonical
 JSON (sorted keys, no spaces, UTF-8) of event_type, schema_version, occurred_at as a UTC instant, key and the
