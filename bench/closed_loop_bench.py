@@ -148,10 +148,14 @@ def main() -> None:
                 for threshold in (int(t) for t in thresholds):
                     rows.append(run(seed, args.weeks, allocator, args.time_limit, Path(tmp), progress, threshold,
                                     args.ceiling_time_limit, args.scale, args.profile))
+    # written first: a run of an hour is not lost to a table that fails to print
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"machine": machine(), "args": vars(args) | {"out": str(args.out)}, "rows": rows},
+                                   indent=2, default=str))
     columns = list(dict.fromkeys(k for row in rows for k in row))
     main_columns = [c for c in columns if not c.startswith(("missed: ", "sex ", "ldc ", "caseload ", "group "))]
     for title, keys in ((f"closed loop, {args.weeks} weeks, CP-SAT {args.time_limit:g} s per plan", main_columns),
-                        ("misses by cause, the caseload's ceiling, and by group (ended/started[/ceiling witness])",
+                        ("misses by cause, the caseload's ceiling, and by group (ended/started, and started by the ceiling's witness)",
                          ["seed", "allocator"] + [c for c in columns if c not in main_columns])):
         if len(keys) > 2 or keys is main_columns:
             table = Table(*keys, title=title)
@@ -171,9 +175,6 @@ def main() -> None:
                       f"{statistics.median(not_started):.2f}×; p92 wait to start "
                       f"{statistics.median(r['p92_wait'] - base[r['seed']]['p92_wait'] for r in mine):+.1f} weeks; "
                       f"median wait {statistics.median(r['median_wait'] - base[r['seed']]['median_wait'] for r in mine):+.1f} weeks")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine(), "args": vars(args) | {"out": str(args.out)}, "rows": rows},
-                                   indent=2, default=str))
 
 
 if __name__ == "__main__":

@@ -37,8 +37,8 @@ class EngineSettings(BaseSettings):
                                                               "may open when those waiting plus the arrivals forecast "
                                                               "from the referrals of this many recent weeks reach its "
                                                               "minimum by its start (0: off)")
-    equity_trailing_weight: int = Field(0, ge=0, le=100, description="added to the deadline-miss weight of each "
-                                        "person of a group (sex, LDC) whose realised in-time share over the last "
+    equity_trailing_weight: int = Field(0, ge=0, le=100, description="added to the deadline-miss weight (and one "
+                                        "plus it multiplying the wait cost) of each person of a group (sex, LDC) whose realised in-time share over the last "
                                         "52 weeks trails the region's by more than equity_trailing_points (0: off)")
     equity_trailing_points: float = Field(5.0, ge=0, le=100, description="how far a group's realised in-time share "
                                                                           "may trail the region's before it is weighted")

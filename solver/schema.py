@@ -92,8 +92,9 @@ class Demand:
     ethnicity_group: str = ""                                  # ONS group, for the equity goal only
     moves: int = 0                                             # times plans moved its published place
     overrides: tuple[Override, ...] = ()                       # keep / never / hold overrides naming it
-    equity_weight: int = 0                                     # added to its deadline-miss weight: its group's
-                                                               # realised in-time share trails the region's
+    equity_weight: int = 0                                     # added to its deadline-miss weight, 1 + it times
+                                                               # its wait cost: its group's realised in-time
+                                                               # share trails the region's
 
 
 @dataclass(frozen=True)

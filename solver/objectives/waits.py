@@ -11,14 +11,17 @@ YEAR_WEEKS = 52
 
 def wait_cost(demand: Demand, start: date, params: Params) -> int:
     """Weeks from referral to start, the slope stepping up by ``wait_slope_step`` past the target and again
-    past a year; doubled for HIGH risk.
+    past a year; doubled for HIGH risk; × (1 + the demand's equity weight) for a person of a group whose realised
+    in-time share trails the region's (0 unless the engine's equity setting is on), so that among people who
+    may still wait, the plan opens their groups first.
 
     Convex on purpose: a week saved for someone already past the target is worth more than a week saved for
     someone under it, so the long tail (the 92nd percentile) is cut first. A flat step at the target would
     do the opposite, favouring people who can still make the target over those who already missed it."""
     weeks = max(0, round((start - demand.referred_on).days / 7))
     extra = max(0, weeks - params.wait_target_weeks) + max(0, weeks - YEAR_WEEKS)
-    return (weeks + params.wait_slope_step * extra) * (2 if demand.risk_band == "HIGH" else 1)
+    risk = 2 if demand.risk_band == "HIGH" else 1
+    return (weeks + params.wait_slope_step * extra) * risk * (1 + demand.equity_weight)
 
 
 def waits(b: Build) -> Term:

@@ -80,3 +80,9 @@ def test_the_last_place_goes_to_the_person_already_past_the_target():
     one_place = make_cohort(cohort_id="O1", start_date=AS_OF + WEEK, max_size=1)
     problem = tiny_problem([long_wait, short_wait], [one_place])
     assert term_value(problem, "waits", [("A", "O1")]) < term_value(problem, "waits", [("B", "O1")])
+
+
+@pytest.mark.parametrize("equity_weight, risk, cost", [(0, "MEDIUM", 20), (2, "MEDIUM", 3 * 20), (3, "HIGH", 4 * 2 * 20)])
+def test_a_person_of_a_trailing_group_waits_dearer_by_one_plus_their_equity_weight(equity_weight, risk, cost):
+    demand = make_demand(referred_on=REFERRED, risk_band=risk, equity_weight=equity_weight)
+    assert wait_cost(demand, REFERRED + 19 * WEEK, Params()) == cost
