@@ -38,10 +38,12 @@ class EngineSettings(BaseSettings):
                                                               "from the referrals of this many recent weeks reach its "
                                                               "minimum by its start (0: off)")
     equity_trailing_weight: int = Field(0, ge=0, le=100, description="added to the deadline-miss weight (and one "
-                                        "plus it multiplying the wait cost) of each person of a group (sex, LDC) whose realised in-time share over the last "
-                                        "52 weeks trails the region's by more than equity_trailing_points (0: off)")
-    equity_trailing_points: float = Field(5.0, ge=0, le=100, description="how far a group's realised in-time share "
-                                                                          "may trail the region's before it is weighted")
+                                        "plus it multiplying the wait cost) of each person of a group (sex, LDC) "
+                                        "whose realised in-time share over the last 52 weeks trails the region's by "
+                                        "more than equity_trailing_points (0: off)")
+    equity_trailing_points: float = Field(5.0, ge=0, le=100, description="how far a group's realised in-time "
+                                                                          "share may trail the region's before it "
+                                                                          "is weighted")
     forecast_open_cost: int = Field(0, ge=0, le=100, description="tier-1 cost (weighted misses) of opening a group "
                                                                  "offered on the look-ahead's forecast (0: none)")
     forecast_move_cost: int = Field(0, ge=0, le=100, description="tier-1 cost (weighted misses) of each person moved "

@@ -149,7 +149,8 @@ def weighted_for_equity(demands: Sequence[s.Demand], trailing: Mapping[str, set[
     """Each demand of a trailing group (:func:`~engine.reports.equity.trailing_groups`: sex, LDC) with
     ``weight`` added to its deadline-miss weight, once per group it belongs to."""
     def extra(d: s.Demand) -> int:
-        return weight * ((d.sex in trailing.get("sex", ())) + (("LDC" if d.ldc else "not LDC") in trailing.get("LDC", ())))
+        ldc = "LDC" if d.ldc else "not LDC"
+        return weight * ((d.sex in trailing.get("sex", ())) + (ldc in trailing.get("LDC", ())))
     return [replace(d, equity_weight=extra(d)) if extra(d) else d for d in demands]
 
 
