@@ -1,6 +1,7 @@
-"""The inbound topics consumed with aiokafka directly, inside the faust app (``COHORTPLAN_CONSUMER=aiokafka``; not
-the default yet: ``faust``, the ingest agents, is — tests/faults scenario 4 stalled once with this path, see
-BENCHMARKS.md, session 4).
+"""The inbound topics consumed with aiokafka directly, inside the faust app (``COHORTPLAN_CONSUMER=aiokafka``, the
+default since session 5; ``faust``, the ingest agents, is the path before it, kept for one release: tests/faults,
+the Kafka integration tests and the streams unit tests passed on this path, 86 of 86, before the switch, and the
+end-to-end Kafka test runs on both).
 
 faust's per-message machinery (its conductor, streams, events and acknowledgements) costs 90–106 µs of CPU
 per message counting only (BENCHMARKS.md, "Kafka worker throughput (issue 16)"): on one core that alone caps

@@ -36,9 +36,10 @@ class StreamSettings(BaseSettings):
     topic_replan: str = REPLAN
 
     consumer: Literal["aiokafka", "faust"] = Field(
-        "faust", description="what reads the inbound topics: an aiokafka consumer inside the faust app, in its "
-        "own group <app_id>.inbound with getmany batches (streams/consumer.py), or faust's agents (the path before "
-        "issue 16; faust's per-message machinery costs ~100 µs of CPU per message)")
+        "aiokafka", description="what reads the inbound topics: an aiokafka consumer inside the faust app, in its "
+        "own group <app_id>.inbound with getmany batches (streams/consumer.py; the default), or faust's agents (the "
+        "path before issue 16: faust's per-message machinery costs ~100 µs of CPU per message, and after a database "
+        "outage it retries its batch from memory instead of re-reading the database's offsets)")
     session_timeout_s: float = Field(10.0, ge=6, le=300, description="a worker that stops heartbeating "
                                      "(killed) loses its partitions after this long")
     batch_max: int = Field(1000, ge=1, le=100_000, description="most messages applied in one transaction")

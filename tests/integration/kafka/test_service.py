@@ -126,8 +126,10 @@ def bootstrap_queries(url: str):
     return bootstrap(EngineSettings(database_url=url)).queries()
 
 
-def test_end_to_end_equals_the_embedded_replay(service_factory, region_file, tmp_path):
-    service = service_factory(f"sqlite:///{tmp_path}/service.db", COHORTPLAN_ALLOCATOR="cpsat")
+@pytest.mark.parametrize("consumer", ["aiokafka", "faust"])  # the default, and faust's agents (the path before)
+def test_end_to_end_equals_the_embedded_replay(service_factory, region_file, tmp_path, consumer):
+    service = service_factory(f"sqlite:///{tmp_path}/service.db", COHORTPLAN_ALLOCATOR="cpsat",
+                              COHORTPLAN_CONSUMER=consumer)
     n = send_file(region_file, service.settings)
     service.worker()
     service.settle(n)
