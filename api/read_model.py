@@ -25,14 +25,14 @@ action on any alert; few). Two guards for what those marks could miss:
   after it was computed. That is the documented bound on staleness for a change that moves none of the region's
   marks (none is known); a change that moves them is seen by the next request that reads the new version.
 
-**Refreshed ahead, off the requests.** Past a time drawn between a quarter and half of the bound (so that answers
-computed together, a region's 500 referrals, come due apart), an answer served under another version is still
-served, and computed again by the process's one refresher thread, one answer at a time, under the version the
-request found. Only an answer that reaches the bound itself is computed in the request (as before). Without this,
-every answer of a busy process came due within the same half minute and was computed in its request, forty
-threads at once, each taking 0.3-1 s of a contended database and the GIL: the referral route's p50 went from
-6 ms to 0.2-10 s with a writer alongside (BENCHMARKS.md, issue 15, session 5). The refresh queue is bounded
-(:data:`MAX_REFRESHING`); an answer not taken into it is computed at the bound in its request, as before.
+**Refreshed ahead, off the requests.** Past a time drawn between half and three quarters of the bound (so that
+answers computed together, a region's 500 referrals, come due apart; no earlier than they expired before, so no
+more is computed than then), an answer served under another version is still served, and computed again by the
+process's one refresher thread, one answer at a time, under the version the request found. Only an answer that
+reaches the bound itself is computed in its request (as before). Without this, a busy process's answers came due
+within the same half minute and were computed in their requests, forty threads at once, each taking 0.3-1 s of a
+contended database and the GIL (the referral route with a writer alongside: BENCHMARKS.md, issue 15, session 5).
+The refresh queue is bounded (:data:`MAX_REFRESHING`); an answer not taken into it is computed at the bound in its request, as before.
 
 An answer about no one region (the known regions, the pseudo-region ``*``, a referral id that does not exist) is kept
 only under the exact version it was computed at.
@@ -58,7 +58,7 @@ Stamp = Hashable
 
 MAX_ANSWERS = 4096  # answers kept per process (lists per region, status and date; referrals); the least recent go
 MAX_AGE_S = 60.0  # longest an answer is served under a version other than the one it was computed at
-REFRESH_FROM = (0.25, 0.5)  # ... and from when (a share of it drawn in this range) it is computed again off the requests
+REFRESH_FROM = (0.5, 0.75)  # ... and from when (a share of it drawn in this range) it is computed again off the requests
 MAX_REFRESHING = 1024  # answers waiting for the refresher at most (one more is computed at the bound by its request)
 REGION_MARKS = ("dirty:", "plan_version:", "last_planned:", "alert_sweeps:")  # a region's own marks (prefix + region)
 SHARED_MARKS = ("max:alert_actions",)  # marks of every region's answers (alert actions: rows of no region's marks)
