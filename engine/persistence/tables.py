@@ -61,7 +61,7 @@ class PersonRow(Base):
     cannot_attend_offices: Mapped[list] = mapped_column(JSON, default=list)
     interpreter_needed: Mapped[bool] = mapped_column(Boolean, default=False)
     non_associations: Mapped[list] = mapped_column(JSON, default=list)
-    merged_into: Mapped[str | None] = mapped_column(String(16))
+    merged_into: Mapped[str | None] = mapped_column(String(16), index=True)  # the cases merged into a person
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     field_times: Mapped[dict | None] = mapped_column(JSON)
 
