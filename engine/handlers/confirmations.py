@@ -116,8 +116,16 @@ def claims(uow: UnitOfWork, region: str) -> dict[str, list[Claim]]:
 
 
 def refusals(uow: UnitOfWork, region: str) -> dict[str, list[dict]]:
-    """Cohort id → the members named by its confirmations that hold no place there now, with the rule."""
-    return {cohort_id: members for (r, cohort_id), members in _store(uow).refused.items() if r == region}
+    """Cohort id → the members named by its confirmations that hold no place there now, with the rule.
+
+    A unit of work whose confirmations were read already answers from them (with its own writes); otherwise only
+    the region's refusals are read: a read-only caller (an explanation, an API answer) need not parse every
+    region's claims, which cost 5 ms of a referral's 11 ms answer."""
+    if uow in _STORES:
+        return {cohort_id: members for (r, cohort_id), members in _STORES[uow].refused.items() if r == region}
+    family = keys.REFUSED
+    return {family.parts(name)[1]: json.loads(value)
+            for name, value in uow.states(family.key(region, "")).items() if value}
 
 
 def add_claims(ctx: Context, cohort: Cohort, members) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from engine.alerts.sweep import AlertSweep
 from engine.domain.statuses import ReferralStatus as S
+from engine.handlers.confirmations import claims, refusals
 from engine.invariants import check_region
 from tests.support.events import cohort_planned, event, facilitator, person_with_referral
 from tests.unit.engine.harness import Harness
@@ -96,6 +97,21 @@ def test_class2_unlawful_members_are_refused_with_the_rule_the_lawful_ones_place
     assert "non-association" in alerts[f"C1/{men[1]}"]["reason"] and "sex" in alerts[f"C1/{women[0]}"]["reason"]
     with h.db.uow() as uow:
         assert check_region(uow, "RS", AT.date(), h.rules).violations == []
+
+
+def test_refusals_read_alone_equal_those_of_a_unit_of_work_that_read_every_confirmation(h):
+    """An explanation reads only the region's refusals; the ingest reads every confirmation at once: the same."""
+    men = waiting(h, 6)
+    women = waiting(h, 1, first=50, sex="FEMALE")
+    h.feed(cohort_planned("C1", START), facilitator("F1"), facilitator("F2"))
+    confirm(h, "C1", men + women + ["REF-NEVER-SEEN"])
+    with h.db.uow() as uow:
+        alone = refusals(uow, "RS")
+    with h.db.uow() as uow:
+        claims(uow, "RS")  # the ingest's way: every region's claims and refusals read and parsed
+        assert refusals(uow, "RS") == alone
+        assert refusals(uow, "RW") == {}
+    assert sorted(m["referral_id"] for m in alone["C1"]) == sorted([women[0], "REF-NEVER-SEEN"])
 
 
 def test_class3_a_changed_definition_applies_and_members_are_rechecked(h):
