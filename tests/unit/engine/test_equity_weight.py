@@ -2,13 +2,16 @@
 more among the deadline misses, the share read as the report's equity section reads it."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from engine.reports.data import ReferralFact
 from engine.reports.equity import trailing_groups
+from engine.services.planning import plan_settings
 from engine.services.problem import build_problem, realised_facts, weighted_for_equity
+from engine.settings import EngineSettings
 from solver import schema as s
 from tests.support.events import cohort_planned, facilitator, person_with_referral
 from tests.unit.engine.harness import Harness
@@ -79,3 +82,12 @@ def test_the_realised_share_is_read_from_the_state_and_weighs_the_trailing_group
     weights = {d.sex: d.equity_weight for d in problem.demands}
     assert weights == {"FEMALE": 3, "MALE": 0}
     assert all(d.equity_weight == 0 for d in off.demands) and len(off.demands) == 2
+
+
+def test_the_engine_settings_reach_the_plan_params_by_name():
+    settings = EngineSettings(equity_trailing_weight=2, equity_trailing_points=7.5, forecast_open_cost=1,
+                              forecast_move_cost=3)
+    params = replace(s.Params(), **plan_settings(settings))
+    assert (params.equity_trailing_weight, params.equity_trailing_points, params.forecast_open_cost,
+            params.forecast_move_cost) == (2, 7.5, 1, 3)
+    assert replace(s.Params(), **plan_settings(EngineSettings())) == s.Params()  # off by default
