@@ -13,7 +13,7 @@ from engine.domain.rules import EngineRules
 from engine.persistence.database import Database, DatabaseUnavailable, queries
 from engine.services.candidates import Grid
 from engine.services.ingest import Ingestor
-from engine.services.planning import Planner
+from engine.services.planning import Planner, plan_settings
 from engine.settings import EngineSettings
 from solver import schema as s
 from solver.baselines import CurrentPracticeAllocator, FifoAllocator
@@ -69,7 +69,7 @@ class Engine:
                                   move_threshold_weeks=x.move_threshold_weeks, max_moves=x.max_moves_per_person,
                                   equity_weight=x.equity_weight,
                                   equity_gap_points=x.equity_gap_points,
-                                  equity_dimensions=tuple(x.equity_dimensions)), **overrides})
+                                  equity_dimensions=tuple(x.equity_dimensions), **plan_settings(x)), **overrides})
 
     def grid(self) -> Grid:
         return Grid(step_weeks=self.settings.grid_step_weeks, lead_days=self.settings.freeze_days,

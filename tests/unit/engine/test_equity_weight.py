@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from engine.bootstrap import bootstrap
 from engine.reports.data import ReferralFact
 from engine.reports.equity import trailing_groups
 from engine.services.planning import plan_settings
@@ -91,3 +92,13 @@ def test_the_engine_settings_reach_the_plan_params_by_name():
     assert (params.equity_trailing_weight, params.equity_trailing_points, params.forecast_open_cost,
             params.forecast_move_cost) == (2, 7.5, 1, 3)
     assert replace(s.Params(), **plan_settings(EngineSettings())) == s.Params()  # off by default
+
+
+def test_the_service_plans_with_the_settings_and_without_them_as_before(tmp_path):
+    """What the worker, the replay and the API's jobs plan with: the engine's own ``params()``."""
+    url = f"sqlite:///{tmp_path}/e.db"
+    on = bootstrap(EngineSettings(database_url=url, equity_trailing_weight=2, forecast_move_cost=3),
+                   run_migrations=False).params()
+    assert (on.equity_trailing_weight, on.forecast_move_cost) == (2, 3)
+    off = bootstrap(EngineSettings(database_url=url), run_migrations=False).params()
+    assert (off.equity_trailing_weight, off.forecast_open_cost, off.forecast_move_cost) == (0, 0, 0)
