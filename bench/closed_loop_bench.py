@@ -20,7 +20,6 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,12 +33,15 @@ from bench.ceiling import measure  # noqa: E402
 from bench.solver_bench import machine  # noqa: E402
 from engine.bootstrap import bootstrap  # noqa: E402
 from engine.services import metrics  # noqa: E402
-from engine.services.planning import plan_settings  # noqa: E402
 from engine.services.replay import Replay, read_lines  # noqa: E402
 from engine.settings import EngineSettings  # noqa: E402
 from simulator import GeneratorParams, generate  # noqa: E402
 
 ALLOCATORS = ("fifo", "current-practice", "cpsat")
+
+
+# The plan's equity and forecast settings (COHORTPLAN_*, off by default), recorded with each run.
+PLAN_SETTINGS = ("equity_trailing_weight", "equity_trailing_points", "forecast_open_cost", "forecast_move_cost")
 
 
 def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, progress: Progress,
@@ -54,8 +56,7 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
                                       move_threshold_weeks=move_threshold))
     engine.load_region()
     lines = list(read_lines(events))
-    planner = engine.planner(allocator)  # with the plan settings engine.bootstrap does not pass yet
-    planner.params = replace(planner.params, **plan_settings(engine.settings))
+    planner = engine.planner(allocator)
     task = progress.add_task(f"seed {seed} {allocator}", total=len(lines))
     started = time.perf_counter()
     summary = Replay(engine.ingestor, planner, timedelta(days=7),
@@ -82,7 +83,8 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
             "flow_stood": sum("flow warm start stands" in p.plan.note for p in summary.plans),
             # plans whose solve hit the wall cap (WALL_CAP × the limit): not reproducible, a sign of load
             "wall_capped": sum("wall-time cap reached" in p.plan.note for p in summary.plans),
-            "seconds": round(seconds, 1), "plan_settings": plan_settings(engine.settings),
+            "seconds": round(seconds, 1),
+            "plan_settings": {name: getattr(planner.params, name) for name in PLAN_SETTINGS},
             "lookahead_weeks": engine.settings.lookahead_weeks, **cells, **_ceiling_columns(bounds)}
 
 

@@ -13,7 +13,7 @@ from engine.domain.rules import EngineRules
 from engine.persistence.database import Database, DatabaseUnavailable, queries
 from engine.services.candidates import Grid
 from engine.services.ingest import Ingestor
-from engine.services.planning import Planner, plan_settings
+from engine.services.planning import Planner
 from engine.settings import EngineSettings
 from solver import schema as s
 from solver.baselines import CurrentPracticeAllocator, FifoAllocator
@@ -69,7 +69,11 @@ class Engine:
                                   move_threshold_weeks=x.move_threshold_weeks, max_moves=x.max_moves_per_person,
                                   equity_weight=x.equity_weight,
                                   equity_gap_points=x.equity_gap_points,
-                                  equity_dimensions=tuple(x.equity_dimensions), **plan_settings(x)), **overrides})
+                                  equity_dimensions=tuple(x.equity_dimensions),
+                                  equity_trailing_weight=x.equity_trailing_weight,
+                                  equity_trailing_points=x.equity_trailing_points,
+                                  forecast_open_cost=x.forecast_open_cost,
+                                  forecast_move_cost=x.forecast_move_cost), **overrides})
 
     def grid(self) -> Grid:
         return Grid(step_weeks=self.settings.grid_step_weeks, lead_days=self.settings.freeze_days,

@@ -113,7 +113,7 @@ def load_report_data(rows: ReportRows, region: str, as_of: date, rules: EngineRu
                      at_risk_weeks: int | None = None) -> ReportData:
     rules = rules or EngineRules()
     started = rows.first_on_programme(region)
-    referrals = tuple(_referral(r, started.get(r["referral_id"]), as_of, rules) for r in rows.referrals(region))
+    referrals = tuple(referral_fact(r, started.get(r["referral_id"]), as_of, rules) for r in rows.referrals(region))
     cohorts = tuple(_cohort(c, rules) for c in rows.cohorts(region))
     facilitators = tuple(FacilitatorSupply(
         f["facilitator_id"], f["home_pdu"], frozenset(f["programmes"] or ()), float(f["weekly_hours"]),
@@ -132,10 +132,12 @@ def load_waiting(rows: Any, region: str, as_of: date, status: str, rules: Engine
     waiting list), read alone: the same deadline, latest start and flags, without reading the rest of the region
     (``rows.waiting``). When they first went on programme is not read: it says nothing of someone waiting."""
     rules = rules or EngineRules()
-    return tuple(_referral(r, None, as_of, rules) for r in rows.waiting(region, status))
+    return tuple(referral_fact(r, None, as_of, rules) for r in rows.waiting(region, status))
 
 
-def _referral(row: dict[str, Any], on_programme: date | None, as_of: date, rules: EngineRules) -> ReferralFact:
+def referral_fact(row: dict[str, Any], on_programme: date | None, as_of: date, rules: EngineRules) -> ReferralFact:
+    """A referral's row (the report's read side, or the planner's :func:`engine.services.problem.realised_facts`) as
+    the fact the report and the plan's equity weight measure."""
     cohort_start = _d(row["cohort_start"]) if row["cohort_start"] else None
     if cohort_start is not None and cohort_start <= as_of:
         started_on = cohort_start

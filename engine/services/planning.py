@@ -223,15 +223,6 @@ class Planner:
         return date.fromisoformat(value) if value else None
 
 
-PLAN_SETTINGS = ("equity_trailing_weight", "equity_trailing_points", "forecast_open_cost", "forecast_move_cost")
-
-
-def plan_settings(settings) -> dict:
-    """The :class:`~solver.schema.Params` fields set by the engine settings of the same names (equity for
-    trailing groups, the forecast's costs): ``Params(**…, **plan_settings(settings))``."""
-    return {name: getattr(settings, name) for name in PLAN_SETTINGS}
-
-
 def planned_regions(uow: UnitOfWork) -> dict[str, date]:
     """The date each region was last planned as of."""
     return {keys.LAST_PLANNED.parts(name)[0]: date.fromisoformat(value)

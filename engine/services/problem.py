@@ -22,7 +22,7 @@ from engine.domain.rules import EngineRules
 from engine.ports import UnitOfWork
 from engine.services.candidates import Grid, Variant, grid_cohorts, lookahead_cohorts, variant_of
 from engine.services.overrides import with_overrides
-from engine.reports.data import ReferralFact
+from engine.reports.data import ReferralFact, referral_fact
 from engine.reports.equity import trailing_groups
 from solver import schema as s
 from solver.rules import Ledger
@@ -94,7 +94,7 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
     restaffed = restaffing(options, {cid for cid, c in cohorts.items() if staff_fixed(c)}, staff, as_of)
     options = [replace(o, facilitator_ids=restaffed[o.cohort_id]) if o.cohort_id in restaffed else o for o in options]
     if params.equity_trailing_weight > 0:
-        demands = weighted_for_equity(demands, trailing_groups(realised_facts(uow, region, as_of), as_of,
+        demands = weighted_for_equity(demands, trailing_groups(realised_facts(uow, region, as_of, rules), as_of,
                                                                params.equity_trailing_points),
                                       params.equity_trailing_weight)
     demands, options = with_overrides(uow, region, as_of, demands, options)
@@ -119,10 +119,11 @@ def recent_arrivals(referrals: Sequence[Referral], people: Mapping[str, Person],
     return out
 
 
-def realised_facts(uow: UnitOfWork, region: str, as_of: date) -> list[ReferralFact]:
+def realised_facts(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules) -> list[ReferralFact]:
     """The region's referrals whose order ended in the 52 weeks to ``as_of``, as the report's equity section
-    reads them (:class:`~engine.reports.data.ReferralFact`: deadline, the cohort held, requirement status, the
-    first On programme date), from the unit of work: what has already happened when the plan is made."""
+    reads them (the report's own :func:`~engine.reports.data.referral_fact` of the same row: deadline, the cohort
+    held, requirement status, the first On programme date), from the unit of work: what has already happened
+    when the plan is made."""
     people = {p.crn: p for p in uow.people.where(region_code=region)}
     referrals = uow.referrals.where(crn=sorted(people)) if people else []
     requirements, deadlines = requirements_of(uow, referrals)
@@ -134,13 +135,14 @@ def realised_facts(uow: UnitOfWork, region: str, as_of: date) -> list[ReferralFa
     for r in ended:
         person, cohort = people[r.crn], cohorts.get(r.cohort_id or "")
         requirement = requirements.get(r.requirement_id)
-        facts.append(ReferralFact(
-            r.referral_id, r.crn, r.programme_code, str(r.status), r.referred_on, person.pdu_code or "",
-            person.sex or "", person.ethnicity_group or "", r.ldc, deadlines[r.referral_id], r.cohort_id,
-            cohort.start_date if cohort else None, cohort.end_date if cohort else None,
-            requirement_status=str(requirement.status) if requirement else None,
-            on_programme=min((c.at.date() if hasattr(c.at, "date") else c.at for c in r.history
-                              if c.to_status == S.ON_PROGRAMME), default=None)))
+        row = dict(referral_id=r.referral_id, crn=r.crn, programme_code=r.programme_code, status=str(r.status),
+                   referred_on=r.referred_on, pdu_code=person.pdu_code, sex=person.sex,
+                   ethnicity_group=person.ethnicity_group, ldc=r.ldc, deadline=deadlines[r.referral_id],
+                   cohort_id=r.cohort_id, cohort_start=cohort.start_date if cohort else None,
+                   cohort_end=cohort.end_date if cohort else None,
+                   requirement_status=str(requirement.status) if requirement else None)
+        facts.append(referral_fact(row, min((c.at.date() if hasattr(c.at, "date") else c.at for c in r.history
+                                             if c.to_status == S.ON_PROGRAMME), default=None), as_of, rules))
     return facts
 
 
@@ -151,7 +153,7 @@ def weighted_for_equity(demands: Sequence[s.Demand], trailing: Mapping[str, set[
     def extra(d: s.Demand) -> int:
         ldc = "LDC" if d.ldc else "not LDC"
         return weight * ((d.sex in trailing.get("sex", ())) + (ldc in trailing.get("LDC", ())))
-    return [replace(d, equity_weight=extra(d)) if extra(d) else d for d in demands]
+    return [replace(d, equity_weight=w) if (w := extra(d)) else d for d in demands]
 
 
 def staff_fixed(cohort: Cohort) -> bool:

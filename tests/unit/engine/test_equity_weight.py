@@ -2,7 +2,6 @@
 more among the deadline misses, the share read as the report's equity section reads it."""
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -10,7 +9,6 @@ import pytest
 from engine.bootstrap import bootstrap
 from engine.reports.data import ReferralFact
 from engine.reports.equity import trailing_groups
-from engine.services.planning import plan_settings
 from engine.services.problem import build_problem, realised_facts, weighted_for_equity
 from engine.settings import EngineSettings
 from solver import schema as s
@@ -75,7 +73,7 @@ def h(store) -> Harness:
 
 def test_the_realised_share_is_read_from_the_state_and_weighs_the_trailing_group(h):
     with h.db.uow() as uow:
-        read = realised_facts(uow, "RS", AS_OF)
+        read = realised_facts(uow, "RS", AS_OF, h.rules)
         assert len(read) == 20
         assert trailing_groups(read, AS_OF, 5.0) == {"sex": {"FEMALE"}}
         problem = build_problem(uow, "RS", AS_OF, h.rules, s.Params(equity_trailing_weight=3)).problem
@@ -85,20 +83,16 @@ def test_the_realised_share_is_read_from_the_state_and_weighs_the_trailing_group
     assert all(d.equity_weight == 0 for d in off.demands) and len(off.demands) == 2
 
 
-def test_the_engine_settings_reach_the_plan_params_by_name():
-    settings = EngineSettings(equity_trailing_weight=2, equity_trailing_points=7.5, forecast_open_cost=1,
-                              forecast_move_cost=3)
-    params = replace(s.Params(), **plan_settings(settings))
-    assert (params.equity_trailing_weight, params.equity_trailing_points, params.forecast_open_cost,
-            params.forecast_move_cost) == (2, 7.5, 1, 3)
-    assert replace(s.Params(), **plan_settings(EngineSettings())) == s.Params()  # off by default
-
-
 def test_the_service_plans_with_the_settings_and_without_them_as_before(tmp_path):
-    """What the worker, the replay and the API's jobs plan with: the engine's own ``params()``."""
+    """What the worker, the replay, the API's jobs and the closed-loop bench plan with: the engine's ``params()``."""
     url = f"sqlite:///{tmp_path}/e.db"
-    on = bootstrap(EngineSettings(database_url=url, equity_trailing_weight=2, forecast_move_cost=3),
-                   run_migrations=False).params()
-    assert (on.equity_trailing_weight, on.forecast_move_cost) == (2, 3)
+    on = bootstrap(EngineSettings(database_url=url, equity_trailing_weight=2, equity_trailing_points=7.5,
+                                  forecast_open_cost=1, forecast_move_cost=3), run_migrations=False).params()
+    assert (on.equity_trailing_weight, on.equity_trailing_points, on.forecast_open_cost,
+            on.forecast_move_cost) == (2, 7.5, 1, 3)
     off = bootstrap(EngineSettings(database_url=url), run_migrations=False).params()
     assert (off.equity_trailing_weight, off.forecast_open_cost, off.forecast_move_cost) == (0, 0, 0)
+    defaults = s.Params()
+    assert (off.equity_trailing_weight, off.equity_trailing_points, off.forecast_open_cost,
+            off.forecast_move_cost) == (defaults.equity_trailing_weight, defaults.equity_trailing_points,
+                                        defaults.forecast_open_cost, defaults.forecast_move_cost)  # off by default
