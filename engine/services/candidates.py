@@ -4,8 +4,12 @@ The delivery team's planned cohorts are candidates already; the grid adds the on
 planned yet, so the solver can open a group where and when the waiting list needs it. A grid cell is
 offered only where it could run: a variant (programme, pathway, offence cohort, LDC, sex) with at
 least a minimum group's worth of people waiting, a venue with group rooms that enough of them can
-reach, and a track (daytime or evening) enough of them can attend. Ids are stable across plans, so
-the plan diff and the hints of the next plan recognise the same candidate.
+reach, a track (daytime or evening) enough of them can attend, and enough facilitators trained for the
+programme who work at the venue and can attend the track to staff a group (when the staff is given).
+A variant's tracks start on staggered weeks, so that its few candidates spread over the horizon instead
+of all starting together: a person whose deadline falls between two of the grid's start weeks then still
+finds a group. Ids are stable across plans, so the plan diff and the hints of the next plan recognise the
+same candidate.
 """
 from __future__ import annotations
 
@@ -46,31 +50,39 @@ class Grid:
     # most lookahead_share of the minimum, the rest must be placed now (see lookahead_cohorts).
     lookahead_weeks: int = 0
     lookahead_share: float = 0.5
+    # Tracks start on staggered weeks: track i of n of a variant at offset i × step ÷ n (False: all together).
+    stagger: bool = True
 
 
 def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence[s.Demand],
                  offices: Iterable[Office], catalogue: Catalogue, is_holiday: Callable[[date], bool],
-                 grid: Grid) -> list[Cohort]:
+                 grid: Grid, staff: Sequence[s.Facilitator] | None = None) -> list[Cohort]:
+    """The grid's candidates; with ``staff`` (the region's facilitators), only on tracks they could staff."""
     venues = sorted((o for o in offices if o.rooms > 0), key=lambda o: o.office_code)
     first = _monday(as_of + timedelta(days=grid.lead_days + 7))
     out = []
     for variant, waiting in sorted(_variants(demands).items()):
         programme = catalogue.get(variant[0])
         tracks = [(v, venue, period) for v, venue in enumerate(venues) for period in ("DAYTIME", "EVENING")
-                  if _enough(waiting, venue, _patterns(programme, period, grid)[0], programme.min_size)]
-        for n, week in enumerate(range(0, horizon_weeks, _step(grid, len(waiting), programme, len(tracks),
-                                                                   horizon_weeks))):
-            for v, venue, period in tracks:
+                  if _enough(waiting, venue, _patterns(programme, period, grid)[0], programme.min_size)
+                  and _staffed(staff, programme, venue, _patterns(programme, period, grid)[0])]
+        step = _step(grid, len(waiting), programme, len(tracks), horizon_weeks)
+        for n, week in enumerate(range(0, horizon_weeks, step)):
+            for i, (v, venue, period) in enumerate(tracks):
+                offset = i * step // len(tracks) if grid.stagger else 0
+                if week + offset >= horizon_weeks:
+                    continue
                 patterns = _patterns(programme, period, grid)
                 slots = patterns[(n + v) % len(patterns)]
-                start = first + timedelta(weeks=week, days=slots[0].weekday)
+                start = first + timedelta(weeks=week + offset, days=slots[0].weekday)
                 out.append(_cohort(region, variant, venue, slots, start, programme, is_holiday))
     return out
 
 
 def lookahead_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence[s.Demand],
                       offices: Iterable[Office], catalogue: Catalogue, is_holiday: Callable[[date], bool],
-                      grid: Grid, arrivals: Mapping[Variant, int]) -> list[tuple[Cohort, int]]:
+                      grid: Grid, arrivals: Mapping[Variant, int],
+                      staff: Sequence[s.Facilitator] | None = None) -> list[tuple[Cohort, int]]:
     """(cohort, expected joiners) the grid leaves out for want of people waiting now, opened for the future.
 
     For each variant and track (venue × daytime/evening) that :func:`grid_cohorts` does not offer, the
@@ -96,6 +108,8 @@ def lookahead_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Seq
                 compatible = _compatible(waiting, venue, patterns[0])
                 if compatible >= programme.min_size or compatible < programme.min_size - allowed:
                     continue  # offered by the grid already, or too few now for the forecast to make up
+                if not _staffed(staff, programme, venue, patterns[0]):
+                    continue
                 for week in range(horizon_weeks):
                     slots = patterns[(week + v) % len(patterns)]
                     start = first + timedelta(weeks=week, days=slots[0].weekday)
@@ -115,6 +129,17 @@ def _compatible(waiting: list[s.Demand], venue: Office, slots: tuple[WeeklySlot,
 def _enough(waiting: list[s.Demand], venue: Office, slots: tuple[WeeklySlot, ...], min_size: int) -> bool:
     """Enough of the variant's waiting people can reach the venue and attend the track to fill a group."""
     return _compatible(waiting, venue, slots) >= min_size
+
+
+def _staffed(staff: Sequence[s.Facilitator] | None, programme: Programme, venue: Office,
+             slots: tuple[WeeklySlot, ...]) -> bool:
+    """Enough facilitators trained for the programme work at the venue and can attend the track's slots to
+    run a group (absences and hours are the plan's to weigh); without a staff list, every track."""
+    if staff is None:
+        return True
+    able = sum(1 for f in staff if programme.code in f.programmes
+               and (not f.offices or venue.office_code in f.offices) and available_on(f.availability, slots))
+    return able >= programme.facilitators_per_group
 
 
 def _step(grid: Grid, waiting: int, programme: Programme, tracks: int, horizon_weeks: int) -> int:

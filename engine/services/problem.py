@@ -77,20 +77,23 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
     options = [cohort_option(c, members.get(cid, ()), rules, as_of, _named_by(members.get(cid, ()), people))
                for cid, c in sorted(cohorts.items()) if _offerable(c, cid in pinned_ids, as_of, horizon)]
     offices = uow.offices(region)
+    staff = uow.facilitators.where(region_code=region)
+    facilitators = tuple(_facilitators(staff, as_of))
     gridded = [c for c in grid_cohorts(region, as_of, params.horizon_weeks, demands, offices, rules.catalogue,
-                                       rules.is_holiday, grid) if c.cohort_id not in cohorts] if grid else []
+                                       rules.is_holiday, grid, facilitators)
+               if c.cohort_id not in cohorts] if grid else []
     options += [cohort_option(c, (), rules, as_of) for c in gridded]
     if grid and grid.lookahead_weeks:
         ahead = [(c, n) for c, n in lookahead_cohorts(region, as_of, params.horizon_weeks, demands, offices,
                                                       rules.catalogue, rules.is_holiday, grid,
-                                                      recent_arrivals(referrals, people, as_of, grid.lookahead_weeks))
+                                                      recent_arrivals(referrals, people, as_of, grid.lookahead_weeks),
+                                                      facilitators)
                  if c.cohort_id not in cohorts and c.cohort_id not in {g.cohort_id for g in gridded}]
         # the plan fills now what the forecast does not: the option's minimum less the expected joiners
         options += [replace(cohort_option(c, (), rules, as_of), min_size=c.min_size - n, forecast_joiners=n)
                     for c, n in ahead]
         gridded += [c for c, _ in ahead]
     cohorts.update({c.cohort_id: c for c in gridded})
-    staff = uow.facilitators.where(region_code=region)
     restaffed = restaffing(options, {cid for cid, c in cohorts.items() if staff_fixed(c)}, staff, as_of)
     options = [replace(o, facilitator_ids=restaffed[o.cohort_id]) if o.cohort_id in restaffed else o for o in options]
     if params.equity_trailing_weight > 0:
@@ -99,7 +102,7 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
                                       params.equity_trailing_weight)
     demands, options = with_overrides(uow, region, as_of, demands, options)
     problem = s.Problem(region, as_of, tuple(sorted(demands, key=lambda d: d.referral_id)), tuple(options),
-                        tuple(_facilitators(staff, as_of)), tuple(
+                        facilitators, tuple(
                             s.Office(o.office_code, o.pdu_code, o.rooms) for o in offices), params)
     pinned = {r.referral_id for group in members.values() for r in group}
     return Snapshot(problem, {r.referral_id: r for r in referrals}, cohorts, deadlines, pinned,

@@ -38,15 +38,17 @@ def apply_scenario(base: Base, scenario: Scenario) -> tuple[s.Problem, list[str]
         demands, line = _scale_demand(problem.demands, scenario.demand_factor)
         problem = replace(problem, demands=demands)
         notes.append(line)
-    if scenario.open_venues or scenario.demand_factor != 1.0 or scenario.evening_track:
-        problem, extra = _regrid(base, problem, offices, scenario.evening_track)
-        notes += extra
     if scenario.remove_facilitators:
         problem, extra = remove_facilitators(base, problem, scenario.remove_facilitators)
         notes += extra
     if scenario.add_facilitators:
         problem, extra = add_facilitators(base, problem, offices, scenario.add_facilitators, scenario.programmes,
                                           scenario.new_facilitator_slots)
+        notes += extra
+    # the grid offers tracks where trained staff work, so a change of staff regrids as one of venues does
+    if (scenario.open_venues or scenario.demand_factor != 1.0 or scenario.evening_track
+            or scenario.remove_facilitators or scenario.add_facilitators):
+        problem, extra = _regrid(base, problem, offices, scenario.evening_track)
         notes += extra
     return problem, notes
 
@@ -126,7 +128,8 @@ def _regrid(base: Base, problem: s.Problem, offices: list[Office], evening: bool
     taken = set(base.stored_ids) | {c.cohort_id for c in kept}
     grid = base.grid
     fresh = [c for c in grid_cohorts(region, as_of, horizon, problem.demands, offices, rules.catalogue,
-                                     rules.is_holiday, grid) if c.cohort_id not in taken] if grid else []
+                                     rules.is_holiday, grid, problem.facilitators)
+             if c.cohort_id not in taken] if grid else []
     options = kept + [cohort_option(c, (), rules, as_of) for c in fresh]
     notes = []
     if evening:
@@ -134,7 +137,7 @@ def _regrid(base: Base, problem: s.Problem, offices: list[Office], evening: bool
         offered = {_evening_cell(c) for c in options if c.slots and c.slots[0].period == s.Period.EVENING}
         ids = {c.cohort_id for c in options} | taken
         extra = [c for c in grid_cohorts(region, as_of, horizon, problem.demands, offices, rules.catalogue,
-                                         rules.is_holiday, dense)
+                                         rules.is_holiday, dense, problem.facilitators)
                  if c.slots[0].period == "EVENING" and c.cohort_id not in ids]
         added = []
         for cohort in extra:

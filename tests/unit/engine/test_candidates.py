@@ -8,7 +8,7 @@ from engine.domain.model import Office
 from engine.domain.programmes import load_catalogue
 from engine.services.candidates import Grid, grid_cohorts
 from solver.schema import Period
-from tests.unit.solver.factories import make_demand
+from tests.unit.solver.factories import make_demand, make_facilitator
 
 AS_OF = date(2025, 2, 3)  # a Monday
 HUB, SATELLITE, DESK = Office("HUB", "P1", rooms=2), Office("SAT", "P2", rooms=1), Office("DESK", "P1", rooms=0)
@@ -19,8 +19,9 @@ def waiting(n: int, **overrides):
     return [make_demand(referral_id=f"R{i}", crn=f"X{i}", programme_code="BC-M", **overrides) for i in range(n)]
 
 
-def grid(demands, offices=(HUB, SATELLITE, DESK), horizon_weeks=12, **settings):
-    return grid_cohorts("RS", AS_OF, horizon_weeks, demands, offices, CATALOGUE, no_holidays, Grid(**settings))
+def grid(demands, offices=(HUB, SATELLITE, DESK), horizon_weeks=12, staff=None, **settings):
+    return grid_cohorts("RS", AS_OF, horizon_weeks, demands, offices, CATALOGUE, no_holidays, Grid(**settings),
+                        staff)
 
 
 def test_fewer_people_waiting_than_a_minimum_group_get_no_candidates():
@@ -71,3 +72,34 @@ def test_women_and_men_get_separate_groups():
     offered = grid(waiting(12) + [make_demand(referral_id=f"W{i}", crn=f"Y{i}", programme_code="BC-M", sex="FEMALE")
                                   for i in range(12)])
     assert {c.sex for c in offered} == {"MALE", "FEMALE"}
+
+
+def staff(*offices: str, programmes=frozenset({"BC-M"}), availability=frozenset(), n: int = 2):
+    return [make_facilitator(facilitator_id=f"F-{office}-{i}", programmes=programmes, offices=frozenset({office}),
+                             availability=availability) for office in offices for i in range(n)]
+
+
+def test_with_the_staff_given_only_tracks_trained_facilitators_could_run_are_offered():
+    people = waiting(12)
+    assert {c.office_code for c in grid(people)} == {"HUB", "SAT"}  # blind to staff: every venue
+    assert {c.office_code for c in grid(people, staff=staff("HUB"))} == {"HUB"}
+    assert grid(people, staff=staff("HUB", n=1)) == []  # a group needs two facilitators
+    assert grid(people, staff=staff("HUB", "SAT", programmes=frozenset({"BBR"}))) == []  # trained for another
+    days = frozenset((day, Period.DAYTIME) for day in range(5))
+    offered = grid(people, staff=staff("HUB", availability=days))
+    assert offered and all(slot.period == "DAYTIME" for c in offered for slot in c.slots)  # nobody works evenings
+
+
+def test_a_variant_s_tracks_start_on_staggered_weeks_across_the_horizon():
+    people = waiting(12)  # two groups' worth: four tracks share a budget of four candidates
+    together = grid(people, horizon_weeks=52, stagger=False)
+    staggered = grid(people, horizon_weeks=52)
+    assert len(together) == len(staggered) == 4
+    assert len({_monday(c.start_date) for c in together}) == 1  # all in the first week
+    mondays = sorted(_monday(c.start_date) for c in staggered)
+    assert len(set(mondays)) == 4 and mondays[-1] - mondays[0] >= timedelta(weeks=26)
+    assert all(AS_OF + timedelta(days=14) <= c.start_date < AS_OF + timedelta(weeks=52 + 3) for c in staggered)
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())

@@ -214,9 +214,11 @@ def test_a_what_if_leaves_the_live_state_and_the_outbox_untouched(engine):
 def test_opening_a_venue_and_an_evening_track_add_grid_candidates_there(engine):
     base = read_base(engine.database.uow, "RS", AS_OF_LIVE, engine.rules, engine.params(), engine.grid())
     assert base.grid_ids and {c.office_code for c in base.problem.cohorts} == {"RS-P01-O1"}
-    opened, notes = apply_scenario(base, Scenario(open_venues={"RS-P02-O1": 1}))
+    unstaffed, notes = apply_scenario(base, Scenario(open_venues={"RS-P02-O1": 1}))
+    assert "RS-P02-O1" not in {c.office_code for c in unstaffed.cohorts}  # nobody trained works there
+    assert "opened RS-P02-O1 with 1 group room (had 0)" in notes[0] and "no facilitator is based" in notes[0]
+    opened, notes = apply_scenario(base, Scenario(open_venues={"RS-P02-O1": 1}, add_facilitators={"RS-P02": 2}))
     assert "RS-P02-O1" in {c.office_code for c in opened.cohorts}
-    assert "opened RS-P02-O1 with 1 group room (had 0)" in notes[0]
     evening, notes = apply_scenario(base, Scenario(evening_track=True))
     added = {c.cohort_id for c in evening.cohorts} - {c.cohort_id for c in base.problem.cohorts}
     assert added and all(evening.cohort(cid).slots[0].period == s.Period.EVENING for cid in added)
