@@ -15,7 +15,7 @@ from solver import schema as s
 from solver.model import CpSatAllocator
 from tests.support.events import facilitator, person_with_referral
 from tests.unit.engine.harness import Harness
-from tests.unit.solver.factories import make_demand
+from tests.unit.solver.factories import make_demand, make_facilitator
 
 CATALOGUE = load_catalogue()
 HUB = Office("HUB", "P1", rooms=1)
@@ -27,9 +27,9 @@ def women(n: int):
     return [make_demand(referral_id=f"W{i}", crn=f"Y{i}", programme_code="BC-M", sex="FEMALE") for i in range(n)]
 
 
-def ahead(demands, arrivals, **settings):
+def ahead(demands, arrivals, staff=None, **settings):
     grid = Grid(**({"lookahead_weeks": 26} | settings))
-    return lookahead_cohorts("RS", AS_OF, 52, demands, (HUB,), CATALOGUE, no_holidays, grid, arrivals)
+    return lookahead_cohorts("RS", AS_OF, 52, demands, (HUB,), CATALOGUE, no_holidays, grid, arrivals, staff)
 
 
 def test_a_forecast_makes_up_what_the_waiting_list_lacks_at_the_first_start_it_can():
@@ -40,6 +40,14 @@ def test_a_forecast_makes_up_what_the_waiting_list_lacks_at_the_first_start_it_c
     cohort = min(offered, key=lambda x: x[0].start_date)[0]
     assert AS_OF + timedelta(weeks=4) <= cohort.start_date - timedelta(days=14) < AS_OF + timedelta(weeks=6)
     assert grid_cohorts("RS", AS_OF, 52, women(4), (HUB,), CATALOGUE, no_holidays, Grid()) == []  # the grid alone: none
+
+
+def test_a_look_ahead_group_is_offered_only_where_trained_facilitators_could_run_it():
+    trained = [make_facilitator(facilitator_id=f"F{i}", programmes=frozenset({"BC-M"}), offices=frozenset({"HUB"}))
+               for i in range(2)]
+    assert ahead(women(4), {WOMEN: 13}, staff=trained)
+    assert ahead(women(4), {WOMEN: 13}, staff=trained[:1]) == []  # a group needs two
+    assert ahead(women(4), {WOMEN: 13}, staff=[replace(f, programmes=frozenset({"BBR"})) for f in trained]) == []
 
 
 def test_no_forecast_no_look_ahead_group():
