@@ -6,9 +6,9 @@ offered only where it could run: a variant (programme, pathway, offence cohort, 
 least a minimum group's worth of people waiting, a venue with group rooms that enough of them can
 reach, a track (daytime or evening) enough of them can attend, and enough facilitators trained for the
 programme who work at the venue and can attend the track to staff a group (when the staff is given).
-A variant's tracks start on staggered weeks, so that its few candidates spread over the horizon instead
-of all starting together: a person whose deadline falls between two of the grid's start weeks then still
-finds a group. Ids are stable across plans, so the plan diff and the hints of the next plan recognise the
+A rare variant (one whose waiting list widens the grid's step) has its tracks start on staggered weeks,
+so that its few candidates spread over the horizon instead of all starting together: a person whose
+deadline falls between two of its start weeks then still finds a group. Ids are stable across plans, so the plan diff and the hints of the next plan recognise the
 same candidate.
 """
 from __future__ import annotations
@@ -50,7 +50,8 @@ class Grid:
     # most lookahead_share of the minimum, the rest must be placed now (see lookahead_cohorts).
     lookahead_weeks: int = 0
     lookahead_share: float = 0.5
-    # Tracks start on staggered weeks: track i of n of a variant at offset i × step ÷ n (False: all together).
+    # A rare variant's tracks (its step widened past step_weeks) start on staggered weeks: track i of n at
+    # offset i × step ÷ n (False: all together).
     stagger: bool = True
 
 
@@ -64,12 +65,14 @@ def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence
     for variant, waiting in sorted(_variants(demands).items()):
         programme = catalogue.get(variant[0])
         tracks = [(v, venue, period) for v, venue in enumerate(venues) for period in ("DAYTIME", "EVENING")
-                  if _enough(waiting, venue, _patterns(programme, period, grid)[0], programme.min_size)
-                  and _staffed(staff, programme, venue, _patterns(programme, period, grid)[0])]
+                  if _enough(waiting, venue, _patterns(programme, period, grid)[0], programme.min_size)]
         step = _step(grid, len(waiting), programme, len(tracks), horizon_weeks)
+        # the budget is the waiting list's; tracks nobody could staff are dropped from it, not re-spent
+        tracks = [t for t in tracks if _staffed(staff, programme, t[1], _patterns(programme, t[2], grid)[0])]
+        stagger = grid.stagger and step > grid.step_weeks  # a rare variant: its few starts spread over time
         for n, week in enumerate(range(0, horizon_weeks, step)):
             for i, (v, venue, period) in enumerate(tracks):
-                offset = i * step // len(tracks) if grid.stagger else 0
+                offset = i * step // len(tracks) if stagger else 0
                 if week + offset >= horizon_weeks:
                     continue
                 patterns = _patterns(programme, period, grid)
