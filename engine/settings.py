@@ -50,6 +50,9 @@ class EngineSettings(BaseSettings):
                                                                  "off a place they hold into a group offered on the "
                                                                  "forecast (0: none)")
     grid_step_weeks: int = Field(4, ge=1, le=26, description="weeks between candidate starts per venue and track")
+    grid_staffed: bool = Field(False, description="offer a candidate track only where two facilitators trained for "
+                                                  "the programme work at the venue and can attend it (off: "
+                                                  "measured worse on one seed of three, BENCHMARKS.md)")
     batch_size: int = Field(2000, ge=1, le=100_000)
     park_timeout_hours: int = Field(168, ge=1, le=87_600,
                                     description="hours of event time (the ingest's clock) a parked event waits for "

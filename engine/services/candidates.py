@@ -4,8 +4,8 @@ The delivery team's planned cohorts are candidates already; the grid adds the on
 planned yet, so the solver can open a group where and when the waiting list needs it. A grid cell is
 offered only where it could run: a variant (programme, pathway, offence cohort, LDC, sex) with at
 least a minimum group's worth of people waiting, a venue with group rooms that enough of them can
-reach, a track (daytime or evening) enough of them can attend, and enough facilitators trained for the
-programme who work at the venue and can attend the track to staff a group (when the staff is given).
+reach, and a track (daytime or evening) enough of them can attend; with ``Grid.staffed``, also enough
+facilitators trained for the programme who work at the venue and can attend the track to staff a group.
 A rare variant (one whose waiting list widens the grid's step) has its tracks start on staggered weeks,
 so that its few candidates spread over the horizon instead of all starting together: a person whose
 deadline falls between two of its start weeks then still finds a group. Ids are stable across plans, so the plan diff and the hints of the next plan recognise the
@@ -53,12 +53,16 @@ class Grid:
     # A rare variant's tracks (its step widened past step_weeks) start on staggered weeks: track i of n at
     # offset i × step ÷ n (False: all together).
     stagger: bool = True
+    # Offer a track only where enough trained facilitators work and can attend it. Off: in the closed loop it
+    # started 38 fewer people in time on seed 7 and 4 more on seed 8 (BENCHMARKS.md, issue 14, session 6).
+    staffed: bool = False
 
 
 def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence[s.Demand],
                  offices: Iterable[Office], catalogue: Catalogue, is_holiday: Callable[[date], bool],
                  grid: Grid, staff: Sequence[s.Facilitator] | None = None) -> list[Cohort]:
-    """The grid's candidates; with ``staff`` (the region's facilitators), only on tracks they could staff."""
+    """The grid's candidates; with ``grid.staffed``, only on tracks ``staff`` (the region's facilitators) could
+    run."""
     venues = sorted((o for o in offices if o.rooms > 0), key=lambda o: o.office_code)
     first = _monday(as_of + timedelta(days=grid.lead_days + 7))
     out = []
@@ -68,7 +72,7 @@ def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence
                   if _enough(waiting, venue, _patterns(programme, period, grid)[0], programme.min_size)]
         step = _step(grid, len(waiting), programme, len(tracks), horizon_weeks)
         # the budget is the waiting list's; tracks nobody could staff are dropped from it, not re-spent
-        tracks = [t for t in tracks if _staffed(staff, programme, t[1], _patterns(programme, t[2], grid)[0])]
+        tracks = [t for t in tracks if _staffed(grid, staff, programme, t[1], _patterns(programme, t[2], grid)[0])]
         stagger = grid.stagger and step > grid.step_weeks  # a rare variant: its few starts spread over time
         for n, week in enumerate(range(0, horizon_weeks, step)):
             for i, (v, venue, period) in enumerate(tracks):
@@ -111,7 +115,7 @@ def lookahead_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Seq
                 compatible = _compatible(waiting, venue, patterns[0])
                 if compatible >= programme.min_size or compatible < programme.min_size - allowed:
                     continue  # offered by the grid already, or too few now for the forecast to make up
-                if not _staffed(staff, programme, venue, patterns[0]):
+                if not _staffed(grid, staff, programme, venue, patterns[0]):
                     continue
                 for week in range(horizon_weeks):
                     slots = patterns[(week + v) % len(patterns)]
@@ -134,11 +138,11 @@ def _enough(waiting: list[s.Demand], venue: Office, slots: tuple[WeeklySlot, ...
     return _compatible(waiting, venue, slots) >= min_size
 
 
-def _staffed(staff: Sequence[s.Facilitator] | None, programme: Programme, venue: Office,
+def _staffed(grid: Grid, staff: Sequence[s.Facilitator] | None, programme: Programme, venue: Office,
              slots: tuple[WeeklySlot, ...]) -> bool:
     """Enough facilitators trained for the programme work at the venue and can attend the track's slots to
-    run a group (absences and hours are the plan's to weigh); without a staff list, every track."""
-    if staff is None:
+    run a group (absences and hours are the plan's to weigh); every track when the grid is not ``staffed``."""
+    if not grid.staffed or staff is None:
         return True
     able = sum(1 for f in staff if programme.code in f.programmes
                and (not f.offices or venue.office_code in f.offices) and available_on(f.availability, slots))

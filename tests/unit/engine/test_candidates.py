@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from engine.bootstrap import bootstrap
 from engine.domain.calendar import no_holidays
 from engine.domain.model import Office
 from engine.domain.programmes import load_catalogue
 from engine.services.candidates import Grid, grid_cohorts
+from engine.settings import EngineSettings
 from solver.schema import Period
 from tests.unit.solver.factories import make_demand, make_facilitator
 
@@ -79,14 +81,14 @@ def staff(*offices: str, programmes=frozenset({"BC-M"}), availability=frozenset(
                              availability=availability) for office in offices for i in range(n)]
 
 
-def test_with_the_staff_given_only_tracks_trained_facilitators_could_run_are_offered():
+def test_a_staffed_grid_offers_only_tracks_trained_facilitators_could_run():
     people = waiting(12)
-    assert {c.office_code for c in grid(people)} == {"HUB", "SAT"}  # blind to staff: every venue
-    assert {c.office_code for c in grid(people, staff=staff("HUB"))} == {"HUB"}
-    assert grid(people, staff=staff("HUB", n=1)) == []  # a group needs two facilitators
-    assert grid(people, staff=staff("HUB", "SAT", programmes=frozenset({"BBR"}))) == []  # trained for another
+    assert {c.office_code for c in grid(people, staff=staff("HUB"))} == {"HUB", "SAT"}  # by default blind to staff
+    assert {c.office_code for c in grid(people, staff=staff("HUB"), staffed=True)} == {"HUB"}
+    assert grid(people, staff=staff("HUB", n=1), staffed=True) == []  # a group needs two facilitators
+    assert grid(people, staff=staff("HUB", "SAT", programmes=frozenset({"BBR"})), staffed=True) == []
     days = frozenset((day, Period.DAYTIME) for day in range(5))
-    offered = grid(people, staff=staff("HUB", availability=days))
+    offered = grid(people, staff=staff("HUB", availability=days), staffed=True)
     assert offered and all(slot.period == "DAYTIME" for c in offered for slot in c.slots)  # nobody works evenings
 
 
@@ -103,3 +105,10 @@ def test_a_variant_s_tracks_start_on_staggered_weeks_across_the_horizon():
 
 def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+def test_the_service_s_grid_is_staffed_only_when_the_setting_says_so(tmp_path):
+    url = f"sqlite:///{tmp_path}/e.db"
+    assert bootstrap(EngineSettings(database_url=url, grid_staffed=True), run_migrations=False).grid().staffed
+    default = bootstrap(EngineSettings(database_url=url), run_migrations=False).grid()
+    assert not default.staffed and default.stagger and not Grid().staffed

@@ -42,12 +42,14 @@ def test_a_forecast_makes_up_what_the_waiting_list_lacks_at_the_first_start_it_c
     assert grid_cohorts("RS", AS_OF, 52, women(4), (HUB,), CATALOGUE, no_holidays, Grid()) == []  # the grid alone: none
 
 
-def test_a_look_ahead_group_is_offered_only_where_trained_facilitators_could_run_it():
+def test_a_staffed_grid_offers_a_look_ahead_group_only_where_trained_facilitators_could_run_it():
     trained = [make_facilitator(facilitator_id=f"F{i}", programmes=frozenset({"BC-M"}), offices=frozenset({"HUB"}))
                for i in range(2)]
-    assert ahead(women(4), {WOMEN: 13}, staff=trained)
-    assert ahead(women(4), {WOMEN: 13}, staff=trained[:1]) == []  # a group needs two
-    assert ahead(women(4), {WOMEN: 13}, staff=[replace(f, programmes=frozenset({"BBR"})) for f in trained]) == []
+    assert ahead(women(4), {WOMEN: 13}, staff=trained, staffed=True)
+    assert ahead(women(4), {WOMEN: 13}, staff=trained[:1], staffed=True) == []  # a group needs two
+    assert ahead(women(4), {WOMEN: 13}, staff=[replace(f, programmes=frozenset({"BBR"})) for f in trained],
+                 staffed=True) == []
+    assert ahead(women(4), {WOMEN: 13}, staff=trained[:1])  # a grid not staffed is blind to them
 
 
 def test_no_forecast_no_look_ahead_group():

@@ -214,11 +214,9 @@ def test_a_what_if_leaves_the_live_state_and_the_outbox_untouched(engine):
 def test_opening_a_venue_and_an_evening_track_add_grid_candidates_there(engine):
     base = read_base(engine.database.uow, "RS", AS_OF_LIVE, engine.rules, engine.params(), engine.grid())
     assert base.grid_ids and {c.office_code for c in base.problem.cohorts} == {"RS-P01-O1"}
-    unstaffed, notes = apply_scenario(base, Scenario(open_venues={"RS-P02-O1": 1}))
-    assert "RS-P02-O1" not in {c.office_code for c in unstaffed.cohorts}  # nobody trained works there
-    assert "opened RS-P02-O1 with 1 group room (had 0)" in notes[0] and "no facilitator is based" in notes[0]
-    opened, notes = apply_scenario(base, Scenario(open_venues={"RS-P02-O1": 1}, add_facilitators={"RS-P02": 2}))
+    opened, notes = apply_scenario(base, Scenario(open_venues={"RS-P02-O1": 1}))
     assert "RS-P02-O1" in {c.office_code for c in opened.cohorts}
+    assert "opened RS-P02-O1 with 1 group room (had 0)" in notes[0] and "no facilitator is based" in notes[0]
     evening, notes = apply_scenario(base, Scenario(evening_track=True))
     added = {c.cohort_id for c in evening.cohorts} - {c.cohort_id for c in base.problem.cohorts}
     assert added and all(evening.cohort(cid).slots[0].period == s.Period.EVENING for cid in added)
@@ -227,6 +225,15 @@ def test_opening_a_venue_and_an_evening_track_add_grid_candidates_there(engine):
               for c in base.problem.cohorts if c.slots[0].period == s.Period.EVENING}
     assert all((evening.cohort(cid).office_code, evening.cohort(cid).start_date
                 - timedelta(days=evening.cohort(cid).start_date.weekday())) not in before for cid in added)
+
+
+def test_on_a_staffed_grid_an_opened_venue_gets_candidates_once_staff_work_there(engine):
+    base = read_base(engine.database.uow, "RS", AS_OF_LIVE, engine.rules, engine.params(),
+                     replace(engine.grid(), staffed=True))
+    unstaffed, _ = apply_scenario(base, Scenario(open_venues={"RS-P02-O1": 1}))
+    assert "RS-P02-O1" not in {c.office_code for c in unstaffed.cohorts}  # nobody trained works there
+    staffed, _ = apply_scenario(base, Scenario(open_venues={"RS-P02-O1": 1}, add_facilitators={"RS-P02": 2}))
+    assert "RS-P02-O1" in {c.office_code for c in staffed.cohorts}
 
 
 def test_an_unknown_region_is_refused_with_the_known_ones(engine):
