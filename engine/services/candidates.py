@@ -54,7 +54,7 @@ class Grid:
     # offset i × step ÷ n (False: all together).
     stagger: bool = True
     # Offer a track only where enough trained facilitators work and can attend it. Off: in the closed loop it
-    # started 38 fewer people in time on seed 7 and 4 more on seed 8 (BENCHMARKS.md, issue 14, session 6).
+    # started 43 fewer people in time on seed 7 and 4 more on seed 8 (BENCHMARKS.md, issue 14, session 6).
     staffed: bool = False
 
 
