@@ -77,7 +77,7 @@ class Engine:
 
     def grid(self) -> Grid:
         return Grid(step_weeks=self.settings.grid_step_weeks, lead_days=self.settings.freeze_days,
-                    staffed=self.settings.grid_staffed,
+                    staffed=self.settings.grid_staffed, stagger=self.settings.grid_stagger,
                     lookahead_weeks=self.settings.lookahead_weeks,
                     group_weekdays=load_group_weekdays(self.settings.region_profile))
 

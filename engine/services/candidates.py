@@ -6,9 +6,9 @@ offered only where it could run: a variant (programme, pathway, offence cohort, 
 least a minimum group's worth of people waiting, a venue with group rooms that enough of them can
 reach, and a track (daytime or evening) enough of them can attend; with ``Grid.staffed``, also enough
 facilitators trained for the programme who work at the venue and can attend the track to staff a group.
-A rare variant (one whose waiting list widens the grid's step) has its tracks start on staggered weeks,
-so that its few candidates spread over the horizon instead of all starting together: a person whose
-deadline falls between two of its start weeks then still finds a group. Ids are stable across plans, so the plan diff and the hints of the next plan recognise the
+With ``Grid.stagger``, a rare variant (one whose waiting list widens the grid's step) has its tracks
+start on staggered weeks, so that its few candidates spread over the horizon instead of all starting
+together: a person whose deadline falls between two of its start weeks then still finds a group. Ids are stable across plans, so the plan diff and the hints of the next plan recognise the
 same candidate.
 """
 from __future__ import annotations
@@ -51,8 +51,10 @@ class Grid:
     lookahead_weeks: int = 0
     lookahead_share: float = 0.5
     # A rare variant's tracks (its step widened past step_weeks) start on staggered weeks: track i of n at
-    # offset i × step ÷ n (False: all together).
-    stagger: bool = True
+    # offset i × step ÷ n. Off: in the closed loop at 6 s per plan it started 5 and 8 more people in time on
+    # seeds 7 and 8, but at the demo's budget 4 fewer with 1,460 changes to published places against 911
+    # (BENCHMARKS.md, issue 14, session 6).
+    stagger: bool = False
     # Offer a track only where enough trained facilitators work and can attend it. Off: in the closed loop it
     # started 43 fewer people in time on seed 7 and 4 more on seed 8 (BENCHMARKS.md, issue 14, session 6).
     staffed: bool = False

@@ -94,21 +94,28 @@ def test_a_staffed_grid_offers_only_tracks_trained_facilitators_could_run():
 
 def test_a_variant_s_tracks_start_on_staggered_weeks_across_the_horizon():
     people = waiting(12)  # two groups' worth: four tracks share a budget of four candidates
-    together = grid(people, horizon_weeks=52, stagger=False)
-    staggered = grid(people, horizon_weeks=52)
+    together = grid(people, horizon_weeks=52)
+    staggered = grid(people, horizon_weeks=52, stagger=True)
     assert len(together) == len(staggered) == 4
-    assert len({_monday(c.start_date) for c in together}) == 1  # all in the first week
+    assert len({_monday(c.start_date) for c in together}) == 1  # by default all in the first week
     mondays = sorted(_monday(c.start_date) for c in staggered)
     assert len(set(mondays)) == 4 and mondays[-1] - mondays[0] >= timedelta(weeks=26)
     assert all(AS_OF + timedelta(days=14) <= c.start_date < AS_OF + timedelta(weeks=52 + 3) for c in staggered)
+
+
+def test_a_variant_many_wait_for_keeps_the_grid_s_weeks_when_staggered():
+    people = waiting(60)  # the budget allows a start every step at every track: the step is not widened
+    assert grid(people, stagger=True) == grid(people)
+    assert len({_monday(c.start_date) for c in grid(people, stagger=True)}) == 3  # 12 weeks, a start every 4
 
 
 def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def test_the_service_s_grid_is_staffed_only_when_the_setting_says_so(tmp_path):
+def test_the_service_s_grid_is_staffed_and_staggered_only_when_the_settings_say_so(tmp_path):
     url = f"sqlite:///{tmp_path}/e.db"
-    assert bootstrap(EngineSettings(database_url=url, grid_staffed=True), run_migrations=False).grid().staffed
+    on = bootstrap(EngineSettings(database_url=url, grid_staffed=True, grid_stagger=True), run_migrations=False)
+    assert on.grid().staffed and on.grid().stagger
     default = bootstrap(EngineSettings(database_url=url), run_migrations=False).grid()
-    assert not default.staffed and default.stagger and not Grid().staffed
+    assert (default.staffed, default.stagger) == (Grid().staffed, Grid().stagger) == (False, False)
