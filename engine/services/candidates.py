@@ -30,7 +30,6 @@ from solver import schema as s
 from solver.rules import available_on, office_allowed
 
 Variant = tuple[str, str, str, bool, str]  # programme, pathway, offence cohort, LDC, group sex
-ANCHOR = date(2024, 1, 1)  # a Monday: staggered start weeks are counted from it (see _staggered)
 
 
 @dataclass(frozen=True)
@@ -51,8 +50,8 @@ class Grid:
     # most lookahead_share of the minimum, the rest must be placed now (see lookahead_cohorts).
     lookahead_weeks: int = 0
     lookahead_share: float = 0.5
-    # A rare variant's tracks (its step widened past step_weeks) start on staggered weeks, anchored to the
-    # calendar (see _staggered). Off: in the closed loop at 6 s per plan it started 5 and 8 more people in time on
+    # A rare variant's tracks (its step widened past step_weeks) start on staggered weeks: track i of n at
+    # offset i × step ÷ n. Off: in the closed loop at 6 s per plan it started 5 and 8 more people in time on
     # seeds 7 and 8, but at the demo's budget 4 fewer with 1,460 changes to published places against 911
     # (BENCHMARKS.md, issue 14, session 6).
     stagger: bool = False
@@ -76,37 +75,16 @@ def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence
         step = _step(grid, len(waiting), programme, len(tracks), horizon_weeks)
         # the budget is the waiting list's; tracks nobody could staff are dropped from it, not re-spent
         tracks = [t for t in tracks if _staffed(grid, staff, programme, t[1], _patterns(programme, t[2], grid)[0])]
-        if grid.stagger and step > grid.step_weeks:  # a rare variant: its few starts spread over time
-            out += _staggered(region, variant, programme, tracks, len(venues), step, first, horizon_weeks, grid,
-                              is_holiday)
-            continue
+        stagger = grid.stagger and step > grid.step_weeks  # a rare variant: its few starts spread over time
         for n, week in enumerate(range(0, horizon_weeks, step)):
-            for v, venue, period in tracks:
+            for i, (v, venue, period) in enumerate(tracks):
+                offset = i * step // len(tracks) if stagger else 0
+                if week + offset >= horizon_weeks:
+                    continue
                 patterns = _patterns(programme, period, grid)
                 slots = patterns[(n + v) % len(patterns)]
-                start = first + timedelta(weeks=week, days=slots[0].weekday)
+                start = first + timedelta(weeks=week + offset, days=slots[0].weekday)
                 out.append(_cohort(region, variant, venue, slots, start, programme, is_holiday))
-    return out
-
-
-def _staggered(region: str, variant: Variant, programme: Programme, tracks: list[tuple[int, Office, str]],
-               venues: int, step: int, first: date, horizon_weeks: int, grid: Grid,
-               is_holiday: Callable[[date], bool]) -> list[Cohort]:
-    """A rare variant's starts, every ``step`` weeks per track, each track at its own offset within the step.
-
-    Offsets and start weeks are anchored to the calendar (weeks since ``ANCHOR``), not to the plan date, and a
-    track's offset is its place among all the region's tracks, not among those offered: from one weekly plan to
-    the next the same weeks, so the same ids, are offered while the step stays the same.
-    """
-    anchor = (first - ANCHOR).days // 7
-    out = []
-    for v, venue, period in tracks:
-        patterns = _patterns(programme, period, grid)
-        offset = (2 * v + (period == "EVENING")) * step // (2 * venues)
-        for week in range((offset - anchor) % step, horizon_weeks, step):
-            slots = patterns[((anchor + week) // step + v) % len(patterns)]
-            start = first + timedelta(weeks=week, days=slots[0].weekday)
-            out.append(_cohort(region, variant, venue, slots, start, programme, is_holiday))
     return out
 
 
