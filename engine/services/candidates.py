@@ -51,8 +51,8 @@ class Grid:
     lookahead_weeks: int = 0
     lookahead_share: float = 0.5
     # A rare variant's tracks (its step widened past step_weeks) start on staggered weeks: track i of n at
-    # offset i × step ÷ n. Off: in the closed loop at 6 s per plan it started 5 and 8 more people in time on
-    # seeds 7 and 8, but at the demo's budget 4 fewer with 1,460 changes to published places against 911
+    # offset i × step ÷ n. Off: in the closed loop at 6 s per plan it started +5, +8 and −15 people in time on
+    # seeds 7, 8 and 9, and at the demo's budget 4 fewer with 1,460 changes to published places against 911
     # (BENCHMARKS.md, issue 14, session 6).
     stagger: bool = False
     # Offer a track only where enough trained facilitators work and can attend it. Off: in the closed loop it
