@@ -85,7 +85,8 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
             "wall_capped": sum("wall-time cap reached" in p.plan.note for p in summary.plans),
             "seconds": round(seconds, 1),
             "plan_settings": {name: getattr(planner.params, name) for name in PLAN_SETTINGS},
-            "lookahead_weeks": engine.settings.lookahead_weeks, **cells, **_ceiling_columns(bounds)}
+            "lookahead_weeks": planner.grid.lookahead_weeks, "grid_stagger": planner.grid.stagger,
+            "grid_staffed": planner.grid.staffed, **cells, **_ceiling_columns(bounds)}
 
 
 GROUPS = {"sex": lambda r, p: p.sex, "ldc": lambda r, p: "LDC" if r.ldc else "not LDC",

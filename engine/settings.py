@@ -55,8 +55,8 @@ class EngineSettings(BaseSettings):
                                                   "measured worse on one seed of three, BENCHMARKS.md)")
     grid_stagger: bool = Field(False, description="start a rare variant's candidate tracks on staggered weeks "
                                                   "across the horizon instead of all in the same weeks (off: "
-                                                  "more starts at 6 s per plan, fewer and many more changes "
-                                                  "at the default budget, BENCHMARKS.md)")
+                                                  "+5, +8 and -15 starts on three seeds at 6 s per plan, fewer "
+                                                  "and many more changes at the default budget, BENCHMARKS.md)")
     batch_size: int = Field(2000, ge=1, le=100_000)
     park_timeout_hours: int = Field(168, ge=1, le=87_600,
                                     description="hours of event time (the ingest's clock) a parked event waits for "

@@ -168,13 +168,18 @@ def absent_during(facilitator: Facilitator, first: date, last: date) -> bool:
     return any(begin <= last and first <= end for begin, end in facilitator.absences)
 
 
+def can_run(facilitator: Facilitator, programme_code: str, office_code: str, slots: Iterable) -> bool:
+    """Trained for the programme, able to reach the office (empty = any) and free on every weekly slot."""
+    f = facilitator
+    return (programme_code in f.programmes and (not f.offices or office_code in f.offices)
+            and _covers(f.availability, tuple(slots)))
+
+
 def facilitator_eligible(facilitator: Facilitator, cohort: CohortOption) -> bool:
-    """Trained, able to reach the office (empty = any), free on every slot, present for the whole run."""
+    """Can run the cohort's track (:func:`can_run`) and is present for the whole run."""
     f = facilitator
     return (
-        cohort.programme_code in f.programmes
-        and (not f.offices or cohort.office_code in f.offices)
-        and covers_slots(f.availability, cohort)
+        can_run(f, cohort.programme_code, cohort.office_code, cohort.slots)
         and not absent_during(f, cohort.start_date, cohort.end_date)
         and (f.active_until is None or f.active_until >= cohort.end_date)
     )

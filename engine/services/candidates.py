@@ -8,8 +8,8 @@ reach, and a track (daytime or evening) enough of them can attend; with ``Grid.s
 facilitators trained for the programme who work at the venue and can attend the track to staff a group.
 With ``Grid.stagger``, a rare variant (one whose waiting list widens the grid's step) has its tracks
 start on staggered weeks, so that its few candidates spread over the horizon instead of all starting
-together: a person whose deadline falls between two of its start weeks then still finds a group. Ids are stable across plans, so the plan diff and the hints of the next plan recognise the
-same candidate.
+together: a person whose deadline falls between two of its start weeks then still finds a group. Ids
+are stable across plans, so the plan diff and the hints of the next plan recognise the same candidate.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from engine.domain.calendar import (
 from engine.domain.model import Cohort, Office
 from engine.domain.programmes import Catalogue, Programme
 from solver import schema as s
-from solver.rules import available_on, office_allowed
+from solver.rules import available_on, can_run, office_allowed
 
 Variant = tuple[str, str, str, bool, str]  # programme, pathway, offence cohort, LDC, group sex
 
@@ -70,18 +70,17 @@ def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence
     out = []
     for variant, waiting in sorted(_variants(demands).items()):
         programme = catalogue.get(variant[0])
-        tracks = [(v, venue, period) for v, venue in enumerate(venues) for period in ("DAYTIME", "EVENING")
-                  if _enough(waiting, venue, _patterns(programme, period, grid)[0], programme.min_size)]
+        tracks = [(v, venue, patterns) for v, venue in enumerate(venues) for period in ("DAYTIME", "EVENING")
+                  if _enough(waiting, venue, (patterns := _patterns(programme, period, grid))[0], programme.min_size)]
         step = _step(grid, len(waiting), programme, len(tracks), horizon_weeks)
         # the budget is the waiting list's; tracks nobody could staff are dropped from it, not re-spent
-        tracks = [t for t in tracks if _staffed(grid, staff, programme, t[1], _patterns(programme, t[2], grid)[0])]
+        tracks = [t for t in tracks if _staffed(grid, staff, programme, t[1], t[2][0])]
         stagger = grid.stagger and step > grid.step_weeks  # a rare variant: its few starts spread over time
         for n, week in enumerate(range(0, horizon_weeks, step)):
-            for i, (v, venue, period) in enumerate(tracks):
+            for i, (v, venue, patterns) in enumerate(tracks):
                 offset = i * step // len(tracks) if stagger else 0
                 if week + offset >= horizon_weeks:
                     continue
-                patterns = _patterns(programme, period, grid)
                 slots = patterns[(n + v) % len(patterns)]
                 start = first + timedelta(weeks=week + offset, days=slots[0].weekday)
                 out.append(_cohort(region, variant, venue, slots, start, programme, is_holiday))
@@ -146,9 +145,7 @@ def _staffed(grid: Grid, staff: Sequence[s.Facilitator] | None, programme: Progr
     run a group (absences and hours are the plan's to weigh); every track when the grid is not ``staffed``."""
     if not grid.staffed or staff is None:
         return True
-    able = sum(1 for f in staff if programme.code in f.programmes
-               and (not f.offices or venue.office_code in f.offices) and available_on(f.availability, slots))
-    return able >= programme.facilitators_per_group
+    return sum(can_run(f, programme.code, venue.office_code, slots) for f in staff) >= programme.facilitators_per_group
 
 
 def _step(grid: Grid, waiting: int, programme: Programme, tracks: int, horizon_weeks: int) -> int:

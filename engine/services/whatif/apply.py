@@ -45,9 +45,10 @@ def apply_scenario(base: Base, scenario: Scenario) -> tuple[s.Problem, list[str]
         problem, extra = add_facilitators(base, problem, offices, scenario.add_facilitators, scenario.programmes,
                                           scenario.new_facilitator_slots)
         notes += extra
-    # the grid offers tracks where trained staff work, so a change of staff regrids as one of venues does
-    if (scenario.open_venues or scenario.demand_factor != 1.0 or scenario.evening_track
-            or scenario.remove_facilitators or scenario.add_facilitators):
+    # a staffed grid offers tracks where trained staff work: there a change of staff regrids as one of venues does
+    staffed = bool(base.grid and base.grid.staffed)
+    staff_changed = staffed and bool(scenario.remove_facilitators or scenario.add_facilitators)
+    if scenario.open_venues or scenario.demand_factor != 1.0 or scenario.evening_track or staff_changed:
         problem, extra = _regrid(base, problem, offices, scenario.evening_track)
         notes += extra
     return problem, notes

@@ -236,6 +236,14 @@ def test_on_a_staffed_grid_an_opened_venue_gets_candidates_once_staff_work_there
     assert "RS-P02-O1" in {c.office_code for c in staffed.cohorts}
 
 
+def test_a_change_of_staff_alone_leaves_a_grid_blind_to_staff_as_it_was(engine):
+    base = read_base(engine.database.uow, "RS", AS_OF_LIVE, engine.rules, engine.params(), engine.grid())
+    assert not base.grid.staffed and base.grid_ids
+    hired, _ = apply_scenario(base, Scenario(add_facilitators={"RS-P01": 2}))
+    assert [c.cohort_id for c in hired.cohorts] == [c.cohort_id for c in base.problem.cohorts]
+    assert len(hired.facilitators) == len(base.problem.facilitators) + 2
+
+
 def test_an_unknown_region_is_refused_with_the_known_ones(engine):
     with pytest.raises(WhatIfError, match="unknown region 'XX'; valid regions: RS"):
         run_whatif(engine, Scenario(), region="XX", allocator="current-practice")
