@@ -42,7 +42,7 @@ from engine.domain.model import Allocation, Cohort, CohortStatus, Referral
 from engine.domain.placement import HOLDING, Member, Rule, place_breaches
 from engine.domain.statuses import ReferralStatus as S
 from engine.events.outbound import AllocationChanged
-from engine.handlers.context import Context
+from engine.handlers.context import Context, member_wait
 from engine.handlers.status_log import placed
 from engine.ports import UnitOfWork
 
@@ -126,6 +126,11 @@ def refusals(uow: UnitOfWork, region: str) -> dict[str, list[dict]]:
     family = keys.REFUSED
     return {family.parts(name)[1]: json.loads(value)
             for name, value in uow.states(family.key(region, "")).items() if value}
+
+
+def named(uow: UnitOfWork, referral_id: str, region: str, cohort_id: str) -> bool:
+    """A confirmation of the cohort named the referral (its claim stands, whether or not it holds a place)."""
+    return (region, cohort_id) in _store(uow).claimants.get(referral_id, set())
 
 
 def add_claims(ctx: Context, cohort: Cohort, members) -> None:
@@ -329,6 +334,7 @@ def _place(ctx: Context, cohort: Cohort, referral: Referral) -> None:
     referral.cohort_id = cohort.cohort_id
     ctx.stamp(referral)
     ctx.dirty_regions.add(cohort.region_code)
+    ctx.arrived(member_wait(referral.referral_id))  # an attendance that came before the place holds applies now
     if previous is not None:
         ctx.emit("allocation.changed", referral.crn, AllocationChanged(
             plan_version=0, referral_id=referral.referral_id, crn=referral.crn, cohort_id=cohort.cohort_id,

@@ -35,6 +35,12 @@ def status_wait(referral_id: str) -> str:
     return f"status:{referral_id}"
 
 
+def member_wait(referral_id: str) -> str:
+    """What an attendance waits for when the delivery team named its referral on the cohort, but the facts
+    that make the place lawful (an assessment, a correction) have not arrived yet."""
+    return f"member:{referral_id}"
+
+
 class Stale(Exception):
     """The event is older than the state it would change: recorded and ignored."""
 

@@ -6,9 +6,9 @@ from engine.domain.errors import DomainError
 from engine.domain.model import Cohort, CohortStatus, Facilitator
 from engine.domain.statuses import ReferralStatus as S
 from engine.events import inbound as i
-from engine.handlers.context import Context, Stale
-from engine.handlers.status_log import placed
-from engine.handlers.confirmations import add_claims, trim_to_maximum
+from engine.handlers.context import Context, Parked, Stale, member_wait
+from engine.handlers.status_log import Intent, placed, refold
+from engine.handlers.confirmations import add_claims, named, trim_to_maximum
 from engine.ports import Attendance
 
 
@@ -163,12 +163,22 @@ def facilitator_left(ctx: Context, p: i.FacilitatorLeft) -> None:
 
 
 def attendance_recorded(ctx: Context, p: i.AttendanceRecorded) -> None:
+    """A session attended (or missed) on the cohort. The referral must hold a place there; one the delivery
+    team named on the cohort whose place does not hold yet waits under ``member:<referral_id>``: the facts
+    that make it lawful (its assessment, a correction) may be on another topic and not have arrived yet."""
     cohort = _cohort(ctx, p.cohort_id)
     referral = ctx.need(ctx.uow.referrals.get(p.referral_id), f"referral:{p.referral_id}")
+    record = Attendance(p.referral_id, p.cohort_id, p.session_number, p.session_date, p.outcome)
     if referral.cohort_id != cohort.cohort_id:
+        left = _left_after(ctx, referral, cohort)
+        if left is not None:
+            _late_attendance(ctx, p, referral, record, left)
+            return
+        if cohort.status in (CohortStatus.CONFIRMED, CohortStatus.STARTED) and named(
+                ctx.uow, p.referral_id, cohort.region_code, cohort.cohort_id):
+            raise Parked(member_wait(p.referral_id))
         raise DomainError(f"attendance: referral {p.referral_id} is not a member of cohort {p.cohort_id}")
-    if not ctx.uow.record_attendance(Attendance(p.referral_id, p.cohort_id, p.session_number,
-                                                p.session_date, p.outcome)):
+    if not ctx.uow.record_attendance(record):
         return
     attended = p.outcome in ("ATTC", "AFTC")
     if attended and referral.status == S.SCHEDULED:
@@ -178,6 +188,31 @@ def attendance_recorded(ctx: Context, p: i.AttendanceRecorded) -> None:
         ctx.move(referral, S.PROGRAMME_COMPLETE, f"attended the post-programme review on {p.session_date}")
         placed(ctx, referral, S.ON_PROGRAMME)
     cohort.advance(p.session_date)
+
+
+def _left_after(ctx: Context, referral, cohort: Cohort):
+    """The step (dated after this attendance) by which a referral that had attended the cohort left it: the
+    attendance arrived after news dated later (another topic's producer was ahead). None if it never was on it."""
+    if not any(a.cohort_id == cohort.cohort_id for a in ctx.uow.attendance_of([referral.referral_id])):
+        return None
+    return next((h for h in referral.history if h.at > ctx.now and h.from_status == S.ON_PROGRAMME), None)
+
+
+def _late_attendance(ctx: Context, p: i.AttendanceRecorded, referral, record: Attendance, left) -> None:
+    """An attendance dated while the referral was on the programme, arriving after it left: the session is a fact
+    and is recorded. An attended post-programme review is folded into the referral's status log at its time
+    (engine/handlers/status_log.py): completed, as in event-time order, when the later step allows it; refused,
+    naming that step, when the fold may not be trusted (a move no event logged came after it)."""
+    if p.final_session and p.outcome in ("ATTC", "AFTC"):
+        intent = Intent(ctx.now, ctx.event_id, "place", S.PROGRAMME_COMPLETE.value,
+                        f"attended the post-programme review on {p.session_date}", from_status=S.ON_PROGRAMME.value)
+        if refold(ctx, referral, intent) is None:
+            raise DomainError(
+                f"attendance: referral {p.referral_id} attended the post-programme review of cohort {p.cohort_id} "
+                f"on {p.session_date}, but left the programme at {left.at:%Y-%m-%dT%H:%M} ({left.to_status}), "
+                f"which came in first; that status stands: correct it in the case system if the programme was "
+                f"completed")
+    ctx.uow.record_attendance(record)
 
 
 def _known_programmes(ctx: Context, codes) -> None:

@@ -3,7 +3,8 @@
 
 An event waits under what it refers to (``requirement:RQ1``, ``referral:REF9``, …) or, for a referral's status
 change that is not valid yet, under ``status:<referral_id>``: an earlier status change of that referral
-(docs/events.md, "Status changes out of order").
+(docs/events.md, "Status changes out of order"); an attendance of a member the delivery team named whose place
+does not hold yet, under ``member:<referral_id>``: the facts that make the place lawful.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from engine.services.digests import digest_of, json_object
 
 DEFAULT_PARK_TIMEOUT = timedelta(hours=168)
 STATUS_PREFIX = "status:"
+MEMBER_PREFIX = "member:"
 
 
 def wait_since(waiting_for: str, clock: datetime | None, occurred_at: datetime, arrival_clock: datetime | None,
@@ -37,6 +39,9 @@ def expired_reason(parked: ParkedEvent, clock: datetime, timeout: timedelta) -> 
     what = parked.waiting_for
     if what.startswith(STATUS_PREFIX):
         what += f" (an earlier status change of referral {what[len(STATUS_PREFIX):]})"
+    elif what.startswith(MEMBER_PREFIX):
+        what += (f" (a place for referral {what[len(MEMBER_PREFIX):]} on the cohort its attendance names: the "
+                 f"confirmation's claim is refused, see the confirmation.member_refused alert)")
     return f"{EXPIRED_REASON}: waited {hours} h for {what}, which never arrived (the limit is {limit} h of event time)"
 
 

@@ -112,6 +112,13 @@ class Late:
 
 lates = st.builds(Late, st.sampled_from(SEEDS), st.sampled_from(TOPICS), st.booleans(), st.integers(0, 10_000),
                   st.integers(0, 59), st.integers(1, 60), st.integers(0, 60), st.sampled_from((1, 7, 50, 500)))
+# A producer days late, as a broker restart makes one (a second of the test's producing is weeks of event time): a
+# window of up to three days, arriving up to three days after it, so no event waits past the park timeout (168 h;
+# longer is a known gap, docs/RELIABILITY.md). Found here: attendance before the facts that make its place lawful,
+# and attendance after the status change that took the person off the programme (tests/unit/engine/test_late_attendance.py).
+DAY = 24 * 60
+days_late = st.builds(Late, st.sampled_from(SEEDS), st.sampled_from(TOPICS), st.just(False), st.integers(0, 10_000),
+                      st.integers(0, 59), st.integers(60, 3 * DAY), st.integers(0, 3 * DAY), st.sampled_from((7, 50, 500)))
 
 
 class Engines:
@@ -169,6 +176,13 @@ def check(engines: Engines, late: Late) -> None:
 @generative(12)
 @given(lates)
 def test_a_late_producer_ends_in_the_ordered_replays_state(engines, late: Late):
+    note(repr(late))
+    check(engines, late)
+
+
+@generative(12)
+@given(days_late)
+def test_a_producer_days_late_ends_in_the_ordered_replays_state(engines, late: Late):
     note(repr(late))
     check(engines, late)
 
