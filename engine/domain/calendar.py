@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Sequence
 
 from engine.domain.errors import DomainError
-from engine.domain.programmes import GapFrom, Programme, SessionKind, SessionTemplate
+from engine.domain.programmes import GapFrom, Programme, SessionKind
 
 __all__ = [
     "IsHoliday", "Period", "WeeklySlot", "ScheduledSession", "schedule_sessions", "cohort_end_date",
@@ -110,21 +112,43 @@ def schedule_sessions(
     programme: Programme, slots: Iterable[WeeklySlot], start_date: date, is_holiday: IsHoliday
 ) -> list[ScheduledSession]:
     """Every session of ``programme`` on the slots, from the first usable slot on/after ``start_date``."""
-    occurrences = _occurrences(_checked_slots(programme, slots), start_date, is_holiday)
-    scheduled: list[ScheduledSession] = []
-    for number, template in enumerate(programme.sessions_in_order, start=1):
-        day, slot = _first_on_or_after(occurrences, _not_before(template, scheduled))
-        scheduled.append(ScheduledSession(
-            number, template.kind, template.minutes, day, slot, template.module, template.label,
-        ))
-    return scheduled
+    return [ScheduledSession(number, template.kind, template.minutes, day, slot, template.module, template.label)
+            for number, (template, (day, slot)) in enumerate(
+                zip(programme.sessions_in_order, _session_slots(programme, slots, start_date, is_holiday)), start=1)]
 
 
 def cohort_end_date(
     programme: Programme, slots: Iterable[WeeklySlot], start_date: date, is_holiday: IsHoliday
 ) -> date:
     """Date of the last session (the review, where there is one): what the deadline is checked against."""
-    return schedule_sessions(programme, slots, start_date, is_holiday)[-1].on
+    return _session_slots(programme, slots, start_date, is_holiday)[-1][0]
+
+
+def _session_slots(programme: Programme, slots: Iterable[WeeklySlot], start_date: date,
+                   is_holiday: IsHoliday) -> list[tuple[date, WeeklySlot]]:
+    """The (day, slot) of each session in programme order: the module docstring's rules over the kept table of
+    usable slots (:class:`_Table`)."""
+    ordered = _checked_slots(programme, slots)
+    horizon = start_date + timedelta(days=MAX_SEARCH_DAYS)  # past it, the calendar is misconfigured
+    table = _table(ordered, is_holiday, start_date, start_date + timedelta(days=_FIRST_SPAN))
+    at = table.index(start_date)
+    taken: list[tuple[date, WeeklySlot]] = []
+    last_group: date | None = None
+    for template in programme.sessions_in_order:
+        not_before = None
+        if template.min_gap_weeks_before and taken:  # the slots before it stay empty
+            anchor = last_group if template.min_gap_from is GapFrom.LAST_GROUP_SESSION and last_group else taken[-1][0]
+            not_before = anchor + timedelta(weeks=template.min_gap_weeks_before)
+            at = max(at, table.index(not_before))
+        while at >= len(table.pairs) or table.days[at] > horizon:
+            table = _wider(table, horizon, start_date)  # it may start earlier: find the place again
+            at = max(table.index(start_date), table.index(not_before) if not_before else 0,
+                     bisect_right(table.pairs, taken[-1]) if taken else 0)
+        taken.append(table.pairs[at])
+        if template.kind is SessionKind.GROUP:
+            last_group = table.days[at]
+        at += 1
+    return taken
 
 
 def group_weeks(
@@ -162,8 +186,8 @@ def latest_start_date(
     them needs only about log2(slot days) calendars.
     """
     ordered = _checked_slots(programme, slots)
-    weekdays = {slot.weekday for slot in ordered}
-    starts = list(_slot_days(weekdays, earliest, deadline, is_holiday))
+    table = _table(ordered, is_holiday, earliest, deadline)
+    starts = list(dict.fromkeys(table.days[table.index(earliest):table.index(deadline + timedelta(days=1))]))
     lo, hi = 0, len(starts)
     while lo < hi:
         mid = (lo + hi) // 2
@@ -186,50 +210,63 @@ def _checked_slots(programme: Programme, slots: Iterable[WeeklySlot]) -> tuple[W
     return ordered
 
 
-def _occurrences(
-    slots: Sequence[WeeklySlot], start: date, is_holiday: IsHoliday
-) -> Iterator[tuple[date, WeeklySlot]]:
-    """Usable (day, slot) pairs in time order from ``start``; holidays are left out."""
-    weekdays = {slot.weekday for slot in slots}
-    for day in _slot_days(weekdays, start, start + timedelta(days=MAX_SEARCH_DAYS), is_holiday):
+class _Table:
+    """The usable (day, slot) pairs of one set of weekly slots under one holiday calendar from ``first`` to ``last``
+    (holidays left out), in time order: a schedule is then index steps and binary searches, not a walk over days
+    asking the calendar about each (plans, deadlines and the API ask for hundreds of thousands of schedules). Never
+    changed once made: a wider one replaces it in :data:`_TABLES`, and a caller keeps the one it has."""
+
+    __slots__ = ("slots", "is_holiday", "first", "last", "days", "pairs")
+
+    def __init__(self, slots: tuple[WeeklySlot, ...], is_holiday: IsHoliday, first: date, last: date) -> None:
+        self.slots, self.is_holiday, self.first, self.last = slots, is_holiday, first, last
+        by_weekday: dict[int, list[WeeklySlot]] = {}
         for slot in slots:
-            if slot.weekday == day.weekday():
-                yield day, slot
-    raise DomainError(f"no usable slot within {MAX_SEARCH_DAYS} days of {start}: check the holiday calendar")
+            by_weekday.setdefault(slot.weekday, []).append(slot)
+        self.pairs: list[tuple[date, WeeklySlot]] = []
+        day = first
+        while day <= last:
+            today = by_weekday.get(day.weekday())
+            if today and not is_holiday(day):
+                self.pairs.extend((day, slot) for slot in today)
+            day += timedelta(days=1)
+        self.days = [day for day, _ in self.pairs]
+
+    def index(self, day: date) -> int:
+        """Of the first pair on or after ``day`` (``len(pairs)`` when past the last)."""
+        return bisect_left(self.days, day)
 
 
-def _slot_days(weekdays: set[int], first: date, last: date, is_holiday: IsHoliday) -> Iterator[date]:
-    """Days from ``first`` to ``last`` inclusive that carry a slot and are not bank holidays."""
-    day = first
-    while day <= last:
-        if day.weekday() in weekdays and not is_holiday(day):
-            yield day
-        day += timedelta(days=1)
+_FIRST_SPAN = 2 * 366  # days a table first covers after a start (every programme's sessions fit; wider on demand)
+_TABLES: OrderedDict[tuple, _Table] = OrderedDict()  # (slots, calendar) → its widest table; the least recent go
+_MAX_TABLES = 512
 
 
-def _not_before(template: SessionTemplate, scheduled: Sequence[ScheduledSession]) -> date | None:
-    """Earliest date the session may take, from its minimum gap; ``None`` when it has no gap."""
-    if not template.min_gap_weeks_before or not scheduled:
-        return None
-    return _gap_anchor(template.min_gap_from, scheduled) + timedelta(weeks=template.min_gap_weeks_before)
+def _table(slots: tuple[WeeklySlot, ...], is_holiday: IsHoliday, first: date, last: date) -> _Table:
+    """A table covering ``first`` to ``last`` (kept per slots and calendar, widened when asked for more)."""
+    try:
+        key = (slots, is_holiday)  # a bound method is equal (and hashes the same) for the same object and function
+        kept = _TABLES.get(key)
+    except TypeError:  # a calendar that cannot be a key: a table for this call only
+        return _Table(slots, is_holiday, first, last)
+    if kept is not None and kept.first <= first and last <= kept.last:
+        _TABLES.move_to_end(key)
+        return kept
+    if kept is not None:
+        first, last = min(first, kept.first), max(last, kept.last)
+    made = _Table(slots, is_holiday, first, last)
+    _TABLES[key] = made
+    if len(_TABLES) > _MAX_TABLES:
+        _TABLES.popitem(last=False)
+    return made
 
 
-def _gap_anchor(gap_from: GapFrom, scheduled: Sequence[ScheduledSession]) -> date:
-    if gap_from is GapFrom.LAST_GROUP_SESSION:
-        groups = [s.on for s in scheduled if s.is_group]
-        if groups:
-            return groups[-1]
-    return scheduled[-1].on
-
-
-def _first_on_or_after(
-    occurrences: Iterator[tuple[date, WeeklySlot]], not_before: date | None
-) -> tuple[date, WeeklySlot]:
-    """Take the next unused slot, skipping (and so leaving empty) those before ``not_before``."""
-    for day, slot in occurrences:
-        if not_before is None or day >= not_before:
-            return day, slot
-    raise AssertionError("occurrences never run out: they raise past the search horizon")
+def _wider(table: _Table, horizon: date, start: date) -> _Table:
+    """The same slots and calendar a year further on; a calendar with no usable slot within
+    :data:`MAX_SEARCH_DAYS` of the start (``horizon``) is an error."""
+    if table.last >= horizon:
+        raise DomainError(f"no usable slot within {MAX_SEARCH_DAYS} days of {start}: check the holiday calendar")
+    return _table(table.slots, table.is_holiday, table.first, min(horizon, table.last + timedelta(days=366)))
 
 
 def _monday(day: date) -> date:

@@ -293,3 +293,48 @@ def test_a_weekend_slot_on_a_holidays_nominal_date_runs_and_the_substitute_weekd
     is_holiday = england_and_wales_bank_holidays()
     assert schedule_sessions(bcm(), [slot], nominal, is_holiday)[0].on == nominal
     assert schedule_sessions(bcm(), [MON], date(2026, 12, 28), is_holiday)[0].on == date(2027, 1, 4)
+
+
+# --- the kept slot tables against the rules walked day by day -----------------------------------
+
+def walked_schedule(programme: Programme, slots, start: date, is_holiday) -> list[tuple[int, date, WeeklySlot]]:
+    """The calendar rules read plainly (the module's docstring): walk the days from the start, one session per
+    usable slot in weekly order, a session with a gap waiting for the first slot at least that far from its anchor."""
+    ordered = sorted(slots)
+    out: list[tuple[date, WeeklySlot, bool]] = []
+    day, taken = start, set()
+    for template in programme.sessions_in_order:
+        not_before = None
+        if template.min_gap_weeks_before and out:
+            groups = [d for d, _, group in out if group]
+            anchor = groups[-1] if template.min_gap_from is GapFrom.LAST_GROUP_SESSION and groups else out[-1][0]
+            not_before = anchor + timedelta(weeks=template.min_gap_weeks_before)
+        while True:
+            free = [s for s in ordered if s.weekday == day.weekday() and (day, s) not in taken and not is_holiday(day)
+                    and (not out or (day, s) > (out[-1][0], out[-1][1]))]
+            if free and (not_before is None or day >= not_before):
+                out.append((day, free[0], template.kind is SessionKind.GROUP))
+                taken.add((day, free[0]))
+                break
+            day += timedelta(days=1)
+    return [(n, d, s) for n, (d, s, _) in enumerate(out, start=1)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    code=st.sampled_from(["BC-M", "BC-H", "BBR", "TSP", "KZN", "HZN"]),
+    slots=st.sampled_from(SLOT_SETS + [(WeeklySlot(0, "09:00"), WeeklySlot(0, "14:00"))]),
+    starts=st.lists(st.dates(min_value=date(2020, 1, 1), max_value=date(2032, 12, 31)), min_size=1, max_size=4),
+    holidays=st.frozensets(st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31)), max_size=40),
+)
+def test_schedules_from_the_kept_slot_tables_are_the_calendar_rules_walked_day_by_day(code, slots, starts, holidays):
+    """Starts far apart, in any order, widen and replace the kept table of the same slots and calendar."""
+    programme = load_catalogue().get(code)
+    if len(slots) not in programme.cadences:
+        slots = slots[:1] if 1 in programme.cadences else slots
+    is_holiday = holidays.__contains__
+    for start in starts:
+        got = [(s.number, s.on, s.slot) for s in schedule_sessions(programme, slots, start, is_holiday)]
+        assert got == walked_schedule(programme, slots, start, is_holiday)
+        if (latest := latest_start_date(programme, slots, got[-1][1], is_holiday, start)) is not None:
+            assert cohort_end_date(programme, slots, latest, is_holiday) <= got[-1][1]
