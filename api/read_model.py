@@ -59,6 +59,7 @@ Stamp = Hashable
 MAX_ANSWERS = 4096  # answers kept per process (lists per region, status and date; referrals); the least recent go
 MAX_AGE_S = 60.0  # longest an answer is served under a version other than the one it was computed at
 REFRESH_FROM = (0.5, 0.75)  # ... and from when (a share of it drawn in this range) it is computed again off the requests
+WARM_EVERY_S = 10.0  # a key :meth:`ReadModel.warm` computes off the requests at most this often
 MAX_REFRESHING = 1024  # answers waiting for the refresher at most (one more is computed at the bound by its request)
 REGION_MARKS = ("dirty:", "plan_version:", "last_planned:", "alert_sweeps:")  # a region's own marks (prefix + region)
 SHARED_MARKS = ("max:alert_actions",)  # marks of every region's answers (alert actions: rows of no region's marks)
@@ -73,10 +74,11 @@ def marks_of(version: Version | dict[str, str], region: str) -> tuple[str, ...]:
 
 
 class _Entry:
-    __slots__ = ("version", "region", "stamp", "until", "due", "value")
+    __slots__ = ("version", "region", "stamp", "until", "due", "value", "compute")
 
-    def __init__(self, version: Version, region: str | None, stamp: Stamp, value: Any, max_age_s: float) -> None:
-        self.version, self.region, self.stamp, self.value = version, region, stamp, value
+    def __init__(self, version: Version, region: str | None, stamp: Stamp, value: Any, max_age_s: float,
+                 compute: Callable[[], Any] | None = None) -> None:
+        self.version, self.region, self.stamp, self.value, self.compute = version, region, stamp, value, compute
         now = time.monotonic()
         self.until = now + max_age_s  # served under other versions until then, never later
         # ... and computed again off the requests from a time drawn early in the bound: answers computed together
@@ -98,6 +100,7 @@ class ReadModel:
         self._epochs: dict[str, int] = {}
         self._refreshing: OrderedDict[Hashable, tuple[Version, Callable[[], Any], Any]] = OrderedDict()
         self._refresher: threading.Thread | None = None
+        self._warmed: dict[Hashable, float] = {}  # when :meth:`warm` last asked for each key
         self.computed = 0  # how many answers were computed (tests and the bench read it) ...
         self.refreshed = 0  # ... of which by the refresher
 
@@ -135,6 +138,31 @@ class ReadModel:
             return found[0]
         return self._compute(version, key, compute, region)
 
+    def peek(self, version: Version, key: Hashable) -> Any | None:
+        """The kept answer for ``key`` if it may be served at ``version`` (one due is still computed again off the
+        request, as :meth:`get` does), else None: nothing is computed in the request."""
+        found = self._kept(version, key)
+        if found is None:
+            return None
+        if found[1]:
+            entry = self._answers.get(key)
+            if entry is not None and entry.compute is not None:
+                self._refresh(version, key, entry.compute, entry.region)
+        return found[0]
+
+    def warm(self, version: Version, key: Hashable, compute: Callable[[], Any], region: str,
+             every_s: float = WARM_EVERY_S) -> bool:
+        """Have the refresher compute ``key`` at ``version`` off the requests, unless it did within ``every_s``
+        (an answer a region's steady writes keep invalid is not computed again and again for nothing); whether
+        it was asked."""
+        now = time.monotonic()
+        with self._guard:
+            if now - self._warmed.get(key, -every_s) < every_s:
+                return False
+            self._warmed[key] = now
+        self._refresh(version, key, compute, region)
+        return True
+
     def _compute(self, version: Version, key: Hashable, compute: Callable[[], V], region: Any,
                  ahead: bool = False) -> V:
         with self._guard:
@@ -151,7 +179,7 @@ class ReadModel:
             with self._guard:
                 self.computed += 1
                 self.refreshed += ahead
-                self._answers[key] = _Entry(version, about, stamp, value, self.max_age_s)
+                self._answers[key] = _Entry(version, about, stamp, value, self.max_age_s, compute)
                 self._answers.move_to_end(key)
                 while len(self._answers) > self.max_answers:
                     old, _ = self._answers.popitem(last=False)

@@ -49,6 +49,7 @@ class Reader:
         self.is_holiday = self.rules.is_holiday
         self._latest_starts = lru_cache(maxsize=16_384)(self._latest_starts_uncached)
         self._shared_state = SharedRead(self._version_and_access_now)
+        self.regions_of_referrals: dict[str, str] = {}  # referral id → region, as the region's answers last found it
 
     @contextmanager
     def queries(self) -> Iterator[Queries]:
@@ -121,17 +122,32 @@ class Reader:
         with self.queries() as q:
             return q.referral_crn(referral_id)
 
-    def referral_extras(self, region: str, referral: dict) -> dict[str, Any]:
-        """Latest start (the alerts' date and per pattern) and the explanation of one referral of ``person``."""
-        deadline = date.fromisoformat(referral["deadline"]) if referral.get("deadline") else None
-        code = referral["programme_code"]
-        latest = latest_start_any(self.rules.catalogue, code, deadline, self.rules.deadline_margin_days,
-                                  self.is_holiday) if deadline and code in self.rules.catalogue else None
-        notes = place_notes(self.engine.database.uow, self.rules, region, [referral])
-        return {"latest_start": latest,
+    def people_of_region(self, region: str) -> list[dict[str, Any]]:
+        """:meth:`person` of everyone in the region, read in one pass."""
+        with self.queries() as q:
+            return q.people_of_region(region)
+
+    def region_of_referral(self, referral_id: str) -> str | None:
+        """The region of the referral's person (None for an unknown referral or a person of no region)."""
+        with self.queries() as q:
+            return q.referral_region(referral_id)
+
+    def referral_extras(self, region: str, referrals: list[dict]) -> dict[str, dict[str, Any]]:
+        """Per referral id (of ``referrals``, one person's or a whole region's, all of ``region``): the latest start
+        (the alerts' date and per pattern) and the explanation. The notes on places are read once for them all."""
+        notes = place_notes(self.engine.database.uow, self.rules, region, referrals)
+        out = {}
+        for referral in referrals:
+            deadline = date.fromisoformat(referral["deadline"]) if referral.get("deadline") else None
+            code = referral["programme_code"]
+            latest = latest_start_any(self.rules.catalogue, code, deadline, self.rules.deadline_margin_days,
+                                      self.is_holiday) if deadline and code in self.rules.catalogue else None
+            out[referral["referral_id"]] = {
+                "latest_start": latest,
                 "latest_starts": self._latest_starts(code, referral.get("deadline"), referral.get("ready_from"),
                                                      referral["referred_on"]),
                 "explanation": {"reason": published_reason(referral), "notes": notes.get(referral["referral_id"], [])}}
+        return out
 
     def _latest_starts_uncached(self, code: str, deadline: str | None, ready_from: str | None,
                                 referred_on: str) -> dict[str, date | None]:

@@ -28,6 +28,9 @@ _VERSION_TALLIES = select(*(select(value).scalar_subquery().label(name) for name
     "count:parked": func.count(t.ParkedEventRow.event_id)}.items()))
 
 
+IN_CHUNK = 2000  # values per IN (...) list: a region's referrals are read in a few statements, within every driver's limits
+
+
 class Queries:
     def __init__(self, session: Session) -> None:
         self.s = session
@@ -90,42 +93,65 @@ class Queries:
         """The crn of a referral (one column of one row: the API asks it before every referral it shows)."""
         return self.s.execute(select(t.ReferralRow.crn).where(t.ReferralRow.referral_id == referral_id)).scalar()
 
+    def referral_region(self, referral_id: str) -> str | None:
+        """The region of the referral's person (one statement: the API asks it before a referral it has not kept)."""
+        return self.s.execute(select(t.PersonRow.region_code).join(t.ReferralRow, t.ReferralRow.crn == t.PersonRow.crn)
+                              .where(t.ReferralRow.referral_id == referral_id)).scalar()
+
     def person(self, crn: str) -> dict[str, Any] | None:
-        person = self.s.get(t.PersonRow, crn)
-        if person is None:
-            return None
-        referrals = self.s.execute(select(t.ReferralRow).where(t.ReferralRow.crn == crn)).scalars().all()
-        out = {"crn": crn, "pdu": person.pdu_code, "region": person.region_code, "merged_into": person.merged_into,
-               "sentences": [_row(x) for x in self.s.execute(select(t.SentenceRow).where(
-                   t.SentenceRow.crn == crn)).scalars()],
-               "referrals": []}
-        ids = [r.referral_id for r in referrals]  # what each referral refers to, a query per table (not per referral)
-        history = self._by(t.ReferralHistoryRow, t.ReferralHistoryRow.referral_id, ids, many=True)
-        allocations = self._by(t.AllocationRow, t.AllocationRow.referral_id, ids)
-        cohorts = self._by(t.CohortRow, t.CohortRow.cohort_id, [a.cohort_id for a in allocations.values()])
-        requirements = self._by(t.RequirementRow, t.RequirementRow.requirement_id, [r.requirement_id for r in referrals])
-        sentences = self._by(t.SentenceRow, t.SentenceRow.sentence_id, [r.sentence_id for r in requirements.values()])
-        for referral in referrals:
-            allocation = allocations.get(referral.referral_id)
-            cohort = allocation and cohorts.get(allocation.cohort_id)
-            requirement = requirements.get(referral.requirement_id)
-            sentence = requirement and sentences.get(requirement.sentence_id)
-            ends = plain(deadline(requirement.end_date, sentence.expected_end_date)) if sentence else None
-            out["referrals"].append({**_row(referral), "deadline": ends,
-                                     "history": [_row(h) for h in sorted(history.get(referral.referral_id, []),
-                                                                         key=lambda h: h.seq)],
-                                     "allocation": _row(allocation) if allocation else None,
-                                     "cohort": _row(cohort) if cohort else None})
+        """A person with their sentences and referrals (each with its deadline, history, place and cohort)."""
+        found = self._people(select(t.PersonRow).where(t.PersonRow.crn == crn))
+        return found[0] if found else None
+
+    def people_of_region(self, region: str) -> list[dict[str, Any]]:
+        """:meth:`person` of every person of the region, in one pass (a statement per table, not per person): the
+        API computes a region's referrals at once."""
+        return self._people(select(t.PersonRow).where(t.PersonRow.region_code == region).order_by(t.PersonRow.crn))
+
+    def _people(self, stmt) -> list[dict[str, Any]]:
+        people = self.s.execute(stmt).scalars().all()
+        crns = [p.crn for p in people]  # what they refer to, a statement per table (not per person or referral)
+        by_crn = self._by(t.ReferralRow, "crn", crns, many=True)
+        referrals = [r for crn in crns for r in by_crn.get(crn, [])]
+        ids = [r["referral_id"] for r in referrals]
+        held = self._by(t.SentenceRow, "crn", crns, many=True)
+        history = self._by(t.ReferralHistoryRow, "referral_id", ids, many=True)
+        allocations = self._by(t.AllocationRow, "referral_id", ids)
+        cohorts = self._by(t.CohortRow, "cohort_id", [a["cohort_id"] for a in allocations.values()])
+        requirements = self._by(t.RequirementRow, "requirement_id", [r["requirement_id"] for r in referrals])
+        sentences = self._by(t.SentenceRow, "sentence_id", [r["sentence_id"] for r in requirements.values()])
+        out = []
+        for person in people:
+            found = {"crn": person.crn, "pdu": person.pdu_code, "region": person.region_code,
+                     "merged_into": person.merged_into, "sentences": [_plain(x) for x in held.get(person.crn, [])],
+                     "referrals": []}
+            for referral in by_crn.get(person.crn, []):
+                allocation = allocations.get(referral["referral_id"])
+                cohort = allocation and cohorts.get(allocation["cohort_id"])
+                requirement = requirements.get(referral["requirement_id"])
+                sentence = requirement and sentences.get(requirement["sentence_id"])
+                ends = plain(deadline(requirement["end_date"], sentence["expected_end_date"])) if sentence else None
+                steps = sorted(history.get(referral["referral_id"], []), key=lambda h: h["seq"])
+                found["referrals"].append({**_plain(referral), "deadline": ends, "history": [_plain(h) for h in steps],
+                                           "allocation": _plain(allocation) if allocation else None,
+                                           "cohort": _plain(cohort) if cohort else None})
+            out.append(found)
         return out
 
-    def _by(self, row_cls, key, values: list[str], many: bool = False) -> dict[str, Any]:
-        """Rows of ``row_cls`` whose ``key`` is one of ``values``, by key (a list of them with ``many``)."""
+    def _by(self, row_cls, key: str, values: list[str], many: bool = False) -> dict[str, Any]:
+        """Rows (plain mappings, no ORM objects: a region's are tens of thousands) of ``row_cls`` whose column ``key``
+        is one of ``values``, by key (a list of them with ``many``, in the stored order); a statement per
+        :data:`IN_CHUNK` values."""
         found: dict[str, Any] = {}
-        for row in self.s.execute(select(row_cls).where(key.in_(sorted(set(values))))).scalars() if values else ():
-            if many:
-                found.setdefault(getattr(row, key.key), []).append(row)
-            else:
-                found[getattr(row, key.key)] = row
+        table = row_cls.__table__
+        wanted = sorted(set(values))
+        for first in range(0, len(wanted), IN_CHUNK):
+            stmt = select(*table.columns).where(table.c[key].in_(wanted[first:first + IN_CHUNK]))
+            for row in self.s.execute(stmt).mappings():
+                if many:
+                    found.setdefault(row[key], []).append(row)
+                else:
+                    found[row[key]] = row
         return found
 
     def open_alerts(self, region: str | None = None, kinds: list[str] | None = None, pdu: str | None = None,
@@ -236,4 +262,9 @@ class Queries:
 
 def _row(obj) -> dict[str, Any]:
     return {c.name: plain(getattr(obj, c.name)) for c in obj.__table__.columns}
+
+
+def _plain(row) -> dict[str, Any]:
+    """A row mapping as JSON-friendly data (as :func:`_row` an ORM row)."""
+    return {name: plain(value) for name, value in row.items()}
 
