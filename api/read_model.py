@@ -34,6 +34,12 @@ within the same half minute and were computed in their requests, forty threads a
 contended database and the GIL (the referral route with a writer alongside: BENCHMARKS.md, issue 15, session 5).
 The refresh queue is bounded (:data:`MAX_REFRESHING`); an answer not taken into it is computed at the bound in its request, as before.
 
+**Warmed, never computed in a request.** An answer too costly for a request (a region's referrals, computed together
+in one pass: api/routes/referrals.py) is read with :meth:`ReadModel.peek`, which serves it if it may be served
+and never computes it, and asked for with :meth:`ReadModel.warm`, which has the refresher compute it at most every
+:data:`WARM_EVERY_S` per key: a region the worker writes all the time moves its marks faster than a pass is
+worth computing, and its requests keep computing what they need alone.
+
 An answer about no one region (the known regions, the pseudo-region ``*``, a referral id that does not exist) is kept
 only under the exact version it was computed at.
 
