@@ -180,10 +180,11 @@ def postmaster(port: int) -> int | None:
 class Tally:
     latencies: list[float] = field(default_factory=list)
     failures: Counter = field(default_factory=Counter)  # an HTTP status, or the transport error's type
+    routes: list[str] = field(default_factory=list)  # with --mixed: the route of each latency, in step
 
 
 async def raw_client(host: str, port: int, token: str, paths: list[str], first: int, step: int, stop: float,
-                     tally: Tally, interval: float | None = None) -> None:
+                     tally: Tally, interval: float | None = None, labels: list[str] | None = None) -> None:
     """One keep-alive HTTP/1.1 connection sending GETs until ``stop`` (reconnecting after an error): back to back,
     or one every ``interval`` seconds (open loop). Then a request's latency runs from when it was due, not from
     when it could be sent, so a slow answer counts against the requests it held up (no coordinated omission)."""
@@ -223,6 +224,8 @@ async def raw_client(host: str, port: int, token: str, paths: list[str], first: 
                 writer.close()
             reader = writer = None
         tally.latencies.append(time.perf_counter() - t0)
+        if labels is not None:
+            tally.routes.append(labels[i % len(labels)])
         i += step
     if writer is not None:
         writer.close()
@@ -261,9 +264,11 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
 
-def hammer(server: Server, token: str, paths: list[str], args, pg: int | None) -> dict:
+def hammer(server: Server, token: str, paths: list[str], args, pg: int | None,
+           labels: list[str] | None = None) -> dict:
     """``args.clients`` clients calling ``paths`` (round robin) back to back for ``args.seconds``, after
-    ``args.warmup`` seconds of the same (not counted): requests/s, p50/p99, failures, CPU per request of clients, server and PostgreSQL."""
+    ``args.warmup`` seconds of the same (not counted): requests/s, p50/p99, failures, CPU per request of clients, server and PostgreSQL.
+    With ``labels`` (the route of each path, raw client only) the same figures per route, by route."""
     async def run(seconds: float) -> tuple[Tally, float]:
         tally, began = Tally(), time.perf_counter()
         stop = began + seconds
@@ -272,18 +277,30 @@ def hammer(server: Server, token: str, paths: list[str], args, pg: int | None) -
         else:
             interval = args.clients / args.rate if args.rate else None
             await asyncio.gather(*(raw_client("127.0.0.1", server.port, token, paths, n, args.clients, stop, tally,
-                                              interval) for n in range(args.clients)))
+                                              interval, labels) for n in range(args.clients)))
         return tally, time.perf_counter() - began
 
     asyncio.run(run(args.warmup))  # warm-up: connections made, the read model filled
     cpu0 = (time.process_time(), tree_cpu(server.process.pid), tree_cpu(pg))
     tally, elapsed = asyncio.run(run(args.seconds))
     cpu1 = (time.process_time(), tree_cpu(server.process.pid), tree_cpu(pg))
-    n = len(tally.latencies)
-    latencies = sorted(tally.latencies)
-    pick = lambda q: latencies[min(n - 1, int(q * n))] * 1000 if n else float("nan")  # noqa: E731
-    per = lambda i: (cpu1[i] - cpu0[i]) * 1000 / n if n else float("nan")  # noqa: E731
-    return {"requests": n, "errors": sum(tally.failures.values()), "failures": dict(tally.failures),
+    if labels is None:
+        return _figures(tally.latencies, tally.failures, elapsed, cpu0, cpu1)
+    return {route: _figures([x for x, r in zip(tally.latencies, tally.routes) if r == route],
+                            tally.failures if route == labels[0] else Counter(), elapsed, cpu0, cpu1,
+                            len(tally.latencies))
+            for route in dict.fromkeys(labels)}
+
+
+def _figures(latencies: list[float], failures: Counter, elapsed: float, cpu0: tuple, cpu1: tuple,
+             total: int | None = None) -> dict:
+    """Requests/s, p50/p99 of these latencies; CPU per request over all ``total`` requests (with --mixed the routes
+    share the processes, so the CPU is per request of any route; failures are counted on the first route)."""
+    n = len(latencies)
+    ordered = sorted(latencies)
+    pick = lambda q: ordered[min(n - 1, int(q * n))] * 1000 if n else float("nan")  # noqa: E731
+    per = lambda i: (cpu1[i] - cpu0[i]) * 1000 / (total or n) if n else float("nan")  # noqa: E731
+    return {"requests": n, "errors": sum(failures.values()), "failures": dict(failures),
             "rps": n / elapsed, "p50_ms": pick(0.5), "p99_ms": pick(0.99), "client_cpu_ms": per(0),
             "server_cpu_ms": per(1), "postgres_cpu_ms": per(2), "load_average": os.getloadavg()[0]}
 
@@ -358,6 +375,9 @@ def main() -> None:
                         "turn about with this one's (e.g. a git worktree of the commit before)")
     parser.add_argument("--database-url", help="a PostgreSQL database already holding the demo region (not built)")
     parser.add_argument("--no-alongside", action="store_true", help="skip the phase with a replay alongside")
+    parser.add_argument("--mixed", action="store_true", help="the three routes interleaved in one run per server and "
+                        "round (a third of the rate each), so each stays warm across rounds as under steady traffic; "
+                        "the table gives each route's figures (raw client)")
     parser.add_argument("--out", type=Path, default=CACHE.parent / "api_bench.json")
     args = parser.parse_args()
     pg_server = servers = alongside = None
@@ -388,9 +408,14 @@ def main() -> None:
                   "GET /regions/RS/alerts?limit=50": ["/regions/RS/alerts?limit=50"]}
         console.print(f"{waiting['total']} waiting, {len(referrals)} referral ids used; servers: "
                       + ", ".join(f"{s.label} ({s.tree})" for s in servers))
+        runs, mixed_labels = routes, None
+        if args.mixed:  # each route's paths in turn: path k of the run is route k % 3's (k // 3)th
+            width = max(len(paths) for paths in routes.values())
+            mixed_labels = [name for _ in range(width) for name in routes]
+            runs = {"mixed": [routes[name][k % len(routes[name])] for k in range(width) for name in routes]}
         samples: dict[tuple[str, str, str], list[dict]] = {}
         phases = ["reads alone"] + ([] if args.no_alongside else ["with a replay alongside"])
-        total = len(phases) * args.repeats * len(servers) * len(routes)
+        total = len(phases) * args.repeats * len(servers) * len(runs)
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as bar:
             task = bar.add_task("measuring", total=total)
             for phase in phases:
@@ -400,14 +425,16 @@ def main() -> None:
                     time.sleep(3)  # let it start writing (not a test: a benchmark's warm-up)
                 for round_ in range(args.repeats):
                     for server in servers if round_ % 2 == 0 else servers[::-1]:
-                        for name, paths in routes.items():
+                        for name, paths in runs.items():
                             if alongside is not None:
                                 alongside.keep_running()
                             bar.update(task, description=f"{phase}, round {round_ + 1}: {server.label} {name}")
-                            result = hammer(server, token, paths, args, pg)
-                            if alongside is not None:
-                                result["replay_running"] = alongside.running()
-                            samples.setdefault((phase, name, server.label), []).append(result)
+                            labels = mixed_labels if args.mixed else None
+                            result = hammer(server, token, paths, args, pg, labels)
+                            for route, figures in (result.items() if args.mixed else [(name, result)]):
+                                if alongside is not None:
+                                    figures["replay_running"] = alongside.running()
+                                samples.setdefault((phase, route, server.label), []).append(figures)
                             bar.advance(task)
                 if alongside is not None:
                     console.print(f"replays alongside: {alongside.started} started")

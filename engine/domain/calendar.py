@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
+from contextlib import suppress
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Callable, Iterable, Sequence
@@ -250,14 +251,16 @@ def _table(slots: tuple[WeeklySlot, ...], is_holiday: IsHoliday, first: date, la
     except TypeError:  # a calendar that cannot be a key: a table for this call only
         return _Table(slots, is_holiday, first, last)
     if kept is not None and kept.first <= first and last <= kept.last:
-        _TABLES.move_to_end(key)
+        with suppress(KeyError):  # another thread may have just let it go (tables are shared by the API's threads)
+            _TABLES.move_to_end(key)
         return kept
     if kept is not None:
         first, last = min(first, kept.first), max(last, kept.last)
     made = _Table(slots, is_holiday, first, last)
     _TABLES[key] = made
-    if len(_TABLES) > _MAX_TABLES:
-        _TABLES.popitem(last=False)
+    with suppress(KeyError):
+        while len(_TABLES) > _MAX_TABLES:
+            _TABLES.popitem(last=False)
     return made
 
 

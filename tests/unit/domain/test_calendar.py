@@ -338,3 +338,15 @@ def test_schedules_from_the_kept_slot_tables_are_the_calendar_rules_walked_day_b
         assert got == walked_schedule(programme, slots, start, is_holiday)
         if (latest := latest_start_date(programme, slots, got[-1][1], is_holiday, start)) is not None:
             assert cohort_end_date(programme, slots, latest, is_holiday) <= got[-1][1]
+
+
+def test_tables_let_go_past_the_limit_are_made_again_and_schedules_stay_the_rules(monkeypatch):
+    import engine.domain.calendar as calendar
+    monkeypatch.setattr(calendar, "_MAX_TABLES", 2)
+    monkeypatch.setattr(calendar, "_TABLES", calendar.OrderedDict())
+    programme, start = bcm(), date(2026, 3, 30)
+    calendars = [holidays_on(start + timedelta(days=7 * n)) for n in range(4)]
+    for is_holiday in calendars * 2:  # each table let go before it is asked for again
+        got = [(s.number, s.on, s.slot) for s in schedule_sessions(programme, (MON, THU), start, is_holiday)]
+        assert got == walked_schedule(programme, (MON, THU), start, is_holiday)
+        assert len(calendar._TABLES) <= 2
