@@ -106,13 +106,14 @@ _SEQUENTIAL = re.compile(r'"(REF|SEN|RQ|LC|BR|RCL)-(\d+)"')
 _CRN = re.compile(r'"X(\d{6})"')
 
 
-def alongside_events(weeks: int, generation: int, directory: Path) -> Path:
-    """The west profile's events with ids of their own (tagged ``G<generation>``): no crn, referral, sentence,
+def alongside_events(weeks: int, generation: int, directory: Path, profile: str = "west") -> Path:
+    """The profile's events with ids of their own (tagged ``G<generation>``): no crn, referral, sentence,
     requirement, breach, recall or event id of the demo region's, nor of another generation's (a run starts at a
-    generation of its own, so a database that saw another run's replays gets new writes too)."""
-    path = directory / f"west-{weeks}w-G{generation}.jsonl"
+    generation of its own, so a database that saw another run's replays gets new writes too). The default
+    profile's are new people of the demo region itself (RS): every batch moves RS's marks."""
+    path = directory / f"{profile}-{weeks}w-G{generation}.jsonl"
     tag = f"G{generation}"
-    with events("west", weeks).open(encoding="utf-8") as source, path.open("w", encoding="utf-8") as out:
+    with events(profile, weeks).open(encoding="utf-8") as source, path.open("w", encoding="utf-8") as out:
         for line in source:
             try:
                 event = json.loads(line)
@@ -329,18 +330,18 @@ def start_server(label: str, tree: Path, url: str, key: Path, workers: int) -> S
 class Alongside:
     """Replays of another region into the database, one after another (new ids each time) while a phase lasts."""
 
-    def __init__(self, url: str, weeks: int) -> None:
-        self.url, self.weeks, self.process = url, weeks, None
+    def __init__(self, url: str, weeks: int, profile: str = "west") -> None:
+        self.url, self.weeks, self.process, self.profile = url, weeks, None, profile
         self.generation = int(time.time()) % 100_000  # this run's own ids
         self.started = 0
         self.directory = Path(tempfile.mkdtemp())
 
     def keep_running(self) -> None:
         if self.process is None or self.process.poll() is not None:
-            env = {**os.environ, "COHORTPLAN_DATABASE_URL": self.url, "COHORTPLAN_REGION_PROFILE": "west",
+            env = {**os.environ, "COHORTPLAN_DATABASE_URL": self.url, "COHORTPLAN_REGION_PROFILE": self.profile,
                    "COHORTPLAN_OUTPUT_DIR": tempfile.mkdtemp()}
             cwd = tempfile.mkdtemp()  # nothing of it lands in the checkout
-            path = alongside_events(self.weeks, self.generation, self.directory)
+            path = alongside_events(self.weeks, self.generation, self.directory, self.profile)
             self.generation += 1
             self.started += 1
             self.process = subprocess.Popen([COHORTPLAN, "replay", str(path), "--plan-every-days", "7",
@@ -375,6 +376,10 @@ def main() -> None:
                         "turn about with this one's (e.g. a git worktree of the commit before)")
     parser.add_argument("--database-url", help="a PostgreSQL database already holding the demo region (not built)")
     parser.add_argument("--no-alongside", action="store_true", help="skip the phase with a replay alongside")
+    parser.add_argument("--writer-region", choices=["other", "same"], default="other",
+                        help="the replay alongside writes another region (the west profile's, default) or the demo "
+                             "region itself (new people of RS: every batch moves the marks its answers are kept under, "
+                             "as the worker consuming RS's events would)")
     parser.add_argument("--mixed", action="store_true", help="the three routes interleaved in one run per server and "
                         "round (a third of the rate each), so each stays warm across rounds as under steady traffic; "
                         "the table gives each route's figures (raw client)")
@@ -420,7 +425,7 @@ def main() -> None:
             task = bar.add_task("measuring", total=total)
             for phase in phases:
                 if phase != "reads alone":
-                    alongside = Alongside(url, args.weeks)
+                    alongside = Alongside(url, args.weeks, "default" if args.writer_region == "same" else "west")
                     alongside.keep_running()
                     time.sleep(3)  # let it start writing (not a test: a benchmark's warm-up)
                 for round_ in range(args.repeats):
