@@ -36,9 +36,9 @@ The refresh queue is bounded (:data:`MAX_REFRESHING`); an answer not taken into 
 
 **Warmed, never computed in a request.** An answer too costly for a request (a region's referrals, computed together
 in one pass: api/routes/referrals.py) is read with :meth:`ReadModel.peek`, which serves it if it may be served
-and never computes it, and asked for with :meth:`ReadModel.warm`, which has the refresher compute it at most every
-:data:`WARM_EVERY_S` per key: a region the worker writes all the time moves its marks faster than a pass is
-worth computing, and its requests keep computing what they need alone.
+and never computes it, and asked for with :meth:`ReadModel.warm`, which has the refresher compute it once the region's marks have stayed
+put for :data:`WARM_STABLE_S`, and at most every :data:`WARM_EVERY_S` per key: a region the worker writes all the
+time moves its marks faster than a pass is worth computing, and its requests keep computing what they need alone.
 
 An answer about no one region (the known regions, the pseudo-region ``*``, a referral id that does not exist) is kept
 only under the exact version it was computed at.
@@ -65,7 +65,8 @@ Stamp = Hashable
 MAX_ANSWERS = 4096  # answers kept per process (lists per region, status and date; referrals); the least recent go
 MAX_AGE_S = 60.0  # longest an answer is served under a version other than the one it was computed at
 REFRESH_FROM = (0.5, 0.75)  # ... and from when (a share of it drawn in this range) it is computed again off the requests
-WARM_EVERY_S = 10.0  # a key :meth:`ReadModel.warm` computes off the requests at most this often
+WARM_EVERY_S = 10.0  # a key :meth:`ReadModel.warm` computes off the requests at most this often ...
+WARM_STABLE_S = 2.0  # ... and only once its region's marks have stayed put this long
 MAX_REFRESHING = 1024  # answers waiting for the refresher at most (one more is computed at the bound by its request)
 REGION_MARKS = ("dirty:", "plan_version:", "last_planned:", "alert_sweeps:")  # a region's own marks (prefix + region)
 SHARED_MARKS = ("max:alert_actions",)  # marks of every region's answers (alert actions: rows of no region's marks)
@@ -107,6 +108,7 @@ class ReadModel:
         self._refreshing: OrderedDict[Hashable, tuple[Version, Callable[[], Any], Any]] = OrderedDict()
         self._refresher: threading.Thread | None = None
         self._warmed: dict[Hashable, float] = {}  # when :meth:`warm` last asked for each key
+        self._warm_seen: dict[Hashable, tuple[Stamp, float]] = {}  # ... the region's stamp it last saw, and since when
         self.computed = 0  # how many answers were computed (tests and the bench read it) ...
         self.refreshed = 0  # ... of which by the refresher
 
@@ -157,13 +159,19 @@ class ReadModel:
         return found[0]
 
     def warm(self, version: Version, key: Hashable, compute: Callable[[], Any], region: str,
-             every_s: float = WARM_EVERY_S) -> bool:
-        """Have the refresher compute ``key`` at ``version`` off the requests, unless it did within ``every_s``
-        (an answer a region's steady writes keep invalid is not computed again and again for nothing); whether
-        it was asked."""
-        now = time.monotonic()
+             every_s: float = WARM_EVERY_S, stable_s: float = WARM_STABLE_S) -> bool:
+        """Have the refresher compute ``key`` at ``version`` off the requests — once the region's marks have stayed
+        put for ``stable_s`` (as the requests calling this saw them), and not again within ``every_s``; whether it
+        was asked. A region the worker keeps writing never settles: its passes would be out of date before they
+        were served, and computing them took the CPU its requests needed (the bench with a writer of the same
+        region: 3x fewer referrals served before this rule)."""
+        stamp, now = self.region_stamp(version, region), time.monotonic()
         with self._guard:
-            if now - self._warmed.get(key, -every_s) < every_s:
+            seen = self._warm_seen.get(key)
+            if seen is None or seen[0] != stamp:
+                self._warm_seen[key] = (stamp, now)  # the marks moved: see whether they settle
+                return False
+            if now - seen[1] < stable_s or now - self._warmed.get(key, -every_s) < every_s:
                 return False
             self._warmed[key] = now
         self._refresh(version, key, compute, region)

@@ -65,7 +65,7 @@ def _kept_referral(read: Reader, version: Version, referral_id: str) -> Found | 
     each in its request (~15 statements, 5-26 ms), forty threads at once. Until the region's pass is in, and for
     a referral it does not hold (an unknown id, a person of no region, one who moved since), the referral is
     computed alone in its request and kept under its own key, as before. A region whose marks keep moving (the
-    worker writing it) is passed over at most every ``WARM_EVERY_S``: its passes would be out of date at once."""
+    worker writing it) gets no pass: one is asked for only once its marks have stayed put for ``WARM_STABLE_S``."""
     region = read.regions_of_referrals.get(referral_id) or read.region_of_referral(referral_id)
     if region is not None:
         every = read.model.peek(version, ("referrals", region))

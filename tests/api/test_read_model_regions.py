@@ -48,7 +48,8 @@ def test_another_regions_writes_keep_the_regions_answers_and_its_own_write_does_
     alerts = same_as_fresh(ALERTS)
     referral_path = f"/referrals/{waiting['items'][1]['referral_id']}"
     referral = same_as_fresh(referral_path, {})
-    wait_until(lambda: model.peek(kept.app.state.reader.version(), ("referrals", REGION)), timeout=30,
+    wait_until(lambda: kept.get(referral_path, headers=reader).status_code == 200
+               and model.peek(kept.app.state.reader.version(), ("referrals", REGION)), timeout=30,
                message="the region's referrals were never computed off the requests")
     version = kept.app.state.reader.version()
     computed = model.computed
@@ -160,7 +161,8 @@ def test_a_refresh_that_fails_keeps_the_answer_and_a_write_to_its_region_is_comp
     assert model.get(moved, "k", compute, region="RS") == 4 and model.refreshed == 1
 
 
-def test_warm_computes_off_the_request_at_most_once_a_while_and_peek_never_computes(monkeypatch):
+def test_warm_computes_off_the_request_once_the_marks_settle_at_most_once_a_while_and_peek_never_computes(
+        monkeypatch):
     monkeypatch.setattr("api.read_model.random.uniform", lambda low, high: 0.0)  # due as soon as computed
     model = ReadModel(max_age_s=60)
     threads: list[str] = []
@@ -171,16 +173,22 @@ def test_warm_computes_off_the_request_at_most_once_a_while_and_peek_never_compu
 
     first = version(**{"dirty:RS": "0", "clock": "a"})
     assert model.peek(first, "pass") is None and threads == []  # nothing kept: nothing computed in the request
-    assert model.warm(first, "pass", compute, "RS")
+    assert not model.warm(first, "pass", compute, "RS", stable_s=60)  # first sight of the marks ...
+    assert not model.warm(first, "pass", compute, "RS", stable_s=60)  # ... not put for 60 s yet
+    for n in range(5):  # marks that keep moving (the worker writing the region) never settle: nothing computed
+        assert not model.warm(version(**{"dirty:RS": str(n + 1), "clock": "a"}), "pass", compute, "RS", stable_s=0)
+    assert model.warm(first, "pass", compute, "RS", stable_s=0) is False  # moved back: a new stamp, seen once
+    assert model.warm(first, "pass", compute, "RS", stable_s=0)
     wait_until(lambda: model.peek(first, "pass") == 1, timeout=10, message="the warm-up never ran")
     assert threads == ["read-model-refresh"]
-    moved = version(**{"dirty:RS": "1", "clock": "b"})  # the region's own write: the pass is out of date ...
+    moved = version(**{"dirty:RS": "9", "clock": "b"})  # the region's own write: the pass is out of date ...
     model.observe(moved)
     assert model.peek(moved, "pass") is None
-    assert not model.warm(moved, "pass", compute, "RS")  # ... and not computed again within WARM_EVERY_S
-    assert model.warm(moved, "pass", compute, "RS", every_s=0)
+    model.warm(moved, "pass", compute, "RS", stable_s=0)
+    assert not model.warm(moved, "pass", compute, "RS", stable_s=0)  # ... and not computed again within 10 s
+    assert model.warm(moved, "pass", compute, "RS", every_s=0, stable_s=0)
     wait_until(lambda: model.peek(moved, "pass") == 2, timeout=10)
-    other = version(**{"dirty:RS": "1", "clock": "c"})  # another region's write: kept, due, refreshed ahead
+    other = version(**{"dirty:RS": "9", "clock": "c"})  # another region's write: kept, due, refreshed ahead
     assert model.peek(other, "pass") == 2
     wait_until(lambda: model.peek(other, "pass") == 3, timeout=10, message="a due pass was not refreshed")
     assert model.computed == 3 and model.refreshed == 3
@@ -193,8 +201,9 @@ def test_a_regions_referrals_are_computed_in_one_pass_off_the_requests_and_answe
     model = kept.app.state.reader.model
     items = kept.get(WAITING, params=EVERYTHING, headers=reader).json()["items"]
     paths = [f"/referrals/{item['referral_id']}" for item in items[:12]]
-    assert kept.get(paths[0], headers=reader).status_code == 200  # computed alone; the region's pass asked for
-    wait_until(lambda: model.peek(kept.app.state.reader.version(), ("referrals", REGION)), timeout=30,
+    # computed alone, as long as the pass is not in; once the region's marks have stayed put, the pass is asked for
+    wait_until(lambda: kept.get(paths[0], headers=reader).status_code == 200
+               and model.peek(kept.app.state.reader.version(), ("referrals", REGION)), timeout=30,
                message="the region's referrals were never computed off the requests")
     computed = model.computed
     for path in paths:
