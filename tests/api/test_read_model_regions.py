@@ -210,3 +210,29 @@ def test_a_regions_referrals_are_computed_in_one_pass_off_the_requests_and_answe
         assert kept.get(path, headers=reader).json() == fresh.get(path, headers=reader).json()
     assert model.computed == computed  # every one from the pass, none computed in its request
     assert kept.get("/referrals/REF-NEVER-SEEN", headers=reader).status_code == 404
+
+
+def test_passes_nobody_is_served_from_back_off_and_a_served_one_brings_the_cadence_back():
+    now = [1000.0]
+    model = ReadModel(max_age_s=60, clock=lambda: now[0])
+    passes: list[int] = []
+
+    def compute() -> int:
+        passes.append(1)
+        return len(passes)
+
+    def asked(at: float, marks: str) -> bool:
+        now[0] = at
+        seen = version(**{"dirty:RS": marks, "clock": marks})
+        model.warm(seen, "pass", compute, "RS", every_s=10, stable_s=0)  # the first sight of these marks
+        return model.warm(seen, "pass", compute, "RS", every_s=10, stable_s=0)
+
+    assert asked(1000, "a")
+    wait_until(lambda: len(passes) == 1, timeout=10)
+    # the region's marks moved before anyone was served from the pass: the next waits 20 s, then 40 s
+    assert not asked(1015, "b") and asked(1021, "c")
+    wait_until(lambda: len(passes) == 2, timeout=10)
+    assert not asked(1060, "d") and asked(1062, "e")
+    wait_until(lambda: len(passes) == 3, timeout=10)
+    assert model.peek(version(**{"dirty:RS": "e", "clock": "e"}), "pass") == 3  # served: back to every 10 s
+    assert asked(1073, "f")
