@@ -127,11 +127,6 @@ class Reader:
         with self.queries() as q:
             return q.people_of_region(region)
 
-    def region_of_referral(self, referral_id: str) -> str | None:
-        """The region of the referral's person (None for an unknown referral or a person of no region)."""
-        with self.queries() as q:
-            return q.referral_region(referral_id)
-
     def referral_extras(self, region: str, referrals: list[dict]) -> dict[str, dict[str, Any]]:
         """Per referral id (of ``referrals``, one person's or a whole region's, all of ``region``): the latest start
         (the alerts' date and per pattern) and the explanation. The notes on places are read once for them all."""

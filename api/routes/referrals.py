@@ -64,17 +64,22 @@ def _kept_referral(read: Reader, version: Version, referral_id: str) -> Found | 
     while the region's marks are (api/read_model.py): after a change a process asked for 500 referrals computed
     each in its request (~15 statements, 5-26 ms), forty threads at once. Until the region's pass is in, and for
     a referral it does not hold (an unknown id, a person of no region, one who moved since), the referral is
-    computed alone in its request and kept under its own key, as before. A region whose marks keep moving (the
-    worker writing it) gets no pass: one is asked for only once its marks have stayed put for ``WARM_STABLE_S``."""
-    region = read.regions_of_referrals.get(referral_id) or read.region_of_referral(referral_id)
+    computed alone in its request and kept under its own key, as before (the region learnt from that answer, so
+    finding it costs no statement). A region whose marks keep moving (the worker writing it) gets few passes: one
+    is asked for only once its marks have stayed put for ``WARM_STABLE_S``, and less often while none is served."""
+    region = read.regions_of_referrals.get(referral_id)
     if region is not None:
         every = read.model.peek(version, ("referrals", region))
-        if every is None:
-            read.model.warm(version, ("referrals", region), lambda: _region_referrals(read, region), region)
-        elif referral_id in every:
+        if every is not None and referral_id in every:
             return every[referral_id]
-    return read.model.get(version, ("referral", referral_id), lambda: _referral(read, referral_id),
-                          region=_region_of)  # kept while its region's marks are; an unknown id: this version only
+    found = read.model.get(version, ("referral", referral_id), lambda: _referral(read, referral_id),
+                           region=_region_of)  # kept while its region's marks are; an unknown id: this version only
+    if found is not None and found.region is not None:  # the region learnt from the answer: no statement more
+        read.regions_of_referrals[referral_id] = found.region
+        if read.model.peek(version, ("referrals", found.region)) is None:
+            read.model.warm(version, ("referrals", found.region), lambda: _region_referrals(read, found.region),
+                            found.region)
+    return found
 
 
 def _region_of(found: Found | None) -> str | None:

@@ -93,11 +93,6 @@ class Queries:
         """The crn of a referral (one column of one row: the API asks it before every referral it shows)."""
         return self.s.execute(select(t.ReferralRow.crn).where(t.ReferralRow.referral_id == referral_id)).scalar()
 
-    def referral_region(self, referral_id: str) -> str | None:
-        """The region of the referral's person (one statement: the API asks it before a referral it has not kept)."""
-        return self.s.execute(select(t.PersonRow.region_code).join(t.ReferralRow, t.ReferralRow.crn == t.PersonRow.crn)
-                              .where(t.ReferralRow.referral_id == referral_id)).scalar()
-
     def person(self, crn: str) -> dict[str, Any] | None:
         """A person with their sentences and referrals (each with its deadline, history, place and cohort)."""
         found = self._people(select(t.PersonRow).where(t.PersonRow.crn == crn))
