@@ -83,16 +83,25 @@ def marks_of(version: Version | dict[str, str], region: str) -> tuple[str, ...]:
 
 
 class _Entry:
-    __slots__ = ("version", "region", "stamp", "until", "due", "value", "compute")
+    __slots__ = ("version", "region", "stamp", "until", "due", "value")
 
-    def __init__(self, version: Version, region: str | None, stamp: Stamp, value: Any, max_age_s: float,
-                 compute: Callable[[], Any] | None = None) -> None:
-        self.version, self.region, self.stamp, self.value, self.compute = version, region, stamp, value, compute
+    def __init__(self, version: Version, region: str | None, stamp: Stamp, value: Any, max_age_s: float) -> None:
+        self.version, self.region, self.stamp, self.value = version, region, stamp, value
         now = time.monotonic()
         self.until = now + max_age_s  # served under other versions until then, never later
         # ... and computed again off the requests from a time drawn early in the bound: answers computed together
         # (a region's referrals after a change) do not all come due, and are computed again, at once
         self.due = now + max_age_s * random.uniform(*REFRESH_FROM)
+
+
+class _Warming:
+    """What :meth:`ReadModel.warm` knows of a key: the region's stamp it last saw and since when, when it last asked
+    for the key, the wait between passes now, and whether its last pass was served to anyone."""
+
+    __slots__ = ("stamp", "since", "asked", "wait", "served")
+
+    def __init__(self, stamp: Stamp, since: float, asked: float | None, wait: float, served: bool) -> None:
+        self.stamp, self.since, self.asked, self.wait, self.served = stamp, since, asked, wait, served
 
 
 class ReadModel:
@@ -110,10 +119,7 @@ class ReadModel:
         self._epochs: dict[str, int] = {}
         self._refreshing: OrderedDict[Hashable, tuple[Version, Callable[[], Any], Any]] = OrderedDict()
         self._refresher: threading.Thread | None = None
-        self._warmed: dict[Hashable, float] = {}  # when :meth:`warm` last asked for each key
-        self._warm_seen: dict[Hashable, tuple[Stamp, float]] = {}  # ... the region's stamp it last saw, and since when
-        self._waits: dict[Hashable, float] = {}  # ... how long it waits between passes now
-        self._served: dict[Hashable, bool] = {}  # ... whether its last pass was served to anyone
+        self._warming: dict[Hashable, _Warming] = {}  # per key :meth:`warm` was called for
         self.computed = 0  # how many answers were computed (tests and the bench read it) ...
         self.refreshed = 0  # ... of which by the refresher
 
@@ -151,38 +157,42 @@ class ReadModel:
             return found[0]
         return self._compute(version, key, compute, region)
 
-    def peek(self, version: Version, key: Hashable) -> Any | None:
-        """The kept answer for ``key`` if it may be served at ``version`` (one due is still computed again off the
-        request, as :meth:`get` does), else None: nothing is computed in the request."""
+    def peek(self, version: Version, key: Hashable, compute: Callable[[], Any] | None = None,
+             region: str | None = None) -> Any | None:
+        """The kept answer for ``key`` if it may be served at ``version`` (one due is computed again off the request
+        by ``compute``, as :meth:`get` does, when given), else None: nothing is computed in the request."""
         found = self._kept(version, key)
         if found is None:
             return None
-        self._served[key] = True
-        if found[1]:
-            entry = self._answers.get(key)
-            if entry is not None and entry.compute is not None:
-                self._refresh(version, key, entry.compute, entry.region)
+        with self._guard:
+            if key in self._warming:
+                self._warming[key].served = True
+        if found[1] and compute is not None:
+            self._refresh(version, key, compute, region)
         return found[0]
 
     def warm(self, version: Version, key: Hashable, compute: Callable[[], Any], region: str,
              every_s: float = WARM_EVERY_S, stable_s: float = WARM_STABLE_S) -> bool:
-        """Have the refresher compute ``key`` at ``version`` off the requests — once the region's marks have stayed
-        put for ``stable_s`` (as the requests calling this saw them), and not again within ``every_s``, twice that
-        after a pass nobody was served from (up to :data:`WARM_MAX_S`); whether it was asked. A region the worker
-        keeps writing never settles for long: its passes are out of date before they are served, and computing
-        them took the CPU its requests needed (a bench with a replay writing the same region: 53-80 referrals/s
-        served against 137-295 without passes, as the region grew to ten thousand referrals)."""
+        """Have the refresher compute ``key`` at ``version`` off the requests, unless it may be served as kept —
+        once the region's marks have stayed put for ``stable_s`` (as the requests calling this saw them), and not
+        again within ``every_s``, twice that after a pass nobody was served from (up to :data:`WARM_MAX_S`);
+        whether it was asked. A region the worker keeps writing never settles for long: its passes are out of date
+        before they are served, and computing them took the CPU its requests needed (a bench with a replay writing
+        the same region: 53-80 referrals/s served against 137-295 without passes, as the region grew to ten
+        thousand referrals)."""
+        if self._kept(version, key) is not None:
+            return False
         stamp, now = self.region_stamp(version, region), self.clock()
         with self._guard:
-            seen = self._warm_seen.get(key)
-            if seen is None or seen[0] != stamp:
-                self._warm_seen[key] = (stamp, now)  # the marks moved: see whether they settle
+            w = self._warming.get(key)
+            if w is None or w.stamp != stamp:  # the marks moved: see whether they settle
+                self._warming[key] = _Warming(stamp, now, w.asked if w else None, w.wait if w else every_s,
+                                              w.served if w else True)
                 return False
-            wasted = key in self._warmed and not self._served.get(key)
-            wait = min(self._waits.get(key, every_s) * 2, WARM_MAX_S) if wasted else every_s
-            if now - seen[1] < stable_s or now - self._warmed.get(key, now - wait) < wait:
+            wait = min(w.wait * 2, WARM_MAX_S) if w.asked is not None and not w.served else every_s
+            if now - w.since < stable_s or (w.asked is not None and now - w.asked < wait):
                 return False
-            self._warmed[key], self._waits[key], self._served[key] = now, wait, False
+            w.asked, w.wait, w.served = now, wait, False
         self._refresh(version, key, compute, region)
         return True
 
@@ -202,7 +212,7 @@ class ReadModel:
             with self._guard:
                 self.computed += 1
                 self.refreshed += ahead
-                self._answers[key] = _Entry(version, about, stamp, value, self.max_age_s, compute)
+                self._answers[key] = _Entry(version, about, stamp, value, self.max_age_s)
                 self._answers.move_to_end(key)
                 while len(self._answers) > self.max_answers:
                     old, _ = self._answers.popitem(last=False)

@@ -69,17 +69,19 @@ def _kept_referral(read: Reader, version: Version, referral_id: str) -> Found | 
     is asked for only once its marks have stayed put for ``WARM_STABLE_S``, and less often while none is served."""
     region = read.regions_of_referrals.get(referral_id)
     if region is not None:
-        every = read.model.peek(version, ("referrals", region))
+        every = read.model.peek(version, ("referrals", region), _pass(read, region), region)
         if every is not None and referral_id in every:
             return every[referral_id]
     found = read.model.get(version, ("referral", referral_id), lambda: _referral(read, referral_id),
                            region=_region_of)  # kept while its region's marks are; an unknown id: this version only
     if found is not None and found.region is not None:  # the region learnt from the answer: no statement more
         read.regions_of_referrals[referral_id] = found.region
-        if read.model.peek(version, ("referrals", found.region)) is None:
-            read.model.warm(version, ("referrals", found.region), lambda: _region_referrals(read, found.region),
-                            found.region)
+        read.model.warm(version, ("referrals", found.region), _pass(read, found.region), found.region)
     return found
+
+
+def _pass(read: Reader, region: str):
+    return lambda: _region_referrals(read, region)
 
 
 def _region_of(found: Found | None) -> str | None:

@@ -30,15 +30,18 @@ class Parked(Exception):
         self.waiting_for = waiting_for
 
 
+STATUS_WAIT, MEMBER_WAIT = "status:", "member:"  # prefixes of the waits below (engine/services/parking.py explains them)
+
+
 def status_wait(referral_id: str) -> str:
     """What a status change waits for when an earlier one of its referral has not arrived yet."""
-    return f"status:{referral_id}"
+    return STATUS_WAIT + referral_id
 
 
 def member_wait(referral_id: str) -> str:
     """What an attendance waits for when the delivery team named its referral on the cohort, but the facts
     that make the place lawful (an assessment, a correction) have not arrived yet."""
-    return f"member:{referral_id}"
+    return MEMBER_WAIT + referral_id
 
 
 class Stale(Exception):

@@ -169,10 +169,11 @@ def attendance_recorded(ctx: Context, p: i.AttendanceRecorded) -> None:
     cohort = _cohort(ctx, p.cohort_id)
     referral = ctx.need(ctx.uow.referrals.get(p.referral_id), f"referral:{p.referral_id}")
     record = Attendance(p.referral_id, p.cohort_id, p.session_number, p.session_date, p.outcome)
+    attended = p.outcome in ("ATTC", "AFTC")
     if referral.cohort_id != cohort.cohort_id:
         left = _left_after(ctx, referral, cohort)
         if left is not None:
-            _late_attendance(ctx, p, referral, record, left)
+            _late_attendance(ctx, p, referral, record, left, attended)
             return
         if cohort.status in (CohortStatus.CONFIRMED, CohortStatus.STARTED) and named(
                 ctx.uow, p.referral_id, cohort.region_code, cohort.cohort_id):
@@ -180,7 +181,6 @@ def attendance_recorded(ctx: Context, p: i.AttendanceRecorded) -> None:
         raise DomainError(f"attendance: referral {p.referral_id} is not a member of cohort {p.cohort_id}")
     if not ctx.uow.record_attendance(record):
         return
-    attended = p.outcome in ("ATTC", "AFTC")
     if attended and referral.status == S.SCHEDULED:
         ctx.move(referral, S.ON_PROGRAMME, f"attended session {p.session_number} of {cohort.cohort_id}")
         placed(ctx, referral, S.SCHEDULED)
@@ -198,12 +198,13 @@ def _left_after(ctx: Context, referral, cohort: Cohort):
     return next((h for h in referral.history if h.at > ctx.now and h.from_status == S.ON_PROGRAMME), None)
 
 
-def _late_attendance(ctx: Context, p: i.AttendanceRecorded, referral, record: Attendance, left) -> None:
+def _late_attendance(ctx: Context, p: i.AttendanceRecorded, referral, record: Attendance, left,
+                     attended: bool) -> None:
     """An attendance dated while the referral was on the programme, arriving after it left: the session is a fact
     and is recorded. An attended post-programme review is folded into the referral's status log at its time
     (engine/handlers/status_log.py): completed, as in event-time order, when the later step allows it; refused,
     naming that step, when the fold may not be trusted (a move no event logged came after it)."""
-    if p.final_session and p.outcome in ("ATTC", "AFTC"):
+    if p.final_session and attended:
         intent = Intent(ctx.now, ctx.event_id, "place", S.PROGRAMME_COMPLETE.value,
                         f"attended the post-programme review on {p.session_date}", from_status=S.ON_PROGRAMME.value)
         if refold(ctx, referral, intent) is None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from engine.handlers.context import MEMBER_WAIT, STATUS_WAIT
 from engine.ports import EXPIRED_REASON, ParkedEvent, SeenCopy, UnitOfWork
 from engine.services.digests import digest_of, json_object
 
 DEFAULT_PARK_TIMEOUT = timedelta(hours=168)
-STATUS_PREFIX = "status:"
-MEMBER_PREFIX = "member:"
+# what a referral's own waits wait for, in the words of an expiry (the waits: engine/handlers/context.py)
+_WAITS = {STATUS_WAIT: "an earlier status change of referral {}",
+          MEMBER_WAIT: "a place for referral {} on the cohort its attendance names: the confirmation's claim is "
+                       "refused, see the confirmation.member_refused alert"}
 
 
 def wait_since(waiting_for: str, clock: datetime | None, occurred_at: datetime, arrival_clock: datetime | None,
@@ -37,11 +40,9 @@ def expired_reason(parked: ParkedEvent, clock: datetime, timeout: timedelta) -> 
     hours = int((clock - (parked.parked_at or parked.occurred_at)) / timedelta(hours=1))
     limit = int(timeout / timedelta(hours=1))
     what = parked.waiting_for
-    if what.startswith(STATUS_PREFIX):
-        what += f" (an earlier status change of referral {what[len(STATUS_PREFIX):]})"
-    elif what.startswith(MEMBER_PREFIX):
-        what += (f" (a place for referral {what[len(MEMBER_PREFIX):]} on the cohort its attendance names: the "
-                 f"confirmation's claim is refused, see the confirmation.member_refused alert)")
+    for prefix, text in _WAITS.items():
+        if what.startswith(prefix):
+            what += f" ({text.format(what[len(prefix):])})"
     return f"{EXPIRED_REASON}: waited {hours} h for {what}, which never arrived (the limit is {limit} h of event time)"
 
 

@@ -189,7 +189,7 @@ def test_warm_computes_off_the_request_once_the_marks_settle_at_most_once_a_whil
     assert model.warm(moved, "pass", compute, "RS", every_s=0, stable_s=0)
     wait_until(lambda: model.peek(moved, "pass") == 2, timeout=10)
     other = version(**{"dirty:RS": "9", "clock": "c"})  # another region's write: kept, due, refreshed ahead
-    assert model.peek(other, "pass") == 2
+    assert model.peek(other, "pass", compute, "RS") == 2
     wait_until(lambda: model.peek(other, "pass") == 3, timeout=10, message="a due pass was not refreshed")
     assert model.computed == 3 and model.refreshed == 3
 

@@ -15,10 +15,7 @@ import pytest
 from engine.domain.statuses import ReferralStatus as S
 from tests.support.events import T0, cohort_planned, event, facilitator, person_with_referral
 from tests.unit.engine.harness import Harness
-
-START = date(2025, 3, 3)
-AT = datetime(2025, 2, 12, 9, 0, tzinfo=timezone.utc)
-
+from tests.unit.engine.test_delivery_facts import AT, START, confirm, waiting
 
 
 @pytest.fixture
@@ -29,10 +26,10 @@ def h(store) -> Harness:
 def confirmed(h: Harness, assessed_last: bool = True) -> list[str]:
     """Six people confirmed on C1 (they start on START); the last one's assessment has not arrived when
     ``assessed_last`` is False (its producer is late)."""
-    lines = [line for i in range(6) for line in person_with_referral(f"X{i:06d}", assessed=assessed_last or i < 5)]
-    h.feed(*lines, cohort_planned("C1", START), facilitator("F1"), facilitator("F2"))
-    ids = [f"REF-X{i:06d}" for i in range(6)]
-    h.feed(event("cohort.confirmed", AT, key="RS", cohort_id="C1", facilitator_ids=["F1", "F2"], members=ids))
+    ids = waiting(h, 5) + [f"REF-X{5:06d}"]
+    h.feed(*person_with_referral("X000005", assessed=assessed_last), cohort_planned("C1", START), facilitator("F1"),
+           facilitator("F2"))
+    confirm(h, "C1", ids)
     return ids
 
 
