@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from api import metrics, problems
 from api.auth import TokenVerifier
+from api.freshness import Freshness
+from api.read_model import MAX_STALE_S
 from api.reads import Reader
 from api.routes import ROUTERS
 from engine.bootstrap import Engine
@@ -17,7 +19,10 @@ from engine.services.jobs import JobRunner
 DESCRIPTION = """Waiting lists, plans and alerts of cohortplan, per region, for callers holding a bearer token of the
 configured issuer. Roles: READ (the read routes), PLANNER (also re-plans, what-ifs and FTE sweeps, queued as jobs),
 OPS (also the alert workflow), ADMIN (also jobs, the alert workflow, and dead letters with their redrive); a token names the regions it may see, and anything of another region answers 404.
-Errors are RFC 9457 problem+json."""
+Errors are RFC 9457 problem+json.
+Answers about a region may be served up to a few seconds (COHORTPLAN_API_MAX_STALE_S, default 5) behind the stream
+worker's writes, carrying an `Age` header when they are; send `Cache-Control: no-cache` for the state as it is now.
+Changes made through this API (overrides, re-plans, alert actions) are never answered from behind."""
 
 
 def build_app() -> FastAPI:
@@ -27,6 +32,7 @@ def build_app() -> FastAPI:
                   docs_url="/docs", redoc_url=None, swagger_ui_oauth2_redirect_url=None, lifespan=_jobs_running)
     problems.install(app)
     metrics.install(app)
+    app.add_middleware(Freshness)  # Cache-Control in, Age out (api/freshness.py)
     for router in ROUTERS:
         app.include_router(router)
     generate = app.openapi
@@ -34,11 +40,13 @@ def build_app() -> FastAPI:
     return app
 
 
-def create_app(engine: Engine, verifier: TokenVerifier, run_jobs: bool = True) -> FastAPI:
+def create_app(engine: Engine, verifier: TokenVerifier, run_jobs: bool = True,
+               max_stale_s: float = MAX_STALE_S) -> FastAPI:
     """The HTTP API over ``engine`` (its database, rules and read side), accepting tokens ``verifier`` accepts;
-    while it is served, a job runner runs the queued jobs unless ``run_jobs`` is False (they wait queued)."""
+    while it is served, a job runner runs the queued jobs unless ``run_jobs`` is False (they wait queued). An answer
+    about a region may be served up to ``max_stale_s`` behind the worker's writes (api/read_model.py)."""
     app = build_app()
-    app.state.engine, app.state.verifier, app.state.reader = engine, verifier, Reader(engine)
+    app.state.engine, app.state.verifier, app.state.reader = engine, verifier, Reader(engine, max_stale_s)
     app.state.jobs, app.state.dead_letters, app.state.run_jobs = engine.jobs(), engine.dead_letter_store(), run_jobs
     return app
 
@@ -50,7 +58,9 @@ def served() -> FastAPI:
     from api.settings import ApiSettings
     from engine.bootstrap import bootstrap
     from engine.settings import EngineSettings
-    return create_app(bootstrap(EngineSettings()), TokenVerifier.from_settings(ApiSettings()))
+    settings = ApiSettings()
+    return create_app(bootstrap(EngineSettings()), TokenVerifier.from_settings(settings),
+                      max_stale_s=settings.max_stale_s)
 
 
 @asynccontextmanager

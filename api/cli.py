@@ -66,6 +66,7 @@ def serve(
         return
     path = key_path(engine.settings.output_dir)
     try:
+        settings = ApiSettings()
         if dev_auth:
             issuer = DevIssuer.generate()
             issuer.save(path)
@@ -73,13 +74,13 @@ def serve(
             console.print(f"dev auth: local tokens only, signing key in {path} (removed on exit); get a token with "
                           "`cohortplan token --role READ --region RS`")
         else:
-            verifier = TokenVerifier.from_settings(ApiSettings())
+            verifier = TokenVerifier.from_settings(settings)
     except (DevAuthRefused, ValueError, ValidationError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     try:
-        uvicorn.run(create_app(engine, verifier), host=host, port=port, log_level="info",
-                    timeout_keep_alive=KEEP_ALIVE_S)
+        uvicorn.run(create_app(engine, verifier, max_stale_s=settings.max_stale_s), host=host, port=port,
+                    log_level="info", timeout_keep_alive=KEEP_ALIVE_S)
     finally:
         if dev_auth:
             path.unlink(missing_ok=True)

@@ -7,8 +7,8 @@ is kept here, per API process, under the **state version** it was computed at â€
 clock and consumer offsets, each region's dirty generation, plan version, planning date and alert sweep, the highest
 outbox, status-history and alert-action ids, the dead letters and parked events), read in one statement at the start
 of every request. A request whose version differs from the one an answer was computed at computes it again (one
-thread per answer and version; the others wait for it), so no answer older than the state the request saw is ever
-served.
+thread per answer and version; the others wait for it), so no answer older than the state the request saw is
+served â€” except behind the worker's writes, for a few seconds (below).
 
 **Per region.** An answer about one region (its waiting list, its alert list, one of its referrals) is kept while
 that region's own marks are unchanged, whatever other regions write (:func:`region_stamp`): the region's dirty
@@ -34,6 +34,15 @@ within the same half minute and were computed in their requests, forty threads a
 contended database and the GIL (the referral route with a writer alongside: BENCHMARKS.md, issue 15, session 5).
 The refresh queue is bounded (:data:`MAX_REFRESHING`); an answer not taken into it is computed at the bound in its request, as before.
 
+**Behind the worker's writes, for at most ``max_stale_s``.** An answer about a region whose marks moved is still
+served for ``max_stale_s`` (``COHORTPLAN_API_MAX_STALE_S``, default :data:`MAX_STALE_S`) after it was computed, and
+computed again off the requests from half that on; the request learns how far behind it was (:class:`Asking`, the
+``Age`` header: api/freshness.py). Never when the request asked for the state as it is now (``Cache-Control:
+no-cache``), and never behind :data:`ASKED_MARKS` or the shared marks: what the API's own writes move (an override, a
+re-plan, an alert action), so whoever made a change reads it back at once. Without this, a region the worker writes
+all the time had every answer computed in its request (a replay writing the region: 47-82 referrals/s served of 300
+asked).
+
 **Warmed, never computed in a request.** An answer too costly for a request (a region's referrals, computed together
 in one pass: api/routes/referrals.py) is read with :meth:`ReadModel.peek`, which serves it if it may be served
 and never computes it, and asked for with :meth:`ReadModel.warm`, which has the refresher compute it once the region's marks have stayed
@@ -51,11 +60,13 @@ for every request, never kept here) and writes its own audit row.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
@@ -70,9 +81,30 @@ WARM_EVERY_S = 10.0  # a key :meth:`ReadModel.warm` computes off the requests at
 WARM_STABLE_S = 2.0  # ... and only once its region's marks have stayed put this long
 WARM_MAX_S = 600.0  # ... and, after passes nobody was served from, at most this rarely
 MAX_REFRESHING = 1024  # answers waiting for the refresher at most (one more is computed at the bound by its request)
-REGION_MARKS = ("dirty:", "plan_version:", "last_planned:", "alert_sweeps:")  # a region's own marks (prefix + region)
+MAX_STALE_S = 5.0  # the service's default: how long after the worker moved a region's marks its answers may be served
+# a region's own marks (prefix + region): the worker's, which an answer may be served behind for ``max_stale_s`` ...
+REGION_MARKS = ("dirty:", "plan_version:", "last_planned:", "alert_sweeps:", "asked:")
+ASKED_MARKS = ("asked:",)  # ... except these: changes asked for through the API (overrides, re-plans), never behind
 SHARED_MARKS = ("max:alert_actions",)  # marks of every region's answers (alert actions: rows of no region's marks)
 ALL_REGIONS = "*"
+
+
+class Asking:
+    """One request's terms with the read model: how far behind the worker's writes its answers may be (None: the
+    model's own ``max_stale_s``; 0 for a request that said ``Cache-Control: no-cache``), and how far behind the
+    oldest answer it was served was, in seconds (0: none was; the ``Age`` header, api/freshness.py)."""
+
+    __slots__ = ("max_stale_s", "age_s")
+
+    def __init__(self, max_stale_s: float | None = None) -> None:
+        self.max_stale_s, self.age_s = max_stale_s, 0.0
+
+    def header(self) -> str | None:
+        """The ``Age`` header's value (whole seconds, rounded up), if an answer was served behind."""
+        return str(math.ceil(self.age_s)) if self.age_s > 0 else None
+
+
+ASKING: ContextVar[Asking | None] = ContextVar("read_model_asking", default=None)  # set per HTTP request
 
 
 def marks_of(version: Version | dict[str, str], region: str) -> tuple[str, ...]:
@@ -82,12 +114,20 @@ def marks_of(version: Version | dict[str, str], region: str) -> tuple[str, ...]:
         found.get(name, "") for name in SHARED_MARKS)
 
 
-class _Entry:
-    __slots__ = ("version", "region", "stamp", "until", "due", "value")
+def asked_marks_of(version: Version | dict[str, str], region: str) -> tuple[str, ...]:
+    """The marks of ``region`` an answer is never served behind: what the API's own writes move."""
+    found = version if isinstance(version, dict) else dict(version)
+    return tuple(found.get(prefix + region, "") for prefix in ASKED_MARKS) + tuple(
+        found.get(name, "") for name in SHARED_MARKS)
 
-    def __init__(self, version: Version, region: str | None, stamp: Stamp, value: Any, max_age_s: float) -> None:
-        self.version, self.region, self.stamp, self.value = version, region, stamp, value
-        now = time.monotonic()
+
+class _Entry:
+    __slots__ = ("version", "region", "stamp", "asked", "at", "until", "due", "value")
+
+    def __init__(self, version: Version, region: str | None, stamp: Stamp, value: Any, max_age_s: float,
+                 now: float) -> None:
+        self.version, self.region, self.stamp, self.value, self.at = version, region, stamp, value, now
+        self.asked = asked_marks_of(version, region) if region is not None else None
         self.until = now + max_age_s  # served under other versions until then, never later
         # ... and computed again off the requests from a time drawn early in the bound: answers computed together
         # (a region's referrals after a change) do not all come due, and are computed again, at once
@@ -108,9 +148,9 @@ class ReadModel:
     """Answers by key, each valid for the state version it was computed at, or for as long as its region's marks
     are unchanged (bounded by ``max_age_s``; thread-safe)."""
 
-    def __init__(self, max_answers: int = MAX_ANSWERS, max_age_s: float = MAX_AGE_S,
+    def __init__(self, max_answers: int = MAX_ANSWERS, max_age_s: float = MAX_AGE_S, max_stale_s: float = 0.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_answers, self.max_age_s, self.clock = max_answers, max_age_s, clock
+        self.max_answers, self.max_age_s, self.max_stale_s, self.clock = max_answers, max_age_s, max_stale_s, clock
         self._answers: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._building: dict[Hashable, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -154,7 +194,7 @@ class ReadModel:
         if found is not None:
             if found[1]:
                 self._refresh(version, key, compute, region)
-            return found[0]
+            return _served(found)
         return self._compute(version, key, compute, region)
 
     def peek(self, version: Version, key: Hashable, compute: Callable[[], Any] | None = None,
@@ -169,7 +209,7 @@ class ReadModel:
                 self._warming[key].served = True
         if found[1] and compute is not None:
             self._refresh(version, key, compute, region)
-        return found[0]
+        return _served(found)
 
     def warm(self, version: Version, key: Hashable, compute: Callable[[], Any], region: str,
              every_s: float = WARM_EVERY_S, stable_s: float = WARM_STABLE_S) -> bool:
@@ -179,9 +219,13 @@ class ReadModel:
         whether it was asked. A region the worker keeps writing never settles for long: its passes are out of date
         before they are served, and computing them took the CPU its requests needed (a bench with a replay writing
         the same region: 53-80 referrals/s served against 137-295 without passes, as the region grew to ten
-        thousand referrals)."""
+        thousand referrals). Unless its answers may be served behind the worker's writes (``max_stale_s``): then a
+        pass is served for that long after it is computed, and is asked for without waiting for the marks to
+        settle."""
         if self._kept(version, key) is not None:
             return False
+        if self._allowed() > 0:
+            stable_s = 0.0
         stamp, now = self.region_stamp(version, region), self.clock()
         with self._guard:
             w = self._warming.get(key)
@@ -203,7 +247,7 @@ class ReadModel:
         with lock:  # one computation per key at a time: the others wait and take its answer
             found = self._kept(version, key)
             if found is not None and not (ahead and found[1]):
-                return found[0]
+                return _served(found)
             value = compute()
             about = region(value) if callable(region) else region
             if about == ALL_REGIONS:
@@ -212,32 +256,43 @@ class ReadModel:
             with self._guard:
                 self.computed += 1
                 self.refreshed += ahead
-                self._answers[key] = _Entry(version, about, stamp, value, self.max_age_s)
+                self._answers[key] = _Entry(version, about, stamp, value, self.max_age_s, self.clock())
                 self._answers.move_to_end(key)
                 while len(self._answers) > self.max_answers:
                     old, _ = self._answers.popitem(last=False)
                     self._building.pop(old, None)
             return value
 
-    def _kept(self, version: Version, key: Hashable) -> tuple[Any, bool] | None:
-        """The kept answer for ``key`` at ``version``, and whether it is due to be computed again; None if it
-        may not be served."""
+    def _allowed(self) -> float:
+        """How long after it was computed an answer may be served behind its region's marks, for this request."""
+        asking = ASKING.get()
+        if asking is None or asking.max_stale_s is None:
+            return self.max_stale_s
+        return min(asking.max_stale_s, self.max_stale_s)
+
+    def _kept(self, version: Version, key: Hashable) -> tuple[Any, bool, float] | None:
+        """The kept answer for ``key`` at ``version``, whether it is due to be computed again, and how long it has
+        been kept if it is behind the region's marks (else 0); None if it may not be served."""
         with self._guard:
             entry = self._answers.get(key)
         if entry is None:
             return None
-        due = False
+        due, behind = False, 0.0
         if entry.version != version:
-            now = time.monotonic()
+            now = self.clock()
             if entry.region is None or now > entry.until:
                 return None
-            if self.region_stamp(version, entry.region) != entry.stamp:
-                return None
-            due = now > entry.due
+            if self.region_stamp(version, entry.region) == entry.stamp:
+                due = now > entry.due
+            else:  # the region's marks moved: served behind them for a while, unless a change asked through the API
+                behind, allowed = now - entry.at, self._allowed()
+                if behind > allowed or asked_marks_of(version, entry.region) != entry.asked:
+                    return None
+                due = behind >= allowed / 2
         with self._guard:
             if key in self._answers:
                 self._answers.move_to_end(key)
-        return entry.value, due
+        return entry.value, due, behind
 
     # refreshed ahead ---------------------------------------------------------------------------------------
     def _refresh(self, version: Version, key: Hashable, compute: Callable[[], Any], region: Any) -> None:
@@ -273,3 +328,11 @@ class ReadModel:
     def clear(self) -> None:
         with self._guard:
             self._answers.clear()
+
+
+def _served(found: tuple[Any, bool, float]) -> Any:
+    """The kept answer, noting for the request being answered how far behind the region's marks it is."""
+    asking = ASKING.get()
+    if asking is not None and found[2] > asking.age_s:
+        asking.age_s = found[2]
+    return found[0]

@@ -39,10 +39,11 @@ CURRENT_COHORTS = [CohortStatus.PROPOSED, CohortStatus.CONFIRMED, CohortStatus.S
 class Reader:
     """Read-only questions about the engine's state; each opens and closes its own session."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, max_stale_s: float = 0.0) -> None:
         self.engine = engine
         self.rules = engine.rules
-        self.model = ReadModel()  # answers the same for every caller, per state version (api/read_model.py)
+        # answers the same for every caller, per state version (api/read_model.py)
+        self.model = ReadModel(max_stale_s=max_stale_s)
         self.audit = AuditLog(engine.database.uow)  # the audit of reads, committed in groups (api/audit_log.py)
         # One bound method for the process: the engine memoises latest starts by the calendar's identity, and
         # ``rules.is_holiday`` is a new bound method (a new identity) each time it is read.

@@ -11,6 +11,8 @@ import os
 from pydantic import AnyHttpUrl, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.read_model import MAX_STALE_S
+
 
 PREFIX = "COHORTPLAN_API_"
 
@@ -29,6 +31,9 @@ class ApiSettings(BaseSettings):
     roles_claim: str = Field("roles", min_length=1, max_length=100, description="claim holding the roles")
     regions_claim: str = Field("regions", min_length=1, max_length=100,
                                description="claim holding the region codes the token may see")
+    max_stale_s: float = Field(MAX_STALE_S, ge=0, le=60, allow_inf_nan=False,
+                               description="seconds an answer about a region may be served behind the worker's "
+                                           "writes while it is computed again (0: never; api/read_model.py)")
 
     @model_validator(mode="after")
     def _no_unknown_variables(self) -> "ApiSettings":

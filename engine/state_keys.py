@@ -32,6 +32,8 @@ family             parts                  value
                                           re-plan partition) and who took it last (JSON)
 ``plan_owner:``    plan version           the fence a worker's plan was published under: region, fence, generation,
                                           holder (JSON); none for an embedded plan
+``asked:``         region                 changes to the region asked for through the HTTP API (overrides added or
+                                          removed, re-plans): a counter; the API never serves an answer behind it
 =================  =====================  ====================================================================
 """
 from __future__ import annotations
@@ -76,3 +78,4 @@ STATUS_LOG = Family("status_log:", 1)
 SENTENCE_LOG = Family("sentence_log:", 1)
 FENCE = Family("fence:", 1)
 PLAN_OWNER = Family("plan_owner:", 1)
+ASKED = Family("asked:", 1)

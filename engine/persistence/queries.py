@@ -16,7 +16,7 @@ from engine.persistence.rows import STATE_TABLES, canonical_state, plain
 
 
 # engine_state names (engine/state_keys.py) whose values move with the state the API's lists show
-VERSION_MARKS = ("clock", "offset:", "dirty:", "plan_version:", "last_planned:", "alert_sweeps:")
+VERSION_MARKS = ("clock", "offset:", "dirty:", "plan_version:", "last_planned:", "alert_sweeps:", "asked:")
 _VERSION_MARKS = select(t.EngineStateRow.name, t.EngineStateRow.value).where(
     or_(*(t.EngineStateRow.name.startswith(p, autoescape=True) for p in VERSION_MARKS)))
 # the highest id of the append-only tables, and how many dead letters and parked events there are (one row, each a

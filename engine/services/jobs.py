@@ -21,6 +21,8 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
+from engine import state_keys as keys
+from engine.services.overrides import in_transaction
 from engine.services.planning import Stale
 from engine.services.whatif import Scenario, WhatIfError, run_sweep, run_whatif
 
@@ -122,6 +124,8 @@ def replan(engine: Engine, region: str, as_of: date | None, time_limit_s: float 
         outcome = planner.publish(prepared, plan)
     except Stale as exc:
         raise JobFailed(f"not published: {exc}; the region's newer plan stands") from None
+    finally:  # whoever asked reads what it did next: the API serves no answer about the region from before it
+        in_transaction(engine.database.uow, lambda uow: uow.bump_state(keys.ASKED.key(region)))
     if outcome is None:
         raise JobFailed("not published: the plan could not be carried onto the region's state as it changed "
                         "while solving; the region stays marked for re-planning")

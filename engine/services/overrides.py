@@ -105,6 +105,7 @@ def add(uow: UnitOfWork, rules: EngineRules, region: str, request: Request, acto
     uow.add_override(row)
     _emit(uow, "override.added", o.OverrideAdded, row, actor, referral.crn if referral else None, at, message_id)
     uow.bump_state(keys.DIRTY.key(region))  # the region is planned again (engine.services.ingest.mark_dirty)
+    uow.bump_state(keys.ASKED.key(region))  # ... and the API's answers about it are never served behind this
     return row
 
 
@@ -118,6 +119,7 @@ def remove(uow: UnitOfWork, region: str, override_id: str, actor: str, at: datet
     _emit(uow, "override.removed", o.OverrideRemoved, row, actor, referral.crn if referral else None, at,
           stable_id("override", override_id, "removed"))
     uow.bump_state(keys.DIRTY.key(region))  # the region is planned again (engine.services.ingest.mark_dirty)
+    uow.bump_state(keys.ASKED.key(region))  # ... and the API's answers about it are never served behind this
     return row
 
 

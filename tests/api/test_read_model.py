@@ -24,11 +24,12 @@ def test_a_new_event_an_alert_action_and_a_plan_each_invalidate_the_kept_lists(e
     reader = {"Authorization": f"Bearer {issuer.token([Role.READ], [REGION])}"}
     ops = {"Authorization": f"Bearer {issuer.token([Role.OPS], [REGION])}"}
 
-    def same_as_fresh(path: str, params: dict | None = None) -> dict:
-        answer = kept.get(path, params=params or EVERYTHING, headers=reader)
+    def same_as_fresh(path: str, params: dict | None = None, asking: dict | None = None) -> dict:
+        answer = kept.get(path, params=params or EVERYTHING, headers={**reader, **(asking or {})})
         fresh = TestClient(create_app(engine_copy, issuer.verifier(), run_jobs=False))
         assert answer.status_code == 200, answer.text
         assert answer.json() == fresh.get(path, params=params or EVERYTHING, headers=reader).json()
+        assert "age" not in answer.headers  # computed at the state the request found, or kept under its marks
         return answer.json()
 
     waiting, alerts = same_as_fresh(WAITING), same_as_fresh(ALERTS)
@@ -39,14 +40,17 @@ def test_a_new_event_an_alert_action_and_a_plan_each_invalidate_the_kept_lists(e
     assert kept.get(ALERTS, params=EVERYTHING, headers=reader).json() == alerts
     assert model.computed == computed
 
-    # an event: a waiting referral deprioritised leaves the list at once
+    # an event (the worker's write): served behind it for a while, saying how long (Age), while it is computed
+    # again off the request; a caller who asks for the state as it is now (no-cache) finds it gone at once
     gone = waiting["items"][0]
     deprioritise(engine_copy, gone)
-    after = same_as_fresh(WAITING)
+    behind = kept.get(WAITING, params=EVERYTHING, headers=reader)
+    assert behind.json() == waiting and int(behind.headers["age"]) >= 0
+    after = same_as_fresh(WAITING, asking={"Cache-Control": "no-cache"})
     assert after["total"] == waiting["total"] - 1
     assert gone["referral_id"] not in {i["referral_id"] for i in after["items"]}
 
-    # an alert action (through the API): the list shows its new workflow state at once
+    # an alert action (through the API): the list shows its new workflow state at once, whatever the caller asks
     alert = alerts["items"][0]
     acted = kept.post(f"/regions/RS/alerts/{alert['alert_id']}/acknowledge", json={"note": "seen"}, headers=ops)
     assert acted.status_code == 200, acted.text
@@ -57,9 +61,10 @@ def test_a_new_event_an_alert_action_and_a_plan_each_invalidate_the_kept_lists(e
     planner = engine_copy.planner("current-practice")
     next_week = planner.last_planned(REGION) + timedelta(weeks=1)
     planner.plan(REGION, next_week)
-    assert same_as_fresh(WAITING)["as_of"] == next_week.isoformat()
-    same_as_fresh(ALERTS)
-    same_as_fresh(WAITING, {"at_risk": "true", "limit": 7})
+    now = {"Cache-Control": "max-age=0"}
+    assert same_as_fresh(WAITING, asking=now)["as_of"] == next_week.isoformat()
+    same_as_fresh(ALERTS, asking=now)
+    same_as_fresh(WAITING, {"at_risk": "true", "limit": 7}, asking=now)
 
 
 def test_a_restricted_case_stays_restricted_for_each_caller_whoever_read_the_list_first(engine_copy, issuer):

@@ -36,8 +36,8 @@ def test_another_regions_writes_keep_the_regions_answers_and_its_own_write_does_
     model = kept.app.state.reader.model
     reader = {"Authorization": f"Bearer {issuer.token([Role.READ], [REGION])}"}
 
-    def same_as_fresh(path: str, params: dict | None = None) -> dict:
-        answer = kept.get(path, params=params if params is not None else EVERYTHING, headers=reader)
+    def same_as_fresh(path: str, params: dict | None = None, asking: dict | None = None) -> dict:
+        answer = kept.get(path, params=params if params is not None else EVERYTHING, headers={**reader, **(asking or {})})
         fresh = TestClient(create_app(engine_copy, issuer.verifier(), run_jobs=False))
         assert answer.status_code == 200, answer.text
         assert answer.json() == fresh.get(path, params=params if params is not None else EVERYTHING,
@@ -63,13 +63,17 @@ def test_another_regions_writes_keep_the_regions_answers_and_its_own_write_does_
     assert model.computed == computed + 3  # only the known regions (kept per exact version) were read again...
     computed = model.computed
 
-    # ... and a write of RS itself: the referral leaves the waiting list, and its own answer shows its new status
+    # ... and a write of RS itself: served behind it (with Age) unless the caller asks for the state as it is now;
+    # then the referral leaves the waiting list, and its own answer shows its new status
     gone = waiting["items"][1]
     deprioritise(engine_copy, gone)
-    after = same_as_fresh(WAITING)
+    behind = kept.get(referral_path, headers=reader)
+    assert behind.json() == referral and "age" in behind.headers
+    now = {"Cache-Control": "no-cache"}
+    after = same_as_fresh(WAITING, asking=now)
     assert after["total"] == waiting["total"] - 1
-    assert same_as_fresh(referral_path, {})["status"] == "DEPRIORITISED"
-    assert same_as_fresh(ALERTS) == alerts  # computed again all the same (the region's marks moved)
+    assert same_as_fresh(referral_path, {}, asking=now)["status"] == "DEPRIORITISED"
+    assert same_as_fresh(ALERTS, asking=now) == alerts  # computed again all the same (the region's marks moved)
     assert model.computed > computed
 
 
