@@ -8,7 +8,8 @@ alerts' (:func:`engine.domain.deadlines.latest_start_any`), its explanation ``co
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -34,6 +35,30 @@ from engine.services.explain import latest_starts_of, place_notes, published_rea
 from engine.services.planning import planned_regions
 
 CURRENT_COHORTS = [CohortStatus.PROPOSED, CohortStatus.CONFIRMED, CohortStatus.STARTED]
+MAX_ASKED = 4096  # referral ids per region a region's pass computes at most: the most recently asked
+
+
+class RecentlyAsked:
+    """The referral ids asked for lately, per region, the most recent :data:`MAX_ASKED` of each (thread-safe): a
+    region's referrals are computed together for what its callers ask, so the cost follows the questions, not the
+    region's size (a region a catch-up grew to 20,000 referrals took a pass longer than its answers stayed useful)."""
+
+    def __init__(self, most: int | None = None) -> None:
+        self.most = most or MAX_ASKED
+        self._ids: dict[str, OrderedDict[str, None]] = {}
+        self._guard = threading.Lock()
+
+    def note(self, region: str, referral_id: str) -> None:
+        with self._guard:
+            ids = self._ids.setdefault(region, OrderedDict())
+            ids[referral_id] = None
+            ids.move_to_end(referral_id)
+            if len(ids) > self.most:
+                ids.popitem(last=False)
+
+    def of(self, region: str) -> list[str]:
+        with self._guard:
+            return list(self._ids.get(region, ()))
 
 
 class Reader:
@@ -51,6 +76,7 @@ class Reader:
         self._latest_starts = lru_cache(maxsize=16_384)(self._latest_starts_uncached)
         self._shared_state = SharedRead(self._version_and_access_now)
         self.regions_of_referrals: dict[str, str] = {}  # referral id → region, as the region's answers last found it
+        self.asked = RecentlyAsked()  # the referral ids asked for lately, per region (what a region's pass computes)
 
     @contextmanager
     def queries(self) -> Iterator[Queries]:
@@ -123,10 +149,10 @@ class Reader:
         with self.queries() as q:
             return q.referral_crn(referral_id)
 
-    def people_of_region(self, region: str) -> list[dict[str, Any]]:
-        """:meth:`person` of everyone in the region, read in one pass."""
+    def people_of_referrals(self, region: str, referral_ids: list[str]) -> list[dict[str, Any]]:
+        """:meth:`person` of the region's people holding these referrals, read in one pass."""
         with self.queries() as q:
-            return q.people_of_region(region)
+            return q.people_of_referrals(region, referral_ids)
 
     def referral_extras(self, region: str, referrals: list[dict]) -> dict[str, dict[str, Any]]:
         """Per referral id (of ``referrals``, one person's or a whole region's, all of ``region``): the latest start

@@ -60,15 +60,17 @@ def referral(referral_id: IdPath, principal: Principal = Depends(reader_role), r
 
 
 def _kept_referral(read: Reader, version: Version, referral_id: str) -> Found | None:
-    """The referral's answer. A region's referrals are computed together, in one pass, off the requests, and kept
-    while the region's marks are (api/read_model.py): after a change a process asked for 500 referrals computed
-    each in its request (~15 statements, 5-26 ms), forty threads at once. Until the region's pass is in, and for
-    a referral it does not hold (an unknown id, a person of no region, one who moved since), the referral is
-    computed alone in its request and kept under its own key, as before (the region learnt from that answer, so
-    finding it costs no statement). A region whose marks keep moving (the worker writing it) gets few passes: one
-    is asked for only once its marks have stayed put for ``WARM_STABLE_S``, and less often while none is served."""
+    """The referral's answer. The referrals a region's callers ask for are computed together, in one pass, off the
+    requests, and kept while the region's marks are (api/read_model.py): after a change a process asked for 500
+    referrals computed each in its request (~15 statements, 5-26 ms), forty threads at once. Until the region's pass
+    is in, and for a referral it does not hold (one not asked for before, an unknown id, a person of no region, one
+    who moved since), the referral is computed alone in its request and kept under its own key, as before (the
+    region learnt from that answer, so finding it costs no statement), and the next pass holds it. A region whose
+    marks keep moving while no answer may be served behind them gets few passes: one is asked for only once its
+    marks have stayed put for ``WARM_STABLE_S``, and less often while none is served."""
     region = read.regions_of_referrals.get(referral_id)
     if region is not None:
+        read.asked.note(region, referral_id)
         every = read.model.peek(version, ("referrals", region), _pass(read, region), region)
         if every is not None and referral_id in every:
             return every[referral_id]
@@ -76,6 +78,7 @@ def _kept_referral(read: Reader, version: Version, referral_id: str) -> Found | 
                            region=_region_of)  # kept while its region's marks are; an unknown id: this version only
     if found is not None and found.region is not None:  # the region learnt from the answer: no statement more
         read.regions_of_referrals[referral_id] = found.region
+        read.asked.note(found.region, referral_id)
         read.model.warm(version, ("referrals", found.region), _pass(read, found.region), found.region)
     return found
 
@@ -89,7 +92,8 @@ def _region_of(found: Found | None) -> str | None:
 
 
 def _region_referrals(read: Reader, region: str) -> dict[str, Found]:
-    people = read.people_of_region(region)
+    """The answers of every referral of the people holding those the region was asked for lately (its pass)."""
+    people = read.people_of_referrals(region, read.asked.of(region))
     referrals = [r for person in people for r in person["referrals"]]
     extras = read.referral_extras(region, referrals)
     every = {r["referral_id"]: _found(person, r, extras[r["referral_id"]]) for person in people

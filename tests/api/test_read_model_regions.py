@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import Role
 from api.read_model import ReadModel, marks_of
+from api.reads import RecentlyAsked
 from engine.services.ingest import RawEvent
 from tests.api.conftest import REGION, deprioritise, event
 from tests.support.polling import wait_until
@@ -37,7 +38,8 @@ def test_another_regions_writes_keep_the_regions_answers_and_its_own_write_does_
     reader = {"Authorization": f"Bearer {issuer.token([Role.READ], [REGION])}"}
 
     def same_as_fresh(path: str, params: dict | None = None, asking: dict | None = None) -> dict:
-        answer = kept.get(path, params=params if params is not None else EVERYTHING, headers={**reader, **(asking or {})})
+        answer = kept.get(path, params=params if params is not None else EVERYTHING,
+                          headers={**reader, **(asking or {})})
         fresh = TestClient(create_app(engine_copy, issuer.verifier(), run_jobs=False))
         assert answer.status_code == 200, answer.text
         assert answer.json() == fresh.get(path, params=params if params is not None else EVERYTHING,
@@ -198,21 +200,34 @@ def test_warm_computes_off_the_request_once_the_marks_settle_at_most_once_a_whil
     assert model.computed == 3 and model.refreshed == 3
 
 
-def test_a_regions_referrals_are_computed_in_one_pass_off_the_requests_and_answer_as_each_alone(engine_copy, issuer):
+def test_the_referrals_a_region_is_asked_for_are_computed_in_one_pass_off_the_requests_and_answer_as_each_alone(
+        engine_copy, issuer, monkeypatch):
+    monkeypatch.setattr("api.read_model.random.uniform", lambda low, high: 0.0)  # kept answers come due at once
     kept = TestClient(create_app(engine_copy, issuer.verifier(), run_jobs=False))
     fresh = TestClient(create_app(engine_copy, issuer.verifier(), run_jobs=False))
     reader = {"Authorization": f"Bearer {issuer.token([Role.READ], [REGION])}"}
     model = kept.app.state.reader.model
-    items = kept.get(WAITING, params=EVERYTHING, headers=reader).json()["items"]
-    paths = [f"/referrals/{item['referral_id']}" for item in items[:12]]
-    # computed alone, as long as the pass is not in; once the region's marks have stayed put, the pass is asked for
-    wait_until(lambda: kept.get(paths[0], headers=reader).status_code == 200
-               and model.peek(kept.app.state.reader.version(), ("referrals", REGION)), timeout=30,
+    items = kept.get(WAITING, params=EVERYTHING, headers=reader).json()["items"][:12]
+    paths = [f"/referrals/{item['referral_id']}" for item in items]
+
+    def the_pass() -> dict:
+        return model.peek(kept.app.state.reader.version(), ("referrals", REGION)) or {}
+
+    # computed alone, as long as the pass is not in; the first one asks for the pass, which holds it
+    wait_until(lambda: kept.get(paths[0], headers=reader).status_code == 200 and the_pass(), timeout=30,
                message="the region's referrals were never computed off the requests")
-    computed = model.computed
+    for path in paths:  # the others, asked for now: computed alone, and held by the next pass
+        assert kept.get(path, headers=reader).status_code == 200
+    another_regions_write(engine_copy, 7)  # the version moves, RS's marks do not: the kept pass is due
+    wait_until(lambda: kept.get(paths[0], headers=reader).status_code == 200
+               and all(item["referral_id"] in the_pass() for item in items), timeout=30,
+               message="no pass held every referral asked for")
+    in_requests = model.computed - model.refreshed
     for path in paths:
         assert kept.get(path, headers=reader).json() == fresh.get(path, headers=reader).json()
-    assert model.computed == computed  # every one from the pass, none computed in its request
+    assert model.computed - model.refreshed == in_requests  # every one from the pass, none computed in its request
+    # the pass holds the people asked about (each with all their referrals), not the whole region
+    assert {found.crn for found in the_pass().values()} == {item["crn"] for item in items}
     assert kept.get("/referrals/REF-NEVER-SEEN", headers=reader).status_code == 404
 
 
@@ -240,3 +255,11 @@ def test_passes_nobody_is_served_from_back_off_and_a_served_one_brings_the_caden
     wait_until(lambda: len(passes) == 3, timeout=10)
     assert model.peek(version(**{"dirty:RS": "e", "clock": "e"}), "pass") == 3  # served: back to every 10 s
     assert asked(1073, "f")
+
+
+def test_a_regions_pass_holds_the_most_recently_asked_referrals_at_most():
+    asked = RecentlyAsked(most=2)
+    for referral_id in ("a", "b", "a", "c"):
+        asked.note("RS", referral_id)
+    asked.note("RW", "z")
+    assert asked.of("RS") == ["a", "c"] and asked.of("RW") == ["z"] and asked.of("XX") == []

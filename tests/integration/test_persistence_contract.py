@@ -19,7 +19,8 @@ from sqlalchemy import Date, Float, select
 from engine.persistence import memory
 from engine.persistence import tables as t
 from engine.persistence.database import Database, alembic_config, make_engine, queries
-from tests.support.aggregates import T0, a_parked_event, a_person
+from engine.domain.statuses import ReferralStatus as S
+from tests.support.aggregates import T0, a_parked_event, a_person, a_referral, a_requirement, a_sentence
 
 
 @pytest.fixture
@@ -158,3 +159,24 @@ def test_the_read_side_lists_the_outbox_by_topic_and_what_the_broker_has_not_ack
     assert [o["message_id"] for o in outbox] == ["m0", "m1", "m2"]
     assert outbox[0]["sent_at"] == (T0 + timedelta(minutes=1)).isoformat()
     assert unsent == outbox[1:] == alerts and backlog == 2 and counts == {"referral.allocated": 3}
+
+
+def test_the_people_of_referrals_are_each_person_as_read_alone_and_only_the_regions(db):
+    with db.uow() as uow:
+        for n in range(1, 6):
+            crn = f"X00000{n}"
+            uow.people.add(a_person(crn, region_code="NE" if n < 5 else "NW"))
+            uow.sentences.add(a_sentence(f"S{n}", crn))
+            uow.requirements.add(a_requirement(f"Q{n}", crn, sentence_id=f"S{n}"))
+            uow.referrals.add(a_referral(f"R{n}", crn, f"Q{n}", moves=(S.AWAITING_ALLOCATION,)))
+            uow.referrals.add(a_referral(f"R{n}b", crn, f"Q{n}", source="REFER_AND_MONITOR"))
+        uow.commit()
+    q = queries(db)
+    try:
+        found = q.people_of_referrals("NE", ["R2", "R1b", "R1", "R5", "R-NONE"])
+        assert found == [q.person("X000001"), q.person("X000002")]  # R5's person is of NW
+        assert [r["referral_id"] for r in found[0]["referrals"]] == ["R1", "R1b"]
+        assert found[0]["referrals"][0]["history"]  # each with its history, as read alone
+        assert q.people_of_referrals("NE", []) == []
+    finally:
+        q.close()
