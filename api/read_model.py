@@ -36,7 +36,7 @@ The refresh queue is bounded (:data:`MAX_REFRESHING`); an answer not taken into 
 
 **Behind the worker's writes, for at most ``max_stale_s``.** An answer about a region whose marks moved is still
 served for ``max_stale_s`` (``COHORTPLAN_API_MAX_STALE_S``, default :data:`MAX_STALE_S`) after it was computed, and
-computed again off the requests as soon as a request finds it behind; the request learns how far behind it was (:class:`Asking`, the
+computed again off the requests from half that on; the request learns how far behind it was (:class:`Asking`, the
 ``Age`` header: api/freshness.py). Never when the request asked for the state as it is now (``Cache-Control:
 no-cache``), and never behind :data:`ASKED_MARKS` or the shared marks: what the API's own writes move (an override, a
 re-plan, an alert action), so whoever made a change reads it back at once. Without this, a region the worker writes
@@ -288,7 +288,7 @@ class ReadModel:
                 behind, allowed = now - entry.at, self._allowed()
                 if behind > allowed or asked_marks_of(version, entry.region) != entry.asked:
                     return None
-                due = True  # computed again at once: the refresher's queue must not outlast the bound
+                due = behind >= allowed / 2
         with self._guard:
             if key in self._answers:
                 self._answers.move_to_end(key)
