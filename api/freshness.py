@@ -9,6 +9,8 @@ for through this API (overrides, re-plans, alert actions) are never served behin
 """
 from __future__ import annotations
 
+import math
+
 from api.read_model import ASKING, Asking
 
 
@@ -17,12 +19,17 @@ def max_stale_of(cache_control: str) -> float | None:
     service has no use for, and malformed ones, are ignored, as a cache ignores them."""
     allowed: float | None = None
     for directive in cache_control.lower().split(","):
-        name, _, value = directive.strip().partition("=")
+        name, _, value = (part.strip() for part in directive.partition("="))
         if name == "no-cache":
             return 0.0
-        if name == "max-age" and value.strip().isdigit() and len(value.strip()) <= 9:
-            allowed = float(value.strip()) if allowed is None else min(allowed, float(value.strip()))
+        if name == "max-age" and value.isdigit() and len(value) <= 9:
+            allowed = float(value) if allowed is None else min(allowed, float(value))
     return allowed
+
+
+def age_header(asking: Asking) -> str | None:
+    """The ``Age`` header's value (whole seconds, rounded up), if an answer was served behind the region's marks."""
+    return str(math.ceil(asking.age_s)) if asking.age_s > 0 else None
 
 
 class Freshness:
@@ -41,7 +48,7 @@ class Freshness:
         token = ASKING.set(asking)  # the routes' threads run in copies of this context: the same object
 
         async def sending(message) -> None:
-            if message["type"] == "http.response.start" and (age := asking.header()) is not None:
+            if message["type"] == "http.response.start" and (age := age_header(asking)) is not None:
                 message = {**message, "headers": [*message.get("headers", []), (b"age", age.encode())]}
             await send(message)
 

@@ -60,7 +60,6 @@ for every request, never kept here) and writes its own audit row.
 from __future__ import annotations
 
 import logging
-import math
 import random
 import threading
 import time
@@ -87,6 +86,9 @@ REGION_MARKS = ("dirty:", "plan_version:", "last_planned:", "alert_sweeps:", "as
 ASKED_MARKS = ("asked:",)  # ... except these: changes asked for through the API (overrides, re-plans), never behind
 SHARED_MARKS = ("max:alert_actions",)  # marks of every region's answers (alert actions: rows of no region's marks)
 ALL_REGIONS = "*"
+# where a stamp's marks hold those no answer is served behind: the asked marks and the shared ones (alert actions)
+_NEVER_BEHIND = (*(REGION_MARKS.index(prefix) for prefix in ASKED_MARKS),
+                 *range(len(REGION_MARKS), len(REGION_MARKS) + len(SHARED_MARKS)))
 
 
 class Asking:
@@ -99,10 +101,6 @@ class Asking:
     def __init__(self, max_stale_s: float | None = None) -> None:
         self.max_stale_s, self.age_s = max_stale_s, 0.0
 
-    def header(self) -> str | None:
-        """The ``Age`` header's value (whole seconds, rounded up), if an answer was served behind."""
-        return str(math.ceil(self.age_s)) if self.age_s > 0 else None
-
 
 ASKING: ContextVar[Asking | None] = ContextVar("read_model_asking", default=None)  # set per HTTP request
 
@@ -114,20 +112,18 @@ def marks_of(version: Version | dict[str, str], region: str) -> tuple[str, ...]:
         found.get(name, "") for name in SHARED_MARKS)
 
 
-def asked_marks_of(version: Version | dict[str, str], region: str) -> tuple[str, ...]:
-    """The marks of ``region`` an answer is never served behind: what the API's own writes move."""
-    found = version if isinstance(version, dict) else dict(version)
-    return tuple(found.get(prefix + region, "") for prefix in ASKED_MARKS) + tuple(
-        found.get(name, "") for name in SHARED_MARKS)
+def _never_behind(stamp: Stamp) -> tuple[str, ...]:
+    """The marks of a region's stamp (:meth:`ReadModel.region_stamp`) that the API's own writes move."""
+    marks = stamp[0]
+    return tuple(marks[i] for i in _NEVER_BEHIND)
 
 
 class _Entry:
-    __slots__ = ("version", "region", "stamp", "asked", "at", "until", "due", "value")
+    __slots__ = ("version", "region", "stamp", "at", "until", "due", "value")
 
     def __init__(self, version: Version, region: str | None, stamp: Stamp, value: Any, max_age_s: float,
                  now: float) -> None:
         self.version, self.region, self.stamp, self.value, self.at = version, region, stamp, value, now
-        self.asked = asked_marks_of(version, region) if region is not None else None
         self.until = now + max_age_s  # served under other versions until then, never later
         # ... and computed again off the requests from a time drawn early in the bound: answers computed together
         # (a region's referrals after a change) do not all come due, and are computed again, at once
@@ -224,8 +220,7 @@ class ReadModel:
         settle."""
         if self._kept(version, key) is not None:
             return False
-        if self._allowed() > 0:
-            stable_s = 0.0
+        settle = stable_s if self._allowed() <= 0 else 0.0  # a pass served behind the marks need not wait for them
         stamp, now = self.region_stamp(version, region), self.clock()
         with self._guard:
             w = self._warming.get(key)
@@ -234,7 +229,7 @@ class ReadModel:
                                               w.served if w else True)
                 return False
             wait = min(w.wait * 2, WARM_MAX_S) if w.asked is not None and not w.served else every_s
-            if now - w.since < stable_s or (w.asked is not None and now - w.asked < wait):
+            if now - w.since < settle or (w.asked is not None and now - w.asked < wait):
                 return False
             w.asked, w.wait, w.served = now, wait, False
         self._refresh(version, key, compute, region)
@@ -282,11 +277,12 @@ class ReadModel:
             now = self.clock()
             if entry.region is None or now > entry.until:
                 return None
-            if self.region_stamp(version, entry.region) == entry.stamp:
+            stamp = self.region_stamp(version, entry.region)
+            if stamp == entry.stamp:
                 due = now > entry.due
             else:  # the region's marks moved: served behind them for a while, unless a change asked through the API
                 behind, allowed = now - entry.at, self._allowed()
-                if behind > allowed or asked_marks_of(version, entry.region) != entry.asked:
+                if behind > allowed or _never_behind(stamp) != _never_behind(entry.stamp):
                     return None
                 due = behind >= allowed / 2
         with self._guard:

@@ -64,7 +64,7 @@ class RecentlyAsked:
 class Reader:
     """Read-only questions about the engine's state; each opens and closes its own session."""
 
-    def __init__(self, engine: Engine, max_stale_s: float = 0.0) -> None:
+    def __init__(self, engine: Engine, max_stale_s: float) -> None:
         self.engine = engine
         self.rules = engine.rules
         # answers the same for every caller, per state version (api/read_model.py)

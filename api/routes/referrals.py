@@ -76,9 +76,10 @@ def _kept_referral(read: Reader, version: Version, referral_id: str) -> Found | 
             return every[referral_id]
     found = read.model.get(version, ("referral", referral_id), lambda: _referral(read, referral_id),
                            region=_region_of)  # kept while its region's marks are; an unknown id: this version only
-    if found is not None and found.region is not None:  # the region learnt from the answer: no statement more
-        read.regions_of_referrals[referral_id] = found.region
-        read.asked.note(found.region, referral_id)
+    if found is not None and found.region is not None:
+        if found.region != region:  # the region learnt from the answer (no statement more), or the person moved
+            read.regions_of_referrals[referral_id] = found.region
+            read.asked.note(found.region, referral_id)
         read.model.warm(version, ("referrals", found.region), _pass(read, found.region), found.region)
     return found
 

@@ -124,11 +124,11 @@ def replan(engine: Engine, region: str, as_of: date | None, time_limit_s: float 
         outcome = planner.publish(prepared, plan)
     except Stale as exc:
         raise JobFailed(f"not published: {exc}; the region's newer plan stands") from None
-    finally:  # whoever asked reads what it did next: the API serves no answer about the region from before it
-        in_transaction(engine.database.uow, lambda uow: uow.bump_state(keys.ASKED.key(region)))
     if outcome is None:
         raise JobFailed("not published: the plan could not be carried onto the region's state as it changed "
                         "while solving; the region stays marked for re-planning")
+    # whoever asked reads what the plan did next: the API serves no answer about the region from before it
+    in_transaction(engine.database.uow, lambda uow: uow.bump_state(keys.ASKED.key(region)))
     return {"published": not outcome.rejected, "plan_version": outcome.plan_version, "as_of": day.isoformat(),
             "allocator": plan.allocator, "status": plan.status, "assigned": len(plan.assignments),
             "unallocated": len(plan.unallocated), "made": outcome.made, "changed": outcome.changed,

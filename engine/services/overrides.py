@@ -104,8 +104,7 @@ def add(uow: UnitOfWork, rules: EngineRules, region: str, request: Request, acto
                created_at=at, event_id=str(message_id), removed_by=None, removed_at=None)
     uow.add_override(row)
     _emit(uow, "override.added", o.OverrideAdded, row, actor, referral.crn if referral else None, at, message_id)
-    uow.bump_state(keys.DIRTY.key(region))  # the region is planned again (engine.services.ingest.mark_dirty)
-    uow.bump_state(keys.ASKED.key(region))  # ... and the API's answers about it are never served behind this
+    _changed(uow, region)
     return row
 
 
@@ -118,9 +117,15 @@ def remove(uow: UnitOfWork, region: str, override_id: str, actor: str, at: datet
     referral = uow.referrals.get(row["referral_id"]) if row["referral_id"] else None
     _emit(uow, "override.removed", o.OverrideRemoved, row, actor, referral.crn if referral else None, at,
           stable_id("override", override_id, "removed"))
-    uow.bump_state(keys.DIRTY.key(region))  # the region is planned again (engine.services.ingest.mark_dirty)
-    uow.bump_state(keys.ASKED.key(region))  # ... and the API's answers about it are never served behind this
+    _changed(uow, region)
     return row
+
+
+def _changed(uow: UnitOfWork, region: str) -> None:
+    """An override of the region was added or removed: it is planned again (engine.services.ingest.mark_dirty), and
+    the API serves no answer about it from before (the ``asked:`` mark)."""
+    uow.bump_state(keys.DIRTY.key(region))
+    uow.bump_state(keys.ASKED.key(region))
 
 
 def in_transaction(uow_factory, fn, *args):

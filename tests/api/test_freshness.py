@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import Role
-from api.freshness import max_stale_of
+from api.freshness import age_header, max_stale_of
 from api.read_model import ASKING, Asking, ReadModel
 from tests.api.conftest import REGION, deprioritise
 from tests.support.polling import wait_until
@@ -57,7 +57,7 @@ def test_an_answer_is_served_behind_the_workers_writes_for_the_bound_and_refresh
     try:
         now[0] = 101.5
         assert model.get(written, "k", compute, region="RS") == 1  # behind, and not yet due
-        assert asking.age_s == 1.5 and asking.header() == "2" and model.refreshing() == 0
+        assert asking.age_s == 1.5 and age_header(asking) == "2" and model.refreshing() == 0
         now[0] = 102.0  # half the bound: served, and computed again off the request
         assert model.get(written, "k", compute, region="RS") == 1
         wait_until(lambda: model.refreshed == 1, timeout=10, message="the refresher never computed it again")
