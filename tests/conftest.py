@@ -9,6 +9,8 @@
   only when a selected test actually needs it, and a missing server is a FAILURE, not a skip.
 - ``kafka_broker``: the session's real single-node Kafka broker (tests/support/kafka_broker.py), for
   tests/integration/kafka and tests/faults; started lazily, and one that cannot start is a FAILURE.
+  ``own_kafka_broker`` (``started_broker(dir)``) is a private one, for a test that restarts its broker (a restart of the shared one
+  reloads every topic the session made before it, and takes longer the later it runs).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -124,11 +127,13 @@ def store(request, tmp_path) -> Iterator[MemoryTestStore | SqlTestStore]:
         yield opened
 
 
-@pytest.fixture(scope="session")
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+@contextmanager
+def started_broker(run_dir: Path) -> Iterator[KafkaBroker]:
+    """A real single-node broker in ``run_dir``, stopped afterwards; a broker that cannot start fails the test
+    with the reason and the tail of its log (never a skip)."""
     from tests.support.kafka_broker import KafkaError, KafkaUnavailable
 
-    broker = KafkaBroker(tmp_path_factory.mktemp("kafka"))
+    broker = KafkaBroker(run_dir)
     failure: str | None = None
     try:
         broker.fetch()
@@ -149,3 +154,17 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    """The session's shared broker (every service under test has its own topics and groups)."""
+    with started_broker(tmp_path_factory.mktemp("kafka")) as broker:
+        yield broker
+
+
+@pytest.fixture
+def own_kafka_broker(tmp_path: Path) -> Iterator[KafkaBroker]:
+    """A broker of the test's own, for a test that restarts it (see ``started_broker``)."""
+    with started_broker(tmp_path / "kafka") as broker:
+        yield broker
