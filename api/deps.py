@@ -22,11 +22,11 @@ async def reader(request: Request) -> Reader:
 
 class RequestState(NamedTuple):
     version: Version  # what the request may be answered from in the read model (api/read_model.py)
-    access: dict[str, LimitedAccess]  # every limited-access rule, read for this request (never kept)
+    access: dict[str, LimitedAccess]  # every limited-access rule, as of the version (read again when they change)
     regions: list[str]  # the known regions at that version
 
 
-def request_state(read: Reader = Depends(reader)) -> RequestState:
+def request_state(read: Reader = Depends(reader)) -> RequestState:  # also api.access.Reading's, in the route's thread
     """The engine's state version and limited-access rules as this request found them (once per request, one
     session), and the regions known at that version (kept in the read model): every database question a read
     route needs before its own, in one thread's turn."""
@@ -35,25 +35,14 @@ def request_state(read: Reader = Depends(reader)) -> RequestState:
     return RequestState(version, access, read.regions(version))
 
 
-async def state_version(state: RequestState = Depends(request_state)) -> Version:
-    return state.version
-
-
 async def region(region: RegionPath, principal: Principal = Depends(reader_role),
                  state: RequestState = Depends(request_state)) -> str:
     """The path's region, if it exists and the caller may see it (404 naming those it may see otherwise)."""
     return visible_region(principal, region, state.regions)
 
 
-async def alert_region(region: RegionPath, principal: Principal = Depends(reader_role),
-                       state: RequestState = Depends(request_state)) -> str:
-    """:func:`region` for the alert routes, where the pseudo-region ``*`` holds the alerts about the whole service
-    (dead letters, conflicting events): visible to a token whose regions name ``*`` (it grants nothing else)."""
-    return visible_region(principal, region, [*state.regions, ALL_REGIONS])
-
-
 def acting_region(region: RegionPath, principal: Principal = Depends(actor_role),
                   read: Reader = Depends(reader)) -> tuple[str, Principal]:
-    """The path's region (``*`` too, as :func:`alert_region`) and the caller, who must be allowed to act (OPS,
+    """The path's region (``*`` too: the pseudo-region of the alerts about the whole service) and the caller, who must be allowed to act (OPS,
     ADMIN) and to see the region."""
     return visible_region(principal, region, [*read.regions(), ALL_REGIONS]), principal

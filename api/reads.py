@@ -75,6 +75,7 @@ class Reader:
         self.is_holiday = self.rules.is_holiday
         self._latest_starts = lru_cache(maxsize=16_384)(self._latest_starts_uncached)
         self._shared_state = SharedRead(self._version_and_access_now)
+        self._access: tuple[str | None, dict[str, LimitedAccess]] | None = None  # the rules, by their mark's value
         self.regions_of_referrals: dict[str, str] = {}  # referral id → region, as the region's answers last found it
         self.asked = RecentlyAsked()  # the referral ids asked for lately, per region (what a region's pass computes)
 
@@ -103,8 +104,13 @@ class Reader:
         return self._shared_state()
 
     def _version_and_access_now(self) -> tuple[Version, dict[str, LimitedAccess]]:
+        """The rules are read again (in the same session) only when their mark moved since they were last read."""
         with self.queries() as q:
-            return q.state_version(), q.limited_access()
+            version = q.state_version()
+            mark = next((value for name, value in version if name == keys.ACCESS_RULES), None)
+            if self._access is None or self._access[0] != mark:
+                self._access = (mark, q.limited_access())
+            return version, self._access[1]
 
     def regions(self, version: Version | None = None) -> list[str]:
         if version is not None:

@@ -8,6 +8,8 @@ change here is a migration.
 family             parts                  value
 =================  =====================  ====================================================================
 ``clock``          —                      the latest event time applied (ISO), the event clock
+``access``         —                      changes to the limited-access rules (person_access): a counter; the API
+                                          reads the rules again only when it moved
 ``offset:``        topic, partition       the next offset to read (a stream consumer's committed position)
 ``low:``           topic, partition       the partition's low watermark, published by the worker owning it
 ``dirty:``         region                 changes since the region was last planned (a counter)
@@ -59,6 +61,7 @@ class Family:
 
 
 CLOCK = "clock"
+ACCESS_RULES = "access"
 OFFSET = Family("offset:", 2)
 LOW_WATERMARK = Family("low:", 2)
 DIRTY = Family("dirty:", 1)

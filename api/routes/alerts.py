@@ -5,14 +5,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.access import Audit, Viewer, alert_person, audited, viewer
-from api.deps import alert_region, reader, state_version
-from api.read_model import Version
+from api.access import Audit, Reading, alert_person, reading
 from api.responses import json_response
-from api.models import Alert, AlertAction, AlertDetail, AlertIdPath, AlertQuery, Page, RestrictedAlert
+from api.models import Alert, AlertAction, AlertDetail, AlertIdPath, AlertQuery, Page, RegionPath, RestrictedAlert
 from api.problems import NotFound, responses
 from api.reads import Reader
-from engine.alerts.model import Severity
+from engine.alerts.model import ALL_REGIONS, Severity
 from engine.alerts.states import state_of
 
 router = APIRouter(tags=["alerts"])
@@ -38,19 +36,18 @@ def alert_detail(row: dict[str, Any], actions: list[dict[str, Any]]) -> AlertDet
 @router.get("/regions/{region}/alerts", response_model=Page[Alert | RestrictedAlert],
             responses=responses(401, 403, 404, 422),
             summary="Open alerts of the region, filtered by kind, lowest severity, PDU and workflow state")
-def alerts(query: Annotated[AlertQuery, Query()], region_code: str = Depends(alert_region),
-           read: Reader = Depends(reader), version: Version = Depends(state_version),
-           view: Viewer = Depends(viewer), audit: Audit = Depends(audited)) -> Response:
+def alerts(region: RegionPath, query: Annotated[AlertQuery, Query()], r: Reading = Depends(reading)) -> Response:
     """An alert about a limited-access case the caller may not see is "Restricted": its id only."""
+    region_code, read = r.region(region, ALL_REGIONS), r.read
     floor = Severity(query.severity).rank
     kinds, states = set(query.kind), set(query.state)
-    everyone = read.model.get(version, ("alerts", region_code), lambda: _listed(read, region_code),
+    everyone = read.model.get(r.version, ("alerts", region_code), lambda: _listed(read, region_code),
                               region=region_code)  # "*" (every region's alerts): kept for its exact version only
     rows = [a for a in everyone if (not kinds or a.kind in kinds) and (query.pdu is None or a.pdu_code == query.pdu)
             and a.rank >= floor and (not states or a.state in states)]
     page = rows[query.offset:query.offset + query.limit]
-    audit.record([a.crn for a in page], [a.referral_id for a in page])
-    items = [a.alert if view.sees(a.crn) else a.restricted for a in page]
+    r.audit.record([a.crn for a in page], [a.referral_id for a in page])
+    items = [a.alert if r.view.sees(a.crn) else a.restricted for a in page]
     return json_response(Page[Alert | RestrictedAlert](items=items, total=len(rows), limit=query.limit,
                                                        offset=query.offset))
 
@@ -85,14 +82,13 @@ def _listed(read: Reader, region_code: str) -> tuple[Listed, ...]:
 
 @router.get("/regions/{region}/alerts/{alert_id}", response_model=AlertDetail | RestrictedAlert,
             responses=responses(401, 403, 404, 422), summary="One open alert with its workflow history")
-def alert(alert_id: AlertIdPath, region_code: str = Depends(alert_region), read: Reader = Depends(reader),
-          view: Viewer = Depends(viewer), audit: Audit = Depends(audited)) -> AlertDetail | RestrictedAlert:
+def alert(region: RegionPath, alert_id: AlertIdPath, r: Reading = Depends(reading)) -> AlertDetail | RestrictedAlert:
     """An alert about a limited-access case the caller may not see is "Restricted": its id only."""
-    found = read.alert(region_code, alert_id)
+    found = r.read.alert(r.region(region, ALL_REGIONS), alert_id)
     if found is None:
         raise NotFound("open alert", alert_id)
-    _audit(audit, [found[0]])
-    return alert_detail(*found) if view.sees(alert_person(found[0])[0]) else restricted(found[0])
+    _audit(r.audit, [found[0]])
+    return alert_detail(*found) if r.view.sees(alert_person(found[0])[0]) else restricted(found[0])
 
 
 def restricted(row: dict[str, Any]) -> RestrictedAlert:

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from api.access import Audit, audited
-from api.deps import reader, region
-from api.models import Cohort, IdPath, Plan, Session, Slot, Venue
+from api.access import Reading, reading
+from api.models import Cohort, IdPath, Plan, RegionPath, Session, Slot, Venue
 from api.problems import NotFound, responses
 from api.reads import Reader
 from engine.domain.model import Cohort as CohortEntity
@@ -26,13 +25,13 @@ def _cohort(read: Reader, cohort: CohortEntity, members: list[str]) -> Cohort:
 
 @router.get("/regions/{region}/plan", response_model=Plan, responses=responses(401, 403, 404, 422),
             summary="The latest published plan: objective, bound, gap and the region's current cohorts")
-def plan(region_code: str = Depends(region), read: Reader = Depends(reader),
-         audit: Audit = Depends(audited)) -> Plan:
+def plan(region: RegionPath, r: Reading = Depends(reading)) -> Plan:
+    region_code, read = r.region(region), r.read
     record = read.latest_plan(region_code)
     if record is None:
         raise NotFound("published plan for region", region_code)
     cohorts = read.cohorts(region_code)
-    audit.record(referral_ids=[r for _, members in cohorts for r in members])
+    r.audit.record(referral_ids=[m for _, members in cohorts for m in members])
     return Plan(region=region_code, plan_version=record["plan_version"], as_of=record["as_of"],
                 allocator=record["allocator"], status=record["status"], assigned=record["assigned"],
                 unallocated=record["unallocated"], cohorts_opened=record["cohorts_opened"],
@@ -43,10 +42,10 @@ def plan(region_code: str = Depends(region), read: Reader = Depends(reader),
 
 @router.get("/regions/{region}/cohorts/{cohort_id}", response_model=Cohort, responses=responses(401, 403, 404, 422),
             summary="One cohort of the region, whatever its status")
-def cohort(cohort_id: IdPath, region_code: str = Depends(region), read: Reader = Depends(reader),
-           audit: Audit = Depends(audited)) -> Cohort:
+def cohort(region: RegionPath, cohort_id: IdPath, r: Reading = Depends(reading)) -> Cohort:
+    region_code, read = r.region(region), r.read
     found = read.cohorts(region_code, cohort_id)
     if not found:
         raise NotFound(f"cohort in region {region_code}", cohort_id)
-    audit.record(referral_ids=found[0][1])
+    r.audit.record(referral_ids=found[0][1])
     return _cohort(read, *found[0])

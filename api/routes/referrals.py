@@ -7,8 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 
 from api.auth import Principal
-from api.access import Audit, Viewer, audited, viewer
-from api.deps import reader, reader_role, state_version
+from api.access import Reading, reading
 from api.read_model import Version
 from api.responses import json_response
 from api.models import (CrnPath, IdPath, PersonReferrals, Place, Referral, ReferralSummary, RestrictedPerson,
@@ -46,15 +45,13 @@ class Found:
 @router.get("/referrals/{referral_id}", response_model=Referral | RestrictedReferral,
             responses=responses(401, 403, 404, 422),
             summary="A referral: status and history, deadline, latest start, place and why")
-def referral(referral_id: IdPath, principal: Principal = Depends(reader_role), read: Reader = Depends(reader),
-             version: Version = Depends(state_version), view: Viewer = Depends(viewer),
-             audit: Audit = Depends(audited)) -> Response:
+def referral(referral_id: IdPath, r: Reading = Depends(reading)) -> Response:
     """A limited-access case the caller may not see answers "Restricted" with its referral id and crn only."""
-    found = _kept_referral(read, version, referral_id)
-    if found is None or not principal.sees_region(found.region):
+    found = _kept_referral(r.read, r.version, referral_id)
+    if found is None or not r.principal.sees_region(found.region):
         raise NotFound("referral", referral_id)  # exactly as if it did not exist
-    audit.record([found.crn], [referral_id])
-    if not view.sees(found.crn):
+    r.audit.record([found.crn], [referral_id])
+    if not r.view.sees(found.crn):
         return json_response(RestrictedReferral(referral_id=referral_id, crn=found.crn))
     return json_response(found.answer)
 
@@ -127,13 +124,11 @@ def _found(person: dict[str, Any], found: dict[str, Any], extras: dict[str, Any]
 
 @router.get("/people/{crn}/referrals", response_model=PersonReferrals | RestrictedPerson,
             responses=responses(401, 403, 404, 422), summary="A person's referrals, by crn")
-def person_referrals(crn: CrnPath, principal: Principal = Depends(reader_role), read: Reader = Depends(reader),
-                     view: Viewer = Depends(viewer),
-                     audit: Audit = Depends(audited)) -> PersonReferrals | RestrictedPerson:
+def person_referrals(crn: CrnPath, r: Reading = Depends(reading)) -> PersonReferrals | RestrictedPerson:
     """A limited-access case the caller may not see answers "Restricted" with its crn only."""
-    person = _visible_person(read, principal, crn, "person with crn", crn)
-    audit.record([crn], [r["referral_id"] for r in person["referrals"]])
-    if not view.sees(crn):
+    person = _visible_person(r.read, r.principal, crn, "person with crn", crn)
+    r.audit.record([crn], [found["referral_id"] for found in person["referrals"]])
+    if not r.view.sees(crn):
         return RestrictedPerson(crn=crn)
     return PersonReferrals(crn=crn, region=person["region"], pdu_code=person["pdu"],
                            merged_into=person["merged_into"],

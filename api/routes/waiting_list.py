@@ -7,11 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.access import Audit, Viewer, audited, viewer
-from api.deps import reader, region, state_version
-from api.read_model import Version
+from api.access import Reading, reading
 from api.responses import json_response
-from api.models import RestrictedReferral, WaitingEntry, WaitingList, WaitingListQuery
+from api.models import RegionPath, RestrictedReferral, WaitingEntry, WaitingList, WaitingListQuery
 from api.problems import responses
 from api.reads import Reader, slack_days
 from engine.alerts.settings import AlertThresholds
@@ -22,14 +20,14 @@ router = APIRouter(tags=["waiting list"])
 
 @router.get("/regions/{region}/waiting-list", response_model=WaitingList, responses=responses(401, 403, 404, 422),
             summary="Open referrals without a place, ordered by urgency")
-def waiting_list(query: Annotated[WaitingListQuery, Query()], region_code: str = Depends(region),
-                 read: Reader = Depends(reader), version: Version = Depends(state_version),
-                 view: Viewer = Depends(viewer), audit: Audit = Depends(audited)) -> Response:
+def waiting_list(region: RegionPath, query: Annotated[WaitingListQuery, Query()],
+                 r: Reading = Depends(reading)) -> Response:
     """Referrals of the region in ``status`` (default: awaiting allocation) that hold no place, with their
     deadline, latest start and slack in days (from ``as_of``: by default the date the region was last planned
     as of), soonest latest start first; those with no start left first of all. At risk, cannot finish and
     past deadline are the weekly report's (and the deadline alerts') rules. A limited-access case the caller
     may not see keeps its place as a "Restricted" row (referral id and crn only); every page is audited."""
+    region_code, read, version = r.region(region), r.read, r.version
     as_of = query.as_of or read.planned_as_of(version).get(region_code) or date.today()
     weeks = at_risk_weeks()
     everyone = read.model.get(version, ("waiting-list", region_code, as_of, query.status),
@@ -37,8 +35,8 @@ def waiting_list(query: Annotated[WaitingListQuery, Query()], region_code: str =
     wanted = _wanted(query)
     rows = [e for e in everyone if all(getattr(e, name) == value for name, value in wanted)] if wanted else everyone
     page = rows[query.offset:query.offset + query.limit]
-    audit.record([e.crn for e in page], [e.referral_id for e in page])
-    items = [e if view.sees(e.crn) else RestrictedReferral(referral_id=e.referral_id, crn=e.crn) for e in page]
+    r.audit.record([e.crn for e in page], [e.referral_id for e in page])
+    items = [e if r.view.sees(e.crn) else RestrictedReferral(referral_id=e.referral_id, crn=e.crn) for e in page]
     return json_response(WaitingList(items=items, total=len(rows), limit=query.limit, offset=query.offset,
                                      region=region_code, as_of=as_of, at_risk_weeks=weeks))
 

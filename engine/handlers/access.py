@@ -1,6 +1,9 @@
 """Limited-access cases from ``person.updated`` v2 and how a merge carries them (engine/domain/access.py)."""
 from __future__ import annotations
 
+from datetime import datetime
+
+from engine import state_keys as keys
 from engine.domain.access import LimitedAccess
 from engine.events import inbound as i
 from engine.handlers.context import Context
@@ -13,7 +16,7 @@ def limit_access(ctx: Context, crn: str, given: i.LimitedAccess) -> None:
     stored = ctx.uow.access_rules([crn]).get(crn)
     if stored is not None and stored[1] is not None and stored[1] > ctx.now:
         return
-    ctx.uow.set_access(rule, ctx.now, ctx.event_id)
+    _store(ctx, rule, ctx.now)
     if (home := ctx.current_crn(crn)) != crn:
         join_access(ctx, crn, home)
 
@@ -27,5 +30,10 @@ def join_access(ctx: Context, source_crn: str, target_crn: str) -> None:
     target = rules[target_crn][0] if target_crn in rules else LimitedAccess(target_crn)
     joined = target.joined(source)
     if joined != target:
-        ctx.uow.set_access(joined, max(filter(None, (ctx.now, rules.get(target_crn, (None, None))[1]))),
-                           ctx.event_id)
+        _store(ctx, joined, max(filter(None, (ctx.now, rules.get(target_crn, (None, None))[1]))))
+
+
+def _store(ctx: Context, rule: LimitedAccess, updated_at: datetime) -> None:
+    """Store the rule, and move the mark the API reads the rules again by (engine/state_keys.py)."""
+    ctx.uow.set_access(rule, updated_at, ctx.event_id)
+    ctx.uow.bump_state(keys.ACCESS_RULES)

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, cast, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from engine.domain.access import LimitedAccess
@@ -17,16 +17,20 @@ from engine.persistence.rows import STATE_TABLES, canonical_state, plain
 
 
 # engine_state names (engine/state_keys.py) whose values move with the state the API's lists show
-VERSION_MARKS = ("clock", "offset:", "dirty:", "plan_version:", "last_planned:", "alert_sweeps:", "asked:")
-_VERSION_MARKS = select(t.EngineStateRow.name, t.EngineStateRow.value).where(
-    or_(*(t.EngineStateRow.name.startswith(p, autoescape=True) for p in VERSION_MARKS)))
-# the highest id of the append-only tables, and how many dead letters and parked events there are (one row, each a
+VERSION_MARKS = ("clock", "access", "offset:", "dirty:", "plan_version:", "last_planned:", "alert_sweeps:", "asked:")
+# the highest id of the append-only tables, and how many dead letters and parked events there are (each a
 # primary-key look-up or a count of a small table)
-_VERSION_TALLIES = select(*(select(value).scalar_subquery().label(name) for name, value in {
+_VERSION_TALLIES = {
     "max:outbox": func.max(t.OutboxRow.id), "max:history": func.max(t.ReferralHistoryRow.id),
     "max:alert_actions": func.max(t.AlertActionRow.id), "max:plans": func.max(t.PlanRow.plan_version),
     "max:dead_letters": func.max(t.DeadLetterRow.id), "count:dead_letters": func.count(t.DeadLetterRow.id),
-    "count:parked": func.count(t.ParkedEventRow.event_id)}.items()))
+    "count:parked": func.count(t.ParkedEventRow.event_id)}
+# both as (name, value) rows of one statement: one round trip
+_VERSION = union_all(
+    select(t.EngineStateRow.name, t.EngineStateRow.value).where(
+        or_(*(t.EngineStateRow.name.startswith(p, autoescape=True) for p in VERSION_MARKS))),
+    *(select(literal(name, String), cast(select(value).scalar_subquery(), String))
+      for name, value in _VERSION_TALLIES.items()))
 
 
 IN_CHUNK = 2000  # values per IN (...) list: a region's referrals are read in a few statements, within every driver's limits
@@ -73,16 +77,14 @@ class Queries:
 
 
     def state_version(self) -> tuple[tuple[str, str], ...]:
-        """Marks that move whenever the engine's state does, read in two small statements (the API's read model is
+        """Marks that move whenever the engine's state does, read in one small statement (the API's read model is
         keyed by them, :mod:`api.read_model`): the event clock and every consumer offset (the last applied
         event position), each region's dirty generation, plan version, planning date and alert sweep, and the
         highest id of the append-only tables every other writer adds to (the outbox: plans, alert sweeps,
         alert actions, overrides; status history; alert actions), with the dead letters' and parked events'
-        counts (a redrive takes a letter out). Equal marks, equal waiting lists and alert lists."""
-        marks = self.s.execute(_VERSION_MARKS).all()
-        tallies = self.s.execute(_VERSION_TALLIES).one()._asdict()
-        return tuple(sorted((*((name, value) for name, value in marks),
-                             *((name, "" if value is None else str(value)) for name, value in tallies.items()))))
+        counts (a redrive takes a letter out), and the limited-access rules' mark. Equal marks, equal waiting lists
+        and alert lists. One statement."""
+        return tuple(sorted((name, "" if value is None else value) for name, value in self.s.execute(_VERSION)))
 
     def limited_access(self) -> dict[str, LimitedAccess]:
         """Every stored limited-access rule that limits anything, by crn (as ``UnitOfWork.access_rules``)."""

@@ -16,6 +16,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Date, Float, select
 
+from engine import state_keys as keys
 from engine.persistence import memory
 from engine.persistence import tables as t
 from engine.persistence.database import Database, alembic_config, make_engine, queries
@@ -178,5 +179,22 @@ def test_the_people_of_referrals_are_each_person_as_read_alone_and_only_the_regi
         assert [r["referral_id"] for r in found[0]["referrals"]] == ["R1", "R1b"]
         assert found[0]["referrals"][0]["history"]  # each with its history, as read alone
         assert q.people_of_referrals("NE", []) == []
+    finally:
+        q.close()
+
+
+def test_the_state_version_is_one_statement_of_marks_and_tallies_and_moves_with_the_access_rules(db):
+    q = queries(db)
+    try:
+        empty = dict(q.state_version())
+        assert empty["max:outbox"] == "" and empty["count:dead_letters"] == "0" and keys.ACCESS_RULES not in empty
+        with db.uow() as uow:
+            uow.bump_state(keys.ACCESS_RULES)
+            uow.bump_state("dirty:NE")
+            uow.commit()
+        moved = dict(q.state_version())
+        assert moved[keys.ACCESS_RULES] == "1" and moved["dirty:NE"] == "1"
+        assert {k: v for k, v in moved.items() if k not in (keys.ACCESS_RULES, "dirty:NE")} == empty
+        assert q.state_version() == tuple(sorted(moved.items()))  # sorted (name, text) pairs, as the read model keys
     finally:
         q.close()
