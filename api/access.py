@@ -44,7 +44,7 @@ class Viewer:
 
 
 async def viewer(principal: Principal = Depends(authenticated), state: RequestState = Depends(request_state)) -> Viewer:
-    """Every stored rule, read once per request with the state version (limited-access cases are few)."""
+    """Every stored rule as of the request's state version (limited-access cases are few)."""
     return Viewer(principal.subject, state.access)
 
 

@@ -1,7 +1,7 @@
 """One read shared by the requests that wait for it: :class:`SharedRead`.
 
 Every request reads the engine's state version and the limited-access rules before anything else (api/deps.py). With
-many requests in flight, each read costs a pooled connection's ping and three statements though they all find the
+many requests in flight, each read costs a pooled connection's ping and a statement though they all find the
 same answer. A request may take the answer of any read that **started after the request arrived**: that read sees
 every change committed before the request began, exactly what a read of its own would have seen (or newer). So
 the requests that arrive while one read runs wait for the next one, and all take its answer; a request never takes
