@@ -73,8 +73,8 @@ class Reading:
     may see and the audit are asked for in the route's own thread, the first time the route uses them.
 
     One dependency instead of six: FastAPI resolves every dependency of every request anew (17 resolutions for a
-    referral: the largest share of a kept answer's CPU, BENCHMARKS.md), and the state was read in a thread of its
-    own before the route's."""
+    referral before), and the state was read in a thread of its own before the route's (BENCHMARKS.md, issue 15,
+    session 9)."""
 
     def __init__(self, request: Request, principal: Principal, read: Reader) -> None:
         self.request, self.principal, self.read = request, principal, read

@@ -10,6 +10,8 @@ from fastapi import Response
 from pydantic import BaseModel
 
 
-def json_response(answer: BaseModel, status_code: int = 200) -> Response:
-    """``answer`` as ``application/json``, as FastAPI would have written it (compact, UTF-8)."""
-    return Response(answer.model_dump_json(), status_code=status_code, media_type="application/json")
+def json_response(answer: BaseModel | bytes, status_code: int = 200) -> Response:
+    """``answer`` as ``application/json``, as FastAPI would have written it (compact, UTF-8); ``bytes``: an answer
+    serialised before (once for every caller it is shown to whole)."""
+    body = answer if isinstance(answer, bytes) else answer.model_dump_json()
+    return Response(body, status_code=status_code, media_type="application/json")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
@@ -41,6 +42,11 @@ class Found:
     crn: str
     answer: Referral
 
+    @cached_property
+    def body(self) -> bytes:
+        """The answer serialised, once (it is kept, and shown whole to everyone who may see the person)."""
+        return self.answer.model_dump_json().encode()
+
 
 @router.get("/referrals/{referral_id}", response_model=Referral | RestrictedReferral,
             responses=responses(401, 403, 404, 422),
@@ -53,7 +59,7 @@ def referral(referral_id: IdPath, r: Reading = Depends(reading)) -> Response:
     r.audit.record([found.crn], [referral_id])
     if not r.view.sees(found.crn):
         return json_response(RestrictedReferral(referral_id=referral_id, crn=found.crn))
-    return json_response(found.answer)
+    return json_response(found.body)
 
 
 def _kept_referral(read: Reader, version: Version, referral_id: str) -> Found | None:
