@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from functools import cached_property
 from typing import Any
 
 from fastapi import Depends, Request
@@ -74,26 +73,38 @@ class Reading:
 
     One dependency instead of six: FastAPI resolves every dependency of every request anew (17 resolutions for a
     referral before), and the state was read in a thread of its own before the route's (BENCHMARKS.md, issue 15,
-    session 9)."""
+    session 9). Its parts are made on first use by the one thread of the request's route, so they take no lock
+    (Python 3.11's ``functools.cached_property`` takes one lock per property for every instance: it queued every
+    request's state read behind the others', measured).
+    """
 
     def __init__(self, request: Request, principal: Principal, read: Reader) -> None:
         self.request, self.principal, self.read = request, principal, read
+        self._state: RequestState | None = None
+        self._view: Viewer | None = None
+        self._audit: Audit | None = None
 
-    @cached_property
+    @property
     def state(self) -> RequestState:
-        return request_state(self.read)
+        if self._state is None:
+            self._state = request_state(self.read)
+        return self._state
 
     @property
     def version(self) -> Version:
         return self.state.version
 
-    @cached_property
+    @property
     def view(self) -> Viewer:
-        return Viewer(self.principal.subject, self.state.access)
+        if self._view is None:
+            self._view = Viewer(self.principal.subject, self.state.access)
+        return self._view
 
-    @cached_property
+    @property
     def audit(self) -> Audit:
-        return Audit(self.request, self.principal, self.read)
+        if self._audit is None:
+            self._audit = Audit(self.request, self.principal, self.read)
+        return self._audit
 
     def region(self, code: str, *more: str) -> str:
         """``code`` if the region exists (or is one of ``more``) and the caller may see it; 404 naming those it may

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
@@ -42,10 +41,15 @@ class Found:
     crn: str
     answer: Referral
 
-    @cached_property
+    @property
     def body(self) -> bytes:
-        """The answer serialised, once (it is kept, and shown whole to everyone who may see the person)."""
-        return self.answer.model_dump_json().encode()
+        """The answer serialised, once (it is kept, and shown whole to everyone who may see the person). No lock: two
+        threads may both serialise it the first time (``functools.cached_property`` in Python 3.11 would take one
+        lock for every Found)."""
+        body = self.__dict__.get("_body")
+        if body is None:
+            body = self.__dict__["_body"] = self.answer.model_dump_json().encode()
+        return body
 
 
 @router.get("/referrals/{referral_id}", response_model=Referral | RestrictedReferral,
