@@ -43,6 +43,6 @@ async def region(region: RegionPath, principal: Principal = Depends(reader_role)
 
 def acting_region(region: RegionPath, principal: Principal = Depends(actor_role),
                   read: Reader = Depends(reader)) -> tuple[str, Principal]:
-    """The path's region (``*`` too: the pseudo-region of the alerts about the whole service) and the caller, who must be allowed to act (OPS,
-    ADMIN) and to see the region."""
+    """The path's region (``*`` too: the pseudo-region of the alerts about the whole service) and the caller, who
+    must be allowed to act (OPS, ADMIN) and to see the region."""
     return visible_region(principal, region, [*read.regions(), ALL_REGIONS]), principal

@@ -317,6 +317,20 @@ def build_database(server) -> str:
     return url
 
 
+def demo_database(url: str | None):
+    """(the throwaway PostgreSQL server started, or None; the URL of a database holding the demo region): ``url``
+    itself when given, else a new server with the region replayed into it (stop the server when done)."""
+    if url:
+        return None, url
+    from tests.support.postgres import PostgresServer
+    server = PostgresServer().start()
+    try:
+        return server, build_database(server)
+    except BaseException:
+        server.stop()
+        raise
+
+
 def start_server(label: str, tree: Path, url: str, key: Path, workers: int) -> Server:
     port = free_port()
     log = Path(tempfile.mkdtemp()) / f"server-{label}.log"
@@ -387,12 +401,7 @@ def main() -> None:
     args = parser.parse_args()
     pg_server = servers = alongside = None
     try:
-        if args.database_url:
-            url = args.database_url
-        else:
-            from tests.support.postgres import PostgresServer
-            pg_server = PostgresServer().start()
-            url = build_database(pg_server)
+        pg_server, url = demo_database(args.database_url)
         from sqlalchemy.engine import make_url
         pg = postmaster(make_url(url).port or 5432)
         key = Path(tempfile.mkdtemp()) / "key.pem"

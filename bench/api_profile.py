@@ -28,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from api_bench import Alongside, Tally, _wait_up, build_database, raw_client, start_server, tree_cpu
+from api_bench import Alongside, Tally, _wait_up, demo_database, raw_client, start_server, tree_cpu
 from api.auth import Role
 from api.devauth import DevIssuer
 
@@ -80,12 +80,7 @@ def main() -> None:
         parser.error("--py-spy needs py-spy: .venv/bin/pip install py-spy")
     pg_server = server = writer = None
     try:
-        if args.database_url:
-            url = args.database_url
-        else:
-            from tests.support.postgres import PostgresServer
-            pg_server = PostgresServer().start()
-            url = build_database(pg_server)
+        pg_server, url = demo_database(args.database_url)
         key = Path(tempfile.mkdtemp()) / "key.pem"
         issuer = DevIssuer.generate()
         issuer.save(key)

@@ -9,8 +9,8 @@
   only when a selected test actually needs it, and a missing server is a FAILURE, not a skip.
 - ``kafka_broker``: the session's real single-node Kafka broker (tests/support/kafka_broker.py), for
   tests/integration/kafka and tests/faults; started lazily, and one that cannot start is a FAILURE.
-  ``own_kafka_broker`` (``started_broker(dir)``) is a private one, for a test that restarts its broker (a restart of the shared one
-  reloads every topic the session made before it, and takes longer the later it runs).
+  ``own_kafka_broker`` (``started_broker(dir)``) is a private one, for a test that restarts its broker (a restart
+  of the shared one reloads every topic the session made before it, and takes longer the later it runs).
 """
 
 from __future__ import annotations
