@@ -275,9 +275,14 @@ def test_broker_restart_mid_stream_recovers_without_help(own_kafka_broker, regio
     # session made, and under load took longer than the quiet period (CI, 2026-12-06: a plan ran between the
     # halves). A quiet period (and maximum delay) longer than the restart, even on a loaded machine: the one plan
     # comes after the whole stream, as in the reference (a plan between the halves would decide other places).
+    # The second half is produced into a running worker, and one topic's messages can reach it weeks of event time
+    # ahead of another's (CI, 2026-12-06: 7 referral events dead-lettered as "waited 169 h for requirement …"): a
+    # producer late by more than the park timeout, issue 16's known gap, tested in tests/faults/test_late_producer.py.
+    # This test is about the broker's restart, so what is parked waits for as long as it takes (a year).
     quiet_s = 90
     service = Service(own_kafka_broker, pg_url, tmp_path / "service", COHORTPLAN_ALLOCATOR="current-practice",
-                      COHORTPLAN_REPLAN_QUIET_S=str(quiet_s), COHORTPLAN_REPLAN_MAX_DELAY_S="900")
+                      COHORTPLAN_REPLAN_QUIET_S=str(quiet_s), COHORTPLAN_REPLAN_MAX_DELAY_S="900",
+                      COHORTPLAN_PARK_TIMEOUT_HOURS="8760")
     service.tmp_path.mkdir()
     try:
         routed, _ = plan_file(region_file, service.settings)
