@@ -298,7 +298,8 @@ def test_broker_restart_mid_stream_recovers_without_help(own_kafka_broker, regio
         assert worker.alive() and worker.starts == 1
         counts = _state_counts(pg_url)
         assert counts["processed_events"] == n and counts["dead_letters"] == 0, counts
-        plans = _plans_logged(worker)
+        # the plan line is logged after its commit, which settle() waits for
+        plans = wait_until(lambda: _plans_logged(worker), timeout=60, message=worker.log_tail)
         assert len(plans) == 1, (f"{len(plans)} plans, one expected after the whole stream (the broker's restart and "
                                  f"the second half took {outage_s:.0f} s of the {quiet_s} s quiet period): {plans}")
         decisions = service.decisions()
