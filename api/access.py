@@ -9,14 +9,14 @@
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
-from api.auth import READERS, Principal, Role, authenticated, bearer, holding, verified, visible_region
+from api.auth import READERS, Principal, authenticated, bearer, holding, verified, visible_region
 from api.deps import RequestState, acting_region, reader, request_state
 from api.read_model import Version
 from api.models import AlertIdPath
@@ -112,18 +112,12 @@ class Reading:
         return visible_region(self.principal, code, [*self.state.regions, *more])
 
 
-def reading_as(*roles: Role) -> Callable[..., Any]:
-    """The dependency giving a :class:`Reading` to a caller holding one of ``roles`` (401, 403 otherwise)."""
-    allowed = frozenset(roles)
-
-    async def dependency(request: Request,
-                         credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Reading:
-        return Reading(request, holding(await verified(request, credentials), allowed), request.app.state.reader)
-
-    return dependency
+_READERS = frozenset(READERS)
 
 
-reading = reading_as(*READERS)
+async def reading(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Reading:
+    """The :class:`Reading` of a caller holding a reader's role (401, 403 otherwise)."""
+    return Reading(request, holding(await verified(request, credentials), _READERS), request.app.state.reader)
 
 
 def _distinct(values: Iterable[Any]) -> list[str]:
