@@ -86,6 +86,7 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
             "seconds": round(seconds, 1),
             "plan_settings": {name: getattr(planner.params, name) for name in PLAN_SETTINGS},
             "lookahead_weeks": planner.grid.lookahead_weeks, "grid_stagger": planner.grid.stagger,
+            "grid_evenings_per_week": planner.grid.evenings_per_week,
             "grid_staffed": planner.grid.staffed, **cells, **_ceiling_columns(bounds)}
 
 

@@ -79,6 +79,7 @@ class Engine:
         return Grid(step_weeks=self.settings.grid_step_weeks, lead_days=self.settings.freeze_days,
                     staffed=self.settings.grid_staffed, stagger=self.settings.grid_stagger,
                     lookahead_weeks=self.settings.lookahead_weeks,
+                    evenings_per_week=self.settings.grid_evenings_per_week,
                     group_weekdays=load_group_weekdays(self.settings.region_profile))
 
     def queries(self):

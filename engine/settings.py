@@ -57,6 +57,9 @@ class EngineSettings(BaseSettings):
                                                   "across the horizon instead of all in the same weeks (off: "
                                                   "+5, +8 and -15 starts on three seeds at 6 s per plan, fewer "
                                                   "and many more changes at the default budget, BENCHMARKS.md)")
+    grid_evenings_per_week: int = Field(1, ge=1, le=2, description="evening candidate groups meet this often a "
+                                        "week where the programme allows it (2: people who can only come in "
+                                        "the evening finish in half the weeks)")
     batch_size: int = Field(2000, ge=1, le=100_000)
     park_timeout_hours: int = Field(168, ge=1, le=87_600,
                                     description="hours of event time (the ingest's clock) a parked event waits for "

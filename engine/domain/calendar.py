@@ -90,18 +90,19 @@ class ScheduledSession:
         return self.kind is SessionKind.GROUP
 
 
-def slots_per_week(programme: Programme, period: str) -> int:
-    """Daytime tracks run twice a week where the programme allows it, evening tracks once."""
-    wanted = 2 if period == "DAYTIME" else 1
+def slots_per_week(programme: Programme, period: str, evenings: int = 1) -> int:
+    """Daytime tracks run twice a week where the programme allows it, evening tracks ``evenings`` times (once
+    unless asked otherwise, and never more often than the programme allows)."""
+    wanted = 2 if period == "DAYTIME" else evenings
     return max((c for c in programme.cadences if c <= wanted), default=min(programme.cadences))
 
 
 def weekly_patterns(programme: Programme, period: str, weekdays: Sequence[int],
-                    starts: Sequence[str]) -> list[tuple[WeeklySlot, ...]]:
+                    starts: Sequence[str], evenings: int = 1) -> list[tuple[WeeklySlot, ...]]:
     """Weekly slot sets a track of ``programme`` can take on the group ``weekdays``: twice-weekly tracks
     pair each day with the one half a week later (Monday with Wednesday on Monday–Thursday)."""
     days = list(weekdays)
-    if slots_per_week(programme, period) == 2 and len(days) >= 2:
+    if slots_per_week(programme, period, evenings) == 2 and len(days) >= 2:
         half = len(days) // 2
         combos = [(days[k], days[k + half]) for k in range(half)]
     else:

@@ -42,6 +42,9 @@ class Grid:
     # over twice the slot patterns and did worse in the closed loop (BENCHMARKS.md, 3 seeds).
     daytime_starts: tuple[str, ...] = ("10:00",)
     evening_start: str = "18:00"
+    # Evening groups per week where the programme allows two: 1, or 2 so that people who can only come in the
+    # evening finish in half the weeks (Monday with Wednesday, Tuesday with Thursday).
+    evenings_per_week: int = 1
     group_weekdays: tuple[int, ...] = (0, 1, 2, 3)
     lead_days: int = 14                           # nothing starts inside the freeze window
     # Look-ahead for rare variants (0: off): a track too few wait for is still offered once when the people
@@ -173,7 +176,8 @@ def _patterns(programme: Programme, period: str, grid: Grid) -> list[tuple[Weekl
     """The track's weekly patterns, start times alternating first, so that neighbouring venues and
     start weeks in the rotation differ in time of day before they differ in weekday."""
     starts = grid.daytime_starts if period == "DAYTIME" else (grid.evening_start,)
-    by_start = weekly_patterns(programme, period, grid.group_weekdays, starts)  # start-major
+    # start-major
+    by_start = weekly_patterns(programme, period, grid.group_weekdays, starts, grid.evenings_per_week)
     days = len(by_start) // len(starts)
     return [by_start[n * days + k] for k in range(days) for n in range(len(starts))]
 
