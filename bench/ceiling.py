@@ -17,6 +17,9 @@ For a replayed region (its database and its event file) this builds the relaxati
   group runs are bounded above by the longest group of its programme in the database, and the slowest
   usual pattern, plus two weeks.
 
+A type's groups may open only in weeks in which at least the programme's minimum of its people could have
+been placed (its hard minimum when the run's grid opens rare variants there, ``hard_minimum``).
+
 Every simplification makes the relaxed problem easier, so its optimum (or CP-SAT's proven bound when the
 time limit stops it) is an upper bound: no allocator, however clairvoyant, starts more people in time.
 
@@ -185,7 +188,7 @@ class Region:
 
 
 def measure(database_url: str, events: Path, window_start: date, as_of: date, time_limit_s: float = 60.0,
-            facts: StreamFacts | None = None) -> dict[str, Measured]:
+            facts: StreamFacts | None = None, hard_minimum: bool = False) -> dict[str, Measured]:
     """The ceiling of one replayed run and the causes of its misses, for two populations: ``measure`` (the
     closed loop's own: orders ended in the window) and ``caseload`` (everyone referred in the window and not
     terminated early, their starts counted up to ``as_of``: the people the same hours had to serve)."""
@@ -209,7 +212,7 @@ def measure(database_url: str, events: Path, window_start: date, as_of: date, ti
     out = {}
     for name, rows in populations.items():
         region = Region(rows, referrals, people, {c.sex for c in cohorts}, slot_sets, longest, everyone)
-        out[name] = _measure(engine, region, facts, deadlines, t0, as_of, time_limit_s)
+        out[name] = _measure(engine, region, facts, deadlines, t0, as_of, time_limit_s, hard_minimum)
     engine.database.dispose()
     return out
 
@@ -251,7 +254,7 @@ def _window(engine, region: Region, facts: StreamFacts, referral, ended_on: date
 
 
 def _measure(engine, region: Region, facts: StreamFacts, deadlines: dict[str, date], t0: date, as_of: date,
-             time_limit_s: float) -> Measured:
+             time_limit_s: float, hard_minimum: bool = False) -> Measured:
     rules = engine.rules
 
     def week(day: date) -> int:
@@ -268,7 +271,8 @@ def _measure(engine, region: Region, facts: StreamFacts, deadlines: dict[str, da
                 for w in range(max(0, week(window.ready)), min(horizon, week(window.last)) + 1):
                     support[(k, w)] += 1
     for k, kind in list(types.items()):
-        minimum = rules.catalogue.get(kind.programme_code).min_size
+        programme = rules.catalogue.get(kind.programme_code)
+        minimum = programme.hard_min_size if hard_minimum else programme.min_size
         types[k] = dataclasses.replace(kind, open_weeks=frozenset(
             w for w in range(horizon) if support[(k, w)] >= minimum))
 

@@ -64,7 +64,9 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
     seconds = time.perf_counter() - started
     q = engine.queries()
     last = summary.plans[-1]
-    bounds = measure(engine.settings.database_url, events, params.start, last.as_of, ceiling_s) if ceiling_s else {}
+    # a grid that opens rare variants at the hard minimum is measured against a ceiling that may too
+    bounds = measure(engine.settings.database_url, events, params.start, last.as_of, ceiling_s,
+                     hard_minimum=planner.grid.rare_at_hard_minimum) if ceiling_s else {}
     share = metrics.start_share(q.requirement_outcomes(last.as_of), params.start, last.as_of)
     counts = q.outbox_counts()
     cells = group_cells(engine, q.requirement_outcomes(last.as_of), params.start, last.as_of)
@@ -87,11 +89,19 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
             "plan_settings": {name: getattr(planner.params, name) for name in PLAN_SETTINGS},
             "lookahead_weeks": planner.grid.lookahead_weeks, "grid_stagger": planner.grid.stagger,
             "grid_evenings_per_week": planner.grid.evenings_per_week,
+            "grid_rare_at_hard_minimum": planner.grid.rare_at_hard_minimum,
             "grid_staffed": planner.grid.staffed, **cells, **_ceiling_columns(bounds)}
 
 
+def attends(person) -> str:
+    """When a person can come: "evening only", "daytime only" or "any" (no stated availability is any)."""
+    periods = {str(period) for _, period in person.availability}
+    return "evening only" if periods == {"EVENING"} else "daytime only" if periods == {"DAYTIME"} else "any"
+
+
 GROUPS = {"sex": lambda r, p: p.sex, "ldc": lambda r, p: "LDC" if r.ldc else "not LDC",
-          "ethnicity": lambda r, p: p.ethnicity_group or "", "pdu": lambda r, p: p.pdu_code}
+          "ethnicity": lambda r, p: p.ethnicity_group or "", "pdu": lambda r, p: p.pdu_code,
+          "attends": lambda r, p: attends(p)}
 
 
 def group_cells(engine, outcomes: list[dict], window_start, as_of) -> dict[str, str]:

@@ -80,6 +80,7 @@ class Engine:
                     staffed=self.settings.grid_staffed, stagger=self.settings.grid_stagger,
                     lookahead_weeks=self.settings.lookahead_weeks,
                     evenings_per_week=self.settings.grid_evenings_per_week,
+                    rare_at_hard_minimum=self.settings.grid_rare_at_hard_minimum,
                     group_weekdays=load_group_weekdays(self.settings.region_profile))
 
     def queries(self):

@@ -45,6 +45,9 @@ class Grid:
     # Evening groups per week where the programme allows two: 1, or 2 so that people who can only come in the
     # evening finish in half the weeks (Monday with Wednesday, Tuesday with Thursday).
     evenings_per_week: int = 1
+    # A variant too few wait for to make the programme's usual minimum at any track (a women's or LDC group, say)
+    # is offered groups that open at the programme's hard minimum (CALIBRATION: 6, hard minimum 4).
+    rare_at_hard_minimum: bool = False
     group_weekdays: tuple[int, ...] = (0, 1, 2, 3)
     lead_days: int = 14                           # nothing starts inside the freeze window
     # Look-ahead for rare variants (0: off): a track too few wait for is still offered once when the people
@@ -73,9 +76,8 @@ def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence
     out = []
     for variant, waiting in sorted(_variants(demands).items()):
         programme = catalogue.get(variant[0])
-        tracks = [(v, venue, patterns) for v, venue in enumerate(venues) for period in ("DAYTIME", "EVENING")
-                  if _enough(waiting, venue, (patterns := _patterns(programme, period, grid))[0], programme.min_size)]
-        step = _step(grid, len(waiting), programme, len(tracks), horizon_weeks)
+        minimum, tracks = _tracks(grid, programme, waiting, venues)
+        step = _step(grid, len(waiting), minimum, len(tracks), horizon_weeks)
         # the budget is the waiting list's; tracks nobody could staff are dropped from it, not re-spent
         tracks = [t for t in tracks if _staffed(grid, staff, programme, t[1], t[2][0])]
         stagger = grid.stagger and step > grid.step_weeks  # a rare variant: its few starts spread over time
@@ -86,8 +88,24 @@ def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence
                     continue
                 slots = patterns[(n + v) % len(patterns)]
                 start = first + timedelta(weeks=week + offset, days=slots[0].weekday)
-                out.append(_cohort(region, variant, venue, slots, start, programme, is_holiday))
+                out.append(_cohort(region, variant, venue, slots, start, programme, is_holiday, minimum))
     return out
+
+
+def _tracks(grid: Grid, programme: Programme, waiting: list[s.Demand],
+            venues: list[Office]) -> tuple[int, list[tuple[int, Office, list[tuple[WeeklySlot, ...]]]]]:
+    """(the minimum its groups open with, the tracks) of a variant: every venue × daytime/evening enough of its
+    waiting people can attend to make the programme's minimum; with ``grid.rare_at_hard_minimum``, a variant too
+    few wait for to make that minimum at any track gets the tracks that make the programme's hard minimum."""
+    patterns = {period: _patterns(programme, period, grid) for period in ("DAYTIME", "EVENING")}
+    for minimum in (programme.min_size, programme.hard_min_size if grid.rare_at_hard_minimum else None):
+        if minimum is None:
+            break
+        tracks = [(v, venue, patterns[period]) for v, venue in enumerate(venues) for period in patterns
+                  if _enough(waiting, venue, patterns[period][0], minimum)]
+        if tracks:
+            return minimum, tracks
+    return programme.min_size, []
 
 
 def lookahead_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence[s.Demand],
@@ -151,10 +169,10 @@ def _staffed(grid: Grid, staff: Sequence[s.Facilitator] | None, programme: Progr
     return sum(can_run(f, programme.code, venue.office_code, slots) for f in staff) >= programme.facilitators_per_group
 
 
-def _step(grid: Grid, waiting: int, programme: Programme, tracks: int, horizon_weeks: int) -> int:
+def _step(grid: Grid, waiting: int, minimum: int, tracks: int, horizon_weeks: int) -> int:
     """Weeks between starts for a variant: the grid's step, widened so that the cohorts offered stay
-    within offer_ratio times the groups its waiting list could fill."""
-    budget = max(1.0, grid.offer_ratio * waiting / programme.min_size)
+    within offer_ratio times the groups of ``minimum`` its waiting list could fill."""
+    budget = max(1.0, grid.offer_ratio * waiting / minimum)
     step = grid.step_weeks
     while tracks * -(-horizon_weeks // step) > budget and step < horizon_weeks:
         step += 1
@@ -183,14 +201,14 @@ def _patterns(programme: Programme, period: str, grid: Grid) -> list[tuple[Weekl
 
 
 def _cohort(region: str, variant: Variant, venue: Office, slots: tuple[WeeklySlot, ...], start: date,
-            programme: Programme, is_holiday: Callable[[date], bool]) -> Cohort:
+            programme: Programme, is_holiday: Callable[[date], bool], minimum: int | None = None) -> Cohort:
     code, pathway, offence, ldc, sex = variant
     end, weeks, group_start = _calendar(programme, slots, start, is_holiday)
     track = "D" if slots[0].period == "DAYTIME" else "E"
     cohort_id = (f"{region}-G-{code}-{pathway[0]}{offence[0]}{'L' if ldc else ''}{sex[0]}-"
                  f"{venue.office_code}-{track}{''.join(str(x.weekday) for x in slots)}-{start:%Y%m%d}")
     return Cohort(cohort_id, region, code, venue.office_code, venue.pdu_code, slots, start, end, weeks,
-                  pathway, sex, offence, ldc, programme.min_size, programme.max_size, origin="PLAN",
+                  pathway, sex, offence, ldc, minimum or programme.min_size, programme.max_size, origin="PLAN",
                   group_start=group_start)
 
 

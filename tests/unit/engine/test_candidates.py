@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+from pydantic import ValidationError
+
 from engine.bootstrap import bootstrap
 from engine.domain.calendar import no_holidays
 from engine.domain.model import Office
@@ -119,3 +122,50 @@ def test_the_service_s_grid_is_staffed_and_staggered_only_when_the_settings_say_
     assert on.grid().staffed and on.grid().stagger
     default = bootstrap(EngineSettings(database_url=url), run_migrations=False).grid()
     assert (default.staffed, default.stagger) == (Grid().staffed, Grid().stagger) == (False, False)
+
+
+def test_evening_tracks_meet_twice_a_week_only_when_the_grid_says_so_and_the_programme_allows():
+    evenings = frozenset((day, Period.EVENING) for day in range(5))
+    once = grid(waiting(12, availability=evenings))
+    assert once and all(len(c.slots) == 1 for c in once)
+    twice = grid(waiting(12, availability=evenings), evenings_per_week=2)
+    assert twice and all(len(c.slots) == 2 and {s.period for s in c.slots} == {"EVENING"} for c in twice)
+    assert {tuple(s.weekday for s in c.slots) for c in twice} <= {(0, 2), (1, 3)}  # half a week apart
+    # sooner done: the same start finishes weeks earlier than on one evening a week
+    by_start = {(c.office_code, c.start_date): c.end_date for c in once}
+    paired = [(c.end_date, by_start[(c.office_code, c.start_date)]) for c in twice
+              if (c.office_code, c.start_date) in by_start]
+    assert paired and all(end + timedelta(weeks=8) < single_end for end, single_end in paired)
+    assert CATALOGUE.get("DIDP").cadences == (1,)  # a once-a-week programme stays once a week
+    didp = [make_demand(referral_id=f"D{i}", crn=f"Z{i}", programme_code="DIDP", availability=evenings)
+            for i in range(12)]
+    assert all(len(c.slots) == 1 for c in grid(didp, evenings_per_week=2))
+
+
+def test_the_service_s_evening_groups_meet_as_often_as_the_setting_says(tmp_path):
+    url = f"sqlite:///{tmp_path}/e.db"
+    assert bootstrap(EngineSettings(database_url=url), run_migrations=False).grid().evenings_per_week == 1
+    twice = bootstrap(EngineSettings(database_url=url, grid_evenings_per_week=2), run_migrations=False)
+    assert twice.grid().evenings_per_week == 2
+    with pytest.raises(ValidationError, match="grid_evenings_per_week"):
+        EngineSettings(database_url=url, grid_evenings_per_week=3)
+
+
+def test_a_variant_too_few_wait_for_opens_at_the_hard_minimum_only_when_the_grid_says_so():
+    bc_m = CATALOGUE.get("BC-M")
+    assert (bc_m.hard_min_size, bc_m.min_size) == (4, 6)
+    few = waiting(5)  # enough for the hard minimum, not for the usual one
+    assert grid(few) == []
+    rare = grid(few, rare_at_hard_minimum=True)
+    assert rare and {c.min_size for c in rare} == {4}
+    assert grid(waiting(3), rare_at_hard_minimum=True) == []  # below the hard minimum: still nothing
+    # a variant that makes the usual minimum somewhere keeps it everywhere it is offered
+    assert {c.min_size for c in grid(waiting(12), rare_at_hard_minimum=True)} == {6}
+    assert grid(waiting(12), rare_at_hard_minimum=True) == grid(waiting(12))
+
+
+def test_the_service_opens_rare_variants_at_the_hard_minimum_only_when_the_setting_says_so(tmp_path):
+    url = f"sqlite:///{tmp_path}/e.db"
+    assert not bootstrap(EngineSettings(database_url=url), run_migrations=False).grid().rare_at_hard_minimum
+    on = bootstrap(EngineSettings(database_url=url, grid_rare_at_hard_minimum=True), run_migrations=False)
+    assert on.grid().rare_at_hard_minimum
