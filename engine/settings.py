@@ -57,7 +57,7 @@ class EngineSettings(BaseSettings):
                                                   "across the horizon instead of all in the same weeks (off: "
                                                   "+5, +8 and -15 starts on three seeds at 6 s per plan, fewer "
                                                   "and many more changes at the default budget, BENCHMARKS.md)")
-    grid_evenings_per_week: int = Field(1, ge=1, le=2, description="evening candidate groups meet this often a "
+    grid_evenings_per_week: int = Field(2, ge=1, le=2, description="evening candidate groups meet this often a "
                                         "week where the programme allows it (2: people who can only come in "
                                         "the evening finish in half the weeks)")
     grid_rare_at_hard_minimum: bool = Field(False, description="a variant too few wait for to make the "

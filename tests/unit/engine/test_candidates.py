@@ -124,11 +124,11 @@ def test_the_service_s_grid_is_staffed_and_staggered_only_when_the_settings_say_
     assert (default.staffed, default.stagger) == (Grid().staffed, Grid().stagger) == (False, False)
 
 
-def test_evening_tracks_meet_twice_a_week_only_when_the_grid_says_so_and_the_programme_allows():
+def test_evening_tracks_meet_twice_a_week_unless_the_grid_says_once_and_where_the_programme_allows():
     evenings = frozenset((day, Period.EVENING) for day in range(5))
-    once = grid(waiting(12, availability=evenings))
+    once = grid(waiting(12, availability=evenings), evenings_per_week=1)
     assert once and all(len(c.slots) == 1 for c in once)
-    twice = grid(waiting(12, availability=evenings), evenings_per_week=2)
+    twice = grid(waiting(12, availability=evenings))  # by default
     assert twice and all(len(c.slots) == 2 and {s.period for s in c.slots} == {"EVENING"} for c in twice)
     assert {tuple(s.weekday for s in c.slots) for c in twice} <= {(0, 2), (1, 3)}  # half a week apart
     # sooner done: the same start finishes weeks earlier than on one evening a week
@@ -144,9 +144,9 @@ def test_evening_tracks_meet_twice_a_week_only_when_the_grid_says_so_and_the_pro
 
 def test_the_service_s_evening_groups_meet_as_often_as_the_setting_says(tmp_path):
     url = f"sqlite:///{tmp_path}/e.db"
-    assert bootstrap(EngineSettings(database_url=url), run_migrations=False).grid().evenings_per_week == 1
-    twice = bootstrap(EngineSettings(database_url=url, grid_evenings_per_week=2), run_migrations=False)
-    assert twice.grid().evenings_per_week == 2
+    assert bootstrap(EngineSettings(database_url=url), run_migrations=False).grid().evenings_per_week == 2
+    once = bootstrap(EngineSettings(database_url=url, grid_evenings_per_week=1), run_migrations=False)
+    assert once.grid().evenings_per_week == 1
     with pytest.raises(ValidationError, match="grid_evenings_per_week"):
         EngineSettings(database_url=url, grid_evenings_per_week=3)
 

@@ -116,7 +116,10 @@ def test_a_forecast_group_opens_only_where_it_saves_more_misses_than_its_cost(st
     with h.db.uow() as uow:
         uow.save_offices("RS", [Office("RS-P01-O1", "RS-P01", rooms=1)])
         uow.commit()
+    # evening groups once a week, so that a 9-month order must start within this plan: on twice-weekly groups
+    # every candidate ends early enough for an order of 8 or 9 months to wait for a later plan (deferred, not a
+    # miss), and for one of 7 months or less no group the forecast fills ends in time
     costly = Planner(h.db.uow, CpSatAllocator(), h.rules, s.Params(time_limit_s=5, workers=1, forecast_open_cost=1),
-                     Grid(lookahead_weeks=4))
+                     Grid(lookahead_weeks=4, evenings_per_week=1))
     outcome = costly.plan("RS", date(2025, 2, 3))
     assert (outcome.opened, outcome.made) == (opened, 4 * opened)
