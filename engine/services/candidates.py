@@ -48,8 +48,10 @@ class Grid:
     # week (BENCHMARKS.md, issue 14, session 10).
     evenings_per_week: int = 2
     # A variant too few wait for to make the programme's usual minimum at any track (a women's or LDC group, say)
-    # is offered groups that open at the programme's hard minimum (CALIBRATION: 6, hard minimum 4).
-    rare_at_hard_minimum: bool = False
+    # is offered groups that open at the programme's hard minimum (CALIBRATION: 6, hard minimum 4). On: in the
+    # closed loop at 6 s per plan CP-SAT started +13, −1, +4, +3 and +1 people in time on five seeds, women +9 in
+    # all (BENCHMARKS.md, issue 14, session 10).
+    rare_at_hard_minimum: bool = True
     group_weekdays: tuple[int, ...] = (0, 1, 2, 3)
     lead_days: int = 14                           # nothing starts inside the freeze window
     # Look-ahead for rare variants (0: off): a track too few wait for is still offered once when the people
@@ -133,11 +135,13 @@ def lookahead_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Seq
         allowed = int(programme.min_size * grid.lookahead_share)
         if rate <= 0 or allowed <= 0:
             continue
+        offered = {(v, patterns[0]) for v, _, patterns in _tracks(grid, programme, waiting, venues)[1]}
         for v, venue in enumerate(venues):
             for period in ("DAYTIME", "EVENING"):
                 patterns = _patterns(programme, period, grid)
                 compatible = _compatible(waiting, venue, patterns[0])
-                if compatible >= programme.min_size or compatible < programme.min_size - allowed:
+                if (v, patterns[0]) in offered or compatible >= programme.min_size \
+                        or compatible < programme.min_size - allowed:
                     continue  # offered by the grid already, or too few now for the forecast to make up
                 if not _staffed(grid, staff, programme, venue, patterns[0]):
                     continue

@@ -30,7 +30,8 @@ def grid(demands, offices=(HUB, SATELLITE, DESK), horizon_weeks=12, staff=None, 
 
 
 def test_fewer_people_waiting_than_a_minimum_group_get_no_candidates():
-    assert grid(waiting(CATALOGUE.get("BC-M").min_size - 1)) == []
+    assert grid(waiting(CATALOGUE.get("BC-M").hard_min_size - 1)) == []
+    assert grid(waiting(CATALOGUE.get("BC-M").min_size - 1), rare_at_hard_minimum=False) == []
 
 
 def test_candidates_are_offered_only_at_venues_with_group_rooms():
@@ -151,12 +152,12 @@ def test_the_service_s_evening_groups_meet_as_often_as_the_setting_says(tmp_path
         EngineSettings(database_url=url, grid_evenings_per_week=3)
 
 
-def test_a_variant_too_few_wait_for_opens_at_the_hard_minimum_only_when_the_grid_says_so():
+def test_a_variant_too_few_wait_for_opens_at_the_hard_minimum_unless_the_grid_says_not():
     bc_m = CATALOGUE.get("BC-M")
     assert (bc_m.hard_min_size, bc_m.min_size) == (4, 6)
     few = waiting(5)  # enough for the hard minimum, not for the usual one
-    assert grid(few) == []
-    rare = grid(few, rare_at_hard_minimum=True)
+    assert grid(few, rare_at_hard_minimum=False) == []
+    rare = grid(few)  # by default
     assert rare and {c.min_size for c in rare} == {4}
     assert grid(waiting(3), rare_at_hard_minimum=True) == []  # below the hard minimum: still nothing
     # a variant that makes the usual minimum somewhere keeps it everywhere it is offered
@@ -164,8 +165,8 @@ def test_a_variant_too_few_wait_for_opens_at_the_hard_minimum_only_when_the_grid
     assert grid(waiting(12), rare_at_hard_minimum=True) == grid(waiting(12))
 
 
-def test_the_service_opens_rare_variants_at_the_hard_minimum_only_when_the_setting_says_so(tmp_path):
+def test_the_service_opens_rare_variants_at_the_hard_minimum_unless_the_setting_says_not(tmp_path):
     url = f"sqlite:///{tmp_path}/e.db"
-    assert not bootstrap(EngineSettings(database_url=url), run_migrations=False).grid().rare_at_hard_minimum
-    on = bootstrap(EngineSettings(database_url=url, grid_rare_at_hard_minimum=True), run_migrations=False)
-    assert on.grid().rare_at_hard_minimum
+    assert bootstrap(EngineSettings(database_url=url), run_migrations=False).grid().rare_at_hard_minimum
+    off = bootstrap(EngineSettings(database_url=url, grid_rare_at_hard_minimum=False), run_migrations=False)
+    assert not off.grid().rare_at_hard_minimum

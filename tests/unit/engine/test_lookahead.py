@@ -21,6 +21,9 @@ CATALOGUE = load_catalogue()
 HUB = Office("HUB", "P1", rooms=1)
 WOMEN = ("BC-M", "MODERATE", "GENERAL_OFFENCE", False, "FEMALE")
 AS_OF = date(2025, 2, 3)  # a Monday
+# Groups open at the programme's usual minimum only: four women are then a variant the grid offers nothing, the
+# look-ahead's subject (by default the grid offers them groups at the hard minimum of four).
+USUAL = {"rare_at_hard_minimum": False}
 
 
 def women(n: int):
@@ -28,7 +31,7 @@ def women(n: int):
 
 
 def ahead(demands, arrivals, staff=None, **settings):
-    grid = Grid(**({"lookahead_weeks": 26} | settings))
+    grid = Grid(**({"lookahead_weeks": 26} | USUAL | settings))
     return lookahead_cohorts("RS", AS_OF, 52, demands, (HUB,), CATALOGUE, no_holidays, grid, arrivals, staff)
 
 
@@ -39,7 +42,8 @@ def test_a_forecast_makes_up_what_the_waiting_list_lacks_at_the_first_start_it_c
     assert all(n == 2 for _, n in offered)  # the plan must place the other four now
     cohort = min(offered, key=lambda x: x[0].start_date)[0]
     assert AS_OF + timedelta(weeks=4) <= cohort.start_date - timedelta(days=14) < AS_OF + timedelta(weeks=6)
-    assert grid_cohorts("RS", AS_OF, 52, women(4), (HUB,), CATALOGUE, no_holidays, Grid()) == []  # the grid alone: none
+    alone = grid_cohorts("RS", AS_OF, 52, women(4), (HUB,), CATALOGUE, no_holidays, Grid(**USUAL))
+    assert alone == []  # the grid alone: none
 
 
 def test_a_staffed_grid_offers_a_look_ahead_group_only_where_trained_facilitators_could_run_it():
@@ -64,7 +68,7 @@ def test_the_forecast_never_makes_up_more_than_its_share_of_the_minimum():
 
 
 def test_a_track_the_grid_offers_already_gets_no_look_ahead_group():
-    assert grid_cohorts("RS", AS_OF, 52, women(6), (HUB,), CATALOGUE, no_holidays, Grid())
+    assert grid_cohorts("RS", AS_OF, 52, women(6), (HUB,), CATALOGUE, no_holidays, Grid(**USUAL))
     assert ahead(women(6), {WOMEN: 13}) == []
 
 
@@ -88,7 +92,7 @@ def planner(h: Harness, grid: Grid) -> Planner:
 
 
 def test_the_plan_opens_the_rare_group_the_forecast_fills_and_reserves_its_facilitators(h):
-    outcome = planner(h, Grid(lookahead_weeks=4)).plan("RS", date(2025, 2, 3))
+    outcome = planner(h, Grid(lookahead_weeks=4, **USUAL)).plan("RS", date(2025, 2, 3))
     assert outcome.opened == 1 and outcome.made == 4
     cohort_id = outcome.plan.opened[0].cohort_id
     with h.db.uow() as uow:
@@ -97,14 +101,14 @@ def test_the_plan_opens_the_rare_group_the_forecast_fills_and_reserves_its_facil
     assert stored.min_size == 6 and set(stored.facilitator_ids) == {"F1", "F2"}  # its minimum stays the programme's
 
 
-@pytest.mark.parametrize("grid, as_of", [(Grid(), date(2025, 2, 3)),                       # look-ahead off
-                                         (Grid(lookahead_weeks=4), date(2025, 3, 3))])     # no referral lately
+@pytest.mark.parametrize("grid, as_of", [(Grid(**USUAL), date(2025, 2, 3)),                    # look-ahead off
+                                         (Grid(lookahead_weeks=4, **USUAL), date(2025, 3, 3))])  # no referral lately
 def test_without_a_forecast_the_rare_group_does_not_open(h, grid, as_of):
     outcome = planner(h, grid).plan("RS", as_of)
     assert outcome.opened == 0 and outcome.made == 0
     assert {u.reason for u in outcome.plan.unallocated} <= {s.UnallocatedReason.NO_COMPATIBLE_COHORT,
                                                              s.UnallocatedReason.TOO_FEW_WAITING}
-    assert replace(grid, lookahead_weeks=0) == Grid()
+    assert replace(grid, lookahead_weeks=0) == Grid(**USUAL)
 
 
 @pytest.mark.parametrize("months, opened", [(24, 0),   # nobody must start soon: opening saves no miss, so it costs
@@ -120,6 +124,13 @@ def test_a_forecast_group_opens_only_where_it_saves_more_misses_than_its_cost(st
     # every candidate ends early enough for an order of 8 or 9 months to wait for a later plan (deferred, not a
     # miss), and for one of 7 months or less no group the forecast fills ends in time
     costly = Planner(h.db.uow, CpSatAllocator(), h.rules, s.Params(time_limit_s=5, workers=1, forecast_open_cost=1),
-                     Grid(lookahead_weeks=4, evenings_per_week=1))
+                     Grid(lookahead_weeks=4, evenings_per_week=1, **USUAL))
     outcome = costly.plan("RS", date(2025, 2, 3))
     assert (outcome.opened, outcome.made) == (opened, 4 * opened)
+
+
+def test_a_track_the_grid_offers_at_the_hard_minimum_is_not_offered_again_on_the_forecast():
+    offered = grid_cohorts("RS", AS_OF, 52, women(4), (HUB,), CATALOGUE, no_holidays, Grid())
+    assert offered and {c.min_size for c in offered} == {4}  # by default four women make a group at the hard minimum
+    assert ahead(women(4), {WOMEN: 13}, rare_at_hard_minimum=True) == []
+    assert ahead(women(4), {WOMEN: 13})  # at the usual minimum the forecast makes up what they lack
