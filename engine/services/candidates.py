@@ -102,9 +102,8 @@ def _tracks(grid: Grid, programme: Programme, waiting: list[s.Demand],
     waiting people can attend to make the programme's minimum; with ``grid.rare_at_hard_minimum``, a variant too
     few wait for to make that minimum at any track gets the tracks that make the programme's hard minimum."""
     patterns = {period: _patterns(programme, period, grid) for period in ("DAYTIME", "EVENING")}
-    for minimum in (programme.min_size, programme.hard_min_size if grid.rare_at_hard_minimum else None):
-        if minimum is None:
-            break
+    minima = (programme.min_size, programme.hard_min_size) if grid.rare_at_hard_minimum else (programme.min_size,)
+    for minimum in minima:
         tracks = [(v, venue, patterns[period]) for v, venue in enumerate(venues) for period in patterns
                   if _enough(waiting, venue, patterns[period][0], minimum)]
         if tracks:
