@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from datetime import timedelta
 from pathlib import Path
 
@@ -151,11 +152,19 @@ def main() -> None:
     parser.add_argument("--ceiling-time-limit", type=float, default=60.0,
                         help="CP-SAT seconds for each ceiling (bench/ceiling.py); 0 skips it")
     parser.add_argument("--out", type=Path, default=Path("bench/.cache/closed_loop.json"))
+    parser.add_argument("--keep", type=Path, default=None, help="keep each run's event file and database in this "
+                                                                  "directory (to look into its misses afterwards)")
     args = parser.parse_args()
     console = Console(width=200)
     console.print(machine())
     rows = []
-    with tempfile.TemporaryDirectory(prefix="closed-loop-") as tmp, Progress(console=console) as progress:
+    if args.keep is not None:
+        if args.keep.exists() and any(args.keep.iterdir()):
+            parser.error(f"--keep {args.keep}: not empty; give a new or empty directory (a database there would be "
+                         "replayed into twice)")
+        args.keep.mkdir(parents=True, exist_ok=True)
+    work = tempfile.TemporaryDirectory(prefix="closed-loop-") if args.keep is None else nullcontext(str(args.keep))
+    with work as tmp, Progress(console=console) as progress:
         for seed in (int(s) for s in args.seeds.split(",")):
             for allocator in args.allocators.split(","):
                 thresholds = args.move_thresholds.split(",") if allocator == "cpsat" else ["8"]  # unused by them
