@@ -112,12 +112,9 @@ class Reading:
         return visible_region(self.principal, code, [*self.state.regions, *more])
 
 
-_READERS = frozenset(READERS)
-
-
 async def reading(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Reading:
     """The :class:`Reading` of a caller holding a reader's role (401, 403 otherwise)."""
-    return Reading(request, holding(await verified(request, credentials), _READERS), request.app.state.reader)
+    return Reading(request, holding(await verified(request, credentials), READERS), request.app.state.reader)
 
 
 def _distinct(values: Iterable[Any]) -> list[str]:

@@ -59,7 +59,7 @@ class EngineSettings(BaseSettings):
                                                   "and many more changes at the default budget, BENCHMARKS.md)")
     grid_evenings_per_week: int = Field(2, ge=1, le=2, description="evening candidate groups meet this often a "
                                         "week where the programme allows it (2: people who can only come in "
-                                        "the evening finish in half the weeks)")
+                                        "the evening finish in about half the weeks)")
     grid_rare_at_hard_minimum: bool = Field(True, description="a variant too few wait for to make the "
                                             "programme's minimum at any track is offered groups that open at its "
                                             "hard minimum (a women's or LDC group, say)")

@@ -139,8 +139,7 @@ def lookahead_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Seq
             for period in ("DAYTIME", "EVENING"):
                 patterns = _patterns(programme, period, grid)
                 compatible = _compatible(waiting, venue, patterns[0])
-                if (v, patterns[0]) in offered or compatible >= programme.min_size \
-                        or compatible < programme.min_size - allowed:
+                if (v, patterns[0]) in offered or compatible < programme.min_size - allowed:
                     continue  # offered by the grid already, or too few now for the forecast to make up
                 if not _staffed(grid, staff, programme, venue, patterns[0]):
                     continue
@@ -150,8 +149,8 @@ def lookahead_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Seq
                     weeks = (start - timedelta(days=grid.lead_days) - as_of).days / 7
                     expected = min(allowed, int(rate * compatible / len(waiting) * weeks))
                     if compatible + expected >= programme.min_size:
-                        out.append((_cohort(region, variant, venue, slots, start, programme, is_holiday),
-                                    expected))
+                        out.append((_cohort(region, variant, venue, slots, start, programme, is_holiday,
+                                            programme.min_size), expected))
                         break
     return out
 
@@ -206,14 +205,14 @@ def _patterns(programme: Programme, period: str, grid: Grid) -> list[tuple[Weekl
 
 
 def _cohort(region: str, variant: Variant, venue: Office, slots: tuple[WeeklySlot, ...], start: date,
-            programme: Programme, is_holiday: Callable[[date], bool], minimum: int | None = None) -> Cohort:
+            programme: Programme, is_holiday: Callable[[date], bool], minimum: int) -> Cohort:
     code, pathway, offence, ldc, sex = variant
     end, weeks, group_start = _calendar(programme, slots, start, is_holiday)
     track = "D" if slots[0].period == "DAYTIME" else "E"
     cohort_id = (f"{region}-G-{code}-{pathway[0]}{offence[0]}{'L' if ldc else ''}{sex[0]}-"
                  f"{venue.office_code}-{track}{''.join(str(x.weekday) for x in slots)}-{start:%Y%m%d}")
     return Cohort(cohort_id, region, code, venue.office_code, venue.pdu_code, slots, start, end, weeks,
-                  pathway, sex, offence, ldc, minimum or programme.min_size, programme.max_size, origin="PLAN",
+                  pathway, sex, offence, ldc, minimum, programme.max_size, origin="PLAN",
                   group_start=group_start)
 
 
