@@ -42,7 +42,8 @@ ALLOCATORS = ("fifo", "current-practice", "cpsat")
 
 
 # The plan's equity and forecast settings (COHORTPLAN_*, off by default), recorded with each run.
-PLAN_SETTINGS = ("equity_trailing_weight", "equity_trailing_points", "forecast_open_cost", "forecast_move_cost")
+PLAN_SETTINGS = ("equity_weight", "equity_dimensions", "equity_trailing_weight", "equity_trailing_points",
+                 "equity_trailing_now", "forecast_open_cost", "forecast_move_cost")
 
 
 def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, progress: Progress,
@@ -91,6 +92,7 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
             "lookahead_weeks": planner.grid.lookahead_weeks, "grid_stagger": planner.grid.stagger,
             "grid_evenings_per_week": planner.grid.evenings_per_week,
             "grid_rare_at_hard_minimum": planner.grid.rare_at_hard_minimum,
+            "grid_rare_every_step": planner.grid.rare_every_step,
             "grid_staffed": planner.grid.staffed, **cells, **_ceiling_columns(bounds)}
 
 

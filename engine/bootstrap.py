@@ -82,6 +82,7 @@ class Engine:
                     lookahead_weeks=self.settings.lookahead_weeks,
                     evenings_per_week=self.settings.grid_evenings_per_week,
                     rare_at_hard_minimum=self.settings.grid_rare_at_hard_minimum,
+                    rare_every_step=self.settings.grid_rare_every_step,
                     group_weekdays=load_group_weekdays(self.settings.region_profile))
 
     def queries(self):

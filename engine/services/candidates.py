@@ -52,6 +52,11 @@ class Grid:
     # closed loop at 6 s per plan CP-SAT started +13, −1, +4, +3 and +1 people in time on five seeds, women +9 in
     # all (BENCHMARKS.md, issue 14, session 10).
     rare_at_hard_minimum: bool = True
+    # A rare variant (one whose waiting list would widen the step past step_weeks) keeps the step and is offered
+    # its best track per period (staffable at the venue first, then the most of its people) instead: widening
+    # the step left a 52-week horizon one start week, the first, when evening staff are usually busy, so women
+    # who can only come in the evening waited for a year with no group offered (BENCHMARKS.md, issue 14, session 11).
+    rare_every_step: bool = True
     group_weekdays: tuple[int, ...] = (0, 1, 2, 3)
     lead_days: int = 14                           # nothing starts inside the freeze window
     # Look-ahead for rare variants (0: off): a track too few wait for is still offered once when the people
@@ -82,6 +87,8 @@ def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence
         programme = catalogue.get(variant[0])
         minimum, tracks = _tracks(grid, programme, waiting, venues)
         step = _step(grid, len(waiting), minimum, len(tracks), horizon_weeks)
+        if grid.rare_every_step and step > grid.step_weeks:
+            tracks, step = _best_per_period(tracks, waiting, staff, programme), grid.step_weeks
         # the budget is the waiting list's; tracks nobody could staff are dropped from it, not re-spent
         tracks = [t for t in tracks if _staffed(grid, staff, programme, t[1], t[2][0])]
         stagger = grid.stagger and step > grid.step_weeks  # a rare variant: its few starts spread over time
@@ -171,6 +178,21 @@ def _staffed(grid: Grid, staff: Sequence[s.Facilitator] | None, programme: Progr
     if not grid.staffed or staff is None:
         return True
     return sum(can_run(f, programme.code, venue.office_code, slots) for f in staff) >= programme.facilitators_per_group
+
+
+def _best_per_period(tracks: list[tuple[int, Office, list[tuple[WeeklySlot, ...]]]], waiting: list[s.Demand],
+                     staff: Sequence[s.Facilitator] | None, programme: Programme):
+    """A rare variant's track per period (daytime, evening): the one whose venue has enough facilitators trained
+    for the programme who can attend it, then the one most of its waiting people can attend, then venue order."""
+    def rank(track):
+        v, venue, patterns = track
+        staffed = staff is None or sum(can_run(f, programme.code, venue.office_code, patterns[0])
+                                       for f in staff) >= programme.facilitators_per_group
+        return (not staffed, -_compatible(waiting, venue, patterns[0]), v)
+    best: dict[str, tuple] = {}
+    for track in sorted(tracks, key=rank):
+        best.setdefault(track[2][0][0].period, track)
+    return sorted(best.values(), key=lambda t: t[0])
 
 
 def _step(grid: Grid, waiting: int, minimum: int, tracks: int, horizon_weeks: int) -> int:

@@ -25,6 +25,9 @@ def waiting(n: int, **overrides):
 
 
 def grid(demands, offices=(HUB, SATELLITE, DESK), horizon_weeks=12, staff=None, **settings):
+    """The grid's candidates; the tests below that predate ``rare_every_step`` read the step widened for a
+    small waiting list, so it is off unless a test turns it on."""
+    settings = {"rare_every_step": False, **settings}
     return grid_cohorts("RS", AS_OF, horizon_weeks, demands, offices, CATALOGUE, no_holidays, Grid(**settings),
                         staff)
 
@@ -170,3 +173,39 @@ def test_the_service_opens_rare_variants_at_the_hard_minimum_unless_the_setting_
     assert bootstrap(EngineSettings(database_url=url), run_migrations=False).grid().rare_at_hard_minimum
     off = bootstrap(EngineSettings(database_url=url, grid_rare_at_hard_minimum=False), run_migrations=False)
     assert not off.grid().rare_at_hard_minimum
+
+
+def test_a_rare_variant_is_offered_its_best_track_per_period_at_every_step_across_the_horizon():
+    """Widening the step left a rare variant one start week on a 52-week horizon, the first; with
+    rare_every_step it keeps the grid's step and gives up venues instead: one track per period."""
+    people = waiting(12)  # two groups' worth: the step would widen past 4 weeks
+    widened = grid(people, horizon_weeks=52)
+    every = grid(people, horizon_weeks=52, rare_every_step=True)
+    assert len({_monday(c.start_date) for c in widened}) == 1
+    assert len({_monday(c.start_date) for c in every}) == 13  # a start every 4 weeks for 52 weeks
+    for period in ("DAYTIME", "EVENING"):
+        tracks = {c.office_code for c in every if c.slots[0].period == period}
+        assert len(tracks) == 1 and len([c for c in every if c.slots[0].period == period]) == 13
+    assert len({c.cohort_id for c in every}) == len(every)
+
+
+def test_a_rare_variant_s_track_is_where_staff_could_run_it_then_where_most_of_its_people_can_come():
+    near_sat = waiting(8) + [make_demand(referral_id=f"S{i}", crn=f"Y{i}", programme_code="BC-M",
+                                         excluded_offices=frozenset({"HUB"})) for i in range(4)]
+    assert {c.office_code for c in grid(near_sat, rare_every_step=True)} == {"SAT"}  # 12 can come, against 8
+    assert {c.office_code for c in grid(near_sat, staff=staff("HUB"), rare_every_step=True)} == {"HUB"}
+
+
+def test_a_variant_many_wait_for_is_not_changed_by_rare_every_step():
+    people = waiting(60)
+    assert grid(people, rare_every_step=True) == grid(people)
+
+
+def test_the_service_offers_rare_variants_every_step_unless_the_setting_says_not(tmp_path):
+    url = f"sqlite:///{tmp_path}/e.db"
+    assert Grid().rare_every_step
+    assert bootstrap(EngineSettings(database_url=url), run_migrations=False).grid().rare_every_step
+    off = bootstrap(EngineSettings(database_url=url, grid_rare_every_step=False), run_migrations=False)
+    assert not off.grid().rare_every_step
+    with pytest.raises(ValidationError):
+        EngineSettings(database_url=url, grid_rare_every_step="sometimes")
