@@ -87,14 +87,12 @@ def test_the_service_plans_with_the_settings_and_without_them_as_before(tmp_path
     """What the worker, the replay, the API's jobs and the closed-loop bench plan with: the engine's ``params()``."""
     url = f"sqlite:///{tmp_path}/e.db"
     on = bootstrap(EngineSettings(database_url=url, equity_trailing_weight=2, equity_trailing_points=7.5,
-                                  equity_trailing_now=True, forecast_open_cost=1, forecast_move_cost=3),
-                    run_migrations=False).params()
-    assert (on.equity_trailing_weight, on.equity_trailing_points, on.equity_trailing_now, on.forecast_open_cost,
-            on.forecast_move_cost) == (2, 7.5, True, 1, 3)
+                                  forecast_open_cost=1, forecast_move_cost=3), run_migrations=False).params()
+    assert (on.equity_trailing_weight, on.equity_trailing_points, on.forecast_open_cost,
+            on.forecast_move_cost) == (2, 7.5, 1, 3)
     off = bootstrap(EngineSettings(database_url=url), run_migrations=False).params()
     assert (off.equity_trailing_weight, off.forecast_open_cost, off.forecast_move_cost) == (0, 0, 0)
     defaults = s.Params()
-    assert (off.equity_trailing_weight, off.equity_trailing_points, off.equity_trailing_now, off.forecast_open_cost,
+    assert (off.equity_trailing_weight, off.equity_trailing_points, off.forecast_open_cost,
             off.forecast_move_cost) == (defaults.equity_trailing_weight, defaults.equity_trailing_points,
-                                        defaults.equity_trailing_now, defaults.forecast_open_cost,
-                                        defaults.forecast_move_cost)  # off by default
+                                        defaults.forecast_open_cost, defaults.forecast_move_cost)  # off by default

@@ -78,15 +78,3 @@ def test_with_one_place_left_the_plan_places_the_person_of_the_trailing_group(we
     outcome = solve_model(tiny_problem(pair, [make_cohort(cohort_id="O1", max_size=1)]),
                           only(constraints=["one_cohort", "max_size"], objectives=["deadline_misses"]))
     assert outcome.placed == {(weighted, "O1")}
-
-
-def test_with_trailing_now_a_deferrable_person_of_a_trailing_group_counts_in_this_plan():
-    """C could wait past the plan's last cohort; as a person of a trailing group (equity weight 2) under
-    equity_trailing_now, C's miss costs now (3 for HIGH + 2), and placing C takes it away."""
-    weighted = [replace(d, equity_weight=2) if d.referral_id == "C" else d for d in DEMANDS]
-    assert Build(tiny_problem(weighted, [COHORT])).deferrable(weighted[2])
-    assert not Build(tiny_problem(weighted, [COHORT], equity_trailing_now=True)).deferrable(weighted[2])
-    assert Build(tiny_problem(DEMANDS, [COHORT], equity_trailing_now=True)).deferrable(DEMANDS[2])  # not trailing
-    problem = tiny_problem(weighted, [COHORT], equity_trailing_now=True)
-    assert term_value(problem, "deadline_misses", [("A", "O1")], pair=["programme"]) == 1 + 2 + (3 + 2)
-    assert term_value(problem, "deadline_misses", [("A", "O1"), ("C", "O1")], pair=["programme"]) == 1 + 2
