@@ -72,7 +72,6 @@ class Engine:
                                   equity_dimensions=tuple(x.equity_dimensions),
                                   equity_trailing_weight=x.equity_trailing_weight,
                                   equity_trailing_points=x.equity_trailing_points,
-                                  equity_trailing_now=x.equity_trailing_now,
                                   forecast_open_cost=x.forecast_open_cost,
                                   forecast_move_cost=x.forecast_move_cost), **overrides})
 

@@ -44,8 +44,6 @@ class EngineSettings(BaseSettings):
     equity_trailing_points: float = Field(5.0, ge=0, le=100, description="how far a group's realised in-time "
                                                                           "share may trail the region's before it "
                                                                           "is weighted")
-    equity_trailing_now: bool = Field(False, description="a waiting person of a trailing group counts in the plan's "
-                                      "deadline misses now, not only when no later cohort could take them")
     forecast_open_cost: int = Field(0, ge=0, le=100, description="tier-1 cost (weighted misses) of opening a group "
                                                                  "offered on the look-ahead's forecast (0: none)")
     forecast_move_cost: int = Field(0, ge=0, le=100, description="tier-1 cost (weighted misses) of each person moved "

@@ -90,10 +90,7 @@ class Build:
         return {key: (cs, [c.start_date for c in cs]) for key, cs in grouped.items()}
 
     def deferrable(self, demand: Demand) -> bool:
-        """Could still finish in time on a cohort starting after every cohort in this plan's grid (never, for a
-        person of a trailing group when params.equity_trailing_now)."""
-        if self.params.equity_trailing_now and demand.equity_weight > 0:
-            return False
+        """Could still finish in time on a cohort starting after every cohort in this plan's grid."""
         return deferrable(demand, self.group_last_end, self.params)
 
     def held_places(self, starting_by: date | None = None) -> dict[str, list[str]]:

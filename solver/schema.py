@@ -194,9 +194,6 @@ class Params:
     # the region's by more than equity_trailing_points gets equity_trailing_weight on Demand.equity_weight.
     equity_trailing_weight: int = 0
     equity_trailing_points: float = 5.0
-    # A person of a trailing group (Demand.equity_weight > 0) counts in this plan's deadline misses even when a
-    # cohort after the plan's last could still take them: a rare variant's later group exists only if gathered.
-    equity_trailing_now: bool = False
     # Tier-1 costs (solver/objectives/forecast.py) of opening a cohort offered on a forecast
     # (CohortOption.forecast_joiners > 0) and of each person moved off a place they hold into one (0: none).
     forecast_open_cost: int = 0
