@@ -52,10 +52,10 @@ class Grid:
     # closed loop at 6 s per plan CP-SAT started +13, −1, +4, +3 and +1 people in time on five seeds, women +9 in
     # all (BENCHMARKS.md, issue 14, session 10).
     rare_at_hard_minimum: bool = True
-    # A rare variant (one whose waiting list would widen the step past step_weeks) keeps the step and is offered
-    # its best track per period (staffable at the venue first, then the most of its people) instead: widening
-    # the step left a 52-week horizon one start week, the first, when evening staff are usually busy, so women
-    # who can only come in the evening waited for a year with no group offered (BENCHMARKS.md, issue 14, session 11).
+    # A rare variant (one whose waiting list widens the step past step_weeks) is also offered its best track per
+    # period (staffable at the venue first, then the most of its people) at every step across the horizon: the
+    # widened step left a 52-week horizon one start week, the first, when evening staff are usually busy, so women
+    # who can only come in the evening waited a year with no group offered (BENCHMARKS.md, issue 14, session 11).
     rare_every_step: bool = True
     group_weekdays: tuple[int, ...] = (0, 1, 2, 3)
     lead_days: int = 14                           # nothing starts inside the freeze window
@@ -82,15 +82,15 @@ def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence
     run."""
     venues = sorted((o for o in offices if o.rooms > 0), key=lambda o: o.office_code)
     first = _monday(as_of + timedelta(days=grid.lead_days + 7))
-    out = []
+    out: dict[str, Cohort] = {}
     for variant, waiting in sorted(_variants(demands).items()):
         programme = catalogue.get(variant[0])
         minimum, tracks = _tracks(grid, programme, waiting, venues)
         step = _step(grid, len(waiting), minimum, len(tracks), horizon_weeks)
-        if grid.rare_every_step and step > grid.step_weeks:
-            tracks, step = _best_per_period(tracks, waiting, staff, programme), grid.step_weeks
         # the budget is the waiting list's; tracks nobody could staff are dropped from it, not re-spent
         tracks = [t for t in tracks if _staffed(grid, staff, programme, t[1], t[2][0])]
+        rare = grid.rare_every_step and step > grid.step_weeks
+        later = _best_per_period(tracks, waiting, staff, programme) if rare else []
         stagger = grid.stagger and step > grid.step_weeks  # a rare variant: its few starts spread over time
         for n, week in enumerate(range(0, horizon_weeks, step)):
             for i, (v, venue, patterns) in enumerate(tracks):
@@ -99,8 +99,16 @@ def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence
                     continue
                 slots = patterns[(n + v) % len(patterns)]
                 start = first + timedelta(weeks=week + offset, days=slots[0].weekday)
-                out.append(_cohort(region, variant, venue, slots, start, programme, is_holiday, minimum))
-    return out
+                cohort = _cohort(region, variant, venue, slots, start, programme, is_holiday, minimum)
+                out.setdefault(cohort.cohort_id, cohort)
+        # a rare variant's best track per period also starts at every later step (its first week has them all)
+        for n, week in enumerate(range(grid.step_weeks, horizon_weeks, grid.step_weeks) if later else ()):
+            for v, venue, patterns in later:
+                slots = patterns[(n + 1 + v) % len(patterns)]
+                start = first + timedelta(weeks=week, days=slots[0].weekday)
+                cohort = _cohort(region, variant, venue, slots, start, programme, is_holiday, minimum)
+                out.setdefault(cohort.cohort_id, cohort)
+    return list(out.values())
 
 
 def _tracks(grid: Grid, programme: Programme, waiting: list[s.Demand],
