@@ -63,9 +63,10 @@ class EngineSettings(BaseSettings):
     grid_rare_at_hard_minimum: bool = Field(True, description="a variant too few wait for to make the "
                                             "programme's minimum at any track is offered groups that open at its "
                                             "hard minimum (a women's or LDC group, say)")
-    grid_rare_every_step: bool = Field(True, description="a variant too few wait for to fill the grid's usual "
-                                       "starts is offered its best track per period at every step across the "
-                                       "horizon, not every track in the first week only")
+    grid_rare_every_step: bool = Field(False, description="a variant too few wait for to fill the grid's usual "
+                                       "starts is also offered its best track per period at every later step "
+                                       "across the horizon, not only every track in the first week (off: "
+                                       "+12 and -25 starts on two seeds, BENCHMARKS.md)")
     batch_size: int = Field(2000, ge=1, le=100_000)
     park_timeout_hours: int = Field(168, ge=1, le=87_600,
                                     description="hours of event time (the ingest's clock) a parked event waits for "

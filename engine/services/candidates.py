@@ -53,10 +53,12 @@ class Grid:
     # all (BENCHMARKS.md, issue 14, session 10).
     rare_at_hard_minimum: bool = True
     # A rare variant (one whose waiting list widens the step past step_weeks) is also offered its best track per
-    # period (staffable at the venue first, then the most of its people) at every step across the horizon: the
-    # widened step left a 52-week horizon one start week, the first, when evening staff are usually busy, so women
-    # who can only come in the evening waited a year with no group offered (BENCHMARKS.md, issue 14, session 11).
-    rare_every_step: bool = True
+    # period (staffable at the venue first, then the most of its people) at every later step across the horizon:
+    # the widened step leaves a 52-week horizon one start week, the first, when evening staff are usually busy,
+    # so women who can only come in the evening waited a year with no group offered. Off: in the closed loop at
+    # 6 s per plan CP-SAT started +12 on seed 8 and 25 fewer on seed 7, with more women and LDC people started on
+    # both and about half as many changes again (BENCHMARKS.md, issue 14, session 11).
+    rare_every_step: bool = False
     group_weekdays: tuple[int, ...] = (0, 1, 2, 3)
     lead_days: int = 14                           # nothing starts inside the freeze window
     # Look-ahead for rare variants (0: off): a track too few wait for is still offered once when the people

@@ -25,9 +25,6 @@ def waiting(n: int, **overrides):
 
 
 def grid(demands, offices=(HUB, SATELLITE, DESK), horizon_weeks=12, staff=None, **settings):
-    """The grid's candidates; the tests below that predate ``rare_every_step`` read the step widened for a
-    small waiting list, so it is off unless a test turns it on."""
-    settings = {"rare_every_step": False, **settings}
     return grid_cohorts("RS", AS_OF, horizon_weeks, demands, offices, CATALOGUE, no_holidays, Grid(**settings),
                         staff)
 
@@ -208,11 +205,11 @@ def test_a_variant_many_wait_for_is_not_changed_by_rare_every_step():
     assert grid(people, rare_every_step=True) == grid(people)
 
 
-def test_the_service_offers_rare_variants_every_step_unless_the_setting_says_not(tmp_path):
+def test_the_service_offers_rare_variants_every_step_only_when_the_setting_says_so(tmp_path):
     url = f"sqlite:///{tmp_path}/e.db"
-    assert Grid().rare_every_step
-    assert bootstrap(EngineSettings(database_url=url), run_migrations=False).grid().rare_every_step
-    off = bootstrap(EngineSettings(database_url=url, grid_rare_every_step=False), run_migrations=False)
-    assert not off.grid().rare_every_step
+    assert not Grid().rare_every_step
+    assert not bootstrap(EngineSettings(database_url=url), run_migrations=False).grid().rare_every_step
+    on = bootstrap(EngineSettings(database_url=url, grid_rare_every_step=True), run_migrations=False)
+    assert on.grid().rare_every_step
     with pytest.raises(ValidationError):
         EngineSettings(database_url=url, grid_rare_every_step="sometimes")

@@ -212,10 +212,7 @@ def test_a_what_if_leaves_the_live_state_and_the_outbox_untouched(engine):
 
 
 def test_opening_a_venue_and_an_evening_track_add_grid_candidates_there(engine):
-    # 14 people wait: a rare variant, which rare_every_step offers only its best (staffed) venue per period;
-    # the scenario is read on the grid that offers every venue, where an opened one must appear
-    base = read_base(engine.database.uow, "RS", AS_OF_LIVE, engine.rules, engine.params(),
-                     replace(engine.grid(), rare_every_step=False))
+    base = read_base(engine.database.uow, "RS", AS_OF_LIVE, engine.rules, engine.params(), engine.grid())
     assert base.grid_ids and {c.office_code for c in base.problem.cohorts} == {"RS-P01-O1"}
     opened, notes = apply_scenario(base, Scenario(open_venues={"RS-P02-O1": 1}))
     assert "RS-P02-O1" in {c.office_code for c in opened.cohorts}
@@ -232,7 +229,7 @@ def test_opening_a_venue_and_an_evening_track_add_grid_candidates_there(engine):
 
 def test_on_a_staffed_grid_an_opened_venue_gets_candidates_once_staff_work_there(engine):
     base = read_base(engine.database.uow, "RS", AS_OF_LIVE, engine.rules, engine.params(),
-                     replace(engine.grid(), staffed=True, rare_every_step=False))  # every venue, as above
+                     replace(engine.grid(), staffed=True))
     unstaffed, _ = apply_scenario(base, Scenario(open_venues={"RS-P02-O1": 1}))
     assert "RS-P02-O1" not in {c.office_code for c in unstaffed.cohorts}  # nobody trained works there
     staffed, _ = apply_scenario(base, Scenario(open_venues={"RS-P02-O1": 1}, add_facilitators={"RS-P02": 2}))
