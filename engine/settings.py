@@ -66,7 +66,7 @@ class EngineSettings(BaseSettings):
     grid_rare_every_step: bool = Field(False, description="a variant too few wait for to fill the grid's usual "
                                        "starts is also offered its best track per period at every later step "
                                        "across the horizon, not only every track in the first week (off: "
-                                       "-25, +12, +5, +17 starts on four seeds, BENCHMARKS.md)")
+                                       "-25, +12, +5, +17, -2 starts on five seeds, BENCHMARKS.md)")
     batch_size: int = Field(2000, ge=1, le=100_000)
     park_timeout_hours: int = Field(168, ge=1, le=87_600,
                                     description="hours of event time (the ingest's clock) a parked event waits for "

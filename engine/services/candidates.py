@@ -56,9 +56,9 @@ class Grid:
     # period (staffable at the venue first, then the most of its people) at every later step across the horizon:
     # the widened step leaves a 52-week horizon one start week, the first, when evening staff are usually busy,
     # so women who can only come in the evening waited a year with no group offered. Off: in the closed loop at
-    # 6 s per plan CP-SAT started -25, +12, +5 and +17 people in time on seeds 7-10, women and LDC at or above
-    # current practice on all four, with twice the changes and a first plan that fell back on seeds 7 and 9
-    # (BENCHMARKS.md, issue 14, session 11).
+    # 6 s per plan CP-SAT started -25, +12, +5, +17 and -2 people in time on seeds 7-11, women at or above
+    # current practice on all five and on west seed 7, with up to twice the changes and a first plan that fell
+    # back on seeds 7, 9 and 11 (BENCHMARKS.md, issue 14, session 11).
     rare_every_step: bool = False
     group_weekdays: tuple[int, ...] = (0, 1, 2, 3)
     lead_days: int = 14                           # nothing starts inside the freeze window
