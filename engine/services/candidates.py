@@ -78,6 +78,9 @@ class Grid:
     staffed: bool = False
 
 
+Track = tuple[int, Office, list[tuple[WeeklySlot, ...]]]  # (venue index, venue, its slot patterns for one period)
+
+
 def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence[s.Demand],
                  offices: Iterable[Office], catalogue: Catalogue, is_holiday: Callable[[date], bool],
                  grid: Grid, staff: Sequence[s.Facilitator] | None = None) -> list[Cohort]:
@@ -92,30 +95,30 @@ def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence
         step = _step(grid, len(waiting), minimum, len(tracks), horizon_weeks)
         # the budget is the waiting list's; tracks nobody could staff are dropped from it, not re-spent
         tracks = [t for t in tracks if _staffed(grid, staff, programme, t[1], t[2][0])]
-        rare = grid.rare_every_step and step > grid.step_weeks
-        later = _best_per_period(tracks, waiting, staff, programme) if rare else []
-        stagger = grid.stagger and step > grid.step_weeks  # a rare variant: its few starts spread over time
+        widened = step > grid.step_weeks  # a rare variant: fewer starts than the grid's step would give
+        stagger = grid.stagger and widened  # its few starts spread over time
+
+        def offer(venue: Office, slots: tuple[WeeklySlot, ...], week: int) -> None:
+            start = first + timedelta(weeks=week, days=slots[0].weekday)
+            cohort = _cohort(region, variant, venue, slots, start, programme, is_holiday, minimum)
+            out.setdefault(cohort.cohort_id, cohort)
+
         for n, week in enumerate(range(0, horizon_weeks, step)):
             for i, (v, venue, patterns) in enumerate(tracks):
                 offset = i * step // len(tracks) if stagger else 0
-                if week + offset >= horizon_weeks:
-                    continue
-                slots = patterns[(n + v) % len(patterns)]
-                start = first + timedelta(weeks=week + offset, days=slots[0].weekday)
-                cohort = _cohort(region, variant, venue, slots, start, programme, is_holiday, minimum)
-                out.setdefault(cohort.cohort_id, cohort)
-        # a rare variant's best track per period also starts at every later step (its first week has them all)
+                if week + offset < horizon_weeks:
+                    offer(venue, patterns[(n + v) % len(patterns)], week + offset)
+        # with rare_every_step, a rare variant's best track per period also starts at every later step (its first
+        # week has them all)
+        later = _best_per_period(tracks, waiting, staff, programme) if grid.rare_every_step and widened else []
         for n, week in enumerate(range(grid.step_weeks, horizon_weeks, grid.step_weeks) if later else ()):
             for v, venue, patterns in later:
-                slots = patterns[(n + 1 + v) % len(patterns)]
-                start = first + timedelta(weeks=week, days=slots[0].weekday)
-                cohort = _cohort(region, variant, venue, slots, start, programme, is_holiday, minimum)
-                out.setdefault(cohort.cohort_id, cohort)
+                offer(venue, patterns[(n + 1 + v) % len(patterns)], week)
     return list(out.values())
 
 
 def _tracks(grid: Grid, programme: Programme, waiting: list[s.Demand],
-            venues: list[Office]) -> tuple[int, list[tuple[int, Office, list[tuple[WeeklySlot, ...]]]]]:
+            venues: list[Office]) -> tuple[int, list[Track]]:
     """(the minimum its groups open with, the tracks) of a variant: every venue × daytime/evening enough of its
     waiting people can attend to make the programme's minimum; with ``grid.rare_at_hard_minimum``, a variant too
     few wait for to make that minimum at any track gets the tracks that make the programme's hard minimum."""
@@ -186,21 +189,25 @@ def _staffed(grid: Grid, staff: Sequence[s.Facilitator] | None, programme: Progr
              slots: tuple[WeeklySlot, ...]) -> bool:
     """Enough facilitators trained for the programme work at the venue and can attend the track's slots to
     run a group (absences and hours are the plan's to weigh); every track when the grid is not ``staffed``."""
-    if not grid.staffed or staff is None:
+    return not grid.staffed or _can_staff(staff, programme, venue, slots)
+
+
+def _can_staff(staff: Sequence[s.Facilitator] | None, programme: Programme, venue: Office,
+               slots: tuple[WeeklySlot, ...]) -> bool:
+    """Enough of ``staff`` (None: not known, so yes) could run a group of the programme at the venue on the slots."""
+    if staff is None:
         return True
     return sum(can_run(f, programme.code, venue.office_code, slots) for f in staff) >= programme.facilitators_per_group
 
 
-def _best_per_period(tracks: list[tuple[int, Office, list[tuple[WeeklySlot, ...]]]], waiting: list[s.Demand],
-                     staff: Sequence[s.Facilitator] | None, programme: Programme):
+def _best_per_period(tracks: list[Track], waiting: list[s.Demand], staff: Sequence[s.Facilitator] | None,
+                     programme: Programme) -> list[Track]:
     """A rare variant's track per period (daytime, evening): the one whose venue has enough facilitators trained
     for the programme who can attend it, then the one most of its waiting people can attend, then venue order."""
-    def rank(track):
+    def rank(track: Track) -> tuple[bool, int, int]:
         v, venue, patterns = track
-        staffed = staff is None or sum(can_run(f, programme.code, venue.office_code, patterns[0])
-                                       for f in staff) >= programme.facilitators_per_group
-        return (not staffed, -_compatible(waiting, venue, patterns[0]), v)
-    best: dict[str, tuple] = {}
+        return (not _can_staff(staff, programme, venue, patterns[0]), -_compatible(waiting, venue, patterns[0]), v)
+    best: dict[str, Track] = {}
     for track in sorted(tracks, key=rank):
         best.setdefault(track[2][0][0].period, track)
     return sorted(best.values(), key=lambda t: t[0])
