@@ -46,7 +46,7 @@ PLAN_SETTINGS = ("equity_weight", "equity_dimensions", "equity_trailing_weight",
                  "forecast_open_cost", "forecast_move_cost")
 
 
-def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, progress: Progress,
+def run(seed: int, weeks: int, allocator: str, time_limit: float | None, work: Path, progress: Progress,
         move_threshold: int = 8, ceiling_s: float = 0.0, scale: float = 1.0, profile: str = "default") -> dict:
     params = GeneratorParams.for_profile(profile, weeks=weeks, seed=seed, scale=scale)
     events = work / f"events-{profile}-{seed}-{scale:g}.jsonl"
@@ -87,7 +87,8 @@ def run(seed: int, weeks: int, allocator: str, time_limit: float, work: Path, pr
             "flow_stood": sum("flow warm start stands" in p.plan.note for p in summary.plans),
             # plans whose solve hit the wall cap (WALL_CAP × the limit): not reproducible, a sign of load
             "wall_capped": sum("wall-time cap reached" in p.plan.note for p in summary.plans),
-            "seconds": round(seconds, 1),
+            "seconds": round(seconds, 1), "time_limit": time_limit,  # None: sized to each plan's model
+            "solve_seconds": round(sum(p.plan.solve_seconds or 0 for p in summary.plans), 1),
             "plan_settings": {name: getattr(planner.params, name) for name in PLAN_SETTINGS},
             "lookahead_weeks": planner.grid.lookahead_weeks, "grid_stagger": planner.grid.stagger,
             "grid_evenings_per_week": planner.grid.evenings_per_week,
@@ -141,11 +142,30 @@ def _ceiling_columns(bounds: dict) -> dict:
     return out
 
 
+def time_limit(text: str) -> float | None:
+    """``--time-limit``: seconds (> 0), or ``sized`` (None: the engine sizes each plan's budget)."""
+    if text == "sized":
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give seconds (such as 6) or 'sized'") from None
+    if not 0 < seconds <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r}: seconds must be in (0, 3600]")
+    return seconds
+
+
+def budget_text(seconds: float | None) -> str:
+    return "sized budget" if seconds is None else f"{seconds:g} s"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="7,8,9")
     parser.add_argument("--weeks", type=int, default=104)
-    parser.add_argument("--time-limit", type=float, default=1.0, help="CP-SAT seconds per weekly plan")
+    parser.add_argument("--time-limit", type=time_limit, default=1.0,
+                        help="CP-SAT seconds per weekly plan, or 'sized': the production default, sized to each "
+                             "plan's model (solver.model.sized_time_limit)")
     parser.add_argument("--allocators", default=",".join(ALLOCATORS))
     parser.add_argument("--move-thresholds", default="8", help="CP-SAT move thresholds (weeks) to sweep")
     parser.add_argument("--profile", default="default", help="region profile (engine/domain/data) and its "
@@ -179,7 +199,8 @@ def main() -> None:
                                    indent=2, default=str))
     columns = list(dict.fromkeys(k for row in rows for k in row))
     main_columns = [c for c in columns if not c.startswith(("missed: ", "sex ", "ldc ", "caseload ", "group "))]
-    for title, keys in ((f"closed loop, {args.weeks} weeks, CP-SAT {args.time_limit:g} s per plan", main_columns),
+    budget = budget_text(args.time_limit)
+    for title, keys in ((f"closed loop, {args.weeks} weeks, CP-SAT {budget} per plan", main_columns),
                         ("misses by cause, the caseload's ceiling, and by group (ended/started, and started by the ceiling's witness)",
                          ["seed", "allocator"] + [c for c in columns if c not in main_columns])):
         if len(keys) > 2 or keys is main_columns:
