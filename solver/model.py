@@ -147,9 +147,36 @@ class CpSatAllocator:
 
 
 def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True) -> Plan:
+    if warm_start and problem.params.focus is None and any(c.extra for c in problem.cohorts):
+        return _core_first(problem, rules)
+    return _solve(problem, build(problem, rules), rules, warm_start, time.perf_counter())
+
+
+def _core_first(problem: Problem, rules: Rules | None) -> Plan:
+    """A plan with candidates beyond the grid's budget (``CohortOption.extra``): first the plan without them,
+    then the whole model from it, hinted and bounded on deadline misses by it, so more candidates never make a
+    worse plan. The time is the whole model's: sized, the core gets what its own size is worth and the rest the
+    remainder; a fixed limit is split in proportion to the two models' sizes."""
     began = time.perf_counter()
-    b = build(problem, rules)
-    baseline = CurrentPracticeAllocator().allocate(problem) if warm_start else None
+    core_problem = replace(problem, cohorts=tuple(c for c in problem.cohorts if not c.extra))
+    full_b, core_b = build(problem, rules), build(core_problem, rules)
+    full_size, core_size = model_size(full_b), model_size(core_b)
+    if problem.params.time_limit_s is None:
+        total, core_limit = sized_time_limit(full_size), sized_time_limit(core_size)
+    else:
+        total = problem.params.time_limit_s
+        core_limit = total * core_size / max(full_size, 1)
+    core = _solve(core_problem, core_b, rules, True, began, core_limit)
+    rest = max(total - core_limit, min(SIZED_MIN_S, total))
+    return _solve(problem, full_b, rules, True, began, rest, core)
+
+
+def _solve(problem: Problem, b: Build, rules: Rules | None, warm_start: bool, began: float,
+           time_limit_s: float | None = None, start_plan: Plan | None = None) -> Plan:
+    """Solve the built model ``b`` of ``problem`` in ``time_limit_s`` (None: the problem's own limit, or sized to
+    the model). The warm start is ``start_plan`` when given (a plan of a smaller model of the same problem, which
+    is returned if nothing better is found), else the current-practice plan (returned as a fallback)."""
+    baseline = start_plan or (CurrentPracticeAllocator().allocate(problem) if warm_start else None)
     by_tier = tiers(b)
     size = model_size(b)
     large = size >= LNS_FIRST_MIN_VARIABLES
@@ -161,7 +188,8 @@ def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True)
     lns_first = start is not None and large
     if lns_first:  # tier 1 is unchanged, so the warm start's tier-1 bound holds
         by_tier = tiers(b, stability_first=True)
-    run = _Run(b, began, sized_time_limit(size) if sized else problem.params.time_limit_s, lns_first=lns_first)
+    limit = time_limit_s or (sized_time_limit(size) if sized else problem.params.time_limit_s)
+    run = _Run(b, began, limit, lns_first=lns_first)
     if flowed:  # a checked plan from here on, though CP-SAT reports it only once presolve is done
         run.trace.append((round(flowed_at, 4), "T1/flow", float(start[1])))
     if problem.params.objective_mode == "weighted":
@@ -173,18 +201,29 @@ def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True)
     if run.values is None:
         why = ("the model is infeasible (contradictory input: see the rule tests)" if run.infeasible
                else "no CP-SAT solution within the time limit")
-        return _fallback(baseline, problem, began, why)
+        return _fallback(baseline, problem, began, why, start_plan is not None)
     plan = run.plan(by_tier)
     if sized:  # the budget it was given, for the plan record and the report
-        plan = replace(plan, objective={**plan.objective, "time_limit_s": run.budget.time_limit_s})
+        spent = run.budget.time_limit_s + (start_plan.objective.get("time_limit_s", 0.0) if start_plan else 0.0)
+        plan = replace(plan, objective={**plan.objective, "time_limit_s": spent})
     if start is not None and run.tier_values.get(1, 0) > start.get(1, 0):
         if problem.params.focus is not None:  # the cells held fixed cost deadlines: re-plan everything
             return solve(replace(problem, params=replace(problem.params, focus=None)), rules, warm_start)
-        return _fallback(baseline, problem, began, "CP-SAT plan worse on deadline misses than current practice")
+        return _fallback(baseline, problem, began, "CP-SAT plan worse on deadline misses than current practice",
+                         start_plan is not None)
+    if start_plan is not None and start is not None and _ranks(run.tier_values) > _ranks(start):
+        return _fallback(baseline, problem, began, "the extra candidates' plan ranks below the plan without them",
+                         True)
     violations = check_plan(problem, plan)
     if violations:
-        return _fallback(baseline, problem, began, f"CP-SAT plan failed the checker: {violations[0].message}")
+        return _fallback(baseline, problem, began, f"CP-SAT plan failed the checker: {violations[0].message}",
+                         start_plan is not None)
     return plan
+
+
+def _ranks(values: Mapping[float, int]) -> tuple[int, ...]:
+    """Tier values in rank order, compared lexicographically."""
+    return tuple(v for _, v in sorted(values.items()))
 
 
 def _warm_start(b: Build, by_tier: dict[float, list[Term]], baseline: Plan | None) -> dict[float, int] | None:
@@ -224,9 +263,14 @@ def _tier_values(by_tier: dict[float, list[Term]], values: Mapping[int, int]) ->
     return {tier: sum(t.value(lambda v: values.get(v.index, 0)) for t in terms) for tier, terms in by_tier.items()}
 
 
-def _fallback(baseline: Plan | None, problem: Problem, began: float, why: str) -> Plan:
+def _fallback(baseline: Plan | None, problem: Problem, began: float, why: str, core: bool = False) -> Plan:
+    """The warm start instead of the search's plan: current practice (status FALLBACK), or, for a plan whose extra
+    candidates found nothing better (``core``), the plan without them, which stands as it was solved."""
     if baseline is None:
         raise RuntimeError(f"cpsat for region {problem.region_code}: {why}, and no warm start to fall back on")
+    if core:
+        note = "; ".join(n for n in (baseline.note, f"extra candidates: {why}") if n)
+        return replace(baseline, solve_seconds=time.perf_counter() - began, note=note)
     objective = {**plan_metrics(problem, baseline), "fallback": 1.0}
     return replace(baseline, allocator="cpsat", status="FALLBACK", objective=objective,
                    solve_seconds=time.perf_counter() - began, note=why)

@@ -125,6 +125,8 @@ class CohortOption:
     load_start: date | None = None           # first group session (default: start_date)
     overrides: tuple[Override, ...] = ()     # lock overrides on it
     forecast_joiners: int = 0                # > 0: offered on a forecast, this many of its minimum expected later
+    extra: bool = False                      # offered beyond the grid's budget: the plan without such candidates
+                                             # is found first, and one with them must rank above it (solver.model)
 
     @property
     def free_places(self) -> int:

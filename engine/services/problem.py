@@ -82,7 +82,12 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
     gridded = [c for c in grid_cohorts(region, as_of, params.horizon_weeks, demands, offices, rules.catalogue,
                                        rules.is_holiday, grid, facilitators)
                if c.cohort_id not in cohorts] if grid else []
-    options += [cohort_option(c, (), rules, as_of) for c in gridded]
+    # what rare_every_step offers beyond the grid's budget: the solver plans without it first (CohortOption.extra)
+    core = {c.cohort_id for c in grid_cohorts(region, as_of, params.horizon_weeks, demands, offices, rules.catalogue,
+                                             rules.is_holiday, replace(grid, rare_every_step=False), facilitators)
+            } if grid and grid.rare_every_step else None
+    options += [replace(cohort_option(c, (), rules, as_of), extra=core is not None and c.cohort_id not in core)
+                for c in gridded]
     if grid and grid.lookahead_weeks:
         ahead = [(c, n) for c, n in lookahead_cohorts(region, as_of, params.horizon_weeks, demands, offices,
                                                       rules.catalogue, rules.is_holiday, grid,

@@ -11,6 +11,7 @@ from engine.domain.model import CohortStatus, Office
 from engine.domain.programmes import load_catalogue
 from engine.services.candidates import Grid, grid_cohorts, lookahead_cohorts
 from engine.services.planning import Planner
+from engine.services.problem import build_problem
 from solver import schema as s
 from solver.model import CpSatAllocator
 from tests.support.events import facilitator, person_with_referral
@@ -134,3 +135,16 @@ def test_a_track_the_grid_offers_at_the_hard_minimum_is_not_offered_again_on_the
     assert offered and {c.min_size for c in offered} == {4}  # by default four women make a group at the hard minimum
     assert ahead(women(4), {WOMEN: 13}, rare_at_hard_minimum=True) == []
     assert ahead(women(4), {WOMEN: 13})  # at the usual minimum the forecast makes up what they lack
+
+
+def test_candidates_only_rare_every_step_offers_are_marked_extra_for_the_solver(h):
+    """The problem marks as extra exactly what the grid offers beyond its budget, so the solver can plan without
+    them first (solver.model._core_first)."""
+    params = s.Params(time_limit_s=5, workers=1)
+    with h.db.uow() as uow:
+        usual = build_problem(uow, "RS", AS_OF, h.rules, params, Grid()).problem
+        every = build_problem(uow, "RS", AS_OF, h.rules, params, Grid(rare_every_step=True)).problem
+    assert not any(c.extra for c in usual.cohorts)
+    extra = {c.cohort_id for c in every.cohorts if c.extra}
+    assert extra and extra == {c.cohort_id for c in every.cohorts} - {c.cohort_id for c in usual.cohorts}
+    assert {c.cohort_id for c in every.cohorts if not c.extra} == {c.cohort_id for c in usual.cohorts}

@@ -1,0 +1,74 @@
+"""Candidates beyond the grid's budget (``CohortOption.extra``): the plan without them is found first, and the
+plan with them starts from it and never ranks below it (solver.model._core_first)."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from hypothesis import given, settings, strategies as st
+
+from solver.check import check_plan
+from solver.model import build, solve, tiers
+from solver.schema import Problem
+from tests.unit.solver.factories import URGENT_DEADLINE, make_candidate, people, tiny_problem, two_facilitators
+from tests.unit.solver.test_cpsat_property import assert_sound, small_problems
+
+TOO_LATE = dict(start_date=date(2025, 6, 3), end_date=date(2025, 10, 1))  # ends after URGENT_DEADLINE
+
+
+def without_extras(problem: Problem) -> Problem:
+    return replace(problem, cohorts=tuple(c for c in problem.cohorts if not c.extra))
+
+
+def placed(plan) -> dict[str, str]:
+    return {a.referral_id: a.cohort_id for a in plan.assignments}
+
+
+def test_an_extra_candidate_is_opened_when_it_saves_deadlines_the_core_candidates_cannot():
+    urgent = people(3, deadline=URGENT_DEADLINE)
+    core = make_candidate(cohort_id="K9", min_size=3, **TOO_LATE)
+    extra = make_candidate(cohort_id="K1", min_size=3, extra=True)
+    problem = tiny_problem(urgent, [core, extra], two_facilitators())
+    assert placed(solve(without_extras(problem))) == {}  # the late group would end after their deadline
+    plan = solve(problem)
+    assert plan.status != "FALLBACK"
+    assert placed(plan) == {"R01": "K1", "R02": "K1", "R03": "K1"}
+    assert check_plan(problem, plan) == []
+    assert plan.objective["deadline_misses"] == 0
+
+
+def test_extra_candidates_that_add_nothing_leave_the_plan_without_them():
+    urgent = people(3, deadline=URGENT_DEADLINE)
+    core = make_candidate(cohort_id="K1", min_size=3)
+    extra = make_candidate(cohort_id="K9", min_size=3, extra=True, **TOO_LATE)
+    problem = tiny_problem(urgent, [core, extra], two_facilitators())
+    plan, alone = solve(problem), solve(without_extras(problem))
+    assert placed(plan) == placed(alone) == {"R01": "K1", "R02": "K1", "R03": "K1"}
+    assert plan.opened == alone.opened
+
+
+def test_a_fixed_limit_is_shared_between_the_two_solves_and_a_sized_one_is_recorded_whole():
+    problem = tiny_problem(people(3), [make_candidate(cohort_id="K1", min_size=3),
+                                       make_candidate(cohort_id="K2", min_size=3, extra=True, **TOO_LATE)],
+                           two_facilitators(), time_limit_s=None)
+    plan = solve(problem)
+    assert plan.objective["time_limit_s"] >= 2.0  # the two sized budgets (1 s at least each)
+
+
+@settings(max_examples=25)
+@given(problem=small_problems(), marks=st.lists(st.booleans(), min_size=4, max_size=4))
+def test_marking_candidates_extra_never_ranks_a_plan_below_the_plan_without_them(problem, marks):
+    cohorts = tuple(replace(c, extra=mark and c.state.value == "CANDIDATE")
+                    for c, mark in zip(problem.cohorts, marks + [False] * len(problem.cohorts)))
+    problem = replace(problem, cohorts=cohorts)
+    assert_sound(problem)  # planned by CP-SAT itself, checked, everyone accounted for, no worse than practice
+    plan, alone = solve(problem), solve(without_extras(problem))
+    assert tier_one(problem, plan) <= tier_one(problem, alone)
+
+
+def tier_one(problem: Problem, plan) -> int:
+    """The plan's deadline misses as the whole problem's model weighs them (tier 1 depends on the candidates
+    offered, so each plan is valued on the same model)."""
+    b = build(problem)
+    values = b.vars.values_of(placed(plan), {o.cohort_id: o.facilitator_ids for o in plan.opened})
+    return sum(t.value(lambda v: values.get(v.index, 0)) for t in tiers(b)[1])
