@@ -211,7 +211,8 @@ def _solve(problem: Problem, b: Build, rules: Rules | None, warm_start: bool, be
             return solve(replace(problem, params=replace(problem.params, focus=None)), rules, warm_start)
         return _fallback(baseline, problem, began, "CP-SAT plan worse on deadline misses than current practice",
                          start_plan is not None)
-    if start_plan is not None and start is not None and _ranks(run.tier_values) > _ranks(start):
+    if start_plan is not None and start is not None and _ranks(run.tier_values) > _ranks(
+            _tier_values(by_tier, _values_of(b, start_plan))):  # by_tier: the tiers the search ranked by
         return _fallback(baseline, problem, began, "the extra candidates' plan ranks below the plan without them",
                          True)
     violations = check_plan(problem, plan)
@@ -224,6 +225,11 @@ def _solve(problem: Problem, b: Build, rules: Rules | None, warm_start: bool, be
 def _ranks(values: Mapping[float, int]) -> tuple[int, ...]:
     """Tier values in rank order, compared lexicographically."""
     return tuple(v for _, v in sorted(values.items()))
+
+
+def _values_of(b: Build, plan: Plan) -> dict[int, int]:
+    return b.vars.values_of({a.referral_id: a.cohort_id for a in plan.assignments},
+                            {o.cohort_id: o.facilitator_ids for o in plan.opened})
 
 
 def _warm_start(b: Build, by_tier: dict[float, list[Term]], baseline: Plan | None) -> dict[float, int] | None:
