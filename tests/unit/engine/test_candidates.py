@@ -213,3 +213,13 @@ def test_the_service_offers_rare_variants_every_step_only_when_the_setting_says_
     assert on.grid().rare_every_step
     with pytest.raises(ValidationError):
         EngineSettings(database_url=url, grid_rare_every_step="sometimes")
+
+
+def test_the_price_of_opening_a_group_offered_beyond_the_budget_is_a_setting_passed_to_the_plan(tmp_path):
+    url = f"sqlite:///{tmp_path}/e.db"
+    assert bootstrap(EngineSettings(database_url=url), run_migrations=False).params().extra_open_cost == 0
+    on = bootstrap(EngineSettings(database_url=url, extra_open_cost=2), run_migrations=False)
+    assert on.params().extra_open_cost == 2
+    for bad in (-1, 101, "2.5", "two"):
+        with pytest.raises(ValidationError):
+            EngineSettings(database_url=url, extra_open_cost=bad)
