@@ -43,7 +43,7 @@ ALLOCATORS = ("fifo", "current-practice", "cpsat")
 
 # The plan's equity and forecast settings (COHORTPLAN_*, off by default), recorded with each run.
 PLAN_SETTINGS = ("equity_weight", "equity_dimensions", "equity_trailing_weight", "equity_trailing_points",
-                 "forecast_open_cost", "forecast_move_cost", "extra_open_cost")
+                 "forecast_open_cost", "forecast_move_cost", "extra_open_cost", "extra_move_cost")
 
 
 def run(seed: int, weeks: int, allocator: str, time_limit: float | None, work: Path, progress: Progress,

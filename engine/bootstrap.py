@@ -74,7 +74,8 @@ class Engine:
                                   equity_trailing_points=x.equity_trailing_points,
                                   forecast_open_cost=x.forecast_open_cost,
                                   forecast_move_cost=x.forecast_move_cost,
-                                  extra_open_cost=x.extra_open_cost), **overrides})
+                                  extra_open_cost=x.extra_open_cost,
+                                  extra_move_cost=x.extra_move_cost), **overrides})
 
     def grid(self) -> Grid:
         return Grid(step_weeks=self.settings.grid_step_weeks, lead_days=self.settings.freeze_days,

@@ -52,6 +52,9 @@ class EngineSettings(BaseSettings):
     extra_open_cost: int = Field(0, ge=0, le=100, description="tier-1 cost (weighted misses) of opening a group the "
                                                               "grid offers beyond its budget (grid_rare_every_step)"
                                                               " (0: none)")
+    extra_move_cost: int = Field(0, ge=0, le=100, description="tier-1 cost (weighted misses) of each person moved off "
+                                                              "a place they hold into a group the grid offers beyond "
+                                                              "its budget (0: none)")
     grid_step_weeks: int = Field(4, ge=1, le=26, description="weeks between candidate starts per venue and track")
     grid_staffed: bool = Field(False, description="offer a candidate track only where two facilitators trained for "
                                                   "the programme work at the venue and can attend it (off: "

@@ -200,9 +200,10 @@ class Params:
     # (CohortOption.forecast_joiners > 0) and of each person moved off a place they hold into one (0: none).
     forecast_open_cost: int = 0
     forecast_move_cost: int = 0
-    # Tier-1 cost (solver/objectives/extra_groups.py) of opening a cohort offered beyond the grid's budget
-    # (CohortOption.extra) (0: none).
+    # Tier-1 costs (solver/objectives/extra_groups.py) of opening a cohort offered beyond the grid's budget
+    # (CohortOption.extra) and of each person moved off a place they hold into one (0: none).
     extra_open_cost: int = 0
+    extra_move_cost: int = 0
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ horizon, not only in the first week (``CohortOption.extra``). A plan sees only t
 such groups to shorten rare variants' waits and spent evening facilitators whom the next months' arrivals of
 common variants needed, and in the closed loop seed 7 started 19 fewer people in time (BENCHMARKS.md, issue 14,
 session 12). In tier 1, beside the deadline misses, each such opening costs ``extra_open_cost``, so it opens only
-where it saves more weighted misses now than it costs.
+where it saves more weighted misses now than it costs. Each person moved into one off a place they hold costs
+``extra_move_cost``: the later starts offered every few weeks let each plan move people to a group a few weeks
+sooner, and changes to published places rose up to threefold.
 """
 from __future__ import annotations
 
@@ -13,11 +15,19 @@ from solver.build import Build, Term
 
 
 def extra_groups(b: Build) -> Term:
-    """Soft: extra_open_cost × cohorts opened that were offered beyond the grid's budget (weighted misses)."""
+    """Soft: extra_open_cost × cohorts opened that were offered beyond the grid's budget + extra_move_cost × people
+    placed in one while holding a place elsewhere (weighted misses)."""
     term = Term("extra_groups", 1)
-    cost = b.params.extra_open_cost
-    if cost <= 0:
-        return term
-    for cid in sorted(cid for cid, c in b.cohorts.items() if c.extra and cid in b.vars.open):
-        term.add(cost, b.vars.open[cid])
+    open_cost, move_cost = b.params.extra_open_cost, b.params.extra_move_cost
+    extra = {cid for cid, c in b.cohorts.items() if c.extra}
+    if open_cost > 0:
+        for cid in sorted(extra & set(b.vars.open)):
+            term.add(open_cost, b.vars.open[cid])
+    if move_cost > 0:
+        for demand in b.problem.demands:
+            if demand.current_cohort_id is None or demand.current_cohort_id in extra:
+                continue
+            for cid in b.vars.cohorts_of.get(demand.referral_id, ()):
+                if cid in extra:
+                    term.add(move_cost, b.vars.x[(demand.referral_id, cid)])
     return term

@@ -218,8 +218,9 @@ def test_the_service_offers_rare_variants_every_step_only_when_the_setting_says_
 def test_the_price_of_opening_a_group_offered_beyond_the_budget_is_a_setting_passed_to_the_plan(tmp_path):
     url = f"sqlite:///{tmp_path}/e.db"
     assert bootstrap(EngineSettings(database_url=url), run_migrations=False).params().extra_open_cost == 0
-    on = bootstrap(EngineSettings(database_url=url, extra_open_cost=2), run_migrations=False)
-    assert on.params().extra_open_cost == 2
+    on = bootstrap(EngineSettings(database_url=url, extra_open_cost=2, extra_move_cost=3), run_migrations=False)
+    assert (on.params().extra_open_cost, on.params().extra_move_cost) == (2, 3)
     for bad in (-1, 101, "2.5", "two"):
-        with pytest.raises(ValidationError):
-            EngineSettings(database_url=url, extra_open_cost=bad)
+        for name in ("extra_open_cost", "extra_move_cost"):
+            with pytest.raises(ValidationError):
+                EngineSettings(database_url=url, **{name: bad})

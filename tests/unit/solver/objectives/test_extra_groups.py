@@ -32,3 +32,21 @@ def test_it_is_off_by_default_and_scores_in_tier_one():
     assert Params().extra_open_cost == 0
     assert term_value(tiny_problem(DEMANDS, [EXTRA, GRID, HELD]), "extra_groups", [("A", "K1")], ["K1"]) == 0
     assert OBJECTIVES["extra_groups"](Build(make_problem())).tier == 1
+
+
+MOVERS = [make_demand(referral_id="A", crn="XA", current_cohort_id="O1"),   # holds a published place
+          make_demand(referral_id="B", crn="XB"),                           # holds nothing
+          make_demand(referral_id="C", crn="XC", current_cohort_id="K1")]   # holds a place in the extra group
+
+
+@pytest.mark.parametrize("places, opened, cost", [
+    ([("A", "K1")], ["K1"], 3),                     # pulled off a place into an extra group
+    ([("B", "K1")], ["K1"], 0),                     # held nothing
+    ([("C", "K1")], ["K1"], 0),                     # keeps the place it holds
+    ([("A", "K2")], ["K2"], 0),                     # moved, but into the grid's own group
+    ([("A", "K1"), ("B", "K1"), ("C", "K1")], ["K1"], 3),
+])
+def test_moving_a_holder_into_a_group_offered_beyond_the_budget_costs(places, opened, cost):
+    problem = tiny_problem(MOVERS, [EXTRA, GRID, HELD], extra_move_cost=3)
+    assert term_value(problem, "extra_groups", places, opened) == cost
+    assert Params().extra_move_cost == 0
