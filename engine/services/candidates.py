@@ -56,9 +56,10 @@ class Grid:
     # period (staffable at the venue first, then the most of its people) at every later step across the horizon:
     # the widened step leaves a 52-week horizon one start week, the first, when evening staff are usually busy,
     # so women who can only come in the evening waited a year with no group offered. Off: in the closed loop at
-    # 6 s per plan CP-SAT started -25, +12, +5, +17 and -2 people in time on seeds 7-11, women at or above
-    # current practice on all five and on west seed 7, with up to twice the changes and a first plan that fell
-    # back on seeds 7, 9 and 11 (BENCHMARKS.md, issue 14, session 11).
+    # the sized budget, with the later starts planned second and priced (COHORTPLAN_EXTRA_OPEN_COST=2), CP-SAT
+    # started -14, +25, -5, +14 and +12 people in time on seeds 7-11, women and LDC people at or above current
+    # practice on all five, but with 1.3-3.2 times the changes to published places (BENCHMARKS.md, issue 14,
+    # sessions 11 and 12). The candidates it adds are marked extra (solver.model plans without them first).
     rare_every_step: bool = False
     group_weekdays: tuple[int, ...] = (0, 1, 2, 3)
     lead_days: int = 14                           # nothing starts inside the freeze window
