@@ -12,22 +12,11 @@ sooner, and changes to published places rose up to threefold.
 from __future__ import annotations
 
 from solver.build import Build, Term
+from solver.objectives.moves import priced_groups
 
 
 def extra_groups(b: Build) -> Term:
     """Soft: extra_open_cost × cohorts opened that were offered beyond the grid's budget + extra_move_cost × people
     placed in one while holding a place elsewhere (weighted misses)."""
-    term = Term("extra_groups", 1)
-    open_cost, move_cost = b.params.extra_open_cost, b.params.extra_move_cost
-    extra = {cid for cid, c in b.cohorts.items() if c.extra}
-    if open_cost > 0:
-        for cid in sorted(extra & set(b.vars.open)):
-            term.add(open_cost, b.vars.open[cid])
-    if move_cost > 0:
-        for demand in b.problem.demands:
-            if demand.current_cohort_id is None or demand.current_cohort_id in extra:
-                continue
-            for cid in b.vars.cohorts_of.get(demand.referral_id, ()):
-                if cid in extra:
-                    term.add(move_cost, b.vars.x[(demand.referral_id, cid)])
-    return term
+    return priced_groups(b, "extra_groups", {cid for cid, c in b.cohorts.items() if c.extra},
+                         b.params.extra_open_cost, b.params.extra_move_cost)

@@ -11,23 +11,11 @@ weighted misses than it costs, and fills first from the people who hold nothing.
 from __future__ import annotations
 
 from solver.build import Build, Term
+from solver.objectives.moves import priced_groups
 
 
 def forecast(b: Build) -> Term:
     """Soft: forecast_open_cost × forecast cohorts opened + forecast_move_cost × people placed in one while
     holding a place elsewhere (weighted misses)."""
-    term = Term("forecast", 1)
-    open_cost, move_cost = b.params.forecast_open_cost, b.params.forecast_move_cost
-    if open_cost <= 0 and move_cost <= 0:
-        return term
-    ahead = {cid for cid, c in b.cohorts.items() if c.forecast_joiners > 0}
-    for cid in sorted(ahead & set(b.vars.open)):
-        term.add(open_cost, b.vars.open[cid])
-    if move_cost > 0:
-        for demand in b.problem.demands:
-            if demand.current_cohort_id is None or demand.current_cohort_id in ahead:
-                continue
-            for cid in b.vars.cohorts_of.get(demand.referral_id, ()):
-                if cid in ahead:
-                    term.add(move_cost, b.vars.x[(demand.referral_id, cid)])
-    return term
+    return priced_groups(b, "forecast", {cid for cid, c in b.cohorts.items() if c.forecast_joiners > 0},
+                         b.params.forecast_open_cost, b.params.forecast_move_cost)
