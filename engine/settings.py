@@ -71,8 +71,9 @@ class EngineSettings(BaseSettings):
                                             "hard minimum (a women's or LDC group, say)")
     grid_rare_every_step: bool = Field(False, description="a variant too few wait for to fill the grid's usual "
                                        "starts is also offered its best track per period at every later step "
-                                       "across the horizon, not only every track in the first week (off: "
-                                       "-25, +12, +5, +17, -2 starts on five seeds, BENCHMARKS.md)")
+                                       "across the horizon, not only every track in the first week (off: more "
+                                       "women and LDC people start in time on five seeds, but seed 7 starts 14-25 "
+                                       "fewer people and changes to places rise up to 3.2 times; BENCHMARKS.md)")
     batch_size: int = Field(2000, ge=1, le=100_000)
     park_timeout_hours: int = Field(168, ge=1, le=87_600,
                                     description="hours of event time (the ingest's clock) a parked event waits for "

@@ -177,6 +177,15 @@ def _solve(problem: Problem, b: Build, rules: Rules | None, warm_start: bool, be
     the model). The warm start is ``start_plan`` when given (a plan of a smaller model of the same problem, which
     is returned if nothing better is found), else the current-practice plan (returned as a fallback)."""
     baseline = start_plan or (CurrentPracticeAllocator().allocate(problem) if warm_start else None)
+
+    def give_up(why: str) -> Plan:
+        """The warm start instead of the search's plan: the plan without the extra candidates stands as it was
+        solved (noted), or current practice is the fallback."""
+        if start_plan is not None:
+            note = "; ".join(n for n in (start_plan.note, f"extra candidates: {why}") if n)
+            return replace(start_plan, solve_seconds=time.perf_counter() - began, note=note)
+        return _fallback(baseline, problem, began, why)
+
     by_tier = tiers(b)
     size = model_size(b)
     large = size >= LNS_FIRST_MIN_VARIABLES
@@ -201,7 +210,7 @@ def _solve(problem: Problem, b: Build, rules: Rules | None, warm_start: bool, be
     if run.values is None:
         why = ("the model is infeasible (contradictory input: see the rule tests)" if run.infeasible
                else "no CP-SAT solution within the time limit")
-        return _fallback(baseline, problem, began, why, start_plan is not None)
+        return give_up(why)
     plan = run.plan(by_tier)
     if sized:  # the budget it was given, for the plan record and the report
         spent = run.budget.time_limit_s + (start_plan.objective.get("time_limit_s", 0.0) if start_plan else 0.0)
@@ -209,16 +218,13 @@ def _solve(problem: Problem, b: Build, rules: Rules | None, warm_start: bool, be
     if start is not None and run.tier_values.get(1, 0) > start.get(1, 0):
         if problem.params.focus is not None:  # the cells held fixed cost deadlines: re-plan everything
             return solve(replace(problem, params=replace(problem.params, focus=None)), rules, warm_start)
-        return _fallback(baseline, problem, began, "CP-SAT plan worse on deadline misses than current practice",
-                         start_plan is not None)
+        return give_up("CP-SAT plan worse on deadline misses than current practice")
     if start_plan is not None and start is not None and _ranks(run.tier_values) > _ranks(
             _tier_values(by_tier, _values_of(b, start_plan))):  # by_tier: the tiers the search ranked by
-        return _fallback(baseline, problem, began, "the extra candidates' plan ranks below the plan without them",
-                         True)
+        return give_up("the plan with them ranks below the plan without them")
     violations = check_plan(problem, plan)
     if violations:
-        return _fallback(baseline, problem, began, f"CP-SAT plan failed the checker: {violations[0].message}",
-                         start_plan is not None)
+        return give_up(f"CP-SAT plan failed the checker: {violations[0].message}")
     return plan
 
 
@@ -269,14 +275,9 @@ def _tier_values(by_tier: dict[float, list[Term]], values: Mapping[int, int]) ->
     return {tier: sum(t.value(lambda v: values.get(v.index, 0)) for t in terms) for tier, terms in by_tier.items()}
 
 
-def _fallback(baseline: Plan | None, problem: Problem, began: float, why: str, core: bool = False) -> Plan:
-    """The warm start instead of the search's plan: current practice (status FALLBACK), or, for a plan whose extra
-    candidates found nothing better (``core``), the plan without them, which stands as it was solved."""
+def _fallback(baseline: Plan | None, problem: Problem, began: float, why: str) -> Plan:
     if baseline is None:
         raise RuntimeError(f"cpsat for region {problem.region_code}: {why}, and no warm start to fall back on")
-    if core:
-        note = "; ".join(n for n in (baseline.note, f"extra candidates: {why}") if n)
-        return replace(baseline, solve_seconds=time.perf_counter() - began, note=note)
     objective = {**plan_metrics(problem, baseline), "fallback": 1.0}
     return replace(baseline, allocator="cpsat", status="FALLBACK", objective=objective,
                    solve_seconds=time.perf_counter() - began, note=why)

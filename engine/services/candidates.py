@@ -87,9 +87,18 @@ def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence
                  grid: Grid, staff: Sequence[s.Facilitator] | None = None) -> list[Cohort]:
     """The grid's candidates; with ``grid.staffed``, only on tracks ``staff`` (the region's facilitators) could
     run."""
+    return grid_offer(region, as_of, horizon_weeks, demands, offices, catalogue, is_holiday, grid, staff)[0]
+
+
+def grid_offer(region: str, as_of: date, horizon_weeks: int, demands: Sequence[s.Demand],
+               offices: Iterable[Office], catalogue: Catalogue, is_holiday: Callable[[date], bool],
+               grid: Grid, staff: Sequence[s.Facilitator] | None = None) -> tuple[list[Cohort], frozenset[str]]:
+    """(the grid's candidates, the ids of those only ``grid.rare_every_step`` offers: beyond the grid's budget,
+    which the solver plans without first)."""
     venues = sorted((o for o in offices if o.rooms > 0), key=lambda o: o.office_code)
     first = _monday(as_of + timedelta(days=grid.lead_days + 7))
     out: dict[str, Cohort] = {}
+    extra: set[str] = set()
     for variant, waiting in sorted(_variants(demands).items()):
         programme = catalogue.get(variant[0])
         minimum, tracks = _tracks(grid, programme, waiting, venues)
@@ -99,10 +108,13 @@ def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence
         widened = step > grid.step_weeks  # a rare variant: fewer starts than the grid's step would give
         stagger = grid.stagger and widened  # its few starts spread over time
 
-        def offer(venue: Office, slots: tuple[WeeklySlot, ...], week: int) -> None:
+        def offer(venue: Office, slots: tuple[WeeklySlot, ...], week: int, beyond: bool = False) -> None:
             start = first + timedelta(weeks=week, days=slots[0].weekday)
             cohort = _cohort(region, variant, venue, slots, start, programme, is_holiday, minimum)
-            out.setdefault(cohort.cohort_id, cohort)
+            if cohort.cohort_id not in out:
+                out[cohort.cohort_id] = cohort
+                if beyond:
+                    extra.add(cohort.cohort_id)
 
         for n, week in enumerate(range(0, horizon_weeks, step)):
             for i, (v, venue, patterns) in enumerate(tracks):
@@ -114,8 +126,8 @@ def grid_cohorts(region: str, as_of: date, horizon_weeks: int, demands: Sequence
         later = _best_per_period(tracks, waiting, staff, programme) if grid.rare_every_step and widened else []
         for n, week in enumerate(range(grid.step_weeks, horizon_weeks, grid.step_weeks) if later else ()):
             for v, venue, patterns in later:
-                offer(venue, patterns[(n + 1 + v) % len(patterns)], week)
-    return list(out.values())
+                offer(venue, patterns[(n + 1 + v) % len(patterns)], week, beyond=True)
+    return list(out.values()), frozenset(extra)
 
 
 def _tracks(grid: Grid, programme: Programme, waiting: list[s.Demand],

@@ -20,7 +20,7 @@ from engine.domain.model import Cohort, CohortStatus, Facilitator, Person, Refer
 from engine.domain.statuses import ReferralStatus as S
 from engine.domain.rules import EngineRules
 from engine.ports import UnitOfWork
-from engine.services.candidates import Grid, Variant, grid_cohorts, lookahead_cohorts, variant_of
+from engine.services.candidates import Grid, Variant, grid_offer, lookahead_cohorts, variant_of
 from engine.services.overrides import with_overrides
 from engine.reports.data import ReferralFact, referral_fact
 from engine.reports.equity import trailing_groups
@@ -79,15 +79,11 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
     offices = uow.offices(region)
     staff = uow.facilitators.where(region_code=region)
     facilitators = tuple(_facilitators(staff, as_of))
-    gridded = [c for c in grid_cohorts(region, as_of, params.horizon_weeks, demands, offices, rules.catalogue,
-                                       rules.is_holiday, grid, facilitators)
-               if c.cohort_id not in cohorts] if grid else []
+    offered, extra = grid_offer(region, as_of, params.horizon_weeks, demands, offices, rules.catalogue,
+                                rules.is_holiday, grid, facilitators) if grid else ([], frozenset())
+    gridded = [c for c in offered if c.cohort_id not in cohorts]
     # what rare_every_step offers beyond the grid's budget: the solver plans without it first (CohortOption.extra)
-    core = {c.cohort_id for c in grid_cohorts(region, as_of, params.horizon_weeks, demands, offices, rules.catalogue,
-                                             rules.is_holiday, replace(grid, rare_every_step=False), facilitators)
-            } if grid and grid.rare_every_step else None
-    options += [replace(cohort_option(c, (), rules, as_of), extra=core is not None and c.cohort_id not in core)
-                for c in gridded]
+    options += [replace(cohort_option(c, (), rules, as_of), extra=c.cohort_id in extra) for c in gridded]
     if grid and grid.lookahead_weeks:
         ahead = [(c, n) for c, n in lookahead_cohorts(region, as_of, params.horizon_weeks, demands, offices,
                                                       rules.catalogue, rules.is_holiday, grid,

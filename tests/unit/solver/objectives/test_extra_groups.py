@@ -30,6 +30,7 @@ def test_opening_a_group_offered_beyond_the_budget_costs(places, opened, cost):
 
 def test_it_is_off_by_default_and_scores_in_tier_one():
     assert Params().extra_open_cost == 0
+    assert Params().extra_move_cost == 0
     assert term_value(tiny_problem(DEMANDS, [EXTRA, GRID, HELD]), "extra_groups", [("A", "K1")], ["K1"]) == 0
     assert OBJECTIVES["extra_groups"](Build(make_problem())).tier == 1
 
@@ -49,4 +50,3 @@ MOVERS = [make_demand(referral_id="A", crn="XA", current_cohort_id="O1"),   # ho
 def test_moving_a_holder_into_a_group_offered_beyond_the_budget_costs(places, opened, cost):
     problem = tiny_problem(MOVERS, [EXTRA, GRID, HELD], extra_move_cost=3)
     assert term_value(problem, "extra_groups", places, opened) == cost
-    assert Params().extra_move_cost == 0
