@@ -67,6 +67,7 @@ class Engine:
                                   horizon_weeks=x.horizon_weeks, time_limit_s=x.solver_time_limit_s,
                                   workers=x.solver_workers, seed=x.solver_seed,
                                   move_threshold_weeks=x.move_threshold_weeks, max_moves=x.max_moves_per_person,
+                                  stability_first=x.stability_first,
                                   equity_weight=x.equity_weight,
                                   equity_gap_points=x.equity_gap_points,
                                   equity_dimensions=tuple(x.equity_dimensions),
