@@ -224,3 +224,12 @@ def test_the_price_of_opening_a_group_offered_beyond_the_budget_is_a_setting_pas
         for name in ("extra_open_cost", "extra_move_cost"):
             with pytest.raises(ValidationError):
                 EngineSettings(database_url=url, **{name: bad})
+
+
+def test_stability_first_is_a_strict_boolean_setting_passed_to_the_plan(tmp_path):
+    url = f"sqlite:///{tmp_path}/e.db"
+    assert not bootstrap(EngineSettings(database_url=url), run_migrations=False).params().stability_first
+    on = bootstrap(EngineSettings(database_url=url, stability_first=True), run_migrations=False)
+    assert on.params().stability_first
+    with pytest.raises(ValidationError):
+        EngineSettings(database_url=url, stability_first="sometimes")

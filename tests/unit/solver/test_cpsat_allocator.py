@@ -239,3 +239,28 @@ def test_an_lns_first_plan_ranks_plan_changes_right_after_deadline_misses(monkey
     assert allocate(problem).cohort_of("R1") == "O2"
     monkeypatch.setattr(model, "LNS_FIRST_MIN_VARIABLES", 0)
     assert allocate(problem).cohort_of("R1") == "O1"
+
+
+def _holder_of_a_late_place(deadline_weeks: int, **params):
+    """R1 holds a published place 30 weeks out; another published group starts in 2 weeks."""
+    from datetime import timedelta
+    from solver.schema import CohortState
+    from tests.unit.solver.factories import AS_OF
+    late = make_cohort(cohort_id="O1", state=CohortState.OPEN, start_date=AS_OF + timedelta(weeks=30),
+                       end_date=AS_OF + timedelta(weeks=46))
+    soon = make_cohort(cohort_id="O2", state=CohortState.OPEN, start_date=AS_OF + timedelta(weeks=2),
+                       end_date=AS_OF + timedelta(weeks=18))
+    holder = make_demand(referral_id="R1", current_cohort_id="O1", deadline=AS_OF + timedelta(weeks=deadline_weeks))
+    return tiny_problem([holder], [late, soon], **params)
+
+
+def test_stability_first_keeps_a_published_place_that_only_waits_would_move():
+    """COHORTPLAN_STABILITY_FIRST: every plan ranks changes above waits, so a 28-week shorter wait alone does not
+    move a published place (it does by default)."""
+    assert allocate(_holder_of_a_late_place(150)).cohort_of("R1") == "O2"
+    assert allocate(_holder_of_a_late_place(150, stability_first=True)).cohort_of("R1") == "O1"
+
+
+def test_stability_first_still_moves_a_place_to_save_the_deadline():
+    """A deadline ranks above stability: the late place would end after it, so R1 moves all the same."""
+    assert allocate(_holder_of_a_late_place(40, stability_first=True)).cohort_of("R1") == "O2"
