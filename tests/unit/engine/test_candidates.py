@@ -226,10 +226,12 @@ def test_the_price_of_opening_a_group_offered_beyond_the_budget_is_a_setting_pas
                 EngineSettings(database_url=url, **{name: bad})
 
 
-def test_stability_first_is_a_strict_boolean_setting_passed_to_the_plan(tmp_path):
+def test_stability_first_is_a_known_mode_passed_to_the_plan(tmp_path):
     url = f"sqlite:///{tmp_path}/e.db"
-    assert not bootstrap(EngineSettings(database_url=url), run_migrations=False).params().stability_first
-    on = bootstrap(EngineSettings(database_url=url, stability_first=True), run_migrations=False)
-    assert on.params().stability_first
-    with pytest.raises(ValidationError):
-        EngineSettings(database_url=url, stability_first="sometimes")
+    assert bootstrap(EngineSettings(database_url=url), run_migrations=False).params().stability_first == "off"
+    for mode in ("later", "all"):
+        on = bootstrap(EngineSettings(database_url=url, stability_first=mode), run_migrations=False)
+        assert on.params().stability_first == mode
+    for bad in ("sometimes", True, 1, "LATER"):
+        with pytest.raises(ValidationError):
+            EngineSettings(database_url=url, stability_first=bad)
