@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,10 +27,9 @@ class EngineSettings(BaseSettings):
     move_threshold_weeks: int = Field(8, ge=0, le=52, description="a published place moves only for a wait this much shorter")
     max_moves_per_person: int = Field(0, ge=0, le=52, description="moved this often by plans, a person keeps the "
                                                                   "running place they hold (0: no cap)")
-    stability_first: Literal["off", "later", "all"] = Field(
-        "off", description="rank changes to published places above waits, as incremental and large plans do: 'all' "
-                           "moves a place only to save a deadline; 'later' moves one to a later group, or takes it "
-                           "away, only to save a deadline, and still to an earlier group to shorten a wait")
+    stability_first: bool = Field(False, description="every plan ranks changes to published places right after "
+                                                     "deadline misses, above waits, as incremental and large plans "
+                                                     "do: a published place moves only to save a deadline")
     equity_weight: int = Field(0, ge=0, le=100, description="tier-1 cost of each person a group misses beyond "
                                                              "the plan's rate plus equity_gap_points (0: off)")
     equity_gap_points: float = Field(5.0, ge=0, le=100, description="how many points more often than the plan a "

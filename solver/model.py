@@ -122,14 +122,10 @@ def tiers(b: Build, stability_first: bool = False) -> dict[float, list[Term]]:
     """Terms by tier. An incremental re-plan (params.focus) ranks stability above waits: one new
     referral must not reshuffle other people's published places to shave a few weeks off waits; so does
     an LNS-first plan (``stability_first``, see LNS_FIRST_MIN_VARIABLES)."""
-    first = {"plan_changes"} if stability_first or b.params.focus is not None else set()
-    first |= {"all": {"plan_changes"}, "later": {"moved_later"}}.get(b.params.stability_first, set())
+    stability_first = stability_first or b.params.stability_first or b.params.focus is not None
     out: dict[float, list[Term]] = {}
     for term in b.terms:
-        if term.name == "moved_later" and b.params.stability_first != "later":
-            continue  # empty: alone in tier 3 ("all") it would be a stage that minimises nothing, and one that
-            # ended UNKNOWN stopped the tiers below it
-        tier = STABILITY_FIRST if term.name in first else term.tier
+        tier = STABILITY_FIRST if stability_first and term.name == "plan_changes" else term.tier
         out.setdefault(tier, []).append(term)
     return dict(sorted(out.items()))
 

@@ -176,9 +176,7 @@ class Params:
     wait_slope_step: int = 1         # extra cost per week waited past the target, and again past a year
     move_threshold_weeks: int = 8    # a published place moves only for a wait at least this much shorter
     max_moves: int = 0               # moved this often, a person keeps their running place (0: no cap)
-    # Rank changes to published places above waits (solver.model.tiers): "all" of them, only moves "later" (to a
-    # group starting no earlier, or taking a place away: solver/objectives/moved_later.py), or "off".
-    stability_first: str = "off"
+    stability_first: bool = False    # rank changes to published places above waits (solver.model.tiers)
     open_threshold: float = 1.0      # share of a cohort's min size that must wait before opening
     time_limit_s: float | None = 10.0  # reproducible: a deterministic budget worth about this many wall seconds on
                                        # a busy 2-core machine (less when idle), capped at 4× wall; else wall

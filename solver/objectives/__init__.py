@@ -7,7 +7,6 @@ from solver.objectives.equity import equity
 from solver.objectives.extra_groups import extra_groups
 from solver.objectives.facilitator_hours import facilitator_hours
 from solver.objectives.forecast import forecast
-from solver.objectives.moved_later import moved_later
 from solver.objectives.plan_changes import plan_changes
 from solver.objectives.travel import travel
 from solver.objectives.underfill import underfill
@@ -20,7 +19,6 @@ OBJECTIVES = {
     "extra_groups": extra_groups,
     "waits": waits,
     "plan_changes": plan_changes,
-    "moved_later": moved_later,
     "cohorts_opened": cohorts_opened,
     "facilitator_hours": facilitator_hours,
     "underfill": underfill,

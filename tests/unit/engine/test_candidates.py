@@ -226,12 +226,11 @@ def test_the_price_of_opening_a_group_offered_beyond_the_budget_is_a_setting_pas
                 EngineSettings(database_url=url, **{name: bad})
 
 
-def test_stability_first_is_a_known_mode_passed_to_the_plan(tmp_path):
+def test_stability_first_is_a_strict_boolean_setting_passed_to_the_plan(tmp_path):
     url = f"sqlite:///{tmp_path}/e.db"
-    assert bootstrap(EngineSettings(database_url=url), run_migrations=False).params().stability_first == "off"
-    for mode in ("later", "all"):
-        on = bootstrap(EngineSettings(database_url=url, stability_first=mode), run_migrations=False)
-        assert on.params().stability_first == mode
-    for bad in ("sometimes", True, 1, "LATER"):
+    assert bootstrap(EngineSettings(database_url=url), run_migrations=False).params().stability_first is False
+    on = bootstrap(EngineSettings(database_url=url, stability_first=True), run_migrations=False)
+    assert on.params().stability_first is True
+    for bad in ("sometimes", 2, "later"):
         with pytest.raises(ValidationError):
             EngineSettings(database_url=url, stability_first=bad)

@@ -258,9 +258,16 @@ def test_stability_first_keeps_a_published_place_that_only_waits_would_move():
     """COHORTPLAN_STABILITY_FIRST: every plan ranks changes above waits, so a 28-week shorter wait alone does not
     move a published place (it does by default)."""
     assert allocate(_holder_of_a_late_place(150)).cohort_of("R1") == "O2"
-    assert allocate(_holder_of_a_late_place(150, stability_first="all")).cohort_of("R1") == "O1"
+    assert allocate(_holder_of_a_late_place(150, stability_first=True)).cohort_of("R1") == "O1"
 
 
 def test_stability_first_still_moves_a_place_to_save_the_deadline():
     """A deadline ranks above stability: the late place would end after it, so R1 moves all the same."""
-    assert allocate(_holder_of_a_late_place(40, stability_first="all")).cohort_of("R1") == "O2"
+    assert allocate(_holder_of_a_late_place(40, stability_first=True)).cohort_of("R1") == "O2"
+
+
+def test_stability_first_plans_solve_every_tier_below_it():
+    """With changes ranked first nothing is left in tier 3; the plan still minimises tier 4 and proves each stage."""
+    plan = allocate(_holder_of_a_late_place(150, stability_first=True))
+    assert plan.status == "OPTIMAL" and "tier1.5" in plan.objective and "tier4" in plan.objective
+    assert "tier3" not in plan.objective
