@@ -25,10 +25,11 @@ from solver.prune import never_nonzero
 from solver.schema import OpenedCohort, Plan, Problem
 from solver.variables import PairRule, StaffRule
 
-# Of the time limit; unused time rolls forward. A stability tier ranked above waits (STABILITY_FIRST) starts from the
-# deadline stage's solution, which moves published places freely: with 0.1 of the budget it kept 119 of a union
-# grid's changes, with 0.5 it halved them to 59 and waits fell too (BENCHMARKS.md issue 14, session 13).
-TIER_SHARE = {1: 0.4, 1.5: 0.3, 2: 0.35, 3: 0.1, 4: 0.15}
+STABILITY_FIRST = 1.5  # a tier between deadline misses (1) and waits (2): plan changes, where they rank first
+# Of the time limit; unused time rolls forward. A stability tier ranked above waits starts from the deadline stage's
+# solution, which moves published places freely: with 0.1 of the budget it kept 119 of a union grid's changes,
+# with 0.5 it halved them to 59 and waits fell too (BENCHMARKS.md issue 14, session 13).
+TIER_SHARE = {1: 0.4, STABILITY_FIRST: 0.3, 2: 0.35, 3: 0.1, 4: 0.15}
 # Deterministic time units per wall second with 2 interleaved workers on the 2-core CI machine: about 0.35
 # with a second job running, 0.7-1.6 idle (BENCHMARKS.md). A reproducible solve therefore takes at most
 # about time_limit_s of wall time on a busy machine and a half to a fifth of it on an idle one; the wall
@@ -64,7 +65,6 @@ LNS_FIRST_SHARE = 0.85
 # give the two most of the budget: LNS makes the waits stage effective, and with waits above changes it moved
 # published places for every few weeks of waiting — 10,159 changes over two years of a region twice the
 # default at 5 s, 50 times the full search's 202 (BENCHMARKS.md issue 14 §3).
-STABILITY_FIRST = 1.5  # a tier between deadline misses (1) and waits (2)
 LNS_FIRST_TIER_SHARE = {1: 0.6, STABILITY_FIRST: 0.25, 2: 0.1, 4: 0.05}
 LNS_PARAMETERS = {"use_lns_only": True, "cp_model_probing_level": 0, "symmetry_level": 0}
 
@@ -121,7 +121,8 @@ def model_size(b: Build) -> int:
 def tiers(b: Build, stability_first: bool = False) -> dict[float, list[Term]]:
     """Terms by tier. An incremental re-plan (params.focus) ranks stability above waits: one new
     referral must not reshuffle other people's published places to shave a few weeks off waits; so does
-    an LNS-first plan (``stability_first``, see LNS_FIRST_MIN_VARIABLES)."""
+    an LNS-first plan (``stability_first``, see LNS_FIRST_MIN_VARIABLES), and every plan with
+    ``params.stability_first`` (COHORTPLAN_STABILITY_FIRST)."""
     stability_first = stability_first or b.params.stability_first or b.params.focus is not None
     out: dict[float, list[Term]] = {}
     for term in b.terms:

@@ -9,7 +9,7 @@ plan's choice, re-made (:func:`restaff`) whenever they no longer fit around ever
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -82,8 +82,7 @@ def build_problem(uow: UnitOfWork, region: str, as_of: date, rules: EngineRules,
     offered, extra = grid_offer(region, as_of, params.horizon_weeks, demands, offices, rules.catalogue,
                                 rules.is_holiday, grid, facilitators) if grid else ([], frozenset())
     gridded = [c for c in offered if c.cohort_id not in cohorts]
-    # what rare_every_step offers beyond the grid's budget: the solver plans without it first (CohortOption.extra)
-    options += [replace(cohort_option(c, (), rules, as_of), extra=c.cohort_id in extra) for c in gridded]
+    options += grid_options(gridded, extra, rules, as_of)
     if grid and grid.lookahead_weeks:
         ahead = [(c, n) for c, n in lookahead_cohorts(region, as_of, params.horizon_weeks, demands, offices,
                                                       rules.catalogue, rules.is_holiday, grid,
@@ -261,6 +260,13 @@ def _demand(referral: Referral, person: Person, deadline: date, moves: int = 0) 
 def _named_by(members, people: dict[str, Person]) -> frozenset[str]:
     """The crns a cohort's fixed members name as non-associations: the other side of the pair rule."""
     return frozenset().union(*(people[m.crn].non_associations for m in members if m.crn in people))
+
+
+def grid_options(offered: Iterable[Cohort], extra: frozenset[str], rules: EngineRules,
+                 as_of: date) -> list[s.CohortOption]:
+    """The grid's new candidates as options; those only ``Grid.rare_every_step`` offers (``extra``, beyond the
+    grid's budget) are marked, and the solver plans without them first (CohortOption.extra)."""
+    return [replace(cohort_option(c, (), rules, as_of), extra=c.cohort_id in extra) for c in offered]
 
 
 def cohort_option(cohort: Cohort, members, rules: EngineRules, as_of: date,

@@ -11,8 +11,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 from engine.domain.model import Office
-from engine.services.candidates import Grid, grid_cohorts
-from engine.services.problem import cohort_option
+from engine.services.candidates import Grid, grid_cohorts, grid_offer
+from engine.services.problem import cohort_option, grid_options
 from engine.services.whatif.base import Base
 from engine.services.whatif.scenario import SLOT_CHOICES, SYNTHETIC, Scenario, WhatIfError
 from engine.services.whatif.staff import add_facilitators, remove_facilitators
@@ -128,10 +128,9 @@ def _regrid(base: Base, problem: s.Problem, offices: list[Office], evening: bool
     kept = [c for c in problem.cohorts if c.cohort_id not in base.grid_ids]
     taken = set(base.stored_ids) | {c.cohort_id for c in kept}
     grid = base.grid
-    fresh = [c for c in grid_cohorts(region, as_of, horizon, problem.demands, offices, rules.catalogue,
-                                     rules.is_holiday, grid, problem.facilitators)
-             if c.cohort_id not in taken] if grid else []
-    options = kept + [cohort_option(c, (), rules, as_of) for c in fresh]
+    offered, beyond = grid_offer(region, as_of, horizon, problem.demands, offices, rules.catalogue, rules.is_holiday,
+                                 grid, problem.facilitators) if grid else ([], frozenset())
+    options = kept + grid_options([c for c in offered if c.cohort_id not in taken], beyond, rules, as_of)
     notes = []
     if evening:
         dense = replace(grid or Grid(), offer_ratio=EVENING_OFFER_RATIO)

@@ -269,3 +269,15 @@ def test_an_opened_venue_can_be_staffed_by_its_pdus_team():
     assert "PDU2's facilitators (F1, F2) can work there" in notes[0]
     _, alone = apply_scenario(base, Scenario(open_venues={"OFF2": 1}))
     assert "combine with --add-facilitators PDU2=N" in alone[0]
+
+
+def test_a_regridded_scenario_marks_the_union_grids_extra_candidates_as_the_planner_does(engine):
+    """With Grid.rare_every_step the planner marks what the union adds beyond the usual grid, and CP-SAT plans
+    without those first; a scenario that recomputes the grid must mark them the same, or its plan would be made
+    differently from the baseline it is compared with."""
+    base = read_base(engine.database.uow, "RS", AS_OF_LIVE, engine.rules, engine.params(),
+                     replace(engine.grid(), rare_every_step=True))
+    marked = {c.cohort_id for c in base.problem.cohorts if c.extra}
+    assert marked
+    same, _ = apply_scenario(base, Scenario(open_venues={"RS-P01-O1": 1}))  # regrids, nothing changed
+    assert {c.cohort_id for c in same.cohorts if c.extra} == marked

@@ -3,15 +3,16 @@ people out, and that whatever it returns passes the checker."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from solver.baselines import CurrentPracticeAllocator
 from solver.check import check_plan
 from solver.model import CpSatAllocator, Rules
-from solver.schema import OpenedCohort, Plan, Slot, UnallocatedReason
+from solver.schema import CohortState, OpenedCohort, Plan, Slot, UnallocatedReason
 from tests.unit.solver.factories import (
+    AS_OF,
     URGENT_DEADLINE,
     make_candidate,
     make_cohort,
@@ -221,37 +222,26 @@ def test_two_holders_of_one_place_who_become_non_associated_are_not_both_kept(da
     assert len(plan.assignments) == 1 and len(plan.unallocated) == 1
 
 
-def test_an_lns_first_plan_ranks_plan_changes_right_after_deadline_misses(monkeypatch):
-    """Issue 14 §3: LNS made the waits stage effective, and with waits ranked above changes, plans on a region
-    twice the default moved published places for every few weeks of waiting (10,159 changes over two years). A
-    plan that searches neighbourhoods first keeps a published place when only waits would gain, as incremental
-    re-plans do; the full search of a small region still moves it (waits rank above changes there)."""
-    from datetime import timedelta
-    from solver.schema import CohortState
-    from tests.unit.solver.factories import AS_OF
-    import solver.model as model
-    late = make_cohort(cohort_id="O1", state=CohortState.OPEN, start_date=AS_OF + timedelta(weeks=30),
-                       end_date=AS_OF + timedelta(weeks=46))
-    soon = make_cohort(cohort_id="O2", state=CohortState.OPEN, start_date=AS_OF + timedelta(weeks=2),
-                       end_date=AS_OF + timedelta(weeks=18))
-    holder = make_demand(referral_id="R1", current_cohort_id="O1", deadline=AS_OF + timedelta(weeks=150))
-    problem = tiny_problem([holder], [late, soon])
-    assert allocate(problem).cohort_of("R1") == "O2"
-    monkeypatch.setattr(model, "LNS_FIRST_MIN_VARIABLES", 0)
-    assert allocate(problem).cohort_of("R1") == "O1"
-
-
 def _holder_of_a_late_place(deadline_weeks: int, **params):
     """R1 holds a published place 30 weeks out; another published group starts in 2 weeks."""
-    from datetime import timedelta
-    from solver.schema import CohortState
-    from tests.unit.solver.factories import AS_OF
     late = make_cohort(cohort_id="O1", state=CohortState.OPEN, start_date=AS_OF + timedelta(weeks=30),
                        end_date=AS_OF + timedelta(weeks=46))
     soon = make_cohort(cohort_id="O2", state=CohortState.OPEN, start_date=AS_OF + timedelta(weeks=2),
                        end_date=AS_OF + timedelta(weeks=18))
     holder = make_demand(referral_id="R1", current_cohort_id="O1", deadline=AS_OF + timedelta(weeks=deadline_weeks))
     return tiny_problem([holder], [late, soon], **params)
+
+
+def test_an_lns_first_plan_ranks_plan_changes_right_after_deadline_misses(monkeypatch):
+    """Issue 14 §3: LNS made the waits stage effective, and with waits ranked above changes, plans on a region
+    twice the default moved published places for every few weeks of waiting (10,159 changes over two years). A
+    plan that searches neighbourhoods first keeps a published place when only waits would gain, as incremental
+    re-plans do; the full search of a small region still moves it (waits rank above changes there)."""
+    import solver.model as model
+    problem = _holder_of_a_late_place(150)
+    assert allocate(problem).cohort_of("R1") == "O2"
+    monkeypatch.setattr(model, "LNS_FIRST_MIN_VARIABLES", 0)
+    assert allocate(problem).cohort_of("R1") == "O1"
 
 
 def test_stability_first_keeps_a_published_place_that_only_waits_would_move():
