@@ -114,8 +114,13 @@ def produce(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Event file (JSONL) to send."),
     broker: Optional[str] = BrokerOption,
     rate: Optional[float] = typer.Option(None, min=0.1, help="Events per second (default: as fast as possible)."),
+    ordered: bool = typer.Option(False, "--ordered", help="Send each event once the one before it is acknowledged, "
+                                 "so a worker already running applies them in event-time order (slower)."),
 ) -> None:
-    """Send an event file to the inbound topics, in event-time order, keyed by the envelope key."""
+    """Send an event file to the inbound topics, in event-time order, keyed by the envelope key.
+
+    Into a worker that is already running, send with ``--ordered``: batched, one topic's later events can reach
+    the worker before another's earlier ones, and it applies them as a late producer's."""
     from aiokafka.errors import KafkaError
 
     from streams.kafka_io import plan_file
@@ -130,7 +135,7 @@ def produce(
         asyncio.run(ensure_topics(settings.bootstrap_servers, settings.inbound_topics, settings.partitions,
                                   settings.replication_factor))
         with progress(f"producing {file.name}", len(routed)) as bar:
-            sent = asyncio.run(send(routed, settings.bootstrap_servers, progress=bar, rate=rate))
+            sent = asyncio.run(send(routed, settings.bootstrap_servers, progress=bar, rate=rate, ordered=ordered))
     except (KafkaError, OSError) as exc:
         raise _unreachable(settings, exc) from None
     console.print(f"sent {sum(sent.values()):,} events: " + ", ".join(f"{t} {n:,}" for t, n in sorted(sent.items())))

@@ -47,9 +47,17 @@ def plan_file(path: Path, settings: StreamSettings) -> tuple[list[Routed], list[
 
 
 async def produce(messages: Iterable[Routed], bootstrap: str, progress: Callable[[int], None] | None = None,
-                  rate: float | None = None, chunk: int = 500) -> dict[str, int]:
-    """Send messages (acks=all, idempotent producer), optionally at a fixed rate (messages per second)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+                  rate: float | None = None, chunk: int = 500, ordered: bool = False) -> dict[str, int]:
+    """Send messages (acks=all, idempotent producer), optionally at a fixed rate (messages per second).
+
+    Each partition gets its messages in order, but batches for different partitions reach the broker when each
+    is ready, so a worker reading while this runs can see one topic's later events before another's earlier
+    ones and (rightly, as for a late producer) apply them in that order. ``ordered`` sends each message only
+    once the one before it is acknowledged, so the broker always holds a prefix of ``messages``: what sources
+    whose clocks move with the wall give a running worker, at the cost of a round trip per message."""
+    chunk = 1 if ordered else chunk
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                linger_ms=0 if ordered else 5)
     await producer.start()
     sent: dict[str, int] = {}
     try:

@@ -22,7 +22,7 @@ def test_produce_worker_tail_and_health(kafka_broker, tmp_path):
                       COHORTPLAN_REPLAN_QUIET_S="2")
     settings = stream_settings(env)
 
-    produced = runner.invoke(app, ["produce", str(bad)], env=env)
+    produced = runner.invoke(app, ["produce", str(bad), "--ordered"], env=env)  # as into a running worker
     assert produced.exit_code == 1, produced.output
     assert "line 4" in produced.output and "not a JSON object" in produced.output
     assert f"sent {len(lines):,} events" in produced.output

@@ -275,10 +275,13 @@ def test_broker_restart_mid_stream_recovers_without_help(own_kafka_broker, regio
     # session made, and under load took longer than the quiet period (CI, 2026-12-06: a plan ran between the
     # halves). A quiet period (and maximum delay) longer than the restart, even on a loaded machine: the one plan
     # comes after the whole stream, as in the reference (a plan between the halves would decide other places).
-    # The second half is produced into a running worker, and one topic's messages can reach it weeks of event time
-    # ahead of another's (CI, 2026-12-06: 7 referral events dead-lettered as "waited 169 h for requirement …"): a
-    # producer late by more than the park timeout, issue 16's known gap, tested in tests/faults/test_late_producer.py.
-    # This test is about the broker's restart, so what is parked waits for as long as it takes (a year).
+    # The second half is produced into a running worker. Sent in batches, one partition's batch can reach the broker
+    # ahead of another's earlier events, weeks of event time ahead at this speed, and a worker caught up on the
+    # slower one applies them first, as it should for a late producer (issue 16, tests/faults/test_late_producer.py):
+    # CI 2026-12-06, 7 referral events parked past the park timeout and dead-lettered; CI 2026-12-07, terminations
+    # applied before their group's completion, so extra "allocation.removed". This test is about the broker's
+    # restart, so the second half is sent in order (each message acknowledged before the next; the broker always
+    # holds a prefix of the stream), and what is parked waits for as long as it takes (a year).
     quiet_s = 90
     service = Service(own_kafka_broker, pg_url, tmp_path / "service", COHORTPLAN_ALLOCATOR="current-practice",
                       COHORTPLAN_REPLAN_QUIET_S=str(quiet_s), COHORTPLAN_REPLAN_MAX_DELAY_S="900",
@@ -292,7 +295,7 @@ def test_broker_restart_mid_stream_recovers_without_help(own_kafka_broker, regio
         wait_until(lambda: progress(pg_url).caught_up >= half // 4, timeout=120, message=worker.log_tail)
         began = time.monotonic()
         own_kafka_broker.restart()
-        asyncio.run(produce(routed[half:], service.settings.bootstrap_servers))
+        asyncio.run(produce(routed[half:], service.settings.bootstrap_servers, ordered=True))
         outage_s = time.monotonic() - began
         service.settle(n, timeout=400)
         assert worker.alive() and worker.starts == 1
