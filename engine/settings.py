@@ -27,9 +27,10 @@ class EngineSettings(BaseSettings):
     move_threshold_weeks: int = Field(8, ge=0, le=52, description="a published place moves only for a wait this much shorter")
     max_moves_per_person: int = Field(0, ge=0, le=52, description="moved this often by plans, a person keeps the "
                                                                   "running place they hold (0: no cap)")
-    stability_first: bool = Field(False, description="every plan ranks changes to published places right after "
-                                                     "deadline misses, above waits, as incremental and large plans "
-                                                     "do: a published place moves only to save a deadline")
+    stability_first: bool = Field(True, description="every plan ranks changes to published places right after "
+                                                    "deadline misses, above waits, as incremental and large plans "
+                                                    "do: a published place moves only to save a deadline (off: "
+                                                    "waits rank above changes, 2.4 times the changes; BENCHMARKS.md)")
     equity_weight: int = Field(0, ge=0, le=100, description="tier-1 cost of each person a group misses beyond "
                                                              "the plan's rate plus equity_gap_points (0: off)")
     equity_gap_points: float = Field(5.0, ge=0, le=100, description="how many points more often than the plan a "
@@ -52,7 +53,7 @@ class EngineSettings(BaseSettings):
     forecast_move_cost: int = Field(0, ge=0, le=100, description="tier-1 cost (weighted misses) of each person moved "
                                                                  "off a place they hold into a group offered on the "
                                                                  "forecast (0: none)")
-    extra_open_cost: int = Field(0, ge=0, le=100, description="tier-1 cost (weighted misses) of opening a group the "
+    extra_open_cost: int = Field(2, ge=0, le=100, description="tier-1 cost (weighted misses) of opening a group the "
                                                               "grid offers beyond its budget (grid_rare_every_step)"
                                                               " (0: none)")
     extra_move_cost: int = Field(0, ge=0, le=100, description="tier-1 cost (weighted misses) of each person moved off "
@@ -72,11 +73,12 @@ class EngineSettings(BaseSettings):
     grid_rare_at_hard_minimum: bool = Field(True, description="a variant too few wait for to make the "
                                             "programme's minimum at any track is offered groups that open at its "
                                             "hard minimum (a women's or LDC group, say)")
-    grid_rare_every_step: bool = Field(False, description="a variant too few wait for to fill the grid's usual "
+    grid_rare_every_step: bool = Field(True, description="a variant too few wait for to fill the grid's usual "
                                        "starts is also offered its best track per period at every later step "
-                                       "across the horizon, not only every track in the first week (off: more "
-                                       "women and LDC people start in time on five seeds, but seed 7 starts 14-25 "
-                                       "fewer people and changes to places rise up to 3.2 times; BENCHMARKS.md)")
+                                       "across the horizon, not only every track in the first week; planned "
+                                       "after the plan without them, opening one costs extra_open_cost (with both "
+                                       "and stability_first: more people and more women start in time on five "
+                                       "seeds; BENCHMARKS.md)")
     batch_size: int = Field(2000, ge=1, le=100_000)
     park_timeout_hours: int = Field(168, ge=1, le=87_600,
                                     description="hours of event time (the ingest's clock) a parked event waits for "

@@ -205,19 +205,20 @@ def test_a_variant_many_wait_for_is_not_changed_by_rare_every_step():
     assert grid(people, rare_every_step=True) == grid(people)
 
 
-def test_the_service_offers_rare_variants_every_step_only_when_the_setting_says_so(tmp_path):
+def test_the_service_offers_rare_variants_every_step_unless_the_setting_says_not(tmp_path):
     url = f"sqlite:///{tmp_path}/e.db"
-    assert not Grid().rare_every_step
-    assert not bootstrap(EngineSettings(database_url=url), run_migrations=False).grid().rare_every_step
-    on = bootstrap(EngineSettings(database_url=url, grid_rare_every_step=True), run_migrations=False)
-    assert on.grid().rare_every_step
+    assert not Grid().rare_every_step  # the grid's own default is the usual grid; the service's is the union
+    assert bootstrap(EngineSettings(database_url=url), run_migrations=False).grid().rare_every_step
+    off = bootstrap(EngineSettings(database_url=url, grid_rare_every_step=False), run_migrations=False)
+    assert not off.grid().rare_every_step
     with pytest.raises(ValidationError):
         EngineSettings(database_url=url, grid_rare_every_step="sometimes")
 
 
 def test_the_price_of_opening_a_group_offered_beyond_the_budget_is_a_setting_passed_to_the_plan(tmp_path):
     url = f"sqlite:///{tmp_path}/e.db"
-    assert bootstrap(EngineSettings(database_url=url), run_migrations=False).params().extra_open_cost == 0
+    default = bootstrap(EngineSettings(database_url=url), run_migrations=False).params()
+    assert (default.extra_open_cost, default.extra_move_cost) == (2, 0)
     on = bootstrap(EngineSettings(database_url=url, extra_open_cost=2, extra_move_cost=3), run_migrations=False)
     assert (on.params().extra_open_cost, on.params().extra_move_cost) == (2, 3)
     for bad in (-1, 101, "2.5", "two"):
@@ -228,9 +229,9 @@ def test_the_price_of_opening_a_group_offered_beyond_the_budget_is_a_setting_pas
 
 def test_stability_first_is_a_strict_boolean_setting_passed_to_the_plan(tmp_path):
     url = f"sqlite:///{tmp_path}/e.db"
-    assert bootstrap(EngineSettings(database_url=url), run_migrations=False).params().stability_first is False
-    on = bootstrap(EngineSettings(database_url=url, stability_first=True), run_migrations=False)
-    assert on.params().stability_first is True
+    assert bootstrap(EngineSettings(database_url=url), run_migrations=False).params().stability_first is True
+    off = bootstrap(EngineSettings(database_url=url, stability_first=False), run_migrations=False)
+    assert off.params().stability_first is False
     for bad in ("sometimes", 2, "later"):
         with pytest.raises(ValidationError):
             EngineSettings(database_url=url, stability_first=bad)

@@ -223,3 +223,17 @@ def test_person_unable_to_attend_any_slot_is_not_available():
 def test_unallocated_detail_names_the_candidate_that_could_not_open():
     plan = FifoAllocator().allocate(make_problem(people(3), [candidate(cohort_id="K7")], two_facilitators()))
     assert plan.unallocated[0].detail == "candidate K7 starting 2025-02-04: 3 could join, 4 needed"
+
+
+@pytest.mark.parametrize("allocator", ALLOCATORS, ids=lambda a: a.name)
+def test_a_candidate_offered_beyond_the_grids_budget_is_not_opened_by_a_baseline(allocator):
+    """Today's practice plans the grid's own candidates; the later starts offered beyond its budget are CP-SAT's."""
+    extra = candidate(cohort_id="K0", start_date=date(2025, 1, 7), extra=True)  # earlier: opened first if seen
+    own = candidate(cohort_id="K1")
+    problem = make_problem(people(4), [extra, own], two_facilitators())
+    plan = allocator.allocate(problem)
+    assert plan.opened == (OpenedCohort("K1", ("F1", "F2")),)
+    assert plan.assignments == allocator.allocate(make_problem(people(4), [own], two_facilitators())).assignments
+    assert check_plan(problem, plan) == []
+    alone = allocator.allocate(make_problem(people(4), [extra], two_facilitators()))
+    assert alone.opened == () and len(alone.unallocated) == 4
