@@ -46,6 +46,12 @@ MAX_COEF = 2 ** 62
 # unchanged.
 FIRST_SOLUTION_DET_PER_VARIABLE = 2.3e-5
 FIRST_SOLUTION_MIN_WALL_S = 5.0
+# Presolve's need is not in proportion to the variables alone: the first plan of the default region (376 people
+# waiting at once, 6,318 variables) needed 0.5 deterministic seconds, not the 0.15 the rate above gives, and every
+# 1 s demo run fell back on it (BENCHMARKS.md issue 14 session 14). So the retry gets at least GROWTH times what
+# the stage spent, and, while it still finds nothing, GROWTH times more, ATTEMPTS runs in all.
+FIRST_SOLUTION_GROWTH = 4.0
+FIRST_SOLUTION_ATTEMPTS = 3
 # A plan without a time limit of its own (Params.time_limit_s None, the service's default) gets one sized to its
 # model: SIZED_SECONDS_PER_VARIABLE per model variable, within [SIZED_MIN_S, SIZED_MAX_S]. Read off the budget
 # sweep (bench/budget_bench.py, BENCHMARKS.md issue 14 §3): the smallest limit that got the whole gain of a 60 s
@@ -312,6 +318,8 @@ class _Budget:
             # never below FIRST_SOLUTION_MIN_WALL_S (a small model's floor gave 0.7 s, which a loaded machine's
             # presolve overran: the retry found nothing and the plan fell back)
             wall = max(wall, floor / DETERMINISTIC_PER_SECOND * WALL_CAP, FIRST_SOLUTION_MIN_WALL_S)
+            # and the stages after it are capped from its end, not flagged as cut short by the cap it moved
+            self.wall_deadline = max(self.wall_deadline, time.perf_counter() + wall)
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = self.seed
         if self.reproducible:
@@ -325,7 +333,10 @@ class _Budget:
     def spend(self, solver: cp_model.CpSolver) -> None:
         used = solver.response_proto.deterministic_time if self.reproducible else solver.wall_time
         self.left = max(0.0, self.left - used)
-        self.capped |= self.reproducible and time.perf_counter() >= self.wall_deadline - 0.01
+        # cut short by the wall, not ended by its deterministic budget: it used all the wall time it was given (a
+        # stage that merely ended past the cap's moment, its budget spent, was flagged before: every stage of a
+        # plan whose first-solution retry outlasted the cap)
+        self.capped |= self.reproducible and solver.wall_time >= solver.parameters.max_time_in_seconds - 0.01
 
 
 class _Run:
@@ -353,7 +364,7 @@ class _Run:
         solver, status = self._solve_once(f"{stage}/lns" if lns else stage,
                                           share * (LNS_FIRST_SHARE if split else 1.0), lns=lns)
         if status == cp_model.UNKNOWN and self.values is None and self.budget.reproducible:
-            solver, status = self._first_solution(stage, lns)
+            solver, status = self._first_solution(stage, lns, solver.response_proto.deterministic_time)
         if not split or status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return solver, status, solver.best_objective_bound
         self._keep(solver)
@@ -364,9 +375,16 @@ class _Run:
             return full, full_status, proven
         return solver, status, proven
 
-    def _first_solution(self, stage: str, lns: bool = False) -> tuple[cp_model.CpSolver, int]:
-        """The stage once more, with a budget sized to the model: its share ended before presolve did."""
-        return self._solve_once(f"{stage}{'/lns' if lns else ''}+first", 1.0, self._presolve_floor(), lns=lns)
+    def _first_solution(self, stage: str, lns: bool = False, spent: float = 0.0) -> tuple[cp_model.CpSolver, int]:
+        """The stage again, its share having ended before presolve did: with a budget sized to the model and at
+        least FIRST_SOLUTION_GROWTH times what it ``spent``, and with that much more while it finds nothing."""
+        floor = max(self._presolve_floor(), spent * FIRST_SOLUTION_GROWTH)
+        for _ in range(FIRST_SOLUTION_ATTEMPTS):
+            solver, status = self._solve_once(f"{stage}{'/lns' if lns else ''}+first", 1.0, floor, lns=lns)
+            if status != cp_model.UNKNOWN:
+                break
+            floor = max(floor, solver.response_proto.deterministic_time) * FIRST_SOLUTION_GROWTH
+        return solver, status
 
     def _presolve_floor(self) -> float:
         """Deterministic seconds a stage needs to get through presolve with room to improve on the hint."""

@@ -106,6 +106,17 @@ def test_a_tiny_time_limit_still_returns_a_plan_that_passes_the_checker():
         assert plan.note and plan.objective["fallback"] == 1.0
 
 
+def _many_waiting_for_candidates(**params):
+    """120 people waiting, 20 candidate groups a week apart, 6 facilitators: presolve outlasts a tiny budget."""
+    from solver.schema import CohortState
+    from tests.unit.solver.factories import AS_OF, make_problem
+    demands = [make_demand(referral_id=f"R{i}", crn=f"X{i}", deadline=AS_OF + timedelta(days=300 + i))
+               for i in range(120)]
+    cohorts = [make_cohort(cohort_id=f"K{k}", state=CohortState.CANDIDATE, start_date=AS_OF + timedelta(days=14 + 7 * k),
+                           end_date=AS_OF + timedelta(days=120 + 7 * k)) for k in range(20)]
+    return make_problem(demands, cohorts, [make_facilitator(facilitator_id=f"F{j}") for j in range(6)], **params)
+
+
 @pytest.mark.parametrize("lns_first_from, first_stage", [(15_000, "T1+first"), (0, "T1/lns+first")],
                          ids=["full-search", "lns-first"])
 def test_a_first_stage_that_found_nothing_in_its_share_runs_again_with_a_budget_for_the_models_size(
@@ -114,21 +125,29 @@ def test_a_first_stage_that_found_nothing_in_its_share_runs_again_with_a_budget_
     before CP-SAT reported the complete current-practice hint, and every such plan fell back. The stage now
     runs once more with a budget sized to the model; a solve that found a solution is not affected. The same
     holds for a large model's LNS stage (it fell back at 1 s on regions two and three times the default)."""
-    from datetime import timedelta
     import solver.model as model
     monkeypatch.setattr(model, "LNS_FIRST_MIN_VARIABLES", lns_first_from)
-    from solver.schema import CohortState
-    from tests.unit.solver.factories import AS_OF, make_problem
-    demands = [make_demand(referral_id=f"R{i}", crn=f"X{i}", deadline=AS_OF + timedelta(days=300 + i))
-               for i in range(120)]
-    cohorts = [make_cohort(cohort_id=f"K{k}", state=CohortState.CANDIDATE, start_date=AS_OF + timedelta(days=14 + 7 * k),
-                           end_date=AS_OF + timedelta(days=120 + 7 * k)) for k in range(20)]
-    problem = make_problem(demands, cohorts, [make_facilitator(facilitator_id=f"F{j}") for j in range(6)],
-                           time_limit_s=0.001)
+    problem = _many_waiting_for_candidates(time_limit_s=0.001)
     plan = allocate(problem)
     assert plan.status != "FALLBACK" and plan.allocator == "cpsat"
     assert [stage for _, stage, _ in plan.trace][0] == first_stage
     assert len(plan.assignments) == len(CurrentPracticeAllocator().allocate(problem).assignments) == 120
+
+
+def test_a_retry_still_inside_presolve_runs_again_with_more_until_the_hint_is_reported(monkeypatch):
+    """Issue 14, session 14: the first plan of the default region (376 waiting at once) needed 0.5 deterministic
+    seconds of presolve, the per-variable rate gave its retry 0.15, and every 1 s demo run fell back on it. The
+    retry now gets a multiple of what the stage spent, and that much more again while it finds nothing."""
+    import solver.model as model
+    problem = _many_waiting_for_candidates(time_limit_s=0.001)
+    monkeypatch.setattr(model, "FIRST_SOLUTION_DET_PER_VARIABLE", 0.0)  # the rate knows nothing of this model
+    monkeypatch.setattr(model, "FIRST_SOLUTION_GROWTH", 2.0)
+    monkeypatch.setattr(model, "FIRST_SOLUTION_ATTEMPTS", 1)
+    assert allocate(problem).status == "FALLBACK"  # one retry at twice the stage's spend ends inside presolve
+    monkeypatch.setattr(model, "FIRST_SOLUTION_ATTEMPTS", 3)
+    plan = allocate(problem)
+    assert plan.status != "FALLBACK" and [stage for _, stage, _ in plan.trace][0] == "T1+first"
+    assert "wall-time cap" not in (plan.note or "")  # the stages after a long retry are capped from its end
 
 
 def test_a_plan_failing_the_checker_falls_back_to_current_practice_with_a_note():
