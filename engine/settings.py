@@ -77,7 +77,7 @@ class EngineSettings(BaseSettings):
                                        "starts is also offered its best track per period at every later step "
                                        "across the horizon, not only every track in the first week; planned "
                                        "after the plan without them, opening one costs extra_open_cost (with both "
-                                       "and stability_first: more people and more women start in time on five "
+                                       "and stability_first: more people and more women start in time over five "
                                        "seeds; BENCHMARKS.md)")
     batch_size: int = Field(2000, ge=1, le=100_000)
     park_timeout_hours: int = Field(168, ge=1, le=87_600,
