@@ -30,7 +30,8 @@ class EngineSettings(BaseSettings):
     stability_first: bool = Field(True, description="every plan ranks changes to published places right after "
                                                     "deadline misses, above waits, as incremental and large plans "
                                                     "do: a published place moves only to save a deadline (off: "
-                                                    "waits rank above changes, 2.4 times the changes; BENCHMARKS.md)")
+                                                    "waits rank above changes, 2.1-2.4 times the changes over five "
+                                                    "seeds; BENCHMARKS.md)")
     equity_weight: int = Field(0, ge=0, le=100, description="tier-1 cost of each person a group misses beyond "
                                                              "the plan's rate plus equity_gap_points (0: off)")
     equity_gap_points: float = Field(5.0, ge=0, le=100, description="how many points more often than the plan a "

@@ -24,7 +24,6 @@ import time
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import date
 
 from solver.explain import PRECEDENCE, mismatch
@@ -81,9 +80,7 @@ def allocate_greedy(problem: Problem, name: str, order_key: OrderKey) -> Plan:
     """Run the shared greedy engine with the given priority order, on the grid's own candidates (the module
     docstring)."""
     started = time.perf_counter()
-    if any(c.extra for c in problem.cohorts):
-        problem = replace(problem, cohorts=tuple(c for c in problem.cohorts if not c.extra))
-    run = _GreedyRun(problem, order_key)
+    run = _GreedyRun(problem.core(), order_key)
     run.execute()
     return run.plan(name, time.perf_counter() - started)
 

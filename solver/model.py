@@ -157,7 +157,7 @@ class CpSatAllocator:
 
 
 def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True) -> Plan:
-    if warm_start and problem.params.focus is None and any(c.extra for c in problem.cohorts):
+    if warm_start and problem.params.focus is None and problem.core() is not problem:
         return _core_first(problem, rules)
     return _solve(problem, build(problem, rules), rules, warm_start, time.perf_counter())
 
@@ -168,7 +168,7 @@ def _core_first(problem: Problem, rules: Rules | None) -> Plan:
     worse plan. The time is the whole model's: sized, the core gets what its own size is worth and the rest the
     remainder; a fixed limit is split in proportion to the two models' sizes."""
     began = time.perf_counter()
-    core_problem = replace(problem, cohorts=tuple(c for c in problem.cohorts if not c.extra))
+    core_problem = problem.core()
     full_b, core_b = build(problem, rules), build(core_problem, rules)
     full_size, core_size = model_size(full_b), model_size(core_b)
     if problem.params.time_limit_s is None:

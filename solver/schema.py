@@ -225,6 +225,13 @@ class Problem:
         """Every override the demands and cohorts carry, in the order they were made."""
         return tuple(sorted({o for item in (*self.demands, *self.cohorts) for o in item.overrides}))
 
+    def core(self) -> Problem:
+        """The problem without the candidates offered beyond the grid's budget (``CohortOption.extra``): what
+        the baselines plan, and CP-SAT plans first."""
+        if not any(c.extra for c in self.cohorts):
+            return self
+        return replace(self, cohorts=tuple(c for c in self.cohorts if not c.extra))
+
     def _cohorts_by_id(self) -> Mapping[str, CohortOption]:
         return {c.cohort_id: c for c in self.cohorts}
 

@@ -6,11 +6,12 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
+from ortools.sat.python import cp_model
 
 from solver.baselines import CurrentPracticeAllocator
 from solver.check import check_plan
-from solver.model import CpSatAllocator, Rules
-from solver.schema import CohortState, OpenedCohort, Plan, Slot, UnallocatedReason
+from solver.model import CpSatAllocator, Rules, _Budget
+from solver.schema import CohortState, OpenedCohort, Params, Plan, Slot, UnallocatedReason
 from tests.unit.solver.factories import (
     AS_OF,
     URGENT_DEADLINE,
@@ -18,6 +19,7 @@ from tests.unit.solver.factories import (
     make_cohort,
     make_demand,
     make_facilitator,
+    make_problem,
     people,
     tiny_problem,
     two_facilitators,
@@ -108,12 +110,11 @@ def test_a_tiny_time_limit_still_returns_a_plan_that_passes_the_checker():
 
 def _many_waiting_for_candidates(**params):
     """120 people waiting, 20 candidate groups a week apart, 6 facilitators: presolve outlasts a tiny budget."""
-    from solver.schema import CohortState
-    from tests.unit.solver.factories import AS_OF, make_problem
     demands = [make_demand(referral_id=f"R{i}", crn=f"X{i}", deadline=AS_OF + timedelta(days=300 + i))
                for i in range(120)]
-    cohorts = [make_cohort(cohort_id=f"K{k}", state=CohortState.CANDIDATE, start_date=AS_OF + timedelta(days=14 + 7 * k),
-                           end_date=AS_OF + timedelta(days=120 + 7 * k)) for k in range(20)]
+    cohorts = [make_cohort(cohort_id=f"K{k}", state=CohortState.CANDIDATE,
+                           start_date=AS_OF + timedelta(days=14 + 7 * k), end_date=AS_OF + timedelta(days=120 + 7 * k))
+               for k in range(20)]
     return make_problem(demands, cohorts, [make_facilitator(facilitator_id=f"F{j}") for j in range(6)], **params)
 
 
@@ -156,9 +157,6 @@ def test_stages_that_end_on_their_budget_after_a_retry_moved_the_wall_cap_are_no
     """A retry's floor gets its own wall time past the plan's cap; the stages after it, ending on their
     deterministic budgets, are not cut short by the wall and must not mark the plan "may not be reproducible"
     (before: every one of them was, being past the cap's moment)."""
-    from ortools.sat.python import cp_model
-    from solver.model import _Budget
-    from solver.schema import Params
     model = cp_model.CpModel()
     x = model.new_int_var(0, 10, "x")
     model.minimize(x)
@@ -248,9 +246,6 @@ def test_two_holders_of_one_place_who_become_non_associated_are_not_both_kept(da
     and neither had another cohort; keep_published (or pinned, inside the freeze window) promised both a place
     and non_associations forbade them together, so the model was infeasible and the plan fell back. The safety
     rule wins: one keeps the place, the other is left out with a reason."""
-    from datetime import timedelta
-    from solver.schema import CohortState
-    from tests.unit.solver.factories import AS_OF
     cohort = make_cohort(cohort_id="O1", state=CohortState.OPEN, start_date=AS_OF + timedelta(days=days_to_start),
                          end_date=AS_OF + timedelta(days=days_to_start + 120))
     a = make_demand(referral_id="R1", crn="X1", current_cohort_id="O1", non_associations=frozenset({"X2"}))
@@ -285,7 +280,7 @@ def test_an_lns_first_plan_ranks_plan_changes_right_after_deadline_misses(monkey
 
 def test_stability_first_keeps_a_published_place_that_only_waits_would_move():
     """COHORTPLAN_STABILITY_FIRST: every plan ranks changes above waits, so a 28-week shorter wait alone does not
-    move a published place (it does by default)."""
+    move a published place (it does with the setting off, the solver's own default)."""
     assert allocate(_holder_of_a_late_place(150)).cohort_of("R1") == "O2"
     assert allocate(_holder_of_a_late_place(150, stability_first=True)).cohort_of("R1") == "O1"
 
