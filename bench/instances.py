@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import pickle
 import tempfile
 import time
@@ -103,9 +104,15 @@ def relabel(problem: Problem, code: str) -> Problem:
 
 
 def schema_tag() -> str:
-    """Pickles hold solver.schema dataclasses: a changed schema must not load stale instances."""
+    """Pickles hold solver.schema dataclasses built with the planning settings of the day (COHORTPLAN_*: the
+    grid's candidates, the plan's parameters): a changed schema or changed settings must not load stale
+    instances."""
     import solver.schema
-    return hashlib.sha256(Path(solver.schema.__file__).read_bytes()).hexdigest()[:8]
+    from engine.settings import EngineSettings
+    settings = EngineSettings().model_dump(exclude={"database_url"})
+    digest = hashlib.sha256(Path(solver.schema.__file__).read_bytes())
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:8]
 
 
 def cache_path(family: str, seed: int) -> Path:
