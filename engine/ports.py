@@ -49,6 +49,7 @@ class DeadLetter:
 # (the dead-letter alert's origins) can tell them apart from bad input.
 CONFLICT_REASON = "conflicting duplicate of event"
 EXPIRED_REASON = "parked event expired"
+EXPIRED = "EXPIRED"  # the processed outcome of an event that waited past the park timeout (until re-admitted)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class ParkedEvent:
     offset: int | None = None
     parked_at: datetime | None = None  # event time (the ingest's clock) when it started waiting
     seen_at: datetime | None = None  # server clock when it was received
+    expired_at: datetime | None = None  # event time it expired into a dead letter; kept, dormant, until what it
+    # waited for arrives (then re-admitted: docs/events.md, "Parked events"); None while it waits
 
 
 @dataclass(frozen=True)
@@ -156,15 +159,23 @@ class UnitOfWork(ABC):
 
     @abstractmethod
     def unpark(self, waiting_for: str) -> list[ParkedEvent]:
-        """Remove and return (in occurrence order) the events waiting for this key."""
+        """Remove and return (in occurrence order) the events waiting for this key, the expired (dormant) ones
+        included: they carry their ``expired_at``."""
 
     @abstractmethod
-    def expire_parked(self, parked_before: datetime) -> list[ParkedEvent]:
-        """Remove and return the events parked (``parked_at``, event time) before this instant, oldest first."""
+    def expire_parked(self, parked_before: datetime, clock: datetime) -> list[ParkedEvent]:
+        """The events waiting that were parked (``parked_at``, event time) before this instant, oldest first,
+        now kept dormant with ``expired_at`` = ``clock``: they no longer wait (``earliest_parked``), but
+        ``unpark`` still returns them when what they waited for arrives."""
 
     @abstractmethod
     def earliest_parked(self) -> datetime | None:
-        """The earliest ``parked_at`` (event time) of the events waiting now; None when none is."""
+        """The earliest ``parked_at`` (event time) of the events waiting now (not the dormant); None when none is."""
+
+    @abstractmethod
+    def readmit(self, event_id: str) -> None:
+        """An expired event is being applied after all: forget its ``EXPIRED`` record and its expiry's dead
+        letters (written before or in this unit of work), so that it is recorded again as what it becomes."""
 
     @abstractmethod
     def emit(self, message_id: str, topic: str, key: str, event_type: str, message: str,

@@ -72,10 +72,8 @@ def sentence_amended(ctx: Context, p: i.SentenceAmended) -> None:
 def sentence_terminated(ctx: Context, p: i.SentenceTerminated) -> None:
     sentence = ctx.need(ctx.uow.sentences.get(p.sentence_id), f"sentence:{p.sentence_id}")
     ctx.require_fresh(sentence)
-    sentence.status = LifeStatus.TERMINATED
     ctx.stamp(sentence)
-    for requirement in _requirements(ctx, sentence):
-        _terminate_requirement(ctx, requirement, p.terminated_on, f"sentence terminated: {p.reason}")
+    _terminate_sentence(ctx, sentence, p.terminated_on, f"sentence terminated: {p.reason}")
 
 
 def requirement_created(ctx: Context, p: i.RequirementCreated) -> None:
@@ -213,9 +211,7 @@ def breach_concluded(ctx: Context, p: i.BreachConcluded) -> None:
         raise DomainError(f"breach {p.breach_id}: outcome EXTENDED needs new_end_date")
     reason = f"breach {p.breach_id} concluded {p.outcome.lower()} on {p.concluded_on}"
     if p.outcome == "REVOKED":
-        sentence.status = LifeStatus.TERMINATED
-        for requirement in _requirements(ctx, sentence):
-            _terminate_requirement(ctx, requirement, p.concluded_on, reason)
+        _terminate_sentence(ctx, sentence, p.concluded_on, reason)
         return
     sentence.status = LifeStatus.ACTIVE
     if p.new_end_date is not None:
@@ -263,6 +259,17 @@ def _create_requirement(ctx: Context, requirement_id: str, crn: str, sentence_id
         requirement.status = LifeStatus.TERMINATED
     ctx.stamp(requirement)
     ctx.arrived(f"requirement:{requirement_id}")
+
+
+def _terminate_sentence(ctx: Context, sentence: Sentence, on: date, reason: str) -> None:
+    """The order ended: every requirement of it terminated, and the closing kept in the sentence's log for all
+    of them, so that a requirement or referral of it arriving later, dated before, is closed when the sentence
+    was (in event-time order) and not when it arrived (found by tests/generative/test_late_producer.py)."""
+    sentence.status = LifeStatus.TERMINATED
+    status_log.record_sentence(ctx, sentence.sentence_id, Intent(ctx.now, ctx.event_id, "close",
+                                                                 reason=f"{reason} on {on}"))
+    for requirement in _requirements(ctx, sentence):
+        _terminate_requirement(ctx, requirement, on, reason)
 
 
 def _terminate_requirement(ctx: Context, requirement: Requirement, on: date, reason: str) -> None:

@@ -201,7 +201,7 @@ class Queries:
         clock = self.s.execute(select(t.EngineStateRow.value).where(t.EngineStateRow.name == "clock")).scalar()
         now = datetime.fromisoformat(clock) if clock else None
         rows = self.s.execute(select(k.event_id, k.event_type, k.waiting_for, k.occurred_at, k.parked_at, k.origin,
-                                     k.line_number, k.partition, k.offset).order_by(
+                                     k.line_number, k.partition, k.offset).where(k.expired_at.is_(None)).order_by(
             k.parked_at, k.occurred_at, k.event_id).limit(limit)).mappings()
         out = []
         for r in rows:
@@ -211,7 +211,8 @@ class Queries:
         return out
 
     def parked_count(self) -> int:
-        return self.s.execute(select(func.count()).select_from(t.ParkedEventRow)).scalar_one()
+        k = t.ParkedEventRow  # waiting now; the expired (dormant) ones are dead letters
+        return self.s.execute(select(func.count()).select_from(k).where(k.expired_at.is_(None))).scalar_one()
 
     def outbox(self, topic: str | None = None) -> list[dict[str, Any]]:
         stmt = select(t.OutboxRow).order_by(t.OutboxRow.id)

@@ -230,6 +230,7 @@ class ParkedEventRow(Base):
     offset: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     parked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)  # event time
     seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # server clock
+    expired_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # event time; None: waiting
 
 
 class OutboxRow(Base):

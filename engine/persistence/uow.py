@@ -17,7 +17,7 @@ from engine.persistence.joins import region_referrals
 from engine.persistence.repository import SqlRepository, insert_ignore, insert_many, upsert
 from engine.persistence.rows import PARKED, add_deadline, dead_letter_text, labelled_origin
 from engine.persistence.ops_rows import OpsRows
-from engine.ports import Attendance, DeadLetter, ParkedEvent, SeenCopy, UnitOfWork
+from engine.ports import EXPIRED, EXPIRED_REASON, Attendance, DeadLetter, ParkedEvent, SeenCopy, UnitOfWork
 
 
 class ReferralRepository(SqlRepository[Referral]):
@@ -197,13 +197,27 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
         return self._take(select(*k.__table__.columns).where(k.waiting_for == waiting_for).order_by(
             k.occurred_at, k.event_id))
 
-    def expire_parked(self, parked_before: datetime) -> list[ParkedEvent]:
+    def expire_parked(self, parked_before: datetime, clock: datetime) -> list[ParkedEvent]:
         k = t.ParkedEventRow
-        return self._take(select(*k.__table__.columns).where(k.parked_at < parked_before).order_by(
-            k.parked_at, k.occurred_at, k.event_id))
+        rows = [dict(r) for r in self._session.execute(select(*k.__table__.columns).where(
+            k.expired_at.is_(None), k.parked_at < parked_before).order_by(
+            k.parked_at, k.occurred_at, k.event_id)).mappings()]
+        if rows:
+            self._session.execute(update(k).where(k.event_id.in_([r["event_id"] for r in rows])).values(
+                expired_at=clock))
+        return [m.parked_from_row({**r, "expired_at": clock}) for r in rows]
 
     def earliest_parked(self) -> datetime | None:
-        return self._session.execute(select(func.min(t.ParkedEventRow.parked_at))).scalar()
+        k = t.ParkedEventRow
+        return self._session.execute(select(func.min(k.parked_at)).where(k.expired_at.is_(None))).scalar()
+
+    def readmit(self, event_id: str) -> None:
+        for row_cls in (t.ProcessedEventRow, t.DeadLetterRow):  # written in this unit of work, not flushed yet
+            if row_cls in self._pending:
+                self._pending[row_cls] = [r for r in self._pending[row_cls] if not _expiry_of(row_cls, r, event_id)]
+        p, d = t.ProcessedEventRow, t.DeadLetterRow
+        self._session.execute(delete(p).where(p.event_id == event_id, p.outcome == EXPIRED))
+        self._session.execute(delete(d).where(d.event_id == event_id, d.reason.startswith(EXPIRED_REASON)))
 
     def _take(self, stmt) -> list[ParkedEvent]:
         """Remove the parked events ``stmt`` selects and return them in its order."""
@@ -354,6 +368,15 @@ _STATE_VALUE = select(t.EngineStateRow.value).where(t.EngineStateRow.name == bin
 _STATE_VALUES = select(t.EngineStateRow.name, t.EngineStateRow.value).where(
     t.EngineStateRow.name.in_(bindparam("names", expanding=True)))
 # The recorded copies of a batch's event ids, parked and processed (seen_copies).
+def _expiry_of(row_cls: type, row: dict, event_id: str) -> bool:
+    """Whether a pending row records the expiry of ``event_id`` (its EXPIRED outcome, or its dead letter)."""
+    if row["event_id"] != event_id:
+        return False
+    if row_cls is t.ProcessedEventRow:
+        return row["outcome"] == EXPIRED
+    return row["reason"].startswith(EXPIRED_REASON)
+
+
 _PARKED_COPIES = select(t.ParkedEventRow.event_id, t.ParkedEventRow.digest, t.ParkedEventRow.raw,
                         t.ParkedEventRow.seen_at, t.ParkedEventRow.waiting_for).where(
     t.ParkedEventRow.event_id.in_(bindparam("ids", expanding=True)))

@@ -15,9 +15,10 @@ A later copy with the same content (the same text, or the same content digest) i
 dropped); one with different content is a conflicting duplicate: dead-lettered with both texts and never
 applied, whatever its ``occurred_at`` (docs/events.md, "Duplicates and conflicts"). A parked event keeps its
 source position, so whatever happens when it is released names where it came from, and one that waits longer
-than the park timeout of event time (the ingest's clock) becomes a dead letter (docs/events.md, "Parked
-events"). The wait starts at the latest of the clock, the event's own time and the clock when it arrived (a
-replayed file's message).
+than the park timeout of event time (the ingest's clock) becomes a dead letter, kept dormant: if what it waited
+for arrives after all, it is re-admitted and its dead letter settled (docs/events.md, "Parked events"). The
+wait starts at the latest of the clock, the event's own time and the clock when it arrived (a replayed file's
+message).
 
 What makes two copies the same event is :mod:`engine.services.digests`.
 """
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Sequence
@@ -62,12 +63,13 @@ class BatchResult:
     redelivered: int = 0  # broker messages at or below the partition's stored offset: already applied
     conflicts: int = 0  # conflicting duplicates (also counted in dead_lettered)
     expired: int = 0  # parked events that waited too long (also counted in dead_lettered)
+    readmitted: int = 0  # expired events applied after all: what they waited for arrived (also in unparked)
     dirty_regions: set[str] = field(default_factory=set)
     clock: datetime | None = None
 
     def add(self, other: "BatchResult") -> None:
         for name in ("received", "applied", "duplicates", "stale", "parked", "unparked", "dead_lettered",
-                     "redelivered", "conflicts", "expired"):
+                     "redelivered", "conflicts", "expired", "readmitted"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.dirty_regions |= other.dirty_regions
         if other.clock and (self.clock is None or other.clock > self.clock):
@@ -261,8 +263,18 @@ class Ingestor:
         run.seen[event_id] = SeenCopy(event_id, outcome, digest, raw, seen_at)
 
     def _release(self, run: _Run, item: RawEvent, waiting: Iterable[ParkedEvent]) -> None:
-        """Apply the events an applied event released, each as the message it came in (its own position)."""
+        """Apply the events an applied event released, each as the message it came in (its own position).
+
+        One that had expired (a dead letter, kept dormant) is re-admitted: its expiry's dead letter and record
+        are settled, and it is applied as if it had waited; should it have to wait again, for something else,
+        its wait starts now (docs/events.md, "Parked events")."""
         for parked in waiting:
+            if parked.expired_at is not None:
+                run.uow.readmit(parked.event_id)
+                run.result.readmitted += 1
+                log.info("re-admitted %s %s: what it waited for (%s) arrived after it had expired",
+                         parked.event_type, parked.event_id, parked.waiting_for)
+                parked = replace(parked, parked_at=None, expired_at=None)
             message = original(parked, item.origin)
             run.result.unparked += 1
             outcome = message.decoding()
@@ -294,7 +306,7 @@ class Ingestor:
         clock = run.now()
         if run.deadline is None or clock is None or clock <= run.deadline:
             return
-        for parked in run.uow.expire_parked(clock - self.park_timeout):
+        for parked in run.uow.expire_parked(clock - self.park_timeout, clock):
             self._expire_one(run, original(parked, "parked_events"), parked, clock)
         run.deadline = parking.deadline(run.uow, self.park_timeout)
 

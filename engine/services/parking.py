@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from engine.handlers.context import MEMBER_WAIT, STATUS_WAIT
-from engine.ports import EXPIRED_REASON, ParkedEvent, SeenCopy, UnitOfWork
+from engine.ports import EXPIRED, EXPIRED_REASON, ParkedEvent, SeenCopy, UnitOfWork
 from engine.services.digests import digest_of, json_object
 
 DEFAULT_PARK_TIMEOUT = timedelta(hours=168)
@@ -50,5 +50,5 @@ def record_expired(uow: UnitOfWork, parked: ParkedEvent) -> SeenCopy:
     """Record the id of an expired event as ``EXPIRED``: a later copy is a duplicate (or a conflict)."""
     event_type = parked.event_type or str((json_object(parked.raw) or {}).get("event_type", ""))
     digest = digest_of(parked)
-    uow.mark_processed(parked.event_id, event_type, parked.occurred_at, "EXPIRED", digest, parked.raw, parked.seen_at)
-    return SeenCopy(parked.event_id, "EXPIRED", digest, parked.raw, parked.seen_at)
+    uow.mark_processed(parked.event_id, event_type, parked.occurred_at, EXPIRED, digest, parked.raw, parked.seen_at)
+    return SeenCopy(parked.event_id, EXPIRED, digest, parked.raw, parked.seen_at)

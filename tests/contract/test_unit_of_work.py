@@ -540,6 +540,57 @@ def test_parking_the_same_event_id_twice_keeps_one_copy(db):
         assert raws(uow.unpark("crn:X1")) == ["original"]
 
 
+def test_expired_events_stay_dormant_no_longer_wait_and_unpark_still_returns_them(db):
+    late = T0 + timedelta(hours=200)
+    with db.uow() as uow:
+        uow.park(ParkedEvent("e1", "crn:X1", T0, "first", parked_at=T0))
+        uow.park(ParkedEvent("e2", "crn:X1", T0, "second", parked_at=T0 + timedelta(hours=2)))
+        uow.commit()
+    with db.uow() as uow:
+        [expired] = uow.expire_parked(T0 + timedelta(hours=1), late)
+        assert (expired.event_id, expired.raw, expired.expired_at) == ("e1", "first", late)
+        assert uow.earliest_parked() == T0 + timedelta(hours=2)
+        assert uow.expire_parked(T0 + timedelta(hours=1), late) == []  # expires once
+        uow.commit()
+    with db.uow() as uow:
+        assert uow.earliest_parked() == T0 + timedelta(hours=2)
+        assert [p.event_id for p in uow.expire_parked(T0 + timedelta(hours=3), late)] == ["e2"]
+        assert uow.earliest_parked() is None
+        uow.commit()
+    assert [(r["event_id"], r["expired_at"]) for r in db.rows("parked_events")] == [("e1", late), ("e2", late)]
+    with db.uow() as uow:
+        assert [(p.raw, p.expired_at) for p in uow.unpark("crn:X1")] == [("first", late), ("second", late)]
+        uow.commit()
+    assert db.rows("parked_events") == []
+
+
+def test_readmit_forgets_an_expiry_committed_before_or_written_in_the_same_unit_of_work(db):
+    expired = "parked event expired: waited 200 h for crn:X1, which never arrived"
+
+    def letter(event_id: str, reason: str) -> DeadLetter:
+        return DeadLetter("t", reason, f"raw {event_id}", line_number=1, event_id=event_id)
+
+    with db.uow() as uow:
+        uow.mark_processed("e1", "referral.created", T0, "EXPIRED")
+        uow.dead_letter(letter("e1", expired), T0)
+        uow.dead_letter(letter("e1", "conflicting duplicate of event e1"), T0)  # not its expiry: kept
+        uow.mark_processed("e2", "referral.created", T0, "EXPIRED")
+        uow.dead_letter(letter("e2", expired), T0)  # another event's expiry: kept
+        uow.commit()
+    with db.uow() as uow:
+        uow.readmit("e1")
+        uow.mark_processed("e1", "referral.created", T0, "APPLIED")
+        uow.mark_processed("e3", "referral.created", T0, "EXPIRED")  # expired and re-admitted in one batch
+        uow.dead_letter(letter("e3", expired), T0)
+        uow.readmit("e3")
+        uow.mark_processed("e3", "referral.created", T0, "APPLIED")
+        uow.commit()
+    assert {r["event_id"]: r["outcome"] for r in db.rows("processed_events")} == \
+        {"e1": "APPLIED", "e2": "EXPIRED", "e3": "APPLIED"}
+    assert [(d["event_id"], d["reason"][:20]) for d in db.dead_letters()] == \
+        [("e1", "conflicting duplicat"), ("e2", "parked event expired")]
+
+
 # outbox, dead letters, attendance ----------------------------------------------------------------
 
 def test_emit_writes_outbox_rows_in_emission_order_with_unique_message_ids(db):
@@ -864,7 +915,7 @@ def test_the_canonical_state_leaves_out_where_a_copy_came_from_and_its_text(db):
     assert state["processed_events"] == [{"event_id": "e1", "event_type": "referral.created",
                                           "occurred_at": T0.isoformat(), "outcome": "APPLIED", "digest": "d1" * 32}]
     assert set(state["parked_events"][0]) == {"event_id", "waiting_for", "occurred_at", "raw", "event_type",
-                                              "digest", "parked_at"}
+                                              "digest", "parked_at", "expired_at"}
 
 
 # the alert sweep's reads ------------------------------------------------------------------------
@@ -958,8 +1009,9 @@ def test_seen_copies_name_processed_queued_and_parked_copies_with_digest_text_an
 
 def test_expire_parked_takes_the_events_parked_before_an_instant_oldest_first(db):
     day = timedelta(days=1)
+    clock = T0 + 9 * day
     with db.uow() as uow:
-        assert uow.earliest_parked() is None and uow.expire_parked(T0) == []
+        assert uow.earliest_parked() is None and uow.expire_parked(T0, clock) == []
         uow.park(a_parked_event("late", "k:1", parked_at=T0 + 2 * day))
         uow.park(a_parked_event("old", "k:2", parked_at=T0))
         uow.park(a_parked_event("mid", "k:1", parked_at=T0 + day))
@@ -967,11 +1019,12 @@ def test_expire_parked_takes_the_events_parked_before_an_instant_oldest_first(db
         uow.commit()
 
     with db.uow() as uow:
-        assert [p.event_id for p in uow.expire_parked(T0 + 2 * day)] == ["old", "mid"]
-        assert uow.expire_parked(T0 + 2 * day) == []
+        assert [p.event_id for p in uow.expire_parked(T0 + 2 * day, clock)] == ["old", "mid"]
+        assert uow.expire_parked(T0 + 2 * day, clock) == []
         assert uow.earliest_parked() == T0 + 2 * day
         uow.commit()
-    assert [r["event_id"] for r in db.rows("parked_events")] == ["late"]
+    assert sorted((r["event_id"], r["expired_at"]) for r in db.rows("parked_events")) == \
+        [("late", None), ("mid", clock), ("old", clock)]  # the expired ones dormant
 
 
 def test_dead_letters_since_name_conflicting_duplicates_and_expired_parked_events(db):

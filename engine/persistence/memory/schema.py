@@ -26,7 +26,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {name: tuple(columns.split()) for name, co
     "attendance": "id referral_id cohort_id session_number session_date outcome",
     "processed_events": "event_id event_type occurred_at outcome digest raw seen_at",
     "parked_events": "event_id waiting_for occurred_at raw event_type digest origin line_number partition offset "
-                     "parked_at seen_at",
+                     "parked_at seen_at expired_at",
     "outbox": "id message_id topic key event_type message created_at sent_at",
     "dead_letters": "id received_at origin line_number partition offset event_id reason raw",
     "offices": "office_code region_code pdu_code rooms rural",

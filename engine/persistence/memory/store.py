@@ -15,7 +15,7 @@ from engine.persistence.memory.schema import (COLUMNS, KEYS, SEQUENCES, UNIQUE, 
                                               check_unique, fresh, utc)
 from engine.persistence.rows import (PARKED, STATE_TABLES, add_deadline, canonical_state, dead_letter_text,
                                      labelled_origin)
-from engine.ports import Attendance, DeadLetter, ParkedEvent, SeenCopy, UnitOfWork
+from engine.ports import EXPIRED, EXPIRED_REASON, Attendance, DeadLetter, ParkedEvent, SeenCopy, UnitOfWork
 
 
 class MemoryStore:
@@ -86,13 +86,19 @@ class MemoryUnitOfWork(UnitOfWork):
     def delete(self, table: str, key: Any) -> None:
         if self.row(table, key) is not None:
             self._changes.setdefault(table, {})[key] = None
+            inserted = self._inserted.get(table, [])
+            if key in inserted:  # inserted and deleted here: as if never inserted
+                inserted.remove(key)
 
     def _insert(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         if KEYS[table] == "id":
             row = {**row, "id": self._store.next_id(table)}
         stored = as_stored(table, row)
-        self._inserted.setdefault(table, []).append(stored[KEYS[table]])
-        self.put(table, stored[KEYS[table]], stored)
+        key = stored[KEYS[table]]
+        changes = self._changes.get(table, {})
+        if not (key in changes and changes[key] is None):  # deleted here, inserted again: SQL's DELETE, INSERT
+            self._inserted.setdefault(table, []).append(key)
+        self.put(table, key, stored)
         return stored
 
     def _upsert(self, table: str, row: dict[str, Any]) -> None:
@@ -191,13 +197,25 @@ class MemoryUnitOfWork(UnitOfWork):
         return self._take([r for r in self.rows("parked_events") if r["waiting_for"] == waiting_for],
                           key=lambda r: (r["occurred_at"], r["event_id"]))
 
-    def expire_parked(self, parked_before: datetime) -> list[ParkedEvent]:
+    def expire_parked(self, parked_before: datetime, clock: datetime) -> list[ParkedEvent]:
         before = utc(parked_before)
-        return self._take([r for r in self.rows("parked_events") if r["parked_at"] is not None
-                           and r["parked_at"] < before], key=lambda r: (r["parked_at"], r["occurred_at"], r["event_id"]))
+        rows = sorted((r for r in self.rows("parked_events") if r["expired_at"] is None and r["parked_at"] is not None
+                       and r["parked_at"] < before), key=lambda r: (r["parked_at"], r["occurred_at"], r["event_id"]))
+        for row in rows:
+            self._upsert("parked_events", {"event_id": row["event_id"], "expired_at": clock})
+        return [m.parked_from_row(self.row("parked_events", row["event_id"])) for row in rows]
 
     def earliest_parked(self) -> datetime | None:
-        return min((r["parked_at"] for r in self.rows("parked_events") if r["parked_at"] is not None), default=None)
+        return min((r["parked_at"] for r in self.rows("parked_events")
+                    if r["parked_at"] is not None and r["expired_at"] is None), default=None)
+
+    def readmit(self, event_id: str) -> None:
+        processed = self.row("processed_events", event_id)
+        if processed is not None and processed["outcome"] == EXPIRED:
+            self.delete("processed_events", event_id)
+        for letter in self.rows("dead_letters"):
+            if letter["event_id"] == event_id and letter["reason"].startswith(EXPIRED_REASON):
+                self.delete("dead_letters", letter["id"])
 
     def _take(self, rows: list[dict[str, Any]], key: Callable) -> list[ParkedEvent]:
         rows = sorted(rows, key=key)

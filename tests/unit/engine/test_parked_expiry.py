@@ -1,5 +1,7 @@
 """Issue 12, class 6: events waiting for a partner that never comes are listed, expire into dead letters after
-the park timeout of event time, and keep their own source position when they are released."""
+the park timeout of event time, and keep their own source position when they are released. Issue 16 (a producer
+later than the park timeout): an expired event is kept, dormant, and re-admitted when its partner arrives after
+all, its dead letter settled."""
 from __future__ import annotations
 
 import json
@@ -46,7 +48,10 @@ def test_parked_event_expires_into_a_dead_letter_with_its_reason(store):
 
     result = h.feed(tick(since + timedelta(hours=170)))
     assert (result.expired, result.dead_lettered) == (1, 1)
-    assert parked_rows(h) == []
+    [dormant] = parked_rows(h)  # kept for its partner, no longer waiting
+    assert (dormant["waiting_for"], dormant["expired_at"]) == ("requirement:RQ-X000001", since + timedelta(hours=170))
+    assert waiting_since(h) is None
+    assert h.feed(tick(since + timedelta(days=30))).expired == 0  # expires once
     letter = h.dead_letters()[-1]
     event_id = json.loads(referral)["event_id"]
     assert letter["reason"] == ("parked event expired: waited 170 h for requirement:RQ-X000001, which never "
@@ -56,22 +61,49 @@ def test_parked_event_expires_into_a_dead_letter_with_its_reason(store):
     assert processed(h, event_id)["outcome"] == "EXPIRED"
 
 
-def test_an_expired_event_is_done_a_late_partner_does_not_revive_it_and_a_copy_is_a_duplicate(h):
+def waiting_since(h: Harness):
+    with h.db.uow() as uow:
+        return uow.earliest_parked()
+
+
+def test_a_late_partner_readmits_an_expired_event_and_settles_its_dead_letter_a_copy_is_a_duplicate(h):
     lines = person_with_referral("X000001")
+    event_id = json.loads(lines[3])["event_id"]
     h.feed(lines[3])
-    h.feed(tick(T0 + timedelta(days=11)))
-    late = h.feed(*lines[:3], lines[3])
-    assert (late.unparked, late.duplicates) == (0, 1)
-    assert h.referral("REF-X000001") is None
-
-
-def test_a_parked_event_within_the_limit_is_applied_when_its_partner_arrives(h):
-    lines = person_with_referral("X000001", assessed=False)
-    h.feed(lines[3])
-    h.feed(tick(T0 + timedelta(days=6)))
-    result = h.feed(*lines[:3])
-    assert (result.unparked, result.expired) == (1, 0)
+    assert h.feed(tick(T0 + timedelta(days=11))).expired == 1
+    assert [d["event_id"] for d in h.dead_letters()] == [event_id]
+    late = h.feed(*lines[:3], lines[3])  # the partner, then a copy of the expired event
+    assert (late.readmitted, late.unparked, late.duplicates, late.dead_lettered) == (1, 1, 1, 0)
     assert h.referral("REF-X000001") is not None
+    assert h.dead_letters() == []
+    assert processed(h, event_id)["outcome"] == "APPLIED"
+    assert parked_rows(h) == []
+
+
+def test_a_copy_of_an_expired_event_before_its_partner_is_a_duplicate_and_it_stays_dormant(h):
+    referral = person_with_referral("X000001")[3]
+    h.feed(referral)
+    h.feed(tick(T0 + timedelta(days=11)))
+    before = parked_rows(h)
+    assert h.feed(referral).duplicates == 1
+    assert parked_rows(h) == before and waiting_since(h) is None
+    assert len(h.dead_letters()) == 1
+
+
+def test_events_that_waited_for_an_expired_one_follow_it_back_in_order():
+    """The referral waits for its requirement and its assessment for the referral; both expire. When the
+    requirement arrives the referral is re-admitted, which releases the assessment: the same referral as an
+    ordered feed, nothing dead-lettered."""
+    lines = person_with_referral("X000001")  # person, sentence, requirement, referral (+3 d), assessed (+20 d)
+    ordered = Harness()
+    ordered.feed(*lines)
+    late = Harness()
+    late.feed(tick(T0), lines[3], lines[4], tick(T0 + timedelta(days=40)))
+    assert len(late.dead_letters()) == 2
+    result = late.feed(*lines[:3])
+    assert (result.readmitted, result.dead_lettered) == (2, 0)
+    assert late.referral("REF-X000001") == ordered.referral("REF-X000001")
+    assert late.dead_letters() == [] and parked_rows(late) == []
 
 
 @pytest.mark.parametrize("partner_after_days", [6, 12])
@@ -86,9 +118,9 @@ def test_expiry_does_not_depend_on_where_batches_end(partner_after_days):
     for line in stream:
         apart.feed(line)
     expired = partner_after_days == 12
-    assert total.expired == int(expired)
-    assert [d["reason"] for d in together.dead_letters()] == [d["reason"] for d in apart.dead_letters()]
-    assert (together.referral("REF-X000001") is None) == (apart.referral("REF-X000001") is None) == expired
+    assert (total.expired, total.readmitted) == (int(expired), int(expired))  # in one batch: expired, then back
+    assert together.dead_letters() == apart.dead_letters() == []
+    assert together.referral("REF-X000001") == apart.referral("REF-X000001") is not None
     assert parked_rows(together) == parked_rows(apart) == []
 
 

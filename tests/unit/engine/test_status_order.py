@@ -131,6 +131,24 @@ def test_a_change_tried_again_and_still_not_valid_keeps_waiting_from_when_it_fir
     assert h.dead_letters()[-1]["reason"].startswith(f"parked event expired: waited 169 h for status:{REF}")
 
 
+def test_an_expired_change_readmitted_and_still_not_valid_waits_again_from_now(h):
+    """Deferred (day 40) expires at day 50, dormant; deprioritised (day 35) arrives late and re-admits it, still
+    not valid: it waits again from day 50 (its dead letter settled), not from day 40, which would expire it at
+    once; a week later it expires again, one dead letter."""
+    h.feed(*person_with_referral(CRN, assessed=False))
+    day = lambda n, hours=0: T0 + timedelta(days=n, hours=hours)  # noqa: E731
+    assert h.feed(changed(day(40), "DEFERRED")).parked == 1
+    assert h.feed(tick(day(50))).expired == 1
+    again = h.feed(changed(day(35), "DEPRIORITISED"))
+    assert (again.applied, again.readmitted, again.parked, again.expired) == (1, 1, 1, 0)
+    assert h.dead_letters() == []
+    [waiting] = h.db.rows("parked_events")
+    assert (waiting["waiting_for"], waiting["parked_at"], waiting["expired_at"]) == (f"status:{REF}", day(50), None)
+    assert h.feed(tick(day(57))).expired == 0
+    assert h.feed(tick(day(57, 1))).expired == 1
+    assert len(h.dead_letters()) == 1
+
+
 # A late producer (issue 16 scenario 8): another kind of event dated before changes already applied ----------------
 # The counterexamples tests/generative/test_late_producer.py and the fault suite found before the status log
 # (engine/handlers/status_log.py); each ends as the ordered replay of the same events does.
@@ -221,6 +239,29 @@ def test_a_referral_arriving_after_a_recall_of_its_sentence_dated_after_it_is_re
     h.feed(recall_concluded(day(60), outcome="CUSTODY"))
     expected = in_order(*world, recall(day(21)), recall_concluded(day(60), outcome="CUSTODY"))
     assert referral_row(h) == expected and expected["status"] == "WITHDRAWN"
+
+
+@pytest.mark.parametrize("ending", ["terminated", "revoked"])
+def test_a_requirement_and_referral_arriving_after_their_sentence_ended_later_are_closed_when_it_ended(h, ending):
+    """Found by tests/generative/test_late_producer.py (seed 11, the sentence topic late for 42 hours): the
+    sentence's end (dated days after) arrived before its licence condition, referral and assessment; the
+    requirement was created ended, the referral withdrawn as of its own arrival, and the assessment, dated after
+    that, was stale: bands, offence cohort and ready_from missing. The ordered replay assesses, then withdraws
+    the referral when the sentence ends. The same for a breach concluded with the order revoked."""
+    world = person_with_referral(CRN)
+    sentence_only, referral_events = world[:2], world[2:]
+    end = (event("sentence.terminated", day(30), crn=CRN, sentence_id=SENTENCE, terminated_on=day(30).date(),
+                 reason="revoked") if ending == "terminated" else
+           event("enforcement.breach_concluded", day(30), crn=CRN, sentence_id=SENTENCE, breach_id="BR-1",
+                 outcome="REVOKED", concluded_on=day(30).date()))
+    h.feed(*sentence_only)
+    h.feed(end)
+    h.feed(*referral_events)
+    expected = in_order(*world, end)
+    assert referral_row(h) == expected
+    assert (expected["status"], expected["pathway"], expected["updated_at"]) == ("WITHDRAWN", "MODERATE",
+                                                                                day(30).isoformat())
+    assert h.dead_letters() == []
 
 
 def test_a_recall_dated_before_the_referral_existed_does_not_act_on_it(h):
