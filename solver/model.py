@@ -178,7 +178,11 @@ def _core_first(problem: Problem, rules: Rules | None) -> Plan:
         core_limit = total * core_size / max(full_size, 1)
     core = _solve(core_problem, core_b, rules, True, began, core_limit)
     rest = max(total - core_limit, min(SIZED_MIN_S, total))
-    return _solve(problem, full_b, rules, True, began, rest, core)
+    plan = _solve(problem, full_b, rules, True, began, rest, core)
+    # The core's solutions are the plan's first (a plan of the whole model: no extra candidate opened, the same
+    # objective), on the same clock: the trace says when the first feasible and first better plans existed.
+    core_trace = tuple((t, f"{stage}/core", value) for t, stage, value in core.trace)
+    return replace(plan, trace=core_trace + (() if plan.trace == core.trace else plan.trace))
 
 
 def _solve(problem: Problem, b: Build, rules: Rules | None, warm_start: bool, began: float,

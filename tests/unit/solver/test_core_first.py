@@ -72,3 +72,18 @@ def tier_one(problem: Problem, plan) -> int:
     b = build(problem)
     values = b.vars.values_of(placed(plan), {o.cohort_id: o.facilitator_ids for o in plan.opened})
     return sum(t.value(lambda v: values.get(v.index, 0)) for t in tiers(b)[1])
+
+
+def test_the_trace_starts_with_the_core_solves_solutions_on_the_plans_clock():
+    """The plan without the extras is a plan of the whole model, found first: the trace's first entries are its
+    own (labelled /core), so the time to the first feasible plan is when it existed, then the whole model's."""
+    urgent = people(3, deadline=URGENT_DEADLINE)
+    problem = tiny_problem(urgent, [make_candidate(cohort_id="K9", min_size=3, **TOO_LATE),
+                                    make_candidate(cohort_id="K1", min_size=3, extra=True)], two_facilitators())
+    plan = solve(problem)
+    stages = [stage for _, stage, _ in plan.trace]
+    core = [n for n, stage in enumerate(stages) if stage.endswith("/core")]
+    assert core and core == list(range(len(core)))  # the core's entries first, in order
+    assert len(stages) > len(core)  # then the whole model's: it opened the extra candidate
+    times = [t for t, _, _ in plan.trace]
+    assert times == sorted(times) and times[-1] <= plan.solve_seconds
