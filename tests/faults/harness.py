@@ -43,6 +43,8 @@ class Report:
     outbound_doubled: int
     outbound_extra: int = 0
     history_rows_differing: int = 0  # status history rows in one run and not the other (see the module doc)
+    readmitted: int = 0  # events that expired into dead letters and came back when what they waited for arrived
+    # (dead_letters counts what is left: dead-lettered minus re-admitted)
 
     def line(self) -> str:
         return json.dumps(asdict(self))

@@ -34,7 +34,8 @@ WEEKS = int(os.environ.get("COHORTPLAN_FAULTS_WEEKS", "16"))
 SCALE = float(os.environ.get("COHORTPLAN_FAULTS_SCALE", "0.3"))
 # How long a run may take to settle (the full sizes by hand on a busy machine want more).
 TIMEOUT_S = float(os.environ.get("COHORTPLAN_FAULTS_TIMEOUT_S", "300"))
-COUNTERS = ("applied", "duplicates", "redelivered", "dead_lettered", "stale", "received", "isolated", "retries")
+COUNTERS = ("applied", "duplicates", "redelivered", "dead_lettered", "readmitted", "stale", "received", "isolated",
+            "retries")
 
 
 def free_port() -> int:
@@ -160,7 +161,8 @@ def compare(run: Run, clean_file: Path, name: str, events_in: int, record_proper
     ingest = run.counters()
     history = differing_tables(run.tables, reference, names=("referral_history",)).get("referral_history", 0)
     report = Report(name, events_in, ingest["applied"], ingest["duplicates"] + ingest["redelivered"],
-                    ingest["dead_lettered"], missing, doubled, extra, history)
+                    ingest["dead_lettered"] - ingest["readmitted"], missing, doubled, extra, history,
+                    ingest["readmitted"])
     print(report.line())
     record_property("fault_report", report.line())
     assert canonical_hash(run.tables, drop_alert_kinds) == canonical_hash(reference, drop_alert_kinds), \
