@@ -68,8 +68,8 @@ class ParkedEvent:
     offset: int | None = None
     parked_at: datetime | None = None  # event time (the ingest's clock) when it started waiting
     seen_at: datetime | None = None  # server clock when it was received
-    expired_at: datetime | None = None  # event time it expired into a dead letter; kept, dormant, until what it
-    # waited for arrives (then re-admitted: docs/events.md, "Parked events"); None while it waits
+    expired_at: datetime | None = None  # event time it expired into a dead letter; kept, dormant (parked_at None
+    # in the store), until what it waited for arrives (then re-admitted: docs/events.md, "Parked events")
 
 
 @dataclass(frozen=True)

@@ -198,18 +198,18 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
             k.occurred_at, k.event_id))
 
     def expire_parked(self, parked_before: datetime, clock: datetime) -> list[ParkedEvent]:
+        # A dormant row's parked_at is NULL (it waits no more), so neither this nor earliest_parked reads the
+        # dormant ones, which collect at the low end of the parked_at index, and both stay index lookups.
         k = t.ParkedEventRow
         rows = [dict(r) for r in self._session.execute(select(*k.__table__.columns).where(
-            k.expired_at.is_(None), k.parked_at < parked_before).order_by(
-            k.parked_at, k.occurred_at, k.event_id)).mappings()]
+            k.parked_at < parked_before).order_by(k.parked_at, k.occurred_at, k.event_id)).mappings()]
         if rows:
             self._session.execute(update(k).where(k.event_id.in_([r["event_id"] for r in rows])).values(
-                expired_at=clock))
-        return [m.parked_from_row({**r, "expired_at": clock}) for r in rows]
+                expired_at=clock, parked_at=None))
+        return [m.parked_from_row({**r, "expired_at": clock}) for r in rows]  # with the wait it had
 
     def earliest_parked(self) -> datetime | None:
-        k = t.ParkedEventRow
-        return self._session.execute(select(func.min(k.parked_at)).where(k.expired_at.is_(None))).scalar()
+        return self._session.execute(select(func.min(t.ParkedEventRow.parked_at))).scalar()
 
     def readmit(self, event_id: str) -> None:
         for row_cls in (t.ProcessedEventRow, t.DeadLetterRow):  # written in this unit of work, not flushed yet

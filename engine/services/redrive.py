@@ -80,6 +80,9 @@ def _redrive_one(ingestor: Ingestor, store: DeadLetters, letter: dict[str, Any])
     if result.duplicates:
         event_id = str(decoded.envelope.event_id)
         first = store.processed_outcome(event_id)
+        if first == "EXPIRED":  # kept beside this letter, which stays as it is: the re-admission removes it
+            return STILL_INVALID, (f"redriven: event {event_id} expired and is kept; it is re-admitted (and this "
+                                   "letter removed) when what it waited for arrives")
         if first not in ("APPLIED", "STALE"):
             reason = f"redriven: event {event_id} was processed already ({(first or 'parked').lower()}); the " \
                      "intake applies an event id once"

@@ -82,3 +82,35 @@ def test_redrive_by_origin_touches_only_that_origin(engine, region, api, token):
     done = api.post("/dead-letters/redrive", json={"origin": "older-feed.jsonl"}, headers=token(ADMIN)).json()
     assert done["matched"] == 1 and done["items"][0]["outcome"] == "applied"
     assert all(x["origin"] != "older-feed.jsonl" for x in letters(api, token).values())
+
+
+def test_redriving_an_expired_event_keeps_its_letter_until_what_it_waited_for_arrives(region, engine, api, token):
+    """An event that expired is kept beside its letter: a redrive says so and leaves the letter as it is (its
+    reason still says it expired); when its partner arrives it is re-admitted and the letter removed."""
+    from datetime import timedelta
+
+    from engine.services.ingest import RawEvent
+    from tests.support.events import event, person_with_referral
+
+    lines = region.events.read_text().splitlines()
+    last = max(datetime.fromisoformat(json.loads(x)["occurred_at"]) for x in lines if x.startswith('{"event_id"'))
+    region_code = json.loads(next(x for x in lines if '"person.updated"' in x))["payload"]["region_code"]
+    pdu = json.loads(next(x for x in lines if '"person.updated"' in x))["payload"]["pdu_code"]
+    person, sentence, requirement, referral = person_with_referral("X999002", at=last, region=region_code,
+                                                                  pdu=pdu, assessed=False)
+    engine.ingestor.process([RawEvent(referral, "late-feed.jsonl", 1)])
+    tick = event("person.updated", last + timedelta(days=12), crn="X999003", region_code=region_code, pdu_code=pdu)
+    assert engine.ingestor.process([RawEvent(tick, "late-feed.jsonl", 2)]).expired == 1
+    [(letter_id, letter)] = [(k, v) for k, v in letters(api, token).items() if v["origin"] == "late-feed.jsonl"]
+    assert letter["reason"].startswith("parked event expired")
+
+    again = api.post(f"/dead-letters/{letter_id}/redrive", headers=token(ADMIN)).json()
+    assert again["items"][0]["outcome"] == "still_invalid"
+    assert "re-admitted" in again["items"][0]["reason"]
+    assert letters(api, token)[letter_id]["reason"] == letter["reason"]  # left as it was
+
+    done = engine.ingestor.process([RawEvent(x, "late-feed.jsonl", 3 + n)
+                                    for n, x in enumerate((person, sentence, requirement))])
+    assert done.readmitted == 1
+    assert letter_id not in letters(api, token)
+    assert engine.queries().referral_crn("REF-X999002") == "X999002"

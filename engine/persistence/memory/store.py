@@ -199,15 +199,14 @@ class MemoryUnitOfWork(UnitOfWork):
 
     def expire_parked(self, parked_before: datetime, clock: datetime) -> list[ParkedEvent]:
         before = utc(parked_before)
-        rows = sorted((r for r in self.rows("parked_events") if r["expired_at"] is None and r["parked_at"] is not None
-                       and r["parked_at"] < before), key=lambda r: (r["parked_at"], r["occurred_at"], r["event_id"]))
-        for row in rows:
-            self._upsert("parked_events", {"event_id": row["event_id"], "expired_at": clock})
-        return [m.parked_from_row(self.row("parked_events", row["event_id"])) for row in rows]
+        rows = sorted((r for r in self.rows("parked_events") if r["parked_at"] is not None and r["parked_at"] < before),
+                      key=lambda r: (r["parked_at"], r["occurred_at"], r["event_id"]))
+        for row in rows:  # dormant: parked_at NULL, as the SQL store keeps it
+            self._upsert("parked_events", {"event_id": row["event_id"], "expired_at": clock, "parked_at": None})
+        return [m.parked_from_row({**row, "expired_at": clock}) for row in rows]
 
     def earliest_parked(self) -> datetime | None:
-        return min((r["parked_at"] for r in self.rows("parked_events")
-                    if r["parked_at"] is not None and r["expired_at"] is None), default=None)
+        return min((r["parked_at"] for r in self.rows("parked_events") if r["parked_at"] is not None), default=None)
 
     def readmit(self, event_id: str) -> None:
         processed = self.row("processed_events", event_id)
