@@ -37,12 +37,18 @@ class StateCollector(Collector):
                                      "ACKNOWLEDGED, SNOOZED, RESOLVED)", labels=["region", "kind", "state"])
         age = GaugeMetricFamily("cohortplan_plan_age_seconds",
                                 "Seconds since the date the region was last planned as of", labels=["region"])
+        intake = {"dead_letters": GaugeMetricFamily("cohortplan_dead_letters", "Dead letters held (table)"),
+                  "waiting": GaugeMetricFamily("cohortplan_events_waiting",
+                                               "Events parked, waiting for what they refer to"),
+                  "expired": GaugeMetricFamily("cohortplan_events_expired_kept", "Events that waited past the park "
+                                               "timeout, kept to be re-admitted if what they waited for arrives")}
         try:
             reader: Reader = self.app.state.reader
             rows = reader.all_open_alerts()
             counts = Tally((a["region_code"], a["kind"]) for a in rows)
             states = Tally((a["region_code"], a["kind"], str(state_of(a))) for a in rows)
             planned = reader.planned_as_of()
+            counts_now = reader.intake_counts()
         except Exception as exc:  # a scrape must answer even when the database does not
             log.warning("state metrics not read: %s", exc)
             up.add_metric([], 0)
@@ -56,7 +62,9 @@ class StateCollector(Collector):
         now = datetime.now(timezone.utc)
         for region, as_of in sorted(planned.items()):
             age.add_metric([region], (now - datetime.combine(as_of, clock_time(), timezone.utc)).total_seconds())
-        yield from (up, alerts, by_state, age)
+        for name, family in intake.items():
+            family.add_metric([], counts_now[name])
+        yield from (up, alerts, by_state, age, *intake.values())
 
 
 def install(app: FastAPI) -> None:

@@ -238,6 +238,11 @@ class Reader:
         with self.queries() as q:
             return q.open_alerts()
 
+    def intake_counts(self) -> dict[str, int]:
+        """Dead letters, events waiting (parked) and expired events kept for re-admission, for /metrics."""
+        with self.queries() as q:
+            return {"dead_letters": q.dead_letter_count(), "waiting": q.parked_count(), "expired": q.dormant_count()}
+
     def dead_letters(self, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
         with self.queries() as q:
             return q.dead_letter_count(), q.dead_letters(limit, offset)

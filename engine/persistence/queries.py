@@ -214,6 +214,11 @@ class Queries:
         k = t.ParkedEventRow  # waiting now; the expired (dormant) ones are dead letters
         return self.s.execute(select(func.count()).select_from(k).where(k.expired_at.is_(None))).scalar_one()
 
+    def dormant_count(self) -> int:
+        """Expired events kept for re-admission (each is also a dead letter)."""
+        k = t.ParkedEventRow
+        return self.s.execute(select(func.count()).select_from(k).where(k.expired_at.is_not(None))).scalar_one()
+
     def outbox(self, topic: str | None = None) -> list[dict[str, Any]]:
         stmt = select(t.OutboxRow).order_by(t.OutboxRow.id)
         if topic:

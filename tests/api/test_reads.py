@@ -132,6 +132,8 @@ def test_health_readiness_and_metrics(client, token):
     text = client.get("/metrics").text
     assert 'cohortplan_open_alerts{kind="deadline.missed",region="RS"}' in text
     assert 'cohortplan_plan_age_seconds{region="RS"}' in text and "cohortplan_state_up 1.0" in text
+    assert "cohortplan_dead_letters 2.0" in text  # the region's two bad lines
+    assert "cohortplan_events_waiting 0.0" in text and "cohortplan_events_expired_kept 0.0" in text
     assert 'cohortplan_api_requests_total{method="GET",route="/regions/{region}/alerts",status="200"}' in text
 
 
