@@ -36,25 +36,31 @@ def _at(message: Routed) -> datetime:
     return datetime.fromisoformat(json.loads(message.value)["occurred_at"])
 
 
-def late_hour(clean: list[Routed], topic: str) -> tuple[list[Routed], list[Routed], list[Routed]]:
+def late_hour(clean: list[Routed], topic: str,
+              catch_up_after: timedelta = CATCH_UP_AFTER) -> tuple[list[Routed], list[Routed], list[Routed]]:
     """The stream split as a late producer delivers it: what arrives before the catch-up (every event dated before
-    the end of the busiest hour of ``topic`` plus :data:`CATCH_UP_AFTER`, but that hour's events of ``topic``),
+    the end of the busiest hour of ``topic`` plus ``catch_up_after``, but that hour's events of ``topic``),
     the burst (that hour of ``topic``), and the rest."""
     hours = Counter(_at(m).replace(minute=0, second=0, microsecond=0) for m in clean if m.topic == topic)
     start = max(hours, key=lambda hour: (hours[hour], -hour.timestamp()))
     end = start + LATE_FOR
     late = [m for m in clean if m.topic == topic and start <= _at(m) < end]
     others = [m for m in clean if not (m.topic == topic and start <= _at(m) < end)]
-    cut = next((n for n, m in enumerate(others) if _at(m) >= end + CATCH_UP_AFTER), len(others))
+    cut = next((n for n, m in enumerate(others) if _at(m) >= end + catch_up_after), len(others))
     return others[:cut], late, others[cut:]
 
 
+@pytest.mark.parametrize("park_timeout_h, catch_up_after", [(168, CATCH_UP_AFTER), (1, timedelta(days=3))],
+                         ids=["within the park timeout", "past the park timeout"])
 def test_scenario_8_a_late_producer_ends_in_the_ordered_replays_state(kafka_broker, clean_file, tmp_path,
-                                                                      record_property):
+                                                                      record_property, park_timeout_h, catch_up_after):
+    """Past the park timeout (1 h; the producer catches up three days of event time later), what waited for the
+    late hour expires into dead letters while the producer is down, and is re-admitted when it catches up: the
+    same state, and no dead letter left."""
     # A quiet period longer than the catch-up: the worker plans once, after everything, as the reference does.
-    run = Run(kafka_broker, tmp_path, COHORTPLAN_REPLAN_QUIET_S="20")
+    run = Run(kafka_broker, tmp_path, COHORTPLAN_REPLAN_QUIET_S="20", COHORTPLAN_PARK_TIMEOUT_HOURS=str(park_timeout_h))
     clean = run.clean(clean_file)
-    before, burst, rest = late_hour(clean, run.settings.topic_sentences)
+    before, burst, rest = late_hour(clean, run.settings.topic_sentences, catch_up_after)
     assert burst and before, "the late hour must hold sentence events and follow others"
     dated_after = [m for m in before if _at(m) > min(map(_at, burst))]
     assert dated_after, "the burst must be dated before events already applied"
@@ -66,5 +72,8 @@ def test_scenario_8_a_late_producer_ends_in_the_ordered_replays_state(kafka_brok
         asyncio.run(produce(burst + rest, run.settings.bootstrap_servers))
 
     run.feed(before, during=outage_then_catch_up, expected=len(clean))
-    report = compare(run, clean_file, "8: sentence topic late for an hour", len(clean), record_property)
+    report = compare(run, clean_file, f"8: sentence topic late for an hour (park timeout {park_timeout_h} h)",
+                     len(clean), record_property)
     assert report.dead_letters == 0 and dead_letter_rows(run) == []
+    if park_timeout_h < (LATE_FOR + catch_up_after) / timedelta(hours=1):
+        assert report.readmitted > 0, "nothing expired: the scenario did not test re-admission"
