@@ -255,7 +255,7 @@ class DeadLetterRow(Base):
     line_number: Mapped[int | None] = mapped_column(Integer)
     partition: Mapped[int | None] = mapped_column(Integer)
     offset: Mapped[int | None] = mapped_column(BigInteger)
-    event_id: Mapped[str | None] = mapped_column(String(36))
+    event_id: Mapped[str | None] = mapped_column(String(36), index=True)  # a re-admission removes its expiry's
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str] = mapped_column(Text)
 
