@@ -175,3 +175,15 @@ class DeadLettered(OutboundPayload):
     reason: str
     event_id: str | None = Field(None, description="the rejected message's event_id, when its envelope carried a "
                                                    "valid one (a UUID); null otherwise")
+
+
+class EventReadmitted(OutboundPayload):
+    """A message sent here as ``event.dead_lettered`` because it waited past the park timeout, applied after all:
+    what it waited for arrived (docs/events.md, "Parked events"). Same topic, partition and offset as the letter."""
+
+    topic: str
+    partition: int
+    offset: int | None = None
+    event_id: str
+    waited_for: str = Field(description="what it waited for, e.g. requirement:RQ123")
+    reason: str

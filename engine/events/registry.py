@@ -71,7 +71,7 @@ EVENTS: dict[str, EventSpec] = {
                          "alert.assigned": o.AlertAssigned, "alert.snoozed": o.AlertSnoozed,
                          "alert.resolved": o.AlertResolved}),
     **_specs(REPORTS, False, {"report.published": o.ReportPublished}),
-    **_specs(DEADLETTER, False, {"event.dead_lettered": o.DeadLettered}),
+    **_specs(DEADLETTER, False, {"event.dead_lettered": o.DeadLettered, "event.readmitted": o.EventReadmitted}),
 }
 
 INBOUND = {name: spec for name, spec in EVENTS.items() if spec.inbound}

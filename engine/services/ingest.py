@@ -270,10 +270,7 @@ class Ingestor:
         its wait starts now (docs/events.md, "Parked events")."""
         for parked in waiting:
             if parked.expired_at is not None:
-                run.uow.readmit(parked.event_id)
-                run.result.readmitted += 1
-                log.info("re-admitted %s %s: what it waited for (%s) arrived after it had expired",
-                         parked.event_type, parked.event_id, parked.waiting_for)
+                self._readmit(run, parked)
                 parked = replace(parked, parked_at=None, expired_at=None)
             message = original(parked, item.origin)
             run.result.unparked += 1
@@ -282,6 +279,21 @@ class Ingestor:
                 self._reject(run.uow, message, str(outcome), parked.event_id, run.result)
                 continue
             self._apply(run, message, outcome, digest_of(parked) or content_digest(outcome.envelope))
+
+    @staticmethod
+    def _readmit(run: _Run, parked: ParkedEvent) -> None:
+        """An expired event comes back: its expiry forgotten, and, from a broker, the dead-letter topic told (the
+        letter it was sent as names the same topic, partition and offset)."""
+        run.uow.readmit(parked.event_id)
+        run.result.readmitted += 1
+        why = "what it waited for arrived after it had expired"
+        log.info("re-admitted %s %s: %s (%s)", parked.event_type, parked.event_id, why, parked.waiting_for)
+        if parked.partition is not None and parked.origin is not None:
+            emit(run.uow, "event.readmitted", f"{parked.origin}:{parked.partition}", o.EventReadmitted(
+                topic=parked.origin, partition=parked.partition, offset=parked.offset, event_id=parked.event_id,
+                waited_for=parked.waiting_for, reason=why), datetime.now(timezone.utc),
+                stable_id("readmitted", parked.origin, parked.partition, parked.offset,
+                          parked.expired_at.isoformat() if parked.expired_at else ""))
 
     def _conflict(self, run: _Run, item: RawEvent, event: Decoded, first: SeenCopy) -> None:
         """A copy of a recorded event id with other content: a dead letter naming both, never applied."""
@@ -311,14 +323,17 @@ class Ingestor:
         run.deadline = parking.deadline(run.uow, self.park_timeout)
 
     def _expire_one(self, run: _Run, item: RawEvent, parked: ParkedEvent, clock: datetime) -> None:
+        # An expired event may come back and expire again: each expiry is its own message on the dead-letter topic.
         self._reject(run.uow, item, parking.expired_reason(parked, clock, self.park_timeout), parked.event_id,
-                     run.result)
+                     run.result, ("expired", clock.isoformat()))
         run.seen[parked.event_id] = parking.record_expired(run.uow, parked)
         run.result.expired += 1
 
     @staticmethod
     def _reject(uow: UnitOfWork, item: RawEvent, reason: str, event_id: str | None,
-                result: BatchResult) -> None:
+                result: BatchResult, cause: tuple[str, ...] = ()) -> None:
+        """A dead letter, and from a broker a message on the dead-letter topic, whose id is its offset's (and, for a
+        letter an offset may get more than once, ``cause``'s)."""
         event_id = event_id or envelope_event_id(item)
         log.warning("dead letter from %s, event %s: %s", position(item), event_id or "(no valid id)",
                     _loggable(reason))
@@ -329,7 +344,7 @@ class Ingestor:
             emit(uow, "event.dead_lettered", f"{item.origin}:{item.partition}", o.DeadLettered(
                 original=item.raw, topic=item.origin, partition=item.partition, offset=item.offset, reason=reason,
                 original_base64=base64.b64encode(item.raw_bytes).decode() if item.raw_bytes is not None else None,
-                event_id=event_id), now, stable_id("dead-letter", item.origin, item.partition, item.offset))
+                event_id=event_id), now, stable_id("dead-letter", item.origin, item.partition, item.offset, *cause))
         result.dead_lettered += 1
 
 

@@ -88,6 +88,9 @@ OUTBOUND_EXAMPLES: dict[str, tuple[str, BaseModel]] = {
     "event.dead_lettered": ("probation.sentences.v1", o.DeadLettered(
         original='{"event_type": "sentence.imposed"', topic="probation.sentences.v1", partition=2, offset=1045,
         reason="bad JSON: Expecting ',' delimiter: line 1 column 34 (char 33)")),
+    "event.readmitted": ("programmes.referrals.v1:0", o.EventReadmitted(
+        topic="programmes.referrals.v1", partition=0, offset=1290, event_id=str(uuid.UUID(int=7, version=4)),
+        waited_for="requirement:RQ-000450", reason="what it waited for arrived after it had expired")),
 }
 
 

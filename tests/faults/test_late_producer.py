@@ -24,6 +24,7 @@ import pytest
 
 from streams.kafka_io import Routed, produce
 from tests.faults.runs import TIMEOUT_S, Run, compare, dead_letter_rows
+from tests.support.service import read_all
 from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.slow
@@ -77,3 +78,10 @@ def test_scenario_8_a_late_producer_ends_in_the_ordered_replays_state(kafka_brok
     assert report.dead_letters == 0 and dead_letter_rows(run) == []
     if park_timeout_h < (LATE_FOR + catch_up_after) / timedelta(hours=1):
         assert report.readmitted > 0, "nothing expired: the scenario did not test re-admission"
+    # The dead-letter topic: every expiry sent, and every re-admission after it, for the same positions.
+    on_topic = Counter((m.json()["event_type"], m.json()["payload"]["topic"], m.json()["payload"]["partition"],
+                        m.json()["payload"]["offset"]) for m in read_all(run.settings, run.settings.topic_deadletter))
+    letters = {k[1:] for k in on_topic if k[0] == "event.dead_lettered"}
+    back = {k[1:] for k in on_topic if k[0] == "event.readmitted"}
+    assert sum(n for k, n in on_topic.items() if k[0] == "event.readmitted") == report.readmitted
+    assert back == letters, "a letter never taken back, or a re-admission never dead-lettered"

@@ -8,6 +8,7 @@ Awaiting assessment where the ordered replay has it on the waiting list. On the 
 """
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -312,3 +313,21 @@ def test_a_change_an_older_closing_undoes_is_a_dead_letter_saying_so(h):
     assert letter["reason"].startswith(f"referral.status_changed rejected: referral {REF}: no longer applies")
     assert "left the referral withdrawn" in letter["reason"]
     assert len(ordered.dead_letters()) == 1  # the ordered replay refuses it too
+
+
+def test_a_broker_message_expired_twice_and_readmitted_between_tells_the_dead_letter_topic_each_time(h):
+    """From a broker, each expiry is a message on the dead-letter topic and each re-admission one too: the same
+    offset dead-lettered twice (expired, re-admitted, waiting again, expired again) needs two message ids."""
+    from engine.services.ingest import RawEvent
+
+    topic = "programmes.referrals.v1"
+    h.feed(*person_with_referral(CRN, assessed=False))
+    day = lambda n, hours=0: T0 + timedelta(days=n, hours=hours)  # noqa: E731
+    h.ingestor.process([RawEvent(changed(day(40), "DEFERRED"), topic, partition=0, offset=5)])
+    h.feed(tick(day(50)))
+    h.feed(changed(day(35), "DEPRIORITISED"))  # re-admits it: still not valid, it waits again
+    assert h.feed(tick(day(60))).expired == 1
+    sent = [(r["event_type"], json.loads(r["message"])["payload"]["offset"]) for r in h.outbox()
+            if r["topic"] == "programmes.deadletter.v1"]
+    assert sent == [("event.dead_lettered", 5), ("event.readmitted", 5), ("event.dead_lettered", 5)]
+    assert len({r["message_id"] for r in h.outbox()}) == len(h.outbox())
