@@ -367,7 +367,6 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
 _STATE_VALUE = select(t.EngineStateRow.value).where(t.EngineStateRow.name == bindparam("name"))
 _STATE_VALUES = select(t.EngineStateRow.name, t.EngineStateRow.value).where(
     t.EngineStateRow.name.in_(bindparam("names", expanding=True)))
-# The recorded copies of a batch's event ids, parked and processed (seen_copies).
 def _expiry_of(row_cls: type, row: dict, event_id: str) -> bool:
     """Whether a pending row records the expiry of ``event_id`` (its EXPIRED outcome, or its dead letter)."""
     if row["event_id"] != event_id:
@@ -377,6 +376,7 @@ def _expiry_of(row_cls: type, row: dict, event_id: str) -> bool:
     return row["reason"].startswith(EXPIRED_REASON)
 
 
+# The recorded copies of a batch's event ids, parked and processed (seen_copies).
 _PARKED_COPIES = select(t.ParkedEventRow.event_id, t.ParkedEventRow.digest, t.ParkedEventRow.raw,
                         t.ParkedEventRow.seen_at, t.ParkedEventRow.waiting_for).where(
     t.ParkedEventRow.event_id.in_(bindparam("ids", expanding=True)))

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Sequence
@@ -269,9 +269,8 @@ class Ingestor:
         are settled, and it is applied as if it had waited; should it have to wait again, for something else,
         its wait starts now (docs/events.md, "Parked events")."""
         for parked in waiting:
-            if parked.expired_at is not None:
+            if parked.expired_at is not None:  # its parked_at is None: should it wait again, it waits from now
                 self._readmit(run, parked)
-                parked = replace(parked, parked_at=None, expired_at=None)
             message = original(parked, item.origin)
             run.result.unparked += 1
             outcome = message.decoding()
@@ -293,7 +292,7 @@ class Ingestor:
                 topic=parked.origin, partition=parked.partition, offset=parked.offset, event_id=parked.event_id,
                 waited_for=parked.waiting_for, reason=why), datetime.now(timezone.utc),
                 stable_id("readmitted", parked.origin, parked.partition, parked.offset,
-                          parked.expired_at.isoformat() if parked.expired_at else ""))
+                          parked.expired_at.isoformat()))
 
     def _conflict(self, run: _Run, item: RawEvent, event: Decoded, first: SeenCopy) -> None:
         """A copy of a recorded event id with other content: a dead letter naming both, never applied."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine.events.decode import InvalidEvent
+from engine.ports import EXPIRED
 from engine.services.ingest import Ingestor, RawEvent
 
 APPLIED, PARKED, STALE, ALREADY_APPLIED, STILL_INVALID = "applied", "parked", "stale", "already_applied", \
@@ -80,7 +81,7 @@ def _redrive_one(ingestor: Ingestor, store: DeadLetters, letter: dict[str, Any])
     if result.duplicates:
         event_id = str(decoded.envelope.event_id)
         first = store.processed_outcome(event_id)
-        if first == "EXPIRED":  # kept beside this letter, which stays as it is: the re-admission removes it
+        if first == EXPIRED:  # kept beside this letter, which stays as it is: the re-admission removes it
             return STILL_INVALID, (f"redriven: event {event_id} expired and is kept; it is re-admitted (and this "
                                    "letter removed) when what it waited for arrives")
         if first not in ("APPLIED", "STALE"):

@@ -559,7 +559,8 @@ def test_expired_events_stay_dormant_no_longer_wait_and_unpark_still_returns_the
         uow.commit()
     assert [(r["event_id"], r["expired_at"]) for r in db.rows("parked_events")] == [("e1", late), ("e2", late)]
     with db.uow() as uow:
-        assert [(p.raw, p.expired_at) for p in uow.unpark("crn:X1")] == [("first", late), ("second", late)]
+        assert [(p.raw, p.expired_at, p.parked_at) for p in uow.unpark("crn:X1")] == \
+            [("first", late, None), ("second", late, None)]  # no wait left: one that must wait again starts anew
         uow.commit()
     assert db.rows("parked_events") == []
 

@@ -79,8 +79,9 @@ def test_scenario_8_a_late_producer_ends_in_the_ordered_replays_state(kafka_brok
     if park_timeout_h < (LATE_FOR + catch_up_after) / timedelta(hours=1):
         assert report.readmitted > 0, "nothing expired: the scenario did not test re-admission"
     # The dead-letter topic: every expiry sent, and every re-admission after it, for the same positions.
-    on_topic = Counter((m.json()["event_type"], m.json()["payload"]["topic"], m.json()["payload"]["partition"],
-                        m.json()["payload"]["offset"]) for m in read_all(run.settings, run.settings.topic_deadletter))
+    messages = [m.json() for m in read_all(run.settings, run.settings.topic_deadletter)]
+    on_topic = Counter((m["event_type"], m["payload"]["topic"], m["payload"]["partition"], m["payload"]["offset"])
+                       for m in messages)
     letters = {k[1:] for k in on_topic if k[0] == "event.dead_lettered"}
     back = {k[1:] for k in on_topic if k[0] == "event.readmitted"}
     assert sum(n for k, n in on_topic.items() if k[0] == "event.readmitted") == report.readmitted
