@@ -2,13 +2,18 @@
 
 Run by hand (never as a timed test):
     .venv/bin/python bench/budget_bench.py --scales 1,2,3 --limits 1,3,10,30,60 --seed 7
+    .venv/bin/python bench/budget_bench.py --scales 1 --limits sized,1 --repeats 5   # the first plan's time
+
+``sized`` is the service's default budget (no ``COHORTPLAN_SOLVER_TIME_LIMIT_S``: solver.model.sized_time_limit).
 
 For each scale, the state after a year of current practice (bench/instances.build_state, the next Monday's
 problem) is solved by current practice and by CP-SAT at each time limit. Reported per limit: the tier-1 value
 (weighted deadline misses and the equity goal; lower is better), the share of the largest limit's gain over
 current practice that this limit gets, the status (FALLBACK when CP-SAT found nothing), the wall seconds, and
 the time to the first solution better than current practice and the time at which the plan first had 90% of the
-best limit's gain (both wall seconds into the plan, from the solve's trace). The model's size
+best limit's gain, and the time to its first feasible solution (all wall seconds from the call to ``solve``, the
+models' building included, from the solve's trace; with ``--repeats``, the median of that many solves, whose
+plans are the same: the budget is deterministic). The model's size
 (variables; unpruned: before solver.prune left out those fixed to 0, which the sized budget
 (solver.model.sized_time_limit) is read off) and the seconds to build it are printed beside it.
 """
@@ -19,6 +24,7 @@ import json
 import pickle
 import sys
 import time
+from statistics import median
 from dataclasses import replace
 from pathlib import Path
 
@@ -59,11 +65,18 @@ def first_better(plan, baseline_tier1: int) -> float | None:
     return next((t for t, stage, value in plan.trace if stage.startswith("T1") and value < baseline_tier1), None)
 
 
+def _median(values: list[float | None]) -> float | None:
+    """The median of the times that exist (None when no solve had one)."""
+    known = [v for v in values if v is not None]
+    return round(median(known), 3) if known else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="1,2,3")
     parser.add_argument("--limits", default="1,3,10,30,60")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=1, help="solves per limit; times are their medians")
     parser.add_argument("--weeks", type=int, default=52)
     parser.add_argument("--equity-weight", type=int, default=Params().equity_weight,
                         help="the equity goal's weight (default: the production default)")
@@ -71,11 +84,11 @@ def main() -> None:
     args = parser.parse_args()
     console = Console(width=160)
     console.print(machine())
-    limits = [float(x) for x in args.limits.split(",")]
+    limits = [None if x == "sized" else float(x) for x in args.limits.split(",")]
     rows = []
     with Progress(console=console) as progress:
         for scale in (float(x) for x in args.scales.split(",")):
-            task = progress.add_task(f"scale {scale:g}", total=1 + len(limits))
+            task = progress.add_task(f"scale {scale:g}", total=1 + len(limits) * args.repeats)
             problem = state(scale, args.weeks, args.seed)
             problem = replace(problem, params=replace(problem.params, equity_weight=args.equity_weight))
             began = time.perf_counter()
@@ -85,14 +98,21 @@ def main() -> None:
             base = tier1(model, CurrentPracticeAllocator().allocate(problem))
             progress.advance(task)
             for limit in limits:
-                began = time.perf_counter()
-                plan = solve(replace(problem, params=replace(problem.params, time_limit_s=limit)))
+                walls, firsts, betters = [], [], []
+                for _ in range(args.repeats):
+                    began = time.perf_counter()
+                    plan = solve(replace(problem, params=replace(problem.params, time_limit_s=limit)))
+                    walls.append(time.perf_counter() - began)
+                    firsts.append(plan.trace[0][0] if plan.trace else None)
+                    betters.append(first_better(plan, base))
+                    progress.advance(task)
                 rows.append(dict(scale=scale, demands=len(problem.demands), cohorts=len(problem.cohorts),
-                                 variables=variables, unpruned=unpruned, build_s=build_s, limit=limit, status=plan.status,
-                                 wall=round(time.perf_counter() - began, 1), current_practice=base,
-                                 tier1=tier1(model, plan), first_better=first_better(plan, base),
+                                 variables=variables, unpruned=unpruned, build_s=build_s,
+                                 limit=limit if limit is not None else f"sized {plan.objective.get('time_limit_s')}",
+                                 status=plan.status, wall=round(median(walls), 1), current_practice=base,
+                                 tier1=tier1(model, plan), first_feasible=_median(firsts),
+                                 first_better=_median(betters), first_feasible_all=firsts,
                                  trace=[(t, stage, value) for t, stage, value in plan.trace if stage.startswith("T1")]))
-                progress.advance(task)
     for scale in {r["scale"] for r in rows}:
         mine = [r for r in rows if r["scale"] == scale]
         best = max(r["current_practice"] - r["tier1"] for r in mine)
@@ -101,7 +121,7 @@ def main() -> None:
             # wall seconds into this plan at which its tier 1 first had 90% of the best limit's gain
             r["to_90pct"] = next((t for t, _, value in r["trace"] if r["current_practice"] - value >= 0.9 * best),
                                  None) if best > 0 else None
-    shown = [k for k in rows[0] if k != "trace"]
+    shown = [k for k in rows[0] if k not in ("trace", "first_feasible_all")]
     table = Table(*shown, title=f"CP-SAT tier 1 by time limit (seed {args.seed}, {args.weeks} weeks of "
                                          "current practice, then one plan)")
     for r in rows:

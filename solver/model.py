@@ -159,24 +159,31 @@ class CpSatAllocator:
 def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True) -> Plan:
     if warm_start and problem.params.focus is None and problem.core() is not problem:
         return _core_first(problem, rules)
-    return _solve(problem, build(problem, rules), rules, warm_start, time.perf_counter())
+    began = time.perf_counter()  # the trace's clock: from the call, the model's building included
+    return _solve(problem, build(problem, rules), rules, warm_start, began)
 
 
 def _core_first(problem: Problem, rules: Rules | None) -> Plan:
     """A plan with candidates beyond the grid's budget (``CohortOption.extra``): first the plan without them,
     then the whole model from it, hinted and bounded on deadline misses by it, so more candidates never make a
-    worse plan. The time is the whole model's: sized, the core gets what its own size is worth and the rest the
-    remainder; a fixed limit is split in proportion to the two models' sizes."""
+    worse plan. The time is the whole model's: sized (the service's default), the core gets what its own size is
+    worth and the rest the remainder, and the whole model is built only once the core's plan exists (its first
+    solution is then as early as without the extras: BENCHMARKS.md, session 16); a fixed limit is split in
+    proportion to the two models' sizes, so both are built first."""
     began = time.perf_counter()
     core_problem = problem.core()
-    full_b, core_b = build(problem, rules), build(core_problem, rules)
-    full_size, core_size = model_size(full_b), model_size(core_b)
+    core_b = build(core_problem, rules)
+    core_size = model_size(core_b)
     if problem.params.time_limit_s is None:
-        total, core_limit = sized_time_limit(full_size), sized_time_limit(core_size)
+        core_limit = sized_time_limit(core_size)
+        core = _solve(core_problem, core_b, rules, True, began, core_limit)
+        full_b = build(problem, rules)
+        total = sized_time_limit(model_size(full_b))
     else:
+        full_b = build(problem, rules)
         total = problem.params.time_limit_s
-        core_limit = total * core_size / max(full_size, 1)
-    core = _solve(core_problem, core_b, rules, True, began, core_limit)
+        core_limit = total * core_size / max(model_size(full_b), 1)
+        core = _solve(core_problem, core_b, rules, True, began, core_limit)
     rest = max(total - core_limit, min(SIZED_MIN_S, total))
     plan = _solve(problem, full_b, rules, True, began, rest, core)
     # The core's solutions are the plan's first (a plan of the whole model: no extra candidate opened, the same

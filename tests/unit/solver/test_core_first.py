@@ -87,3 +87,31 @@ def test_the_trace_starts_with_the_core_solves_solutions_on_the_plans_clock():
     assert len(stages) > len(core)  # then the whole model's: it opened the extra candidate
     times = [t for t, _, _ in plan.trace]
     assert times == sorted(times) and times[-1] <= plan.solve_seconds
+
+
+def test_a_sized_budget_builds_the_whole_model_only_once_the_cores_plan_exists(monkeypatch):
+    """The core's share of a sized budget is read off its own size, so the whole model (the longer build) waits
+    until the core's plan is made: the first plan comes as early as without the extras. A fixed limit is split
+    by the two sizes, so it builds both first."""
+    import solver.model as model
+    calls: list[tuple[str, bool]] = []
+    real_build, real_solve = model.build, model._solve
+
+    def build(problem, rules=None, prune=None):
+        calls.append(("build", any(c.extra for c in problem.cohorts)))
+        return real_build(problem, rules, prune)
+
+    def solve_built(problem, b, *args, **kwargs):
+        calls.append(("solve", any(c.extra for c in problem.cohorts)))
+        return real_solve(problem, b, *args, **kwargs)
+
+    monkeypatch.setattr(model, "build", build)
+    monkeypatch.setattr(model, "_solve", solve_built)
+    cohorts = [make_candidate(cohort_id="K1", min_size=3), make_candidate(cohort_id="K2", min_size=3, extra=True)]
+    sized = solve(tiny_problem(people(3), cohorts, two_facilitators(), time_limit_s=None))
+    assert calls == [("build", False), ("solve", False), ("build", True), ("solve", True)]
+    calls.clear()
+    fixed = solve(tiny_problem(people(3), cohorts, two_facilitators(), time_limit_s=1.0))
+    assert calls == [("build", False), ("build", True), ("solve", False), ("solve", True)]
+    for plan in (sized, fixed):
+        assert plan.status != "FALLBACK" and len(placed(plan)) == 3
