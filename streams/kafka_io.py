@@ -56,8 +56,9 @@ async def produce(messages: Iterable[Routed], bootstrap: str, progress: Callable
     once the one before it is acknowledged, so the broker always holds a prefix of ``messages``: what sources
     whose clocks move with the wall give a running worker, at the cost of a round trip per message."""
     chunk = 1 if ordered else chunk
+    # at a fixed rate each message is acknowledged before the next: lingering would batch nothing, only delay it
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                linger_ms=0 if ordered else 5)
+                                linger_ms=0 if ordered or rate else 5)
     await producer.start()
     sent: dict[str, int] = {}
     try:

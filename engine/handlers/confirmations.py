@@ -61,7 +61,10 @@ class _Store:
     the claimants indexed; every write goes through it to the engine state."""
 
     def __init__(self, uow: UnitOfWork) -> None:
-        self.uow = uow
+        # Weakly: _STORES holds the store strongly, so a strong reference back kept every unit of work (its
+        # session, identity maps and loaded objects) alive for as long as the process (BENCHMARKS.md, issue 16,
+        # session 16): the worker's heap grew by one per batch, and full collections with it.
+        self._uow = weakref.ref(uow)
         self.claims: dict[tuple[str, str], list[Claim]] = {}
         self.refused: dict[tuple[str, str], list[dict]] = {}
         for key, value in self._read(keys.CLAIMS):
@@ -73,6 +76,12 @@ class _Store:
         for key, held in self.claims.items():
             for claim in held:
                 self.claimants.setdefault(claim.referral_id, set()).add(key)
+
+    @property
+    def uow(self) -> UnitOfWork:
+        uow = self._uow()
+        assert uow is not None, "a confirmation store outlived its unit of work"
+        return uow
 
     def _read(self, family: keys.Family):
         for name, value in self.uow.states(family.prefix).items():

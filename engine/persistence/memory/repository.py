@@ -3,6 +3,7 @@
 changes to loaded entities saved on flush without calling ``add`` again)."""
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 from engine.domain.model import Referral, StatusChange
@@ -23,7 +24,9 @@ class MemoryRepository(IdentityMap[T], Generic[T]):
     def __init__(self, uow: "MemoryUnitOfWork", table: str, to_row: Callable[[T], dict[str, Any]],
                  from_row: Callable[[dict[str, Any]], T]) -> None:
         super().__init__(KEYS[table], to_row, from_row)
-        self._uow, self._table = uow, table
+        # a proxy, not the unit of work itself: it holds its repositories, and a cycle would outlive the batch
+        # until a full collection, as the SQL store's does not (tests/contract/test_unit_of_work_lifetime.py)
+        self._uow, self._table = weakref.proxy(uow), table
 
     # reads ------------------------------------------------------------------------------------
     def get(self, key: str) -> T | None:
