@@ -73,6 +73,7 @@ class EngineService:
         self._solve = ThreadPoolExecutor(1, thread_name_prefix="cohortplan-solve")
         self._relay = ThreadPoolExecutor(1, thread_name_prefix="cohortplan-relay")
         self._sinks = ThreadPoolExecutor(1, thread_name_prefix="cohortplan-sinks")
+        self._lows = ThreadPoolExecutor(1, thread_name_prefix="cohortplan-lows")  # see exchange_lows
         self.readers = engine.outbox_readers(embedded=False)  # webhook / email; the topic gets them via the relay
         self.sweep = engine.alert_sweep()
 
@@ -81,7 +82,7 @@ class EngineService:
 
     def close(self) -> None:
         self.readers.close()  # first: cuts short a sink's backoff so its thread can finish
-        for executor in (self._db, self._solve, self._relay, self._sinks):
+        for executor in (self._db, self._solve, self._relay, self._sinks, self._lows):
             executor.shutdown(wait=True, cancel_futures=True)
 
     # ingest -----------------------------------------------------------------------------------
@@ -212,10 +213,12 @@ class EngineService:
         the others for ever.
 
         A row is written only when its low changed or its time is a quarter of ``stale_s`` old: this runs
-        every ``COHORTPLAN_WATERMARK_INTERVAL_S`` (50 times a second) on the ingest's database thread, and
-        rewriting unchanged rows made every exchange a commit (a WAL flush on a durable PostgreSQL) queued
-        between the ingest's transactions. What the others read is the same: the current low, never older
-        than ``stale_s``."""
+        every ``COHORTPLAN_WATERMARK_INTERVAL_S`` (50 times a second), and rewriting unchanged rows made every
+        exchange a commit (a WAL flush on a durable PostgreSQL). What the others read is the same: the current
+        low, never older than ``stale_s``. It runs on its own thread and connection: on the ingest's, each
+        event arriving during an exchange (2.4 ms, 40 a second at 50 events/s) waited for it (BENCHMARKS.md,
+        issue 16, session 16). The lows are computed on the event loop before, so nothing orders them after
+        the ingest's commits."""
         def run() -> tuple[dict[tuple[str, int], tuple | None], set[tuple[str, int]]]:
             now = time.time()
             with self.engine.database.uow() as uow:
@@ -239,7 +242,7 @@ class EngineService:
                 else:
                     stale.add((topic, int(partition)))
             return fresh, stale
-        return await self._on(self._db, run)
+        return await self._on(self._lows, run)
 
     async def last_planned(self, region: str) -> date | None:
         return await self._on(self._db, self.planner.last_planned, region)
