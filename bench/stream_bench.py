@@ -536,14 +536,14 @@ class Bench:
         produce_s = self.produce_all(routed, env, "raw: produce")
         runs = []
         with progress_bar() as bar:
-            for n in range(self.args.repeats):
+            for n in range(max(1, self.args.repeats)):
                 task = bar.add_task(f"raw consumer (floor) {n + 1}/{self.args.repeats}", total=len(routed), note="")
                 seconds = asyncio.run(self._consume(settings.inbound_topics, settings.bootstrap_servers, len(routed),
                                                     lambda k, t=task: bar.advance(t, k)))
                 bar.update(task, note=f"{len(routed) / seconds:,.0f}/s")
                 runs.append(seconds)
             decoded = []  # the same consumer turning each record into the engine's RawEvent, as the intake does
-            for n in range(self.args.repeats):
+            for n in range(max(1, self.args.repeats)):
                 task = bar.add_task(f"raw consumer + intake decode {n + 1}/{self.args.repeats}", total=len(routed),
                                     note="")
                 seconds = asyncio.run(self._consume(settings.inbound_topics, settings.bootstrap_servers, len(routed),
@@ -554,7 +554,7 @@ class Bench:
         if self.args.faust_floor:
             for decode in (False, True):
                 name = "faust_decode" if decode else "faust"
-                floors[name] = [self.faust_floor(settings, len(routed), decode) for _ in range(self.args.repeats)]
+                floors[name] = [self.faust_floor(settings, len(routed), decode) for _ in range(max(1, self.args.repeats))]
                 console.print(f"faust floor{' with the intake decode' if decode else ''}: "
                               f"{[r['rate'] for r in floors[name]]} events/s")
         load.append(loadavg())
@@ -866,7 +866,7 @@ class Bench:
                     phases["engine_alone"].append(r)
                     self.save()
         phases["latency"] = []  # first: short, and a shared machine's load changes less in it
-        if a.latency_events:
+        for _ in range(a.latency_repeats if a.latency_events else 0):  # rounds, every code in each (turn about)
             for kind in self.measured:
                 for code in codes:
                     r = self.latency(kind, False, code)
@@ -980,6 +980,7 @@ class Bench:
         for column in ("run", "code", "events seen", "p50 ms", "p95 ms", "p99 ms", "max ms", "p99 ÷ 50 ms",
                        "p99 from ack", "produce ack p50", "worker / machine cores", "batches", "peak RSS MiB"):
             lat_table.add_column(column, justify="right" if column not in ("run", "code") else "left")
+        rounds: dict[str, list[dict]] = {}
         for r in phases["latency"]:
             m = r["latency_ms"]
             name = r["database"] + (f", preloaded ({r['warm_events']:,} events)" if r["preloaded"] else "")
@@ -988,8 +989,12 @@ class Bench:
                               f"{r['latency_from_ack_ms']['p99']}", f"{r['produce_ack_ms']['p50']}",
                               f"{r['cpu'].get('worker_cores', 0):.2f} / {r['cpu'].get('machine_cores', 0):.2f}",
                               f"{r['batches']}", f"{r['rss_mb'].get('vmhwm', 0):,.0f}")
-            summary[f"latency_{r['database']}{'_preloaded' if r['preloaded'] else ''}_{r['code']}"] = dict(
-                **m, ratio_target=round(m["p99"] / TARGET_P99_MS, 3))
+            rounds.setdefault(f"latency_{r['database']}{'_preloaded' if r['preloaded'] else ''}_{r['code']}",
+                              []).append(m)
+        for key, ms in rounds.items():  # one round: its figures; several: the median of each figure over them
+            med = {k: round(statistics.median(m[k] for m in ms), 1) for k in ms[0]}
+            summary[key] = dict(**med, rounds=len(ms), p99_rounds=[m["p99"] for m in ms],
+                                ratio_target=round(med["p99"] / TARGET_P99_MS, 3))
         console.print(lat_table)
         if phases.get("scaling"):
             scale_table = Table(title=f"workers in one group, {self.args.scaling_partitions} partitions per topic, "
@@ -1072,7 +1077,10 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=104)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scale", type=float, default=1.0, help="the generator's scale (demand and capacity)")
-    parser.add_argument("--repeats", type=int, default=3, help="raw-consumer and sustained runs per database")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="raw-consumer and sustained runs per database (0: no sustained run, one raw run)")
+    parser.add_argument("--latency-repeats", type=int, default=1,
+                        help="rounds of the latency phase, every code in each; the summary gives their median")
     parser.add_argument("--database", choices=("postgres", "sqlite", "both"), default="both")
     parser.add_argument("--pg-durability", choices=("fast", "durable", "both"), default="both",
                         help="PostgreSQL as the tests start it (fsync, synchronous_commit, full_page_writes off) "
