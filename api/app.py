@@ -14,6 +14,7 @@ from api.read_model import MAX_STALE_S
 from api.reads import Reader
 from api.routes import ROUTERS
 from engine.bootstrap import Engine
+from engine.heap import settle
 from engine.services.jobs import JobRunner
 
 DESCRIPTION = """Waiting lists, plans and alerts of cohortplan, per region, for callers holding a bearer token of the
@@ -67,6 +68,7 @@ def served() -> FastAPI:
 async def _jobs_running(app: FastAPI) -> AsyncIterator[None]:
     """The job runner (its own thread; the solver in its worker process) for as long as the app is served; at the
     end, the audit of reads' last group committed (api/audit_log.py)."""
+    settle()  # the app, its schemas and the ORM live as long as the server: out of the collector's walks
     runner = JobRunner(app.state.engine, app.state.jobs) if getattr(app.state, "run_jobs", False) else None
     if runner is not None:
         runner.start()

@@ -7,7 +7,6 @@ which also adds the simulator's (generate, demo).
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 from pathlib import Path
@@ -66,6 +65,7 @@ def worker(
     """Run the service worker: consume the inbound topics, apply, re-plan, publish (Ctrl-C stops)."""
     import faust
 
+    from engine.heap import settle
     from engine.settings import EngineSettings
     from streams.app import Worker
     from streams.ops import SharedSQLite, announce, sole_sqlite_worker
@@ -85,11 +85,7 @@ def worker(
     _declare_topics(settings)
     service = Worker(settings, engine)
     logging.getLogger("streams").setLevel(loglevel.upper())
-    # Everything made so far (modules, faust, the ORM's mappers, the region's calendars) lives as long as the
-    # worker: out of the collector's sight, a full collection no longer walks it. One took 167 ms every 15 s
-    # or so and held the event loop and every event behind it (BENCHMARKS.md, issue 16, session 16).
-    gc.collect()
-    gc.freeze()
+    settle()  # what was built so far lives as long as the worker: out of the collector's walks (engine/heap.py)
     faust.Worker(service.app, loglevel=loglevel.upper()).execute_from_commandline()
 
 
