@@ -117,6 +117,10 @@ class UnitOfWork(ABC):
     def prefetch(self, keys: dict[str, set[str]]) -> None:
         """Optional hint: the ids a batch will touch (crn, sentence_id, requirement_id, referral_id…)."""
 
+    def read_states(self, names: Iterable[str]) -> None:
+        """Optional hint: engine state values this unit of work is about to read, so that :meth:`get_state` may
+        answer them from one query instead of one each."""
+
     def lock_writes(self) -> None:
         """Serialise state-changing transactions across processes (several workers, one database).
 

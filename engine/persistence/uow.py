@@ -170,6 +170,9 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
         self._prefetch_states([state_keys.STATUS_LOG.key(r.referral_id) for r in self.referrals.loaded()]
                               + [state_keys.SENTENCE_LOG.key(s.sentence_id) for s in self.sentences.loaded()])
 
+    def read_states(self, names: Iterable[str]) -> None:
+        self._prefetch_states(names)
+
     def _prefetch_states(self, names: Iterable[str]) -> None:
         """Read these engine state values in a few queries: :meth:`get_state` answers them (absent ones too)
         from memory for the rest of the unit of work. Only names asked for here are kept (a fencing token
@@ -209,7 +212,12 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
         return [m.parked_from_row({**r, "expired_at": clock}) for r in rows]  # with the wait it had
 
     def earliest_parked(self) -> datetime | None:
-        return self._session.execute(select(func.min(t.ParkedEventRow.parked_at))).scalar()
+        k = t.ParkedEventRow
+        if self._parked_keys is None:  # the first look at them here (a batch's start): what they wait for too
+            rows = self._session.execute(select(k.waiting_for, func.min(k.parked_at)).group_by(k.waiting_for)).all()
+            self._parked_keys = {waiting_for for waiting_for, _ in rows}
+            return min((at for _, at in rows if at is not None), default=None)
+        return self._session.execute(select(func.min(k.parked_at))).scalar()
 
     def readmit(self, event_id: str) -> None:
         for row_cls in (t.ProcessedEventRow, t.DeadLetterRow):  # written in this unit of work, not flushed yet

@@ -130,6 +130,8 @@ class Ingestor:
         result = BatchResult(received=len(batch))
         with self._uow_factory() as uow:
             uow.lock_writes()
+            uow.read_states([keys.CLOCK, *(keys.OFFSET.key(i.origin, i.partition) for i in batch
+                                           if i.offset is not None and i.partition is not None)])
             batch = self._unseen(uow, batch, result)
             decoded = [(item, event, str(event.envelope.event_id)) for item in batch
                        if (event := self._decode(uow, item, result)) is not None]  # the id's text made once
