@@ -554,7 +554,8 @@ class Bench:
         if self.args.faust_floor:
             for decode in (False, True):
                 name = "faust_decode" if decode else "faust"
-                floors[name] = [self.faust_floor(settings, len(routed), decode) for _ in range(max(1, self.args.repeats))]
+                floors[name] = [self.faust_floor(settings, len(routed), decode)
+                                for _ in range(max(1, self.args.repeats))]
                 console.print(f"faust floor{' with the intake decode' if decode else ''}: "
                               f"{[r['rate'] for r in floors[name]]} events/s")
         load.append(loadavg())
