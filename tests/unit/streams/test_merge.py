@@ -303,3 +303,23 @@ def test_partitions_are_given_up_only_after_the_batch_in_flight_commits():
         assert [r.offset for r in applied] == [0]
         runner.cancel()
     asyncio.run(scenario())
+
+
+def test_a_worker_owning_every_partition_exchanges_once_a_second_and_every_tick_once_it_shares_them():
+    """Nobody reads a lone worker's lows until a worker joins; the rebalance that lets one in takes partitions
+    from this one, which exchanges at every tick again from then on (streams.watermarks.LONE_EVERY_S)."""
+    from types import SimpleNamespace
+    from streams.watermarks import LONE_EVERY_S, WatermarkExchange
+    m = _merger(caught_up=lambda tp: True)
+    settings = SimpleNamespace(inbound_topics=("a", "b"), partitions=1, session_timeout_s=10.0,
+                               watermark_interval_s=0.02)
+    exchange = WatermarkExchange(None, m, settings)
+    assert exchange.every == {A, B}
+    assert exchange.due(0.0)  # owning nothing yet: every tick
+    m.assign([A, B])
+    assert exchange.due(100.0)  # alone, never exchanged: now
+    exchange._last = 100.0
+    assert not exchange.due(100.0 + LONE_EVERY_S / 2)
+    assert exchange.due(100.0 + LONE_EVERY_S)
+    m.revoke([B])  # a worker joined and took b
+    assert exchange.due(100.0 + 0.01)  # every tick again, at once
