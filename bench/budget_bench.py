@@ -24,9 +24,9 @@ import json
 import pickle
 import sys
 import time
-from statistics import median
 from dataclasses import replace
 from pathlib import Path
+from statistics import median
 
 from rich.console import Console
 from rich.progress import Progress
@@ -35,7 +35,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.instances import INSTANCES, VERSION, build_state, schema_tag  # noqa: E402
-from bench.solver_bench import machine  # noqa: E402
+from bench.solver_bench import machine, med  # noqa: E402
 from solver.baselines import CurrentPracticeAllocator  # noqa: E402
 from solver.model import build, model_size, solve, tiers  # noqa: E402
 from solver.schema import Params  # noqa: E402
@@ -63,12 +63,6 @@ def tier1(b, plan) -> int:
 def first_better(plan, baseline_tier1: int) -> float | None:
     """Seconds to the first tier-1 solution better than current practice's, from the solve's trace."""
     return next((t for t, stage, value in plan.trace if stage.startswith("T1") and value < baseline_tier1), None)
-
-
-def _median(values: list[float | None]) -> float | None:
-    """The median of the times that exist (None when no solve had one)."""
-    known = [v for v in values if v is not None]
-    return round(median(known), 3) if known else None
 
 
 def main() -> None:
@@ -110,8 +104,8 @@ def main() -> None:
                                  variables=variables, unpruned=unpruned, build_s=build_s,
                                  limit=limit if limit is not None else f"sized {plan.objective.get('time_limit_s')}",
                                  status=plan.status, wall=round(median(walls), 1), current_practice=base,
-                                 tier1=tier1(model, plan), first_feasible=_median(firsts),
-                                 first_better=_median(betters), first_feasible_all=firsts,
+                                 tier1=tier1(model, plan), first_feasible=med(firsts),
+                                 first_better=med(betters), first_feasible_all=firsts,
                                  trace=[(t, stage, value) for t, stage, value in plan.trace if stage.startswith("T1")]))
     for scale in {r["scale"] for r in rows}:
         mine = [r for r in rows if r["scale"] == scale]

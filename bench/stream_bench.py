@@ -534,17 +534,18 @@ class Bench:
         routed = self.routed(env)
         load = [loadavg()]
         produce_s = self.produce_all(routed, env, "raw: produce")
+        raw_runs = max(1, self.args.repeats)  # --repeats 0 (no sustained run) still measures the floor once
         runs = []
         with progress_bar() as bar:
-            for n in range(max(1, self.args.repeats)):
-                task = bar.add_task(f"raw consumer (floor) {n + 1}/{self.args.repeats}", total=len(routed), note="")
+            for n in range(raw_runs):
+                task = bar.add_task(f"raw consumer (floor) {n + 1}/{raw_runs}", total=len(routed), note="")
                 seconds = asyncio.run(self._consume(settings.inbound_topics, settings.bootstrap_servers, len(routed),
                                                     lambda k, t=task: bar.advance(t, k)))
                 bar.update(task, note=f"{len(routed) / seconds:,.0f}/s")
                 runs.append(seconds)
             decoded = []  # the same consumer turning each record into the engine's RawEvent, as the intake does
-            for n in range(max(1, self.args.repeats)):
-                task = bar.add_task(f"raw consumer + intake decode {n + 1}/{self.args.repeats}", total=len(routed),
+            for n in range(raw_runs):
+                task = bar.add_task(f"raw consumer + intake decode {n + 1}/{raw_runs}", total=len(routed),
                                     note="")
                 seconds = asyncio.run(self._consume(settings.inbound_topics, settings.bootstrap_servers, len(routed),
                                                     lambda k, t=task: bar.advance(t, k), decode=True))
@@ -555,7 +556,7 @@ class Bench:
             for decode in (False, True):
                 name = "faust_decode" if decode else "faust"
                 floors[name] = [self.faust_floor(settings, len(routed), decode)
-                                for _ in range(max(1, self.args.repeats))]
+                                for _ in range(raw_runs)]
                 console.print(f"faust floor{' with the intake decode' if decode else ''}: "
                               f"{[r['rate'] for r in floors[name]]} events/s")
         load.append(loadavg())

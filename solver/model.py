@@ -173,17 +173,14 @@ def _core_first(problem: Problem, rules: Rules | None) -> Plan:
     began = time.perf_counter()
     core_problem = problem.core()
     core_b = build(core_problem, rules)
-    core_size = model_size(core_b)
-    if problem.params.time_limit_s is None:
-        core_limit = sized_time_limit(core_size)
-        core = _solve(core_problem, core_b, rules, True, began, core_limit)
+    limit = problem.params.time_limit_s
+    full_b = None if limit is None else build(problem, rules)  # a fixed limit's split needs both sizes first
+    core_limit = sized_time_limit(model_size(core_b)) if full_b is None else \
+        limit * model_size(core_b) / max(model_size(full_b), 1)
+    core = _solve(core_problem, core_b, rules, True, began, core_limit)
+    if full_b is None:
         full_b = build(problem, rules)
-        total = sized_time_limit(model_size(full_b))
-    else:
-        full_b = build(problem, rules)
-        total = problem.params.time_limit_s
-        core_limit = total * core_size / max(model_size(full_b), 1)
-        core = _solve(core_problem, core_b, rules, True, began, core_limit)
+    total = sized_time_limit(model_size(full_b)) if limit is None else limit
     rest = max(total - core_limit, min(SIZED_MIN_S, total))
     plan = _solve(problem, full_b, rules, True, began, rest, core)
     # The core's solutions are the plan's first (a plan of the whole model: no extra candidate opened, the same

@@ -167,13 +167,10 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
             self._attendance_keys |= {tuple(r) for r in rows}
         self._attendance_covered |= set(referral_ids)
         # The status logs (engine/handlers/status_log.py) of the referrals and sentences now held.
-        self._prefetch_states([state_keys.STATUS_LOG.key(r.referral_id) for r in self.referrals.loaded()]
+        self.read_states([state_keys.STATUS_LOG.key(r.referral_id) for r in self.referrals.loaded()]
                               + [state_keys.SENTENCE_LOG.key(s.sentence_id) for s in self.sentences.loaded()])
 
     def read_states(self, names: Iterable[str]) -> None:
-        self._prefetch_states(names)
-
-    def _prefetch_states(self, names: Iterable[str]) -> None:
         """Read these engine state values in a few queries: :meth:`get_state` answers them (absent ones too)
         from memory for the rest of the unit of work. Only names asked for here are kept (a fencing token
         read twice is read twice); the batch holds the write lock, so no other writer changes them meanwhile."""
@@ -186,8 +183,16 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
 
     def _parked(self) -> set[str]:
         if self._parked_keys is None:
-            self._parked_keys = set(self._session.execute(select(t.ParkedEventRow.waiting_for).distinct()).scalars())
+            self._read_parked()
         return self._parked_keys
+
+    def _read_parked(self) -> datetime | None:
+        """What the parked events wait for (kept for park and unpark: a superset once some are taken) and the
+        earliest wait, in one grouped query: a batch's start asks for both."""
+        k = t.ParkedEventRow
+        rows = self._session.execute(select(k.waiting_for, func.min(k.parked_at)).group_by(k.waiting_for)).all()
+        self._parked_keys = {waiting_for for waiting_for, _ in rows}
+        return min((at for _, at in rows if at is not None), default=None)
 
     def park(self, event: ParkedEvent) -> None:
         self._parked().add(event.waiting_for)
@@ -212,12 +217,9 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
         return [m.parked_from_row({**r, "expired_at": clock}) for r in rows]  # with the wait it had
 
     def earliest_parked(self) -> datetime | None:
-        k = t.ParkedEventRow
-        if self._parked_keys is None:  # the first look at them here (a batch's start): what they wait for too
-            rows = self._session.execute(select(k.waiting_for, func.min(k.parked_at)).group_by(k.waiting_for)).all()
-            self._parked_keys = {waiting_for for waiting_for, _ in rows}
-            return min((at for _, at in rows if at is not None), default=None)
-        return self._session.execute(select(func.min(k.parked_at))).scalar()
+        if self._parked_keys is None:
+            return self._read_parked()
+        return self._session.execute(select(func.min(t.ParkedEventRow.parked_at))).scalar()
 
     def readmit(self, event_id: str) -> None:
         for row_cls in (t.ProcessedEventRow, t.DeadLetterRow):  # written in this unit of work, not flushed yet

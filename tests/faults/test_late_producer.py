@@ -24,8 +24,8 @@ import pytest
 
 from streams.kafka_io import Routed, produce
 from tests.faults.runs import TIMEOUT_S, Run, compare, dead_letter_rows
-from tests.support.service import read_all
 from tests.support.polling import wait_until
+from tests.support.service import read_all
 
 pytestmark = pytest.mark.slow
 
