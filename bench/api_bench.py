@@ -25,7 +25,8 @@ One process orchestrates everything on 127.0.0.1 and stops it at the end:
    Its events are the ``west`` profile's with every id made its own (crns, referral, sentence and requirement ids
    and event ids would otherwise be the demo's: the generator numbers them the same way for every profile, and
    a replay of them is a storm of conflicting duplicates, not a region's writes); when one replay ends, another
-   generation (new ids again) starts, so the writes last the whole phase.
+   generation (new ids again) starts, so the writes last the whole phase. ``--writer-rate`` paces it (each event
+   committed when due, as a worker at that rate commits), else it goes as fast as it can.
 
 Results: a rich table, the machine, the server logs' notable lines (a worker restarted, an error), and
 ``bench/.cache/api_bench.json``.
@@ -344,8 +345,8 @@ def start_server(label: str, tree: Path, url: str, key: Path, workers: int) -> S
 class Alongside:
     """Replays of another region into the database, one after another (new ids each time) while a phase lasts."""
 
-    def __init__(self, url: str, weeks: int, profile: str = "west") -> None:
-        self.url, self.weeks, self.process, self.profile = url, weeks, None, profile
+    def __init__(self, url: str, weeks: int, profile: str = "west", rate: float | None = None) -> None:
+        self.url, self.weeks, self.process, self.profile, self.rate = url, weeks, None, profile, rate
         self.generation = int(time.time()) % 100_000  # this run's own ids
         self.started = 0
         self.directory = Path(tempfile.mkdtemp())
@@ -358,8 +359,9 @@ class Alongside:
             path = alongside_events(self.weeks, self.generation, self.directory, self.profile)
             self.generation += 1
             self.started += 1
+            paced = ["--rate", str(self.rate)] if self.rate else []
             self.process = subprocess.Popen([COHORTPLAN, "replay", str(path), "--plan-every-days", "7",
-                                             "--allocator", "current-practice"], env=env, cwd=cwd,
+                                             "--allocator", "current-practice", *paced], env=env, cwd=cwd,
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def running(self) -> bool:
@@ -394,6 +396,10 @@ def main() -> None:
                         help="the replay alongside writes another region (the west profile's, default) or the demo "
                              "region itself (new people of RS: every batch moves the marks its answers are kept under, "
                              "as the worker consuming RS's events would)")
+    parser.add_argument("--writer-rate", type=float, help="the replay alongside applies at most this many events a "
+                        "second, committing each when it is due (cohortplan replay --rate: a worker's load at that "
+                        "rate, 50 the rate issue 16's latency target is set at); default: as fast as it goes, in "
+                        "batches of 2,000")
     parser.add_argument("--mixed", action="store_true", help="the three routes interleaved in one run per server and "
                         "round (a third of the rate each), so each stays warm across rounds as under steady traffic; "
                         "the table gives each route's figures (raw client)")
@@ -434,7 +440,8 @@ def main() -> None:
             task = bar.add_task("measuring", total=total)
             for phase in phases:
                 if phase != "reads alone":
-                    alongside = Alongside(url, args.weeks, "default" if args.writer_region == "same" else "west")
+                    alongside = Alongside(url, args.weeks, "default" if args.writer_region == "same" else "west",
+                                          args.writer_rate)
                     alongside.keep_running()
                     time.sleep(3)  # let it start writing (not a test: a benchmark's warm-up)
                 for round_ in range(args.repeats):
@@ -516,7 +523,8 @@ def report(samples: dict[tuple[str, str, str], list[dict]], servers: list[Server
     console.print(machine)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": machine, "clients": args.clients, "client": args.client,
-                                    "rate": args.rate,
+                                    "rate": args.rate, "writer_region": args.writer_region,
+                                    "writer_rate": args.writer_rate,
                                     "seconds": args.seconds, "repeats": args.repeats,
                                     "servers": {s.label: str(s.tree) for s in servers}, "summary": summary,
                                     "samples": {" | ".join(k): v for k, v in samples.items()},

@@ -51,10 +51,14 @@ def replay(
     allocator: str = AllocatorOption,
     batch_size: int = typer.Option(2000, min=1, help="Events per transaction."),
     time_limit: Optional[float] = typer.Option(None, min=0.1, help="CP-SAT seconds per plan (default: settings)."),
+    rate: Optional[float] = typer.Option(None, min=0.01, max=1_000_000, help="At most this many events a second, "
+                                         "each due event committed before the next is awaited, as a worker would "
+                                         "(a backlog into a live database without starving its readers). "
+                                         "Default: as fast as it goes."),
 ) -> None:
     """Apply an event file in-process against the database (bad lines go to the dead letters)."""
     engine = open_engine(database_url, batch_size=batch_size, solver_time_limit_s=time_limit)
-    summary = replay_file(engine, file, plan_every_days, allocator)
+    summary = replay_file(engine, file, plan_every_days, allocator, rate)
     _print_ingest(summary)
     if summary.ingest.dead_lettered:
         q = engine.queries()
@@ -64,14 +68,14 @@ def replay(
         console.print("all rejected lines, with reasons: cohortplan deadletters")
 
 
-def replay_file(engine: Engine, file: Path, plan_every_days: int, allocator: str):
-    from engine.services.replay import Replay, read_lines
+def replay_file(engine: Engine, file: Path, plan_every_days: int, allocator: str, rate: float | None = None):
+    from engine.services.replay import Pace, Replay, read_lines
     engine.load_region()
     events = list(read_lines(file))
     planner = engine.planner(allocator) if plan_every_days else None
     with engine.outbox_readers() as readers:
         runner = Replay(engine.ingestor, planner, timedelta(days=plan_every_days) if plan_every_days else None,
-                        engine.settings.batch_size, after_plan=readers.drain)
+                        engine.settings.batch_size, after_plan=readers.drain, pace=Pace(rate) if rate else None)
         with progress(f"replaying {file.name}", len(events)) as advance:
             summary = runner.run(events, progress=advance)
         readers.drain()  # what the last batches decided (dead letters, refused confirmations…)

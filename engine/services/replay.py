@@ -95,6 +95,30 @@ def valid_line(item: RawEvent, at: datetime, latest: datetime | None, ingestor: 
 
 
 @dataclass
+class Pace:
+    """At most ``rate`` events a second: event ``n`` of the replay is due ``n / rate`` seconds after the first.
+    Before waiting for an event not yet due, the replay commits what is due already, as a worker commits what it
+    has read: at a rate it keeps up with, each event is its own transaction (a backlog replayed into a live
+    database without starving its readers, or a worker's load at a given rate; ``cohortplan replay --rate``)."""
+
+    rate: float
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    _first: float | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        if not self.rate > 0:
+            raise ValueError(f"a replay's pace must be a positive number of events a second, not {self.rate!r}")
+
+    def wait(self, n: int) -> float:
+        """Seconds until event ``n`` (0 the first) is due; the clock starts at the first call."""
+        now = self.clock()
+        if self._first is None:
+            self._first = now
+        return max(0.0, self._first + n / self.rate - now)
+
+
+@dataclass
 class ReplaySummary:
     ingest: BatchResult = field(default_factory=BatchResult)
     plans: list[PlanOutcome] = field(default_factory=list)
@@ -105,9 +129,9 @@ class ReplaySummary:
 class Replay:
     def __init__(self, ingestor: Ingestor, planner: Planner | None = None,
                  plan_every: timedelta | None = None, batch_size: int = 2000,
-                 after_plan: Callable[[], object] | None = None) -> None:
+                 after_plan: Callable[[], object] | None = None, pace: Pace | None = None) -> None:
         self.ingestor, self.planner = ingestor, planner
-        self.plan_every, self.batch_size = plan_every, batch_size
+        self.plan_every, self.batch_size, self.pace = plan_every, batch_size, pace
         self.after_plan = after_plan  # runs after each committed plan (the outbox readers feed the sinks)
 
     def run(self, events: Iterable[RawEvent], progress: Callable[[int], None] | None = None) -> ReplaySummary:
@@ -120,7 +144,11 @@ class Replay:
         with read_whole():
             ordered = sorted(arrival_keyed(events, self.ingestor, now), key=lambda pair: pair[0])
         summary, batch, next_plan, latest = ReplaySummary(), [], None, None
-        for (_, at, _, _), item in ordered:
+        for n, ((_, at, _, _), item) in enumerate(ordered):
+            if self.pace and self.pace.wait(n) > 0:  # what is due is committed before waiting for the next
+                self._flush(batch, summary, progress)
+                if (wait := self.pace.wait(n)) > 0:  # the commit took some of the wait, or all of it
+                    self.pace.sleep(wait)
             if valid_line(item, at, latest, self.ingestor, now):  # a line the ingest refuses must not move the plans
                 latest = max(latest or at, at)
                 if self._planning():
