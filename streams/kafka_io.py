@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from engine.events.registry import INBOUND
-from engine.services.replay import event_time_key, read_lines
+from engine.services.replay import Pace, event_time_key, read_lines
 from streams.settings import StreamSettings
 
 
@@ -63,12 +63,10 @@ async def produce(messages: Iterable[Routed], bootstrap: str, progress: Callable
     sent: dict[str, int] = {}
     try:
         pending, loop = [], asyncio.get_running_loop()
-        started = loop.time()
+        pace = Pace(rate, loop.time) if rate else None  # message n due n / rate s after the first
         for n, message in enumerate(messages):
-            if rate:
-                delay = started + n / rate - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+            if pace and (delay := pace.wait(n)) > 0:
+                await asyncio.sleep(delay)
             pending.append(await producer.send(message.topic, message.value, key=message.key))
             sent[message.topic] = sent.get(message.topic, 0) + 1
             if len(pending) >= chunk or rate:

@@ -36,9 +36,10 @@ class WatermarkExchange:
     async def run(self) -> None:
         while True:
             await asyncio.sleep(self.settings.watermark_interval_s)
-            if not self.due(time.monotonic()):
+            now = time.monotonic()
+            if not self.due(now):
                 continue
-            self._last = time.monotonic()
+            self._last = now
             try:
                 await self.exchange()
             except asyncio.CancelledError:

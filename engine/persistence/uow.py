@@ -168,7 +168,7 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
         self._attendance_covered |= set(referral_ids)
         # The status logs (engine/handlers/status_log.py) of the referrals and sentences now held.
         self.read_states([state_keys.STATUS_LOG.key(r.referral_id) for r in self.referrals.loaded()]
-                              + [state_keys.SENTENCE_LOG.key(s.sentence_id) for s in self.sentences.loaded()])
+                         + [state_keys.SENTENCE_LOG.key(s.sentence_id) for s in self.sentences.loaded()])
 
     def read_states(self, names: Iterable[str]) -> None:
         """Read these engine state values in a few queries: :meth:`get_state` answers them (absent ones too)

@@ -3,10 +3,12 @@ for partitions and catch-up, its first log lines name the database and broker wi
 ``cohortplan topics create`` declares the topics before any producer."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import socket
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,8 +18,10 @@ from typer.testing import CliRunner
 
 from simulator import GeneratorParams, generate
 from streams.cli import app
+from streams.kafka_io import Routed, produce
 from tests.support.polling import wait_until
-from tests.support.service import WorkerProcess, create_topics, progress, send_file, service_env, stream_settings
+from tests.support.service import (WorkerProcess, create_topics, progress, read_all, send_file, service_env,
+                                   stream_settings)
 
 runner = CliRunner()
 
@@ -155,3 +159,18 @@ def test_topics_create_declares_every_topic_once_with_its_partition_count(kafka_
     assert again.exit_code == 0 and again.output.count(": exists, 4 partitions") == 8, again.output
     other = runner.invoke(app, ["topics", "create", "--partitions", "2"], env=env)
     assert other.exit_code == 2 and "different partition count" in other.output, other.output
+
+
+def test_produce_at_a_rate_sends_every_message_in_order_no_sooner_than_its_schedule(kafka_broker):
+    """``produce(rate=…)`` (the stream bench's latency load) paces with :class:`engine.services.replay.Pace`:
+    message n leaves no sooner than n / rate seconds after the first, and each topic holds them all, in order."""
+    settings = stream_settings(service_env(kafka_broker.bootstrap, "sqlite:///unused.db", COHORTPLAN_PARTITIONS="1"))
+    create_topics(settings)
+    topic = settings.inbound_topics[0]
+    messages = [Routed(topic, b"X000001", json.dumps({"n": n}).encode()) for n in range(12)]
+    began = time.monotonic()
+    sent = asyncio.run(produce(messages, settings.bootstrap_servers, rate=100))
+    elapsed = time.monotonic() - began
+    assert sent == {topic: 12}
+    assert elapsed >= 11 / 100  # a lower bound only: the schedule, never a speed
+    assert [json.loads(m.value)["n"] for m in read_all(settings, topic)] == list(range(12))
