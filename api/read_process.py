@@ -8,9 +8,7 @@ thread of the process waited behind it at each turn (its read of the state versi
 referral route's p99 was 158-195 ms where the target is 100 (BENCHMARKS.md, issue 15, session 17). A
 :class:`ReadProcess` computes such answers in a child process of its own, one per server process, and hands them
 back ready to serve (a referral's answer already serialised): the server only unpickles them, and the refresher
-thread waits for the child without holding the GIL. The child runs at a lower priority (:data:`NICE`): on a machine
-the requests, the database and the stream worker already keep busy, an answer computed ahead may take longer, and
-the requests do not wait for it.
+thread waits for the child without holding the GIL.
 
 The child opens the same database with the same settings (``bootstrap(settings)``, no migrations) and answers
 through the same :class:`api.reads.Reader` code; it dies with its server process, even when that is SIGKILLed
@@ -37,7 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-NICE = 10  # the child's niceness: its CPU goes to the server's request threads (and the database) first
 
 
 def shareable(database_url: str) -> bool:
@@ -105,10 +102,6 @@ def _child_start(parent_pid: int, settings: EngineSettings) -> None:
     """In the child: die with the server process; open the database as it does."""
     global _reader
     die_with_parent(parent_pid)
-    try:
-        os.nice(NICE)
-    except OSError:  # not allowed here: the child competes with the requests on equal terms
-        log.warning("the read process could not lower its priority")
     from api.reads import Reader
     from engine.bootstrap import bootstrap
     _reader = Reader(bootstrap(settings, run_migrations=False), max_stale_s=0.0)
