@@ -80,7 +80,7 @@ def serve(
         raise typer.Exit(2) from None
     try:
         uvicorn.run(create_app(engine, verifier, max_stale_s=settings.max_stale_s,
-                               read_process=settings.read_process), host=host, port=port,
+                               pass_process=settings.pass_process), host=host, port=port,
                     log_level="info", timeout_keep_alive=KEEP_ALIVE_S)
     finally:
         if dev_auth:

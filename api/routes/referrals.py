@@ -75,9 +75,9 @@ def _region_of(found: Found | None) -> str | None:
 
 def _region_referrals(read: Reader, region: str) -> dict[str, Found]:
     """The answers of every referral of the people holding those the region was asked for lately (its pass), computed
-    in the server's read process when it has one (api/read_process.py)."""
+    in the server's pass process when it has one (api/referral_answers.py)."""
     asked = read.asked.of(region)
-    every = read.process(read, region_pass, region, asked) if read.process else region_pass(read, region, asked)
+    every = read.pass_process(read, region, asked) if read.pass_process else region_pass(read, region, asked)
     read.regions_of_referrals.update(dict.fromkeys(every, region))
     return every
 

@@ -1,6 +1,6 @@
-"""The server's read process (api/read_process.py), computing a region's referral pass: the answers the server process
-computes, byte for byte; a child that dies is replaced, and the pass it owed is computed in the server meanwhile; the
-child dies with its server process, even a SIGKILLed one; a database only the server can open keeps it at home.
+"""A region's referral pass in a child process (api/referral_answers.py): the answers the server process computes,
+byte for byte; a child that dies is replaced, and the pass it owed is computed in the server meanwhile; the child
+dies with its server process, even a SIGKILLed one; a database only the server can open keeps the pass at home.
 
 The same pass served through the routes, in either process, is tests/api/test_read_model_regions.py's."""
 from __future__ import annotations
@@ -15,8 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.read_process import ReadProcess, shareable
-from api.referral_answers import region_pass
+from api.referral_answers import PassProcess, region_pass, shareable
 from api.reads import Reader
 from engine.bootstrap import bootstrap
 from engine.settings import EngineSettings
@@ -53,33 +52,33 @@ def test_the_child_answers_byte_for_byte_as_the_server_process_and_a_dead_child_
     read, ids = asked
     here = region_pass(read, REGION, ids)
     assert set(ids) <= set(here)  # each asked referral, and every other referral of the same people
-    child = ReadProcess(engine_copy.settings)
+    passes = PassProcess(engine_copy.settings)
     try:
-        assert child(read, region_pass, REGION, ids) == here
-        first = child.pid()
-        assert first is not None and first != os.getpid() and (child.computed, child.fallbacks) == (1, 0)
+        assert passes(read, REGION, ids) == here
+        first = passes.pid()
+        assert first is not None and first != os.getpid() and (passes.passes, passes.fallbacks) == (1, 0)
 
         os.kill(first, signal.SIGKILL)
-        wait_until(lambda: not alive(first), timeout=30, message="the killed read process did not end")
-        assert child(read, region_pass, REGION, ids) == here  # computed here, the child being dead ...
-        assert (child.computed, child.fallbacks) == (1, 1)
-        assert child(read, region_pass, REGION, ids) == here  # ... and the next pass by a new child
-        assert child.computed == 2 and child.pid() not in (None, first)
+        wait_until(lambda: not alive(first), timeout=30, message="the killed pass process did not end")
+        assert passes(read, REGION, ids) == here  # computed here, the child being dead ...
+        assert (passes.passes, passes.fallbacks) == (1, 1)
+        assert passes(read, REGION, ids) == here  # ... and the next pass by a new child
+        assert passes.passes == 2 and passes.pid() not in (None, first)
     finally:
-        child.close()
+        passes.close()
 
 
-def test_the_read_process_dies_with_its_server_process_even_a_sigkilled_one(engine_copy, tmp_path):
-    """A server process (here a plain Python process) starts its read process and is SIGKILLed: the child ends."""
+def test_the_pass_process_dies_with_its_server_process_even_a_sigkilled_one(engine_copy, tmp_path):
+    """A server process (here a plain Python process) starts its pass process and is SIGKILLed: the child ends."""
     script = textwrap.dedent(f"""
         import sys
-        from api.read_process import ReadProcess
+        from api.referral_answers import PassProcess
         from engine.settings import EngineSettings
         from tests.support.polling import wait_until
-        child = ReadProcess(EngineSettings(database_url={engine_copy.settings.database_url!r},
+        passes = PassProcess(EngineSettings(database_url={engine_copy.settings.database_url!r},
                                             output_dir={str(tmp_path)!r}))
-        child.start()
-        print(wait_until(child.pid, timeout=60, message="no read process"), flush=True)
+        passes.start()
+        print(wait_until(passes.pid, timeout=60, message="no pass process"), flush=True)
         sys.stdin.read()  # until killed
     """)
     server = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -89,7 +88,7 @@ def test_the_read_process_dies_with_its_server_process_even_a_sigkilled_one(engi
         assert alive(child)
         server.kill()
         server.wait(timeout=30)
-        wait_until(lambda: not alive(child), timeout=30, message="the read process outlived its server process")
+        wait_until(lambda: not alive(child), timeout=30, message="the pass process outlived its server process")
     finally:
         server.kill()
         server.wait(timeout=30)
@@ -98,7 +97,7 @@ def test_the_read_process_dies_with_its_server_process_even_a_sigkilled_one(engi
 def test_a_database_only_the_server_can_open_keeps_the_pass_in_the_server_process(tmp_path, issuer):
     memory = bootstrap(EngineSettings(database_url="sqlite://", output_dir=tmp_path))
     try:
-        assert create_app(memory, issuer.verifier(), run_jobs=False, read_process=True).state.reader.process \
+        assert create_app(memory, issuer.verifier(), run_jobs=False, pass_process=True).state.reader.pass_process \
             is None
     finally:
         memory.database.dispose()
