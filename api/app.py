@@ -12,7 +12,6 @@ from api.auth import TokenVerifier
 from api.freshness import Freshness
 from api.read_model import MAX_STALE_S
 from api.reads import Reader
-from api.referral_answers import PassProcess, shareable
 from api.routes import ROUTERS
 from engine.bootstrap import Engine
 from engine.heap import settle
@@ -43,16 +42,12 @@ def build_app() -> FastAPI:
 
 
 def create_app(engine: Engine, verifier: TokenVerifier, run_jobs: bool = True,
-               max_stale_s: float = MAX_STALE_S, pass_process: bool = False) -> FastAPI:
+               max_stale_s: float = MAX_STALE_S) -> FastAPI:
     """The HTTP API over ``engine`` (its database, rules and read side), accepting tokens ``verifier`` accepts;
     while it is served, a job runner runs the queued jobs unless ``run_jobs`` is False (they wait queued). An answer
-    about a region may be served up to ``max_stale_s`` behind the worker's writes (api/read_model.py). With
-    ``pass_process``, regions' referral passes are computed in a child process (api/referral_answers.py; not for a
-    database only this process can open)."""
+    about a region may be served up to ``max_stale_s`` behind the worker's writes (api/read_model.py)."""
     app = build_app()
     app.state.engine, app.state.verifier, app.state.reader = engine, verifier, Reader(engine, max_stale_s)
-    if pass_process and shareable(engine.settings.database_url):
-        app.state.reader.pass_process = PassProcess(engine.settings)
     app.state.jobs, app.state.dead_letters, app.state.run_jobs = engine.jobs(), engine.dead_letter_store(), run_jobs
     return app
 
@@ -66,17 +61,14 @@ def served() -> FastAPI:
     from engine.settings import EngineSettings
     settings = ApiSettings()
     return create_app(bootstrap(EngineSettings()), TokenVerifier.from_settings(settings),
-                      max_stale_s=settings.max_stale_s, pass_process=settings.pass_process)
+                      max_stale_s=settings.max_stale_s)
 
 
 @asynccontextmanager
 async def _jobs_running(app: FastAPI) -> AsyncIterator[None]:
-    """The job runner (its own thread; the solver in its worker process) and the referral pass process for as long
-    as the app is served; at the end, the audit of reads' last group committed (api/audit_log.py)."""
+    """The job runner (its own thread; the solver in its worker process) for as long as the app is served; at the
+    end, the audit of reads' last group committed (api/audit_log.py)."""
     settle()  # the app, its schemas and the ORM live as long as the server: out of the collector's walks
-    passes = app.state.reader.pass_process if hasattr(app.state, "reader") else None
-    if passes is not None:
-        passes.start()
     runner = JobRunner(app.state.engine, app.state.jobs) if getattr(app.state, "run_jobs", False) else None
     if runner is not None:
         runner.start()
@@ -89,5 +81,3 @@ async def _jobs_running(app: FastAPI) -> AsyncIterator[None]:
         reader = getattr(app.state, "reader", None)
         if reader is not None:
             await asyncio.to_thread(reader.audit.close)
-        if passes is not None:
-            await asyncio.to_thread(passes.close)

@@ -20,7 +20,6 @@ from typing import Any
 from api.audit_log import AuditLog
 from api.coalesce import SharedRead
 from api.read_model import ReadModel, Version
-from api.referral_answers import PassProcess
 from engine import state_keys as keys
 from engine.bootstrap import Engine
 from engine.domain.access import LimitedAccess
@@ -79,7 +78,6 @@ class Reader:
         self._access: tuple[str | None, dict[str, LimitedAccess]] | None = None  # the rules, by their mark's value
         self.regions_of_referrals: dict[str, str] = {}  # referral id → region, as the region's answers last found it
         self.asked = RecentlyAsked()  # the referral ids asked for lately, per region (what a region's pass computes)
-        self.pass_process: PassProcess | None = None  # where regions' passes are computed (None: here; create_app)
 
     @contextmanager
     def queries(self) -> Iterator[Queries]:

@@ -34,9 +34,6 @@ class ApiSettings(BaseSettings):
     max_stale_s: float = Field(MAX_STALE_S, ge=0, le=60, allow_inf_nan=False,
                                description="seconds an answer about a region may be served behind the worker's "
                                            "writes while it is computed again (0: never; api/read_model.py)")
-    pass_process: bool = Field(True, description="compute each region's referral pass in a child process of each "
-                                                 "server process, off its interpreter (off: on the server's own "
-                                                 "refresher thread; api/referral_answers.py)")
 
     @model_validator(mode="after")
     def _no_unknown_variables(self) -> "ApiSettings":

@@ -1,6 +1,7 @@
 """One referral (status, history, deadline, latest start, place, explanation) and a person's referrals."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
@@ -9,11 +10,10 @@ from api.auth import Principal
 from api.access import Reading, reading
 from api.read_model import Version
 from api.responses import json_response
-from api.models import (CrnPath, IdPath, PersonReferrals, Referral, ReferralSummary, RestrictedPerson,
-                        RestrictedReferral)
+from api.models import (CrnPath, IdPath, PersonReferrals, Place, Referral, ReferralSummary, RestrictedPerson,
+                        RestrictedReferral, StatusChange)
 from api.problems import NotFound, responses
 from api.reads import Reader
-from api.referral_answers import Found, found_of, region_pass, summary
 
 router = APIRouter(tags=["referrals"])
 
@@ -24,6 +24,32 @@ def _visible_person(read: Reader, principal: Principal, crn: str | None, what: s
     if person is None or not principal.sees_region(person["region"]):
         raise NotFound(what, value)
     return person
+
+
+def _summary(referral: dict[str, Any]) -> dict[str, Any]:
+    allocation = referral.get("allocation")
+    return dict(referral_id=referral["referral_id"], crn=referral["crn"], programme_code=referral["programme_code"],
+                status=referral["status"], referred_on=referral["referred_on"], deadline=referral["deadline"],
+                cohort_id=allocation["cohort_id"] if allocation else None)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A referral as everyone may see it (kept in the read model); whom it is shown to is decided per request."""
+
+    region: str
+    crn: str
+    answer: Referral
+
+    @property
+    def body(self) -> bytes:
+        """The answer serialised, once (it is kept, and shown whole to everyone who may see the person). No lock: two
+        threads may both serialise it the first time (``functools.cached_property`` in Python 3.11 would take one
+        lock for every Found)."""
+        body = self.__dict__.get("_body")
+        if body is None:
+            body = self.__dict__["_body"] = self.answer.model_dump_json().encode()
+        return body
 
 
 @router.get("/referrals/{referral_id}", response_model=Referral | RestrictedReferral,
@@ -74,10 +100,12 @@ def _region_of(found: Found | None) -> str | None:
 
 
 def _region_referrals(read: Reader, region: str) -> dict[str, Found]:
-    """The answers of every referral of the people holding those the region was asked for lately (its pass), computed
-    in the server's pass process when it has one (api/referral_answers.py)."""
-    asked = read.asked.of(region)
-    every = read.pass_process(read, region, asked) if read.pass_process else region_pass(read, region, asked)
+    """The answers of every referral of the people holding those the region was asked for lately (its pass)."""
+    people = read.people_of_referrals(region, read.asked.of(region))
+    referrals = [r for person in people for r in person["referrals"]]
+    extras = read.referral_extras(region, referrals)
+    every = {r["referral_id"]: _found(person, r, extras[r["referral_id"]]) for person in people
+             for r in person["referrals"]}
     read.regions_of_referrals.update(dict.fromkeys(every, region))
     return every
 
@@ -87,7 +115,21 @@ def _referral(read: Reader, referral_id: str) -> Found | None:
     if person is None:
         return None
     found = next(r for r in person["referrals"] if r["referral_id"] == referral_id)
-    return found_of(person, found, read.referral_extras(person["region"], [found])[referral_id])
+    return _found(person, found, read.referral_extras(person["region"], [found])[referral_id])
+
+
+def _found(person: dict[str, Any], found: dict[str, Any], extras: dict[str, Any]) -> Found:
+    allocation, cohort = found.get("allocation"), found.get("cohort")
+    place = Place(cohort_id=allocation["cohort_id"], plan_version=allocation["plan_version"],
+                  allocated_on=allocation["allocated_on"], reason=allocation["reason"], source=allocation["source"],
+                  pinned=allocation["pinned"], cohort_start=cohort and cohort["start_date"],
+                  cohort_end=cohort and cohort["end_date"], office_code=cohort and cohort["office_code"]) \
+        if allocation else None
+    history = [StatusChange(at=h["at"], from_status=h["from_status"], to_status=h["to_status"], reason=h["reason"])
+               for h in found["history"]]
+    return Found(person["region"], person["crn"], Referral(
+        **_summary(found), region=person["region"], pathway=found["pathway"], risk_band=found["risk_band"],
+        ready_from=found["ready_from"], history=history, place=place, **extras))
 
 
 @router.get("/people/{crn}/referrals", response_model=PersonReferrals | RestrictedPerson,
@@ -100,4 +142,4 @@ def person_referrals(crn: CrnPath, r: Reading = Depends(reading)) -> PersonRefer
         return RestrictedPerson(crn=crn)
     return PersonReferrals(crn=crn, region=person["region"], pdu_code=person["pdu"],
                            merged_into=person["merged_into"],
-                           referrals=[ReferralSummary(**summary(r)) for r in person["referrals"]])
+                           referrals=[ReferralSummary(**_summary(r)) for r in person["referrals"]])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -201,23 +200,10 @@ def test_warm_computes_off_the_request_once_the_marks_settle_at_most_once_a_whil
     assert model.computed == 3 and model.refreshed == 3
 
 
-@pytest.mark.parametrize("in_child", [False, True], ids=["in the server process", "in the pass process"])
 def test_the_referrals_a_region_is_asked_for_are_computed_in_one_pass_off_the_requests_and_answer_as_each_alone(
-        engine_copy, issuer, monkeypatch, in_child):
+        engine_copy, issuer, monkeypatch):
     monkeypatch.setattr("api.read_model.random.uniform", lambda low, high: 0.0)  # kept answers come due at once
-    kept = TestClient(create_app(engine_copy, issuer.verifier(), run_jobs=False, pass_process=in_child))
-    passes = kept.app.state.reader.pass_process
-    assert (passes is not None) == in_child
-    try:
-        _one_pass_answers_as_each_alone(kept, engine_copy, issuer)
-    finally:
-        if passes is not None:
-            passes.close()
-    if in_child:  # every pass was computed by the child, none in this process
-        assert passes.passes >= 2 and passes.fallbacks == 0
-
-
-def _one_pass_answers_as_each_alone(kept: TestClient, engine_copy, issuer) -> None:
+    kept = TestClient(create_app(engine_copy, issuer.verifier(), run_jobs=False))
     fresh = TestClient(create_app(engine_copy, issuer.verifier(), run_jobs=False))
     reader = {"Authorization": f"Bearer {issuer.token([Role.READ], [REGION])}"}
     model = kept.app.state.reader.model

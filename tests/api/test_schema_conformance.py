@@ -34,8 +34,7 @@ def served(request, region, issuer, tmp_path_factory) -> Iterator[str]:
     else:
         url = request.getfixturevalue("postgres_server").create_database(f"api_{uuid.uuid4().hex[:12]}")
         engine = replayed(url, region.events, tmp_path_factory.mktemp("api-pg") / "out")
-    # jobs are queued and read, not solved here; referral passes in a child process, as `cohortplan serve` does
-    app = create_app(engine, issuer.verifier(), run_jobs=False, pass_process=True)
+    app = create_app(engine, issuer.verifier(), run_jobs=False)  # jobs are queued and read, not solved here
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
