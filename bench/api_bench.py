@@ -345,8 +345,10 @@ def start_server(label: str, tree: Path, url: str, key: Path, workers: int) -> S
 class Alongside:
     """Replays of another region into the database, one after another (new ids each time) while a phase lasts."""
 
-    def __init__(self, url: str, weeks: int, profile: str = "west", rate: float | None = None) -> None:
+    def __init__(self, url: str, weeks: int, profile: str = "west", rate: float | None = None,
+                 plan_every_days: int = 7) -> None:
         self.url, self.weeks, self.process, self.profile, self.rate = url, weeks, None, profile, rate
+        self.plan_every_days = plan_every_days
         self.generation = int(time.time()) % 100_000  # this run's own ids
         self.started = 0
         self.directory = Path(tempfile.mkdtemp())
@@ -360,7 +362,8 @@ class Alongside:
             self.generation += 1
             self.started += 1
             paced = ["--rate", str(self.rate)] if self.rate else []
-            self.process = subprocess.Popen([COHORTPLAN, "replay", str(path), "--plan-every-days", "7",
+            self.process = subprocess.Popen([COHORTPLAN, "replay", str(path), "--plan-every-days",
+                                             str(self.plan_every_days),
                                              "--allocator", "current-practice", *paced], env=env, cwd=cwd,
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -400,6 +403,10 @@ def main() -> None:
                         "second, committing each when it is due (cohortplan replay --rate: a worker's load at that "
                         "rate, 50 the rate issue 16's latency target is set at); default: as fast as it goes, in "
                         "batches of 2,000")
+    parser.add_argument("--writer-plan-every-days", type=int, default=7, help="the replay alongside plans the region "
+                        "every N days of its event clock (0: never; at 50 events/s a week of the demo region's events "
+                        "passes in about 4 s, so the default plans every few seconds, as a worker re-planning "
+                        "after its writes would)")
     parser.add_argument("--mixed", action="store_true", help="the three routes interleaved in one run per server and "
                         "round (a third of the rate each), so each stays warm across rounds as under steady traffic; "
                         "the table gives each route's figures (raw client)")
@@ -441,7 +448,7 @@ def main() -> None:
             for phase in phases:
                 if phase != "reads alone":
                     alongside = Alongside(url, args.weeks, "default" if args.writer_region == "same" else "west",
-                                          args.writer_rate)
+                                          args.writer_rate, args.writer_plan_every_days)
                     alongside.keep_running()
                     time.sleep(3)  # let it start writing (not a test: a benchmark's warm-up)
                 for round_ in range(args.repeats):
@@ -525,6 +532,7 @@ def report(samples: dict[tuple[str, str, str], list[dict]], servers: list[Server
     args.out.write_text(json.dumps({"machine": machine, "clients": args.clients, "client": args.client,
                                     "rate": args.rate, "writer_region": args.writer_region,
                                     "writer_rate": args.writer_rate,
+                                    "writer_plan_every_days": args.writer_plan_every_days,
                                     "seconds": args.seconds, "repeats": args.repeats,
                                     "servers": {s.label: str(s.tree) for s in servers}, "summary": summary,
                                     "samples": {" | ".join(k): v for k, v in samples.items()},
