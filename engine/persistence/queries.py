@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 from collections.abc import Collection
+from functools import cache
 from typing import Any
 
 from sqlalchemy import String, cast, func, literal, or_, select, union_all
@@ -25,12 +26,16 @@ _VERSION_TALLIES = {
     "max:alert_actions": func.max(t.AlertActionRow.id), "max:plans": func.max(t.PlanRow.plan_version),
     "max:dead_letters": func.max(t.DeadLetterRow.id), "count:dead_letters": func.count(t.DeadLetterRow.id),
     "count:parked": func.count(t.ParkedEventRow.event_id)}
-# both as (name, value) rows of one statement: one round trip
-_VERSION = union_all(
-    select(t.EngineStateRow.name, t.EngineStateRow.value).where(
-        or_(*(t.EngineStateRow.name.startswith(p, autoescape=True) for p in VERSION_MARKS))),
-    *(select(literal(name, String), cast(select(value).scalar_subquery(), String))
-      for name, value in _VERSION_TALLIES.items()))
+
+
+@cache
+def _version(dialect: str):
+    """Both as (name, value) rows of one statement: one round trip (the marks read from the names' index)."""
+    return union_all(
+        select(t.EngineStateRow.name, t.EngineStateRow.value).where(
+            or_(*(t.state_names_starting(p, dialect) for p in VERSION_MARKS))),
+        *(select(literal(name, String), cast(select(value).scalar_subquery(), String))
+          for name, value in _VERSION_TALLIES.items()))
 
 
 # what :meth:`Queries.person` shows of a person: reading whole rows decoded their five JSON columns (availability,
@@ -87,7 +92,8 @@ class Queries:
         alert actions, overrides; status history; alert actions), with the dead letters' and parked events'
         counts (a redrive takes a letter out), and the limited-access rules' mark. Equal marks, equal waiting lists
         and alert lists. One statement."""
-        return tuple(sorted((name, "" if value is None else value) for name, value in self.s.execute(_VERSION)))
+        rows = self.s.execute(_version(self.s.get_bind().dialect.name))
+        return tuple(sorted((name, "" if value is None else value) for name, value in rows))
 
     def limited_access(self) -> dict[str, LimitedAccess]:
         """Every stored limited-access rule that limits anything, by crn (as ``UnitOfWork.access_rules``)."""

@@ -351,8 +351,10 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
         return self._session.connection().execute(_STATE_VALUE, {"name": name}).scalar()
 
     def states(self, prefix: str) -> dict[str, str]:
-        rows = self._session.connection().execute(select(t.EngineStateRow.name, t.EngineStateRow.value).where(
-            t.EngineStateRow.name.startswith(prefix, autoescape=True)))
+        connection = self._session.connection()
+        dialect = connection.dialect.name
+        rows = connection.execute(_STATES_IN_RANGE if dialect == "sqlite" else _STATES_LIKE,
+                                  t.state_prefix_params(prefix, dialect))
         out = {name: value for name, value in rows}
         out.update((name, self._state_value(name)) for name in self._state_writes if name.startswith(prefix))
         return out
@@ -374,6 +376,8 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
 
 
 # One engine state value by name: built once (handlers read one per referral they touch).
+_STATES_IN_RANGE = select(t.EngineStateRow.name, t.EngineStateRow.value).where(t.STATE_NAMES_IN_RANGE)
+_STATES_LIKE = select(t.EngineStateRow.name, t.EngineStateRow.value).where(t.STATE_NAMES_LIKE)
 _STATE_VALUE = select(t.EngineStateRow.value).where(t.EngineStateRow.name == bindparam("name"))
 _STATE_VALUES = select(t.EngineStateRow.name, t.EngineStateRow.value).where(
     t.EngineStateRow.name.in_(bindparam("names", expanding=True)))

@@ -878,6 +878,21 @@ def test_engine_states_are_found_by_a_literal_prefix_with_this_unit_of_works_own
         assert uow.states("offset:") == {"offset:t:0": "5", "offset:t:1": "7"}
 
 
+def test_a_prefix_finds_exactly_the_names_that_begin_with_it_byte_for_byte(db):
+    """Around the edges of a prefix read from an index (SQLite reads a range, engine.persistence.tables): the
+    prefix's own name, its last character's successor, another case, characters beyond ASCII, and LIKE's
+    wildcards."""
+    names = ["claims:", "claims:RS:C1", "claims:\u00e9", "claims:\U0010fffd", "claims;", "claims;RS", "claims9",
+             "claims", "CLAIMS:RS", "Claims:x", "claimr:", "claims:%", "claims_x", "clock", "clock:1", "clocl"]
+    with db.uow() as uow:
+        for n, name in enumerate(names):
+            uow.set_state(name, str(n))
+        uow.commit()
+    with db.uow() as uow:
+        for prefix in ["claims:", "claims", "clock", "claims:%", "claims_", "c", "\u00e9"]:
+            assert set(uow.states(prefix)) == {n for n in names if n.startswith(prefix)}, prefix
+
+
 def test_write_locks_are_granted_to_a_single_unit_of_work(db):
     """One unit of work alone: locking writes and taking a named lock succeed (only PostgreSQL can refuse a
     named lock, to another transaction holding it; the in-memory store serves one process)."""
