@@ -109,7 +109,8 @@ class Reading:
     def region(self, code: str, *more: str) -> str:
         """``code`` if the region exists (or is one of ``more``) and the caller may see it; 404 naming those it may
         see otherwise."""
-        return visible_region(self.principal, code, [*self.state.regions, *more])
+        known = self.state.regions if code in more else self.read.region_list(code, self.state.regions)
+        return visible_region(self.principal, code, [*known, *more])
 
 
 async def reading(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Reading:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 
 from api.auth import READERS, Principal, Role, require, visible_region
 from api.models import RegionPath
@@ -36,9 +37,10 @@ def request_state(read: Reader = Depends(reader)) -> RequestState:  # also api.a
 
 
 async def region(region: RegionPath, principal: Principal = Depends(reader_role),
-                 state: RequestState = Depends(request_state)) -> str:
+                 state: RequestState = Depends(request_state), read: Reader = Depends(reader)) -> str:
     """The path's region, if it exists and the caller may see it (404 naming those it may see otherwise)."""
-    return visible_region(principal, region, state.regions)
+    known = state.regions if region in state.regions else await run_in_threadpool(read.regions)  # arrived since?
+    return visible_region(principal, region, known)
 
 
 def acting_region(region: RegionPath, principal: Principal = Depends(actor_role),

@@ -119,11 +119,12 @@ def _never_behind(stamp: Stamp) -> tuple[str, ...]:
 
 
 class _Entry:
-    __slots__ = ("version", "region", "stamp", "at", "until", "due", "value")
+    __slots__ = ("version", "region", "stamp", "at", "until", "due", "value", "behind")
 
     def __init__(self, version: Version, region: str | None, stamp: Stamp, value: Any, max_age_s: float,
-                 now: float) -> None:
+                 now: float, behind: bool = False) -> None:
         self.version, self.region, self.stamp, self.value, self.at = version, region, stamp, value, now
+        self.behind = behind  # an answer about no region that may be served behind any write (:meth:`get`)
         self.until = now + max_age_s  # served under other versions until then, never later
         # ... and computed again off the requests from a time drawn early in the bound: answers computed together
         # (a region's referrals after a change) do not all come due, and are computed again, at once
@@ -153,7 +154,7 @@ class ReadModel:
         self._seen: Version | None = None  # the last version observed, and each region's marks and epoch then
         self._marks: dict[str, tuple[str, ...]] = {}
         self._epochs: dict[str, int] = {}
-        self._refreshing: OrderedDict[Hashable, tuple[Version, Callable[[], Any], Any]] = OrderedDict()
+        self._refreshing: OrderedDict[Hashable, tuple[Version, Callable[[], Any], Any, bool]] = OrderedDict()
         self._refresher: threading.Thread | None = None
         self._warming: dict[Hashable, _Warming] = {}  # per key :meth:`warm` was called for
         self.computed = 0  # how many answers were computed (tests and the bench read it) ...
@@ -181,17 +182,21 @@ class ReadModel:
         self._seen = version
 
     def get(self, version: Version, key: Hashable, compute: Callable[[], V],
-            region: str | Callable[[V], str | None] | None = None) -> V:
+            region: str | Callable[[V], str | None] | None = None, behind: bool = False) -> V:
         """The answer for ``key`` at ``version``: kept, or computed now by ``compute`` (which must read the state
         after ``version`` was read, so it is at least as new). ``region``: the region the answer is about (or how to
         find it in the answer), so that it is kept while that region's marks are unchanged; None: the exact version
-        only."""
+        only, unless ``behind``: then it is served under any version for as long as an answer may be served behind
+        the worker's writes (``max_stale_s``), and computed again off the requests from half that on (the known
+        regions: every request needs them, and a writer changes the version with every event). Such an answer is
+        not what the caller is shown, only how it is found (the known regions decide between an answer and 404,
+        and a region missing from them is read again), so it adds no ``Age``."""
         found = self._kept(version, key)
         if found is not None:
             if found[1]:
-                self._refresh(version, key, compute, region)
+                self._refresh(version, key, compute, region, behind)
             return _served(found)
-        return self._compute(version, key, compute, region)
+        return self._compute(version, key, compute, region, behind=behind)
 
     def peek(self, version: Version, key: Hashable, compute: Callable[[], Any] | None = None,
              region: str | None = None) -> Any | None:
@@ -236,7 +241,7 @@ class ReadModel:
         return True
 
     def _compute(self, version: Version, key: Hashable, compute: Callable[[], V], region: Any,
-                 ahead: bool = False) -> V:
+                 ahead: bool = False, behind: bool = False) -> V:
         with self._guard:
             lock = self._building.setdefault(key, threading.Lock())
         with lock:  # one computation per key at a time: the others wait and take its answer
@@ -251,7 +256,8 @@ class ReadModel:
             with self._guard:
                 self.computed += 1
                 self.refreshed += ahead
-                self._answers[key] = _Entry(version, about, stamp, value, self.max_age_s, self.clock())
+                self._answers[key] = _Entry(version, about, stamp, value, self.max_age_s, self.clock(),
+                                            behind and about is None)
                 self._answers.move_to_end(key)
                 while len(self._answers) > self.max_answers:
                     old, _ = self._answers.popitem(last=False)
@@ -275,14 +281,21 @@ class ReadModel:
         due, behind = False, 0.0
         if entry.version != version:
             now = self.clock()
-            if entry.region is None or now > entry.until:
+            if (entry.region is None and not entry.behind) or now > entry.until:
                 return None
+            if entry.region is None:  # an answer about no region that may be served behind every write
+                behind, allowed = now - entry.at, self._allowed()
+                if allowed <= 0 or behind > allowed:
+                    return None
+                with self._guard:
+                    self._answers.move_to_end(key)
+                return entry.value, behind >= allowed / 2, 0.0  # not the caller's answer: no Age (see get)
             stamp = self.region_stamp(version, entry.region)
             if stamp == entry.stamp:
                 due = now > entry.due
             else:  # the region's marks moved: served behind them for a while, unless a change asked through the API
                 behind, allowed = now - entry.at, self._allowed()
-                if behind > allowed or _never_behind(stamp) != _never_behind(entry.stamp):
+                if allowed <= 0 or behind > allowed or _never_behind(stamp) != _never_behind(entry.stamp):
                     return None
                 due = behind >= allowed / 2
         with self._guard:
@@ -291,12 +304,13 @@ class ReadModel:
         return entry.value, due, behind
 
     # refreshed ahead ---------------------------------------------------------------------------------------
-    def _refresh(self, version: Version, key: Hashable, compute: Callable[[], Any], region: Any) -> None:
+    def _refresh(self, version: Version, key: Hashable, compute: Callable[[], Any], region: Any,
+                 behind: bool = False) -> None:
         """Have the refresher compute ``key`` again under ``version`` (once however many requests find it due)."""
         with self._guard:
             if key in self._refreshing or len(self._refreshing) >= MAX_REFRESHING:
                 return
-            self._refreshing[key] = (version, compute, region)
+            self._refreshing[key] = (version, compute, region, behind)
             if self._refresher is None:
                 self._refresher = threading.Thread(target=self._refresh_all, name="read-model-refresh", daemon=True)
                 self._refresher.start()
@@ -307,9 +321,9 @@ class ReadModel:
                 if not self._refreshing:
                     self._refresher = None  # the next answer due starts another
                     return
-                key, (version, compute, region) = next(iter(self._refreshing.items()))
+                key, (version, compute, region, behind) = next(iter(self._refreshing.items()))
             try:
-                self._compute(version, key, compute, region, ahead=True)
+                self._compute(version, key, compute, region, ahead=True, behind=behind)
             except Exception:  # noqa: BLE001 - the kept answer stays until its bound; its request computes it then
                 log.exception("computing a kept answer again failed (%s)", key[0] if isinstance(key, tuple) else key)
             finally:

@@ -113,9 +113,18 @@ class Reader:
             return version, self._access[1]
 
     def regions(self, version: Version | None = None) -> list[str]:
+        """The known regions; at ``version``, kept and served behind the worker's writes for as long as any answer
+        may be (api/read_model.py: every request reads them, and a writer moves the version with every event: at 50
+        events/s a server process read them again in about one request in six, the others of the process waiting
+        for that read). A region missing from a kept list may have arrived since: :meth:`region_list`."""
         if version is not None:
-            return self.model.get(version, ("regions",), lambda: known_regions(self.engine.database))
+            return self.model.get(version, ("regions",), lambda: known_regions(self.engine.database), behind=True)
         return known_regions(self.engine.database)
+
+    def region_list(self, code: str, kept: list[str]) -> list[str]:
+        """``kept`` (the regions a request found) if it holds ``code``; else the known regions read now: a region
+        that has just arrived is never answered 404 from a list kept behind the writes."""
+        return kept if code in kept else self.regions()
 
     def planned_as_of(self, version: Version | None = None) -> dict[str, date]:
         """The date each region was last planned as of (the engine's planning clock): the ``last_planned:`` marks of

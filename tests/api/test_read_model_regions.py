@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import Role
-from api.read_model import ReadModel, marks_of
+from api.read_model import ASKING, Asking, ReadModel, marks_of
 from api.reads import RecentlyAsked
 from engine.services.ingest import RawEvent
 from tests.api.conftest import REGION, deprioritise, event
@@ -55,6 +55,8 @@ def test_another_regions_writes_keep_the_regions_answers_and_its_own_write_does_
                message="the region's referrals were never computed off the requests")
     version = kept.app.state.reader.version()
     computed = model.computed
+    west = {"Authorization": f"Bearer {issuer.token([Role.READ], [REGION, 'RW'])}"}
+    assert kept.get("/regions/RW/alerts", headers=west).status_code == 404  # no region RW yet
 
     for n in range(3):  # another region's writes: the version moves, RS's answers are kept (and still right)
         another_regions_write(engine_copy, n)
@@ -62,7 +64,11 @@ def test_another_regions_writes_keep_the_regions_answers_and_its_own_write_does_
         assert same_as_fresh(WAITING) == waiting
         assert same_as_fresh(ALERTS) == alerts
         assert same_as_fresh(referral_path, {}) == referral
-    assert model.computed == computed + 3  # only the known regions (kept per exact version) were read again...
+    # nothing was computed again: not even the known regions, kept behind the writes like the region's answers ...
+    assert model.computed == computed
+    assert "RW" not in model.get(kept.app.state.reader.version(), ("regions",), lambda: [], behind=True)
+    # ... but a region that has arrived since they were read is found all the same, never answered 404 from them
+    assert kept.get("/regions/RW/alerts", headers=west).status_code == 200
     computed = model.computed
 
     # ... and a write of RS itself: served behind it (with Age) unless the caller asks for the state as it is now;
@@ -81,6 +87,38 @@ def test_another_regions_writes_keep_the_regions_answers_and_its_own_write_does_
 
 def version(**marks: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(marks.items()))
+
+
+def test_an_answer_about_no_region_kept_behind_is_served_under_any_version_for_max_stale_s_and_adds_no_age():
+    now = [0.0]
+    model = ReadModel(max_stale_s=5.0, clock=lambda: now[0])
+    computed: list[int] = []
+
+    def compute() -> int:
+        computed.append(1)
+        return len(computed)
+
+    first, moved = version(clock="a", **{"dirty:RS": "1"}), version(clock="b", **{"dirty:RS": "2"})
+    assert model.get(first, "regions", compute, behind=True) == 1
+    asking = Asking()
+    token = ASKING.set(asking)
+    try:
+        now[0] = 2.0
+        assert model.get(moved, "regions", compute, behind=True) == 1  # every mark moved: served behind ...
+        assert asking.age_s == 0  # ... adding no Age: it is not what the caller is shown
+        assert model.refreshing() == 0  # not due before half the bound
+        now[0] = 3.0
+        assert model.get(moved, "regions", compute, behind=True) == 1  # due: served, and computed again ahead
+        wait_until(lambda: model.peek(moved, "regions") == 2, timeout=10, message="never computed again ahead")
+        now[0] = 9.0
+        third = version(clock="c", **{"dirty:RS": "3"})
+        assert model.get(third, "regions", compute, behind=True) == 3  # past the bound: computed in the request
+        ASKING.set(Asking(max_stale_s=0.0))  # Cache-Control: no-cache
+        assert model.get(version(clock="d"), "regions", compute, behind=True) == 4
+    finally:
+        ASKING.reset(token)
+    assert model.get(version(clock="e"), "exact", compute) == 5
+    assert model.get(version(clock="f"), "exact", compute) == 6  # without ``behind``: the exact version only
 
 
 def test_marks_that_come_back_are_a_new_stamp_and_answers_age_out_under_other_versions():
