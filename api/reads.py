@@ -115,7 +115,7 @@ class Reader:
     def regions(self, version: Version | None = None) -> list[str]:
         """The known regions; at ``version``, kept and served behind the worker's writes for as long as any answer
         may be (api/read_model.py: every request reads them, and a writer moves the version with every event: at 50
-        events/s a server process read them again in about one request in six, the others of the process waiting
+        events/s a server process read them again in about one request in five, the others of the process waiting
         for that read). A region missing from a kept list may have arrived since: :meth:`region_list`."""
         if version is not None:
             return self.model.get(version, ("regions",), lambda: known_regions(self.engine.database), behind=True)
