@@ -283,21 +283,18 @@ class ReadModel:
             now = self.clock()
             if (entry.region is None and not entry.behind) or now > entry.until:
                 return None
-            if entry.region is None:  # an answer about no region that may be served behind every write
-                behind, allowed = now - entry.at, self._allowed()
-                if allowed <= 0 or behind > allowed:
-                    return None
-                with self._guard:
-                    self._answers.move_to_end(key)
-                return entry.value, behind >= allowed / 2, 0.0  # not the caller's answer: no Age (see get)
-            stamp = self.region_stamp(version, entry.region)
-            if stamp == entry.stamp:
+            # an answer about no region (kept ``behind``) is behind every write; a region's, behind its marks' moves
+            stamp = self.region_stamp(version, entry.region) if entry.region is not None else None
+            if stamp is not None and stamp == entry.stamp:
                 due = now > entry.due
-            else:  # the region's marks moved: served behind them for a while, unless a change asked through the API
+            else:  # served behind the writes for a while, unless a change asked through the API moved the region
                 behind, allowed = now - entry.at, self._allowed()
-                if allowed <= 0 or behind > allowed or _never_behind(stamp) != _never_behind(entry.stamp):
+                if allowed <= 0 or behind > allowed or (
+                        stamp is not None and _never_behind(stamp) != _never_behind(entry.stamp)):
                     return None
                 due = behind >= allowed / 2
+                if stamp is None:
+                    behind = 0.0  # not the caller's answer: no Age (see get)
         with self._guard:
             if key in self._answers:
                 self._answers.move_to_end(key)

@@ -352,9 +352,12 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
 
     def states(self, prefix: str) -> dict[str, str]:
         connection = self._session.connection()
-        dialect = connection.dialect.name
-        rows = connection.execute(_STATES_IN_RANGE if dialect == "sqlite" else _STATES_LIKE,
-                                  t.state_prefix_params(prefix, dialect))
+        if connection.dialect.name == "sqlite" and prefix:  # from the names' index (engine.persistence.tables)
+            low, high = t.state_name_range(prefix)
+            rows = connection.execute(_STATES_IN_RANGE, {"low": low, "high": high})
+        else:
+            rows = connection.execute(select(t.EngineStateRow.name, t.EngineStateRow.value).where(
+                t.state_names_starting(prefix, connection.dialect.name)))
         out = {name: value for name, value in rows}
         out.update((name, self._state_value(name)) for name in self._state_writes if name.startswith(prefix))
         return out
@@ -376,11 +379,13 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
 
 
 # One engine state value by name: built once (handlers read one per referral they touch).
-_STATES_IN_RANGE = select(t.EngineStateRow.name, t.EngineStateRow.value).where(t.STATE_NAMES_IN_RANGE)
-_STATES_LIKE = select(t.EngineStateRow.name, t.EngineStateRow.value).where(t.STATE_NAMES_LIKE)
 _STATE_VALUE = select(t.EngineStateRow.value).where(t.EngineStateRow.name == bindparam("name"))
 _STATE_VALUES = select(t.EngineStateRow.name, t.EngineStateRow.value).where(
     t.EngineStateRow.name.in_(bindparam("names", expanding=True)))
+# The names of a prefix on SQLite, from the names' index (:func:`engine.persistence.tables.state_names_starting`).
+_STATES_IN_RANGE = select(t.EngineStateRow.name, t.EngineStateRow.value).where(t.STATE_NAMES_IN_RANGE)
+
+
 def _expiry_of(row_cls: type, row: dict, event_id: str) -> bool:
     """Whether a pending row records the expiry of ``event_id`` (its EXPIRED outcome, or its dead letter)."""
     if row["event_id"] != event_id:

@@ -89,14 +89,21 @@ def version(**marks: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(marks.items()))
 
 
+class Counting:
+    """A computation whose answer is how many times it has run: 1, 2, …"""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    def __call__(self) -> int:
+        self.runs += 1
+        return self.runs
+
+
 def test_an_answer_about_no_region_kept_behind_is_served_under_any_version_for_max_stale_s_and_adds_no_age():
     now = [0.0]
     model = ReadModel(max_stale_s=5.0, clock=lambda: now[0])
-    computed: list[int] = []
-
-    def compute() -> int:
-        computed.append(1)
-        return len(computed)
+    compute = Counting()
 
     first, moved = version(clock="a", **{"dirty:RS": "1"}), version(clock="b", **{"dirty:RS": "2"})
     assert model.get(first, "regions", compute, behind=True) == 1
@@ -123,11 +130,7 @@ def test_an_answer_about_no_region_kept_behind_is_served_under_any_version_for_m
 
 def test_marks_that_come_back_are_a_new_stamp_and_answers_age_out_under_other_versions():
     model = ReadModel(max_age_s=60)
-    computed: list[int] = []
-
-    def compute() -> int:
-        computed.append(1)
-        return len(computed)
+    compute = Counting()
 
     first = version(**{"dirty:RS": "0", "plan_version:RS": "6", "clock": "a"})
     assert model.get(first, "k", compute, region="RS") == 1
@@ -272,11 +275,7 @@ def test_the_referrals_a_region_is_asked_for_are_computed_in_one_pass_off_the_re
 def test_passes_nobody_is_served_from_back_off_and_a_served_one_brings_the_cadence_back():
     now = [1000.0]
     model = ReadModel(max_age_s=60, clock=lambda: now[0])
-    passes: list[int] = []
-
-    def compute() -> int:
-        passes.append(1)
-        return len(passes)
+    compute = Counting()
 
     def asked(at: float, marks: str) -> bool:
         now[0] = at
@@ -285,12 +284,12 @@ def test_passes_nobody_is_served_from_back_off_and_a_served_one_brings_the_caden
         return model.warm(seen, "pass", compute, "RS", every_s=10, stable_s=0)
 
     assert asked(1000, "a")
-    wait_until(lambda: len(passes) == 1, timeout=10)
+    wait_until(lambda: compute.runs == 1, timeout=10)
     # the region's marks moved before anyone was served from the pass: the next waits 20 s, then 40 s
     assert not asked(1015, "b") and asked(1021, "c")
-    wait_until(lambda: len(passes) == 2, timeout=10)
+    wait_until(lambda: compute.runs == 2, timeout=10)
     assert not asked(1060, "d") and asked(1062, "e")
-    wait_until(lambda: len(passes) == 3, timeout=10)
+    wait_until(lambda: compute.runs == 3, timeout=10)
     assert model.peek(version(**{"dirty:RS": "e", "clock": "e"}), "pass") == 3  # served: back to every 10 s
     assert asked(1073, "f")
 
