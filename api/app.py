@@ -80,4 +80,4 @@ async def _jobs_running(app: FastAPI) -> AsyncIterator[None]:
             await asyncio.to_thread(runner.stop)
         reader = getattr(app.state, "reader", None)
         if reader is not None:
-            await asyncio.to_thread(reader.audit.close)
+            await asyncio.to_thread(reader.close)

@@ -2,7 +2,8 @@
 
 Every person-level answer adds one row to ``audit_reads`` (api/access.py). Committing each row in a transaction of
 its own cost a request a pooled connection (pinged on checkout), an insert and a commit — on SQLite, also a turn
-at the single writer's lock. Here the rows of concurrent requests are written together by one thread per process:
+at the single writer's lock. Here the rows of concurrent requests are written together by one thread per process,
+on one connection it keeps (:class:`engine.persistence.held.ReadAppends`: no unit of work, no checkout, no ping):
 a request hands its row over and waits until the transaction holding it is committed, then answers. While one
 group is being committed the next gathers (no timer: an idle server commits a lone row at once), so under load a
 commit carries many rows and a request waits about one commit.
@@ -19,8 +20,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from engine.ports import UnitOfWork
-
 MAX_GROUP = 500  # rows per transaction at most
 
 
@@ -32,10 +31,12 @@ class _Pending:
 
 
 class AuditLog:
-    """Appends rows to the audit of reads (``UnitOfWork.record_read``) in group commits; thread-safe."""
+    """Appends rows to the audit of reads in group commits; thread-safe. ``append(rows)`` commits a group (as
+    :meth:`engine.persistence.held.ReadAppends.append`), ``close_appends`` is called when the writer stops."""
 
-    def __init__(self, uow: Callable[[], UnitOfWork]) -> None:
-        self._uow = uow
+    def __init__(self, append: Callable[[list[dict[str, Any]]], None],
+                 close_appends: Callable[[], None] | None = None) -> None:
+        self._append, self._close_appends = append, close_appends
         self._pending: list[_Pending] = []
         self._wake = threading.Condition()
         self._writer: threading.Thread | None = None
@@ -63,6 +64,8 @@ class AuditLog:
             self._wake.notify()
         if writer is not None:
             writer.join()
+        if self._close_appends is not None:
+            self._close_appends()  # its connection back to the pool (a later writer takes another)
         with self._wake:
             self._stopping = False
 
@@ -77,10 +80,7 @@ class AuditLog:
                 group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
             error: BaseException | None = None
             try:
-                with self._uow() as uow:
-                    for pending in group:
-                        uow.record_read(pending.row)
-                    uow.commit()
+                self._append([pending.row for pending in group])
                 self.commits += 1
             except Exception as exc:  # every request of the group fails with it
                 error = exc

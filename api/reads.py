@@ -69,7 +69,9 @@ class Reader:
         self.rules = engine.rules
         # answers the same for every caller, per state version (api/read_model.py)
         self.model = ReadModel(max_stale_s=max_stale_s)
-        self.audit = AuditLog(engine.database.uow)  # the audit of reads, committed in groups (api/audit_log.py)
+        appends = engine.database.read_appends()  # on a connection of its own (engine/persistence/held.py)
+        self.audit = AuditLog(appends.append, appends.close)  # the audit of reads in group commits (api/audit_log.py)
+        self._marks = engine.database.held_queries()  # every request's state version, on a kept connection
         # One bound method for the process: the engine memoises latest starts by the calendar's identity, and
         # ``rules.is_holiday`` is a new bound method (a new identity) each time it is read.
         self.is_holiday = self.rules.is_holiday
@@ -98,19 +100,26 @@ class Reader:
             return q.state_version()
 
     def version_and_access(self) -> tuple[Version, dict[str, LimitedAccess]]:
-        """The state version and every limited-access rule (of every case that has one), in one session, as a read
-        started after this call was made found them: shared by the calls waiting at the same time
-        (:class:`api.coalesce.SharedRead`)."""
+        """The state version and every limited-access rule (of every case that has one), as a read started after
+        this call was made found them: shared by the calls waiting at the same time (:class:`api.coalesce.SharedRead`),
+        on one kept connection (:class:`engine.persistence.held.HeldQueries`: this read was a session, a checkout
+        and its ping for every request)."""
         return self._shared_state()
 
     def _version_and_access_now(self) -> tuple[Version, dict[str, LimitedAccess]]:
-        """The rules are read again (in the same session) only when their mark moved since they were last read."""
-        with self.queries() as q:
-            version = q.state_version()
-            mark = next((value for name, value in version if name == keys.ACCESS_RULES), None)
-            if self._access is None or self._access[0] != mark:
-                self._access = (mark, q.limited_access())
-            return version, self._access[1]
+        """The rules are read again only when their mark moved since they were last read. Each statement sees every
+        change committed before it began: rules read after the version are as new as it, or newer (a rule newer
+        than the version is kept under the older mark until the next read finds the mark moved and reads again)."""
+        version = self._marks.state_version()
+        mark = next((value for name, value in version if name == keys.ACCESS_RULES), None)
+        if self._access is None or self._access[0] != mark:
+            self._access = (mark, self._marks.limited_access())
+        return version, self._access[1]
+
+    def close(self) -> None:
+        """The audit's last group committed, and the kept connections back to the pool (at the server's end)."""
+        self.audit.close()
+        self._marks.close()
 
     def regions(self, version: Version | None = None) -> list[str]:
         """The known regions; at ``version``, kept and served behind the worker's writes for as long as any answer

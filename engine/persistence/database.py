@@ -4,14 +4,19 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import NullPool
 
 from engine.persistence.uow import SqlUnitOfWork
+
+if TYPE_CHECKING:
+    from engine.persistence.held import HeldQueries, ReadAppends
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -33,6 +38,20 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+@lru_cache(maxsize=16)
+def held_engine(url: str) -> Engine:
+    """Where connections kept by one holder each come from (engine/persistence/held.py): outside the pool the units
+    of work share, so holding them takes nothing from it (NullPool: a kept connection is closed when its holder lets
+    it go or is collected; no ping, its holder replaces one found dead). A SQLite database in memory is one
+    connection's own: it keeps the shared engine."""
+    if url.startswith("sqlite") and make_url(url).database in (None, "", ":memory:"):
+        return make_engine(url)
+    engine = create_engine(url, poolclass=NullPool)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 def alembic_config(url: str) -> Config:
@@ -90,8 +109,19 @@ class Database:
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._sessions)
 
+    def held_queries(self) -> HeldQueries:
+        """The state version and limited-access rules on one kept connection (engine/persistence/held.py)."""
+        from engine.persistence.held import HeldQueries
+        return HeldQueries(held_engine(self.url))
+
+    def read_appends(self) -> ReadAppends:
+        """Appends to the audit of reads on one kept connection (engine/persistence/held.py)."""
+        from engine.persistence.held import ReadAppends
+        return ReadAppends(held_engine(self.url))
+
     def dispose(self) -> None:
         make_engine(self.url).dispose()
+        held_engine(self.url).dispose()
 
 
 def queries(db: Database):

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from functools import cache
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, or_, select, union_all
+from sqlalchemy import Connection, String, cast, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from engine.domain.access import LimitedAccess
@@ -36,6 +36,22 @@ def _version(dialect: str):
             or_(*(t.state_names_starting(p, dialect) for p in VERSION_MARKS))),
         *(select(literal(name, String), cast(select(value).scalar_subquery(), String))
           for name, value in _VERSION_TALLIES.items()))
+
+
+def state_version_on(connection: Connection) -> tuple[tuple[str, str], ...]:
+    """:meth:`Queries.state_version` on ``connection`` (engine/persistence/held.py keeps one for the API)."""
+    rows = connection.execute(_version(connection.dialect.name))
+    return tuple(sorted((name, "" if value is None else value) for name, value in rows))
+
+
+_ACCESS = select(t.PersonAccessRow.crn, t.PersonAccessRow.restricted, t.PersonAccessRow.restrictions,
+                 t.PersonAccessRow.exclusions, t.PersonAccessRow.updated_at)
+
+
+def limited_access_on(connection: Connection) -> dict[str, LimitedAccess]:
+    """:meth:`Queries.limited_access` on ``connection``."""
+    rows = connection.execute(_ACCESS).mappings()
+    return {rule.crn: rule for rule in (access_of(dict(r))[0] for r in rows) if rule.limited}
 
 
 # what :meth:`Queries.person` shows of a person: reading whole rows decoded their five JSON columns (availability,
@@ -92,14 +108,11 @@ class Queries:
         alert actions, overrides; status history; alert actions), with the dead letters' and parked events'
         counts (a redrive takes a letter out), and the limited-access rules' mark. Equal marks, equal waiting lists
         and alert lists. One statement."""
-        rows = self.s.execute(_version(self.s.get_bind().dialect.name))
-        return tuple(sorted((name, "" if value is None else value) for name, value in rows))
+        return state_version_on(self.s.connection())
 
     def limited_access(self) -> dict[str, LimitedAccess]:
         """Every stored limited-access rule that limits anything, by crn (as ``UnitOfWork.access_rules``)."""
-        k = t.PersonAccessRow
-        rows = self.s.execute(select(k.crn, k.restricted, k.restrictions, k.exclusions, k.updated_at)).mappings()
-        return {rule.crn: rule for rule in (access_of(dict(r))[0] for r in rows) if rule.limited}
+        return limited_access_on(self.s.connection())
 
     def referral_crn(self, referral_id: str) -> str | None:
         """The crn of a referral (one column of one row: the API asks it before every referral it shows)."""

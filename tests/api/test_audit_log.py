@@ -21,15 +21,20 @@ def audited(engine, n: int) -> list[dict]:
         return uow.reads_of(f"X{n:06d}")
 
 
+def log_of(engine) -> AuditLog:
+    appends = engine.database.read_appends()
+    return AuditLog(appends.append, appends.close)
+
+
 def test_a_row_is_committed_when_record_returns(engine_copy):
-    log = AuditLog(engine_copy.database.uow)
+    log = log_of(engine_copy)
     log.record(row(1))
     [found] = audited(engine_copy, 1)
     assert (found["actor"], found["referral_ids"]) == ("user-1", ["REF-1"])
 
 
 def test_concurrent_rows_each_land_once(engine_copy):
-    log = AuditLog(engine_copy.database.uow)
+    log = log_of(engine_copy)
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda n: log.record(row(n)), range(100, 300)))
     for n in range(100, 300):
@@ -39,13 +44,14 @@ def test_concurrent_rows_each_land_once(engine_copy):
 
 def test_a_failed_commit_fails_the_request_and_the_next_row_still_lands(engine_copy):
     failing = {"on": True}
+    appends = engine_copy.database.read_appends()
 
-    def uow():
+    def append(rows):
         if failing["on"]:
             raise ConnectionError("database unreachable")
-        return engine_copy.database.uow()
+        appends.append(rows)
 
-    log = AuditLog(uow)
+    log = AuditLog(append, appends.close)
     with pytest.raises(ConnectionError):
         log.record(row(7))
     failing["on"] = False
@@ -54,7 +60,7 @@ def test_a_failed_commit_fails_the_request_and_the_next_row_still_lands(engine_c
 
 
 def test_close_commits_and_a_later_row_starts_another_writer(engine_copy):
-    log = AuditLog(engine_copy.database.uow)
+    log = log_of(engine_copy)
     log.record(row(20))
     log.close()
     log.record(row(21))

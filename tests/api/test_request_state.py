@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from api.reads import Reader
-from engine.persistence.queries import Queries
+from engine.persistence.held import HeldQueries
 from engine.services.ingest import RawEvent
 from tests.api.test_limited_access import rule
 
 
 def test_the_rules_are_read_again_only_when_their_mark_moved(engine_copy, monkeypatch):
     reads = []
-    real = Queries.limited_access
-    monkeypatch.setattr(Queries, "limited_access", lambda q: reads.append(1) or real(q))
+    real = HeldQueries.limited_access
+    monkeypatch.setattr(HeldQueries, "limited_access", lambda q: reads.append(1) or real(q))
     reader = Reader(engine_copy, 0)
     with reader.queries() as q:
         crn = q.waitlist()[0]["crn"]
