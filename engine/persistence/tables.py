@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, Integer, String, Text, TypeDecorator,
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, Index, Integer, String, Text, TypeDecorator,
                         UniqueConstraint, and_, bindparam)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -269,8 +269,27 @@ class OfficeRow(Base):
     rural: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+NAME_PATTERN_INDEX = "ix_engine_state_name_pattern"
+POSTGRESQL_ONLY = frozenset({NAME_PATTERN_INDEX})  # indexes the models create on PostgreSQL only (``ddl_if``)
+
+
+def schema_compared_on(dialect: str):
+    """Alembic's ``include_object`` comparing a database of ``dialect`` with the models: an index they create on
+    PostgreSQL only is not looked for elsewhere (the migrations' env.py, the schema's drift test)."""
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        return not (type_ == "index" and name in POSTGRESQL_ONLY and dialect != "postgresql")
+    return include
+
+
 class EngineStateRow(Base):
+    """The engine's own marks and positions by name, read by name or by a name's prefix (:func:`state_names_starting`).
+    On PostgreSQL the names are also indexed for ``LIKE 'prefix%'`` whatever the database's collation: the primary
+    key's index answers it only under the C collation, and a database created with a language's collation (a
+    production default, en_GB.UTF-8 or ICU) scanned the whole index for every prefix read (migration 0011)."""
+
     __tablename__ = "engine_state"
+    __table_args__ = (Index(NAME_PATTERN_INDEX, "name", postgresql_ops={"name": "text_pattern_ops"})
+                      .ddl_if(dialect="postgresql"),)
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
 

@@ -2,7 +2,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from engine.persistence.tables import Base, UtcDateTime
+from engine.persistence.tables import Base, UtcDateTime, schema_compared_on
 
 config = context.config
 target_metadata = Base.metadata
@@ -26,7 +26,8 @@ def _render_item(type_, obj, autogen_context):
 
 def _migrate(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", render_item=_render_item)
+                      render_as_batch=connection.dialect.name == "sqlite", render_item=_render_item,
+                      include_object=schema_compared_on(connection.dialect.name))
     with context.begin_transaction():
         context.run_migrations()
 
