@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.access import Audit, Reading, alert_person, reading
-from api.responses import json_response
+from api.responses import json_of, page_response
 from api.models import Alert, AlertAction, AlertDetail, AlertIdPath, AlertQuery, Page, RegionPath, RestrictedAlert
 from api.problems import NotFound, responses
 from api.reads import Reader
@@ -47,28 +47,29 @@ def alerts(region: RegionPath, query: Annotated[AlertQuery, Query()], r: Reading
             and a.rank >= floor and (not states or a.state in states)]
     page = rows[query.offset:query.offset + query.limit]
     r.audit.record([a.crn for a in page], [a.referral_id for a in page])
-    items = [a.alert if r.view.sees(a.crn) else a.restricted for a in page]
-    return json_response(Page[Alert | RestrictedAlert](items=items, total=len(rows), limit=query.limit,
-                                                       offset=query.offset))
+    items = [a.json if r.view.sees(a.crn) else json_of(a.restricted) for a in page]
+    return page_response(Page[Alert | RestrictedAlert](items=[], total=len(rows), limit=query.limit,
+                                                       offset=query.offset), items)
 
 
 class Listed:
-    """An open alert as the list shows it (kept in the read model): what the filters compare, and its model for
-    everyone (``alert``, built the first time a page shows it) or for whoever may not see its person."""
+    """An open alert as the list shows it (kept in the read model): what the filters compare, and its JSON for
+    everyone (made the first time a page shows it, api/responses.py; no lock: two threads may both make it, the same
+    bytes either way) or its model for whoever may not see its person."""
 
-    __slots__ = ("row", "kind", "pdu_code", "rank", "state", "crn", "referral_id", "_alert")
+    __slots__ = ("row", "kind", "pdu_code", "rank", "state", "crn", "referral_id", "_json")
 
     def __init__(self, row: dict[str, Any]) -> None:
         self.row, self.kind, self.pdu_code = row, row["kind"], row["pdu_code"]
         self.rank, self.state = Severity(row["severity"]).rank, state_of(row)
         self.crn, self.referral_id = alert_person(row)
-        self._alert: Alert | None = None
+        self._json: bytes | None = None
 
     @property
-    def alert(self) -> Alert:
-        if self._alert is None:  # two threads may both build it: the same model either way
-            self._alert = Alert(**alert_fields(self.row))
-        return self._alert
+    def json(self) -> bytes:
+        if self._json is None:
+            self._json = json_of(Alert(**alert_fields(self.row)))
+        return self._json
 
     @property
     def restricted(self) -> RestrictedAlert:

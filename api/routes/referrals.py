@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from api.auth import Principal
 from api.access import Reading, reading
 from api.read_model import Version
-from api.responses import json_response
+from api.responses import json_of, json_response
 from api.models import (CrnPath, IdPath, PersonReferrals, Place, Referral, ReferralSummary, RestrictedPerson,
                         RestrictedReferral, StatusChange)
 from api.problems import NotFound, responses
@@ -48,7 +48,7 @@ class Found:
         lock for every Found)."""
         body = self.__dict__.get("_body")
         if body is None:
-            body = self.__dict__["_body"] = self.answer.model_dump_json().encode()
+            body = self.__dict__["_body"] = json_of(self.answer)
         return body
 
 

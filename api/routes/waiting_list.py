@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.access import Reading, reading
-from api.responses import json_response
+from api.responses import Serialised, json_of, page_response
 from api.models import RegionPath, RestrictedReferral, WaitingEntry, WaitingList, WaitingListQuery
 from api.problems import responses
 from api.reads import Reader, slack_days
@@ -33,22 +33,25 @@ def waiting_list(region: RegionPath, query: Annotated[WaitingListQuery, Query()]
     everyone = read.model.get(version, ("waiting-list", region_code, as_of, query.status),
                               lambda: _entries(read, region_code, as_of, query.status, weeks), region=region_code)
     wanted = _wanted(query)
-    rows = [e for e in everyone if all(getattr(e, name) == value for name, value in wanted)] if wanted else everyone
-    page = rows[query.offset:query.offset + query.limit]
+    rows = ([e for e in everyone if all(getattr(e.model, name) == value for name, value in wanted)] if wanted
+            else everyone)
+    page = [e.model for e in rows[query.offset:query.offset + query.limit]]
     r.audit.record([e.crn for e in page], [e.referral_id for e in page])
-    items = [e if r.view.sees(e.crn) else RestrictedReferral(referral_id=e.referral_id, crn=e.crn) for e in page]
-    return json_response(WaitingList(items=items, total=len(rows), limit=query.limit, offset=query.offset,
-                                     region=region_code, as_of=as_of, at_risk_weeks=weeks))
+    items = [kept.json if r.view.sees(e.crn) else json_of(RestrictedReferral(referral_id=e.referral_id, crn=e.crn))
+             for kept, e in zip(rows[query.offset:query.offset + query.limit], page)]
+    return page_response(WaitingList(items=[], total=len(rows), limit=query.limit, offset=query.offset,
+                                      region=region_code, as_of=as_of, at_risk_weeks=weeks), items)
 
 
-def _entries(read: Reader, region_code: str, as_of: date, status: str, weeks: int) -> tuple[WaitingEntry, ...]:
+def _entries(read: Reader, region_code: str, as_of: date, status: str,
+             weeks: int) -> tuple[Serialised[WaitingEntry], ...]:
     """The whole waiting list, most urgent first, the same for every caller (kept in the read model)."""
-    return tuple(WaitingEntry(
+    return tuple(Serialised(WaitingEntry(
         referral_id=f.referral_id, crn=f.crn, programme_code=f.programme_code, pdu_code=f.pdu_code,
         sex=f.sex if f.sex in ("MALE", "FEMALE") else "", ldc=f.ldc, status=f.status, referred_on=f.referred_on,
         deadline=f.deadline, latest_start=f.latest_start, slack_days=slack_days(f, as_of),
         at_risk=sections.at_risk(f, as_of, weeks), cannot_finish=sections.cannot_finish(f, as_of),
-        past_deadline=sections.past_deadline(f, as_of))
+        past_deadline=sections.past_deadline(f, as_of)))
         for f in sorted(read.waiting(region_code, as_of, status), key=sections.urgency))
 
 

@@ -18,6 +18,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import Role
+from api.models import Alert, Page, RestrictedAlert, WaitingList
+from api.responses import page_response
 from engine.services.ingest import RawEvent
 from tests.api.conftest import REGION, copied
 
@@ -124,6 +126,23 @@ def test_a_waiting_list_row_keeps_its_place_and_shows_only_its_ids_to_whoever_ma
         assert row == RESTRICTED | {"referral_id": cases.excluded_referral, "crn": cases.excluded_crn}
     assert sum("restricted" in r for r in answer["items"]) == (0 if sees else 1) + sum(
         r["crn"] == cases.restricted_crn for r in answer["items"]) * (user != ALLOWED)
+
+
+@pytest.mark.parametrize("path,model", [("/regions/RS/waiting-list", WaitingList),
+                                        ("/regions/RS/alerts", Page[Alert | RestrictedAlert])])
+def test_a_page_of_kept_items_is_byte_for_byte_what_pydantic_writes_for_the_whole_page(limited, as_user, path,
+                                                                                      model):
+    """Pages splice in their items' JSON made once (api/responses.py); restricted rows are made per request."""
+    client, _ = limited
+    restricted = 0
+    for offset in (0, 3):
+        answer = client.get(path, params={"limit": 500, "offset": offset}, headers=as_user(EXCLUDED))
+        page = model.model_validate_json(answer.content)
+        restricted += sum(getattr(item, "restricted", False) for item in page.items)
+        assert page.items and answer.content == page.model_dump_json().encode()
+    assert restricted  # the excluded case's rows are among them
+    with pytest.raises(TypeError, match="no items"):
+        page_response(page, [])
 
 
 @pytest.mark.parametrize("user,sees", [(ALLOWED, True), (EXCLUDED, False), (OTHER, False)])
