@@ -29,7 +29,8 @@ T = TypeVar("T")
 
 
 class Held:
-    """One connection of ``engine``'s pool, kept by its caller (thread-safe: one statement's work at a time)."""
+    """One connection of ``engine`` (``database.held_engine``: outside the shared pool), kept by its caller
+    (thread-safe: one caller's work at a time)."""
 
     def __init__(self, engine: Engine, autocommit: bool) -> None:
         self._engine, self._autocommit = engine, autocommit
