@@ -208,8 +208,8 @@ class Reader:
             return {crn: rule for crn, (rule, _) in uow.access_rules(crns).items() if rule.limited}
 
     def record_read(self, read: dict[str, Any]) -> None:
-        """One row of the audit of reads; returns once it is committed (append-only:
-        engine.ports.UnitOfWork.record_read, in a group commit of :class:`api.audit_log.AuditLog`)."""
+        """One row of the audit of reads (``UnitOfWork.record_read``'s row); returns once it is committed, in a
+        group commit of :class:`api.audit_log.AuditLog` on its own connection (``engine.persistence.held``)."""
         self.audit.record(read)
 
     def subject_access(self, crn: str) -> dict[str, Any]:
