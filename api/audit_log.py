@@ -65,7 +65,7 @@ class AuditLog:
         if writer is not None:
             writer.join()
         if self._close_appends is not None:
-            self._close_appends()  # its connection back to the pool (a later writer takes another)
+            self._close_appends()  # its kept connection closed (a later writer opens another)
         with self._wake:
             self._stopping = False
 

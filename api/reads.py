@@ -117,7 +117,7 @@ class Reader:
         return version, self._access[1]
 
     def close(self) -> None:
-        """The audit's last group committed, and the kept connections back to the pool (at the server's end)."""
+        """The audit's last group committed, and the kept connections closed (at the server's end)."""
         self.audit.close()
         self._marks.close()
 

@@ -35,10 +35,9 @@ def waiting_list(region: RegionPath, query: Annotated[WaitingListQuery, Query()]
     wanted = _wanted(query)
     rows = ([e for e in everyone if all(getattr(e.model, name) == value for name, value in wanted)] if wanted
             else everyone)
-    page = [e.model for e in rows[query.offset:query.offset + query.limit]]
-    r.audit.record([e.crn for e in page], [e.referral_id for e in page])
-    items = [kept.json if r.view.sees(e.crn) else json_of(RestrictedReferral(referral_id=e.referral_id, crn=e.crn))
-             for kept, e in zip(rows[query.offset:query.offset + query.limit], page)]
+    page = rows[query.offset:query.offset + query.limit]
+    r.audit.record([e.model.crn for e in page], [e.model.referral_id for e in page])
+    items = [e.json if r.view.sees(e.model.crn) else _restricted(e.model) for e in page]
     return page_response(WaitingList(items=[], total=len(rows), limit=query.limit, offset=query.offset,
                                       region=region_code, as_of=as_of, at_risk_weeks=weeks), items)
 
@@ -53,6 +52,11 @@ def _entries(read: Reader, region_code: str, as_of: date, status: str,
         at_risk=sections.at_risk(f, as_of, weeks), cannot_finish=sections.cannot_finish(f, as_of),
         past_deadline=sections.past_deadline(f, as_of)))
         for f in sorted(read.waiting(region_code, as_of, status), key=sections.urgency))
+
+
+def _restricted(entry: WaitingEntry) -> bytes:
+    """The row of a limited-access case the caller may not see: its ids only (made per request)."""
+    return json_of(RestrictedReferral(referral_id=entry.referral_id, crn=entry.crn))
 
 
 def _wanted(query: WaitingListQuery) -> list[tuple[str, object]]:
