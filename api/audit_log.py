@@ -17,8 +17,7 @@ audited is not answered) and its rows are not retried.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 MAX_GROUP = 500  # rows per transaction at most
 
@@ -30,13 +29,21 @@ class _Pending:
         self.row, self.done, self.error = row, threading.Event(), None
 
 
-class AuditLog:
-    """Appends rows to the audit of reads in group commits; thread-safe. ``append(rows)`` commits a group (as
-    :meth:`engine.persistence.held.ReadAppends.append`), ``close_appends`` is called when the writer stops."""
+class Appends(Protocol):
+    """Where the groups go (:class:`engine.persistence.held.ReadAppends`)."""
 
-    def __init__(self, append: Callable[[list[dict[str, Any]]], None],
-                 close_appends: Callable[[], None] | None = None) -> None:
-        self._append, self._close_appends = append, close_appends
+    def append(self, rows: list[dict[str, Any]]) -> None:
+        """Commit ``rows`` together."""
+
+    def close(self) -> None:
+        """Let go of what appending holds (a later group takes it again)."""
+
+
+class AuditLog:
+    """Appends rows to the audit of reads in group commits; thread-safe."""
+
+    def __init__(self, appends: Appends) -> None:
+        self._appends = appends
         self._pending: list[_Pending] = []
         self._wake = threading.Condition()
         self._writer: threading.Thread | None = None
@@ -64,8 +71,7 @@ class AuditLog:
             self._wake.notify()
         if writer is not None:
             writer.join()
-        if self._close_appends is not None:
-            self._close_appends()  # its kept connection closed (a later writer opens another)
+        self._appends.close()  # its kept connection closed (a later writer opens another)
         with self._wake:
             self._stopping = False
 
@@ -80,7 +86,7 @@ class AuditLog:
                 group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
             error: BaseException | None = None
             try:
-                self._append([pending.row for pending in group])
+                self._appends.append([pending.row for pending in group])
                 self.commits += 1
             except Exception as exc:  # every request of the group fails with it
                 error = exc

@@ -69,8 +69,8 @@ class Reader:
         self.rules = engine.rules
         # answers the same for every caller, per state version (api/read_model.py)
         self.model = ReadModel(max_stale_s=max_stale_s)
-        appends = engine.database.read_appends()  # on a connection of its own (engine/persistence/held.py)
-        self.audit = AuditLog(appends.append, appends.close)  # the audit of reads in group commits (api/audit_log.py)
+        # the audit of reads in group commits (api/audit_log.py) on a connection of its own (persistence/held.py)
+        self.audit = AuditLog(engine.database.read_appends())
         self._marks = engine.database.held_queries()  # every request's state version, on a kept connection
         # One bound method for the process: the engine memoises latest starts by the calendar's identity, and
         # ``rules.is_holiday`` is a new bound method (a new identity) each time it is read.

@@ -4,7 +4,6 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -13,10 +12,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import NullPool
 
+from engine.persistence.held import HeldQueries, ReadAppends
 from engine.persistence.uow import SqlUnitOfWork
-
-if TYPE_CHECKING:
-    from engine.persistence.held import HeldQueries, ReadAppends
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -28,16 +25,25 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _in_memory(url: str) -> bool:
+    return url.startswith("sqlite") and make_url(url).database in (None, "", ":memory:")
+
+
+def _created(url: str, **options) -> Engine:
+    """``create_engine``, with SQLite's pragmas on every connection it opens."""
+    engine = create_engine(url, **options)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
 @lru_cache(maxsize=16)
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+        if not _in_memory(url):
+            Path(make_url(url).database).parent.mkdir(parents=True, exist_ok=True)
+        return _created(url)
+    return _created(url, pool_pre_ping=True)
 
 
 @lru_cache(maxsize=16)
@@ -46,12 +52,7 @@ def held_engine(url: str) -> Engine:
     of work share, so holding them takes nothing from it (NullPool: a kept connection is closed when its holder lets
     it go or is collected; no ping, its holder replaces one found dead). A SQLite database in memory is one
     connection's own: it keeps the shared engine."""
-    if url.startswith("sqlite") and make_url(url).database in (None, "", ":memory:"):
-        return make_engine(url)
-    engine = create_engine(url, poolclass=NullPool)
-    if url.startswith("sqlite"):
-        event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
+    return make_engine(url) if _in_memory(url) else _created(url, poolclass=NullPool)
 
 
 def alembic_config(url: str) -> Config:
@@ -111,12 +112,10 @@ class Database:
 
     def held_queries(self) -> HeldQueries:
         """The state version and limited-access rules on one kept connection (engine/persistence/held.py)."""
-        from engine.persistence.held import HeldQueries
         return HeldQueries(held_engine(self.url))
 
     def read_appends(self) -> ReadAppends:
         """Appends to the audit of reads on one kept connection (engine/persistence/held.py)."""
-        from engine.persistence.held import ReadAppends
         return ReadAppends(held_engine(self.url))
 
     def dispose(self) -> None:

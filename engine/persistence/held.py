@@ -93,47 +93,33 @@ class Held:
                 connection.invalidate()
 
 
-class HeldQueries:
+class HeldQueries(Held):
     """The API's state version and limited-access rules, each statement on its own (autocommit: it sees every change
     committed before it began, as a new session would)."""
 
     def __init__(self, engine: Engine) -> None:
-        self._held = Held(engine, autocommit=True)
+        super().__init__(engine, autocommit=True)
 
     def state_version(self) -> tuple[tuple[str, str], ...]:
         """:meth:`engine.persistence.queries.Queries.state_version`."""
-        return self._held.run(state_version_on)
+        return self.run(state_version_on)
 
     def limited_access(self) -> dict[str, LimitedAccess]:
         """:meth:`engine.persistence.queries.Queries.limited_access`."""
-        return self._held.run(limited_access_on)
-
-    def close(self) -> None:
-        self._held.close()
-
-    @property
-    def connects(self) -> int:
-        return self._held.connects
+        return self.run(limited_access_on)
 
 
 _AUDIT_INSERT = t.AuditReadRow.__table__.insert()
 
 
-class ReadAppends:
+class ReadAppends(Held):
     """Rows appended to the audit of reads (``UnitOfWork.record_read``'s rows), a list of them in one transaction."""
 
     def __init__(self, engine: Engine) -> None:
-        self._held = Held(engine, autocommit=False)
+        super().__init__(engine, autocommit=False)
 
     def append(self, rows: list[dict[str, Any]]) -> None:
         """Commits ``rows`` together (raises what the insert or the commit raised; nothing is committed then, or,
         for a commit the connection died in, perhaps everything: its rows are not written again)."""
         if rows:
-            self._held.run(lambda connection: connection.execute(_AUDIT_INSERT, rows), commit=True)
-
-    def close(self) -> None:
-        self._held.close()
-
-    @property
-    def connects(self) -> int:
-        return self._held.connects
+            self.run(lambda connection: connection.execute(_AUDIT_INSERT, rows), commit=True)

@@ -302,16 +302,19 @@ def state_names_starting(prefix: str, dialect: str):
     part of the writer's time). Its names compare byte by byte (BINARY), so :func:`state_name_range` holds exactly
     those names, read from the index (0.008 ms). Other dialects keep ``LIKE``: their collations need not order names
     byte by byte (a PostgreSQL created with ``--locale=C``, as the tests' is, reads it from the index too)."""
-    if dialect == "sqlite" and prefix:
-        low, high = state_name_range(prefix)
-        return and_(EngineStateRow.name >= low, EngineStateRow.name < high)
+    bounds = state_name_range(prefix, dialect)
+    if bounds is not None:
+        return and_(EngineStateRow.name >= bounds["low"], EngineStateRow.name < bounds["high"])
     return EngineStateRow.name.startswith(prefix, autoescape=True)
 
 
-def state_name_range(prefix: str) -> tuple[str, str]:
-    """The SQLite names that start with ``prefix`` (not empty): at least the prefix, below the prefix with its last
-    character's successor (the parameters of :data:`STATE_NAMES_IN_RANGE`)."""
-    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+def state_name_range(prefix: str, dialect: str) -> dict[str, str] | None:
+    """On SQLite, the names that start with ``prefix`` as a range: at least the prefix, below the prefix with its
+    last character's successor (the parameters of :data:`STATE_NAMES_IN_RANGE`). None where ``LIKE`` is used
+    instead: other dialects, and the empty prefix (every name)."""
+    if dialect != "sqlite" or not prefix:
+        return None
+    return {"low": prefix, "high": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
 
 
 # the same range with bound parameters: one statement for every prefix (the intake reads two a transaction)

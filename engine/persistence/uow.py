@@ -352,9 +352,9 @@ class SqlUnitOfWork(OpsRows, UnitOfWork):
 
     def states(self, prefix: str) -> dict[str, str]:
         connection = self._session.connection()
-        if connection.dialect.name == "sqlite" and prefix:  # from the names' index (engine.persistence.tables)
-            low, high = t.state_name_range(prefix)
-            rows = connection.execute(_STATES_IN_RANGE, {"low": low, "high": high})
+        bounds = t.state_name_range(prefix, connection.dialect.name)
+        if bounds is not None:  # one statement built once, from the names' index (engine.persistence.tables)
+            rows = connection.execute(_STATES_IN_RANGE, bounds)
         else:
             rows = connection.execute(select(t.EngineStateRow.name, t.EngineStateRow.value).where(
                 t.state_names_starting(prefix, connection.dialect.name)))

@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 import pytest
 
 from api.audit_log import AuditLog
+from engine.persistence.database import held_engine
+from engine.persistence.held import ReadAppends
 
 
 def row(n: int) -> dict:
@@ -22,8 +24,7 @@ def audited(engine, n: int) -> list[dict]:
 
 
 def log_of(engine) -> AuditLog:
-    appends = engine.database.read_appends()
-    return AuditLog(appends.append, appends.close)
+    return AuditLog(engine.database.read_appends())
 
 
 def test_a_row_is_committed_when_record_returns(engine_copy):
@@ -44,14 +45,14 @@ def test_concurrent_rows_each_land_once(engine_copy):
 
 def test_a_failed_commit_fails_the_request_and_the_next_row_still_lands(engine_copy):
     failing = {"on": True}
-    appends = engine_copy.database.read_appends()
 
-    def append(rows):
-        if failing["on"]:
-            raise ConnectionError("database unreachable")
-        appends.append(rows)
+    class Unreachable(ReadAppends):
+        def append(self, rows):
+            if failing["on"]:
+                raise ConnectionError("database unreachable")
+            super().append(rows)
 
-    log = AuditLog(append, appends.close)
+    log = AuditLog(Unreachable(held_engine(engine_copy.database.url)))
     with pytest.raises(ConnectionError):
         log.record(row(7))
     failing["on"] = False

@@ -24,7 +24,7 @@ def audited(db: Database, n: int) -> list[dict]:
 def kill(held, url: str) -> None:
     """End the kept connection under it: the server ends its backend (PostgreSQL), or the driver's connection is
     closed (SQLite has no server to end it)."""
-    connection = held._held._connection
+    connection = held._connection
     if url.startswith("sqlite"):
         connection.connection.dbapi_connection.close()
         return
