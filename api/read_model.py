@@ -48,7 +48,10 @@ in one pass: api/routes/referrals.py) is read with :meth:`ReadModel.peek`, which
 and never computes it, and asked for with :meth:`ReadModel.warm`, which has the refresher compute it once the region's marks have stayed
 put for :data:`WARM_STABLE_S`, and at most every :data:`WARM_EVERY_S` per key, backing off to :data:`WARM_MAX_S`
 while its passes are not served: a region the worker writes all the time moves its marks faster than a pass is
-worth computing, and its requests keep computing what they need alone.
+worth computing, and its requests keep computing what they need alone. A kept pass that lacks what
+:data:`WARM_MISSED` requests asked for (referrals asked for after it was computed) is computed again, at most every
+:data:`WARM_EVERY_S`; and the refresher takes a pass before the single answers waiting for it, which a pass that came
+too late would have each computed alone in its request.
 
 An answer about no one region (the known regions, the pseudo-region ``*``, a referral id that does not exist) is kept
 only under the exact version it was computed at.
@@ -79,6 +82,7 @@ REFRESH_FROM = (0.5, 0.75)  # ... and from when (a share of it drawn in this ran
 WARM_EVERY_S = 10.0  # a key :meth:`ReadModel.warm` computes off the requests at most this often ...
 WARM_STABLE_S = 2.0  # ... and only once its region's marks have stayed put this long
 WARM_MAX_S = 600.0  # ... and, after passes nobody was served from, at most this rarely
+WARM_MISSED = 20  # a kept pass lacking what this many requests asked for is computed again (at most every WARM_EVERY_S)
 MAX_REFRESHING = 1024  # answers waiting for the refresher at most (one more is computed at the bound by its request)
 MAX_STALE_S = 5.0  # the service's default: how long after the worker moved a region's marks its answers may be served
 # a region's own marks (prefix + region): the worker's, which an answer may be served behind for ``max_stale_s`` ...
@@ -135,10 +139,11 @@ class _Warming:
     """What :meth:`ReadModel.warm` knows of a key: the region's stamp it last saw and since when, when it last asked
     for the key, the wait between passes now, and whether its last pass was served to anyone."""
 
-    __slots__ = ("stamp", "since", "asked", "wait", "served")
+    __slots__ = ("stamp", "since", "asked", "wait", "served", "missed")
 
     def __init__(self, stamp: Stamp, since: float, asked: float | None, wait: float, served: bool) -> None:
         self.stamp, self.since, self.asked, self.wait, self.served = stamp, since, asked, wait, served
+        self.missed = 0  # requests the kept pass lacked an answer for since it was last asked for
 
 
 class ReadModel:
@@ -154,7 +159,7 @@ class ReadModel:
         self._seen: Version | None = None  # the last version observed, and each region's marks and epoch then
         self._marks: dict[str, tuple[str, ...]] = {}
         self._epochs: dict[str, int] = {}
-        self._refreshing: OrderedDict[Hashable, tuple[Version, Callable[[], Any], Any, bool]] = OrderedDict()
+        self._refreshing: OrderedDict[Hashable, tuple[Version, Callable[[], Any], Any, bool, bool]] = OrderedDict()
         self._refresher: threading.Thread | None = None
         self._warming: dict[Hashable, _Warming] = {}  # per key :meth:`warm` was called for
         self.computed = 0  # how many answers were computed (tests and the bench read it) ...
@@ -209,11 +214,11 @@ class ReadModel:
             if key in self._warming:
                 self._warming[key].served = True
         if found[1] and compute is not None:
-            self._refresh(version, key, compute, region)
+            self._refresh(version, key, compute, region, first=True)
         return _served(found)
 
     def warm(self, version: Version, key: Hashable, compute: Callable[[], Any], region: str,
-             every_s: float = WARM_EVERY_S, stable_s: float = WARM_STABLE_S) -> bool:
+             every_s: float = WARM_EVERY_S, stable_s: float = WARM_STABLE_S, missing: bool = False) -> bool:
         """Have the refresher compute ``key`` at ``version`` off the requests, unless it may be served as kept —
         once the region's marks have stayed put for ``stable_s`` (as the requests calling this saw them), and not
         again within ``every_s``, twice that after a pass nobody was served from (up to :data:`WARM_MAX_S`);
@@ -222,9 +227,15 @@ class ReadModel:
         the same region: 53-80 referrals/s served against 137-295 without passes, as the region grew to ten
         thousand referrals). Unless its answers may be served behind the worker's writes (``max_stale_s``): then a
         pass is served for that long after it is computed, and is asked for without waiting for the marks to
-        settle."""
+        settle.
+
+        ``missing``: the pass may be served but lacked what the caller asked for (a referral asked for after it was
+        computed). Once :data:`WARM_MISSED` requests found it so, and not within ``every_s`` of the last, it is
+        computed again, to hold them: with the marks put, a pass would otherwise be kept until it came due, while
+        every referral asked for after it was computed alone (reads alone: one pass of the first few ids asked, then
+        the 500 others each alone, BENCHMARKS.md issue 15, session 20)."""
         if self._kept(version, key) is not None:
-            return False
+            return missing and self._missed(version, key, compute, region, every_s)
         settle = stable_s if self._allowed() <= 0 else 0.0  # a pass served behind the marks need not wait for them
         stamp, now = self.region_stamp(version, region), self.clock()
         with self._guard:
@@ -237,16 +248,31 @@ class ReadModel:
             if now - w.since < settle or (w.asked is not None and now - w.asked < wait):
                 return False
             w.asked, w.wait, w.served = now, wait, False
-        self._refresh(version, key, compute, region)
+        self._refresh(version, key, compute, region, first=True)
+        return True
+
+    def _missed(self, version: Version, key: Hashable, compute: Callable[[], Any], region: str,
+                every_s: float) -> bool:
+        """Count a request the kept pass ``key`` lacked an answer for; have it computed again once enough did."""
+        now = self.clock()
+        with self._guard:
+            w = self._warming.setdefault(key, _Warming(None, now, None, every_s, True))
+            w.missed += 1
+            if w.missed < WARM_MISSED or (w.asked is not None and now - w.asked < every_s):
+                return False
+            w.asked, w.missed = now, 0
+        self._refresh(version, key, compute, region, first=True, anyway=True)
         return True
 
     def _compute(self, version: Version, key: Hashable, compute: Callable[[], V], region: Any,
-                 ahead: bool = False, behind: bool = False) -> V:
+                 ahead: bool = False, behind: bool = False, anyway: bool = False) -> V:
+        """Compute ``key`` (unless another thread just did); ``ahead``: for the refresher, which computes a kept
+        answer again only if it is due, or ``anyway``."""
         with self._guard:
             lock = self._building.setdefault(key, threading.Lock())
         with lock:  # one computation per key at a time: the others wait and take its answer
             found = self._kept(version, key)
-            if found is not None and not (ahead and found[1]):
+            if found is not None and not (ahead and (found[1] or anyway)):
                 return _served(found)
             value = compute()
             about = region(value) if callable(region) else region
@@ -302,12 +328,17 @@ class ReadModel:
 
     # refreshed ahead ---------------------------------------------------------------------------------------
     def _refresh(self, version: Version, key: Hashable, compute: Callable[[], Any], region: Any,
-                 behind: bool = False) -> None:
-        """Have the refresher compute ``key`` again under ``version`` (once however many requests find it due)."""
+                 behind: bool = False, first: bool = False, anyway: bool = False) -> None:
+        """Have the refresher compute ``key`` again under ``version`` (once however many requests find it due);
+        ``first``: ahead of the answers already waiting (a pass, which answers for many keys: behind a burst of
+        single answers it could come too late, and the requests it served would each be computed alone);
+        ``anyway``: even if it is not due (a pass lacking what was asked for)."""
         with self._guard:
             if key in self._refreshing or len(self._refreshing) >= MAX_REFRESHING:
                 return
-            self._refreshing[key] = (version, compute, region, behind)
+            self._refreshing[key] = (version, compute, region, behind, anyway)
+            if first:
+                self._refreshing.move_to_end(key, last=False)
             if self._refresher is None:
                 self._refresher = threading.Thread(target=self._refresh_all, name="read-model-refresh", daemon=True)
                 self._refresher.start()
@@ -318,9 +349,9 @@ class ReadModel:
                 if not self._refreshing:
                     self._refresher = None  # the next answer due starts another
                     return
-                key, (version, compute, region, behind) = next(iter(self._refreshing.items()))
+                key, (version, compute, region, behind, anyway) = next(iter(self._refreshing.items()))
             try:
-                self._compute(version, key, compute, region, ahead=True, behind=behind)
+                self._compute(version, key, compute, region, ahead=True, behind=behind, anyway=anyway)
             except Exception:  # noqa: BLE001 - the kept answer stays until its bound; its request computes it then
                 log.exception("computing a kept answer again failed (%s)", key[0] if isinstance(key, tuple) else key)
             finally:

@@ -75,7 +75,7 @@ def _kept_referral(read: Reader, version: Version, referral_id: str) -> Found | 
     region learnt from that answer, so finding it costs no statement), and the next pass holds it. A region whose
     marks keep moving while no answer may be served behind them gets few passes: one is asked for only once its
     marks have stayed put for ``WARM_STABLE_S``, and less often while none is served."""
-    region = read.regions_of_referrals.get(referral_id)
+    region, every = read.regions_of_referrals.get(referral_id), None
     if region is not None:
         read.asked.note(region, referral_id)
         every = read.model.peek(version, ("referrals", region), _pass(read, region), region)
@@ -87,7 +87,8 @@ def _kept_referral(read: Reader, version: Version, referral_id: str) -> Found | 
         if found.region != region:  # the region learnt from the answer (no statement more), or the person moved
             read.regions_of_referrals[referral_id] = found.region
             read.asked.note(found.region, referral_id)
-        read.model.warm(version, ("referrals", found.region), _pass(read, found.region), found.region)
+        read.model.warm(version, ("referrals", found.region), _pass(read, found.region), found.region,
+                        missing=every is not None and found.region == region)  # a pass lacking it: held next time
     return found
 
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import Role
-from api.read_model import ASKING, Asking, ReadModel, marks_of
+from api.read_model import ASKING, WARM_MISSED, Asking, ReadModel, marks_of
 from api.reads import RecentlyAsked
 from engine.services.ingest import RawEvent
 from tests.api.conftest import REGION, deprioritise, event
@@ -292,6 +292,59 @@ def test_passes_nobody_is_served_from_back_off_and_a_served_one_brings_the_caden
     wait_until(lambda: compute.runs == 3, timeout=10)
     assert model.peek(version(**{"dirty:RS": "e", "clock": "e"}), "pass") == 3  # served: back to every 10 s
     assert asked(1073, "f")
+
+
+def test_a_kept_pass_lacking_what_enough_requests_asked_for_is_computed_again_at_most_once_a_while():
+    now = [1000.0]
+    model = ReadModel(max_age_s=60, clock=lambda: now[0])
+    compute = Counting()
+    seen = version(**{"dirty:RS": "a", "clock": "a"})
+    model.warm(seen, "pass", compute, "RS", stable_s=0)
+    assert model.warm(seen, "pass", compute, "RS", stable_s=0)
+    wait_until(lambda: model.peek(seen, "pass") == 1, timeout=10)
+    now[0] = 1011.0  # kept (the marks are put, far from due), and it holds what these requests asked for
+    assert not any(model.warm(seen, "pass", compute, "RS", stable_s=0) for _ in range(2 * WARM_MISSED))
+    # ... these it lacks: the WARM_MISSED-th asks for it again
+    assert [model.warm(seen, "pass", compute, "RS", stable_s=0, missing=True) for _ in range(WARM_MISSED)] \
+        == [False] * (WARM_MISSED - 1) + [True]
+    wait_until(lambda: model.peek(seen, "pass") == 2, timeout=10, message="the pass was not computed again")
+    now[0] = 1015.0  # ... and not again within WARM_EVERY_S, however many lack it
+    assert not any(model.warm(seen, "pass", compute, "RS", stable_s=0, missing=True) for _ in range(3 * WARM_MISSED))
+    now[0] = 1022.0
+    assert model.warm(seen, "pass", compute, "RS", stable_s=0, missing=True)
+    wait_until(lambda: model.peek(seen, "pass") == 3, timeout=10)
+    assert compute.runs == 3
+
+
+def test_a_due_pass_is_computed_before_the_single_answers_waiting_for_the_refresher(monkeypatch):
+    monkeypatch.setattr("api.read_model.random.uniform", lambda low, high: 0.0)  # due as soon as computed
+    model = ReadModel(max_age_s=60)
+    order: list[str] = []
+    held = threading.Event()
+
+    def computing(name: str, hold: bool = False):
+        def compute() -> str:
+            order.append(name)
+            if hold:
+                assert held.wait(10), "never released"
+            return name
+        return compute
+
+    first, later = version(**{"dirty:RS": "0", "clock": "a"}), version(**{"dirty:RS": "0", "clock": "b"})
+    for key in ("busy", "a", "b"):
+        model.get(first, key, computing(key), region="RS")
+    model.warm(first, "pass", computing("pass"), "RS", stable_s=0)
+    assert model.warm(first, "pass", computing("pass"), "RS", stable_s=0)
+    wait_until(lambda: model.peek(first, "pass") == "pass", timeout=10)
+    order.clear()
+    model.get(later, "busy", computing("busy", hold=True), region="RS")  # due: the refresher is held on it ...
+    wait_until(lambda: order == ["busy"], timeout=10)
+    for key in ("a", "b"):  # ... while two single answers come due, then the pass
+        model.get(later, key, computing(key), region="RS")
+    assert model.peek(later, "pass", computing("pass"), "RS") == "pass"
+    held.set()
+    wait_until(lambda: model.refreshing() == 0, timeout=10)
+    assert order == ["busy", "pass", "a", "b"]
 
 
 def test_a_regions_pass_holds_the_most_recently_asked_referrals_at_most():
