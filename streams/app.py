@@ -94,7 +94,7 @@ class Worker:
         app.task(self.intake.run)
         app.timer(HEARTBEAT_S, name="heartbeat")(self.watch.beat)
         app.timer(SCHEDULE_S, name="schedule")(self.scheduler.tick)
-        app.task(OutboxRelay(self.service, lambda: app.producer, s).run)
+        app.task(OutboxRelay(self.service, s).run)
         app.task(AlertDelivery(self.service, self.service.readers.interval_s).run)
         app.task(WatermarkExchange(self.service, self.intake.merger, s).run)
         app.timer(s.sweep_interval_s, name="sweep")(AlertSweep(self.service, self.scheduler, s.clock == "wall",

@@ -6,40 +6,80 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from streams.service import EngineService
 from streams.settings import StreamSettings
 
 log = logging.getLogger(__name__)
+PRODUCER_TIMEOUT_MS = 60_000  # a batch the broker has not acknowledged by then fails, and is sent again next round
 
 
 class OutboxRelay:
     """Drains the outbox continuously (sleeping only when it is empty, or after a failure), each row sent
-    with its message id and event type as headers and marked sent once the broker acknowledged it."""
+    with its message id and event type as headers and marked sent once the broker acknowledged it.
 
-    def __init__(self, service: EngineService, producer: Callable[[], Any], settings: StreamSettings) -> None:
-        self.service, self.producer, self.settings = service, producer, settings
+    It sends through a producer of its own, idempotent (``enable_idempotence``, acks from every in-sync replica),
+    not faust's, which is idempotent only in a transaction: when a broker goes away with a batch written but its
+    acknowledgement lost, the producer's retry of that batch is then recognised by the broker and not written
+    twice. A row the producer gave up on is sent again on the next round, as a new message with the same message
+    id (:meth:`EngineService.relay`)."""
+
+    def __init__(self, service: EngineService, settings: StreamSettings,
+                 producer: Callable[[], AIOKafkaProducer] | None = None) -> None:
+        self.service, self.settings = service, settings
+        self._new_producer = producer or (lambda: AIOKafkaProducer(
+            bootstrap_servers=settings.bootstrap_servers, client_id=f"{settings.app_id}-relay", acks="all",
+            enable_idempotence=True, request_timeout_ms=PRODUCER_TIMEOUT_MS))
+        self.producer: AIOKafkaProducer | None = None
 
     async def run(self) -> None:
-        while True:
-            try:
-                if await self.service.relay(self.send) >= self.settings.relay_batch:
-                    continue
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - unsent rows stay unsent and go on the next round
-                log.exception("outbox relay failed; retrying")
-                await asyncio.sleep(1.0)
-            await asyncio.sleep(self.settings.relay_interval_s)
+        try:
+            while True:
+                try:
+                    if self.producer is None:
+                        self.producer = await self._started()
+                    if await self.service.relay(self.send) >= self.settings.relay_batch:
+                        continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - unsent rows stay unsent and go on the next round
+                    log.exception("outbox relay failed; retrying")
+                    await asyncio.sleep(1.0)
+                await asyncio.sleep(self.settings.relay_interval_s)
+        finally:
+            if self.producer is not None:
+                await self.producer.stop()
 
-    async def send(self, rows: list[dict]) -> None:
-        producer, futures = self.producer(), []
+    async def _started(self) -> AIOKafkaProducer:
+        producer = self._new_producer()
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        return producer
+
+    async def send(self, rows: list[dict]) -> list[int]:
+        """Send ``rows``; the ids of those the broker acknowledged (the others failed, or were never handed to the
+        producer because an earlier one could not be)."""
+        assert self.producer is not None
+        futures = []
         for row in rows:
-            futures.append(await producer.send(
-                self.settings.outbound_topic(row["topic"]), row["key"].encode(), row["message"].encode(),
-                None, None, [("message_id", row["message_id"].encode()), ("event_type", row["event_type"].encode())]))
-        await asyncio.gather(*futures)
+            try:
+                futures.append(await self.producer.send(
+                    self.settings.outbound_topic(row["topic"]), row["message"].encode(), key=row["key"].encode(),
+                    headers=[("message_id", row["message_id"].encode()), ("event_type", row["event_type"].encode())]))
+            except KafkaError as exc:  # the producer's buffer is full or it is closing: wait for what it has
+                log.warning("outbox relay: row %s not handed to the producer (%s)", row["id"], exc)
+                break
+        answers = await asyncio.gather(*futures, return_exceptions=True)
+        failed = [a for a in answers if isinstance(a, BaseException)]
+        if failed:
+            log.warning("outbox relay: %d of %d sends failed (%s)", len(failed), len(futures), failed[0])
+        return [row["id"] for row, answer in zip(rows, answers) if not isinstance(answer, BaseException)]
 
 
 class AlertDelivery:

@@ -15,7 +15,7 @@ import functools
 import logging
 import json
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -39,6 +39,7 @@ T = TypeVar("T")
 
 RETRIES = 3          # whole-batch attempts before a batch is split to find the message that fails
 BACKOFF_S = (0.2, 1.0, 5.0)
+RELAY_WAIT_S = 120.0  # longest the relay waits for a batch's acknowledgements (its producer gives up sooner)
 
 
 class DatabaseWasDown(Exception):
@@ -253,8 +254,12 @@ class EngineService:
         drained = await self._on(self._sinks, self.readers.drain)
         return sum(d.delivered for d in drained.values())
 
-    async def relay(self, send: Callable[[list[dict]], Awaitable[None]]) -> int:
-        """Send unsent outbox rows (oldest first) and mark them sent once the broker acknowledged."""
+    async def relay(self, send: Callable[[list[dict]], Awaitable[Collection[int]]]) -> int:
+        """Send unsent outbox rows (oldest first) and mark sent those the broker acknowledged: ``send`` answers the
+        ids of the rows acknowledged. A row is marked only when every earlier row of its topic and key was too
+        (:func:`sent_in_order`), so a row sent again never overtakes its key's order; the rest are sent again on the
+        next round. Marking what was acknowledged, not all or nothing, is what keeps a partly failed batch (a broker
+        restarted under it) from sending its acknowledged rows twice."""
         loop = asyncio.get_running_loop()
 
         def drain() -> int:
@@ -264,10 +269,20 @@ class EngineService:
                 rows = uow.unsent_outbox(self.relay_batch)
                 if not rows:
                     return 0
-                asyncio.run_coroutine_threadsafe(send(rows), loop).result(timeout=120)
-                uow.mark_sent([row["id"] for row in rows], datetime.now(timezone.utc))
-                uow.commit()
-                return len(rows)
+                sending = asyncio.run_coroutine_threadsafe(send(rows), loop)
+                try:
+                    acknowledged = sending.result(timeout=RELAY_WAIT_S)
+                except TimeoutError:
+                    sending.cancel()  # no row of it marked: it must not go on sending beside the next round's copy
+                    raise
+                done = sent_in_order(rows, acknowledged)
+                if done:
+                    uow.mark_sent(done, datetime.now(timezone.utc))
+                    uow.commit()
+                if len(done) < len(rows):
+                    log.warning("outbox relay: %d of %d rows not acknowledged (first id %s); sent again next round",
+                                len(rows) - len(done), len(rows), next(r["id"] for r in rows if r["id"] not in done))
+                return len(done)
 
         sent = await self._on(self._relay, drain)
         self.stats.relayed += sent
@@ -303,3 +318,16 @@ def _decode(value: list | None) -> tuple | None:
     if value is None:
         return None
     return tuple(datetime.fromisoformat(v) if i == 1 and isinstance(v, str) else v for i, v in enumerate(value))
+
+
+def sent_in_order(rows: list[dict], acknowledged: Collection[int]) -> list[int]:
+    """The ids of ``rows`` (outbox order) that may be marked sent: acknowledged, and no earlier row of the same topic
+    and key unacknowledged (that one is sent again, and its key's later rows after it)."""
+    acknowledged, held, done = set(acknowledged), set(), []
+    for row in rows:
+        route = (row["topic"], row["key"])
+        if route in held or row["id"] not in acknowledged:
+            held.add(route)
+        else:
+            done.append(row["id"])
+    return done

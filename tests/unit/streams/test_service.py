@@ -69,6 +69,7 @@ def test_the_relay_marks_rows_sent_only_after_the_send_succeeded(svc):
 
     async def ok(rows):
         sent.extend(rows)
+        return [row["id"] for row in rows]
 
     with pytest.raises(ConnectionError):
         asyncio.run(svc.relay(failing))
@@ -76,6 +77,33 @@ def test_the_relay_marks_rows_sent_only_after_the_send_succeeded(svc):
     assert asyncio.run(svc.relay(ok)) == 1
     assert [r["event_type"] for r in sent] == ["event.dead_lettered"]
     assert asyncio.run(svc.relay(ok)) == 0
+
+
+def test_the_relay_marks_the_rows_acknowledged_and_sends_the_others_again_after_their_keys_earlier_rows(svc):
+    asyncio.run(svc.apply(_batch(["not json", "{}", "[1]"])))  # three dead letters: three rows, one topic and key
+    rows = MemoryTestStore(svc.engine.database).outbox()
+    assert len(rows) == 3 and len({(r["topic"], r["key"]) for r in rows}) == 1, rows
+    first, second, third = (r["id"] for r in rows)
+    sent: list[list[int]] = []
+
+    async def the_second_fails_once(rows):  # the first time, the broker acknowledged the first and the third
+        sent.append([row["id"] for row in rows])
+        return [row["id"] for row in rows if row["id"] != second or len(sent) > 1]
+
+    assert asyncio.run(svc.relay(the_second_fails_once)) == 1  # the third waits for the second: the key's order
+    assert [r["id"] for r in MemoryTestStore(svc.engine.database).outbox() if r["sent_at"] is None] == [second, third]
+    assert asyncio.run(svc.relay(the_second_fails_once)) == 2
+    assert sent == [[first, second, third], [second, third]]
+    assert all(r["sent_at"] for r in MemoryTestStore(svc.engine.database).outbox())
+
+
+def test_sent_in_order_keeps_each_keys_rows_behind_its_first_unacknowledged_one():
+    rows = [dict(id=i, topic=t, key=k) for i, t, k in
+            [(1, "a", "x"), (2, "a", "y"), (3, "a", "x"), (4, "b", "x"), (5, "a", "y"), (6, "a", "x")]]
+    assert service_module.sent_in_order(rows, {1, 2, 3, 4, 5, 6}) == [1, 2, 3, 4, 5, 6]
+    assert service_module.sent_in_order(rows, {1, 2, 4, 5, 6}) == [1, 2, 4, 5]  # 3 failed: 6 (a, x) waits
+    assert service_module.sent_in_order(rows, {2, 3, 4, 6}) == [2, 4]  # 1 failed: (a, x) waits; 5 failed: (a, y)
+    assert service_module.sent_in_order(rows, set()) == []
 
 
 
