@@ -40,7 +40,7 @@ class OutboxRelay:
             while True:
                 try:
                     if self.producer is None:
-                        self.producer = await self._started()
+                        await self.start()
                     if await self.service.relay(self.send) >= self.settings.relay_batch:
                         continue
                 except asyncio.CancelledError:
@@ -50,17 +50,22 @@ class OutboxRelay:
                     await asyncio.sleep(1.0)
                 await asyncio.sleep(self.settings.relay_interval_s)
         finally:
-            if self.producer is not None:
-                await self.producer.stop()
+            await self.stop()
 
-    async def _started(self) -> AIOKafkaProducer:
+    async def start(self) -> None:
+        """Start the relay's producer (a broker that cannot be reached raises; :meth:`run` tries again)."""
         producer = self._new_producer()
         try:
             await producer.start()
         except BaseException:
             await producer.stop()
             raise
-        return producer
+        self.producer = producer
+
+    async def stop(self) -> None:
+        if self.producer is not None:
+            producer, self.producer = self.producer, None
+            await producer.stop()
 
     async def send(self, rows: list[dict]) -> list[int]:
         """Send ``rows``; the ids of those the broker acknowledged (the others failed, or were never handed to the
