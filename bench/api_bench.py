@@ -26,7 +26,10 @@ One process orchestrates everything on 127.0.0.1 and stops it at the end:
    and event ids would otherwise be the demo's: the generator numbers them the same way for every profile, and
    a replay of them is a storm of conflicting duplicates, not a region's writes); when one replay ends, another
    generation (new ids again) starts, so the writes last the whole phase. ``--writer-rate`` paces it (each event
-   committed when due, as a worker at that rate commits), else it goes as fast as it can.
+   committed when due, as a worker at that rate commits), else it goes as fast as it can. With ``--writer worker``
+   the writer is the service's worker itself (``cohortplan worker`` on a Kafka broker the bench fetches from Maven
+   Central and starts on 127.0.0.1, as the tests do), fed the same events by ``cohortplan produce --rate``: it
+   applies them in batches, re-plans (CP-SAT by default, ``--worker-allocator``), sweeps alerts and relays.
 
 Results: a rich table, the machine, the server logs' notable lines (a worker restarted, an error), and
 ``bench/.cache/api_bench.json``.
@@ -378,6 +381,73 @@ class Alongside:
             path.unlink()
 
 
+class WorkerAlongside(Alongside):
+    """The service's own worker (``cohortplan worker``) writing the database: it consumes from a real Kafka broker
+    (fetched from Maven Central and started on 127.0.0.1 by tests/support/kafka_broker.py) what ``cohortplan produce``
+    sends it, the same generations of another region's events as :class:`Alongside` replays (paced by ``rate``), and
+    applies, plans (``allocator``: the service's own re-plans, debounced as in production), sweeps and relays them
+    as it does in production."""
+
+    def __init__(self, url: str, weeks: int, profile: str, rate: float | None, allocator: str) -> None:
+        super().__init__(url, weeks, profile, rate)
+        from tests.support.kafka_broker import KafkaBroker
+        self.broker = KafkaBroker(Path(tempfile.mkdtemp()) / "kafka")
+        self.broker.start()
+        self.web_port = free_port()
+        self.worker_log = self.directory / "worker.log"
+        self.env = {**os.environ, "COHORTPLAN_DATABASE_URL": url,
+                    "COHORTPLAN_BROKER_URL": f"kafka://{self.broker.bootstrap}",
+                    "COHORTPLAN_ALLOCATOR": allocator, "COHORTPLAN_OUTPUT_DIR": tempfile.mkdtemp(),
+                    "COHORTPLAN_REGION_PROFILE": profile, "COHORTPLAN_WEB_PORT": str(self.web_port)}
+        subprocess.run([COHORTPLAN, "topics", "create"], env=self.env, cwd=self.directory, check=True,
+                       stdout=subprocess.DEVNULL)
+        self.worker = subprocess.Popen([COHORTPLAN, "worker"], env=self.env, cwd=self.directory,
+                                       stdout=self.worker_log.open("w"), stderr=subprocess.STDOUT)
+        self._wait_ready()
+        self.cpu0 = tree_cpu(self.worker.pid), time.monotonic()
+
+    def _wait_ready(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.worker.poll() is not None:
+                raise SystemExit(f"the worker exited: {self.worker_log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.web_port}/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)  # not a test: waiting for a worker to take its partitions
+        raise SystemExit(f"the worker was not ready in {timeout:.0f} s: {self.worker_log.read_text()[-3000:]}")
+
+    def keep_running(self) -> None:
+        if self.worker.poll() is not None:
+            raise SystemExit(f"the worker exited: {self.worker_log.read_text()[-3000:]}")
+        if self.process is None or self.process.poll() is not None:
+            path = alongside_events(self.weeks, self.generation, self.directory, self.profile)
+            self.generation += 1
+            self.started += 1
+            paced = ["--rate", str(self.rate)] if self.rate else []
+            self.process = subprocess.Popen([COHORTPLAN, "produce", str(path), *paced], env=self.env,
+                                            cwd=self.directory, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        health = None
+        try:
+            health = httpx.get(f"http://127.0.0.1:{self.web_port}/health", timeout=5).json()
+        except (httpx.HTTPError, ValueError):
+            pass
+        cpu, began = self.cpu0
+        console.print(f"the worker: {(tree_cpu(self.worker.pid) - cpu) / (time.monotonic() - began):.2f} CPU "
+                      f"seconds a second; ingest {health and health.get('ingest')}")
+        super().stop()
+        self.worker.terminate()
+        try:
+            self.worker.wait(60)
+        except subprocess.TimeoutExpired:
+            self.worker.kill()
+        self.broker.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="per route, server and round")
@@ -410,6 +480,11 @@ def main() -> None:
     parser.add_argument("--mixed", action="store_true", help="the three routes interleaved in one run per server and "
                         "round (a third of the rate each), so each stays warm across rounds as under steady traffic; "
                         "the table gives each route's figures (raw client)")
+    parser.add_argument("--writer", choices=["replay", "worker"], default="replay",
+                        help="what writes alongside: a paced replay (cohortplan replay) or the service's worker on a "
+                             "real Kafka broker (cohortplan worker, fed by cohortplan produce)")
+    parser.add_argument("--worker-allocator", choices=["cpsat", "current-practice"], default="cpsat",
+                        help="--writer worker: how the worker plans (the service's default: cpsat)")
     parser.add_argument("--out", type=Path, default=CACHE.parent / "api_bench.json")
     args = parser.parse_args()
     pg_server = servers = alongside = None
@@ -441,14 +516,17 @@ def main() -> None:
             mixed_labels = [name for _ in range(width) for name in routes]
             runs = {"mixed": [routes[name][k % len(routes[name])] for k in range(width) for name in routes]}
         samples: dict[tuple[str, str, str], list[dict]] = {}
-        phases = ["reads alone"] + ([] if args.no_alongside else ["with a replay alongside"])
+        alongside_phase = "with the worker alongside" if args.writer == "worker" else "with a replay alongside"
+        phases = ["reads alone"] + ([] if args.no_alongside else [alongside_phase])
         total = len(phases) * args.repeats * len(servers) * len(runs)
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as bar:
             task = bar.add_task("measuring", total=total)
             for phase in phases:
                 if phase != "reads alone":
-                    alongside = Alongside(url, args.weeks, "default" if args.writer_region == "same" else "west",
-                                          args.writer_rate, args.writer_plan_every_days)
+                    profile = "default" if args.writer_region == "same" else "west"
+                    alongside = WorkerAlongside(url, args.weeks, profile, args.writer_rate, args.worker_allocator) \
+                        if args.writer == "worker" else Alongside(url, args.weeks, profile, args.writer_rate,
+                                                                  args.writer_plan_every_days)
                     alongside.keep_running()
                     time.sleep(3)  # let it start writing (not a test: a benchmark's warm-up)
                 for round_ in range(args.repeats):
@@ -530,7 +608,7 @@ def report(samples: dict[tuple[str, str, str], list[dict]], servers: list[Server
     console.print(machine)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": machine, "clients": args.clients, "client": args.client,
-                                    "rate": args.rate, "writer_region": args.writer_region,
+                                    "rate": args.rate, "writer": args.writer, "writer_region": args.writer_region,
                                     "writer_rate": args.writer_rate,
                                     "writer_plan_every_days": args.writer_plan_every_days,
                                     "seconds": args.seconds, "repeats": args.repeats,
