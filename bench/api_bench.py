@@ -105,14 +105,15 @@ def events(profile: str, weeks: int) -> Path:
     return path
 
 
-# ids the generator numbers alike in every profile (REF-000123, SEN-…, RQ-…, LC-…, BR-…, RCL-…) and crns (X + 6 digits)
-_SEQUENTIAL = re.compile(r'"(REF|SEN|RQ|LC|BR|RCL)-(\d+)"')
+# ids the generator numbers alike in every profile (REF-000123, SEN-…, RQ-…, LC-…, BR-…, RCL-…, a region's cohorts
+# RS-COH-…) and crns (X + 6 digits)
+_SEQUENTIAL = re.compile(r'"(REF|SEN|RQ|LC|BR|RCL|[A-Z]{2}-COH)-(\d+)"')
 _CRN = re.compile(r'"X(\d{6})"')
 
 
 def alongside_events(weeks: int, generation: int, directory: Path, profile: str = "west") -> Path:
     """The profile's events with ids of their own (tagged ``G<generation>``): no crn, referral, sentence,
-    requirement, breach, recall or event id of the demo region's, nor of another generation's (a run starts at a
+    requirement, breach, recall, cohort or event id of the demo region's, nor of another generation's (a run starts at a
     generation of its own, so a database that saw another run's replays gets new writes too). The default
     profile's are new people of the demo region itself (RS): every batch moves RS's marks."""
     path = directory / f"{profile}-{weeks}w-G{generation}.jsonl"

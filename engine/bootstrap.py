@@ -30,7 +30,8 @@ def make_allocator(name: str, settings: EngineSettings | None = None) -> s.Alloc
     if name == "current-practice":
         return CurrentPracticeAllocator()
     if name == "cpsat":
-        return CpSatAllocator(in_process=(settings or EngineSettings()).solver_in_process)
+        settings = settings or EngineSettings()
+        return CpSatAllocator(in_process=settings.solver_in_process, niceness=settings.solver_niceness)
     raise ValueError(f"unknown allocator {name!r}; choose one of {', '.join(ALLOCATORS)}")
 
 

@@ -23,6 +23,8 @@ class EngineSettings(BaseSettings):
     solver_workers: int = Field(2, ge=1, le=64, description="CP-SAT search workers")
     solver_seed: int = 7
     solver_in_process: bool = Field(False, description="solve on the calling thread (tests, benchmarks)")
+    solver_niceness: int = Field(10, ge=0, le=19, description="the CP-SAT process runs this much below the service's "
+                                 "CPU priority (Unix niceness added): a plan takes the CPU requests and ingest leave")
     replan_time_limit_s: float = Field(1.5, gt=0, le=600, description="CP-SAT seconds for an incremental re-plan")
     move_threshold_weeks: int = Field(8, ge=0, le=52, description="a published place moves only for a wait this much shorter")
     max_moves_per_person: int = Field(0, ge=0, le=52, description="moved this often by plans, a person keeps the "

@@ -142,18 +142,20 @@ def tier_expr(terms: list[Term]) -> cp_model.LinearExpr:
 
 
 class CpSatAllocator:
-    """The production allocator. ``in_process=False`` runs each solve in a worker process."""
+    """The production allocator. ``in_process=False`` runs each solve in a worker process, ``niceness`` below this
+    one's CPU priority (:mod:`solver.workers`)."""
 
     name = "cpsat"
 
-    def __init__(self, rules: Rules | None = None, in_process: bool = True, warm_start: bool = True) -> None:
-        self.rules, self.in_process, self.warm_start = rules, in_process, warm_start
+    def __init__(self, rules: Rules | None = None, in_process: bool = True, warm_start: bool = True,
+                 niceness: int = 0) -> None:
+        self.rules, self.in_process, self.warm_start, self.niceness = rules, in_process, warm_start, niceness
 
     def allocate(self, problem: Problem) -> Plan:
         if self.in_process:
             return solve(problem, self.rules, self.warm_start)
         from solver.workers import run_in_worker
-        return run_in_worker(solve, problem, self.rules, self.warm_start)
+        return run_in_worker(solve, problem, self.rules, self.warm_start, niceness=self.niceness)
 
 
 def solve(problem: Problem, rules: Rules | None = None, warm_start: bool = True) -> Plan:

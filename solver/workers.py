@@ -1,7 +1,12 @@
 """Run solves in worker processes: CP-SAT never runs on the caller's thread or event loop.
 
-One long-lived spawn-context pool per process (spawn: safe next to threads and event loops), created on
-first use; ``solve_many`` fans independent problems out over up to ``workers`` processes.
+One long-lived spawn-context pool per process and niceness (spawn: safe next to threads and event loops), created
+on first use; ``solve_many`` fans independent problems out over up to ``workers`` processes.
+
+A pool's processes may run at a lower CPU priority than the process that started them (``niceness`` added, Unix): a
+plan's search then takes the CPU that the service's own work leaves. On two cores a worker's CP-SAT plan (two
+search threads, 19-27 s) beside the HTTP API took the API's p99 from 54-94 ms to 180-235 ms (BENCHMARKS.md, issue
+15, session 20); a plan is a background job whose answer is wanted in minutes, a request in milliseconds.
 
 A pool process dies with the process that started it, even when that one is SIGKILLed (no atexit, no
 shutdown): otherwise it (~330 MB with CP-SAT loaded) and the multiprocessing resource tracker, which
@@ -29,7 +34,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable
 
-_pools: dict[int, ProcessPoolExecutor] = {}
+_pools: dict[tuple[int, int], ProcessPoolExecutor] = {}
 
 PR_SET_PDEATHSIG = 1         # <linux/prctl.h>
 PARENT_GONE = signal.SIGUSR1
@@ -37,15 +42,17 @@ WATCH_INTERVAL_S = 0.5
 ORPHAN_EXIT_CODE = 70        # what a pool process exits with when its parent is gone
 
 
-def pool(workers: int = 1) -> ProcessPoolExecutor:
-    if workers not in _pools:
-        _pools[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                              initializer=die_with_parent, initargs=(os.getpid(),))
-    return _pools[workers]
+def pool(workers: int = 1, niceness: int = 0) -> ProcessPoolExecutor:
+    """The pool of ``workers`` processes, each ``niceness`` below this process's CPU priority."""
+    key = (workers, niceness)
+    if key not in _pools:
+        _pools[key] = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                          initializer=_started, initargs=(os.getpid(), niceness))
+    return _pools[key]
 
 
-def run_in_worker(fn: Callable[..., Any], *args: Any) -> Any:
-    return pool(1).submit(fn, *args).result()
+def run_in_worker(fn: Callable[..., Any], *args: Any, niceness: int = 0) -> Any:
+    return pool(1, niceness).submit(fn, *args).result()
 
 
 def shutdown() -> None:
@@ -55,6 +62,14 @@ def shutdown() -> None:
 
 
 atexit.register(shutdown)
+
+
+def _started(parent_pid: int, niceness: int) -> None:
+    """A pool process's initializer: it dies with its parent, and runs ``niceness`` below it (before any search
+    thread exists: threads take their creator's niceness)."""
+    die_with_parent(parent_pid)
+    if niceness > 0 and hasattr(os, "nice"):
+        os.nice(niceness)
 
 
 def die_with_parent(parent_pid: int) -> None:
