@@ -185,6 +185,7 @@ def postmaster(port: int) -> int | None:
 @dataclass
 class Tally:
     latencies: list[float] = field(default_factory=list)
+    due: list[float] = field(default_factory=list)  # when each request was due (perf_counter), in step
     failures: Counter = field(default_factory=Counter)  # an HTTP status, or the transport error's type
     routes: list[str] = field(default_factory=list)  # with --mixed: the route of each latency, in step
 
@@ -230,6 +231,7 @@ async def raw_client(host: str, port: int, token: str, paths: list[str], first: 
                 writer.close()
             reader = writer = None
         tally.latencies.append(time.perf_counter() - t0)
+        tally.due.append(t0)
         if labels is not None:
             tally.routes.append(labels[i % len(labels)])
         i += step
@@ -288,14 +290,27 @@ def hammer(server: Server, token: str, paths: list[str], args, pg: int | None,
 
     asyncio.run(run(args.warmup))  # warm-up: connections made, the read model filled
     cpu0 = (time.process_time(), tree_cpu(server.process.pid), tree_cpu(pg))
+    began_at = time.time()
     tally, elapsed = asyncio.run(run(args.seconds))
     cpu1 = (time.process_time(), tree_cpu(server.process.pid), tree_cpu(pg))
     if labels is None:
-        return _figures(tally.latencies, tally.failures, elapsed, cpu0, cpu1)
+        return {**_figures(tally.latencies, tally.failures, elapsed, cpu0, cpu1), "began_at": began_at,
+                "worst_by_second_ms": _worst_by_second(tally)}
     return {route: _figures([x for x, r in zip(tally.latencies, tally.routes) if r == route],
                             tally.failures if route == labels[0] else Counter(), elapsed, cpu0, cpu1,
                             len(tally.latencies))
             for route in dict.fromkeys(labels)}
+
+
+def _worst_by_second(tally: Tally) -> list[float]:
+    """The slowest request due in each second of the measure (raw client): where in the round the tail was."""
+    if not tally.due:
+        return []
+    first, worst = min(tally.due), {}
+    for due, latency in zip(tally.due, tally.latencies):
+        second = int(due - first)
+        worst[second] = max(worst.get(second, 0.0), latency)
+    return [round(worst.get(s, 0.0) * 1000, 1) for s in range(max(worst) + 1)]
 
 
 def _figures(latencies: list[float], failures: Counter, elapsed: float, cpu0: tuple, cpu1: tuple,
