@@ -422,18 +422,8 @@ class WorkerAlongside(Alongside):
         self._wait_ready()
         self.cpu0 = tree_cpu(self.worker.pid), time.monotonic()
 
-    def _wait_ready(self, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.worker.poll() is not None:
-                raise SystemExit(f"the worker exited: {self.worker_log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.web_port}/ready", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)  # not a test: waiting for a worker to take its partitions
-        raise SystemExit(f"the worker was not ready in {timeout:.0f} s: {self.worker_log.read_text()[-3000:]}")
+    def _wait_ready(self) -> None:
+        _wait_answering(self.worker, f"http://127.0.0.1:{self.web_port}/ready", self.worker_log, "the worker", 180)
 
     def keep_running(self) -> None:
         if self.worker.poll() is not None:
@@ -574,18 +564,24 @@ def main() -> None:
             pg_server.stop()
 
 
-def _wait_up(server: Server, timeout: float = 120) -> None:
+def _wait_up(server: Server) -> None:
+    _wait_answering(server.process, f"{server.base}/health", server.log, f"server {server.label}", 120)
+
+
+def _wait_answering(process: subprocess.Popen, url: str, log: Path, what: str, timeout: float) -> None:
+    """Until ``url`` answers 200 (a server listening, a worker holding its partitions); the log's tail if the
+    process exits or the time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise SystemExit(f"server {server.label} exited: {server.log.read_text()[-3000:]}")
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited: {log.read_text()[-3000:]}")
         try:
-            if httpx.get(f"{server.base}/health", timeout=2).status_code == 200:
+            if httpx.get(url, timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.3)  # not a test: waiting for a server to listen
-    raise SystemExit(f"server {server.label} not up in {timeout:.0f} s: {server.log.read_text()[-3000:]}")
+        time.sleep(0.3)  # not a test: waiting for a process to answer
+    raise SystemExit(f"{what} did not answer {url} in {timeout:.0f} s: {log.read_text()[-3000:]}")
 
 
 def _median(runs: list[dict], key: str) -> float:
