@@ -123,7 +123,7 @@ def _never_behind(stamp: Stamp) -> tuple[str, ...]:
 
 
 class _Entry:
-    __slots__ = ("version", "region", "stamp", "at", "until", "due", "value", "behind")
+    __slots__ = ("version", "region", "stamp", "at", "until", "due", "value", "behind", "again")
 
     def __init__(self, version: Version, region: str | None, stamp: Stamp, value: Any, max_age_s: float,
                  now: float, behind: bool = False) -> None:
@@ -133,6 +133,7 @@ class _Entry:
         # ... and computed again off the requests from a time drawn early in the bound: answers computed together
         # (a region's referrals after a change) do not all come due, and are computed again, at once
         self.due = now + max_age_s * random.uniform(*REFRESH_FROM)
+        self.again = False  # due now, whatever the version (a pass lacking what was asked for: ReadModel.warm)
 
 
 class _Warming:
@@ -159,7 +160,7 @@ class ReadModel:
         self._seen: Version | None = None  # the last version observed, and each region's marks and epoch then
         self._marks: dict[str, tuple[str, ...]] = {}
         self._epochs: dict[str, int] = {}
-        self._refreshing: OrderedDict[Hashable, tuple[Version, Callable[[], Any], Any, bool, bool]] = OrderedDict()
+        self._refreshing: OrderedDict[Hashable, tuple[Version, Callable[[], Any], Any, bool]] = OrderedDict()
         self._refresher: threading.Thread | None = None
         self._warming: dict[Hashable, _Warming] = {}  # per key :meth:`warm` was called for
         self.computed = 0  # how many answers were computed (tests and the bench read it) ...
@@ -261,18 +262,21 @@ class ReadModel:
             if w.missed < WARM_MISSED or (w.asked is not None and now - w.asked < every_s):
                 return False
             w.asked, w.missed = now, 0
-        self._refresh(version, key, compute, region, first=True, anyway=True)
+            entry = self._answers.get(key)
+            if entry is not None:
+                entry.again = True
+        self._refresh(version, key, compute, region, first=True)
         return True
 
     def _compute(self, version: Version, key: Hashable, compute: Callable[[], V], region: Any,
-                 ahead: bool = False, behind: bool = False, anyway: bool = False) -> V:
+                 ahead: bool = False, behind: bool = False) -> V:
         """Compute ``key`` (unless another thread just did); ``ahead``: for the refresher, which computes a kept
-        answer again only if it is due, or ``anyway``."""
+        answer again only if it is due."""
         with self._guard:
             lock = self._building.setdefault(key, threading.Lock())
         with lock:  # one computation per key at a time: the others wait and take its answer
             found = self._kept(version, key)
-            if found is not None and not (ahead and (found[1] or anyway)):
+            if found is not None and not (ahead and found[1]):
                 return _served(found)
             value = compute()
             about = region(value) if callable(region) else region
@@ -304,7 +308,7 @@ class ReadModel:
             entry = self._answers.get(key)
         if entry is None:
             return None
-        due, behind = False, 0.0
+        due, behind = entry.again, 0.0
         if entry.version != version:
             now = self.clock()
             if (entry.region is None and not entry.behind) or now > entry.until:
@@ -312,13 +316,13 @@ class ReadModel:
             # an answer about no region (kept ``behind``) is behind every write; a region's, behind its marks' moves
             stamp = self.region_stamp(version, entry.region) if entry.region is not None else None
             if stamp is not None and stamp == entry.stamp:
-                due = now > entry.due
+                due = due or now > entry.due
             else:  # served behind the writes for a while, unless a change asked through the API moved the region
                 behind, allowed = now - entry.at, self._allowed()
                 if allowed <= 0 or behind > allowed or (
                         stamp is not None and _never_behind(stamp) != _never_behind(entry.stamp)):
                     return None
-                due = behind >= allowed / 2
+                due = due or behind >= allowed / 2
                 if stamp is None:
                     behind = 0.0  # not the caller's answer: no Age (see get)
         with self._guard:
@@ -328,15 +332,14 @@ class ReadModel:
 
     # refreshed ahead ---------------------------------------------------------------------------------------
     def _refresh(self, version: Version, key: Hashable, compute: Callable[[], Any], region: Any,
-                 behind: bool = False, first: bool = False, anyway: bool = False) -> None:
+                 behind: bool = False, first: bool = False) -> None:
         """Have the refresher compute ``key`` again under ``version`` (once however many requests find it due);
         ``first``: ahead of the answers already waiting (a pass, which answers for many keys: behind a burst of
-        single answers it could come too late, and the requests it served would each be computed alone);
-        ``anyway``: even if it is not due (a pass lacking what was asked for)."""
+        single answers it could come too late, and the requests it served would each be computed alone)."""
         with self._guard:
             if key in self._refreshing or len(self._refreshing) >= MAX_REFRESHING:
                 return
-            self._refreshing[key] = (version, compute, region, behind, anyway)
+            self._refreshing[key] = (version, compute, region, behind)
             if first:
                 self._refreshing.move_to_end(key, last=False)
             if self._refresher is None:
@@ -349,9 +352,9 @@ class ReadModel:
                 if not self._refreshing:
                     self._refresher = None  # the next answer due starts another
                     return
-                key, (version, compute, region, behind, anyway) = next(iter(self._refreshing.items()))
+                key, (version, compute, region, behind) = next(iter(self._refreshing.items()))
             try:
-                self._compute(version, key, compute, region, ahead=True, behind=behind, anyway=anyway)
+                self._compute(version, key, compute, region, ahead=True, behind=behind)
             except Exception:  # noqa: BLE001 - the kept answer stays until its bound; its request computes it then
                 log.exception("computing a kept answer again failed (%s)", key[0] if isinstance(key, tuple) else key)
             finally:

@@ -373,18 +373,22 @@ class Alongside:
         self.directory = Path(tempfile.mkdtemp())
 
     def keep_running(self) -> None:
+        """Start the next generation's writes if the last ones ended."""
         if self.process is None or self.process.poll() is not None:
-            env = {**os.environ, "COHORTPLAN_DATABASE_URL": self.url, "COHORTPLAN_REGION_PROFILE": self.profile,
-                   "COHORTPLAN_OUTPUT_DIR": tempfile.mkdtemp()}
-            cwd = tempfile.mkdtemp()  # nothing of it lands in the checkout
             path = alongside_events(self.weeks, self.generation, self.directory, self.profile)
             self.generation += 1
             self.started += 1
             paced = ["--rate", str(self.rate)] if self.rate else []
-            self.process = subprocess.Popen([COHORTPLAN, "replay", str(path), "--plan-every-days",
-                                             str(self.plan_every_days),
-                                             "--allocator", "current-practice", *paced], env=env, cwd=cwd,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.process = self._write(path, paced)
+
+    def _write(self, path: Path, paced: list[str]) -> subprocess.Popen:
+        """A process writing ``path``'s events: a replay into the database."""
+        env = {**os.environ, "COHORTPLAN_DATABASE_URL": self.url, "COHORTPLAN_REGION_PROFILE": self.profile,
+               "COHORTPLAN_OUTPUT_DIR": tempfile.mkdtemp()}
+        return subprocess.Popen([COHORTPLAN, "replay", str(path), "--plan-every-days", str(self.plan_every_days),
+                                 "--allocator", "current-practice", *paced], env=env,
+                                cwd=tempfile.mkdtemp(),  # nothing of it lands in the checkout
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -419,22 +423,18 @@ class WorkerAlongside(Alongside):
                        stdout=subprocess.DEVNULL)
         self.worker = subprocess.Popen([COHORTPLAN, "worker"], env=self.env, cwd=self.directory,
                                        stdout=self.worker_log.open("w"), stderr=subprocess.STDOUT)
-        self._wait_ready()
-        self.cpu0 = tree_cpu(self.worker.pid), time.monotonic()
-
-    def _wait_ready(self) -> None:
         _wait_answering(self.worker, f"http://127.0.0.1:{self.web_port}/ready", self.worker_log, "the worker", 180)
+        self.cpu0 = tree_cpu(self.worker.pid), time.monotonic()
 
     def keep_running(self) -> None:
         if self.worker.poll() is not None:
             raise SystemExit(f"the worker exited: {self.worker_log.read_text()[-3000:]}")
-        if self.process is None or self.process.poll() is not None:
-            path = alongside_events(self.weeks, self.generation, self.directory, self.profile)
-            self.generation += 1
-            self.started += 1
-            paced = ["--rate", str(self.rate)] if self.rate else []
-            self.process = subprocess.Popen([COHORTPLAN, "produce", str(path), *paced], env=self.env,
-                                            cwd=self.directory, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        super().keep_running()
+
+    def _write(self, path: Path, paced: list[str]) -> subprocess.Popen:
+        """A process writing ``path``'s events: sent to the worker's topics."""
+        return subprocess.Popen([COHORTPLAN, "produce", str(path), *paced], env=self.env, cwd=self.directory,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop(self) -> None:
         health = None

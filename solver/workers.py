@@ -4,9 +4,10 @@ One long-lived spawn-context pool per process and niceness (spawn: safe next to 
 on first use; ``solve_many`` fans independent problems out over up to ``workers`` processes.
 
 A pool's processes may run at a lower CPU priority than the process that started them (``niceness`` added, Unix): a
-plan's search then takes the CPU that the service's own work leaves. On two cores a worker's CP-SAT plan (two
-search threads, 19-27 s) beside the HTTP API took the API's p99 from 54-94 ms to 180-235 ms (BENCHMARKS.md, issue
-15, session 20); a plan is a background job whose answer is wanted in minutes, a request in milliseconds.
+plan's search then takes the CPU that the service's own work leaves. A plan is background work wanted in minutes, a
+request in milliseconds: on two cores a worker's CP-SAT plans (two search threads, 19-33 s) took the HTTP API's
+p99 beside it to a median of 76-205 ms per route, and 10 below to 62-160 ms, a gain within the spread between runs
+(BENCHMARKS.md, issue 15, session 20).
 
 A pool process dies with the process that started it, even when that one is SIGKILLed (no atexit, no
 shutdown): otherwise it (~330 MB with CP-SAT loaded) and the multiprocessing resource tracker, which

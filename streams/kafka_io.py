@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -46,6 +47,13 @@ def plan_file(path: Path, settings: StreamSettings) -> tuple[list[Routed], list[
     return routed, skipped
 
 
+def idempotent_producer(bootstrap: str, **options: Any) -> AIOKafkaProducer:
+    """A producer whose retries the broker recognises (``enable_idempotence``; acks from every in-sync replica): a
+    batch written but not acknowledged before a broker went away is not written twice when the producer sends it
+    again."""
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, **options)
+
+
 async def produce(messages: Iterable[Routed], bootstrap: str, progress: Callable[[int], None] | None = None,
                   rate: float | None = None, chunk: int = 500, ordered: bool = False) -> dict[str, int]:
     """Send messages (acks=all, idempotent producer), optionally at a fixed rate (messages per second).
@@ -57,8 +65,7 @@ async def produce(messages: Iterable[Routed], bootstrap: str, progress: Callable
     whose clocks move with the wall give a running worker, at the cost of a round trip per message."""
     chunk = 1 if ordered else chunk
     # at a fixed rate each message is acknowledged before the next: lingering would batch nothing, only delay it
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                linger_ms=0 if ordered or rate else 5)
+    producer = idempotent_producer(bootstrap, linger_ms=0 if ordered or rate else 5)
     await producer.start()
     sent: dict[str, int] = {}
     try:

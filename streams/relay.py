@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from streams.kafka_io import idempotent_producer
 from streams.service import EngineService
 from streams.settings import StreamSettings
 
@@ -21,18 +21,14 @@ class OutboxRelay:
     """Drains the outbox continuously (sleeping only when it is empty, or after a failure), each row sent
     with its message id and event type as headers and marked sent once the broker acknowledged it.
 
-    It sends through a producer of its own, idempotent (``enable_idempotence``, acks from every in-sync replica),
-    not faust's, which is idempotent only in a transaction: when a broker goes away with a batch written but its
-    acknowledgement lost, the producer's retry of that batch is then recognised by the broker and not written
-    twice. A row the producer gave up on is sent again on the next round, as a new message with the same message
-    id (:meth:`EngineService.relay`)."""
+    It sends through an idempotent producer of its own (:func:`streams.kafka_io.idempotent_producer`), not faust's,
+    which is idempotent only in a transaction: when a broker goes away with a batch written but its acknowledgement
+    lost, the producer's retry of that batch is recognised by the broker and not written twice. A row the producer
+    gave up on is sent again on the next round, as a new message with the same message id
+    (:meth:`EngineService.relay`)."""
 
-    def __init__(self, service: EngineService, settings: StreamSettings,
-                 producer: Callable[[], AIOKafkaProducer] | None = None) -> None:
+    def __init__(self, service: EngineService, settings: StreamSettings) -> None:
         self.service, self.settings = service, settings
-        self._new_producer = producer or (lambda: AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap_servers, client_id=f"{settings.app_id}-relay", acks="all",
-            enable_idempotence=True, request_timeout_ms=PRODUCER_TIMEOUT_MS))
         self.producer: AIOKafkaProducer | None = None
 
     async def run(self) -> None:
@@ -54,7 +50,8 @@ class OutboxRelay:
 
     async def start(self) -> None:
         """Start the relay's producer (a broker that cannot be reached raises; :meth:`run` tries again)."""
-        producer = self._new_producer()
+        producer = idempotent_producer(self.settings.bootstrap_servers, client_id=f"{self.settings.app_id}-relay",
+                                       request_timeout_ms=PRODUCER_TIMEOUT_MS)
         try:
             await producer.start()
         except BaseException:
@@ -82,8 +79,9 @@ class OutboxRelay:
                 break
         answers = await asyncio.gather(*futures, return_exceptions=True)
         failed = [a for a in answers if isinstance(a, BaseException)]
-        if failed:
-            log.warning("outbox relay: %d of %d sends failed (%s)", len(failed), len(futures), failed[0])
+        if failed:  # those rows, and their keys' later rows (EngineService.relay), go again next round
+            log.warning("outbox relay: %d of %d sends failed (%s); sent again next round", len(failed), len(futures),
+                        failed[0])
         return [row["id"] for row, answer in zip(rows, answers) if not isinstance(answer, BaseException)]
 
 
