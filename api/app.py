@@ -42,12 +42,14 @@ def build_app() -> FastAPI:
 
 
 def create_app(engine: Engine, verifier: TokenVerifier, run_jobs: bool = True,
-               max_stale_s: float = MAX_STALE_S) -> FastAPI:
+               max_stale_s: float = MAX_STALE_S, read_helper: bool = False) -> FastAPI:
     """The HTTP API over ``engine`` (its database, rules and read side), accepting tokens ``verifier`` accepts;
     while it is served, a job runner runs the queued jobs unless ``run_jobs`` is False (they wait queued). An answer
-    about a region may be served up to ``max_stale_s`` behind the worker's writes (api/read_model.py)."""
+    about a region may be served up to ``max_stale_s`` behind the worker's writes (api/read_model.py), and is
+    computed again by a helper process when ``read_helper`` (api/helper.py)."""
     app = build_app()
-    app.state.engine, app.state.verifier, app.state.reader = engine, verifier, Reader(engine, max_stale_s)
+    app.state.engine, app.state.verifier = engine, verifier
+    app.state.reader = Reader(engine, max_stale_s, helper=read_helper)
     app.state.jobs, app.state.dead_letters, app.state.run_jobs = engine.jobs(), engine.dead_letter_store(), run_jobs
     return app
 
@@ -61,14 +63,18 @@ def served() -> FastAPI:
     from engine.settings import EngineSettings
     settings = ApiSettings()
     return create_app(bootstrap(EngineSettings()), TokenVerifier.from_settings(settings),
-                      max_stale_s=settings.max_stale_s)
+                      max_stale_s=settings.max_stale_s, read_helper=settings.read_helper)
 
 
 @asynccontextmanager
 async def _jobs_running(app: FastAPI) -> AsyncIterator[None]:
     """The job runner (its own thread; the solver in its worker process) for as long as the app is served; at the
-    end, the audit of reads' last group committed (api/audit_log.py)."""
+    end, the audit of reads' last group committed (api/audit_log.py). The read helper starts with it
+    (api/helper.py)."""
     settle()  # the app, its schemas and the ORM live as long as the server: out of the collector's walks
+    reader = getattr(app.state, "reader", None)
+    if reader is not None and reader.helper is not None:
+        reader.helper.start()  # warm when the first answer comes due (api/helper.py)
     runner = JobRunner(app.state.engine, app.state.jobs) if getattr(app.state, "run_jobs", False) else None
     if runner is not None:
         runner.start()
@@ -78,6 +84,5 @@ async def _jobs_running(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if runner is not None:
             await asyncio.to_thread(runner.stop)
-        reader = getattr(app.state, "reader", None)
         if reader is not None:
             await asyncio.to_thread(reader.close)

@@ -79,7 +79,8 @@ def serve(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     try:
-        uvicorn.run(create_app(engine, verifier, max_stale_s=settings.max_stale_s), host=host, port=port,
+        uvicorn.run(create_app(engine, verifier, max_stale_s=settings.max_stale_s,
+                               read_helper=settings.read_helper), host=host, port=port,
                     log_level="info", timeout_keep_alive=KEEP_ALIVE_S)
     finally:
         if dev_auth:

@@ -152,8 +152,10 @@ class ReadModel:
     are unchanged (bounded by ``max_age_s``; thread-safe)."""
 
     def __init__(self, max_answers: int = MAX_ANSWERS, max_age_s: float = MAX_AGE_S, max_stale_s: float = 0.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 offload: Callable[[Callable[[], Any]], Any] | None = None) -> None:
         self.max_answers, self.max_age_s, self.max_stale_s, self.clock = max_answers, max_age_s, max_stale_s, clock
+        self.offload = offload  # how the refresher computes an answer (api/helper.py); None: in its own thread
         self._answers: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._building: dict[Hashable, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -278,7 +280,7 @@ class ReadModel:
             found = self._kept(version, key)
             if found is not None and not (ahead and found[1]):
                 return _served(found)
-            value = compute()
+            value = self.offload(compute) if ahead and self.offload is not None else compute()
             about = region(value) if callable(region) else region
             if about == ALL_REGIONS:
                 about = None

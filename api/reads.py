@@ -19,6 +19,7 @@ from typing import Any
 
 from api.audit_log import AuditLog
 from api.coalesce import SharedRead
+from api.helper import ReadHelper, can_help
 from api.read_model import ReadModel, Version
 from engine import state_keys as keys
 from engine.bootstrap import Engine
@@ -64,11 +65,13 @@ class RecentlyAsked:
 class Reader:
     """Read-only questions about the engine's state; each opens and closes its own session."""
 
-    def __init__(self, engine: Engine, max_stale_s: float) -> None:
+    def __init__(self, engine: Engine, max_stale_s: float, helper: bool = False) -> None:
         self.engine = engine
         self.rules = engine.rules
-        # answers the same for every caller, per state version (api/read_model.py)
-        self.model = ReadModel(max_stale_s=max_stale_s)
+        # answers the same for every caller, per state version (api/read_model.py), computed again by a helper
+        # process when ``helper`` (api/helper.py) and the database is one another process can open
+        self.helper = ReadHelper(engine.settings) if helper and can_help(engine.settings.database_url) else None
+        self.model = ReadModel(max_stale_s=max_stale_s, offload=self.helper.run if self.helper else None)
         # the audit of reads in group commits (api/audit_log.py) on a connection of its own (persistence/held.py)
         self.audit = AuditLog(engine.database.read_appends())
         self._marks = engine.database.held_queries()  # every request's state version, on a kept connection
@@ -117,9 +120,12 @@ class Reader:
         return version, self._access[1]
 
     def close(self) -> None:
-        """The audit's last group committed, and the kept connections closed (at the server's end)."""
+        """The audit's last group committed, the kept connections closed and the helper stopped (at the server's
+        end)."""
         self.audit.close()
         self._marks.close()
+        if self.helper is not None:
+            self.helper.close()
 
     def regions(self, version: Version | None = None) -> list[str]:
         """The known regions; at ``version``, kept and served behind the worker's writes for as long as any answer

@@ -49,6 +49,12 @@ class Serialised(Generic[M]):
             self._json = json_of(self.model)
         return self._json
 
+    def __getstate__(self) -> tuple[M, bytes]:
+        return self.model, self.json  # what comes from the read helper carries its JSON (api/helper.py)
+
+    def __setstate__(self, state: tuple[M, bytes]) -> None:
+        self.model, self._json = state
+
 
 def page_response(page: BaseModel, items: Sequence[bytes]) -> Response:
     """``page``, a page model built with no items (its other fields validated as ever), answered with ``items``

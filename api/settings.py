@@ -34,6 +34,8 @@ class ApiSettings(BaseSettings):
     max_stale_s: float = Field(MAX_STALE_S, ge=0, le=60, allow_inf_nan=False,
                                description="seconds an answer about a region may be served behind the worker's "
                                            "writes while it is computed again (0: never; api/read_model.py)")
+    read_helper: bool = Field(True, description="compute the kept answers again in a process of each server "
+                                                "process's own, not in its interpreter (api/helper.py)")
 
     @model_validator(mode="after")
     def _no_unknown_variables(self) -> "ApiSettings":

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.access import Audit, Reading, alert_person, reading
+from api.helper import Computation
 from api.responses import json_of, page_response
 from api.models import Alert, AlertAction, AlertDetail, AlertIdPath, AlertQuery, Page, RegionPath, RestrictedAlert
 from api.problems import NotFound, responses
@@ -41,7 +42,7 @@ def alerts(region: RegionPath, query: Annotated[AlertQuery, Query()], r: Reading
     region_code, read = r.region(region, ALL_REGIONS), r.read
     floor = Severity(query.severity).rank
     kinds, states = set(query.kind), set(query.state)
-    everyone = read.model.get(r.version, ("alerts", region_code), lambda: _listed(read, region_code),
+    everyone = read.model.get(r.version, ("alerts", region_code), Computation(read, _listed, (region_code,)),
                               region=region_code)  # "*" (every region's alerts): kept for its exact version only
     rows = [a for a in everyone if (not kinds or a.kind in kinds) and (query.pdu is None or a.pdu_code == query.pdu)
             and a.rank >= floor and (not states or a.state in states)]
@@ -70,6 +71,13 @@ class Listed:
         if self._json is None:
             self._json = json_of(Alert(**alert_fields(self.row)))
         return self._json
+
+    def __getstate__(self) -> tuple[dict[str, Any], bytes]:
+        return self.row, self.json  # what comes from the read helper carries its JSON (api/helper.py)
+
+    def __setstate__(self, state: tuple[dict[str, Any], bytes]) -> None:
+        self.__init__(state[0])
+        self._json = state[1]
 
     @property
     def restricted(self) -> RestrictedAlert:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Response
 
 from api.auth import Principal
 from api.access import Reading, reading
+from api.helper import Computation
 from api.read_model import Version
 from api.responses import json_of, json_response
 from api.models import (CrnPath, IdPath, PersonReferrals, Place, Referral, ReferralSummary, RestrictedPerson,
@@ -35,21 +36,13 @@ def _summary(referral: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Found:
-    """A referral as everyone may see it (kept in the read model); whom it is shown to is decided per request."""
+    """A referral as everyone may see it (kept in the read model), serialised once: it is shown whole to everyone
+    who may see the person (whom it is shown to is decided per request), and crosses from the read helper as it is
+    (api/helper.py)."""
 
     region: str
     crn: str
-    answer: Referral
-
-    @property
-    def body(self) -> bytes:
-        """The answer serialised, once (it is kept, and shown whole to everyone who may see the person). No lock: two
-        threads may both serialise it the first time (``functools.cached_property`` in Python 3.11 would take one
-        lock for every Found)."""
-        body = self.__dict__.get("_body")
-        if body is None:
-            body = self.__dict__["_body"] = json_of(self.answer)
-        return body
+    body: bytes
 
 
 @router.get("/referrals/{referral_id}", response_model=Referral | RestrictedReferral,
@@ -81,7 +74,7 @@ def _kept_referral(read: Reader, version: Version, referral_id: str) -> Found | 
         every = read.model.peek(version, ("referrals", region), _pass(read, region), region)
         if every is not None and referral_id in every:
             return every[referral_id]
-    found = read.model.get(version, ("referral", referral_id), lambda: _referral(read, referral_id),
+    found = read.model.get(version, ("referral", referral_id), Computation(read, _referral, (referral_id,)),
                            region=_region_of)  # kept while its region's marks are; an unknown id: this version only
     if found is not None and found.region is not None:
         if found.region != region:  # the region learnt from the answer (no statement more), or the person moved
@@ -92,23 +85,23 @@ def _kept_referral(read: Reader, version: Version, referral_id: str) -> Found | 
     return found
 
 
-def _pass(read: Reader, region: str):
-    return lambda: _region_referrals(read, region)
+def _pass(read: Reader, region: str) -> Computation[dict[str, Found]]:
+    """The region's pass, of the referral ids asked for by the time it is computed; the region of each is noted."""
+    return Computation(read, _region_referrals, lambda: (region, read.asked.of(region)),
+                       kept=lambda every: read.regions_of_referrals.update(dict.fromkeys(every, region)))
 
 
 def _region_of(found: Found | None) -> str | None:
     return found.region if found is not None else None
 
 
-def _region_referrals(read: Reader, region: str) -> dict[str, Found]:
-    """The answers of every referral of the people holding those the region was asked for lately (its pass)."""
-    people = read.people_of_referrals(region, read.asked.of(region))
+def _region_referrals(read: Reader, region: str, asked: list[str]) -> dict[str, Found]:
+    """The answers of every referral of the people holding those the region was ``asked`` for lately (its pass)."""
+    people = read.people_of_referrals(region, asked)
     referrals = [r for person in people for r in person["referrals"]]
     extras = read.referral_extras(region, referrals)
-    every = {r["referral_id"]: _found(person, r, extras[r["referral_id"]]) for person in people
-             for r in person["referrals"]}
-    read.regions_of_referrals.update(dict.fromkeys(every, region))
-    return every
+    return {r["referral_id"]: _found(person, r, extras[r["referral_id"]]) for person in people
+            for r in person["referrals"]}
 
 
 def _referral(read: Reader, referral_id: str) -> Found | None:
@@ -128,9 +121,9 @@ def _found(person: dict[str, Any], found: dict[str, Any], extras: dict[str, Any]
         if allocation else None
     history = [StatusChange(at=h["at"], from_status=h["from_status"], to_status=h["to_status"], reason=h["reason"])
                for h in found["history"]]
-    return Found(person["region"], person["crn"], Referral(
+    return Found(person["region"], person["crn"], json_of(Referral(
         **_summary(found), region=person["region"], pathway=found["pathway"], risk_band=found["risk_band"],
-        ready_from=found["ready_from"], history=history, place=place, **extras))
+        ready_from=found["ready_from"], history=history, place=place, **extras)))
 
 
 @router.get("/people/{crn}/referrals", response_model=PersonReferrals | RestrictedPerson,

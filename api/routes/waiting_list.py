@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.access import Reading, reading
+from api.helper import Computation
 from api.responses import Serialised, json_of, page_response
 from api.models import RegionPath, RestrictedReferral, WaitingEntry, WaitingList, WaitingListQuery
 from api.problems import responses
@@ -31,7 +32,8 @@ def waiting_list(region: RegionPath, query: Annotated[WaitingListQuery, Query()]
     as_of = query.as_of or read.planned_as_of(version).get(region_code) or date.today()
     weeks = at_risk_weeks()
     everyone = read.model.get(version, ("waiting-list", region_code, as_of, query.status),
-                              lambda: _entries(read, region_code, as_of, query.status, weeks), region=region_code)
+                              Computation(read, _entries, (region_code, as_of, query.status, weeks)),
+                              region=region_code)
     wanted = _wanted(query)
     rows = ([e for e in everyone if all(getattr(e.model, name) == value for name, value in wanted)] if wanted
             else everyone)

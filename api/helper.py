@@ -1,0 +1,145 @@
+"""The read model's answers computed again in a process of the server's own (its *read helper*), not in its
+interpreter.
+
+A server process keeps each region's waiting list, alert list and referral pass (api/read_model.py) and has them
+computed again, off the requests, every few seconds while the worker writes the region. That computation is Python
+(rows read, dates worked out, models built and serialised: 0.1-0.4 s of CPU for the demo region's pass or waiting
+list) and it held the GIL that every request of the process needs: beside the stream worker, a referral the kept
+pass already held (microseconds of work) took 80-120 ms while the pass was rebuilt, the per-second slowest request
+beat with the rebuilds, and a copy of the server whose rebuilds cost nothing served the alert list at a p99 of 20
+ms against 210 (BENCHMARKS.md, issue 15, session 21). In the helper the same work takes a core of its own when one
+is free, and the server's threads only unpickle the answer (2 ms for the demo's 648-row waiting list, each row's
+JSON already made: :class:`api.responses.Serialised`).
+
+What may be computed there is a :class:`Computation`: a module-level function of a :class:`api.reads.Reader` and
+arguments that pickle, the arguments worked out in the server when it runs (a pass's referral ids are the ones
+asked for by then), and what the server does with the answer before keeping it. Called in the server it runs there,
+exactly as before; anything else the read model computes (the known regions) still runs in the server.
+
+The helper is one spawn-context process (:mod:`solver.workers` for why spawn, and for how it dies with its server
+even when that is SIGKILLed) that opens the server's database itself (never an in-memory one: nothing but the server
+could see it), started with the app, so the first answer due finds it warm. When it dies, the computation in hand
+is done in the server instead, and the next one starts a new helper; an error *in* a computation (the database
+unreachable) is raised as it would be in the server. ``COHORTPLAN_API_READ_HELPER=false`` turns it off (``cohortplan
+serve`` turns it on; an app made in a test, off unless asked).
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from solver.workers import die_with_parent
+
+if TYPE_CHECKING:
+    from api.reads import Reader
+    from engine.settings import EngineSettings
+
+log = logging.getLogger(__name__)
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class Computation(Generic[V]):
+    """``fn(reader, *args)``, where ``args`` is a tuple or what makes one when it runs; ``kept`` is applied to the
+    answer in the server wherever it was computed (learning from it what the server keeps beside it)."""
+
+    read: Reader
+    fn: Callable[..., V]
+    args: tuple | Callable[[], tuple] = ()
+    kept: Callable[[V], Any] | None = field(default=None, compare=False)
+
+    def arguments(self) -> tuple:
+        return self.args() if callable(self.args) else self.args
+
+    def __call__(self) -> V:
+        return self.received(self.fn(self.read, *self.arguments()))
+
+    def received(self, value: V) -> V:
+        if self.kept is not None:
+            self.kept(value)
+        return value
+
+
+class ReadHelper:
+    """The helper process of one server process: :meth:`run` a :class:`Computation` in it (thread-safe)."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+        self._pool: ProcessPoolExecutor | None = None
+        self._guard = threading.Lock()
+        self.ran = 0  # computations answered by the helper (tests read it) ...
+        self.fell_back = 0  # ... and done in the server because the helper had died
+        self.started = 0  # helper processes started
+
+    def start(self) -> None:
+        """Start the helper now (it takes a second or two to import and open the database), without waiting."""
+        self._executor().submit(os.getpid)
+
+    def run(self, compute: Callable[[], V]) -> V:
+        """``compute``'s answer: a :class:`Computation` by the helper, anything else here."""
+        if not isinstance(compute, Computation):
+            return compute()
+        pool = self._executor()
+        try:
+            value = pool.submit(_computed, compute.fn, compute.arguments()).result()
+        except BrokenProcessPool:  # the helper died: this one here, the next in a new helper
+            with self._guard:
+                if self._pool is pool:
+                    self._pool = None
+                self.fell_back += 1
+            log.warning("the read helper process ended; computing in the server and starting another")
+            return compute()
+        with self._guard:
+            self.ran += 1
+        return compute.received(value)
+
+    def pid(self) -> int:
+        """The helper's process id (started if it is not running)."""
+        return self._executor().submit(os.getpid).result()
+
+    def close(self) -> None:
+        with self._guard:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._guard:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_started, initargs=(os.getpid(), self.settings))
+                self.started += 1
+            return self._pool
+
+
+def can_help(database_url: str) -> bool:
+    """Whether another process can open the server's database: not an in-memory SQLite one."""
+    if not database_url.startswith("sqlite"):
+        return True
+    path = database_url.partition("://")[2].lstrip("/")
+    return bool(path) and not path.startswith(":memory:") and "mode=memory" not in path
+
+
+# in the helper process ------------------------------------------------------------------------------------------
+_reader: Reader | None = None
+
+
+def _started(parent_pid: int, settings: EngineSettings) -> None:
+    """The helper's initializer: it dies with its server, and opens the database (no migrations: the server did)."""
+    global _reader
+    die_with_parent(parent_pid)
+    from api.reads import Reader
+    from engine.bootstrap import bootstrap
+    _reader = Reader(bootstrap(settings, run_migrations=False), 0.0)
+
+
+def _computed(fn: Callable[..., Any], args: tuple) -> Any:
+    assert _reader is not None, "the read helper's initializer did not run"
+    return fn(_reader, *args)
