@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 V = TypeVar("V")
+NICENESS = 10  # the helper runs this much below its server's CPU priority: a request first, then a kept answer
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,8 @@ class Computation(Generic[V]):
 class ReadHelper:
     """The helper process of one server process: :meth:`run` a :class:`Computation` in it (thread-safe)."""
 
-    def __init__(self, settings: EngineSettings) -> None:
-        self.settings = settings
+    def __init__(self, settings: EngineSettings, niceness: int = NICENESS) -> None:
+        self.settings, self.niceness = settings, niceness
         self._pool: ProcessPoolExecutor | None = None
         self._guard = threading.Lock()
         self.ran = 0  # computations answered by the helper (tests read it) ...
@@ -114,7 +115,8 @@ class ReadHelper:
         with self._guard:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_started, initargs=(os.getpid(), self.settings))
+                                                 initializer=_started,
+                                                 initargs=(os.getpid(), self.settings, self.niceness))
                 self.started += 1
             return self._pool
 
@@ -131,10 +133,13 @@ def can_help(database_url: str) -> bool:
 _reader: Reader | None = None
 
 
-def _started(parent_pid: int, settings: EngineSettings) -> None:
-    """The helper's initializer: it dies with its server, and opens the database (no migrations: the server did)."""
+def _started(parent_pid: int, settings: EngineSettings, niceness: int) -> None:
+    """The helper's initializer: it dies with its server, runs ``niceness`` below it, and opens the database (no
+    migrations: the server did)."""
     global _reader
     die_with_parent(parent_pid)
+    if niceness > 0 and hasattr(os, "nice"):
+        os.nice(niceness)
     from api.reads import Reader
     from engine.bootstrap import bootstrap
     _reader = Reader(bootstrap(settings, run_migrations=False), 0.0)
