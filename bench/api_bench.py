@@ -1,6 +1,6 @@
 """API reads under load: the demo region in PostgreSQL, uvicorn serving the API, 50 concurrent clients.
 
-Run by hand (never as a timed test):  .venv/bin/python bench/api_bench.py [--seconds 10] [--repeats 3]
+Run by hand (never as a timed test):  .venv/bin/python bench/api_bench.py [--seconds 10] [--repeats 4]
 [--baseline /path/to/another/checkout] [--client raw|httpx]
 
 One process orchestrates everything on 127.0.0.1 and stops it at the end:
@@ -18,7 +18,13 @@ One process orchestrates everything on 127.0.0.1 and stops it at the end:
    with ``--rate``, at that many requests a second in all: latency at an offered load):
    requests/s and p50/p99 latency as the clients see them (connections kept alive), and the CPU each process
    group spent per request: the clients (this process), the server's processes, PostgreSQL's. ``--repeats`` rounds;
-   the table shows medians. The default client is a minimal HTTP/1.1 one on asyncio streams (~0.1 ms of CPU a
+   the table shows medians. With ``--baseline``, each route is measured on one server and then the other, the
+   order swapped every round, so that each goes first as often (use an even number of rounds) and the two
+   measures of a pair are seconds apart. With a writer the phase is not steady (the worker at 50 events/s more than
+   doubles the demo region in fifteen minutes, and plans about once a minute): in three runs of effectively the
+   same code against itself, measured the way this bench did before (three rounds, each server's three routes in a
+   block, the blocks swapped every round), the checkout's p99 was 0.84-2.4 times the baseline's, and higher in 8
+   of the 9 pairs (BENCHMARKS.md, issue 15, session 21). The default client is a minimal HTTP/1.1 one on asyncio streams (~0.1 ms of CPU a
    request; httpx, ``--client httpx``, spends 1.5-2.3 ms, which on 2 cores is the server's own budget);
 4. the same again with a writer's load alongside: another region replayed into the same database by
    ``cohortplan replay --plan-every-days 7`` (intake transactions and weekly plans, as the worker would write them).
@@ -92,8 +98,11 @@ NOTABLE = re.compile(r"died|error|exception|traceback|warning|killed|timeout", r
 def served_app():
     """One server process's app: the database and key the bench names in its environment."""
     from api.app import create_app
+    from api.settings import ApiSettings
     engine = bootstrap(EngineSettings(database_url=os.environ["API_BENCH_DATABASE_URL"]))
-    return create_app(engine, DevIssuer.load(Path(os.environ["API_BENCH_KEY"])).verifier())
+    settings = ApiSettings()  # what `cohortplan serve` takes from the environment, as far as the tree knows it
+    served = {name: getattr(settings, name) for name in ("max_stale_s", "read_helper") if hasattr(settings, name)}
+    return create_app(engine, DevIssuer.load(Path(os.environ["API_BENCH_KEY"])).verifier(), **served)
 
 
 def events(profile: str, weeks: int) -> Path:
@@ -457,7 +466,8 @@ class WorkerAlongside(Alongside):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="per route, server and round")
-    parser.add_argument("--repeats", type=int, default=3, help="rounds (the table shows medians)")
+    parser.add_argument("--repeats", type=int, default=4, help="rounds (the table shows medians; even, with "
+                        "--baseline, so that each server goes first as often)")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of the same calls before each measure, "
                         "not counted (a process computes each answer once per state: 500 referrals take seconds)")
     parser.add_argument("--clients", type=int, default=50)
@@ -535,9 +545,9 @@ def main() -> None:
                                                                   args.writer_plan_every_days)
                     alongside.keep_running()
                     time.sleep(3)  # let it start writing (not a test: a benchmark's warm-up)
-                for round_ in range(args.repeats):
-                    for server in servers if round_ % 2 == 0 else servers[::-1]:
-                        for name, paths in runs.items():
+                for round_ in range(args.repeats):  # each route on each server back to back, the order swapped
+                    for name, paths in runs.items():   # every round (see the module's docstring)
+                        for server in servers if round_ % 2 == 0 else servers[::-1]:
                             if alongside is not None:
                                 alongside.keep_running()
                             bar.update(task, description=f"{phase}, round {round_ + 1}: {server.label} {name}")
