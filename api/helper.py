@@ -3,13 +3,16 @@ interpreter.
 
 A server process keeps each region's waiting list, alert list and referral pass (api/read_model.py) and has them
 computed again, off the requests, every few seconds while the worker writes the region. That computation is Python
-(rows read, dates worked out, models built and serialised: 0.1-0.4 s of CPU for the demo region's pass or waiting
-list) and it held the GIL that every request of the process needs: beside the stream worker, a referral the kept
-pass already held (microseconds of work) took 80-120 ms while the pass was rebuilt, the per-second slowest request
-beat with the rebuilds, and a copy of the server whose rebuilds cost nothing served the alert list at a p99 of 20
-ms against 210 (BENCHMARKS.md, issue 15, session 21). In the helper the same work takes a core of its own when one
-is free, and the server's threads only unpickle the answer (2 ms for the demo's 648-row waiting list, each row's
-JSON already made: :class:`api.responses.Serialised`).
+(rows read, dates worked out, models built and serialised: 15-100 ms of CPU for the demo region's lists and pass on
+an idle machine, 0.3-2 s of wall time beside the worker) and it held the GIL that every request of the process
+needs: beside the stream worker, a referral the kept pass already held (microseconds of work) took 80-120 ms while
+the pass was rebuilt, and the per-second slowest request beat with the rebuilds. In the helper the same work runs
+:data:`NICENESS` below the server's CPU priority, so a request goes first, and the server's threads only unpickle
+the answer (2 ms for the demo's 648-row waiting list, each row's JSON already made: :class:`api.responses.Serialised`).
+Beside the worker planning with CP-SAT, two runs of four rounds, turn about with the server before it, gave p99
+medians of 62 / 147.5 / 163.5 and 54 / 85.5 / 74 ms (waiting list / a referral / alert list) against 166.5 / 139.5 /
+215.5 and 197 / 158.5 / 233.5 (BENCHMARKS.md, issue 15, session 21). The cost is a process of ~190 MB beside each
+server process.
 
 What may be computed there is a :class:`Computation`: a module-level function of a :class:`api.reads.Reader` and
 arguments that pickle, the arguments worked out in the server when it runs (a pass's referral ids are the ones

@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 
 from api.app import create_app
-from api.helper import Computation, can_help
+from api.helper import NICENESS, Computation, can_help
 from api.read_model import ReadModel
 from api.reads import Reader
 from api.responses import Serialised, json_of
@@ -65,7 +65,10 @@ def test_the_helpers_answers_are_the_servers_bytes(helped):
     in_server = helped  # its own computations run here
     waiting = Computation(helped, _entries, (REGION, AS_OF, "AWAITING_ALLOCATION", 12))
     alerts = Computation(helped, _listed, (REGION,))
-    assert helped.helper.pid() != os.getpid()
+    helper_pid = helped.helper.pid()
+    assert helper_pid != os.getpid()
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, helper_pid) == min(19, mine + NICENESS)  # a request first
 
     kept_waiting, kept_alerts = helped.helper.run(waiting), helped.helper.run(alerts)
 
