@@ -24,8 +24,8 @@ One process orchestrates everything on 127.0.0.1 and stops it at the end:
    doubles the demo region in fifteen minutes, and plans about once a minute): in three runs of effectively the
    same code against itself, measured the way this bench did before (three rounds, each server's three routes in a
    block, the blocks swapped every round), the checkout's p99 was 0.84-2.4 times the baseline's, and higher in 8
-   of the 9 pairs (BENCHMARKS.md, issue 15, session 21). The default client is a minimal HTTP/1.1 one on asyncio streams (~0.1 ms of CPU a
-   request; httpx, ``--client httpx``, spends 1.5-2.3 ms, which on 2 cores is the server's own budget);
+   of the 9 pairs (BENCHMARKS.md, issue 15, session 21). The default client is a minimal HTTP/1.1 one on asyncio
+   streams (~0.1 ms of CPU a request; httpx, ``--client httpx``, spends 1.5-2.3 ms, which on 2 cores is the server's own budget);
 4. the same again with a writer's load alongside: another region replayed into the same database by
    ``cohortplan replay --plan-every-days 7`` (intake transactions and weekly plans, as the worker would write them).
    Its events are the ``west`` profile's with every id made its own (crns, referral, sentence and requirement ids
