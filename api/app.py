@@ -74,7 +74,7 @@ async def _jobs_running(app: FastAPI) -> AsyncIterator[None]:
     settle()  # the app, its schemas and the ORM live as long as the server: out of the collector's walks
     reader = getattr(app.state, "reader", None)
     if reader is not None and reader.helper is not None:
-        reader.helper.start()  # warm when the first answer comes due (api/helper.py)
+        await asyncio.to_thread(reader.helper.start)  # warm when the first answer comes due (api/helper.py)
     runner = JobRunner(app.state.engine, app.state.jobs) if getattr(app.state, "run_jobs", False) else None
     if runner is not None:
         runner.start()

@@ -35,10 +35,10 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from solver.workers import die_with_parent
+from solver.workers import started
 
 if TYPE_CHECKING:
     from api.reads import Reader
@@ -57,7 +57,7 @@ class Computation(Generic[V]):
     read: Reader
     fn: Callable[..., V]
     args: tuple | Callable[[], tuple] = ()
-    kept: Callable[[V], Any] | None = field(default=None, compare=False)
+    kept: Callable[[V], Any] | None = None
 
     def arguments(self) -> tuple:
         return self.args() if callable(self.args) else self.args
@@ -77,6 +77,7 @@ class ReadHelper:
     def __init__(self, settings: EngineSettings, niceness: int = NICENESS) -> None:
         self.settings, self.niceness = settings, niceness
         self._pool: ProcessPoolExecutor | None = None
+        self._closed = False  # after close, everything is computed in the server (the refresher may still run)
         self._guard = threading.Lock()
         self.ran = 0  # computations answered by the helper (tests read it) ...
         self.fell_back = 0  # ... and done in the server because the helper had died
@@ -84,13 +85,15 @@ class ReadHelper:
 
     def start(self) -> None:
         """Start the helper now (it takes a second or two to import and open the database), without waiting."""
-        self._executor().submit(os.getpid)
+        pool = self._executor()
+        if pool is not None:
+            pool.submit(os.getpid)
 
     def run(self, compute: Callable[[], V]) -> V:
         """``compute``'s answer: a :class:`Computation` by the helper, anything else here."""
-        if not isinstance(compute, Computation):
+        pool = self._executor() if isinstance(compute, Computation) else None
+        if pool is None:
             return compute()
-        pool = self._executor()
         try:
             value = pool.submit(_computed, compute.fn, compute.arguments()).result()
         except BrokenProcessPool:  # the helper died: this one here, the next in a new helper
@@ -106,30 +109,28 @@ class ReadHelper:
 
     def pid(self) -> int:
         """The helper's process id (started if it is not running)."""
-        return self._executor().submit(os.getpid).result()
+        pool = self._executor()
+        if pool is None:
+            raise RuntimeError("the read helper was closed")
+        return pool.submit(os.getpid).result()
 
     def close(self) -> None:
         with self._guard:
-            pool, self._pool = self._pool, None
+            pool, self._pool, self._closed = self._pool, None, True
         if pool is not None:
             pool.shutdown(cancel_futures=True)
 
-    def _executor(self) -> ProcessPoolExecutor:
+    def _executor(self) -> ProcessPoolExecutor | None:
+        """The helper (started if it is not running); None once closed."""
         with self._guard:
+            if self._closed:
+                return None
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                                  initializer=_started,
                                                  initargs=(os.getpid(), self.settings, self.niceness))
                 self.started += 1
             return self._pool
-
-
-def can_help(database_url: str) -> bool:
-    """Whether another process can open the server's database: not an in-memory SQLite one."""
-    if not database_url.startswith("sqlite"):
-        return True
-    path = database_url.partition("://")[2].lstrip("/")
-    return bool(path) and not path.startswith(":memory:") and "mode=memory" not in path
 
 
 # in the helper process ------------------------------------------------------------------------------------------
@@ -140,9 +141,7 @@ def _started(parent_pid: int, settings: EngineSettings, niceness: int) -> None:
     """The helper's initializer: it dies with its server, runs ``niceness`` below it, and opens the database (no
     migrations: the server did)."""
     global _reader
-    die_with_parent(parent_pid)
-    if niceness > 0 and hasattr(os, "nice"):
-        os.nice(niceness)
+    started(parent_pid, niceness)
     from api.reads import Reader
     from engine.bootstrap import bootstrap
     _reader = Reader(bootstrap(settings, run_migrations=False), 0.0)

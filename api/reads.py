@@ -19,7 +19,7 @@ from typing import Any
 
 from api.audit_log import AuditLog
 from api.coalesce import SharedRead
-from api.helper import ReadHelper, can_help
+from api.helper import ReadHelper
 from api.read_model import ReadModel, Version
 from engine import state_keys as keys
 from engine.bootstrap import Engine
@@ -70,7 +70,7 @@ class Reader:
         self.rules = engine.rules
         # answers the same for every caller, per state version (api/read_model.py), computed again by a helper
         # process when ``helper`` (api/helper.py) and the database is one another process can open
-        self.helper = ReadHelper(engine.settings) if helper and can_help(engine.settings.database_url) else None
+        self.helper = ReadHelper(engine.settings) if helper and not engine.database.in_memory else None
         self.model = ReadModel(max_stale_s=max_stale_s, offload=self.helper.run if self.helper else None)
         # the audit of reads in group commits (api/audit_log.py) on a connection of its own (persistence/held.py)
         self.audit = AuditLog(engine.database.read_appends())

@@ -48,7 +48,7 @@ def pool(workers: int = 1, niceness: int = 0) -> ProcessPoolExecutor:
     key = (workers, niceness)
     if key not in _pools:
         _pools[key] = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                          initializer=_started, initargs=(os.getpid(), niceness))
+                                          initializer=started, initargs=(os.getpid(), niceness))
     return _pools[key]
 
 
@@ -65,9 +65,10 @@ def shutdown() -> None:
 atexit.register(shutdown)
 
 
-def _started(parent_pid: int, niceness: int) -> None:
-    """A pool process's initializer: it dies with its parent, and runs ``niceness`` below it (before any search
-    thread exists: threads take their creator's niceness)."""
+def started(parent_pid: int, niceness: int) -> None:
+    """A pool process's initializer (this module's pools' and the API's read helper's, api/helper.py): it dies with
+    its parent, and runs ``niceness`` below it (before any other thread exists: threads take their creator's
+    niceness)."""
     die_with_parent(parent_pid)
     if niceness > 0 and hasattr(os, "nice"):
         os.nice(niceness)

@@ -25,8 +25,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _in_memory(url: str) -> bool:
-    return url.startswith("sqlite") and make_url(url).database in (None, "", ":memory:")
+def in_memory(url: str) -> bool:
+    """Whether ``url`` is a SQLite database in memory (``sqlite://``, ``:memory:``, or a ``mode=memory`` URI): one
+    only the process that opened it can see."""
+    if not url.startswith("sqlite"):
+        return False
+    parsed = make_url(url)
+    return parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory"
 
 
 def _created(url: str, **options) -> Engine:
@@ -40,7 +45,7 @@ def _created(url: str, **options) -> Engine:
 @lru_cache(maxsize=16)
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        if not _in_memory(url):
+        if not in_memory(url):
             Path(make_url(url).database).parent.mkdir(parents=True, exist_ok=True)
         return _created(url)
     return _created(url, pool_pre_ping=True)
@@ -52,7 +57,7 @@ def held_engine(url: str) -> Engine:
     of work share, so holding them takes nothing from it (NullPool: a kept connection is closed when its holder lets
     it go or is collected; no ping, its holder replaces one found dead). A SQLite database in memory is one
     connection's own: it keeps the shared engine."""
-    return make_engine(url) if _in_memory(url) else _created(url, poolclass=NullPool)
+    return make_engine(url) if in_memory(url) else _created(url, poolclass=NullPool)
 
 
 def alembic_config(url: str) -> Config:
@@ -109,6 +114,11 @@ class Database:
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._sessions)
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether only this process can see the database (:func:`in_memory`)."""
+        return in_memory(self.url)
 
     def held_queries(self) -> HeldQueries:
         """The state version and limited-access rules on one kept connection (engine/persistence/held.py)."""

@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 
 from api.app import create_app
-from api.helper import NICENESS, Computation, can_help
+from api.helper import NICENESS, Computation
 from api.read_model import ReadModel
 from api.reads import Reader
 from api.responses import Serialised, json_of
@@ -21,6 +21,7 @@ from api.routes.referrals import Found, _pass
 from api.routes.waiting_list import _entries
 from engine.bootstrap import bootstrap
 from engine.cli import replay_file
+from engine.persistence.database import in_memory
 from engine.settings import EngineSettings
 from tests.api.conftest import REGION
 from tests.support.polling import wait_until
@@ -53,11 +54,11 @@ def helped(replayed):
 
 
 def test_only_a_database_another_process_can_open_gets_a_helper():
-    assert can_help("sqlite:////tmp/x/cohortplan.db")
-    assert can_help("sqlite:///out/cohortplan.db")
-    assert can_help("postgresql+psycopg://cohortplan@127.0.0.1/cohortplan")
+    assert not in_memory("sqlite:////tmp/x/cohortplan.db")
+    assert not in_memory("sqlite:///out/cohortplan.db")
+    assert not in_memory("postgresql+psycopg://cohortplan@127.0.0.1/cohortplan")
     for memory in ("sqlite://", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&cache=shared&uri=true"):
-        assert not can_help(memory), memory
+        assert in_memory(memory), memory
     assert Reader(bootstrap(EngineSettings(database_url="sqlite://")), 5.0, helper=True).helper is None
 
 
@@ -121,6 +122,16 @@ def test_a_helper_that_died_is_replaced_and_its_computation_done_in_the_server(h
     assert (helped.helper.fell_back, helped.helper.ran) == (1, 0)
     assert [a.json for a in helped.helper.run(computation)] == expected
     assert (helped.helper.started, helped.helper.ran) == (2, 1)
+
+
+def test_a_closed_helper_starts_nothing_and_the_server_computes(helped):
+    computation = Computation(helped, _listed, (REGION,))
+    helped.helper.close()  # the server's end: its refresher may still run a last computation
+
+    assert [a.json for a in helped.helper.run(computation)] == [a.json for a in computation()]
+    assert (helped.helper.started, helped.helper.ran) == (0, 0)
+    with pytest.raises(RuntimeError, match="closed"):
+        helped.helper.pid()
 
 
 def test_an_error_in_a_computation_reaches_the_server(helped):
