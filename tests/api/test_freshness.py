@@ -70,6 +70,70 @@ def test_an_answer_is_served_behind_the_workers_writes_for_the_bound_and_refresh
         ASKING.reset(token)
 
 
+class Taking:
+    """A compute that moves the fake clock by as long as it is told it takes, after ``go`` is set."""
+
+    def __init__(self, now: list[float], takes: float) -> None:
+        self.now, self.takes, self.go, self.calls = now, takes, threading.Event(), 0
+        self.go.set()
+
+    def __call__(self) -> int:
+        assert self.go.wait(10)
+        self.now[0] += self.takes
+        self.calls += 1
+        return self.calls
+
+
+def test_an_answer_that_took_long_to_compute_comes_due_earlier_so_that_it_lands_within_the_bound():
+    now = [100.0]
+    model = ReadModel(max_age_s=60, max_stale_s=4, clock=lambda: now[0])
+    slow = Taking(now, 1.5)
+    first = version(**{"dirty:RS": "0", "clock": "a"})
+    assert model.get(first, "k", slow, region="RS") == 1  # took 1.5 s: due from 4 - 2 x 1.5 = 1 s behind, not 2
+    written = version(**{"dirty:RS": "1", "clock": "b"})
+    model.observe(written)
+    now[0] = 101.5 + 0.9
+    assert model.get(written, "k", slow, region="RS") == 1 and model.refreshing() == 0
+    now[0] = 101.5 + 1.0
+    slow.takes = 0.2
+    assert model.get(written, "k", slow, region="RS") == 1
+    wait_until(lambda: model.refreshed == 1, timeout=10, message="the refresher never computed it again")
+    # it took 0.2 s, but the 1.5 before count for half: 0.75, so due from 4 - 1.5 = 2.5 s, capped at half the bound
+    landed = now[0]
+    assert landed == pytest.approx(102.7)
+    later = version(**{"dirty:RS": "2", "clock": "c"})
+    model.observe(later)
+    now[0] = landed + 1.9
+    assert model.get(later, "k", slow, region="RS") == 2 and model.refreshing() == 0
+    now[0] = landed + 2.0
+    assert model.get(later, "k", slow, region="RS") == 2
+    wait_until(lambda: model.refreshed == 2, timeout=10, message="not due at half the bound")
+
+
+def test_the_time_an_answer_waited_for_the_refresher_counts_as_its_computations():
+    now = [100.0]
+    model = ReadModel(max_age_s=60, max_stale_s=4, clock=lambda: now[0])
+    ahead, behind_it = Taking(now, 1.5), Taking(now, 0.0)
+    first = version(**{"dirty:RS": "0", "clock": "a"})
+    assert model.get(first, "ahead", ahead, region="RS") == 1 and model.get(first, "k", behind_it, region="RS") == 1
+    written = version(**{"dirty:RS": "1", "clock": "b"})
+    model.observe(written)
+    now[0] = 101.5 + 2.0  # both due, "ahead" first: "k" waits 1.5 s in the queue, then takes no time
+    ahead.go.clear()
+    assert model.get(written, "ahead", ahead, region="RS") == 1 and model.get(written, "k", behind_it, region="RS") == 1
+    ahead.go.set()
+    wait_until(lambda: model.refreshed == 2, timeout=10, message="the refresher never computed both")
+    landed = now[0]
+    assert landed == pytest.approx(105.0)
+    later = version(**{"dirty:RS": "2", "clock": "c"})
+    model.observe(later)
+    now[0] = landed + 0.9
+    assert model.get(later, "k", behind_it, region="RS") == 2 and model.refreshing() == 0
+    now[0] = landed + 1.0  # 4 - 2 x 1.5: due
+    assert model.get(later, "k", behind_it, region="RS") == 2
+    wait_until(lambda: model.refreshed == 3, timeout=10, message="its wait in the queue did not count")
+
+
 def test_no_cache_and_a_change_asked_through_the_api_are_never_answered_from_behind():
     model = ReadModel(max_age_s=60, max_stale_s=30)
     compute = Counting()
