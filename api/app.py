@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,8 @@ from api.routes import ROUTERS
 from engine.bootstrap import Engine
 from engine.heap import settle
 from engine.services.jobs import JobRunner
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """Waiting lists, plans and alerts of cohortplan, per region, for callers holding a bearer token of the
 configured issuer. Roles: READ (the read routes), PLANNER (also re-plans, what-ifs and FTE sweeps, queued as jobs),
@@ -69,8 +72,8 @@ def served() -> FastAPI:
 @asynccontextmanager
 async def _jobs_running(app: FastAPI) -> AsyncIterator[None]:
     """The job runner (its own thread; the solver in its worker process) for as long as the app is served; at the
-    end, the audit of reads' last group committed (api/audit_log.py). The read helper starts with it
-    (api/helper.py)."""
+    end, the audit of reads' last group committed (api/audit_log.py), and what the read model computed logged (as
+    ``/metrics`` says it). The read helper starts with it (api/helper.py)."""
     settle()  # the app, its schemas and the ORM live as long as the server: out of the collector's walks
     reader = getattr(app.state, "reader", None)
     if reader is not None and reader.helper is not None:
@@ -85,4 +88,17 @@ async def _jobs_running(app: FastAPI) -> AsyncIterator[None]:
         if runner is not None:
             await asyncio.to_thread(runner.stop)
         if reader is not None:
+            log.info("%s", computed(reader))
             await asyncio.to_thread(reader.close)
+
+
+def computed(reader: Reader) -> str:
+    """What the process's read model computed, by kind of answer, in requests and off them; what its helper did."""
+    tally = reader.model.tallied()
+
+    def where(ahead: bool) -> str:
+        return ", ".join(f"{kind} {n}" for (kind, by), n in sorted(tally.items()) if by == ahead) or "none"
+    helper = reader.helper
+    return (f"read model: answers computed in requests: {where(False)}; by the refresher: {where(True)}"
+            + (f"; read helper: {helper.ran} computed, {helper.fell_back} done in the server, {helper.started} "
+               f"started" if helper is not None else ""))

@@ -1,5 +1,6 @@
 """Prometheus metrics at ``/metrics``: requests and latency by route, open alerts by kind (and by workflow
-state: open against acknowledged), plan age.
+state: open against acknowledged), plan age, and how the process's read model keeps up (answers computed in requests
+against off them, and the read helper's computations: api/read_model.py, api/helper.py).
 
 Each app has its own registry (two apps in one process do not share counters). The state gauges are read
 from the database at scrape time; ``cohortplan_state_up`` is 0 when that read failed.
@@ -13,7 +14,7 @@ from datetime import datetime, time as clock_time, timezone
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from api.reads import Reader
@@ -67,6 +68,35 @@ class StateCollector(Collector):
         yield from (up, alerts, by_state, age, *intake.values())
 
 
+class ReadModelCollector(Collector):
+    """The process's read model, read when scraped: answers computed by kind, in a request (each a request that
+    waited for it) or by the refresher off the requests; and the read helper's computations, answered by it or done
+    in the server because it had died, and the helper processes started. Counters of this process only: with
+    ``--workers N`` a scrape reads whichever process answers it."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def collect(self):
+        computed = CounterMetricFamily("cohortplan_api_answers_computed", "Read-model answers computed, by kind of "
+                                       "answer and where: in a request, or by the refresher", labels=["answer", "by"])
+        helper = CounterMetricFamily("cohortplan_api_read_helper_computations", "The refresher's computations, "
+                                     "by who did them: the read helper, or the server when the helper had died",
+                                     labels=["by"])
+        started = CounterMetricFamily("cohortplan_api_read_helper_started", "Read helper processes started")
+        reader: Reader | None = getattr(self.app.state, "reader", None)
+        if reader is None:
+            return
+        for (kind, ahead), n in sorted(reader.model.tallied().items()):
+            computed.add_metric([kind, "refresher" if ahead else "request"], n)
+        yield computed
+        if reader.helper is not None:
+            helper.add_metric(["helper"], reader.helper.ran)
+            helper.add_metric(["server"], reader.helper.fell_back)
+            started.add_metric([], reader.helper.started)
+            yield from (helper, started)
+
+
 def install(app: FastAPI) -> None:
     """Count every request by route template (not raw path: ids would explode the label set)."""
     registry = CollectorRegistry()
@@ -75,6 +105,7 @@ def install(app: FastAPI) -> None:
     latency = Histogram("cohortplan_api_request_seconds", "Time to answer a request", ["method", "route"],
                         registry=registry)
     registry.register(StateCollector(app))
+    registry.register(ReadModelCollector(app))
     app.state.metrics_registry = registry
 
     app.add_middleware(_Measured, requests=requests, latency=latency)

@@ -70,7 +70,7 @@ import logging
 import random
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -175,6 +175,7 @@ class ReadModel:
         self._warming: dict[Hashable, _Warming] = {}  # per key :meth:`warm` was called for
         self.computed = 0  # how many answers were computed (tests and the bench read it) ...
         self.refreshed = 0  # ... of which by the refresher
+        self.tally: Counter[tuple[str, bool]] = Counter()  # ... by the kind of answer and whether by the refresher
 
     def region_stamp(self, version: Version | dict[str, str], region: str) -> Stamp:
         """What an answer about ``region`` is kept under: the region's marks in ``version`` and the number of times
@@ -297,6 +298,7 @@ class ReadModel:
             with self._guard:
                 self.computed += 1
                 self.refreshed += ahead
+                self.tally[kind_of(key), ahead] += 1
                 now, before = self.clock(), self._answers.get(key)
                 took = max(now - started, before.took * TOOK_KEPT if before is not None else 0.0)
                 self._answers[key] = _Entry(version, about, stamp, value, self.max_age_s, now,
@@ -374,6 +376,11 @@ class ReadModel:
                 with self._guard:
                     self._refreshing.pop(key, None)
 
+    def tallied(self) -> dict[tuple[str, bool], int]:
+        """Answers computed so far, by kind (:func:`kind_of`) and whether by the refresher (metrics read it)."""
+        with self._guard:
+            return dict(self.tally)
+
     def refreshing(self) -> int:
         """Answers waiting for the refresher, or being computed by it (tests read it)."""
         with self._guard:
@@ -382,6 +389,11 @@ class ReadModel:
     def clear(self) -> None:
         with self._guard:
             self._answers.clear()
+
+
+def kind_of(key: Hashable) -> str:
+    """The kind of answer a key is for: its first part ("waiting-list", "alerts", "referral", "referrals", "regions")."""
+    return str(key[0] if isinstance(key, tuple) and key else key)
 
 
 def _served(found: tuple[Any, bool, float]) -> Any:

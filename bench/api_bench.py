@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import platform
 import re
@@ -99,6 +100,8 @@ def served_app():
     """One server process's app: the database and key the bench names in its environment."""
     from api.app import create_app
     from api.settings import ApiSettings
+    logging.basicConfig(format="%(name)s: %(message)s")  # what the app logs at its end (api/app.py) ...
+    logging.getLogger("api.app").setLevel(logging.INFO)  # ... for the results (computed())
     engine = bootstrap(EngineSettings(database_url=os.environ["API_BENCH_DATABASE_URL"]))
     settings = ApiSettings()  # what `cohortplan serve` takes from the environment, as far as the tree knows it
     served = {name: getattr(settings, name) for name in ("max_stale_s", "read_helper") if hasattr(settings, name)}
@@ -570,8 +573,24 @@ def main() -> None:
             if server.process.poll() is None:
                 server.process.terminate()
                 server.process.wait(30)
+        if servers:
+            computed(servers, args.out)
         if pg_server is not None:
             pg_server.stop()
+
+
+def computed(servers: list[Server], out: Path | None) -> None:
+    """What each server process's read model computed over the whole run, in requests and off them, as it logged at
+    its end (api/app.py; a tree older than that logs nothing), added to the results."""
+    said = {server.label: [line[line.index("read model:"):] for line in
+                           server.log.read_text(errors="replace").splitlines() if "read model: answers" in line]
+            for server in servers}
+    for label, lines in said.items():
+        console.print(f"server {label}, per process:" + "".join(f"\n  {x}" for x in lines))
+    if out is not None and out.exists():
+        results = json.loads(out.read_text())
+        results["read_model"] = said
+        out.write_text(json.dumps(results, indent=2))
 
 
 def _wait_up(server: Server) -> None:

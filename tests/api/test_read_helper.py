@@ -4,9 +4,11 @@ an error in a computation reaches the server as it would have there.
 """
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import signal
+import time
 from datetime import date
 
 import pytest
@@ -160,6 +162,28 @@ def test_a_served_app_starts_its_helper_and_stops_it(replayed, issuer):
         pid = helper.pid()
         assert helper.started == 1  # started with the app, not by the first answer due
     wait_until(lambda: not _alive(pid), timeout=30, message=f"the helper {pid} outlived its app")
+
+
+def test_metrics_and_the_apps_end_say_what_the_read_model_computed_where_and_what_its_helper_did(
+        replayed, issuer, token, caplog):
+    from fastapi.testclient import TestClient
+    app = create_app(replayed, issuer.verifier(), run_jobs=False, read_helper=True)
+    read = app.state.reader
+    with caplog.at_level(logging.INFO, logger="api.app"), TestClient(app) as client:
+        assert client.get("/regions/RS/alerts", headers=token()).status_code == 200  # computed in the request
+        read.model.clock = lambda: time.monotonic() + 59  # past when it is due, within its bound: served, and
+        later = (*read.version(), ("clock", "later"))  # ... computed again off the request, by the helper
+        read.model.get(later, ("alerts", REGION), Computation(read, _listed, (REGION,)), region=REGION)
+        wait_until(lambda: read.model.refreshed == 1, timeout=60, message="the refresher never computed it")
+        text = client.get("/metrics").text
+    assert 'cohortplan_api_answers_computed_total{answer="alerts",by="request"} 1.0' in text
+    assert 'cohortplan_api_answers_computed_total{answer="alerts",by="refresher"} 1.0' in text
+    assert 'cohortplan_api_read_helper_computations_total{by="helper"} 1.0' in text
+    assert 'cohortplan_api_read_helper_computations_total{by="server"} 0.0' in text
+    assert "cohortplan_api_read_helper_started_total 1.0" in text
+    ended = [r.getMessage() for r in caplog.records if r.getMessage().startswith("read model:")]
+    assert len(ended) == 1 and "in requests: alerts 1, regions 1; by the refresher: alerts 1" in ended[0]
+    assert ended[0].endswith("read helper: 1 computed, 0 done in the server, 1 started")
 
 
 def _alive(pid: int) -> bool:
