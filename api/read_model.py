@@ -36,11 +36,7 @@ The refresh queue is bounded (:data:`MAX_REFRESHING`); an answer not taken into 
 
 **Behind the worker's writes, for at most ``max_stale_s``.** An answer about a region whose marks moved is still
 served for ``max_stale_s`` (``COHORTPLAN_API_MAX_STALE_S``, default :data:`MAX_STALE_S`) after it was computed, and
-computed again off the requests from half that on — earlier when its last computation took long: from :data:`LEAD`
-times that before the bound (:data:`TOOK_KEPT`). That time runs from when the refresher was asked for it, so the
-answers queued before it count: beside the worker a region's pass, asked for at half the bound, took 0.4-2 s of wall
-time, and whenever it landed past the bound, 65-90 referrals a process were computed alone in their requests,
-0.3-0.6 s each (BENCHMARKS.md, issue 15, session 21). The request learns how far behind it was (:class:`Asking`, the
+computed again off the requests from half that on; the request learns how far behind it was (:class:`Asking`, the
 ``Age`` header: api/freshness.py). Never when the request asked for the state as it is now (``Cache-Control:
 no-cache``), and never behind :data:`ASKED_MARKS` or the shared marks: what the API's own writes move (an override, a
 re-plan, an alert action), so whoever made a change reads it back at once. Without this, a region the worker writes
@@ -89,8 +85,6 @@ WARM_MAX_S = 600.0  # ... and, after passes nobody was served from, at most this
 WARM_MISSED = 20  # a kept pass lacking what this many requests asked for is computed again (at most every WARM_EVERY_S)
 MAX_REFRESHING = 1024  # answers waiting for the refresher at most (one more is computed at the bound by its request)
 MAX_STALE_S = 5.0  # the service's default: how long after the worker moved a region's marks its answers may be served
-LEAD = 2.0  # an answer is computed again at the latest this many times its last computation's time before its bound
-TOOK_KEPT = 0.5  # ... that time being the longest of its last computation's and this share of the one before
 # a region's own marks (prefix + region): the worker's, which an answer may be served behind for ``max_stale_s`` ...
 REGION_MARKS = ("dirty:", "plan_version:", "last_planned:", "alert_sweeps:", "asked:")
 ASKED_MARKS = ("asked:",)  # ... except these: changes asked for through the API (overrides, re-plans), never behind
@@ -129,13 +123,11 @@ def _never_behind(stamp: Stamp) -> tuple[str, ...]:
 
 
 class _Entry:
-    __slots__ = ("version", "region", "stamp", "at", "until", "due", "value", "behind", "again", "took")
+    __slots__ = ("version", "region", "stamp", "at", "until", "due", "value", "behind", "again")
 
     def __init__(self, version: Version, region: str | None, stamp: Stamp, value: Any, max_age_s: float,
-                 now: float, behind: bool = False, took: float = 0.0) -> None:
+                 now: float, behind: bool = False) -> None:
         self.version, self.region, self.stamp, self.value, self.at = version, region, stamp, value, now
-        self.took = took  # how long its computation took to land from when it was asked for (the refresher's queue
-        # included), or the share TOOK_KEPT of the one before if that was longer: it comes due earlier by LEAD times it
         self.behind = behind  # an answer about no region that may be served behind any write (:meth:`get`)
         self.until = now + max_age_s  # served under other versions until then, never later
         # ... and computed again off the requests from a time drawn early in the bound: answers computed together
@@ -170,7 +162,7 @@ class ReadModel:
         self._seen: Version | None = None  # the last version observed, and each region's marks and epoch then
         self._marks: dict[str, tuple[str, ...]] = {}
         self._epochs: dict[str, int] = {}
-        self._refreshing: OrderedDict[Hashable, tuple[Version, Callable[[], Any], Any, bool, float]] = OrderedDict()
+        self._refreshing: OrderedDict[Hashable, tuple[Version, Callable[[], Any], Any, bool]] = OrderedDict()
         self._refresher: threading.Thread | None = None
         self._warming: dict[Hashable, _Warming] = {}  # per key :meth:`warm` was called for
         self.computed = 0  # how many answers were computed (tests and the bench read it) ...
@@ -280,10 +272,9 @@ class ReadModel:
         return True
 
     def _compute(self, version: Version, key: Hashable, compute: Callable[[], V], region: Any,
-                 ahead: bool = False, behind: bool = False, asked_at: float | None = None) -> V:
+                 ahead: bool = False, behind: bool = False) -> V:
         """Compute ``key`` (unless another thread just did); ``ahead``: for the refresher, which computes a kept
-        answer again only if it is due; ``asked_at``: when the refresher was asked to (now, for a request)."""
-        started = self.clock() if asked_at is None else asked_at
+        answer again only if it is due."""
         with self._guard:
             lock = self._building.setdefault(key, threading.Lock())
         with lock:  # one computation per key at a time: the others wait and take its answer
@@ -299,10 +290,8 @@ class ReadModel:
                 self.computed += 1
                 self.refreshed += ahead
                 self.tally[kind_of(key), ahead] += 1
-                now, before = self.clock(), self._answers.get(key)
-                took = max(now - started, before.took * TOOK_KEPT if before is not None else 0.0)
-                self._answers[key] = _Entry(version, about, stamp, value, self.max_age_s, now,
-                                            behind and about is None, took)
+                self._answers[key] = _Entry(version, about, stamp, value, self.max_age_s, self.clock(),
+                                            behind and about is None)
                 self._answers.move_to_end(key)
                 while len(self._answers) > self.max_answers:
                     old, _ = self._answers.popitem(last=False)
@@ -331,13 +320,13 @@ class ReadModel:
             # an answer about no region (kept ``behind``) is behind every write; a region's, behind its marks' moves
             stamp = self.region_stamp(version, entry.region) if entry.region is not None else None
             if stamp is not None and stamp == entry.stamp:
-                due = due or now > min(entry.due, entry.until - LEAD * entry.took)
+                due = due or now > entry.due
             else:  # served behind the writes for a while, unless a change asked through the API moved the region
                 behind, allowed = now - entry.at, self._allowed()
                 if allowed <= 0 or behind > allowed or (
                         stamp is not None and _never_behind(stamp) != _never_behind(entry.stamp)):
                     return None
-                due = due or behind >= min(allowed / 2, allowed - LEAD * entry.took)
+                due = due or behind >= allowed / 2
                 if stamp is None:
                     behind = 0.0  # not the caller's answer: no Age (see get)
         with self._guard:
@@ -354,7 +343,7 @@ class ReadModel:
         with self._guard:
             if key in self._refreshing or len(self._refreshing) >= MAX_REFRESHING:
                 return
-            self._refreshing[key] = (version, compute, region, behind, self.clock())
+            self._refreshing[key] = (version, compute, region, behind)
             if first:
                 self._refreshing.move_to_end(key, last=False)
             if self._refresher is None:
@@ -367,9 +356,9 @@ class ReadModel:
                 if not self._refreshing:
                     self._refresher = None  # the next answer due starts another
                     return
-                key, (version, compute, region, behind, asked_at) = next(iter(self._refreshing.items()))
+                key, (version, compute, region, behind) = next(iter(self._refreshing.items()))
             try:
-                self._compute(version, key, compute, region, ahead=True, behind=behind, asked_at=asked_at)
+                self._compute(version, key, compute, region, ahead=True, behind=behind)
             except Exception:  # noqa: BLE001 - the kept answer stays until its bound; its request computes it then
                 log.exception("computing a kept answer again failed (%s)", key[0] if isinstance(key, tuple) else key)
             finally:
