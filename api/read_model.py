@@ -381,7 +381,8 @@ class ReadModel:
 
 
 def kind_of(key: Hashable) -> str:
-    """The kind of answer a key is for: its first part ("waiting-list", "alerts", "referral", "referrals", "regions")."""
+    """The kind of answer a key is for: its first part ("waiting-list", "alerts", "referral", "referrals",
+    "regions")."""
     return str(key[0] if isinstance(key, tuple) and key else key)
 
 
