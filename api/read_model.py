@@ -165,9 +165,7 @@ class ReadModel:
         self._refreshing: OrderedDict[Hashable, tuple[Version, Callable[[], Any], Any, bool]] = OrderedDict()
         self._refresher: threading.Thread | None = None
         self._warming: dict[Hashable, _Warming] = {}  # per key :meth:`warm` was called for
-        self.computed = 0  # how many answers were computed (tests and the bench read it) ...
-        self.refreshed = 0  # ... of which by the refresher
-        self.tally: Counter[tuple[str, bool]] = Counter()  # ... by the kind of answer and whether by the refresher
+        self.tally: Counter[tuple[str, bool]] = Counter()  # answers computed, by kind and whether by the refresher
 
     def region_stamp(self, version: Version | dict[str, str], region: str) -> Stamp:
         """What an answer about ``region`` is kept under: the region's marks in ``version`` and the number of times
@@ -287,8 +285,6 @@ class ReadModel:
                 about = None
             stamp = self.region_stamp(version, about) if about is not None else None
             with self._guard:
-                self.computed += 1
-                self.refreshed += ahead
                 self.tally[kind_of(key), ahead] += 1
                 self._answers[key] = _Entry(version, about, stamp, value, self.max_age_s, self.clock(),
                                             behind and about is None)
@@ -369,6 +365,16 @@ class ReadModel:
         """Answers computed so far, by kind (:func:`kind_of`) and whether by the refresher (metrics read it)."""
         with self._guard:
             return dict(self.tally)
+
+    @property
+    def computed(self) -> int:
+        """How many answers were computed (tests read it) ..."""
+        return sum(self.tallied().values())
+
+    @property
+    def refreshed(self) -> int:
+        """... of which by the refresher."""
+        return sum(n for (_, ahead), n in self.tallied().items() if ahead)
 
     def refreshing(self) -> int:
         """Answers waiting for the refresher, or being computed by it (tests read it)."""
